@@ -1,0 +1,353 @@
+//! The command table and what every command shares: the context it runs in, argument parsing,
+//! and Redis's error texts. Each family of commands lives in a file of its own and lists its
+//! commands in a `COMMANDS` table; [`dispatch`] finds a command by name, checks its arity and runs it.
+
+mod client;
+mod config;
+mod connection;
+mod expire;
+mod introspection;
+mod keys;
+mod server;
+mod strings;
+
+use crate::config::Config;
+use crate::keyspace::Keyspace;
+use crate::resp::Reply;
+use crate::rng::Rng;
+use crate::server::{Now, ServerInfo, Stats};
+use crate::session::Session;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// Everything a command may read or change.
+pub struct Ctx<'a> {
+    pub keyspace: &'a mut Keyspace,
+    pub config: &'a mut Config,
+    pub stats: &'a mut Stats,
+    pub rng: &'a mut Rng,
+    /// The client running the command.
+    pub session: &'a mut Session,
+    /// Every other connected client (CLIENT LIST, INFO clients).
+    pub others: &'a HashMap<u64, Session>,
+    pub info: &'a ServerInfo,
+    pub reply: Reply<'a>,
+    pub now: Now,
+}
+
+impl Ctx<'_> {
+    /// The selected database.
+    pub fn db(&self) -> usize {
+        self.session.db
+    }
+
+    /// Wall-clock milliseconds: what key expiry is measured in.
+    pub fn now_ms(&self) -> u64 {
+        self.now.wall_ms
+    }
+
+    /// All connected clients, this one included, in CLIENT ID order.
+    pub fn all_sessions(&self) -> Vec<&Session> {
+        let mut all: Vec<&Session> = self.others.values().chain([&*self.session]).collect();
+        all.sort_by_key(|s| s.client_id);
+        all
+    }
+}
+
+pub type Handler = fn(&mut Ctx, &[&[u8]]);
+
+/// A command as COMMAND INFO and COMMAND DOCS describe it, with the function that runs it.
+pub struct Command {
+    /// Lower case, as Redis lists it. Subcommands are named `container|sub`.
+    pub name: &'static str,
+    /// Argument count including the name: exactly `n` when positive, at least `-n` when negative.
+    pub arity: i32,
+    pub flags: &'static [&'static str],
+    /// Positions of the first and last key argument and the step between keys (all 0 for none;
+    /// a negative last counts from the end).
+    pub keys: (i32, i32, i32),
+    pub group: &'static str,
+    pub summary: &'static str,
+    pub since: &'static str,
+    pub complexity: &'static str,
+    /// The arguments after the name, in the notation of Redis's documentation.
+    pub syntax: &'static str,
+    pub run: Handler,
+    pub subcommands: &'static [Command],
+}
+
+impl Command {
+    /// A command with no flags, keys or documentation yet; the builder methods below add them.
+    pub const fn new(name: &'static str, arity: i32, run: Handler) -> Self {
+        Command {
+            name,
+            arity,
+            flags: &[],
+            keys: (0, 0, 0),
+            group: "generic",
+            summary: "",
+            since: "1.0.0",
+            complexity: "O(1)",
+            syntax: "",
+            run,
+            subcommands: &[],
+        }
+    }
+
+    pub const fn flags(mut self, flags: &'static [&'static str]) -> Self {
+        self.flags = flags;
+        self
+    }
+
+    pub const fn keys(mut self, first: i32, last: i32, step: i32) -> Self {
+        self.keys = (first, last, step);
+        self
+    }
+
+    pub const fn group(mut self, group: &'static str) -> Self {
+        self.group = group;
+        self
+    }
+
+    /// Documentation: a one-line summary, the version that introduced it, its complexity and its
+    /// argument syntax.
+    pub const fn doc(
+        mut self,
+        summary: &'static str,
+        since: &'static str,
+        complexity: &'static str,
+        syntax: &'static str,
+    ) -> Self {
+        self.summary = summary;
+        self.since = since;
+        self.complexity = complexity;
+        self.syntax = syntax;
+        self
+    }
+
+    pub const fn subcommands(mut self, subcommands: &'static [Command]) -> Self {
+        self.subcommands = subcommands;
+        self
+    }
+
+    pub fn accepts(&self, argc: usize) -> bool {
+        let argc = argc as i64;
+        let arity = i64::from(self.arity);
+        if arity >= 0 { argc == arity } else { argc >= -arity }
+    }
+
+    pub fn has_flag(&self, flag: &str) -> bool {
+        self.flags.contains(&flag)
+    }
+}
+
+/// Every command family's table.
+const FAMILIES: &[&[Command]] = &[
+    strings::COMMANDS,
+    keys::COMMANDS,
+    expire::COMMANDS,
+    connection::COMMANDS,
+    client::COMMANDS,
+    config::COMMANDS,
+    introspection::COMMANDS,
+    server::COMMANDS,
+];
+
+/// All top-level commands, in table order.
+pub fn all() -> impl Iterator<Item = &'static Command> {
+    FAMILIES.iter().flat_map(|family| family.iter())
+}
+
+fn table() -> &'static HashMap<&'static str, &'static Command> {
+    static TABLE: OnceLock<HashMap<&'static str, &'static Command>> = OnceLock::new();
+    TABLE.get_or_init(|| all().map(|c| (c.name, c)).collect())
+}
+
+/// The command called `name`, in any letter case.
+pub fn lookup(name: &[u8]) -> Option<&'static Command> {
+    let mut lower = [0u8; 32];
+    let lower = lower.get_mut(..name.len())?;
+    for (to, from) in lower.iter_mut().zip(name) {
+        *to = from.to_ascii_lowercase();
+    }
+    table().get(std::str::from_utf8(lower).ok()?).copied()
+}
+
+/// Runs one command (`args[0]` is its name) and writes its reply. Returns the command's table
+/// entry, or `None` when the name is unknown.
+pub fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command> {
+    let Some(command) = lookup(args[0]) else {
+        ctx.reply.error(&unknown_command(args));
+        return None;
+    };
+    if !command.accepts(args.len()) {
+        ctx.reply.error(&wrong_arity(command.name));
+        return Some(command);
+    }
+    if command.subcommands.is_empty() {
+        (command.run)(ctx, args);
+        return Some(command);
+    }
+    let Some(sub) = find_subcommand(command, args[1]) else {
+        ctx.reply.error(&format!(
+            "ERR unknown subcommand '{}'. Try {} HELP.",
+            truncated(args[1]),
+            command.name.to_ascii_uppercase()
+        ));
+        return Some(command);
+    };
+    if !sub.accepts(args.len()) {
+        ctx.reply.error(&wrong_arity(sub.name));
+        return Some(sub);
+    }
+    (sub.run)(ctx, args);
+    Some(sub)
+}
+
+fn find_subcommand(command: &'static Command, name: &[u8]) -> Option<&'static Command> {
+    command.subcommands.iter().find(|sub| {
+        sub.name.split_once('|').is_some_and(|(_, s)| s.as_bytes().eq_ignore_ascii_case(name))
+    })
+}
+
+fn wrong_arity(name: &str) -> String {
+    format!("ERR wrong number of arguments for '{name}' command")
+}
+
+/// Redis's text for an unknown command, quoting its name and the start of its arguments.
+fn unknown_command(args: &[&[u8]]) -> String {
+    let mut quoted = String::new();
+    for arg in &args[1..] {
+        if quoted.len() >= 128 {
+            break;
+        }
+        let room = 128 - quoted.len();
+        let text = String::from_utf8_lossy(arg);
+        let shown: String = text.chars().take(room).collect();
+        quoted.push_str(&format!("'{shown}' "));
+    }
+    format!("ERR unknown command '{}', with args beginning with: {quoted}", truncated(args[0]))
+}
+
+/// An argument as error messages quote it: lossy UTF-8, at most 128 characters.
+pub fn truncated(arg: &[u8]) -> String {
+    String::from_utf8_lossy(arg).chars().take(128).collect()
+}
+
+// Error texts clients and their test suites match on.
+pub const SYNTAX_ERROR: &str = "ERR syntax error";
+pub const WRONG_TYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+pub const NOT_AN_INTEGER: &str = "ERR value is not an integer or out of range";
+pub const NOT_A_FLOAT: &str = "ERR value is not a valid float";
+pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
+pub const DB_OUT_OF_RANGE: &str = "ERR DB index is out of range";
+pub const NO_SUCH_KEY: &str = "ERR no such key";
+
+/// `ERR invalid expire time in 'set' command`
+pub fn invalid_expire(command: &str) -> String {
+    format!("ERR invalid expire time in '{command}' command")
+}
+
+/// An integer as Redis reads one: optional minus, no plus sign, no spaces, no leading zeros.
+pub fn parse_i64(arg: &[u8]) -> Option<i64> {
+    let (negative, digits) = match arg.strip_prefix(b"-") {
+        Some(rest) => (true, rest),
+        None => (false, arg),
+    };
+    match digits {
+        [b'0'] if !negative => return Some(0),
+        [b'1'..=b'9', ..] if digits.len() <= 19 => {}
+        _ => return None,
+    }
+    let mut value: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        let d = i64::from(d - b'0');
+        value = if negative {
+            value.checked_mul(10)?.checked_sub(d)?
+        } else {
+            value.checked_mul(10)?.checked_add(d)?
+        };
+    }
+    Some(value)
+}
+
+/// An integer argument, or the reply Redis gives for a bad one.
+pub fn int_arg(ctx: &mut Ctx, arg: &[u8]) -> Option<i64> {
+    let value = parse_i64(arg);
+    if value.is_none() {
+        ctx.reply.error(NOT_AN_INTEGER);
+    }
+    value
+}
+
+/// A floating point number as Redis reads one: no spaces, no NaN; `inf` and `-inf` are allowed.
+pub fn parse_f64(arg: &[u8]) -> Option<f64> {
+    let text = std::str::from_utf8(arg).ok()?;
+    if text.is_empty() || text.starts_with(|c: char| c.is_whitespace()) || text.ends_with(|c: char| c.is_whitespace()) {
+        return None;
+    }
+    let value: f64 = match text.to_ascii_lowercase().as_str() {
+        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
+        "-inf" | "-infinity" => f64::NEG_INFINITY,
+        _ => text.parse().ok()?,
+    };
+    (!value.is_nan()).then_some(value)
+}
+
+/// Whether `arg` is `word`, ignoring letter case (option names).
+pub fn is(arg: &[u8], word: &str) -> bool {
+    arg.eq_ignore_ascii_case(word.as_bytes())
+}
+
+#[cfg(test)]
+pub(crate) mod test_support;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_parse_like_redis() {
+        assert_eq!(parse_i64(b"0"), Some(0));
+        assert_eq!(parse_i64(b"-12"), Some(-12));
+        assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
+        for bad in [&b"9223372036854775808"[..], b"", b"-", b"-0", b"01", b"+1", b" 1", b"1 ", b"1.0", b"0x10"] {
+            assert_eq!(parse_i64(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn floats_parse_like_redis() {
+        assert_eq!(parse_f64(b"1.5"), Some(1.5));
+        assert_eq!(parse_f64(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_f64(b"5e3"), Some(5000.0));
+        assert_eq!(parse_f64(b"nan"), None);
+        assert_eq!(parse_f64(b" 1"), None);
+        assert_eq!(parse_f64(b"abc"), None);
+    }
+
+    #[test]
+    fn command_names_are_unique_and_lower_case() {
+        let mut seen = std::collections::HashSet::new();
+        for command in all() {
+            assert_eq!(command.name, command.name.to_ascii_lowercase());
+            assert!(seen.insert(command.name), "{} listed twice", command.name);
+            for sub in command.subcommands {
+                assert!(sub.name.starts_with(&format!("{}|", command.name)), "{}", sub.name);
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_command_text() {
+        assert_eq!(
+            unknown_command(&[b"foo", b"a", b"b"]),
+            "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
+        );
+        assert_eq!(unknown_command(&[b"foo"]), "ERR unknown command 'foo', with args beginning with: ");
+    }
+}

@@ -1,0 +1,61 @@
+//! A client for unit tests: sends commands to an [`Engine`] as a real client would (RESP arrays)
+//! and returns the raw reply text, so tests assert on exactly the bytes a client receives.
+
+use crate::server::{Engine, Now};
+use crate::session::{Peer, PeerKind};
+
+pub struct TestClient {
+    pub engine: Engine,
+    pub connection: u64,
+    pub now: Now,
+}
+
+impl TestClient {
+    pub fn new() -> Self {
+        let now = Now { wall_ms: 1_700_000_000_000, mono_ns: 1_000_000_000 };
+        let mut engine = Engine::new(42, now);
+        let peer = Peer { kind: PeerKind::Tcp, address: "127.0.0.1:40000".into(), local_address: "127.0.0.1:6379".into() };
+        assert!(engine.open(1, peer, None, now).is_none());
+        TestClient { engine, connection: 1, now }
+    }
+
+    /// Opens a second connection to the same engine.
+    pub fn another(&mut self, connection: u64) -> u64 {
+        let peer = Peer { kind: PeerKind::Tcp, address: format!("127.0.0.1:{}", 40000 + connection), local_address: "127.0.0.1:6379".into() };
+        assert!(self.engine.open(connection, peer, None, self.now).is_none());
+        connection
+    }
+
+    /// Runs one command and returns its reply, e.g. `"+OK\r\n"`.
+    pub fn run(&mut self, args: &[&str]) -> String {
+        let bytes: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        self.run_bytes(&bytes)
+    }
+
+    pub fn run_bytes(&mut self, args: &[&[u8]]) -> String {
+        self.run_on(self.connection, args)
+    }
+
+    pub fn run_on(&mut self, connection: u64, args: &[&[u8]]) -> String {
+        let mut input = format!("*{}\r\n", args.len()).into_bytes();
+        for arg in args {
+            input.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+            input.extend_from_slice(arg);
+            input.extend_from_slice(b"\r\n");
+        }
+        let out = self.engine.feed(connection, &input, self.now);
+        assert_eq!(out.consumed, input.len(), "the whole command is consumed");
+        String::from_utf8_lossy(&out.reply).into_owned()
+    }
+
+    /// Moves both clocks forward.
+    pub fn advance_ms(&mut self, ms: u64) {
+        self.now.wall_ms += ms;
+        self.now.mono_ns += ms * 1_000_000;
+    }
+}
+
+/// The RESP text of a bulk string reply.
+pub fn bulk(s: &str) -> String {
+    format!("${}\r\n{s}\r\n", s.len())
+}

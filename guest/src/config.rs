@@ -1,0 +1,296 @@
+//! Settings: the ones CONFIG GET and CONFIG SET know, and the facts the host tells the engine about
+//! itself (port, process id...) that INFO reports.
+
+use crate::glob;
+
+/// Why a setting was refused, in the words CONFIG SET answers with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub name: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.message, self.name)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub databases: usize,
+    pub maxclients: u64,
+    /// Close clients idle for this many seconds; 0 never does.
+    pub timeout: u64,
+    /// How many times a second background work runs.
+    pub hz: u64,
+    pub proto_max_bulk_len: u64,
+    pub client_query_buffer_limit: u64,
+    pub tcp_keepalive: u64,
+    pub save: String,
+    pub appendonly: bool,
+    pub port: u64,
+    pub bind: String,
+    pub unixsocket: String,
+    pub unixsocketperm: u64,
+    pub udp_port: u64,
+    pub dir: String,
+    // Facts about the host process; INFO shows them, CONFIG does not.
+    pub process_id: u64,
+    pub executable: String,
+    pub config_file: String,
+    pub os: String,
+    /// Set once the first client connects: `databases` can only change before then.
+    pub frozen: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            databases: 16,
+            maxclients: 10_000,
+            timeout: 0,
+            hz: 10,
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            client_query_buffer_limit: 1024 * 1024 * 1024,
+            tcp_keepalive: 300,
+            save: String::new(),
+            appendonly: false,
+            port: 6379,
+            bind: "127.0.0.1".into(),
+            unixsocket: String::new(),
+            unixsocketperm: 0,
+            udp_port: 0,
+            dir: String::new(),
+            process_id: 0,
+            executable: String::new(),
+            config_file: String::new(),
+            os: String::new(),
+            frozen: false,
+        }
+    }
+}
+
+/// Whether CONFIG may show or change a setting.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// CONFIG GET and CONFIG SET.
+    Mutable,
+    /// CONFIG GET only, and set by the host at start.
+    Immutable,
+    /// Set by the host; not a CONFIG setting at all.
+    Hidden,
+}
+
+struct Param {
+    name: &'static str,
+    access: Access,
+    get: fn(&Config) -> String,
+    set: fn(&mut Config, &str) -> Result<(), String>,
+}
+
+macro_rules! number_param {
+    ($name:literal, $field:ident, $access:expr, $min:expr, $max:expr) => {
+        Param {
+            name: $name,
+            access: $access,
+            get: |c| c.$field.to_string(),
+            set: |c, v| {
+                c.$field = parse_number(v, $min, $max)?.try_into().map_err(|_| out_of_range())?;
+                Ok(())
+            },
+        }
+    };
+}
+
+macro_rules! text_param {
+    ($name:literal, $field:ident, $access:expr) => {
+        Param {
+            name: $name,
+            access: $access,
+            get: |c| c.$field.clone(),
+            set: |c, v| {
+                c.$field = v.to_string();
+                Ok(())
+            },
+        }
+    };
+}
+
+const PARAMS: &[Param] = &[
+    number_param!("databases", databases, Access::Immutable, 1, 1_000_000),
+    number_param!("maxclients", maxclients, Access::Mutable, 1, 1_000_000_000),
+    number_param!("timeout", timeout, Access::Mutable, 0, i32::MAX as u64),
+    number_param!("hz", hz, Access::Mutable, 1, 500),
+    number_param!("proto-max-bulk-len", proto_max_bulk_len, Access::Mutable, 1024 * 1024, i64::MAX as u64),
+    number_param!("client-query-buffer-limit", client_query_buffer_limit, Access::Mutable, 1024 * 1024, i64::MAX as u64),
+    number_param!("tcp-keepalive", tcp_keepalive, Access::Immutable, 0, i32::MAX as u64),
+    Param {
+        name: "save",
+        access: Access::Mutable,
+        get: |c| c.save.clone(),
+        set: |c, v| {
+            if v.trim().is_empty() {
+                c.save = String::new();
+                Ok(())
+            } else {
+                Err("cachet keeps no snapshots on disk; only an empty 'save' is accepted".into())
+            }
+        },
+    },
+    Param {
+        name: "appendonly",
+        access: Access::Mutable,
+        get: |c| if c.appendonly { "yes" } else { "no" }.into(),
+        set: |c, v| match parse_bool(v)? {
+            false => {
+                c.appendonly = false;
+                Ok(())
+            }
+            true => Err("cachet keeps no append-only file; only 'no' is accepted".into()),
+        },
+    },
+    number_param!("port", port, Access::Immutable, 0, 65535),
+    text_param!("bind", bind, Access::Immutable),
+    text_param!("unixsocket", unixsocket, Access::Immutable),
+    Param {
+        name: "unixsocketperm",
+        access: Access::Immutable,
+        get: |c| format!("{:o}", c.unixsocketperm),
+        set: |c, v| {
+            c.unixsocketperm = u64::from_str_radix(v, 8).map_err(|_| "argument must be an octal number".to_string())?;
+            Ok(())
+        },
+    },
+    number_param!("udp-port", udp_port, Access::Immutable, 0, 65535),
+    text_param!("dir", dir, Access::Immutable),
+    number_param!("process-id", process_id, Access::Hidden, 0, u64::MAX),
+    text_param!("executable", executable, Access::Hidden),
+    text_param!("config-file", config_file, Access::Hidden),
+    text_param!("os", os, Access::Hidden),
+];
+
+impl Config {
+    /// Applies a setting at start-up, from the host. Immutable settings are accepted here.
+    pub fn apply_startup(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let param = find(name).ok_or_else(|| error(name, "unknown setting".into()))?;
+        if param.name == "databases" && self.frozen {
+            return Err(error(name, "can't change the number of databases once clients are connected".into()));
+        }
+        (param.set)(self, value).map_err(|m| error(param.name, m))
+    }
+
+    /// CONFIG SET for one setting, with Redis's error wording.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let param = find(name)
+            .filter(|p| p.access != Access::Hidden)
+            .ok_or_else(|| error(name, format!("Unknown option or number of arguments for CONFIG SET - '{name}'")))?;
+        if param.access == Access::Immutable {
+            return Err(error(param.name, set_failed(param.name, "can't set immutable config")));
+        }
+        (param.set)(self, value).map_err(|m| error(param.name, set_failed(param.name, &m)))
+    }
+
+    /// Whether `name` is a setting CONFIG SET knows (mutable or not).
+    pub fn is_known(name: &str) -> bool {
+        find(name).is_some_and(|p| p.access != Access::Hidden)
+    }
+
+    /// CONFIG GET: every visible setting whose name matches one of the patterns, each once.
+    pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(&'static str, String)> {
+        PARAMS
+            .iter()
+            .filter(|p| p.access != Access::Hidden)
+            .filter(|p| patterns.iter().any(|pat| glob::matches(pat, p.name.as_bytes(), true)))
+            .map(|p| (p.name, (p.get)(self)))
+            .collect()
+    }
+}
+
+fn find(name: &str) -> Option<&'static Param> {
+    PARAMS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+}
+
+fn error(name: &str, message: String) -> ConfigError {
+    ConfigError { name: name.to_string(), message }
+}
+
+fn set_failed(name: &str, why: &str) -> String {
+    format!("CONFIG SET failed (possibly related to argument '{name}') - {why}")
+}
+
+fn out_of_range() -> String {
+    "argument must be between the setting's limits".to_string()
+}
+
+/// A number as redis.conf writes it: plain, or with a memory unit (`1k`, `512mb`, `1gb`).
+fn parse_number(text: &str, min: u64, max: u64) -> Result<u64, String> {
+    let lower = text.trim().to_ascii_lowercase();
+    let units: [(&str, u64); 8] = [
+        ("kb", 1024),
+        ("mb", 1024 * 1024),
+        ("gb", 1024 * 1024 * 1024),
+        ("k", 1000),
+        ("m", 1000 * 1000),
+        ("g", 1000 * 1000 * 1000),
+        ("b", 1),
+        ("", 1),
+    ];
+    let (digits, multiplier) = units
+        .iter()
+        .find_map(|(unit, mul)| lower.strip_suffix(unit).map(|d| (d, *mul)))
+        .unwrap_or((&lower, 1));
+    let value = digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?;
+    if value < min || value > max {
+        return Err(format!("argument must be between {min} and {max} inclusive"));
+    }
+    Ok(value)
+}
+
+fn parse_bool(text: &str) -> Result<bool, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err("argument must be 'yes' or 'no'".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_and_get() {
+        let mut c = Config::default();
+        c.set("maxclients", "20").unwrap();
+        c.set("proto-max-bulk-len", "2mb").unwrap();
+        assert_eq!(c.proto_max_bulk_len, 2 * 1024 * 1024);
+        let got = c.get_matching(&[b"max*"]);
+        assert_eq!(got, vec![("maxclients", "20".to_string())]);
+        assert_eq!(c.get_matching(&[b"save", b"appendonly"]).len(), 2);
+    }
+
+    #[test]
+    fn errors_use_redis_wording() {
+        let mut c = Config::default();
+        assert_eq!(
+            c.set("nosuch", "1").unwrap_err().message,
+            "Unknown option or number of arguments for CONFIG SET - 'nosuch'"
+        );
+        assert_eq!(
+            c.set("port", "1").unwrap_err().message,
+            "CONFIG SET failed (possibly related to argument 'port') - can't set immutable config"
+        );
+        assert_eq!(
+            c.set("maxclients", "lots").unwrap_err().message,
+            "CONFIG SET failed (possibly related to argument 'maxclients') - argument couldn't be parsed into an integer"
+        );
+        assert!(c.set("process-id", "1").is_err());
+        assert!(c.apply_startup("process-id", "42").is_ok());
+        assert_eq!(c.process_id, 42);
+    }
+}

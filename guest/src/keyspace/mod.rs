@@ -1,0 +1,411 @@
+//! The databases and the keys they hold.
+//!
+//! Every lookup takes the current wall-clock time in milliseconds: a key whose expiry has passed is
+//! removed the moment anyone looks at it (lazy expiry), so an expired key is never seen again. Keys
+//! nobody reads are found by [`Keyspace::expire_cycle`], which the timer runs (active expiry).
+
+mod value;
+
+pub use value::Value;
+
+use crate::rng::Rng;
+use foldhash::fast::FixedState;
+use indexmap::{IndexMap, IndexSet};
+
+pub type Key = Box<[u8]>;
+type Map<V> = IndexMap<Key, V, FixedState>;
+type Set = IndexSet<Key, FixedState>;
+
+/// A stored value and when it expires.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub value: Value,
+    /// Unix time in milliseconds, or `None` for a key that never expires. Private so that the
+    /// index of keys with a TTL always agrees with it: change it through the keyspace.
+    expires_at: Option<u64>,
+}
+
+impl Entry {
+    pub fn expires_at(&self) -> Option<u64> {
+        self.expires_at
+    }
+}
+
+/// Counters INFO reports.
+#[derive(Debug, Default, Clone)]
+pub struct KeyspaceStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub expired_keys: u64,
+    pub evicted_keys: u64,
+}
+
+struct Db {
+    entries: Map<Entry>,
+    /// Keys that have an expiry, so the active cycle samples only those.
+    volatile: Set,
+}
+
+impl Db {
+    fn new(seed: u64) -> Self {
+        Db {
+            entries: Map::with_hasher(FixedState::with_seed(seed)),
+            volatile: Set::with_hasher(FixedState::with_seed(seed.rotate_left(17))),
+        }
+    }
+}
+
+pub struct Keyspace {
+    dbs: Vec<Db>,
+    pub stats: KeyspaceStats,
+}
+
+/// How much one [`Keyspace::expire_cycle`] call did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct CycleReport {
+    pub sampled: usize,
+    pub expired: usize,
+}
+
+impl Keyspace {
+    /// `seed` keys the hash functions, so clients cannot pick keys that collide.
+    pub fn new(databases: usize, seed: u64) -> Self {
+        let dbs = (0..databases as u64).map(|i| Db::new(seed ^ i.wrapping_mul(0x9e37_79b9))).collect();
+        Keyspace { dbs, stats: KeyspaceStats::default() }
+    }
+
+    pub fn databases(&self) -> usize {
+        self.dbs.len()
+    }
+
+    /// A read that counts as a keyspace hit or miss (GET and friends).
+    pub fn get(&mut self, db: usize, key: &[u8], now: u64) -> Option<&Entry> {
+        let found = self.live(db, key, now);
+        if found {
+            self.stats.hits += 1;
+        } else {
+            self.stats.misses += 1;
+        }
+        if found { self.dbs[db].entries.get(key) } else { None }
+    }
+
+    /// A lookup for a command about to change the key; not counted as a hit or miss.
+    pub fn get_mut(&mut self, db: usize, key: &[u8], now: u64) -> Option<&mut Entry> {
+        if self.live(db, key, now) { self.dbs[db].entries.get_mut(key) } else { None }
+    }
+
+    /// Whether the key exists, without counting a hit or miss.
+    pub fn contains(&mut self, db: usize, key: &[u8], now: u64) -> bool {
+        self.live(db, key, now)
+    }
+
+    /// Stores `value` under `key`, replacing any value and TTL it had.
+    pub fn set(&mut self, db: usize, key: &[u8], value: Value, expires_at: Option<u64>) {
+        let db = &mut self.dbs[db];
+        match db.entries.get_mut(key) {
+            Some(entry) => {
+                entry.value = value;
+                if entry.expires_at.is_some() && expires_at.is_none() {
+                    db.volatile.swap_remove(key);
+                } else if entry.expires_at.is_none() && expires_at.is_some() {
+                    db.volatile.insert(key.into());
+                }
+                entry.expires_at = expires_at;
+            }
+            None => {
+                if expires_at.is_some() {
+                    db.volatile.insert(key.into());
+                }
+                db.entries.insert(key.into(), Entry { value, expires_at });
+            }
+        }
+    }
+
+    /// Stores `value`, keeping the TTL the key had (KEEPTTL, APPEND, INCR...).
+    pub fn set_keep_ttl(&mut self, db: usize, key: &[u8], value: Value, now: u64) {
+        match self.get_mut(db, key, now) {
+            Some(entry) => entry.value = value,
+            None => self.set(db, key, value, None),
+        }
+    }
+
+    /// Sets or clears the key's expiry. Returns false when the key does not exist. An expiry in
+    /// the past deletes the key (counted as expired, as Redis does).
+    pub fn set_expiry(&mut self, db: usize, key: &[u8], expires_at: Option<u64>, now: u64) -> bool {
+        if !self.live(db, key, now) {
+            return false;
+        }
+        if let Some(at) = expires_at
+            && at <= now
+        {
+            self.remove(db, key);
+            self.stats.expired_keys += 1;
+            return true;
+        }
+        let db = &mut self.dbs[db];
+        let Some(entry) = db.entries.get_mut(key) else { return false };
+        match (entry.expires_at, expires_at) {
+            (Some(_), None) => {
+                db.volatile.swap_remove(key);
+            }
+            (None, Some(_)) => {
+                db.volatile.insert(key.into());
+            }
+            _ => {}
+        }
+        entry.expires_at = expires_at;
+        true
+    }
+
+    pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
+        let db = &mut self.dbs[db];
+        let entry = db.entries.swap_remove(key)?;
+        if entry.expires_at.is_some() {
+            db.volatile.swap_remove(key);
+        }
+        Some(entry)
+    }
+
+    /// Removes a live key and returns it (GETDEL, RENAME, MOVE).
+    pub fn take(&mut self, db: usize, key: &[u8], now: u64) -> Option<Entry> {
+        if self.live(db, key, now) { self.remove(db, key) } else { None }
+    }
+
+    /// Puts back an entry taken with [`Keyspace::take`], with its expiry.
+    pub fn put(&mut self, db: usize, key: &[u8], entry: Entry) {
+        self.set(db, key, entry.value, entry.expires_at);
+    }
+
+    /// Keys in the database, counting ones that expired but were not removed yet.
+    pub fn len(&self, db: usize) -> usize {
+        self.dbs[db].entries.len()
+    }
+
+    pub fn is_empty(&self, db: usize) -> bool {
+        self.dbs[db].entries.is_empty()
+    }
+
+    pub fn volatile_len(&self, db: usize) -> usize {
+        self.dbs[db].volatile.len()
+    }
+
+    pub fn flush(&mut self, db: usize) {
+        let fresh_seed = std::hash::BuildHasher::hash_one(self.dbs[db].entries.hasher(), db);
+        self.dbs[db] = Db::new(fresh_seed);
+    }
+
+    pub fn flush_all(&mut self) {
+        for db in 0..self.dbs.len() {
+            self.flush(db);
+        }
+    }
+
+    /// A random live key, or `None` when the database is empty.
+    pub fn random_key(&mut self, db: usize, rng: &mut Rng, now: u64) -> Option<Key> {
+        // Expired keys met on the way are removed; give up on them after a bounded number of tries
+        // so a database full of expired keys cannot stall the server.
+        for _ in 0..100 {
+            let len = self.dbs[db].entries.len();
+            if len == 0 {
+                return None;
+            }
+            let index = rng.below(len as u64) as usize;
+            let (key, entry) = self.dbs[db].entries.get_index(index)?;
+            if !entry.expires_at.is_some_and(|at| at <= now) {
+                return Some(key.clone());
+            }
+            let key = key.clone();
+            self.expire(db, &key);
+        }
+        None
+    }
+
+    /// One step of a SCAN over a database: up to `count` slots from `cursor` on, and the cursor to
+    /// continue from (0 when the scan is complete).
+    ///
+    /// The cursor counts the slots still to visit, walking from the end of the table to its start.
+    /// Removing a key moves the last slot's key into the hole; the last slot has always been visited
+    /// already, so every key that exists for the whole scan is returned at least once.
+    pub fn scan(&mut self, db: usize, cursor: u64, count: usize, now: u64) -> (u64, Vec<Key>) {
+        let len = self.dbs[db].entries.len() as u64;
+        let mut remaining = if cursor == 0 || cursor > len { len } else { cursor };
+        let mut keys = Vec::new();
+        let mut expired = Vec::new();
+        let mut visited = 0;
+        while remaining > 0 && visited < count.max(1) {
+            remaining -= 1;
+            visited += 1;
+            let Some((key, entry)) = self.dbs[db].entries.get_index(remaining as usize) else { break };
+            if entry.expires_at.is_some_and(|at| at <= now) {
+                expired.push(key.clone());
+            } else {
+                keys.push(key.clone());
+            }
+        }
+        // Removing now would move unvisited keys behind the cursor; expired keys found here are
+        // removed when they are next looked up or sampled.
+        drop(expired);
+        (remaining, keys)
+    }
+
+    /// Every live key, in table order (KEYS).
+    pub fn keys(&self, db: usize, now: u64) -> impl Iterator<Item = &Key> {
+        self.dbs[db]
+            .entries
+            .iter()
+            .filter(move |(_, e)| !e.expires_at.is_some_and(|at| at <= now))
+            .map(|(k, _)| k)
+    }
+
+    /// Active expiry: samples keys that have a TTL and removes the expired ones, repeating while
+    /// more than a quarter of a sample had expired, up to `max_samples` keys in all.
+    pub fn expire_cycle(&mut self, rng: &mut Rng, now: u64, max_samples: usize) -> CycleReport {
+        const SAMPLE: usize = 20;
+        let mut report = CycleReport::default();
+        for db in 0..self.dbs.len() {
+            loop {
+                let volatile = self.dbs[db].volatile.len();
+                if volatile == 0 || report.sampled >= max_samples {
+                    break;
+                }
+                let mut expired_here = 0;
+                let sample = SAMPLE.min(volatile);
+                for _ in 0..sample {
+                    let len = self.dbs[db].volatile.len();
+                    if len == 0 {
+                        break;
+                    }
+                    let index = rng.below(len as u64) as usize;
+                    let Some(key) = self.dbs[db].volatile.get_index(index).cloned() else { break };
+                    report.sampled += 1;
+                    let due = self.dbs[db].entries.get(&key).and_then(|e| e.expires_at).is_some_and(|at| at <= now);
+                    if due {
+                        self.expire(db, &key);
+                        expired_here += 1;
+                    }
+                }
+                report.expired += expired_here;
+                if expired_here * 4 <= sample {
+                    break;
+                }
+            }
+        }
+        report
+    }
+
+    /// Whether the key exists now; removes it first if it has expired.
+    fn live(&mut self, db: usize, key: &[u8], now: u64) -> bool {
+        match self.dbs[db].entries.get(key) {
+            None => false,
+            Some(entry) if entry.expires_at.is_some_and(|at| at <= now) => {
+                self.expire(db, key);
+                false
+            }
+            Some(_) => true,
+        }
+    }
+
+    fn expire(&mut self, db: usize, key: &[u8]) {
+        if self.remove(db, key).is_some() {
+            self.stats.expired_keys += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(v: &str) -> Value {
+        Value::from_bytes(v.as_bytes())
+    }
+
+    #[test]
+    fn expired_keys_are_gone_on_lookup() {
+        let mut ks = Keyspace::new(16, 1);
+        ks.set(0, b"k", text("v"), Some(1_000));
+        assert!(ks.get(0, b"k", 999).is_some());
+        assert!(ks.get(0, b"k", 1_000).is_none());
+        assert_eq!(ks.len(0), 0);
+        assert_eq!(ks.volatile_len(0), 0);
+        assert_eq!(ks.stats.expired_keys, 1);
+        assert_eq!((ks.stats.hits, ks.stats.misses), (1, 1));
+    }
+
+    #[test]
+    fn set_replaces_ttl_and_keep_ttl_keeps_it() {
+        let mut ks = Keyspace::new(1, 1);
+        ks.set(0, b"k", text("a"), Some(5_000));
+        ks.set_keep_ttl(0, b"k", text("b"), 0);
+        assert_eq!(ks.get(0, b"k", 0).unwrap().expires_at(), Some(5_000));
+        ks.set(0, b"k", text("c"), None);
+        assert_eq!(ks.get(0, b"k", 0).unwrap().expires_at(), None);
+        assert_eq!(ks.volatile_len(0), 0);
+    }
+
+    #[test]
+    fn expiry_in_the_past_deletes() {
+        let mut ks = Keyspace::new(1, 1);
+        ks.set(0, b"k", text("a"), None);
+        assert!(ks.set_expiry(0, b"k", Some(10), 10));
+        assert!(!ks.contains(0, b"k", 10));
+        assert!(!ks.set_expiry(0, b"missing", Some(10), 0));
+    }
+
+    #[test]
+    fn active_cycle_reclaims_unread_keys() {
+        let mut ks = Keyspace::new(2, 7);
+        let mut rng = Rng::new(3);
+        for i in 0..1000u32 {
+            ks.set(0, &i.to_be_bytes(), text("v"), Some(100));
+            ks.set(1, &i.to_be_bytes(), text("v"), if i % 2 == 0 { Some(100) } else { None });
+        }
+        let mut rounds = 0;
+        while ks.volatile_len(0) + ks.volatile_len(1) > 0 && rounds < 1000 {
+            ks.expire_cycle(&mut rng, 200, 200);
+            rounds += 1;
+        }
+        assert_eq!(ks.len(0), 0);
+        assert_eq!(ks.len(1), 500);
+        assert_eq!(ks.stats.expired_keys, 1500);
+    }
+
+    #[test]
+    fn scan_visits_every_key_despite_removals() {
+        let mut ks = Keyspace::new(1, 1);
+        for i in 0..100u32 {
+            ks.set(0, &i.to_be_bytes(), text("v"), None);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = 0;
+        let mut step = 0u32;
+        loop {
+            let (next, keys) = ks.scan(0, cursor, 7, 0);
+            seen.extend(keys);
+            // Delete keys with odd numbers as the scan goes; the even ones must all be seen.
+            for _ in 0..3 {
+                let victim = (step * 2 + 1).to_be_bytes();
+                ks.remove(0, &victim);
+                step += 1;
+            }
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        for i in (0..100u32).step_by(2) {
+            assert!(seen.contains(&i.to_be_bytes()[..]), "key {i} missed");
+        }
+    }
+
+    #[test]
+    fn random_key_skips_expired() {
+        let mut ks = Keyspace::new(1, 1);
+        let mut rng = Rng::new(9);
+        ks.set(0, b"gone", text("v"), Some(1));
+        ks.set(0, b"here", text("v"), None);
+        for _ in 0..20 {
+            assert_eq!(ks.random_key(0, &mut rng, 5).as_deref(), Some(&b"here"[..]));
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! What a key holds. cachet stores strings; the type exists so that commands answer `WRONGTYPE`
+//! the way Redis does once other types are added, and so TYPE has something to report.
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    String(Vec<u8>),
+}
+
+impl Value {
+    pub fn from_bytes(bytes: &[u8]) -> Self {
+        Value::String(bytes.to_vec())
+    }
+
+    /// The name TYPE reports.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::String(_) => "string",
+        }
+    }
+
+    /// The value's bytes, for commands that work on strings.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Value::String(bytes) => bytes,
+        }
+    }
+
+    /// Heap bytes the value holds, for memory accounting.
+    pub fn heap_size(&self) -> usize {
+        match self {
+            Value::String(bytes) => bytes.capacity(),
+        }
+    }
+}

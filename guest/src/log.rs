@@ -1,0 +1,36 @@
+//! Logging through the host's `log` import. Natively (unit tests, benchmarks) messages go nowhere
+//! unless a sink is installed.
+
+use std::sync::OnceLock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+pub type Sink = fn(Level, &str);
+
+static SINK: OnceLock<Sink> = OnceLock::new();
+
+/// Sends every later message to `sink`. Only the first call has an effect.
+pub fn set_sink(sink: Sink) {
+    let _ = SINK.set(sink);
+}
+
+pub fn log(level: Level, message: &str) {
+    if let Some(sink) = SINK.get() {
+        sink(level, message);
+    }
+}
+
+pub fn info(message: &str) {
+    log(Level::Info, message);
+}
+
+pub fn warn(message: &str) {
+    log(Level::Warn, message);
+}

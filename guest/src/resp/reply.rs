@@ -1,0 +1,211 @@
+//! Writing replies in the protocol version a connection chose.
+//!
+//! Commands describe their reply in RESP3 terms (maps, sets, doubles, booleans, nulls); on a RESP2
+//! connection the writer lowers each to the RESP2 form Redis uses for it, so no command has to care
+//! which protocol its client speaks.
+
+/// A reply being written at the end of a connection's output buffer.
+pub struct Reply<'a> {
+    buf: &'a mut Vec<u8>,
+    resp3: bool,
+}
+
+impl<'a> Reply<'a> {
+    pub fn new(buf: &'a mut Vec<u8>, resp3: bool) -> Self {
+        Reply { buf, resp3 }
+    }
+
+    pub fn is_resp3(&self) -> bool {
+        self.resp3
+    }
+
+    /// Switches protocol mid-command: HELLO answers in the version it just chose.
+    pub fn set_resp3(&mut self, resp3: bool) {
+        self.resp3 = resp3;
+    }
+
+    /// Bytes written so far to the underlying buffer (including earlier replies).
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// Drops everything written after `len` (a reply that turned out to be an error).
+    pub fn truncate(&mut self, len: usize) {
+        self.buf.truncate(len);
+    }
+
+    /// `+OK`
+    pub fn ok(&mut self) {
+        self.buf.extend_from_slice(b"+OK\r\n");
+    }
+
+    /// A status line. It must not contain CR or LF.
+    pub fn simple(&mut self, text: &str) {
+        self.line(b'+', text.as_bytes());
+    }
+
+    /// An error line such as `ERR syntax error` or `WRONGTYPE ...`: the first word is the code.
+    /// Line breaks in the text are replaced by spaces so a message can never break the framing.
+    pub fn error(&mut self, text: &str) {
+        self.buf.push(b'-');
+        self.buf.extend(text.bytes().map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+        self.buf.extend_from_slice(b"\r\n");
+    }
+
+    pub fn integer(&mut self, value: i64) {
+        self.number_line(b':', value);
+    }
+
+    pub fn bulk(&mut self, data: &[u8]) {
+        self.number_line(b'$', data.len() as i64);
+        self.buf.extend_from_slice(data);
+        self.buf.extend_from_slice(b"\r\n");
+    }
+
+    /// A bulk string holding a number, as GET returns a counter.
+    pub fn bulk_integer(&mut self, value: i64) {
+        let mut digits = itoa::Buffer::new();
+        self.bulk(digits.format(value).as_bytes());
+    }
+
+    /// The absent value: `_` in RESP3, the null bulk string `$-1` in RESP2.
+    pub fn null(&mut self) {
+        self.buf.extend_from_slice(if self.resp3 { b"_\r\n" } else { b"$-1\r\n" });
+    }
+
+    /// An absent array: `_` in RESP3, `*-1` in RESP2.
+    pub fn null_array(&mut self) {
+        self.buf.extend_from_slice(if self.resp3 { b"_\r\n" } else { b"*-1\r\n" });
+    }
+
+    pub fn array(&mut self, len: usize) {
+        self.number_line(b'*', len as i64);
+    }
+
+    /// A map of `len` key/value pairs; a flat array of `2 * len` items in RESP2.
+    pub fn map(&mut self, len: usize) {
+        if self.resp3 {
+            self.number_line(b'%', len as i64);
+        } else {
+            self.array(len * 2);
+        }
+    }
+
+    /// A set; an array in RESP2.
+    pub fn set(&mut self, len: usize) {
+        self.number_line(if self.resp3 { b'~' } else { b'*' }, len as i64);
+    }
+
+    /// A push message (out-of-band data); an array in RESP2.
+    pub fn push(&mut self, len: usize) {
+        self.number_line(if self.resp3 { b'>' } else { b'*' }, len as i64);
+    }
+
+    /// `#t`/`#f` in RESP3, the integers 1 and 0 in RESP2.
+    pub fn boolean(&mut self, value: bool) {
+        if self.resp3 {
+            self.buf.extend_from_slice(if value { b"#t\r\n" } else { b"#f\r\n" });
+        } else {
+            self.integer(i64::from(value));
+        }
+    }
+
+    /// A double in RESP3, a bulk string in RESP2, formatted as Redis does.
+    pub fn double(&mut self, value: f64) {
+        let text = format_double(value);
+        if self.resp3 {
+            self.line(b',', text.as_bytes());
+        } else {
+            self.bulk(text.as_bytes());
+        }
+    }
+
+    /// Text meant for people (INFO, CLIENT LIST): a verbatim string `=len\r\ntxt:...` in RESP3, a
+    /// bulk string in RESP2.
+    pub fn verbatim(&mut self, text: &[u8]) {
+        if self.resp3 {
+            self.number_line(b'=', text.len() as i64 + 4);
+            self.buf.extend_from_slice(b"txt:");
+            self.buf.extend_from_slice(text);
+            self.buf.extend_from_slice(b"\r\n");
+        } else {
+            self.bulk(text);
+        }
+    }
+
+    /// Bytes that already are a complete RESP reply.
+    pub fn raw(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    fn line(&mut self, kind: u8, text: &[u8]) {
+        self.buf.push(kind);
+        self.buf.extend_from_slice(text);
+        self.buf.extend_from_slice(b"\r\n");
+    }
+
+    fn number_line(&mut self, kind: u8, value: i64) {
+        let mut digits = itoa::Buffer::new();
+        self.line(kind, digits.format(value).as_bytes());
+    }
+}
+
+/// Doubles as Redis prints them: the shortest text that reads back as the same number, `inf`,
+/// `-inf` and `nan` for the special values, and no exponent.
+pub fn format_double(value: f64) -> String {
+    if value.is_nan() {
+        "nan".to_string()
+    } else if value.is_infinite() {
+        if value > 0.0 { "inf" } else { "-inf" }.to_string()
+    } else {
+        format!("{value}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(resp3: bool, f: impl FnOnce(&mut Reply)) -> String {
+        let mut buf = Vec::new();
+        f(&mut Reply::new(&mut buf, resp3));
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn resp2_lowers_resp3_types() {
+        assert_eq!(written(false, |r| r.null()), "$-1\r\n");
+        assert_eq!(written(false, |r| r.null_array()), "*-1\r\n");
+        assert_eq!(written(false, |r| r.map(2)), "*4\r\n");
+        assert_eq!(written(false, |r| r.set(3)), "*3\r\n");
+        assert_eq!(written(false, |r| r.boolean(true)), ":1\r\n");
+        assert_eq!(written(false, |r| r.double(1.5)), "$3\r\n1.5\r\n");
+        assert_eq!(written(false, |r| r.verbatim(b"hi")), "$2\r\nhi\r\n");
+    }
+
+    #[test]
+    fn resp3_types() {
+        assert_eq!(written(true, |r| r.null()), "_\r\n");
+        assert_eq!(written(true, |r| r.map(2)), "%2\r\n");
+        assert_eq!(written(true, |r| r.set(3)), "~3\r\n");
+        assert_eq!(written(true, |r| r.boolean(false)), "#f\r\n");
+        assert_eq!(written(true, |r| r.double(-2.25)), ",-2.25\r\n");
+        assert_eq!(written(true, |r| r.double(f64::INFINITY)), ",inf\r\n");
+        assert_eq!(written(true, |r| r.verbatim(b"hi")), "=6\r\ntxt:hi\r\n");
+    }
+
+    #[test]
+    fn scalars() {
+        assert_eq!(written(false, |r| r.bulk(b"a\r\nb")), "$4\r\na\r\nb\r\n");
+        assert_eq!(written(false, |r| r.integer(-42)), ":-42\r\n");
+        assert_eq!(written(false, |r| r.error("ERR bad\r\nthing")), "-ERR bad  thing\r\n");
+        assert_eq!(written(false, |r| r.bulk_integer(10)), "$2\r\n10\r\n");
+        assert_eq!(format_double(5200.0), "5200");
+        assert_eq!(format_double(10.6), "10.6");
+        assert_eq!(format_double(1e20), "100000000000000000000");
+    }
+}

@@ -1,0 +1,242 @@
+//! The engine behind the server world: connections come and go, bytes are fed in, replies come
+//! out, and a timer runs background work. No I/O happens here; the host does all of it.
+
+use crate::commands::{self, Ctx};
+use crate::config::{Config, ConfigError};
+use crate::keyspace::Keyspace;
+use crate::resp::{Limits, Parsed, Reply, parse_request};
+use crate::rng::Rng;
+use crate::session::{Peer, Session};
+use std::collections::HashMap;
+
+/// The time, read once per call from the host's clock.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Now {
+    /// Milliseconds since the Unix epoch.
+    pub wall_ms: u64,
+    /// Nanoseconds on the host's monotonic clock.
+    pub mono_ns: u64,
+}
+
+/// Counters INFO reports (the keyspace keeps its own).
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub connections_received: u64,
+    pub rejected_connections: u64,
+    pub commands_processed: u64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
+    /// Commands per second, averaged over the last samples the timer took.
+    pub ops_per_sec: u64,
+    ops_samples: OpsSamples,
+}
+
+#[derive(Debug, Default, Clone)]
+struct OpsSamples {
+    last_ns: u64,
+    last_commands: u64,
+    rates: [u64; 16],
+    next: usize,
+}
+
+/// Facts fixed when the engine starts.
+#[derive(Debug, Clone)]
+pub struct ServerInfo {
+    /// 40 hex characters, new for every engine, as Redis's `run_id`.
+    pub run_id: String,
+    pub started: Now,
+}
+
+/// What one [`Engine::feed`] produced for a connection.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Output {
+    pub consumed: usize,
+    pub wanted: usize,
+    pub reply: Vec<u8>,
+    pub close: bool,
+    pub session: Option<Vec<u8>>,
+}
+
+/// What one [`Engine::tick`] asks of the host.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Tick {
+    pub next_deadline_ns: u64,
+    pub close: Vec<u64>,
+}
+
+/// At most this many keys are sampled by one run of active expiry, so one tick stays short.
+const EXPIRE_SAMPLES_PER_TICK: usize = 2_000;
+
+pub struct Engine {
+    keyspace: Keyspace,
+    config: Config,
+    stats: Stats,
+    rng: Rng,
+    info: ServerInfo,
+    sessions: HashMap<u64, Session>,
+    next_client_id: u64,
+}
+
+impl Engine {
+    pub fn new(seed: u64, now: Now) -> Self {
+        let mut rng = Rng::new(seed);
+        let config = Config::default();
+        let keyspace = Keyspace::new(config.databases, rng.next_u64());
+        let run_id = (0..40).map(|_| char::from_digit(rng.below(16) as u32, 16).unwrap_or('0')).collect();
+        Engine {
+            keyspace,
+            config,
+            stats: Stats::default(),
+            rng,
+            info: ServerInfo { run_id, started: now },
+            sessions: HashMap::new(),
+            next_client_id: 1,
+        }
+    }
+
+    /// Settings from the host, before the first connection (see [`Config::apply_startup`]).
+    pub fn configure(&mut self, settings: &[(String, String)]) -> Result<(), ConfigError> {
+        for (name, value) in settings {
+            self.config.apply_startup(name, value)?;
+        }
+        if self.keyspace.databases() != self.config.databases {
+            self.keyspace = Keyspace::new(self.config.databases, self.rng.next_u64());
+        }
+        Ok(())
+    }
+
+    /// Registers a new connection, restoring its session when the host kept one. Returns the reply
+    /// to send before closing when the connection is refused.
+    pub fn open(&mut self, connection: u64, peer: Peer, saved: Option<&[u8]>, now: Now) -> Option<Vec<u8>> {
+        self.config.frozen = true;
+        self.stats.connections_received += 1;
+        if self.sessions.len() as u64 >= self.config.maxclients {
+            self.stats.rejected_connections += 1;
+            return Some(b"-ERR max number of clients reached\r\n".to_vec());
+        }
+        let mut session = Session::new(connection, self.next_client_id, peer, now.wall_ms, now.mono_ns);
+        self.next_client_id += 1;
+        if let Some(saved) = saved
+            && session.restore(saved, self.config.databases)
+        {
+            self.next_client_id = self.next_client_id.max(session.client_id + 1);
+        }
+        self.sessions.insert(connection, session);
+        None
+    }
+
+    pub fn close(&mut self, connection: u64) {
+        self.sessions.remove(&connection);
+    }
+
+    pub fn connected_clients(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Runs every complete command at the start of `data`, the input the host holds for one
+    /// connection, and reports how much of it was used.
+    pub fn feed(&mut self, connection: u64, data: &[u8], now: Now) -> Output {
+        let mut out = Output::default();
+        let Some(mut session) = self.sessions.remove(&connection) else {
+            out.consumed = data.len();
+            out.close = true;
+            out.reply = b"-ERR internal error: this connection is not open\r\n".to_vec();
+            return out;
+        };
+        let limits = Limits {
+            max_bulk_len: usize::try_from(self.config.proto_max_bulk_len).unwrap_or(usize::MAX),
+            ..Limits::default()
+        };
+        while !session.close_after_reply {
+            match parse_request(&data[out.consumed..], &limits) {
+                Ok(Parsed::Command(args, used)) => {
+                    out.consumed += used;
+                    self.execute(&mut session, &args.slices(), &mut out.reply, now);
+                }
+                Ok(Parsed::Skip(used)) => out.consumed += used,
+                Ok(Parsed::Incomplete(wanted)) => {
+                    if wanted as u64 > self.config.client_query_buffer_limit {
+                        crate::log::warn(&format!(
+                            "closing client {} ({}): its query buffer would exceed client-query-buffer-limit",
+                            session.client_id, session.peer.address
+                        ));
+                        session.close_after_reply = true;
+                    } else {
+                        out.wanted = wanted;
+                    }
+                    break;
+                }
+                Err(error) => {
+                    Reply::new(&mut out.reply, session.resp3()).error(&format!("ERR {error}"));
+                    crate::log::info(&format!(
+                        "protocol error from client {} ({}): {error}",
+                        session.client_id, session.peer.address
+                    ));
+                    out.consumed = data.len();
+                    session.close_after_reply = true;
+                }
+            }
+        }
+        self.stats.net_input_bytes += out.consumed as u64;
+        self.stats.net_output_bytes += out.reply.len() as u64;
+        out.close = session.close_after_reply;
+        if session.changed {
+            session.changed = false;
+            out.session = Some(session.encode());
+        }
+        self.sessions.insert(connection, session);
+        out
+    }
+
+    fn execute(&mut self, session: &mut Session, args: &[&[u8]], buf: &mut Vec<u8>, now: Now) {
+        let resp3 = session.resp3();
+        let mut ctx = Ctx {
+            keyspace: &mut self.keyspace,
+            config: &mut self.config,
+            stats: &mut self.stats,
+            rng: &mut self.rng,
+            session,
+            others: &self.sessions,
+            info: &self.info,
+            reply: Reply::new(buf, resp3),
+            now,
+        };
+        let command = commands::dispatch(&mut ctx, args);
+        session.last_command = command.map_or("NULL", |c| c.name);
+        session.last_active_ns = now.mono_ns;
+        self.stats.commands_processed += 1;
+    }
+
+    /// Background work: active expiry, closing idle clients, and the ops/sec estimate.
+    pub fn tick(&mut self, now: Now) -> Tick {
+        self.keyspace.expire_cycle(&mut self.rng, now.wall_ms, EXPIRE_SAMPLES_PER_TICK);
+        self.sample_ops(now);
+        let mut close = Vec::new();
+        if self.config.timeout > 0 {
+            let limit_ns = self.config.timeout.saturating_mul(1_000_000_000);
+            for (id, session) in &self.sessions {
+                if now.mono_ns.saturating_sub(session.last_active_ns) > limit_ns {
+                    close.push(*id);
+                }
+            }
+            for id in &close {
+                self.sessions.remove(id);
+            }
+        }
+        Tick { next_deadline_ns: now.mono_ns + 1_000_000_000 / self.config.hz.max(1), close }
+    }
+
+    fn sample_ops(&mut self, now: Now) {
+        let samples = &mut self.stats.ops_samples;
+        let elapsed = now.mono_ns.saturating_sub(samples.last_ns);
+        if elapsed < 100_000_000 {
+            return;
+        }
+        let done = self.stats.commands_processed - samples.last_commands;
+        samples.rates[samples.next] = done * 1_000_000_000 / elapsed.max(1);
+        samples.next = (samples.next + 1) % samples.rates.len();
+        samples.last_ns = now.mono_ns;
+        samples.last_commands = self.stats.commands_processed;
+        self.stats.ops_per_sec = samples.rates.iter().sum::<u64>() / samples.rates.len() as u64;
+    }
+}

@@ -1,0 +1,208 @@
+//! What the server remembers about one client connection.
+
+/// How the client reached the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerKind {
+    Tcp,
+    Unix,
+    Udp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    pub kind: PeerKind,
+    pub address: String,
+    pub local_address: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The host's handle for the connection.
+    pub connection: u64,
+    /// CLIENT ID: unique and increasing for the life of the engine.
+    pub client_id: u64,
+    pub peer: Peer,
+    /// 2 or 3, chosen with HELLO.
+    pub protocol: u8,
+    pub db: usize,
+    pub name: Option<Vec<u8>>,
+    pub lib_name: Option<Vec<u8>>,
+    pub lib_version: Option<Vec<u8>>,
+    /// Wall-clock milliseconds at connection.
+    pub created_ms: u64,
+    /// Monotonic nanoseconds of the last command, for CLIENT LIST's idle and the `timeout` setting.
+    pub last_active_ns: u64,
+    /// The last command run, as CLIENT LIST's `cmd` shows it.
+    pub last_command: &'static str,
+    /// Close the connection once the current replies are written.
+    pub close_after_reply: bool,
+    /// A command changed something [`Session::encode`] saves; the host is handed the new state.
+    pub changed: bool,
+}
+
+impl Session {
+    pub fn new(connection: u64, client_id: u64, peer: Peer, created_ms: u64, now_ns: u64) -> Self {
+        Session {
+            connection,
+            client_id,
+            peer,
+            protocol: 2,
+            db: 0,
+            name: None,
+            lib_name: None,
+            lib_version: None,
+            created_ms,
+            last_active_ns: now_ns,
+            last_command: "NULL",
+            close_after_reply: false,
+            changed: false,
+        }
+    }
+
+    pub fn resp3(&self) -> bool {
+        self.protocol == 3
+    }
+
+    pub fn set_protocol(&mut self, protocol: u8) {
+        self.protocol = protocol;
+        self.changed = true;
+    }
+
+    pub fn select(&mut self, db: usize) {
+        self.db = db;
+        self.changed = true;
+    }
+
+    pub fn set_name(&mut self, name: Option<Vec<u8>>) {
+        self.name = name;
+        self.changed = true;
+    }
+
+    pub fn set_lib(&mut self, name: Option<Vec<u8>>, version: Option<Vec<u8>>) {
+        if name.is_some() {
+            self.lib_name = name;
+        }
+        if version.is_some() {
+            self.lib_version = version;
+        }
+        self.changed = true;
+    }
+
+    /// Back to a new connection's state (RESET), keeping the client's identity.
+    pub fn reset(&mut self) {
+        self.protocol = 2;
+        self.db = 0;
+        self.name = None;
+        self.changed = true;
+    }
+
+    /// The state a replacement engine needs to carry the client on: protocol, database, names and
+    /// identity. A small versioned binary form the host stores without reading.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = vec![1, self.protocol];
+        out.extend_from_slice(&(self.db as u32).to_le_bytes());
+        out.extend_from_slice(&self.client_id.to_le_bytes());
+        out.extend_from_slice(&self.created_ms.to_le_bytes());
+        for field in [&self.name, &self.lib_name, &self.lib_version] {
+            match field {
+                None => out.extend_from_slice(&u32::MAX.to_le_bytes()),
+                Some(bytes) => {
+                    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+                    out.extend_from_slice(bytes);
+                }
+            }
+        }
+        out
+    }
+
+    /// Restores what [`Session::encode`] saved. Returns false (changing nothing) on bytes it does
+    /// not understand, so a damaged record only costs the client its session, not the server.
+    pub fn restore(&mut self, saved: &[u8], databases: usize) -> bool {
+        let Some(decoded) = Decoder(saved).decode() else { return false };
+        let (protocol, db, client_id, created_ms, [name, lib_name, lib_version]) = decoded;
+        if !(protocol == 2 || protocol == 3) || db >= databases {
+            return false;
+        }
+        self.protocol = protocol;
+        self.db = db;
+        self.client_id = client_id;
+        self.created_ms = created_ms;
+        self.name = name;
+        self.lib_name = lib_name;
+        self.lib_version = lib_version;
+        true
+    }
+}
+
+type Decoded = (u8, usize, u64, u64, [Option<Vec<u8>>; 3]);
+
+struct Decoder<'a>(&'a [u8]);
+
+impl Decoder<'_> {
+    fn decode(mut self) -> Option<Decoded> {
+        if self.take(1)? != [1] {
+            return None;
+        }
+        let protocol = self.take(1)?[0];
+        let db = u32::from_le_bytes(self.take(4)?.try_into().ok()?) as usize;
+        let client_id = u64::from_le_bytes(self.take(8)?.try_into().ok()?);
+        let created_ms = u64::from_le_bytes(self.take(8)?.try_into().ok()?);
+        let name = self.optional_bytes()?;
+        let lib_name = self.optional_bytes()?;
+        let lib_version = self.optional_bytes()?;
+        self.0.is_empty().then_some((protocol, db, client_id, created_ms, [name, lib_name, lib_version]))
+    }
+
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(head)
+    }
+
+    fn optional_bytes(&mut self) -> Option<Option<Vec<u8>>> {
+        let len = u32::from_le_bytes(self.take(4)?.try_into().ok()?);
+        if len == u32::MAX {
+            return Some(None);
+        }
+        Some(Some(self.take(len as usize)?.to_vec()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer() -> Peer {
+        Peer { kind: PeerKind::Tcp, address: "127.0.0.1:5000".into(), local_address: "127.0.0.1:6379".into() }
+    }
+
+    #[test]
+    fn round_trip() {
+        let mut s = Session::new(1, 7, peer(), 1000, 0);
+        s.set_protocol(3);
+        s.select(5);
+        s.set_name(Some(b"worker".to_vec()));
+        s.set_lib(Some(b"redis-rs".to_vec()), None);
+        let saved = s.encode();
+        let mut fresh = Session::new(1, 99, peer(), 0, 0);
+        assert!(fresh.restore(&saved, 16));
+        assert_eq!((fresh.protocol, fresh.db, fresh.client_id), (3, 5, 7));
+        assert_eq!(fresh.name.as_deref(), Some(&b"worker"[..]));
+        assert_eq!(fresh.lib_name.as_deref(), Some(&b"redis-rs"[..]));
+        assert_eq!(fresh.lib_version, None);
+    }
+
+    #[test]
+    fn damaged_records_are_refused() {
+        let s = Session::new(1, 7, peer(), 1000, 0);
+        let saved = s.encode();
+        let mut fresh = Session::new(1, 99, peer(), 0, 0);
+        assert!(!fresh.restore(&saved[..saved.len() - 1], 16));
+        assert!(!fresh.restore(&[], 16));
+        assert!(!fresh.restore(&saved, 0));
+        assert_eq!(fresh.client_id, 99);
+    }
+}

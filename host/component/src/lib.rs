@@ -1,0 +1,7 @@
+//! The engine component's bytes, built from `guest/` by this crate's build script.
+//!
+//! Kept apart from the host crate so that editing the guest rebuilds only this small crate and
+//! relinks the host, instead of recompiling the host's generated bindings.
+
+/// The WebAssembly component (`wasm32-wasip2`) that implements the `server-engine` world.
+pub const WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cachet_guest.wasm"));
