@@ -1,1 +1,6 @@
-fn main() {}
+fn main() {
+    if let Err(error) = cachet::cli::main() {
+        eprintln!("cachet: {error:#}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,28 @@
+//! The `cachet` command line.
+
+mod config_file;
+mod serve;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "cachet", version, about = "A Redis-compatible cache server whose protocol and keyspace run in a WebAssembly sandbox")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the cache server (any Redis client can talk to it).
+    Serve(serve::ServeArgs),
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+    }
+}

@@ -1,0 +1,130 @@
+//! Loading and running the engine component: one wasmtime engine and one compiled component per
+//! process, and instances of it that the server feeds.
+//!
+//! Compiling the component takes tens of milliseconds; the compiled form is kept in a cache
+//! directory so later starts only map it from disk (see [`cache`]).
+
+pub mod bindings;
+mod cache;
+
+use crate::capabilities::{Clock, HostState};
+use anyhow::Result;
+use bindings::exports::cachet::engine::server as wit;
+use bindings::{ServerEngine, ServerEnginePre};
+use std::path::PathBuf;
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, Store};
+
+pub use wit::{ConfigError, Output, PeerKind, TickResult};
+
+/// Who is on the other end of a connection, as the host tells the engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Peer {
+    pub kind: PeerKind,
+    pub address: String,
+    pub local_address: String,
+}
+
+impl Peer {
+    fn as_wit(&self) -> wit::Peer<'_> {
+        wit::Peer { kind: self.kind, address: &self.address, local_address: &self.local_address }
+    }
+}
+
+/// Adds a description to an error from wasmtime.
+pub(crate) fn described<T>(result: wasmtime::Result<T>, what: &str) -> Result<T> {
+    result.map_err(|e| anyhow::Error::from(e).context(what.to_string()))
+}
+
+/// Where the compiled component is cached; `None` compiles it at every start.
+#[derive(Clone, Debug, Default)]
+pub struct RuntimeOptions {
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl RuntimeOptions {
+    /// The cache in `$CACHET_CACHE_DIR`, else `$XDG_CACHE_HOME/cachet`, else `~/.cache/cachet`.
+    pub fn from_env() -> Self {
+        let dir = std::env::var_os("CACHET_CACHE_DIR")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("cachet")))
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/cachet")));
+        RuntimeOptions { cache_dir: dir }
+    }
+}
+
+/// The compiled component, ready to instantiate. Cheap to share.
+pub struct Runtime {
+    engine: Engine,
+    pre: ServerEnginePre<HostState>,
+    clock: Clock,
+}
+
+impl Runtime {
+    pub fn new(options: &RuntimeOptions) -> Result<Self> {
+        let mut config = Config::new();
+        // Async support in the component model doubles the cost of every call; the engine's calls
+        // are short and synchronous.
+        config.concurrency_support(false);
+        let engine = described(Engine::new(&config), "could not set up the WebAssembly engine")?;
+        let component = cache::load_or_compile(&engine, cachet_component::WASM, options.cache_dir.as_deref())?;
+        let mut linker = Linker::<HostState>::new(&engine);
+        described(wasmtime_wasi::p2::add_to_linker_sync(&mut linker), "linking WASI")?;
+        described(
+            ServerEngine::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state),
+            "linking cachet's capabilities",
+        )?;
+        let pre = described(linker.instantiate_pre(&component), "the component's imports cannot all be satisfied")?;
+        let pre = described(ServerEnginePre::new(pre), "the component does not export cachet:engine/server")?;
+        Ok(Runtime { engine, pre, clock: Clock::new() })
+    }
+
+    /// A fresh engine instance with an empty keyspace.
+    pub fn instantiate(&self) -> Result<Instance> {
+        let mut store = Store::new(&self.engine, HostState::new(self.clock));
+        let bindings = described(self.pre.instantiate(&mut store), "instantiating the engine component")?;
+        Ok(Instance { store, bindings })
+    }
+
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+}
+
+/// One engine instance. Every call returns `Err` when the component trapped; the instance is then
+/// unusable and must be replaced.
+pub struct Instance {
+    store: Store<HostState>,
+    bindings: ServerEngine,
+}
+
+/// Input for [`Instance::feed`]: a connection and the bytes the host holds for it.
+pub type Input<'a> = wit::Input<'a>;
+
+impl Instance {
+    pub fn configure(&mut self, settings: &[(String, String)]) -> Result<Result<(), ConfigError>> {
+        let server = self.bindings.cachet_engine_server();
+        let settings: Vec<(&str, &str)> = settings.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        Ok(server.call_configure(&mut self.store, &settings)?)
+    }
+
+    pub fn open(&mut self, id: u64, peer: &Peer, session: Option<&[u8]>) -> Result<Option<Vec<u8>>> {
+        let server = self.bindings.cachet_engine_server();
+        Ok(server.call_open(&mut self.store, id, peer.as_wit(), session)?)
+    }
+
+    pub fn close(&mut self, id: u64) -> Result<()> {
+        let server = self.bindings.cachet_engine_server();
+        Ok(server.call_close(&mut self.store, id)?)
+    }
+
+    pub fn feed(&mut self, inputs: &[Input<'_>]) -> Result<Vec<Output>> {
+        let server = self.bindings.cachet_engine_server();
+        Ok(server.call_feed(&mut self.store, inputs)?)
+    }
+
+    pub fn tick(&mut self) -> Result<TickResult> {
+        let server = self.bindings.cachet_engine_server();
+        Ok(server.call_tick(&mut self.store)?)
+    }
+}

@@ -1,0 +1,270 @@
+//! The network side of `cachet serve`: listeners for TCP, Unix sockets and UDP, one task per
+//! connection, and the timer that runs the engine's background work.
+//!
+//! Everything runs on one thread. The engine call for a read is a few hundred nanoseconds; handing
+//! requests to another thread would cost more than that, so connections call the engine directly.
+
+mod connection;
+mod engine;
+mod udp;
+
+pub use engine::SharedEngine;
+pub use udp::MAX_DATAGRAM;
+
+use crate::runtime::{Peer, PeerKind, Runtime};
+use anyhow::{Context, Result, bail};
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, UdpSocket, UnixListener};
+use tokio::sync::watch;
+
+/// Where to listen and how the engine is configured.
+#[derive(Clone, Debug)]
+pub struct ServerOptions {
+    /// Addresses to listen on for TCP (and UDP, when enabled).
+    pub bind: Vec<String>,
+    /// TCP port; 0 disables TCP, as in Redis.
+    pub port: u16,
+    pub unix_socket: Option<PathBuf>,
+    /// Permissions of the Unix socket file, e.g. 0o700.
+    pub unix_socket_perm: Option<u32>,
+    /// UDP port; `None` disables UDP.
+    pub udp_port: Option<u16>,
+    /// How long a UDP sender's session lives without datagrams.
+    pub udp_idle_timeout: Duration,
+    /// `tcp-keepalive`, in seconds (0 disables).
+    pub tcp_keepalive: u64,
+    /// Settings for the engine, as CONFIG SET names them.
+    pub engine_settings: Vec<(String, String)>,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        ServerOptions {
+            bind: vec!["127.0.0.1".into()],
+            port: 6379,
+            unix_socket: None,
+            unix_socket_perm: None,
+            udp_port: None,
+            udp_idle_timeout: Duration::from_secs(300),
+            tcp_keepalive: 300,
+            engine_settings: Vec::new(),
+        }
+    }
+}
+
+/// What every task of the server shares.
+#[derive(Clone)]
+struct Shared {
+    engine: Rc<RefCell<SharedEngine>>,
+    tcp_keepalive: u64,
+}
+
+type Shutdown = watch::Receiver<bool>;
+
+/// A server with its sockets bound, ready to run.
+pub struct Server {
+    runtime: Arc<Runtime>,
+    options: ServerOptions,
+    tcp: Vec<TcpListener>,
+    unix: Option<(UnixListener, PathBuf)>,
+    udp: Vec<UdpSocket>,
+}
+
+impl Server {
+    /// Binds every listener the options ask for. Fails with a message naming the address when one
+    /// cannot be bound, before anything is served.
+    pub async fn bind(runtime: Arc<Runtime>, options: ServerOptions) -> Result<Server> {
+        let mut tcp = Vec::new();
+        let mut udp = Vec::new();
+        for host in &options.bind {
+            if options.port != 0 {
+                let addr = socket_addr(host, options.port)?;
+                tcp.push(TcpListener::bind(addr).await.with_context(|| listen_hint("TCP", &addr.to_string()))?);
+            }
+            if let Some(port) = options.udp_port {
+                let addr = socket_addr(host, port)?;
+                udp.push(UdpSocket::bind(addr).await.with_context(|| listen_hint("UDP", &addr.to_string()))?);
+            }
+        }
+        let unix = match &options.unix_socket {
+            Some(path) => Some((bind_unix(path, options.unix_socket_perm)?, path.clone())),
+            None => None,
+        };
+        if tcp.is_empty() && unix.is_none() && udp.is_empty() {
+            bail!("nothing to listen on: give a TCP port, a Unix socket path or a UDP port");
+        }
+        Ok(Server { runtime, options, tcp, unix, udp })
+    }
+
+    /// The TCP addresses actually bound.
+    pub fn tcp_addrs(&self) -> Vec<SocketAddr> {
+        self.tcp.iter().filter_map(|l| l.local_addr().ok()).collect()
+    }
+
+    pub fn udp_addrs(&self) -> Vec<SocketAddr> {
+        self.udp.iter().filter_map(|s| s.local_addr().ok()).collect()
+    }
+
+    /// Serves until `stop` completes, then stops accepting, lets every connection finish what it
+    /// has read, and returns. Must be called from a current-thread tokio runtime.
+    pub async fn run(self, stop: impl Future<Output = ()>) -> Result<()> {
+        let mut settings = self.options.engine_settings.clone();
+        settings.extend(self.facts());
+        let engine = SharedEngine::new(self.runtime.clone(), settings)?;
+        let shared = Shared { engine: Rc::new(RefCell::new(engine)), tcp_keepalive: self.options.tcp_keepalive };
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let local = tokio::task::LocalSet::new();
+        local
+            .run_until(async {
+                let mut tasks = Vec::new();
+                for listener in self.tcp {
+                    tasks.push(tokio::task::spawn_local(accept_tcp(shared.clone(), listener, stop_rx.clone())));
+                }
+                if let Some((listener, path)) = self.unix {
+                    tasks.push(tokio::task::spawn_local(accept_unix(shared.clone(), listener, path, stop_rx.clone())));
+                }
+                for socket in self.udp {
+                    let idle = self.options.udp_idle_timeout;
+                    tasks.push(tokio::task::spawn_local(udp::serve(shared.clone(), socket, idle, stop_rx.clone())));
+                }
+                tasks.push(tokio::task::spawn_local(run_timer(shared.clone(), self.runtime.clone(), stop_rx.clone())));
+                stop.await;
+                tracing::info!("shutting down: no new connections; finishing what clients sent");
+                let _ = stop_tx.send(true);
+                for task in tasks {
+                    let _ = task.await;
+                }
+            })
+            .await;
+        // Connection tasks end as soon as they see the signal; give their last writes a moment.
+        tokio::time::timeout(Duration::from_secs(5), local).await.ok();
+        if let Some(path) = &self.options.unix_socket {
+            let _ = std::fs::remove_file(path);
+        }
+        tracing::info!("cachet stopped");
+        Ok(())
+    }
+
+    /// Facts about this process that INFO and CONFIG GET report.
+    fn facts(&self) -> Vec<(String, String)> {
+        let mut facts = vec![
+            ("port".to_string(), self.options.port.to_string()),
+            ("bind".to_string(), self.options.bind.join(" ")),
+            ("process-id".to_string(), std::process::id().to_string()),
+            ("os".to_string(), format!("{} {}", std::env::consts::OS, std::env::consts::ARCH)),
+            ("tcp-keepalive".to_string(), self.options.tcp_keepalive.to_string()),
+        ];
+        if let Some(first) = self.tcp.first().and_then(|l| l.local_addr().ok()) {
+            facts[0].1 = first.port().to_string();
+        }
+        if let Ok(exe) = std::env::current_exe() {
+            facts.push(("executable".into(), exe.display().to_string()));
+        }
+        if let Ok(dir) = std::env::current_dir() {
+            facts.push(("dir".into(), dir.display().to_string()));
+        }
+        if let Some(path) = &self.options.unix_socket {
+            facts.push(("unixsocket".into(), path.display().to_string()));
+            facts.push(("unixsocketperm".into(), format!("{:o}", self.options.unix_socket_perm.unwrap_or(0))));
+        }
+        if let Some(port) = self.options.udp_port {
+            let bound = self.udp.first().and_then(|s| s.local_addr().ok()).map_or(port, |a| a.port());
+            facts.push(("udp-port".into(), bound.to_string()));
+        }
+        facts
+    }
+}
+
+fn socket_addr(host: &str, port: u16) -> Result<SocketAddr> {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let ip: std::net::IpAddr = host.parse().with_context(|| format!("'{host}' is not an IP address to bind to"))?;
+    Ok(SocketAddr::new(ip, port))
+}
+
+fn listen_hint(kind: &str, addr: &str) -> String {
+    format!("could not listen on {kind} {addr}: is another server using it? Choose another with --port/--bind")
+}
+
+fn bind_unix(path: &std::path::Path, perm: Option<u32>) -> Result<UnixListener> {
+    // A socket file left by a server that did not stop cleanly would make bind fail; remove it,
+    // but only if it is a socket.
+    use std::os::unix::fs::FileTypeExt;
+    if let Ok(meta) = std::fs::symlink_metadata(path)
+        && meta.file_type().is_socket()
+    {
+        let _ = std::fs::remove_file(path);
+    }
+    let listener = UnixListener::bind(path)
+        .with_context(|| format!("could not listen on Unix socket {}", path.display()))?;
+    if let Some(mode) = perm {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("could not set permissions {mode:o} on {}", path.display()))?;
+    }
+    Ok(listener)
+}
+
+async fn accept_tcp(shared: Shared, listener: TcpListener, mut stop: Shutdown) {
+    let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stop.changed() => break,
+        };
+        let (stream, addr) = match accepted {
+            Ok(pair) => pair,
+            Err(error) => {
+                // Out of file descriptors and the like: wait a little instead of spinning.
+                tracing::warn!("accepting a TCP connection failed: {error}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        set_keepalive(&stream, shared.tcp_keepalive);
+        let peer = Peer { kind: PeerKind::Tcp, address: addr.to_string(), local_address: local.clone() };
+        tokio::task::spawn_local(connection::serve(shared.clone(), stream, peer, stop.clone()));
+    }
+}
+
+fn set_keepalive(stream: &tokio::net::TcpStream, seconds: u64) {
+    if seconds == 0 {
+        return;
+    }
+    let keepalive = socket2::TcpKeepalive::new().with_time(Duration::from_secs(seconds));
+    let _ = socket2::SockRef::from(stream).set_tcp_keepalive(&keepalive);
+}
+
+async fn accept_unix(shared: Shared, listener: UnixListener, path: PathBuf, mut stop: Shutdown) {
+    let local = path.display().to_string();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stop.changed() => break,
+        };
+        let Ok((stream, _)) = accepted else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let peer = Peer { kind: PeerKind::Unix, address: local.clone(), local_address: local.clone() };
+        tokio::task::spawn_local(connection::serve(shared.clone(), stream, peer, stop.clone()));
+    }
+}
+
+/// Calls the engine's `tick` whenever it asks to be called.
+async fn run_timer(shared: Shared, runtime: Arc<Runtime>, mut stop: Shutdown) {
+    let clock = runtime.clock();
+    loop {
+        let next = shared.engine.borrow_mut().tick();
+        let at = tokio::time::Instant::from_std(clock.instant_at(next));
+        tokio::select! {
+            _ = tokio::time::sleep_until(at) => {}
+            _ = stop.changed() => break,
+        }
+    }
+}
