@@ -1,1 +1,264 @@
+//! The server as clients see it: protocol handling, listeners, limits, faults and shutdown,
+//! against a real `cachet serve` process.
 
+mod common;
+
+use common::{Server, resp};
+use redis::Commands;
+use std::io::Write;
+use std::net::UdpSocket;
+use std::time::Duration;
+
+#[test]
+fn redis_crate_sets_and_gets() {
+    let server = Server::start(&[]);
+    let mut conn = server.connect();
+    let _: () = conn.set("greeting", "hello").unwrap();
+    let value: String = conn.get("greeting").unwrap();
+    assert_eq!(value, "hello");
+    let missing: Option<String> = conn.get("nothing-here").unwrap();
+    assert_eq!(missing, None);
+}
+
+#[test]
+fn inline_commands_as_typed_in_telnet() {
+    let server = Server::start(&[]);
+    let mut raw = server.raw();
+    raw.roundtrip("PING\r\n", "+PONG\r\n");
+    raw.roundtrip("SET k \"two words\"\n", "+OK\r\n");
+    raw.roundtrip("GET k\r\n", "$9\r\ntwo words\r\n");
+    raw.roundtrip("\r\n  \r\nGET k\r\n", "$9\r\ntwo words\r\n");
+}
+
+#[test]
+fn pipelined_commands_are_answered_in_order() {
+    let server = Server::start(&[]);
+    let mut raw = server.raw();
+    let mut batch = String::new();
+    let mut expected = String::new();
+    for i in 0..2000 {
+        batch.push_str(&resp(&["SET", &format!("key:{i}"), &i.to_string()]));
+        expected.push_str("+OK\r\n");
+    }
+    for i in 0..2000 {
+        batch.push_str(&resp(&["GET", &format!("key:{i}")]));
+        expected.push_str(&format!("${}\r\n{i}\r\n", i.to_string().len()));
+    }
+    raw.send(batch.as_bytes());
+    raw.expect(&expected);
+}
+
+#[test]
+fn a_command_split_over_many_writes() {
+    let server = Server::start(&[]);
+    let mut raw = server.raw();
+    let request = resp(&["SET", "split", "a value sent one byte at a time"]);
+    for byte in request.as_bytes() {
+        raw.send(&[*byte]);
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    raw.expect("+OK\r\n");
+    // Half of one command followed by the rest and a whole second one in the next write.
+    let both = format!("{}{}", resp(&["GET", "split"]), resp(&["PING"]));
+    let (first, second) = both.split_at(9);
+    raw.send(first.as_bytes());
+    std::thread::sleep(Duration::from_millis(20));
+    raw.send(second.as_bytes());
+    raw.expect("$31\r\na value sent one byte at a time\r\n+PONG\r\n");
+}
+
+#[test]
+fn large_values_round_trip() {
+    let server = Server::start(&[]);
+    let mut conn = server.connect();
+    let value: Vec<u8> = (0..8 * 1024 * 1024).map(|i| (i % 251) as u8).collect();
+    let _: () = conn.set("big", &value).unwrap();
+    let back: Vec<u8> = conn.get("big").unwrap();
+    assert!(back == value, "an 8 MiB value comes back unchanged");
+}
+
+#[test]
+fn many_clients_at_once() {
+    let server = Server::start(&[]);
+    let port = server.port;
+    let threads: Vec<_> = (0..64)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let mut conn = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
+                for i in 0..200 {
+                    let key = format!("client:{t}:{i}");
+                    let _: () = conn.set(&key, i).unwrap();
+                    let back: i64 = conn.get(&key).unwrap();
+                    assert_eq!(back, i);
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().expect("client thread succeeded");
+    }
+    let idle: Vec<_> = (0..1000).map(|_| server.raw()).collect();
+    let mut conn = server.connect();
+    let value: i64 = conn.get("client:63:199").unwrap();
+    assert_eq!(value, 199);
+    drop(idle);
+}
+
+#[test]
+fn malformed_input_gets_a_protocol_error_and_others_carry_on() {
+    let server = Server::start(&[]);
+    let mut bystander = server.raw();
+    bystander.roundtrip(&resp(&["SET", "safe", "yes"]), "+OK\r\n");
+    let cases = [
+        ("*1\r\n:1\r\n", "-ERR Protocol error: expected '$', got ':'\r\n"),
+        ("*abc\r\n", "-ERR Protocol error: invalid multibulk length\r\n"),
+        ("*1\r\n$-3\r\n", "-ERR Protocol error: invalid bulk length\r\n"),
+        ("*1\r\n$999999999999\r\n", "-ERR Protocol error: invalid bulk length\r\n"),
+        ("GET \"unterminated\r\n", "-ERR Protocol error: unbalanced quotes in request\r\n"),
+    ];
+    for (input, reply) in cases {
+        let mut raw = server.raw();
+        raw.roundtrip(input, reply);
+        assert!(raw.closed(), "the connection is closed after {input:?}");
+    }
+    bystander.roundtrip(&resp(&["GET", "safe"]), "$3\r\nyes\r\n");
+}
+
+#[test]
+fn unknown_commands_and_wrong_arity_use_redis_texts() {
+    let server = Server::start(&[]);
+    let mut raw = server.raw();
+    raw.roundtrip(&resp(&["FOO", "a", "b"]), "-ERR unknown command 'FOO', with args beginning with: 'a' 'b' \r\n");
+    raw.roundtrip(&resp(&["GET"]), "-ERR wrong number of arguments for 'get' command\r\n");
+    assert_eq!(server.cli(&["NOSUCH"]), "ERR unknown command 'NOSUCH', with args beginning with: \n\n");
+}
+
+#[test]
+fn unix_socket_with_permissions() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = common::temp_dir("unix");
+    let path = dir.join("cachet.sock");
+    let path_text = path.display().to_string();
+    let mut server = Server::start(&["--unix", &path_text, "--unix-perm", "700"]);
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    let out = std::process::Command::new("redis-cli").args(["-s", &path_text, "SET", "via", "unix"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "OK\n");
+    let mut conn = redis::Client::open(format!("unix://{path_text}")).unwrap().get_connection().unwrap();
+    let value: String = conn.get("via").unwrap();
+    assert_eq!(value, "unix");
+    assert!(server.stop());
+    assert!(!path.exists(), "the socket file is removed on shutdown");
+}
+
+#[test]
+fn udp_datagrams_carry_commands_and_replies() {
+    let udp_port = common::free_port();
+    let udp_text = udp_port.to_string();
+    let server = Server::start(&["--udp-port", &udp_text]);
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    socket.connect(("127.0.0.1", udp_port)).unwrap();
+    let ask = |request: &str| -> String {
+        socket.send(request.as_bytes()).unwrap();
+        let mut buf = vec![0u8; 70_000];
+        let n = socket.recv(&mut buf).expect("a reply datagram");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    assert_eq!(ask("PING\r\n"), "+PONG\r\n");
+    // Several commands in one datagram, answered in one datagram.
+    assert_eq!(ask(&format!("{}{}", resp(&["SET", "u", "1"]), resp(&["GET", "u"]))), "+OK\r\n$1\r\n1\r\n");
+    // A TCP client sees what UDP wrote: one keyspace.
+    let mut conn = server.connect();
+    let value: String = conn.get("u").unwrap();
+    assert_eq!(value, "1");
+    assert_eq!(ask("GET u\r\n*2\r\n$3\r\nGET"), "$1\r\n1\r\n-ERR Protocol error: incomplete command at the end of the datagram\r\n");
+    let big = "x".repeat(60_000);
+    let _: () = conn.set("big1", &big).unwrap();
+    let _: () = conn.set("big2", &big).unwrap();
+    let reply = ask("GET big1\r\nGET big2\r\n");
+    assert!(reply.starts_with("-ERR the reply (120020 bytes) does not fit in one datagram"), "{reply}");
+}
+
+#[test]
+fn idle_clients_are_closed_after_timeout() {
+    let server = Server::start(&["--timeout", "1"]);
+    let mut idle = server.raw();
+    idle.roundtrip("PING\r\n", "+PONG\r\n");
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(idle.closed(), "an idle client is closed after `timeout` seconds");
+    server.raw().roundtrip("PING\r\n", "+PONG\r\n");
+}
+
+#[test]
+fn maxclients_refuses_with_redis_text() {
+    let server = Server::start(&["--maxclients", "3"]);
+    let _kept: Vec<_> = (0..2).map(|_| {
+        let mut raw = server.raw();
+        raw.roundtrip("PING\r\n", "+PONG\r\n");
+        raw
+    }).collect();
+    // The readiness probe's connection may still be closing; the third one is accepted.
+    std::thread::sleep(Duration::from_millis(100));
+    let mut third = server.raw();
+    third.roundtrip("PING\r\n", "+PONG\r\n");
+    let mut fourth = server.raw();
+    fourth.expect("-ERR max number of clients reached\r\n");
+    assert!(fourth.closed());
+}
+
+#[test]
+fn graceful_shutdown_answers_then_exits() {
+    let mut server = Server::start(&[]);
+    let mut raw = server.raw();
+    raw.roundtrip(&resp(&["SET", "k", "v"]), "+OK\r\n");
+    assert!(server.stop(), "SIGTERM makes cachet exit successfully");
+    assert!(raw.closed(), "clients are disconnected");
+    let log = server.log_text();
+    assert!(log.contains("shutting down") && log.contains("cachet stopped"), "{log}");
+}
+
+#[test]
+fn bad_settings_stop_start_up_with_a_clear_error() {
+    let out = std::process::Command::new(common::CACHET)
+        .args(["serve", "--port", &common::free_port().to_string(), "--set", "maxclients", "lots"])
+        .env("CACHET_CACHE_DIR", std::env::temp_dir().join("cachet-test-cache"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("invalid setting 'maxclients'") && stderr.contains("couldn't be parsed into an integer"), "{stderr}");
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let out = std::process::Command::new(common::CACHET).args(["serve", "--port", &port]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("could not listen on TCP 127.0.0.1:{port}")), "{stderr}");
+}
+
+#[test]
+fn configuration_file_is_read() {
+    let dir = common::temp_dir("conf");
+    let conf = dir.join("cachet.conf");
+    let mut file = std::fs::File::create(&conf).unwrap();
+    writeln!(file, "# a redis.conf-style file\nmaxclients 2\nsave \"\"\nappendonly no").unwrap();
+    let conf_text = conf.display().to_string();
+    let server = Server::start(&["--config", &conf_text]);
+    assert_eq!(server.cli(&["CONFIG", "GET", "maxclients"]), "maxclients\n2\n");
+}
+
+#[test]
+fn redis_benchmark_runs_without_errors() {
+    let server = Server::start(&[]);
+    let out = std::process::Command::new("redis-benchmark")
+        .args(["-h", "127.0.0.1", "-p", &server.port.to_string(), "-t", "ping,set,get,incr,mset", "-n", "5000", "-c", "20", "-P", "4", "-q"])
+        .output()
+        .expect("redis-benchmark runs (install Debian's redis-tools)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    for test in ["PING_INLINE", "SET", "GET", "INCR", "MSET"] {
+        assert!(text.lines().any(|l| l.starts_with(test) && l.contains("requests per second")), "{test} missing in:\n{text}");
+    }
+    assert!(!text.contains("ERR"), "{text}");
+}

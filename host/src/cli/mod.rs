@@ -17,6 +17,8 @@ pub struct Cli {
 enum Command {
     /// Run the cache server (any Redis client can talk to it).
     Serve(serve::ServeArgs),
+    /// Print the engine component's imports and exports (its whole contact with the outside).
+    Inspect,
 }
 
 /// Runs the command line and returns the process exit code.
@@ -24,5 +26,18 @@ pub fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Inspect => inspect(),
     }
+}
+
+fn inspect() -> Result<()> {
+    let runtime = crate::runtime::Runtime::new(&crate::runtime::RuntimeOptions { cache_dir: None })?;
+    println!("component: {} bytes", cachet_component::WASM.len());
+    for name in runtime.imports() {
+        println!("import {name};");
+    }
+    for name in runtime.exports() {
+        println!("export {name};");
+    }
+    Ok(())
 }

@@ -12,7 +12,7 @@ use anyhow::Result;
 use bindings::exports::cachet::engine::server as wit;
 use bindings::{ServerEngine, ServerEnginePre};
 use std::path::PathBuf;
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, Store};
 
 pub use wit::{ConfigError, Output, PeerKind, TickResult};
@@ -56,6 +56,7 @@ impl RuntimeOptions {
 /// The compiled component, ready to instantiate. Cheap to share.
 pub struct Runtime {
     engine: Engine,
+    component: Component,
     pre: ServerEnginePre<HostState>,
     clock: Clock,
 }
@@ -76,7 +77,7 @@ impl Runtime {
         )?;
         let pre = described(linker.instantiate_pre(&component), "the component's imports cannot all be satisfied")?;
         let pre = described(ServerEnginePre::new(pre), "the component does not export cachet:engine/server")?;
-        Ok(Runtime { engine, pre, clock: Clock::new() })
+        Ok(Runtime { engine, component, pre, clock: Clock::new() })
     }
 
     /// A fresh engine instance with an empty keyspace.
@@ -88,6 +89,23 @@ impl Runtime {
 
     pub fn clock(&self) -> Clock {
         self.clock
+    }
+
+    /// The interfaces the component imports, by name (`cachet:engine/clock@0.1.0`, ...): everything
+    /// it can ask of the outside world.
+    pub fn imports(&self) -> Vec<String> {
+        let ty = self.component.component_type();
+        let mut names: Vec<String> = ty.imports(&self.engine).map(|(name, _)| name.to_string()).collect();
+        names.sort();
+        names
+    }
+
+    /// The interfaces the component exports.
+    pub fn exports(&self) -> Vec<String> {
+        let ty = self.component.component_type();
+        let mut names: Vec<String> = ty.exports(&self.engine).map(|(name, _)| name.to_string()).collect();
+        names.sort();
+        names
     }
 }
 

@@ -1,0 +1,186 @@
+//! Shared by the end-to-end tests: a real `cachet serve` process on a free loopback port, and ways
+//! to talk to it (the `redis` crate, `redis-cli`, raw sockets).
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const CACHET: &str = env!("CARGO_BIN_EXE_cachet");
+
+/// A running `cachet serve`, stopped (SIGTERM, then killed) when dropped.
+pub struct Server {
+    pub port: u16,
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// A fresh temporary directory for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cachet-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temporary directory");
+    dir
+}
+
+impl Server {
+    /// Starts a server on a free port with extra `serve` flags, and waits until it answers PING.
+    pub fn start(extra: &[&str]) -> Server {
+        let port = free_port();
+        Self::start_on(port, extra)
+    }
+
+    pub fn start_on(port: u16, extra: &[&str]) -> Server {
+        let log = std::env::temp_dir().join(format!("cachet-test-{}-{port}.log", std::process::id()));
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let port_text = port.to_string();
+        let mut args = vec!["serve", "--bind", "127.0.0.1", "--port", &port_text];
+        args.extend_from_slice(extra);
+        let child = Command::new(CACHET)
+            .args(&args)
+            .env("CACHET_CACHE_DIR", cache_dir())
+            .env("CACHET_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .expect("cachet starts");
+        let mut server = Server { port, child, log };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("cachet exited with {status} before it was ready:\n{}", self.log_text());
+            }
+            if let Ok(mut conn) = TcpStream::connect(("127.0.0.1", self.port)) {
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                if conn.write_all(b"PING\r\n").is_ok() {
+                    let mut reply = [0u8; 7];
+                    if conn.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n" {
+                        return;
+                    }
+                }
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("cachet did not answer PING within 60 s:\n{}", self.log_text());
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    /// A synchronous `redis` crate connection (RESP2).
+    pub fn connect(&self) -> redis::Connection {
+        redis::Client::open(self.url()).expect("valid url").get_connection().expect("connects")
+    }
+
+    /// A synchronous `redis` crate connection speaking RESP3.
+    pub fn connect_resp3(&self) -> redis::Connection {
+        let url = format!("{}?protocol=resp3", self.url());
+        redis::Client::open(url).expect("valid url").get_connection().expect("connects")
+    }
+
+    /// Runs `redis-cli` against the server and returns what it printed.
+    pub fn cli(&self, args: &[&str]) -> String {
+        redis_cli(self.port, args)
+    }
+
+    /// A raw TCP connection for sending exact bytes.
+    pub fn raw(&self) -> Raw {
+        let stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connects");
+        stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+        stream.set_nodelay(true).expect("nodelay");
+        Raw(stream)
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; returns whether it exited successfully.
+    pub fn stop(&mut self) -> bool {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        false
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.stop();
+        }
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// Compiled engines are cached here, shared by all tests of a run.
+fn cache_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("engine-cache")
+}
+
+pub fn redis_cli(port: u16, args: &[&str]) -> String {
+    let output = Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli runs (install Debian's redis-tools)");
+    assert!(output.status.success(), "redis-cli {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A connection that sends bytes as given and reads replies byte for byte.
+pub struct Raw(pub TcpStream);
+
+impl Raw {
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.0.write_all(bytes).expect("write");
+    }
+
+    /// Reads exactly `expected.len()` bytes and checks them.
+    pub fn expect(&mut self, expected: &str) {
+        let mut got = vec![0u8; expected.len()];
+        self.0.read_exact(&mut got).unwrap_or_else(|e| panic!("reading {expected:?}: {e}"));
+        assert_eq!(String::from_utf8_lossy(&got), expected);
+    }
+
+    /// Sends `request` and checks the reply is exactly `expected`.
+    pub fn roundtrip(&mut self, request: &str, expected: &str) {
+        self.send(request.as_bytes());
+        self.expect(expected);
+    }
+
+    /// Whether the server closed the connection (reads until EOF, at most 10 s).
+    pub fn closed(&mut self) -> bool {
+        let mut rest = Vec::new();
+        matches!(self.0.read_to_end(&mut rest), Ok(_))
+    }
+}
+
+/// A RESP array of bulk strings.
+pub fn resp(args: &[&str]) -> String {
+    let mut out = format!("*{}\r\n", args.len());
+    for arg in args {
+        out.push_str(&format!("${}\r\n{arg}\r\n", arg.len()));
+    }
+    out
+}
