@@ -262,3 +262,29 @@ fn redis_benchmark_runs_without_errors() {
     }
     assert!(!text.contains("ERR"), "{text}");
 }
+
+/// Debug builds embed an engine where DEBUG PANIC traps the component.
+#[cfg(debug_assertions)]
+#[test]
+fn an_engine_fault_is_contained() {
+    let server = Server::start(&[]);
+    let mut survivor = server.raw();
+    let setup = [resp(&["HELLO", "3"]), resp(&["SELECT", "5"]), resp(&["CLIENT", "SETNAME", "survivor"]), resp(&["SET", "k", "v"])];
+    survivor.send(setup.concat().as_bytes());
+    survivor.read_until("+OK\r\n+OK\r\n+OK\r\n");
+
+    let mut culprit = server.raw();
+    culprit.send(resp(&["DEBUG", "PANIC"]).as_bytes());
+    let reply = culprit.read_until("\r\n");
+    assert!(reply.starts_with("-ERR internal error: the engine faulted"), "{reply}");
+    assert!(culprit.closed(), "the faulting connection is closed");
+
+    // The other client keeps its connection and session; the keyspace starts empty.
+    survivor.roundtrip(&resp(&["GET", "k"]), "_\r\n");
+    survivor.roundtrip(&resp(&["CLIENT", "GETNAME"]), "$8\r\nsurvivor\r\n");
+    survivor.send(resp(&["CLIENT", "INFO"]).as_bytes());
+    let info = survivor.read_until("\n\r\n");
+    assert!(info.contains(" db=5 ") && info.contains(" resp=3 "), "{info}");
+    server.raw().roundtrip("PING\r\n", "+PONG\r\n");
+    assert!(server.log_text().contains("the engine faulted"), "the fault is logged");
+}

@@ -16,7 +16,10 @@ fn main() {
     }
     ensure_target();
 
-    let target_dir = root.join("target/guest");
+    // Debug builds of cachet get an engine with fault injection (DEBUG PANIC traps the guest), so
+    // tests can prove a fault is contained. Release builds never contain it.
+    let fault_injection = env::var("PROFILE").as_deref() == Ok("debug");
+    let target_dir = root.join(if fault_injection { "target/guest-debug" } else { "target/guest" });
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut build = Command::new(cargo);
     build
@@ -24,6 +27,10 @@ fn main() {
         .arg(root.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(&target_dir);
+    if fault_injection {
+        build.args(["--features", "fault-injection"]);
+    }
+    println!("cargo:rerun-if-env-changed=PROFILE");
     for inherited in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "CARGO_MAKEFLAGS"] {
         build.env_remove(inherited);
     }

@@ -169,6 +169,17 @@ impl Raw {
         self.expect(expected);
     }
 
+    /// Reads until `marker` has arrived and returns everything read, marker included.
+    pub fn read_until(&mut self, marker: &str) -> String {
+        let mut got = Vec::new();
+        let mut byte = [0u8; 1];
+        while !got.ends_with(marker.as_bytes()) {
+            self.0.read_exact(&mut byte).unwrap_or_else(|e| panic!("waiting for {marker:?} after {:?}: {e}", String::from_utf8_lossy(&got)));
+            got.push(byte[0]);
+        }
+        String::from_utf8_lossy(&got).into_owned()
+    }
+
     /// Whether the server closed the connection (reads until EOF, at most 10 s).
     pub fn closed(&mut self) -> bool {
         let mut rest = Vec::new();

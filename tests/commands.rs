@@ -1,0 +1,293 @@
+//! Every command family through real clients — the `redis` crate, `redis-cli` and raw RESP —
+//! against a real `cachet serve` process, in RESP2 and RESP3.
+
+mod common;
+
+use common::{Server, resp};
+use redis::{Commands, Value};
+use std::time::Duration;
+
+fn cmd(conn: &mut redis::Connection, args: &[&str]) -> redis::RedisResult<Value> {
+    let mut c = redis::cmd(args[0]);
+    for arg in &args[1..] {
+        c.arg(*arg);
+    }
+    c.query(conn)
+}
+
+fn error_text(result: redis::RedisResult<Value>) -> String {
+    let error = result.expect_err("an error reply");
+    // The crate splits the code ("ERR", "WRONGTYPE") from the detail; put them back together.
+    match (error.code(), error.detail()) {
+        (Some(code), Some(detail)) => format!("{code} {detail}"),
+        _ => error.to_string(),
+    }
+}
+
+#[test]
+fn strings() {
+    let server = Server::start(&[]);
+    let mut c = server.connect();
+    let mut raw = server.raw();
+
+    raw.roundtrip(&resp(&["SET", "s", "v", "NX", "GET"]), "$-1\r\n");
+    raw.roundtrip(&resp(&["SET", "s", "w", "XX", "GET"]), "$1\r\nv\r\n");
+    raw.roundtrip(&resp(&["SET", "s", "x", "NX"]), "$-1\r\n");
+    raw.roundtrip(&resp(&["SET", "s", "x", "NX", "XX"]), "-ERR syntax error\r\n");
+    raw.roundtrip(&resp(&["SET", "s", "x", "EX", "0"]), "-ERR invalid expire time in 'set' command\r\n");
+    raw.roundtrip(&resp(&["SET", "s", "x", "EX", "10", "PX", "100"]), "-ERR syntax error\r\n");
+    raw.roundtrip(&resp(&["SET", "s", "x", "EX", "100"]), "+OK\r\n");
+    raw.roundtrip(&resp(&["SET", "s", "y", "KEEPTTL"]), "+OK\r\n");
+    let ttl: i64 = c.ttl("s").unwrap();
+    assert!((99..=100).contains(&ttl), "KEEPTTL kept the TTL: {ttl}");
+
+    assert_eq!(c.set_nx::<_, _, i64>("nx", "1").unwrap(), 1);
+    assert_eq!(c.set_nx::<_, _, i64>("nx", "2").unwrap(), 0);
+    let _: () = c.set_ex("ex", "v", 100).unwrap();
+    assert!(c.pttl::<_, i64>("ex").unwrap() > 99_000);
+    raw.roundtrip(&resp(&["PSETEX", "px", "5000", "v"]), "+OK\r\n");
+    raw.roundtrip(&resp(&["GETSET", "px", "new"]), "$1\r\nv\r\n");
+    assert_eq!(c.ttl::<_, i64>("px").unwrap(), -1, "GETSET drops the TTL");
+    raw.roundtrip(&resp(&["GETDEL", "px"]), "$3\r\nnew\r\n");
+    raw.roundtrip(&resp(&["GETDEL", "px"]), "$-1\r\n");
+    raw.roundtrip(&resp(&["GETEX", "ex", "PERSIST"]), "$1\r\nv\r\n");
+    assert_eq!(c.ttl::<_, i64>("ex").unwrap(), -1);
+    raw.roundtrip(&resp(&["GETEX", "ex", "EX", "50"]), "$1\r\nv\r\n");
+    assert!(c.ttl::<_, i64>("ex").unwrap() > 40);
+
+    let _: () = c.mset(&[("a", "1"), ("b", "2")]).unwrap();
+    let values: Vec<Option<String>> = c.mget(&["a", "missing", "b"]).unwrap();
+    assert_eq!(values, vec![Some("1".into()), None, Some("2".into())]);
+    raw.roundtrip(&resp(&["MSETNX", "a", "9", "c", "3"]), ":0\r\n");
+    raw.roundtrip(&resp(&["MSETNX", "c", "3", "d", "4"]), ":1\r\n");
+    raw.roundtrip(&resp(&["MSET", "a"]), "-ERR wrong number of arguments for 'mset' command\r\n");
+
+    assert_eq!(c.append::<_, _, i64>("ap", "Hello").unwrap(), 5);
+    assert_eq!(c.append::<_, _, i64>("ap", " World").unwrap(), 11);
+    assert_eq!(c.strlen::<_, i64>("ap").unwrap(), 11);
+    assert_eq!(c.getrange::<_, String>("ap", 0, 4).unwrap(), "Hello");
+    assert_eq!(c.getrange::<_, String>("ap", -5, -1).unwrap(), "World");
+    raw.roundtrip(&resp(&["SUBSTR", "ap", "6", "100"]), "$5\r\nWorld\r\n");
+    assert_eq!(c.setrange::<_, _, i64>("ap", 6, "Redis").unwrap(), 11);
+    assert_eq!(c.get::<_, String>("ap").unwrap(), "Hello Redis");
+    assert_eq!(c.setrange::<_, _, i64>("pad", 3, "x").unwrap(), 4);
+    assert_eq!(c.get::<_, Vec<u8>>("pad").unwrap(), b"\0\0\0x");
+    raw.roundtrip(&resp(&["SETRANGE", "pad", "536870912", "x"]), "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n");
+
+    assert_eq!(c.incr::<_, _, i64>("n", 1).unwrap(), 1);
+    assert_eq!(c.incr::<_, _, i64>("n", 10).unwrap(), 11);
+    assert_eq!(c.decr::<_, _, i64>("n", 20).unwrap(), -9);
+    raw.roundtrip(&resp(&["DECR", "n"]), ":-10\r\n");
+    raw.roundtrip(&resp(&["INCR", "ap"]), "-ERR value is not an integer or out of range\r\n");
+    raw.roundtrip(&resp(&["SET", "max", "9223372036854775807"]), "+OK\r\n");
+    raw.roundtrip(&resp(&["INCR", "max"]), "-ERR increment or decrement would overflow\r\n");
+    raw.roundtrip(&resp(&["INCRBY", "n", "x"]), "-ERR value is not an integer or out of range\r\n");
+    raw.roundtrip(&resp(&["SET", "f", "10.50"]), "+OK\r\n");
+    raw.roundtrip(&resp(&["INCRBYFLOAT", "f", "0.1"]), "$4\r\n10.6\r\n");
+    raw.roundtrip(&resp(&["SET", "f", "5.0e3"]), "+OK\r\n");
+    raw.roundtrip(&resp(&["INCRBYFLOAT", "f", "2.0e2"]), "$4\r\n5200\r\n");
+    raw.roundtrip(&resp(&["INCRBYFLOAT", "f", "abc"]), "-ERR value is not a valid float\r\n");
+}
+
+#[test]
+fn keys_and_databases() {
+    let server = Server::start(&[]);
+    let mut c = server.connect();
+    let mut raw = server.raw();
+    let _: () = c.mset(&[("k1", "a"), ("k2", "b"), ("other", "c")]).unwrap();
+
+    raw.roundtrip(&resp(&["EXISTS", "k1", "k1", "nope"]), ":2\r\n");
+    raw.roundtrip(&resp(&["TYPE", "k1"]), "+string\r\n");
+    raw.roundtrip(&resp(&["TYPE", "nope"]), "+none\r\n");
+    let mut keys: Vec<String> = c.keys("k*").unwrap();
+    keys.sort();
+    assert_eq!(keys, vec!["k1", "k2"]);
+    let mut scanned: Vec<String> = c.scan_match("k?").unwrap().collect();
+    scanned.sort();
+    assert_eq!(scanned, vec!["k1", "k2"]);
+    raw.roundtrip(&resp(&["DBSIZE"]), ":3\r\n");
+    let random: String = redis::cmd("RANDOMKEY").query(&mut c).unwrap();
+    assert!(["k1", "k2", "other"].contains(&random.as_str()));
+
+    raw.roundtrip(&resp(&["RENAME", "k1", "renamed"]), "+OK\r\n");
+    raw.roundtrip(&resp(&["RENAME", "k1", "x"]), "-ERR no such key\r\n");
+    raw.roundtrip(&resp(&["RENAMENX", "renamed", "k2"]), ":0\r\n");
+    raw.roundtrip(&resp(&["COPY", "renamed", "copy"]), ":1\r\n");
+    raw.roundtrip(&resp(&["COPY", "renamed", "copy"]), ":0\r\n");
+    raw.roundtrip(&resp(&["COPY", "renamed", "copy", "REPLACE"]), ":1\r\n");
+    raw.roundtrip(&resp(&["COPY", "renamed", "copy", "DB", "2"]), ":1\r\n");
+    raw.roundtrip(&resp(&["MOVE", "copy", "3"]), ":1\r\n");
+    raw.roundtrip(&resp(&["MOVE", "copy", "16"]), "-ERR DB index is out of range\r\n");
+    raw.roundtrip(&resp(&["SELECT", "3"]), "+OK\r\n");
+    raw.roundtrip(&resp(&["GET", "copy"]), "$1\r\na\r\n");
+    raw.roundtrip(&resp(&["SELECT", "2"]), "+OK\r\n");
+    raw.roundtrip(&resp(&["GET", "copy"]), "$1\r\na\r\n");
+    raw.roundtrip(&resp(&["SELECT", "16"]), "-ERR DB index is out of range\r\n");
+    raw.roundtrip(&resp(&["FLUSHDB", "ASYNC"]), "+OK\r\n");
+    raw.roundtrip(&resp(&["DBSIZE"]), ":0\r\n");
+    raw.roundtrip(&resp(&["SELECT", "0"]), "+OK\r\n");
+
+    raw.roundtrip(&resp(&["TOUCH", "renamed", "nope"]), ":1\r\n");
+    raw.roundtrip(&resp(&["DEL", "renamed", "k2", "nope"]), ":2\r\n");
+    raw.roundtrip(&resp(&["UNLINK", "other"]), ":1\r\n");
+    raw.roundtrip(&resp(&["FLUSHALL"]), "+OK\r\n");
+    raw.roundtrip(&resp(&["SELECT", "3"]), "+OK\r\n");
+    raw.roundtrip(&resp(&["DBSIZE"]), ":0\r\n");
+}
+
+#[test]
+fn scan_walks_a_large_keyspace() {
+    let server = Server::start(&[]);
+    let mut c = server.connect();
+    let mut pipe = redis::pipe();
+    for i in 0..5000 {
+        pipe.set(format!("key:{i}"), i).ignore();
+    }
+    let _: () = pipe.query(&mut c).unwrap();
+    let all: std::collections::HashSet<String> = c.scan().unwrap().collect();
+    assert_eq!(all.len(), 5000);
+    let (cursor, batch): (u64, Vec<String>) = redis::cmd("SCAN").arg(0).arg("COUNT").arg(100).query(&mut c).unwrap();
+    assert_ne!(cursor, 0);
+    assert!(!batch.is_empty() && batch.len() <= 100);
+}
+
+#[test]
+fn expiry_is_lazy_and_active() {
+    let server = Server::start(&["--hz", "50"]);
+    let mut c = server.connect();
+    let mut raw = server.raw();
+    raw.roundtrip(&resp(&["SET", "k", "v"]), "+OK\r\n");
+    raw.roundtrip(&resp(&["TTL", "k"]), ":-1\r\n");
+    raw.roundtrip(&resp(&["TTL", "missing"]), ":-2\r\n");
+    raw.roundtrip(&resp(&["EXPIRE", "k", "100", "XX"]), ":0\r\n");
+    raw.roundtrip(&resp(&["EXPIRE", "k", "100", "NX"]), ":1\r\n");
+    raw.roundtrip(&resp(&["EXPIRE", "k", "50", "GT"]), ":0\r\n");
+    raw.roundtrip(&resp(&["EXPIRE", "k", "200", "GT"]), ":1\r\n");
+    raw.roundtrip(&resp(&["EXPIRE", "k", "10", "NX", "XX"]), "-ERR NX and XX, GT or LT options at the same time are not compatible\r\n");
+    raw.roundtrip(&resp(&["PERSIST", "k"]), ":1\r\n");
+    raw.roundtrip(&resp(&["EXPIRETIME", "k"]), ":-1\r\n");
+    let at = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() + 1000;
+    raw.roundtrip(&resp(&["EXPIREAT", "k", &at.to_string()]), ":1\r\n");
+    raw.roundtrip(&resp(&["EXPIRETIME", "k"]), &format!(":{at}\r\n"));
+    raw.roundtrip(&resp(&["PEXPIRETIME", "k"]), &format!(":{}\r\n", at * 1000));
+    raw.roundtrip(&resp(&["PEXPIRE", "k", "-1"]), ":1\r\n");
+    raw.roundtrip(&resp(&["EXISTS", "k"]), ":0\r\n");
+
+    // Lazy: a key read after its deadline is gone.
+    raw.roundtrip(&resp(&["SET", "lazy", "v", "PX", "100"]), "+OK\r\n");
+    std::thread::sleep(Duration::from_millis(150));
+    raw.roundtrip(&resp(&["GET", "lazy"]), "$-1\r\n");
+
+    // Active: keys nobody reads are removed by the timer's cycle.
+    let mut pipe = redis::pipe();
+    for i in 0..1000 {
+        pipe.cmd("SET").arg(format!("tmp:{i}")).arg("v").arg("PX").arg(200).ignore();
+    }
+    let _: () = pipe.query(&mut c).unwrap();
+    let _: () = c.set("stays", "v").unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let size: i64 = redis::cmd("DBSIZE").query(&mut c).unwrap();
+        if size == 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "active expiry left {size} keys");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let info: String = redis::cmd("INFO").arg("stats").query(&mut c).unwrap();
+    let expired: u64 = info_field(&info, "expired_keys").parse().unwrap();
+    assert!(expired >= 1001, "{info}");
+}
+
+fn info_field(info: &str, name: &str) -> String {
+    info.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("INFO has no {name}:\n{info}"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn connection_commands_and_resp3() {
+    let server = Server::start(&[]);
+    let mut raw = server.raw();
+    raw.roundtrip(&resp(&["ECHO", "hi"]), "$2\r\nhi\r\n");
+    raw.roundtrip(&resp(&["PING", "msg"]), "$3\r\nmsg\r\n");
+    raw.roundtrip(&resp(&["HELLO", "4"]), "-NOPROTO unsupported protocol version\r\n");
+    raw.send(resp(&["HELLO", "3"]).as_bytes());
+    raw.expect("%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n");
+    let mut c = server.connect_resp3();
+    let _: () = c.set("k", "v").unwrap();
+    assert_eq!(cmd(&mut c, &["GET", "missing"]).unwrap(), Value::Nil);
+    let hello = cmd(&mut c, &["HELLO", "3"]).unwrap();
+    assert!(matches!(hello, Value::Map(_)), "HELLO 3 answers a map: {hello:?}");
+    let config = cmd(&mut c, &["CONFIG", "GET", "maxclients"]).unwrap();
+    assert!(matches!(config, Value::Map(_)), "CONFIG GET answers a map in RESP3: {config:?}");
+
+    let mut raw3 = server.raw();
+    raw3.send(format!("{}{}", resp(&["HELLO", "3"]), resp(&["PING"])).as_bytes());
+    raw3.read_until("+PONG\r\n");
+    raw3.roundtrip(&resp(&["GET", "missing"]), "_\r\n");
+    raw3.roundtrip(&resp(&["RESET"]), "+RESET\r\n");
+    raw3.roundtrip(&resp(&["GET", "missing"]), "$-1\r\n");
+    raw3.roundtrip(&resp(&["QUIT"]), "+OK\r\n");
+    assert!(raw3.closed());
+}
+
+#[test]
+fn client_commands() {
+    let server = Server::start(&[]);
+    let mut raw = server.raw();
+    raw.roundtrip(&resp(&["CLIENT", "GETNAME"]), "$-1\r\n");
+    raw.roundtrip(&resp(&["CLIENT", "SETNAME", "worker-1"]), "+OK\r\n");
+    raw.roundtrip(&resp(&["CLIENT", "GETNAME"]), "$8\r\nworker-1\r\n");
+    raw.roundtrip(&resp(&["CLIENT", "SETNAME", "bad name"]), "-ERR Client names cannot contain spaces, newlines or special characters.\r\n");
+    raw.roundtrip(&resp(&["CLIENT", "SETINFO", "LIB-NAME", "tests"]), "+OK\r\n");
+    raw.roundtrip(&resp(&["CLIENT", "NOPE"]), "-ERR unknown subcommand 'NOPE'. Try CLIENT HELP.\r\n");
+    let list = server.cli(&["CLIENT", "LIST"]);
+    let mine = list.lines().find(|l| l.contains("name=worker-1")).unwrap_or_else(|| panic!("{list}"));
+    for field in ["id=", "addr=127.0.0.1:", "laddr=127.0.0.1:", "db=0", "lib-name=tests", "resp=2", "cmd="] {
+        assert!(mine.contains(field), "{field} in {mine}");
+    }
+    let id = server.cli(&["CLIENT", "ID"]);
+    assert!(id.trim().parse::<u64>().unwrap() > 0);
+    let info = server.cli(&["CLIENT", "INFO"]);
+    assert!(info.starts_with("id=") && info.contains("cmd=client|info"), "{info}");
+}
+
+#[test]
+fn server_commands() {
+    let server = Server::start(&[]);
+    let mut c = server.connect();
+    let _: () = c.set("k", "v").unwrap();
+    let _: Option<String> = c.get("missing").unwrap();
+    let info: String = redis::cmd("INFO").query(&mut c).unwrap();
+    for section in ["# Server", "# Clients", "# Memory", "# Stats", "# Keyspace"] {
+        assert!(info.contains(section), "{section} in INFO");
+    }
+    assert_eq!(info_field(&info, "tcp_port"), server.port.to_string());
+    assert!(info_field(&info, "redis_version").starts_with('7'));
+    assert!(info_field(&info, "used_memory").parse::<u64>().unwrap() > 0);
+    assert!(info_field(&info, "connected_clients").parse::<u64>().unwrap() >= 1);
+    assert!(info_field(&info, "keyspace_misses").parse::<u64>().unwrap() >= 1);
+    assert!(info.contains("db0:keys=1,expires=0"), "{info}");
+
+    let time: Vec<String> = redis::cmd("TIME").query(&mut c).unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert!(time[0].parse::<u64>().unwrap().abs_diff(now) <= 2);
+
+    let mut raw = server.raw();
+    raw.roundtrip(&resp(&["CONFIG", "SET", "maxclients", "500", "timeout", "30"]), "+OK\r\n");
+    raw.roundtrip(&resp(&["CONFIG", "GET", "timeout"]), "*2\r\n$7\r\ntimeout\r\n$2\r\n30\r\n");
+    raw.roundtrip(&resp(&["CONFIG", "SET", "port", "1"]), "-ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config\r\n");
+    let save: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("save").query(&mut c).unwrap();
+    assert_eq!(save, vec!["save", ""]);
+    assert!(server.cli(&["DEBUG", "SLEEP", "0"]).len() > 0, "DEBUG answers instead of crashing");
+
+    let count: i64 = redis::cmd("COMMAND").arg("COUNT").query(&mut c).unwrap();
+    assert!(count >= 60, "COMMAND COUNT = {count}");
+    let docs = cmd(&mut c, &["COMMAND", "DOCS", "set"]).unwrap();
+    assert!(format!("{docs:?}").contains("summary"), "{docs:?}");
+    let info = cmd(&mut c, &["COMMAND", "INFO", "get"]).unwrap();
+    assert!(format!("{info:?}").contains("readonly"), "{info:?}");
+}
