@@ -6,7 +6,7 @@ use crate::config::{Config, ConfigError};
 use crate::keyspace::Keyspace;
 use crate::resp::{Limits, Parsed, Reply, parse_request};
 use crate::rng::Rng;
-use crate::session::{Peer, Session};
+use crate::session::{Peer, PeerKind, Session};
 use std::collections::HashMap;
 
 /// The time, read once per call from the host's clock.
@@ -215,7 +215,9 @@ impl Engine {
         if self.config.timeout > 0 {
             let limit_ns = self.config.timeout.saturating_mul(1_000_000_000);
             for (id, session) in &self.sessions {
-                if now.mono_ns.saturating_sub(session.last_active_ns) > limit_ns {
+                // UDP senders have no connection to close; the host forgets them when idle.
+                let idle = now.mono_ns.saturating_sub(session.last_active_ns);
+                if session.peer.kind != PeerKind::Udp && idle > limit_ns {
                     close.push(*id);
                 }
             }
