@@ -18,6 +18,20 @@ impl Value {
         }
     }
 
+    /// The bytes of a string value; `None` for other types (the command answers WRONGTYPE).
+    pub fn as_string(&self) -> Option<&[u8]> {
+        match self {
+            Value::String(bytes) => Some(bytes),
+        }
+    }
+
+    /// The string value to change in place; `None` for other types.
+    pub fn as_string_mut(&mut self) -> Option<&mut Vec<u8>> {
+        match self {
+            Value::String(bytes) => Some(bytes),
+        }
+    }
+
     /// The value's bytes, for commands that work on strings.
     pub fn as_bytes(&self) -> &[u8] {
         match self {
