@@ -1,3 +1,413 @@
-use super::Command;
+//! Commands about keys rather than their values: existence, names, types, moving keys between
+//! names and databases, and whole databases.
 
-pub const COMMANDS: &[Command] = &[];
+use super::{Command, Ctx, DB_OUT_OF_RANGE, NO_SUCH_KEY, NOT_AN_INTEGER, SYNTAX_ERROR, is, parse_i64};
+use crate::glob;
+use crate::keyspace::Key;
+
+pub const COMMANDS: &[Command] = &[
+    Command::new("del", -2, del).flags(&["write"]).keys(1, -1, 1).group("generic")
+        .doc("Deletes one or more keys.", "1.0.0", "O(N) where N is the number of keys that will be removed.", "key [key ...]"),
+    Command::new("unlink", -2, del).flags(&["write", "fast"]).keys(1, -1, 1).group("generic")
+        .doc("Asynchronously deletes one or more keys.", "4.0.0", "O(1) for each key removed regardless of its size.", "key [key ...]"),
+    Command::new("exists", -2, exists).flags(&["readonly", "fast"]).keys(1, -1, 1).group("generic")
+        .doc("Determines whether one or more keys exist.", "1.0.0", "O(N) where N is the number of keys to check.", "key [key ...]"),
+    Command::new("touch", -2, exists).flags(&["readonly", "fast"]).keys(1, -1, 1).group("generic")
+        .doc("Returns the number of existing keys out of those specified after updating the time they were last accessed.", "3.2.1", "O(N) where N is the number of keys that will be touched.", "key [key ...]"),
+    Command::new("type", 2, type_of).flags(&["readonly", "fast"]).keys(1, 1, 1).group("generic")
+        .doc("Determines the type of value stored at a key.", "1.0.0", "O(1)", "key"),
+    Command::new("keys", 2, keys).flags(&["readonly"]).group("generic")
+        .doc("Returns all key names that match a pattern.", "1.0.0", "O(N) with N being the number of keys in the database.", "pattern"),
+    Command::new("scan", -2, scan).flags(&["readonly"]).group("generic")
+        .doc("Iterates over the key names in the database.", "2.8.0", "O(1) for every call. O(N) for a complete iteration.", "cursor [MATCH pattern] [COUNT count] [TYPE type]"),
+    Command::new("randomkey", 1, randomkey).flags(&["readonly"]).group("generic")
+        .doc("Returns a random key name from the database.", "1.0.0", "O(1)", ""),
+    Command::new("rename", 3, rename).flags(&["write"]).keys(1, 2, 1).group("generic")
+        .doc("Renames a key and overwrites the destination.", "1.0.0", "O(1)", "key newkey"),
+    Command::new("renamenx", 3, renamenx).flags(&["write", "fast"]).keys(1, 2, 1).group("generic")
+        .doc("Renames a key only when the target key name doesn't exist.", "1.0.0", "O(1)", "key newkey"),
+    Command::new("copy", -3, copy).flags(&["write", "denyoom"]).keys(1, 2, 1).group("generic")
+        .doc("Copies the value of a key to a new key.", "6.2.0", "O(N) worst case for collections, where N is the number of nested items.", "source destination [DB destination-db] [REPLACE]"),
+    Command::new("move", 3, move_key).flags(&["write", "fast"]).keys(1, 1, 1).group("generic")
+        .doc("Moves a key to another database.", "1.0.0", "O(1)", "key db"),
+    Command::new("dbsize", 1, dbsize).flags(&["readonly", "fast"]).group("server")
+        .doc("Returns the number of keys in the database.", "1.0.0", "O(1)", ""),
+    Command::new("flushdb", -1, flushdb).flags(&["write"]).group("server")
+        .doc("Removes all keys from the current database.", "1.0.0", "O(N) where N is the number of keys in the selected database", "[ASYNC | SYNC]"),
+    Command::new("flushall", -1, flushall).flags(&["write"]).group("server")
+        .doc("Removes all keys from all databases.", "1.0.0", "O(N) where N is the total number of keys in all databases", "[ASYNC | SYNC]"),
+    Command::new("swapdb", 3, swapdb).flags(&["write", "fast"]).group("server")
+        .doc("Swaps two Redis databases.", "4.0.0", "O(N) where N is the count of clients watching or blocking on keys from both databases.", "index1 index2"),
+];
+
+fn del(ctx: &mut Ctx, args: &[&[u8]]) {
+    let (db, now) = (ctx.db(), ctx.now_ms());
+    let removed = args[1..].iter().filter(|key| ctx.keyspace.take(db, key, now).is_some()).count();
+    ctx.reply.integer(removed as i64);
+}
+
+/// EXISTS and TOUCH: how many of the named keys exist, a key named twice counting twice.
+fn exists(ctx: &mut Ctx, args: &[&[u8]]) {
+    let (db, now) = (ctx.db(), ctx.now_ms());
+    let found = args[1..].iter().filter(|key| ctx.keyspace.contains(db, key, now)).count();
+    ctx.reply.integer(found as i64);
+}
+
+fn type_of(ctx: &mut Ctx, args: &[&[u8]]) {
+    let (db, now) = (ctx.db(), ctx.now_ms());
+    let name = ctx.keyspace.get_mut(db, args[1], now).map_or("none", |e| e.value.type_name());
+    ctx.reply.simple(name);
+}
+
+fn keys(ctx: &mut Ctx, args: &[&[u8]]) {
+    let (db, now, pattern) = (ctx.db(), ctx.now_ms(), args[1]);
+    let everything = pattern == b"*";
+    let matching: Vec<Key> =
+        ctx.keyspace.keys(db, now).filter(|key| everything || glob::matches(pattern, key, false)).cloned().collect();
+    ctx.reply.array(matching.len());
+    for key in &matching {
+        ctx.reply.bulk(key);
+    }
+}
+
+/// SCAN's options after the cursor.
+struct ScanOptions<'a> {
+    pattern: Option<&'a [u8]>,
+    count: usize,
+    type_name: Option<&'a [u8]>,
+}
+
+fn parse_scan_options<'a>(ctx: &mut Ctx, options: &[&'a [u8]]) -> Option<ScanOptions<'a>> {
+    let mut parsed = ScanOptions { pattern: None, count: 10, type_name: None };
+    for pair in options.chunks(2) {
+        let [option, value] = pair else {
+            ctx.reply.error(SYNTAX_ERROR);
+            return None;
+        };
+        if is(option, "MATCH") {
+            parsed.pattern = (*value != b"*").then_some(*value);
+        } else if is(option, "COUNT") {
+            match parse_i64(value) {
+                None => {
+                    ctx.reply.error(NOT_AN_INTEGER);
+                    return None;
+                }
+                Some(count) if count < 1 => {
+                    ctx.reply.error(SYNTAX_ERROR);
+                    return None;
+                }
+                Some(count) => parsed.count = count.min(1 << 20) as usize,
+            }
+        } else if is(option, "TYPE") {
+            parsed.type_name = Some(value);
+        } else {
+            ctx.reply.error(SYNTAX_ERROR);
+            return None;
+        }
+    }
+    Some(parsed)
+}
+
+fn scan(ctx: &mut Ctx, args: &[&[u8]]) {
+    let Some(cursor) = std::str::from_utf8(args[1]).ok().and_then(|c| c.parse::<u64>().ok()) else {
+        ctx.reply.error("ERR invalid cursor");
+        return;
+    };
+    let Some(options) = parse_scan_options(ctx, &args[2..]) else { return };
+    let (db, now) = (ctx.db(), ctx.now_ms());
+    let (next, found) = ctx.keyspace.scan(db, cursor, options.count, now);
+    let keep = |ctx: &mut Ctx, key: &Key| {
+        let pattern_ok = options.pattern.is_none_or(|p| glob::matches(p, key, false));
+        let type_ok = options.type_name.is_none_or(|wanted| {
+            ctx.keyspace.get_mut(db, key, now).is_some_and(|e| e.value.type_name().as_bytes().eq_ignore_ascii_case(wanted))
+        });
+        pattern_ok && type_ok
+    };
+    let mut kept = Vec::with_capacity(found.len());
+    for key in found {
+        if keep(ctx, &key) {
+            kept.push(key);
+        }
+    }
+    ctx.reply.array(2);
+    ctx.reply.bulk(next.to_string().as_bytes());
+    ctx.reply.array(kept.len());
+    for key in &kept {
+        ctx.reply.bulk(key);
+    }
+}
+
+fn randomkey(ctx: &mut Ctx, _args: &[&[u8]]) {
+    let (db, now) = (ctx.db(), ctx.now_ms());
+    match ctx.keyspace.random_key(db, ctx.rng, now) {
+        Some(key) => ctx.reply.bulk(&key),
+        None => ctx.reply.null(),
+    }
+}
+
+/// Moves `from` to `to` in the current database. With `only_if_free`, a taken destination leaves
+/// everything as it was. Returns whether the key moved; replies `ERR no such key` itself.
+fn move_name(ctx: &mut Ctx, from: &[u8], to: &[u8], only_if_free: bool) -> Option<bool> {
+    let (db, now) = (ctx.db(), ctx.now_ms());
+    if !ctx.keyspace.contains(db, from, now) {
+        ctx.reply.error(NO_SUCH_KEY);
+        return None;
+    }
+    if from == to {
+        return Some(!only_if_free);
+    }
+    if only_if_free && ctx.keyspace.contains(db, to, now) {
+        return Some(false);
+    }
+    let entry = ctx.keyspace.take(db, from, now)?;
+    ctx.keyspace.put(db, to, entry);
+    Some(true)
+}
+
+fn rename(ctx: &mut Ctx, args: &[&[u8]]) {
+    if move_name(ctx, args[1], args[2], false).is_some() {
+        ctx.reply.ok();
+    }
+}
+
+fn renamenx(ctx: &mut Ctx, args: &[&[u8]]) {
+    if let Some(moved) = move_name(ctx, args[1], args[2], true) {
+        ctx.reply.integer(i64::from(moved));
+    }
+}
+
+/// A database index argument: an integer within the configured number of databases. Replies
+/// with Redis's error otherwise.
+pub fn db_index(ctx: &mut Ctx, arg: &[u8]) -> Option<usize> {
+    let Some(index) = parse_i64(arg) else {
+        ctx.reply.error(NOT_AN_INTEGER);
+        return None;
+    };
+    match usize::try_from(index) {
+        Ok(index) if index < ctx.keyspace.databases() => Some(index),
+        _ => {
+            ctx.reply.error(DB_OUT_OF_RANGE);
+            None
+        }
+    }
+}
+
+fn copy(ctx: &mut Ctx, args: &[&[u8]]) {
+    let (from, to) = (args[1], args[2]);
+    let mut target_db = ctx.db();
+    let mut replace = false;
+    let mut i = 3;
+    while i < args.len() {
+        if is(args[i], "REPLACE") {
+            replace = true;
+        } else if is(args[i], "DB") && i + 1 < args.len() {
+            let Some(db) = db_index(ctx, args[i + 1]) else { return };
+            target_db = db;
+            i += 1;
+        } else {
+            ctx.reply.error(SYNTAX_ERROR);
+            return;
+        }
+        i += 1;
+    }
+    let (db, now) = (ctx.db(), ctx.now_ms());
+    if db == target_db && from == to {
+        ctx.reply.error("ERR source and destination objects are the same");
+        return;
+    }
+    let Some(entry) = ctx.keyspace.get_mut(db, from, now).map(|e| e.clone()) else {
+        ctx.reply.integer(0);
+        return;
+    };
+    if !replace && ctx.keyspace.contains(target_db, to, now) {
+        ctx.reply.integer(0);
+        return;
+    }
+    ctx.keyspace.put(target_db, to, entry);
+    ctx.reply.integer(1);
+}
+
+fn move_key(ctx: &mut Ctx, args: &[&[u8]]) {
+    let Some(target_db) = db_index(ctx, args[2]) else { return };
+    let (db, now, key) = (ctx.db(), ctx.now_ms(), args[1]);
+    if db == target_db {
+        ctx.reply.error("ERR source and destination objects are the same");
+        return;
+    }
+    if !ctx.keyspace.contains(db, key, now) || ctx.keyspace.contains(target_db, key, now) {
+        ctx.reply.integer(0);
+        return;
+    }
+    if let Some(entry) = ctx.keyspace.take(db, key, now) {
+        ctx.keyspace.put(target_db, key, entry);
+    }
+    ctx.reply.integer(1);
+}
+
+fn dbsize(ctx: &mut Ctx, _args: &[&[u8]]) {
+    let db = ctx.db();
+    ctx.reply.integer(ctx.keyspace.len(db) as i64);
+}
+
+/// FLUSHDB and FLUSHALL take an optional ASYNC or SYNC; both free memory at once here.
+fn flush_mode_ok(ctx: &mut Ctx, args: &[&[u8]]) -> bool {
+    match args {
+        [_] => true,
+        [_, mode] if is(mode, "ASYNC") || is(mode, "SYNC") => true,
+        _ => {
+            ctx.reply.error(SYNTAX_ERROR);
+            false
+        }
+    }
+}
+
+fn flushdb(ctx: &mut Ctx, args: &[&[u8]]) {
+    if flush_mode_ok(ctx, args) {
+        let db = ctx.db();
+        ctx.keyspace.flush(db);
+        ctx.reply.ok();
+    }
+}
+
+fn flushall(ctx: &mut Ctx, args: &[&[u8]]) {
+    if flush_mode_ok(ctx, args) {
+        ctx.keyspace.flush_all();
+        ctx.reply.ok();
+    }
+}
+
+fn swapdb(ctx: &mut Ctx, args: &[&[u8]]) {
+    let indexes = [args[1], args[2]].map(|arg| parse_i64(arg).and_then(|i| usize::try_from(i).ok()));
+    let [Some(a), Some(b)] = indexes else {
+        ctx.reply.error("ERR invalid first DB index");
+        return;
+    };
+    if a >= ctx.keyspace.databases() || b >= ctx.keyspace.databases() {
+        ctx.reply.error(DB_OUT_OF_RANGE);
+        return;
+    }
+    ctx.keyspace.swap(a, b);
+    ctx.reply.ok();
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::test_support::{TestClient, bulk};
+
+    fn sorted_array(reply: &str) -> Vec<String> {
+        let mut items: Vec<String> = reply.split("\r\n").skip(1).filter(|l| !l.starts_with('$') && !l.is_empty()).map(String::from).collect();
+        items.sort();
+        items
+    }
+
+    #[test]
+    fn del_exists_type() {
+        let mut c = TestClient::new();
+        c.run(&["MSET", "a", "1", "b", "2"]);
+        assert_eq!(c.run(&["EXISTS", "a", "a", "z"]), ":2\r\n");
+        assert_eq!(c.run(&["TOUCH", "a", "z"]), ":1\r\n");
+        assert_eq!(c.run(&["TYPE", "a"]), "+string\r\n");
+        assert_eq!(c.run(&["TYPE", "z"]), "+none\r\n");
+        assert_eq!(c.run(&["DEL", "a", "b", "z"]), ":2\r\n");
+        assert_eq!(c.run(&["UNLINK", "a"]), ":0\r\n");
+        c.run(&["SET", "e", "v", "PX", "10"]);
+        c.advance_ms(10);
+        assert_eq!(c.run(&["DEL", "e"]), ":0\r\n", "an expired key is not counted as deleted");
+    }
+
+    #[test]
+    fn keys_and_scan() {
+        let mut c = TestClient::new();
+        c.run(&["MSET", "user:1", "a", "user:2", "b", "other", "c"]);
+        assert_eq!(sorted_array(&c.run(&["KEYS", "user:*"])), vec!["user:1", "user:2"]);
+        assert_eq!(sorted_array(&c.run(&["KEYS", "*"])).len(), 3);
+        assert_eq!(c.run(&["KEYS", "nomatch*"]), "*0\r\n");
+        assert_eq!(c.run(&["SCAN", "0", "COUNT", "100", "MATCH", "other"]), format!("*2\r\n{}*1\r\n{}", bulk("0"), bulk("other")));
+        assert_eq!(c.run(&["SCAN", "0", "TYPE", "hash"]), format!("*2\r\n{}*0\r\n", bulk("0")));
+        assert_eq!(c.run(&["SCAN", "x"]), "-ERR invalid cursor\r\n");
+        assert_eq!(c.run(&["SCAN", "0", "COUNT", "0"]), "-ERR syntax error\r\n");
+        assert_eq!(c.run(&["SCAN", "0", "COUNT", "x"]), "-ERR value is not an integer or out of range\r\n");
+        assert_eq!(c.run(&["SCAN", "0", "MATCH"]), "-ERR syntax error\r\n");
+        // A full iteration in small steps sees every key.
+        let mut seen = Vec::new();
+        let mut cursor = "0".to_string();
+        loop {
+            let reply = c.run(&["SCAN", &cursor, "COUNT", "1"]);
+            let lines: Vec<&str> = reply.split("\r\n").collect();
+            cursor = lines[2].to_string();
+            seen.extend(lines[4..].iter().filter(|l| !l.starts_with('$') && !l.is_empty()).map(|l| l.to_string()));
+            if cursor == "0" {
+                break;
+            }
+        }
+        seen.sort();
+        assert_eq!(seen, vec!["other", "user:1", "user:2"]);
+    }
+
+    #[test]
+    fn randomkey() {
+        let mut c = TestClient::new();
+        assert_eq!(c.run(&["RANDOMKEY"]), "$-1\r\n");
+        c.run(&["SET", "only", "v"]);
+        assert_eq!(c.run(&["RANDOMKEY"]), bulk("only"));
+    }
+
+    #[test]
+    fn rename_and_renamenx() {
+        let mut c = TestClient::new();
+        c.run(&["SET", "a", "1", "EX", "100"]);
+        c.run(&["SET", "b", "2"]);
+        assert_eq!(c.run(&["RENAME", "missing", "x"]), "-ERR no such key\r\n");
+        assert_eq!(c.run(&["RENAMENX", "a", "b"]), ":0\r\n");
+        assert_eq!(c.run(&["RENAME", "a", "b"]), "+OK\r\n");
+        assert_eq!(c.run(&["GET", "b"]), bulk("1"));
+        assert_eq!(c.run(&["TTL", "b"]), ":100\r\n", "the TTL moves with the key");
+        assert_eq!(c.run(&["RENAME", "b", "b"]), "+OK\r\n");
+        assert_eq!(c.run(&["RENAMENX", "b", "b"]), ":0\r\n");
+        assert_eq!(c.run(&["RENAMENX", "b", "c"]), ":1\r\n");
+        assert_eq!(c.run(&["EXISTS", "b"]), ":0\r\n");
+    }
+
+    #[test]
+    fn copy_and_move() {
+        let mut c = TestClient::new();
+        c.run(&["SET", "src", "v", "EX", "50"]);
+        assert_eq!(c.run(&["COPY", "src", "src"]), "-ERR source and destination objects are the same\r\n");
+        assert_eq!(c.run(&["COPY", "missing", "dst"]), ":0\r\n");
+        assert_eq!(c.run(&["COPY", "src", "dst"]), ":1\r\n");
+        assert_eq!(c.run(&["TTL", "dst"]), ":50\r\n");
+        assert_eq!(c.run(&["COPY", "src", "dst"]), ":0\r\n");
+        assert_eq!(c.run(&["COPY", "src", "dst", "REPLACE"]), ":1\r\n");
+        assert_eq!(c.run(&["COPY", "src", "src", "DB", "1"]), ":1\r\n");
+        assert_eq!(c.run(&["COPY", "src", "x", "DB", "99"]), "-ERR DB index is out of range\r\n");
+        assert_eq!(c.run(&["COPY", "src", "x", "BOGUS"]), "-ERR syntax error\r\n");
+        assert_eq!(c.run(&["MOVE", "dst", "0"]), "-ERR source and destination objects are the same\r\n");
+        assert_eq!(c.run(&["MOVE", "dst", "x"]), "-ERR value is not an integer or out of range\r\n");
+        assert_eq!(c.run(&["MOVE", "dst", "-1"]), "-ERR DB index is out of range\r\n");
+        assert_eq!(c.run(&["MOVE", "src", "1"]), ":0\r\n", "the destination already has the key");
+        assert_eq!(c.run(&["MOVE", "dst", "2"]), ":1\r\n");
+        assert_eq!(c.run(&["MOVE", "dst", "2"]), ":0\r\n");
+        assert_eq!(c.run(&["SELECT", "2"]), "+OK\r\n");
+        assert_eq!(c.run(&["GET", "dst"]), bulk("v"));
+    }
+
+    #[test]
+    fn databases() {
+        let mut c = TestClient::new();
+        c.run(&["MSET", "a", "1", "b", "2"]);
+        assert_eq!(c.run(&["DBSIZE"]), ":2\r\n");
+        assert_eq!(c.run(&["SWAPDB", "0", "5"]), "+OK\r\n");
+        assert_eq!(c.run(&["DBSIZE"]), ":0\r\n");
+        assert_eq!(c.run(&["SWAPDB", "0", "16"]), "-ERR DB index is out of range\r\n");
+        assert_eq!(c.run(&["SWAPDB", "0", "5"]), "+OK\r\n");
+        assert_eq!(c.run(&["FLUSHDB", "LAZY"]), "-ERR syntax error\r\n");
+        assert_eq!(c.run(&["FLUSHDB", "async"]), "+OK\r\n");
+        assert_eq!(c.run(&["DBSIZE"]), ":0\r\n");
+        c.run(&["COPY", "x", "y"]);
+        c.run(&["SET", "a", "1"]);
+        c.run(&["COPY", "a", "a", "DB", "3"]);
+        assert_eq!(c.run(&["FLUSHALL", "SYNC"]), "+OK\r\n");
+        c.run(&["SELECT", "3"]);
+        assert_eq!(c.run(&["DBSIZE"]), ":0\r\n");
+    }
+}

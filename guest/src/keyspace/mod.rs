@@ -194,6 +194,11 @@ impl Keyspace {
         self.dbs[db] = Db::new(fresh_seed);
     }
 
+    /// Exchanges the contents of two databases (SWAPDB).
+    pub fn swap(&mut self, a: usize, b: usize) {
+        self.dbs.swap(a, b);
+    }
+
     pub fn flush_all(&mut self) {
         for db in 0..self.dbs.len() {
             self.flush(db);
