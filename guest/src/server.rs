@@ -9,6 +9,9 @@ use crate::rng::Rng;
 use crate::session::{Peer, PeerKind, Session};
 use std::collections::HashMap;
 
+/// The Redis version cachet answers as (HELLO, INFO): the one whose commands and replies it follows.
+pub const REDIS_VERSION: &str = "7.2.4";
+
 /// The time, read once per call from the host's clock.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Now {

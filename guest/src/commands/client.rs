@@ -1,3 +1,247 @@
-use super::Command;
+//! CLIENT: what a connection can learn and say about itself and the other clients.
 
-pub const COMMANDS: &[Command] = &[];
+use super::{Command, Ctx, SYNTAX_ERROR, is, parse_i64};
+use crate::session::{PeerKind, Session};
+
+pub const COMMANDS: &[Command] = &[Command::new("client", -2, no_subcommand)
+    .flags(&["sentinel"])
+    .group("connection")
+    .doc("A container for client connection commands.", "2.4.0", "Depends on subcommand.", "")
+    .subcommands(&[
+        Command::new("client|id", 2, id).flags(&["noscript", "loading", "stale"]).group("connection")
+            .doc("Returns the unique client ID of the connection.", "5.0.0", "O(1)", ""),
+        Command::new("client|setname", 3, setname).flags(&["noscript", "loading", "stale"]).group("connection")
+            .doc("Sets the connection name.", "2.6.9", "O(1)", "connection-name"),
+        Command::new("client|getname", 2, getname).flags(&["noscript", "loading", "stale"]).group("connection")
+            .doc("Returns the name of the connection.", "2.6.9", "O(1)", ""),
+        Command::new("client|info", 2, info).flags(&["noscript", "loading", "stale"]).group("connection")
+            .doc("Returns information about the connection.", "6.2.0", "O(1)", ""),
+        Command::new("client|list", -2, list).flags(&["admin", "noscript", "loading", "stale"]).group("connection")
+            .doc("Lists open connections.", "2.4.0", "O(N) where N is the number of client connections",
+                "[TYPE <NORMAL | MASTER | REPLICA | PUBSUB>] [ID client-id [client-id ...]]"),
+        Command::new("client|setinfo", 4, setinfo).flags(&["noscript", "loading", "stale"]).group("connection")
+            .doc("Sets information specific to the client or connection.", "7.2.0", "O(1)", "<LIB-NAME libname | LIB-VER libver>"),
+        Command::new("client|no-evict", 3, on_off).flags(&["admin", "noscript", "loading", "stale"]).group("connection")
+            .doc("Sets the client eviction mode of the connection.", "7.0.0", "O(1)", "<ON | OFF>"),
+        Command::new("client|no-touch", 3, on_off).flags(&["noscript", "loading", "stale"]).group("connection")
+            .doc("Controls whether commands sent by the client affect the LRU/LFU of accessed keys.", "7.2.0", "O(1)", "<ON | OFF>"),
+        Command::new("client|help", 2, help).flags(&["loading", "stale"]).group("connection")
+            .doc("Returns helpful text about the different subcommands.", "5.0.0", "O(1)", ""),
+    ])];
+
+/// The dispatcher runs subcommands; the container itself is never run.
+fn no_subcommand(ctx: &mut Ctx, _args: &[&[u8]]) {
+    ctx.reply.error("ERR wrong number of arguments for 'client' command");
+}
+
+pub const BAD_NAME: &str = "ERR Client names cannot contain spaces, newlines or special characters.";
+
+/// Names are printable ASCII without spaces, so CLIENT LIST stays one line per client.
+pub fn valid_name(name: &[u8]) -> bool {
+    name.iter().all(|b| (b'!'..=b'~').contains(b))
+}
+
+fn id(ctx: &mut Ctx, _args: &[&[u8]]) {
+    ctx.reply.integer(ctx.session.client_id as i64);
+}
+
+fn setname(ctx: &mut Ctx, args: &[&[u8]]) {
+    if !valid_name(args[2]) {
+        ctx.reply.error(BAD_NAME);
+        return;
+    }
+    ctx.session.set_name((!args[2].is_empty()).then(|| args[2].to_vec()));
+    ctx.reply.ok();
+}
+
+fn getname(ctx: &mut Ctx, _args: &[&[u8]]) {
+    match &ctx.session.name {
+        Some(name) => ctx.reply.bulk(name),
+        None => ctx.reply.null(),
+    }
+}
+
+fn info(ctx: &mut Ctx, _args: &[&[u8]]) {
+    let line = describe(ctx, ctx.session, "client|info");
+    ctx.reply.verbatim(line.as_bytes());
+}
+
+fn list(ctx: &mut Ctx, args: &[&[u8]]) {
+    let Some(wanted) = parse_list_filter(ctx, &args[2..]) else { return };
+    let mut text = String::new();
+    for session in ctx.all_sessions() {
+        if wanted.as_ref().is_none_or(|ids| ids.contains(&session.client_id)) {
+            let command = if session.client_id == ctx.session.client_id { "client|list" } else { session.last_command };
+            text.push_str(&describe(ctx, session, command));
+        }
+    }
+    ctx.reply.verbatim(text.as_bytes());
+}
+
+/// CLIENT LIST's filters: `None` lists every client, `Some(ids)` only those (an empty list when
+/// the TYPE asked for has no clients here).
+fn parse_list_filter(ctx: &mut Ctx, options: &[&[u8]]) -> Option<Option<Vec<u64>>> {
+    match options {
+        [] => Some(None),
+        [kind, name] if is(kind, "TYPE") => {
+            if is(name, "normal") {
+                Some(None)
+            } else if ["master", "replica", "slave", "pubsub"].iter().any(|k| is(name, k)) {
+                Some(Some(Vec::new()))
+            } else {
+                ctx.reply.error(&format!("ERR Unknown client type '{}'", String::from_utf8_lossy(name)));
+                None
+            }
+        }
+        [kind, ids @ ..] if is(kind, "ID") && !ids.is_empty() => {
+            let parsed: Option<Vec<u64>> = ids.iter().map(|id| parse_i64(id).and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0)).collect();
+            if parsed.is_none() {
+                ctx.reply.error("ERR Invalid client ID");
+            }
+            parsed.map(Some)
+        }
+        _ => {
+            ctx.reply.error(SYNTAX_ERROR);
+            None
+        }
+    }
+}
+
+/// One client as CLIENT LIST shows it. Fields the engine does not track (buffers live in the host)
+/// are reported as 0; `fd` is -1 because the engine never sees file descriptors.
+fn describe(ctx: &Ctx, session: &Session, command: &str) -> String {
+    let is_self = session.client_id == ctx.session.client_id;
+    let age = ctx.now.wall_ms.saturating_sub(session.created_ms) / 1000;
+    let idle = if is_self { 0 } else { ctx.now.mono_ns.saturating_sub(session.last_active_ns) / 1_000_000_000 };
+    let (addr, flags) = match session.peer.kind {
+        PeerKind::Unix => (format!("{}:0", session.peer.address), "U"),
+        PeerKind::Tcp | PeerKind::Udp => (session.peer.address.clone(), "N"),
+    };
+    fn text(field: &Option<Vec<u8>>) -> std::borrow::Cow<'_, str> {
+        field.as_deref().map(String::from_utf8_lossy).unwrap_or_default()
+    }
+    format!(
+        "id={} addr={addr} laddr={} fd=-1 name={} age={age} idle={idle} flags={flags} db={} sub=0 psub=0 ssub=0 \
+         multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r \
+         cmd={command} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
+        session.client_id,
+        session.peer.local_address,
+        text(&session.name),
+        session.db,
+        session.protocol,
+        text(&session.lib_name),
+        text(&session.lib_version),
+    )
+}
+
+fn setinfo(ctx: &mut Ctx, args: &[&[u8]]) {
+    let (attribute, value) = (args[2], args[3]);
+    let is_name = is(attribute, "LIB-NAME");
+    if !is_name && !is(attribute, "LIB-VER") {
+        ctx.reply.error(&format!("ERR Unrecognized option '{}'", String::from_utf8_lossy(attribute)));
+        return;
+    }
+    if !valid_name(value) {
+        let which = if is_name { "lib-name" } else { "lib-ver" };
+        ctx.reply.error(&format!("ERR {which} cannot contain spaces, newlines or special characters."));
+        return;
+    }
+    let value = Some(value.to_vec());
+    if is_name {
+        ctx.session.set_lib(value, None);
+    } else {
+        ctx.session.set_lib(None, value);
+    }
+    ctx.reply.ok();
+}
+
+/// NO-EVICT and NO-TOUCH: accepted for compatibility; nothing here depends on them yet.
+fn on_off(ctx: &mut Ctx, args: &[&[u8]]) {
+    if is(args[2], "ON") || is(args[2], "OFF") {
+        ctx.reply.ok();
+    } else {
+        ctx.reply.error(SYNTAX_ERROR);
+    }
+}
+
+const HELP: &[&str] = &[
+    "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GETNAME",
+    "    Return the name of the current connection.",
+    "ID",
+    "    Return the ID of the current connection.",
+    "INFO",
+    "    Return information about the current client connection.",
+    "LIST [options ...]",
+    "    Return information about client connections. Options:",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Return clients of specified type.",
+    "    * ID <client-id> [<client-id> ...]",
+    "      Return clients with the given IDs.",
+    "SETNAME <name>",
+    "    Assign the name <name> to the current connection.",
+    "SETINFO <option> <value>",
+    "    Set client meta attr. Options are:",
+    "    * LIB-NAME: the client lib name.",
+    "    * LIB-VER: the client lib version.",
+    "NO-EVICT (ON|OFF)",
+    "    Accepted for compatibility.",
+    "NO-TOUCH (ON|OFF)",
+    "    Accepted for compatibility.",
+    "HELP",
+    "    Print this help.",
+];
+
+fn help(ctx: &mut Ctx, _args: &[&[u8]]) {
+    ctx.reply.array(HELP.len());
+    for line in HELP {
+        ctx.reply.simple(line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::test_support::{TestClient, bulk};
+
+    #[test]
+    fn names() {
+        let mut c = TestClient::new();
+        assert_eq!(c.run(&["CLIENT", "GETNAME"]), "$-1\r\n");
+        assert_eq!(c.run(&["CLIENT", "SETNAME", "worker"]), "+OK\r\n");
+        assert_eq!(c.run(&["CLIENT", "GETNAME"]), bulk("worker"));
+        assert_eq!(c.run(&["CLIENT", "SETNAME", "a b"]), "-ERR Client names cannot contain spaces, newlines or special characters.\r\n");
+        assert_eq!(c.run(&["CLIENT", "SETNAME", ""]), "+OK\r\n");
+        assert_eq!(c.run(&["CLIENT", "GETNAME"]), "$-1\r\n");
+        assert_eq!(c.run(&["CLIENT", "ID"]), ":1\r\n");
+        assert_eq!(c.run(&["client", "setname"]), "-ERR wrong number of arguments for 'client|setname' command\r\n");
+        assert_eq!(c.run(&["CLIENT", "BOGUS"]), "-ERR unknown subcommand 'BOGUS'. Try CLIENT HELP.\r\n");
+        assert_eq!(c.run(&["CLIENT"]), "-ERR wrong number of arguments for 'client' command\r\n");
+    }
+
+    #[test]
+    fn list_and_info() {
+        let mut c = TestClient::new();
+        let other = c.another(7);
+        c.run_on(other, &[b"CLIENT", b"SETNAME", b"second"]);
+        c.run(&["CLIENT", "SETINFO", "LIB-NAME", "redis-rs"]);
+        c.run(&["CLIENT", "SETINFO", "lib-ver", "1.0"]);
+        let list = c.run(&["CLIENT", "LIST"]);
+        let lines: Vec<&str> = list.lines().skip(1).filter(|l| l.starts_with("id=")).collect();
+        assert_eq!(lines.len(), 2, "{list}");
+        assert!(lines[0].starts_with("id=1 addr=127.0.0.1:40000 laddr=127.0.0.1:6379 fd=-1 name= age=0 idle=0 flags=N db=0 "), "{}", lines[0]);
+        assert!(lines[0].ends_with("cmd=client|list user=default redir=-1 resp=2 lib-name=redis-rs lib-ver=1.0"), "{}", lines[0]);
+        assert!(lines[1].contains("name=second") && lines[1].contains("cmd=client|setname"), "{}", lines[1]);
+        let only = c.run(&["CLIENT", "LIST", "ID", "2"]);
+        assert!(only.contains("id=2 ") && !only.contains("id=1 "), "{only}");
+        assert_eq!(c.run(&["CLIENT", "LIST", "TYPE", "pubsub"]), "$0\r\n\r\n");
+        assert_eq!(c.run(&["CLIENT", "LIST", "TYPE", "x"]), "-ERR Unknown client type 'x'\r\n");
+        assert_eq!(c.run(&["CLIENT", "LIST", "ID", "x"]), "-ERR Invalid client ID\r\n");
+        let info = c.run(&["CLIENT", "INFO"]);
+        assert!(info.contains("id=1 ") && info.contains("cmd=client|info") && info.ends_with("\n\r\n"), "{info}");
+        assert_eq!(c.run(&["CLIENT", "SETINFO", "LIB-NAME", "a b"]), "-ERR lib-name cannot contain spaces, newlines or special characters.\r\n");
+        assert_eq!(c.run(&["CLIENT", "SETINFO", "COLOR", "red"]), "-ERR Unrecognized option 'COLOR'\r\n");
+        assert_eq!(c.run(&["CLIENT", "NO-EVICT", "on"]), "+OK\r\n");
+        assert_eq!(c.run(&["CLIENT", "NO-TOUCH", "maybe"]), "-ERR syntax error\r\n");
+        assert!(c.run(&["CLIENT", "HELP"]).starts_with("*25\r\n+CLIENT <subcommand>"));
+    }
+}
