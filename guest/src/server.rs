@@ -34,6 +34,13 @@ pub struct Stats {
     ops_samples: OpsSamples,
 }
 
+impl Stats {
+    /// CONFIG RESETSTAT: every counter back to zero.
+    pub fn reset(&mut self) {
+        *self = Stats::default();
+    }
+}
+
 #[derive(Debug, Default, Clone)]
 struct OpsSamples {
     last_ns: u64,

@@ -1,3 +1,129 @@
-use super::Command;
+//! CONFIG: reading and changing settings at run time.
 
-pub const COMMANDS: &[Command] = &[];
+use super::{Command, Ctx};
+use crate::config::Config;
+
+pub const COMMANDS: &[Command] = &[Command::new("config", -2, no_subcommand)
+    .group("server")
+    .doc("A container for server configuration commands.", "2.0.0", "Depends on subcommand.", "")
+    .subcommands(&[
+        Command::new("config|get", -3, get).flags(&["admin", "noscript", "loading", "stale"]).group("server")
+            .doc("Returns the effective values of configuration parameters.", "2.0.0", "O(N) when N is the number of configuration parameters provided", "parameter [parameter ...]"),
+        Command::new("config|set", -4, set).flags(&["admin", "noscript", "loading", "stale"]).group("server")
+            .doc("Sets configuration parameters in-flight.", "2.0.0", "O(N) when N is the number of configuration parameters provided", "parameter value [parameter value ...]"),
+        Command::new("config|resetstat", 2, resetstat).flags(&["admin", "noscript", "loading", "stale"]).group("server")
+            .doc("Resets the server's statistics.", "2.0.0", "O(1)", ""),
+        Command::new("config|rewrite", 2, rewrite).flags(&["admin", "noscript", "loading", "stale"]).group("server")
+            .doc("Persists the effective configuration to file.", "2.8.0", "O(1)", ""),
+        Command::new("config|help", 2, help).flags(&["loading", "stale"]).group("server")
+            .doc("Returns helpful text about the different subcommands.", "5.0.0", "O(1)", ""),
+    ])];
+
+fn no_subcommand(ctx: &mut Ctx, _args: &[&[u8]]) {
+    ctx.reply.error("ERR wrong number of arguments for 'config' command");
+}
+
+fn get(ctx: &mut Ctx, args: &[&[u8]]) {
+    let found = ctx.config.get_matching(&args[2..]);
+    ctx.reply.map(found.len());
+    for (name, value) in found {
+        ctx.reply.bulk(name.as_bytes());
+        ctx.reply.bulk(value.as_bytes());
+    }
+}
+
+/// All settings or none: they are applied to a copy, which replaces the configuration only when
+/// every one was accepted.
+fn set(ctx: &mut Ctx, args: &[&[u8]]) {
+    if args.len() % 2 != 0 {
+        ctx.reply.error("ERR wrong number of arguments for 'config|set' command");
+        return;
+    }
+    let mut updated: Config = ctx.config.clone();
+    let mut seen: Vec<String> = Vec::new();
+    for pair in args[2..].chunks_exact(2) {
+        let name = String::from_utf8_lossy(pair[0]).to_ascii_lowercase();
+        let value = String::from_utf8_lossy(pair[1]);
+        if seen.contains(&name) {
+            ctx.reply.error(&format!("ERR CONFIG SET failed (possibly related to argument '{name}') - duplicate parameter"));
+            return;
+        }
+        if let Err(error) = updated.set(&name, &value) {
+            ctx.reply.error(&format!("ERR {}", error.message));
+            return;
+        }
+        seen.push(name);
+    }
+    *ctx.config = updated;
+    ctx.reply.ok();
+}
+
+fn resetstat(ctx: &mut Ctx, _args: &[&[u8]]) {
+    ctx.stats.reset();
+    ctx.keyspace.stats = Default::default();
+    ctx.reply.ok();
+}
+
+fn rewrite(ctx: &mut Ctx, _args: &[&[u8]]) {
+    if ctx.config.config_file.is_empty() {
+        ctx.reply.error("ERR The server is running without a config file");
+    } else {
+        ctx.reply.error("ERR cachet does not rewrite its configuration file; edit it and restart the server");
+    }
+}
+
+const HELP: &[&str] = &[
+    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
+    "RESETSTAT",
+    "    Reset statistics reported by the INFO command.",
+    "REWRITE",
+    "    Not supported: cachet does not write files.",
+    "HELP",
+    "    Print this help.",
+];
+
+fn help(ctx: &mut Ctx, _args: &[&[u8]]) {
+    ctx.reply.array(HELP.len());
+    for line in HELP {
+        ctx.reply.simple(line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::commands::test_support::{TestClient, bulk};
+
+    #[test]
+    fn get_and_set() {
+        let mut c = TestClient::new();
+        assert_eq!(c.run(&["CONFIG", "GET", "maxclients"]), format!("*2\r\n{}{}", bulk("maxclients"), bulk("10000")));
+        assert_eq!(c.run(&["CONFIG", "GET", "save", "appendonly"]), format!("*4\r\n{}{}{}{}", bulk("save"), bulk(""), bulk("appendonly"), bulk("no")));
+        assert_eq!(c.run(&["CONFIG", "GET", "nosuch"]), "*0\r\n");
+        assert_eq!(c.run(&["CONFIG", "SET", "timeout", "30", "hz", "20"]), "+OK\r\n");
+        assert_eq!(c.run(&["CONFIG", "GET", "hz"]), format!("*2\r\n{}{}", bulk("hz"), bulk("20")));
+        assert_eq!(
+            c.run(&["CONFIG", "SET", "timeout", "5", "maxclients", "x"]),
+            "-ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument couldn't be parsed into an integer\r\n"
+        );
+        assert_eq!(c.run(&["CONFIG", "GET", "timeout"]), format!("*2\r\n{}{}", bulk("timeout"), bulk("30")), "nothing changed");
+        assert_eq!(c.run(&["CONFIG", "SET", "hz", "1", "hz", "2"]), "-ERR CONFIG SET failed (possibly related to argument 'hz') - duplicate parameter\r\n");
+        assert_eq!(c.run(&["CONFIG", "SET", "hz"]), "-ERR wrong number of arguments for 'config|set' command\r\n");
+        assert_eq!(c.run(&["CONFIG", "SET", "hz", "1", "timeout"]), "-ERR wrong number of arguments for 'config|set' command\r\n");
+        assert_eq!(c.run(&["CONFIG", "SET", "databases", "4"]), "-ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config\r\n");
+        c.run(&["HELLO", "3"]);
+        assert!(c.run(&["CONFIG", "GET", "hz"]).starts_with("%1\r\n"), "a map in RESP3");
+    }
+
+    #[test]
+    fn resetstat_and_rewrite() {
+        let mut c = TestClient::new();
+        c.run(&["GET", "missing"]);
+        assert_eq!(c.run(&["CONFIG", "RESETSTAT"]), "+OK\r\n");
+        assert!(c.run(&["INFO", "stats"]).contains("keyspace_misses:0\r\n"));
+        assert_eq!(c.run(&["CONFIG", "REWRITE"]), "-ERR The server is running without a config file\r\n");
+    }
+}

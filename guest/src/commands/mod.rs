@@ -184,7 +184,8 @@ pub fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command> {
         ctx.reply.error(&wrong_arity(command.name));
         return Some(command);
     }
-    if command.subcommands.is_empty() {
+    // A container named alone (COMMAND) runs its own handler; with a word after it, a subcommand.
+    if command.subcommands.is_empty() || args.len() == 1 {
         (command.run)(ctx, args);
         return Some(command);
     }

@@ -1,3 +1,244 @@
-use super::Command;
+//! Server commands: INFO, TIME and the administrative commands cachet answers without having
+//! what they act on (snapshots, DEBUG).
 
-pub const COMMANDS: &[Command] = &[];
+use super::{Command, Ctx, is};
+use crate::keyspace::KeyspaceStats;
+use crate::server::REDIS_VERSION;
+use std::fmt::Write;
+
+pub const COMMANDS: &[Command] = &[
+    Command::new("info", -1, info).flags(&["loading", "stale"]).group("server")
+        .doc("Returns information and statistics about the server.", "1.0.0", "O(1)", "[section [section ...]]"),
+    Command::new("time", 1, time).flags(&["loading", "stale", "fast"]).group("server")
+        .doc("Returns the server time.", "2.6.0", "O(1)", ""),
+    Command::new("lastsave", 1, lastsave).flags(&["loading", "stale", "fast"]).group("server")
+        .doc("Returns the Unix timestamp of the last successful save to disk.", "1.0.0", "O(1)", ""),
+    Command::new("save", 1, no_snapshots).flags(&["admin", "noscript"]).group("server")
+        .doc("Synchronously saves the database(s) to disk.", "1.0.0", "O(N) where N is the total number of keys in all databases", ""),
+    Command::new("bgsave", -1, no_snapshots).flags(&["admin", "noscript"]).group("server")
+        .doc("Asynchronously saves the database(s) to disk.", "1.0.0", "O(N) where N is the total number of keys in all databases", "[SCHEDULE]"),
+    Command::new("role", 1, role).flags(&["noscript", "loading", "stale", "fast"]).group("server")
+        .doc("Returns the replication role.", "2.8.12", "O(1)", ""),
+    Command::new("debug", -2, debug).flags(&["admin", "noscript", "loading", "stale"]).group("server")
+        .doc("A container for debugging commands.", "1.0.0", "Depends on subcommand.", "subcommand [argument ...]"),
+];
+
+/// The sections INFO shows without arguments, in Redis's order.
+const DEFAULT_SECTIONS: &[&str] = &["server", "clients", "memory", "persistence", "stats", "replication", "keyspace"];
+
+fn info(ctx: &mut Ctx, args: &[&[u8]]) {
+    let asked: Vec<&[u8]> = args[1..].to_vec();
+    let everything = asked.is_empty() || asked.iter().any(|a| is(a, "all") || is(a, "everything") || is(a, "default"));
+    let mut text = String::new();
+    for section in DEFAULT_SECTIONS {
+        if everything || asked.iter().any(|a| is(a, section)) {
+            if !text.is_empty() {
+                text.push_str("\r\n");
+            }
+            write_section(ctx, section, &mut text);
+        }
+    }
+    ctx.reply.verbatim(text.as_bytes());
+}
+
+fn write_section(ctx: &Ctx, section: &str, out: &mut String) {
+    let fields = match section {
+        "server" => server_fields(ctx),
+        "clients" => client_fields(ctx),
+        "memory" => memory_fields(ctx),
+        "persistence" => persistence_fields(ctx),
+        "stats" => stats_fields(ctx),
+        "replication" => vec![("role", "master".into()), ("connected_slaves", "0".into())],
+        _ => Vec::new(),
+    };
+    let mut title = section.to_string();
+    title[..1].make_ascii_uppercase();
+    let _ = write!(out, "# {title}\r\n");
+    for (name, value) in fields {
+        let _ = write!(out, "{name}:{value}\r\n");
+    }
+    if section == "keyspace" {
+        for db in 0..ctx.keyspace.databases() {
+            let keys = ctx.keyspace.len(db);
+            if keys > 0 {
+                let _ = write!(out, "db{db}:keys={keys},expires={},avg_ttl=0\r\n", ctx.keyspace.volatile_len(db));
+            }
+        }
+    }
+}
+
+type Fields = Vec<(&'static str, String)>;
+
+fn server_fields(ctx: &Ctx) -> Fields {
+    let uptime = ctx.now.mono_ns.saturating_sub(ctx.info.started.mono_ns) / 1_000_000_000;
+    let os = if ctx.config.os.is_empty() { "wasm32-wasip2".to_string() } else { ctx.config.os.clone() };
+    vec![
+        ("redis_version", REDIS_VERSION.into()),
+        ("redis_git_sha1", "00000000".into()),
+        ("redis_git_dirty", "0".into()),
+        ("redis_mode", "standalone".into()),
+        ("cachet_version", env!("CARGO_PKG_VERSION").into()),
+        ("os", os),
+        ("arch_bits", "64".into()),
+        ("multiplexing_api", "tokio".into()),
+        ("process_id", ctx.config.process_id.to_string()),
+        ("run_id", ctx.info.run_id.clone()),
+        ("tcp_port", ctx.config.port.to_string()),
+        ("server_time_usec", (ctx.now.wall_ms * 1000).to_string()),
+        ("uptime_in_seconds", uptime.to_string()),
+        ("uptime_in_days", (uptime / 86_400).to_string()),
+        ("hz", ctx.config.hz.to_string()),
+        ("configured_hz", ctx.config.hz.to_string()),
+        ("executable", ctx.config.executable.clone()),
+        ("config_file", ctx.config.config_file.clone()),
+    ]
+}
+
+fn client_fields(ctx: &Ctx) -> Fields {
+    vec![
+        ("connected_clients", (ctx.others.len() + 1).to_string()),
+        ("maxclients", ctx.config.maxclients.to_string()),
+        ("blocked_clients", "0".into()),
+        ("tracking_clients", "0".into()),
+    ]
+}
+
+fn memory_fields(_ctx: &Ctx) -> Fields {
+    let used = crate::memory::used() as u64;
+    let peak = crate::memory::peak() as u64;
+    let linear = crate::memory::linear_memory() as u64;
+    let rss = if linear > 0 { linear } else { used };
+    vec![
+        ("used_memory", used.to_string()),
+        ("used_memory_human", human_bytes(used)),
+        ("used_memory_rss", rss.to_string()),
+        ("used_memory_rss_human", human_bytes(rss)),
+        ("used_memory_peak", peak.to_string()),
+        ("used_memory_peak_human", human_bytes(peak)),
+        ("maxmemory", "0".into()),
+        ("maxmemory_human", "0B".into()),
+        ("maxmemory_policy", "noeviction".into()),
+        ("mem_allocator", "dlmalloc".into()),
+    ]
+}
+
+fn persistence_fields(ctx: &Ctx) -> Fields {
+    vec![
+        ("loading", "0".into()),
+        ("rdb_changes_since_last_save", "0".into()),
+        ("rdb_bgsave_in_progress", "0".into()),
+        ("rdb_last_save_time", (ctx.info.started.wall_ms / 1000).to_string()),
+        ("aof_enabled", "0".into()),
+    ]
+}
+
+fn stats_fields(ctx: &Ctx) -> Fields {
+    let stats = &ctx.stats;
+    let KeyspaceStats { hits, misses, expired_keys, evicted_keys } = ctx.keyspace.stats;
+    vec![
+        ("total_connections_received", stats.connections_received.to_string()),
+        ("total_commands_processed", stats.commands_processed.to_string()),
+        ("instantaneous_ops_per_sec", stats.ops_per_sec.to_string()),
+        ("total_net_input_bytes", stats.net_input_bytes.to_string()),
+        ("total_net_output_bytes", stats.net_output_bytes.to_string()),
+        ("rejected_connections", stats.rejected_connections.to_string()),
+        ("expired_keys", expired_keys.to_string()),
+        ("evicted_keys", evicted_keys.to_string()),
+        ("keyspace_hits", hits.to_string()),
+        ("keyspace_misses", misses.to_string()),
+    ]
+}
+
+/// Sizes as Redis's `*_human` fields write them: `512B`, `1.50K`, `2.00M`, `1.00G`.
+fn human_bytes(bytes: u64) -> String {
+    const UNITS: [(&str, f64); 3] = [("G", 1024.0 * 1024.0 * 1024.0), ("M", 1024.0 * 1024.0), ("K", 1024.0)];
+    for (unit, size) in UNITS {
+        if bytes as f64 >= size {
+            return format!("{:.2}{unit}", bytes as f64 / size);
+        }
+    }
+    format!("{bytes}B")
+}
+
+fn time(ctx: &mut Ctx, _args: &[&[u8]]) {
+    let ms = ctx.now.wall_ms;
+    ctx.reply.array(2);
+    ctx.reply.bulk((ms / 1000).to_string().as_bytes());
+    ctx.reply.bulk(((ms % 1000) * 1000).to_string().as_bytes());
+}
+
+fn lastsave(ctx: &mut Ctx, _args: &[&[u8]]) {
+    ctx.reply.integer((ctx.info.started.wall_ms / 1000) as i64);
+}
+
+fn no_snapshots(ctx: &mut Ctx, _args: &[&[u8]]) {
+    ctx.reply.error("ERR cachet is an in-memory cache and keeps no snapshots on disk");
+}
+
+fn role(ctx: &mut Ctx, _args: &[&[u8]]) {
+    ctx.reply.array(3);
+    ctx.reply.bulk(b"master");
+    ctx.reply.integer(0);
+    ctx.reply.array(0);
+}
+
+/// DEBUG reaches into a server's internals; cachet answers only what is harmless. In debug builds
+/// of cachet, DEBUG PANIC makes the engine trap so that fault containment can be tested.
+fn debug(ctx: &mut Ctx, args: &[&[u8]]) {
+    #[cfg(feature = "fault-injection")]
+    if is(args[1], "PANIC") {
+        panic!("DEBUG PANIC: a deliberate engine fault");
+    }
+    if is(args[1], "SLEEP") && args.get(2).is_some_and(|a| *a == b"0") {
+        ctx.reply.ok();
+        return;
+    }
+    ctx.reply.error(&format!("ERR DEBUG {} is not supported by cachet", String::from_utf8_lossy(args[1]).to_ascii_uppercase()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+    use crate::commands::test_support::TestClient;
+
+    fn body(reply: &str) -> &str {
+        reply.split_once("\r\n").map(|(_, rest)| rest).unwrap_or("")
+    }
+
+    #[test]
+    fn info_sections() {
+        let mut c = TestClient::new();
+        c.run(&["SET", "k", "v", "EX", "100"]);
+        c.run(&["GET", "k"]);
+        c.run(&["GET", "missing"]);
+        let reply = c.run(&["INFO"]);
+        let text = body(&reply);
+        assert!(text.starts_with("# Server\r\nredis_version:7.2.4\r\n"), "{text}");
+        for section in ["# Clients\r\n", "\r\n\r\n# Memory\r\n", "# Stats\r\n", "# Keyspace\r\ndb0:keys=1,expires=1,avg_ttl=0\r\n"] {
+            assert!(text.contains(section), "{section:?} in {text}");
+        }
+        assert!(text.contains("keyspace_hits:1\r\n") && text.contains("keyspace_misses:1\r\n"), "{text}");
+        assert!(text.contains("connected_clients:1\r\n"));
+        let stats = c.run(&["INFO", "STATS"]);
+        assert!(body(&stats).starts_with("# Stats\r\n") && !stats.contains("# Server"), "{stats}");
+        assert!(c.run(&["INFO", "nosuch"]).starts_with("$0\r\n"));
+    }
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human_bytes(512), "512B");
+        assert_eq!(human_bytes(1536), "1.50K");
+        assert_eq!(human_bytes(3 * 1024 * 1024), "3.00M");
+    }
+
+    #[test]
+    fn time_and_admin() {
+        let mut c = TestClient::new();
+        assert_eq!(c.run(&["TIME"]), "*2\r\n$10\r\n1700000000\r\n$1\r\n0\r\n");
+        assert_eq!(c.run(&["LASTSAVE"]), ":1700000000\r\n");
+        assert_eq!(c.run(&["ROLE"]), "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");
+        assert!(c.run(&["SAVE"]).starts_with("-ERR cachet is an in-memory cache"));
+        assert_eq!(c.run(&["DEBUG", "SLEEP", "0"]), "+OK\r\n");
+        assert_eq!(c.run(&["DEBUG", "segfault"]), "-ERR DEBUG SEGFAULT is not supported by cachet\r\n");
+    }
+}
