@@ -79,6 +79,8 @@ fn strings() {
     assert_eq!(c.decr::<_, _, i64>("n", 20).unwrap(), -9);
     raw.roundtrip(&resp(&["DECR", "n"]), ":-10\r\n");
     raw.roundtrip(&resp(&["INCR", "ap"]), "-ERR value is not an integer or out of range\r\n");
+    assert_eq!(error_text(cmd(&mut c, &["INCRBY", "n", "1.5"])), "ERR value is not an integer or out of range");
+    assert_eq!(error_text(cmd(&mut c, &["SET", "k", "v", "NX", "XX"])), "ERR syntax error");
     raw.roundtrip(&resp(&["SET", "max", "9223372036854775807"]), "+OK\r\n");
     raw.roundtrip(&resp(&["INCR", "max"]), "-ERR increment or decrement would overflow\r\n");
     raw.roundtrip(&resp(&["INCRBY", "n", "x"]), "-ERR value is not an integer or out of range\r\n");
@@ -102,7 +104,7 @@ fn keys_and_databases() {
     let mut keys: Vec<String> = c.keys("k*").unwrap();
     keys.sort();
     assert_eq!(keys, vec!["k1", "k2"]);
-    let mut scanned: Vec<String> = c.scan_match("k?").unwrap().collect();
+    let mut scanned: Vec<String> = c.scan_match("k?").unwrap().collect::<Result<_, _>>().unwrap();
     scanned.sort();
     assert_eq!(scanned, vec!["k1", "k2"]);
     raw.roundtrip(&resp(&["DBSIZE"]), ":3\r\n");
@@ -144,7 +146,7 @@ fn scan_walks_a_large_keyspace() {
         pipe.set(format!("key:{i}"), i).ignore();
     }
     let _: () = pipe.query(&mut c).unwrap();
-    let all: std::collections::HashSet<String> = c.scan().unwrap().collect();
+    let all: std::collections::HashSet<String> = c.scan().unwrap().collect::<Result<_, _>>().unwrap();
     assert_eq!(all.len(), 5000);
     let (cursor, batch): (u64, Vec<String>) = redis::cmd("SCAN").arg(0).arg("COUNT").arg(100).query(&mut c).unwrap();
     assert_ne!(cursor, 0);

@@ -28,10 +28,17 @@ fn with_engine<T>(f: impl FnOnce(&mut Engine, Now) -> T) -> T {
         let now = now();
         let engine = slot.get_or_insert_with(|| {
             crate::log::set_sink(send_log);
+            std::panic::set_hook(Box::new(report_panic));
             Engine::new(random::random_u64(), now)
         });
         f(engine, now)
     })
+}
+
+/// A panic aborts the component (the host sees a trap). Its message goes to the host's log rather
+/// than to stderr: the host grants no usable stdio, and writing there must never be attempted.
+fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
+    log::log(log::Level::Error, &format!("engine panic: {info}"));
 }
 
 fn send_log(level: crate::log::Level, message: &str) {
