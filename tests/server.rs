@@ -290,3 +290,19 @@ fn an_engine_fault_is_contained() {
     server.raw().roundtrip("PING\r\n", "+PONG\r\n");
     assert!(server.log_text().contains("the engine faulted"), "the fault is logged");
 }
+
+#[test]
+fn redis_py_works_unchanged() {
+    let server = Server::start(&[]);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/clients/redis_py.py");
+    let out = std::process::Command::new("python3")
+        .args([script, &server.port.to_string()])
+        .output()
+        .expect("python3 runs (with redis-py: pip install redis)");
+    assert!(
+        out.status.success(),
+        "redis-py failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
