@@ -1,9 +1,9 @@
 //! CLIENT: what a connection can learn and say about itself and the other clients.
 
-use super::{Command, Ctx, SYNTAX_ERROR, is, parse_i64};
+use super::{Command, Ctx, SYNTAX_ERROR, is, parse_i64, subcommand_required, write_help};
 use crate::session::{PeerKind, Session};
 
-pub const COMMANDS: &[Command] = &[Command::new("client", -2, no_subcommand)
+pub const COMMANDS: &[Command] = &[Command::new("client", -2, subcommand_required)
     .flags(&["sentinel"])
     .group("connection")
     .doc("A container for client connection commands.", "2.4.0", "Depends on subcommand.", "")
@@ -28,11 +28,6 @@ pub const COMMANDS: &[Command] = &[Command::new("client", -2, no_subcommand)
         Command::new("client|help", 2, help).flags(&["loading", "stale"]).group("connection")
             .doc("Returns helpful text about the different subcommands.", "5.0.0", "O(1)", ""),
     ])];
-
-/// The dispatcher runs subcommands; the container itself is never run.
-fn no_subcommand(ctx: &mut Ctx, _args: &[&[u8]]) {
-    ctx.reply.error("ERR wrong number of arguments for 'client' command");
-}
 
 pub const BAD_NAME: &str = "ERR Client names cannot contain spaces, newlines or special characters.";
 
@@ -193,10 +188,7 @@ const HELP: &[&str] = &[
 ];
 
 fn help(ctx: &mut Ctx, _args: &[&[u8]]) {
-    ctx.reply.array(HELP.len());
-    for line in HELP {
-        ctx.reply.simple(line);
-    }
+    write_help(ctx, HELP);
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! CONFIG: reading and changing settings at run time.
 
-use super::{Command, Ctx};
+use super::{Command, Ctx, subcommand_required, write_help};
 use crate::config::Config;
 
-pub const COMMANDS: &[Command] = &[Command::new("config", -2, no_subcommand)
+pub const COMMANDS: &[Command] = &[Command::new("config", -2, subcommand_required)
     .group("server")
     .doc("A container for server configuration commands.", "2.0.0", "Depends on subcommand.", "")
     .subcommands(&[
@@ -18,10 +18,6 @@ pub const COMMANDS: &[Command] = &[Command::new("config", -2, no_subcommand)
         Command::new("config|help", 2, help).flags(&["loading", "stale"]).group("server")
             .doc("Returns helpful text about the different subcommands.", "5.0.0", "O(1)", ""),
     ])];
-
-fn no_subcommand(ctx: &mut Ctx, _args: &[&[u8]]) {
-    ctx.reply.error("ERR wrong number of arguments for 'config' command");
-}
 
 fn get(ctx: &mut Ctx, args: &[&[u8]]) {
     let found = ctx.config.get_matching(&args[2..]);
@@ -87,10 +83,7 @@ const HELP: &[&str] = &[
 ];
 
 fn help(ctx: &mut Ctx, _args: &[&[u8]]) {
-    ctx.reply.array(HELP.len());
-    for line in HELP {
-        ctx.reply.simple(line);
-    }
+    write_help(ctx, HELP);
 }
 
 #[cfg(test)]

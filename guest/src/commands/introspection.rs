@@ -4,7 +4,7 @@
 //! told about it cannot drift apart. Argument documentation is parsed from each command's syntax
 //! line, written in the notation of Redis's documentation.
 
-use super::{Command, Ctx, all, is, lookup};
+use super::{Command, Ctx, all, is, lookup, write_help};
 use crate::glob;
 
 pub const COMMANDS: &[Command] = &[Command::new("command", -1, command)
@@ -376,10 +376,7 @@ const HELP: &[&str] = &[
 ];
 
 fn help(ctx: &mut Ctx, _args: &[&[u8]]) {
-    ctx.reply.array(HELP.len());
-    for line in HELP {
-        ctx.reply.simple(line);
-    }
+    write_help(ctx, HELP);
 }
 
 #[cfg(test)]

@@ -298,6 +298,20 @@ pub fn parse_f64(arg: &[u8]) -> Option<f64> {
     (!value.is_nan()).then_some(value)
 }
 
+/// A HELP subcommand's reply: one status line per line of text.
+pub fn write_help(ctx: &mut Ctx, lines: &[&str]) {
+    ctx.reply.array(lines.len());
+    for line in lines {
+        ctx.reply.simple(line);
+    }
+}
+
+/// The handler of a container whose arity already demands a subcommand (CLIENT, CONFIG): the
+/// dispatcher always runs a subcommand instead, so this only answers if that ever changes.
+pub fn subcommand_required(ctx: &mut Ctx, args: &[&[u8]]) {
+    ctx.reply.error(&wrong_arity(&String::from_utf8_lossy(args[0]).to_ascii_lowercase()));
+}
+
 /// Whether `arg` is `word`, ignoring letter case (option names).
 pub fn is(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())

@@ -77,10 +77,12 @@ enum Condition {
 }
 
 /// The string a key holds, `Ok(None)` when it does not exist, and `Err(())` after answering
-/// WRONGTYPE when it holds another type. Counts as a read for hits and misses.
-fn read_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, ()> {
+/// WRONGTYPE when it holds another type. A read (`counted`) counts as a keyspace hit or miss; a
+/// command about to change the key does not.
+fn string_value(ctx: &mut Ctx, key: &[u8], counted: bool) -> Result<Option<Vec<u8>>, ()> {
     let (db, now) = (ctx.db(), ctx.now_ms());
-    match ctx.keyspace.get(db, key, now).map(|e| e.value.as_string().map(<[u8]>::to_vec)) {
+    let entry = if counted { ctx.keyspace.get(db, key, now) } else { ctx.keyspace.get_mut(db, key, now).map(|e| &*e) };
+    match entry.map(|e| e.value.as_string().map(<[u8]>::to_vec)) {
         None => Ok(None),
         Some(Some(bytes)) => Ok(Some(bytes)),
         Some(None) => {
@@ -90,17 +92,12 @@ fn read_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, ()> {
     }
 }
 
-/// Like [`read_string`] for a command that is about to change the key (no hit or miss counted).
+fn read_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, ()> {
+    string_value(ctx, key, true)
+}
+
 fn current_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, ()> {
-    let (db, now) = (ctx.db(), ctx.now_ms());
-    match ctx.keyspace.get_mut(db, key, now).map(|e| e.value.as_string().map(<[u8]>::to_vec)) {
-        None => Ok(None),
-        Some(Some(bytes)) => Ok(Some(bytes)),
-        Some(None) => {
-            ctx.reply.error(WRONG_TYPE);
-            Err(())
-        }
-    }
+    string_value(ctx, key, false)
 }
 
 fn get(ctx: &mut Ctx, args: &[&[u8]]) {
