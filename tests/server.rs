@@ -306,3 +306,20 @@ fn redis_py_works_unchanged() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn many_pipelined_reads_of_a_large_value_are_all_answered() {
+    let server = Server::start(&[]);
+    let mut conn = server.connect();
+    let value = "v".repeat(1024 * 1024);
+    let _: () = conn.set("big", &value).unwrap();
+    let mut raw = server.raw();
+    let get = resp(&["GET", "big"]);
+    raw.send(get.repeat(64).as_bytes());
+    // 64 MiB of replies: the engine hands them out in bounded chunks, the host writes each.
+    let expected = format!("$1048576\r\n{value}\r\n");
+    for _ in 0..64 {
+        raw.expect(&expected);
+    }
+    raw.roundtrip("PING\r\n", "+PONG\r\n");
+}

@@ -85,6 +85,7 @@ impl wit::Guest for Component {
                         wanted: u32::try_from(out.wanted).unwrap_or(u32::MAX),
                         reply: out.reply,
                         close: out.close,
+                        more: out.more,
                         session: out.session,
                     }
                 })

@@ -64,6 +64,8 @@ pub struct Output {
     pub wanted: usize,
     pub reply: Vec<u8>,
     pub close: bool,
+    /// Stopped early with a large reply; the rest of the input still waits.
+    pub more: bool,
     pub session: Option<Vec<u8>>,
 }
 
@@ -73,6 +75,11 @@ pub struct Tick {
     pub next_deadline_ns: u64,
     pub close: Vec<u64>,
 }
+
+/// Once a call's replies reach this size, the engine stops running commands and lets the host
+/// write them before it continues: a client pipelining many reads of large values cannot make the
+/// server buffer all their replies at once.
+pub const REPLY_CHUNK: usize = 4 * 1024 * 1024;
 
 /// At most this many keys are sampled by one run of active expiry, so one tick stays short.
 const EXPIRE_SAMPLES_PER_TICK: usize = 2_000;
@@ -158,6 +165,10 @@ impl Engine {
             ..Limits::default()
         };
         while !session.close_after_reply {
+            if out.reply.len() >= REPLY_CHUNK && out.consumed < data.len() {
+                out.more = true;
+                break;
+            }
             match parse_request(&data[out.consumed..], &limits) {
                 Ok(Parsed::Command(args, used)) => {
                     out.consumed += used;
@@ -250,5 +261,33 @@ impl Engine {
         samples.last_ns = now.mono_ns;
         samples.last_commands = self.stats.commands_processed;
         self.stats.ops_per_sec = samples.rates.iter().sum::<u64>() / samples.rates.len() as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::REPLY_CHUNK;
+    use crate::commands::test_support::TestClient;
+
+    #[test]
+    fn large_pipelined_replies_come_in_chunks() {
+        let mut c = TestClient::new();
+        let value = "x".repeat(1024 * 1024);
+        c.run(&["SET", "big", &value]);
+        let get = b"*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n";
+        let input: Vec<u8> = get.iter().copied().cycle().take(get.len() * 20).collect();
+        let mut offset = 0;
+        let mut replies = 0;
+        let mut calls = 0;
+        while offset < input.len() {
+            let out = c.engine.feed(1, &input[offset..], c.now);
+            assert!(out.reply.len() <= REPLY_CHUNK + value.len() + 16, "one call's reply stays bounded");
+            assert_eq!(out.more, offset + out.consumed < input.len());
+            replies += out.reply.len() / (value.len() + "$1048576\r\n\r\n".len());
+            offset += out.consumed;
+            calls += 1;
+        }
+        assert_eq!(replies, 20);
+        assert!(calls >= 5, "{calls} calls");
     }
 }

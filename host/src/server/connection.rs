@@ -75,15 +75,26 @@ pub async fn serve<S: Socket>(shared: Shared, mut stream: S, peer: Peer, mut shu
             _ = kick.notified() => break,
             _ = shutdown.changed() => break,
         }
-        let out = match read_and_feed(&shared, id, &stream, &mut pending, &mut wanted) {
+        let mut out = match read_and_feed(&shared, id, &stream, &mut pending, &mut wanted) {
             Read::Fed(out) => out,
             Read::Wait => continue,
             Read::Gone => break,
         };
-        if !out.reply.is_empty() && stream.write_all(&out.reply).await.is_err() {
-            break;
-        }
-        if out.close {
+        // The engine may stop early with a large reply; write it, then let it continue with the
+        // input it has not consumed yet.
+        let finished = loop {
+            if !out.reply.is_empty() && stream.write_all(&out.reply).await.is_err() {
+                break true;
+            }
+            if out.close {
+                break true;
+            }
+            if !out.more {
+                break false;
+            }
+            out = feed_pending(&shared, id, &mut pending, &mut wanted);
+        };
+        if finished {
             break;
         }
     }
@@ -112,6 +123,14 @@ fn read_and_feed(shared: &Shared, id: u64, stream: &impl Socket, pending: &mut V
         keep_unconsumed(pending, fresh, out.consumed);
         Read::Fed(out)
     })
+}
+
+/// Feeds the input kept from earlier reads, without reading.
+fn feed_pending(shared: &Shared, id: u64, pending: &mut Vec<u8>, wanted: &mut usize) -> FeedResult {
+    let out = shared.engine.borrow_mut().feed(id, pending);
+    *wanted = out.wanted;
+    keep_unconsumed(pending, &[], out.consumed);
+    out
 }
 
 /// Leaves in `pending` the input the engine has not consumed yet.

@@ -20,6 +20,8 @@ pub struct FeedResult {
     pub wanted: usize,
     pub reply: Vec<u8>,
     pub close: bool,
+    /// Write the reply, then feed the rest of the input again without waiting for more.
+    pub more: bool,
 }
 
 /// A connection the engine knows, as the host keeps it to restore it into a new instance.
@@ -95,11 +97,17 @@ impl SharedEngine {
                 {
                     conn.session = Some(session);
                 }
-                FeedResult { consumed: out.consumed as usize, wanted: out.wanted as usize, reply: out.reply, close: out.close }
+                FeedResult {
+                    consumed: out.consumed as usize,
+                    wanted: out.wanted as usize,
+                    reply: out.reply,
+                    close: out.close,
+                    more: out.more,
+                }
             }
             Err(trap) => {
                 self.recover(&trap, Some(id));
-                FeedResult { consumed: data.len(), wanted: 0, reply: FAULT_REPLY.to_vec(), close: true }
+                FeedResult { consumed: data.len(), reply: FAULT_REPLY.to_vec(), close: true, ..FeedResult::default() }
             }
         }
     }

@@ -67,9 +67,17 @@ fn answer(
             }
         }
     };
-    let out = engine.feed(id, datagram);
-    let mut reply = out.reply;
-    if out.consumed < datagram.len() && !out.close {
+    let mut reply = Vec::new();
+    let mut consumed = 0;
+    let out = loop {
+        let out = engine.feed(id, &datagram[consumed..]);
+        reply.extend_from_slice(&out.reply);
+        consumed += out.consumed;
+        if !out.more || reply.len() > MAX_DATAGRAM {
+            break out;
+        }
+    };
+    if consumed < datagram.len() && !out.close && !out.more {
         reply.extend_from_slice(b"-ERR Protocol error: incomplete command at the end of the datagram\r\n");
     }
     if out.close {
