@@ -4,7 +4,7 @@
 use cachet::runtime::{Runtime, RuntimeOptions};
 
 fn runtime() -> Runtime {
-    Runtime::new(&RuntimeOptions { cache_dir: None }).expect("the embedded component loads")
+    Runtime::new(&RuntimeOptions::default()).expect("the embedded component loads")
 }
 
 /// The lines between the README's import-list markers.

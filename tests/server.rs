@@ -323,3 +323,20 @@ fn many_pipelined_reads_of_a_large_value_are_all_answered() {
     }
     raw.roundtrip("PING\r\n", "+PONG\r\n");
 }
+
+/// Debug builds embed an engine where DEBUG SPIN never returns: the call deadline interrupts it.
+#[cfg(debug_assertions)]
+#[test]
+fn a_runaway_engine_call_is_interrupted() {
+    let server = Server::start(&["--engine-timeout", "300"]);
+    let mut bystander = server.raw();
+    bystander.roundtrip(&resp(&["CLIENT", "SETNAME", "bystander"]), "+OK\r\n");
+    let started = std::time::Instant::now();
+    let mut culprit = server.raw();
+    culprit.send(resp(&["DEBUG", "SPIN"]).as_bytes());
+    let reply = culprit.read_until("\r\n");
+    assert!(reply.starts_with("-ERR internal error: the engine faulted"), "{reply}");
+    assert!(started.elapsed() < Duration::from_secs(5), "interrupted after {:?}", started.elapsed());
+    bystander.roundtrip(&resp(&["CLIENT", "GETNAME"]), "$9\r\nbystander\r\n");
+    assert!(server.log_text().contains("interrupt"), "{}", server.log_text());
+}

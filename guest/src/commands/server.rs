@@ -183,11 +183,19 @@ fn role(ctx: &mut Ctx, _args: &[&[u8]]) {
 }
 
 /// DEBUG reaches into a server's internals; cachet answers only what is harmless. In debug builds
-/// of cachet, DEBUG PANIC makes the engine trap so that fault containment can be tested.
+/// of cachet, DEBUG PANIC makes the engine trap and DEBUG SPIN makes it run forever, so that fault
+/// containment and call deadlines can be tested.
 fn debug(ctx: &mut Ctx, args: &[&[u8]]) {
     #[cfg(feature = "fault-injection")]
     if is(args[1], "PANIC") {
         panic!("DEBUG PANIC: a deliberate engine fault");
+    }
+    #[cfg(feature = "fault-injection")]
+    if is(args[1], "SPIN") {
+        // A runaway call: only the host's deadline ends it.
+        loop {
+            std::hint::black_box(ctx.now);
+        }
     }
     if is(args[1], "SLEEP") && args.get(2).is_some_and(|a| *a == b"0") {
         ctx.reply.ok();

@@ -31,7 +31,7 @@ pub fn main() -> Result<()> {
 }
 
 fn inspect() -> Result<()> {
-    let runtime = crate::runtime::Runtime::new(&crate::runtime::RuntimeOptions { cache_dir: None })?;
+    let runtime = crate::runtime::Runtime::new(&crate::runtime::RuntimeOptions::default())?;
     println!("component: {} bytes", cachet_component::WASM.len());
     for name in runtime.imports() {
         println!("import {name};");

@@ -59,6 +59,10 @@ pub struct ServeArgs {
     /// Compile the engine at every start instead of caching it
     #[arg(long)]
     no_cache: bool,
+    /// Interrupt a call into the engine that runs longer than this (a bug); it is then handled
+    /// like any engine fault [default: 10000]
+    #[arg(long, value_name = "MILLISECONDS")]
+    engine_timeout: Option<u64>,
 }
 
 pub fn run(args: ServeArgs) -> Result<()> {
@@ -71,6 +75,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
     }
     if args.no_cache {
         runtime_options.cache_dir = None;
+    }
+    if let Some(ms) = args.engine_timeout {
+        runtime_options.call_timeout = Duration::from_millis(ms.max(1));
     }
     let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
     tokio.block_on(async {

@@ -12,6 +12,7 @@ use anyhow::Result;
 use bindings::exports::cachet::engine::server as wit;
 use bindings::{ServerEngine, ServerEnginePre};
 use std::path::PathBuf;
+use std::time::Duration;
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, Store};
 
@@ -36,11 +37,26 @@ pub(crate) fn described<T>(result: wasmtime::Result<T>, what: &str) -> Result<T>
     result.map_err(|e| anyhow::Error::from(e).context(what.to_string()))
 }
 
-/// Where the compiled component is cached; `None` compiles it at every start.
-#[derive(Clone, Debug, Default)]
+/// How the component is loaded and run.
+#[derive(Clone, Debug)]
 pub struct RuntimeOptions {
+    /// Where the compiled component is cached; `None` compiles it at every start.
     pub cache_dir: Option<PathBuf>,
+    /// The longest one call into the engine may run before it is interrupted (a runaway call is
+    /// a bug; the interruption is handled like any other fault).
+    pub call_timeout: Duration,
 }
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        RuntimeOptions { cache_dir: None, call_timeout: DEFAULT_CALL_TIMEOUT }
+    }
+}
+
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often the engine's epoch advances; call deadlines are counted in these ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 impl RuntimeOptions {
     /// The cache in `$CACHET_CACHE_DIR`, else `$XDG_CACHE_HOME/cachet`, else `~/.cache/cachet`.
@@ -49,13 +65,14 @@ impl RuntimeOptions {
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("cachet")))
             .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/cachet")));
-        RuntimeOptions { cache_dir: dir }
+        RuntimeOptions { cache_dir: dir, ..RuntimeOptions::default() }
     }
 }
 
 /// The compiled component, ready to instantiate. Cheap to share.
 pub struct Runtime {
     engine: Engine,
+    call_deadline_ticks: u64,
     component: Component,
     pre: ServerEnginePre<HostState>,
     clock: Clock,
@@ -67,7 +84,9 @@ impl Runtime {
         // Async support in the component model doubles the cost of every call; the engine's calls
         // are short and synchronous.
         config.concurrency_support(false);
+        config.epoch_interruption(true);
         let engine = described(Engine::new(&config), "could not set up the WebAssembly engine")?;
+        start_epoch_ticker(&engine);
         let component = cache::load_or_compile(&engine, cachet_component::WASM, options.cache_dir.as_deref())?;
         let mut linker = Linker::<HostState>::new(&engine);
         described(wasmtime_wasi::p2::add_to_linker_sync(&mut linker), "linking WASI")?;
@@ -77,14 +96,16 @@ impl Runtime {
         )?;
         let pre = described(linker.instantiate_pre(&component), "the component's imports cannot all be satisfied")?;
         let pre = described(ServerEnginePre::new(pre), "the component does not export cachet:engine/server")?;
-        Ok(Runtime { engine, component, pre, clock: Clock::new() })
+        let call_deadline_ticks = (options.call_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        Ok(Runtime { engine, call_deadline_ticks, component, pre, clock: Clock::new() })
     }
 
     /// A fresh engine instance with an empty keyspace.
     pub fn instantiate(&self) -> Result<Instance> {
         let mut store = Store::new(&self.engine, HostState::new(self.clock));
+        store.set_epoch_deadline(self.call_deadline_ticks);
         let bindings = described(self.pre.instantiate(&mut store), "instantiating the engine component")?;
-        Ok(Instance { store, bindings })
+        Ok(Instance { store, bindings, deadline_ticks: self.call_deadline_ticks })
     }
 
     pub fn clock(&self) -> Clock {
@@ -114,35 +135,57 @@ impl Runtime {
 pub struct Instance {
     store: Store<HostState>,
     bindings: ServerEngine,
+    deadline_ticks: u64,
 }
 
 /// Input for [`Instance::feed`]: a connection and the bytes the host holds for it.
 pub type Input<'a> = wit::Input<'a>;
 
+/// Advances the engine's epoch from a thread of its own for as long as the process runs, so that
+/// a call past its deadline is interrupted even while the server's thread is stuck in it.
+fn start_epoch_ticker(engine: &Engine) {
+    let engine = engine.weak();
+    let spawned = std::thread::Builder::new().name("cachet-epoch".into()).spawn(move || {
+        while let Some(engine) = engine.upgrade() {
+            engine.increment_epoch();
+            drop(engine);
+            std::thread::sleep(EPOCH_TICK);
+        }
+    });
+    if let Err(error) = spawned {
+        tracing::warn!("could not start the engine's deadline timer ({error}); runaway calls will not be interrupted");
+    }
+}
+
 impl Instance {
     pub fn configure(&mut self, settings: &[(String, String)]) -> Result<Result<(), ConfigError>> {
         let server = self.bindings.cachet_engine_server();
         let settings: Vec<(&str, &str)> = settings.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+        self.store.set_epoch_deadline(self.deadline_ticks);
         Ok(server.call_configure(&mut self.store, &settings)?)
     }
 
     pub fn open(&mut self, id: u64, peer: &Peer, session: Option<&[u8]>) -> Result<Option<Vec<u8>>> {
         let server = self.bindings.cachet_engine_server();
+        self.store.set_epoch_deadline(self.deadline_ticks);
         Ok(server.call_open(&mut self.store, id, peer.as_wit(), session)?)
     }
 
     pub fn close(&mut self, id: u64) -> Result<()> {
         let server = self.bindings.cachet_engine_server();
+        self.store.set_epoch_deadline(self.deadline_ticks);
         Ok(server.call_close(&mut self.store, id)?)
     }
 
     pub fn feed(&mut self, inputs: &[Input<'_>]) -> Result<Vec<Output>> {
         let server = self.bindings.cachet_engine_server();
+        self.store.set_epoch_deadline(self.deadline_ticks);
         Ok(server.call_feed(&mut self.store, inputs)?)
     }
 
     pub fn tick(&mut self) -> Result<TickResult> {
         let server = self.bindings.cachet_engine_server();
+        self.store.set_epoch_deadline(self.deadline_ticks);
         Ok(server.call_tick(&mut self.store)?)
     }
 }
