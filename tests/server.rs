@@ -340,3 +340,30 @@ fn a_runaway_engine_call_is_interrupted() {
     bystander.roundtrip(&resp(&["CLIENT", "GETNAME"]), "$9\r\nbystander\r\n");
     assert!(server.log_text().contains("interrupt"), "{}", server.log_text());
 }
+
+#[test]
+fn a_password_is_required_when_set() {
+    let server = Server::start_with_password("s3cret", &[]);
+    let mut raw = server.raw();
+    raw.roundtrip(&resp(&["GET", "k"]), "-NOAUTH Authentication required.\r\n");
+    raw.roundtrip(&resp(&["AUTH", "wrong"]), "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+    raw.roundtrip(&resp(&["AUTH", "s3cret"]), "+OK\r\n");
+    raw.roundtrip(&resp(&["SET", "k", "v"]), "+OK\r\n");
+    let out = std::process::Command::new("redis-cli")
+        .args(["-p", &server.port.to_string(), "-a", "s3cret", "--no-auth-warning", "GET", "k"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "v\n");
+    assert_eq!(server.cli(&["GET", "k"]), "NOAUTH Authentication required.\n\n");
+    let mut conn = redis::Client::open(format!("redis://:s3cret@127.0.0.1:{}/", server.port)).unwrap().get_connection().unwrap();
+    let value: String = conn.get("k").unwrap();
+    assert_eq!(value, "v");
+    assert!(!server.log_text().contains("s3cret"), "the password is never logged");
+}
+
+#[test]
+fn protected_mode_still_serves_this_machine() {
+    let server = Server::start(&["--bind", "0.0.0.0"]);
+    server.raw().roundtrip("PING\r\n", "+PONG\r\n");
+    assert_eq!(server.cli(&["CONFIG", "GET", "protected-mode"]), "protected-mode\nyes\n");
+}

@@ -29,6 +29,10 @@ pub struct Config {
     pub tcp_keepalive: u64,
     pub save: String,
     pub appendonly: bool,
+    /// The default user's password; empty means no password is needed.
+    pub requirepass: String,
+    /// Refuse clients from other hosts while no password is set.
+    pub protected_mode: bool,
     pub port: u64,
     pub bind: String,
     pub unixsocket: String,
@@ -56,6 +60,8 @@ impl Default for Config {
             tcp_keepalive: 300,
             save: String::new(),
             appendonly: false,
+            requirepass: String::new(),
+            protected_mode: true,
             port: 6379,
             bind: "127.0.0.1".into(),
             unixsocket: String::new(),
@@ -148,6 +154,16 @@ const PARAMS: &[Param] = &[
                 Ok(())
             }
             true => Err("cachet keeps no append-only file; only 'no' is accepted".into()),
+        },
+    },
+    text_param!("requirepass", requirepass, Access::Mutable),
+    Param {
+        name: "protected-mode",
+        access: Access::Mutable,
+        get: |c| if c.protected_mode { "yes" } else { "no" }.into(),
+        set: |c, v| {
+            c.protected_mode = parse_bool(v)?;
+            Ok(())
         },
     },
     number_param!("port", port, Access::Immutable, 0, 65535),

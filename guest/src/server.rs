@@ -12,6 +12,9 @@ use std::collections::HashMap;
 /// The Redis version cachet answers as (HELLO, INFO): the one whose commands and replies it follows.
 pub const REDIS_VERSION: &str = "7.2.4";
 
+/// Redis's answer to a client from another machine while protected mode is on.
+const PROTECTED_MODE_REFUSAL: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
 /// The time, read once per call from the host's clock.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Now {
@@ -131,7 +134,12 @@ impl Engine {
             self.stats.rejected_connections += 1;
             return Some(b"-ERR max number of clients reached\r\n".to_vec());
         }
+        if self.refuses_outsider(&peer) {
+            self.stats.rejected_connections += 1;
+            return Some(PROTECTED_MODE_REFUSAL.as_bytes().to_vec());
+        }
         let mut session = Session::new(connection, self.next_client_id, peer, now.wall_ms, now.mono_ns);
+        session.authenticated = self.config.requirepass.is_empty();
         self.next_client_id += 1;
         if let Some(saved) = saved
             && session.restore(saved, self.config.databases)
@@ -140,6 +148,11 @@ impl Engine {
         }
         self.sessions.insert(connection, session);
         None
+    }
+
+    /// Protected mode: with no password set, only clients on this machine are served.
+    fn refuses_outsider(&self, peer: &Peer) -> bool {
+        self.config.protected_mode && self.config.requirepass.is_empty() && !peer.is_local()
     }
 
     pub fn close(&mut self, connection: u64) {

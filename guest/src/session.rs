@@ -15,6 +15,23 @@ pub struct Peer {
     pub local_address: String,
 }
 
+impl Peer {
+    /// Whether the peer is on this machine: a Unix socket, or a loopback address.
+    pub fn is_local(&self) -> bool {
+        match self.kind {
+            PeerKind::Unix => true,
+            PeerKind::Tcp | PeerKind::Udp => {
+                let host = self.address.rsplit_once(':').map_or(self.address.as_str(), |(host, _)| host);
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                host.parse::<std::net::IpAddr>().is_ok_and(|ip| match ip {
+                    std::net::IpAddr::V4(v4) => v4.is_loopback(),
+                    std::net::IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+                })
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Session {
     /// The host's handle for the connection.
@@ -34,6 +51,8 @@ pub struct Session {
     pub last_active_ns: u64,
     /// The last command run, as CLIENT LIST's `cmd` shows it.
     pub last_command: &'static str,
+    /// Whether the client may run commands: true from the start when no password is required.
+    pub authenticated: bool,
     /// Close the connection once the current replies are written.
     pub close_after_reply: bool,
     /// A command changed something [`Session::encode`] saves; the host is handed the new state.
@@ -54,6 +73,7 @@ impl Session {
             created_ms,
             last_active_ns: now_ns,
             last_command: "NULL",
+            authenticated: true,
             close_after_reply: false,
             changed: false,
         }
@@ -88,6 +108,11 @@ impl Session {
         self.changed = true;
     }
 
+    pub fn authenticate(&mut self) {
+        self.authenticated = true;
+        self.changed = true;
+    }
+
     /// Back to a new connection's state (RESET), keeping the client's identity.
     pub fn reset(&mut self) {
         self.protocol = 2;
@@ -99,7 +124,7 @@ impl Session {
     /// The state a replacement engine needs to carry the client on: protocol, database, names and
     /// identity. A small versioned binary form the host stores without reading.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = vec![1, self.protocol];
+        let mut out = vec![FORMAT, self.protocol, u8::from(self.authenticated)];
         out.extend_from_slice(&(self.db as u32).to_le_bytes());
         out.extend_from_slice(&self.client_id.to_le_bytes());
         out.extend_from_slice(&self.created_ms.to_le_bytes());
@@ -119,11 +144,12 @@ impl Session {
     /// not understand, so a damaged record only costs the client its session, not the server.
     pub fn restore(&mut self, saved: &[u8], databases: usize) -> bool {
         let Some(decoded) = Decoder(saved).decode() else { return false };
-        let (protocol, db, client_id, created_ms, [name, lib_name, lib_version]) = decoded;
+        let (protocol, authenticated, db, client_id, created_ms, [name, lib_name, lib_version]) = decoded;
         if !(protocol == 2 || protocol == 3) || db >= databases {
             return false;
         }
         self.protocol = protocol;
+        self.authenticated = authenticated;
         self.db = db;
         self.client_id = client_id;
         self.created_ms = created_ms;
@@ -134,23 +160,31 @@ impl Session {
     }
 }
 
-type Decoded = (u8, usize, u64, u64, [Option<Vec<u8>>; 3]);
+/// The version of [`Session::encode`]'s format.
+const FORMAT: u8 = 2;
+
+type Decoded = (u8, bool, usize, u64, u64, [Option<Vec<u8>>; 3]);
 
 struct Decoder<'a>(&'a [u8]);
 
 impl Decoder<'_> {
     fn decode(mut self) -> Option<Decoded> {
-        if self.take(1)? != [1] {
+        if self.take(1)? != [FORMAT] {
             return None;
         }
         let protocol = self.take(1)?[0];
+        let authenticated = match self.take(1)?[0] {
+            0 => false,
+            1 => true,
+            _ => return None,
+        };
         let db = u32::from_le_bytes(self.take(4)?.try_into().ok()?) as usize;
         let client_id = u64::from_le_bytes(self.take(8)?.try_into().ok()?);
         let created_ms = u64::from_le_bytes(self.take(8)?.try_into().ok()?);
         let name = self.optional_bytes()?;
         let lib_name = self.optional_bytes()?;
         let lib_version = self.optional_bytes()?;
-        self.0.is_empty().then_some((protocol, db, client_id, created_ms, [name, lib_name, lib_version]))
+        self.0.is_empty().then_some((protocol, authenticated, db, client_id, created_ms, [name, lib_name, lib_version]))
     }
 
     fn take(&mut self, n: usize) -> Option<&[u8]> {
@@ -193,6 +227,19 @@ mod tests {
         assert_eq!(fresh.name.as_deref(), Some(&b"worker"[..]));
         assert_eq!(fresh.lib_name.as_deref(), Some(&b"redis-rs"[..]));
         assert_eq!(fresh.lib_version, None);
+    }
+
+    #[test]
+    fn local_peers() {
+        let peer = |kind, address: &str| Peer { kind, address: address.into(), local_address: String::new() };
+        assert!(peer(PeerKind::Tcp, "127.0.0.1:5000").is_local());
+        assert!(peer(PeerKind::Tcp, "127.8.9.1:5000").is_local());
+        assert!(peer(PeerKind::Tcp, "[::1]:5000").is_local());
+        assert!(peer(PeerKind::Tcp, "[::ffff:127.0.0.1]:5000").is_local());
+        assert!(peer(PeerKind::Unix, "/tmp/s.sock").is_local());
+        assert!(!peer(PeerKind::Tcp, "10.1.2.3:5000").is_local());
+        assert!(!peer(PeerKind::Udp, "[2001:db8::1]:5000").is_local());
+        assert!(!peer(PeerKind::Tcp, "garbage").is_local());
     }
 
     #[test]

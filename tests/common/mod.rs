@@ -38,11 +38,25 @@ impl Server {
         Self::start_on(port, extra)
     }
 
+    /// Starts a server that requires `password`; readiness is checked with AUTH.
+    pub fn start_with_password(password: &str, extra: &[&str]) -> Server {
+        let mut args = vec!["--requirepass", password];
+        args.extend_from_slice(extra);
+        Self::launch(free_port(), &args, Some(password))
+    }
+
     pub fn start_on(port: u16, extra: &[&str]) -> Server {
+        Self::launch(port, extra, None)
+    }
+
+    fn launch(port: u16, extra: &[&str], password: Option<&str>) -> Server {
         let log = std::env::temp_dir().join(format!("cachet-test-{}-{port}.log", std::process::id()));
         let log_file = std::fs::File::create(&log).expect("log file");
         let port_text = port.to_string();
-        let mut args = vec!["serve", "--bind", "127.0.0.1", "--port", &port_text];
+        let mut args = vec!["serve", "--port", &port_text];
+        if !extra.contains(&"--bind") {
+            args.extend(["--bind", "127.0.0.1"]);
+        }
         args.extend_from_slice(extra);
         let child = Command::new(CACHET)
             .args(&args)
@@ -53,11 +67,16 @@ impl Server {
             .spawn()
             .expect("cachet starts");
         let mut server = Server { port, child, log };
-        server.wait_ready();
+        server.wait_ready(password);
         server
     }
 
-    fn wait_ready(&mut self) {
+    fn wait_ready(&mut self, password: Option<&str>) {
+        let probe = match password {
+            Some(password) => format!("AUTH {password}\r\nPING\r\n"),
+            None => "PING\r\n".to_string(),
+        };
+        let expected: &[u8] = if password.is_some() { b"+OK\r\n+PONG\r\n" } else { b"+PONG\r\n" };
         let deadline = Instant::now() + Duration::from_secs(60);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -65,9 +84,9 @@ impl Server {
             }
             if let Ok(mut conn) = TcpStream::connect(("127.0.0.1", self.port)) {
                 let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-                if conn.write_all(b"PING\r\n").is_ok() {
-                    let mut reply = [0u8; 7];
-                    if conn.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n" {
+                if conn.write_all(probe.as_bytes()).is_ok() {
+                    let mut reply = vec![0u8; expected.len()];
+                    if conn.read_exact(&mut reply).is_ok() && reply == expected {
                         return;
                     }
                 }

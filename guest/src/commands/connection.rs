@@ -9,7 +9,7 @@ pub const COMMANDS: &[Command] = &[
         .doc("Returns the server's liveliness response.", "1.0.0", "O(1)", "[message]"),
     Command::new("echo", 2, echo).flags(&["fast"]).group("connection")
         .doc("Returns the given string.", "1.0.0", "O(1)", "message"),
-    Command::new("quit", -1, quit).flags(&["fast", "noscript", "loading", "stale", "allow_busy"]).group("connection")
+    Command::new("quit", -1, quit).flags(&["fast", "noscript", "loading", "stale", "allow_busy", "no_auth"]).group("connection")
         .doc("Closes the connection.", "1.0.0", "O(1)", ""),
     Command::new("select", 2, select).flags(&["fast", "loading", "stale"]).group("connection")
         .doc("Changes the selected database.", "1.0.0", "O(1)", "index"),
@@ -48,6 +48,7 @@ fn select(ctx: &mut Ctx, args: &[&[u8]]) {
 
 fn reset(ctx: &mut Ctx, _args: &[&[u8]]) {
     ctx.session.reset();
+    ctx.session.authenticated = ctx.config.requirepass.is_empty();
     ctx.reply.set_resp3(false);
     ctx.reply.simple("RESET");
 }
@@ -56,14 +57,42 @@ fn reset(ctx: &mut Ctx, _args: &[&[u8]]) {
 /// a bare `AUTH <password>` is a configuration mistake Redis points out.
 const NO_PASSWORD_SET: &str = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?";
 const WRONG_PASSWORD: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+const HELLO_NEEDS_AUTH: &str = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time";
 
 fn auth(ctx: &mut Ctx, args: &[&[u8]]) {
-    match args {
-        [_, _password] => ctx.reply.error(NO_PASSWORD_SET),
-        [_, user, _password] if *user == b"default" => ctx.reply.ok(),
-        [_, _, _] => ctx.reply.error(WRONG_PASSWORD),
-        _ => ctx.reply.error("ERR syntax error"),
+    let (user, password) = match args {
+        [_, password] => (None, *password),
+        [_, user, password] => (Some(*user), *password),
+        _ => {
+            ctx.reply.error("ERR syntax error");
+            return;
+        }
+    };
+    if ctx.config.requirepass.is_empty() && user.is_none() {
+        ctx.reply.error(NO_PASSWORD_SET);
+        return;
     }
+    if credentials_valid(ctx, user.unwrap_or(b"default"), password) {
+        ctx.session.authenticate();
+        ctx.reply.ok();
+    } else {
+        ctx.reply.error(WRONG_PASSWORD);
+    }
+}
+
+/// Only the default user exists; it needs `requirepass`, or nothing when that is empty.
+fn credentials_valid(ctx: &Ctx, user: &[u8], password: &[u8]) -> bool {
+    user == b"default" && (ctx.config.requirepass.is_empty() || same_secret(password, ctx.config.requirepass.as_bytes()))
+}
+
+/// Compares secrets looking at every byte of the longer one whatever the contents, so the time it
+/// takes tells a guesser nothing about how much of a guess was right.
+fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    let mut difference = u8::from(given.len() != expected.len());
+    for i in 0..given.len().max(expected.len()) {
+        difference |= given.get(i).copied().unwrap_or(0) ^ expected.get(i).copied().unwrap_or(0);
+    }
+    std::hint::black_box(difference) == 0
 }
 
 fn hello(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -80,14 +109,12 @@ fn hello(ctx: &mut Ctx, args: &[&[u8]]) {
         protocol = version as u8;
     }
     let mut name = None;
+    let mut credentials = None;
     let mut i = 2;
     while i < args.len() {
         let remaining = args.len() - i - 1;
         if is(args[i], "AUTH") && remaining >= 2 {
-            if args[i + 1] != b"default" {
-                ctx.reply.error(WRONG_PASSWORD);
-                return;
-            }
+            credentials = Some((args[i + 1], args[i + 2]));
             i += 3;
         } else if is(args[i], "SETNAME") && remaining >= 1 {
             if !super::client::valid_name(args[i + 1]) {
@@ -100,6 +127,18 @@ fn hello(ctx: &mut Ctx, args: &[&[u8]]) {
             ctx.reply.error(&format!("ERR Syntax error in HELLO option '{}'", String::from_utf8_lossy(args[i])));
             return;
         }
+    }
+    match credentials {
+        Some((user, password)) if !credentials_valid(ctx, user, password) => {
+            ctx.reply.error(WRONG_PASSWORD);
+            return;
+        }
+        Some(_) => ctx.session.authenticate(),
+        None if !ctx.session.authenticated => {
+            ctx.reply.error(HELLO_NEEDS_AUTH);
+            return;
+        }
+        None => {}
     }
     if let Some(name) = name {
         ctx.session.set_name((!name.is_empty()).then(|| name.to_vec()));
@@ -180,6 +219,56 @@ mod tests {
         assert_eq!(c.run(&["CLIENT", "GETNAME"]), bulk("app"));
         assert_eq!(c.run(&["HELLO", "3", "AUTH", "alice", "pw"]), "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
         assert_eq!(c.run(&["HELLO", "3", "SETNAME", "a b"]), "-ERR Client names cannot contain spaces, newlines or special characters.\r\n");
+    }
+
+    #[test]
+    fn requirepass() {
+        let mut c = TestClient::new();
+        assert_eq!(c.run(&["CONFIG", "SET", "requirepass", "s3cret"]), "+OK\r\n");
+        assert_eq!(c.run(&["GET", "k"]), "$-1\r\n", "clients connected before keep their access");
+        let other = c.another(2);
+        let on_other = |c: &mut TestClient, args: &[&str]| {
+            let bytes: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+            c.run_on(other, &bytes)
+        };
+        assert_eq!(on_other(&mut c, &["GET", "k"]), "-NOAUTH Authentication required.\r\n");
+        assert_eq!(on_other(&mut c, &["PING"]), "-NOAUTH Authentication required.\r\n");
+        assert!(on_other(&mut c, &["HELLO", "3"]).starts_with("-NOAUTH HELLO must be called with the client already authenticated"));
+        assert_eq!(on_other(&mut c, &["AUTH", "wrong"]), "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+        assert_eq!(on_other(&mut c, &["AUTH", "s3cre"]), "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+        assert_eq!(on_other(&mut c, &["AUTH", "alice", "s3cret"]), "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+        assert_eq!(on_other(&mut c, &["HELLO", "3", "AUTH", "default", "nope"]), "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+        assert_eq!(on_other(&mut c, &["AUTH", "s3cret"]), "+OK\r\n");
+        assert_eq!(on_other(&mut c, &["GET", "k"]), "$-1\r\n");
+        assert_eq!(on_other(&mut c, &["RESET"]), "+RESET\r\n");
+        assert_eq!(on_other(&mut c, &["GET", "k"]), "-NOAUTH Authentication required.\r\n", "RESET signs the client out");
+        assert!(on_other(&mut c, &["HELLO", "3", "AUTH", "default", "s3cret"]).starts_with("%7"));
+        assert_eq!(on_other(&mut c, &["GET", "k"]), "_\r\n");
+        let third = c.another(3);
+        let out = c.engine.feed(third, b"QUIT\r\n", c.now);
+        assert_eq!(out.reply, b"+OK\r\n", "QUIT needs no password");
+    }
+
+    #[test]
+    fn protected_mode_refuses_other_hosts_without_a_password() {
+        use crate::session::{Peer, PeerKind};
+        let mut c = TestClient::new();
+        let outsider = Peer { kind: PeerKind::Tcp, address: "192.0.2.7:4000".into(), local_address: "0.0.0.0:6379".into() };
+        let refusal = c.engine.open(10, outsider.clone(), None, c.now).expect("refused");
+        assert!(String::from_utf8_lossy(&refusal).starts_with("-DENIED Redis is running in protected mode"));
+        c.run(&["CONFIG", "SET", "requirepass", "pw"]);
+        assert!(c.engine.open(11, outsider.clone(), None, c.now).is_none(), "a password lifts protected mode");
+        c.run(&["CONFIG", "SET", "requirepass", "", "protected-mode", "no"]);
+        assert!(c.engine.open(12, outsider, None, c.now).is_none());
+    }
+
+    #[test]
+    fn secrets_compare_fully() {
+        assert!(super::same_secret(b"abc", b"abc"));
+        assert!(!super::same_secret(b"abc", b"abd"));
+        assert!(!super::same_secret(b"abc", b"abcd"));
+        assert!(!super::same_secret(b"", b"a"));
+        assert!(super::same_secret(b"", b""));
     }
 
     #[test]

@@ -180,6 +180,10 @@ pub fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command> {
         ctx.reply.error(&unknown_command(args));
         return None;
     };
+    if !ctx.session.authenticated && !command.has_flag("no_auth") {
+        ctx.reply.error("NOAUTH Authentication required.");
+        return Some(command);
+    }
     if !command.accepts(args.len()) {
         ctx.reply.error(&wrong_arity(command.name));
         return Some(command);

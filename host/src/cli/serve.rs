@@ -46,6 +46,12 @@ pub struct ServeArgs {
     /// Background work (active expiry, idle clients) runs this many times a second [default: 10]
     #[arg(long)]
     hz: Option<u64>,
+    /// Require this password (AUTH or HELLO ... AUTH) before any other command
+    #[arg(long, value_name = "PASSWORD", env = "CACHET_REQUIREPASS", hide_env_values = true)]
+    requirepass: Option<String>,
+    /// With no password set, refuse clients that are not on this machine: yes or no [default: yes]
+    #[arg(long, value_name = "yes|no")]
+    protected_mode: Option<String>,
     /// Any other setting, as CONFIG SET names it: --set proto-max-bulk-len 64mb
     #[arg(long, num_args = 2, value_names = ["NAME", "VALUE"], action = clap::ArgAction::Append)]
     set: Vec<String>,
@@ -119,6 +125,8 @@ fn collect_directives(args: &ServeArgs) -> Result<Vec<(String, String)>> {
     flag("maxclients", args.maxclients.map(|n| n.to_string()));
     flag("timeout", args.timeout.map(|n| n.to_string()));
     flag("hz", args.hz.map(|n| n.to_string()));
+    flag("requirepass", args.requirepass.clone());
+    flag("protected-mode", args.protected_mode.clone());
     for pair in args.set.chunks(2) {
         if let [name, value] = pair {
             directives.push((name.to_ascii_lowercase(), value.clone()));
