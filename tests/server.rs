@@ -367,3 +367,41 @@ fn protected_mode_still_serves_this_machine() {
     server.raw().roundtrip("PING\r\n", "+PONG\r\n");
     assert_eq!(server.cli(&["CONFIG", "GET", "protected-mode"]), "protected-mode\nyes\n");
 }
+
+#[test]
+fn maxmemory_evicts_and_refuses_like_redis() {
+    let server = Server::start(&["--set", "maxmemory", "8mb", "--set", "maxmemory-policy", "allkeys-lru"]);
+    let mut conn = server.connect();
+    let value = "x".repeat(1000);
+    for batch in 0..30 {
+        let mut pipe = redis::pipe();
+        for i in 0..1000 {
+            pipe.set(format!("key:{batch}:{i}"), &value).ignore();
+        }
+        let _: () = pipe.query(&mut conn).expect("every write succeeds while eviction makes room");
+    }
+    let info: String = redis::cmd("INFO").query(&mut conn).unwrap();
+    let field = |name: &str| -> u64 {
+        info.lines().find_map(|l| l.strip_prefix(&format!("{name}:"))).unwrap().trim().parse().unwrap()
+    };
+    assert!(field("used_memory") <= 8 * 1024 * 1024, "used_memory {} stays under maxmemory", field("used_memory"));
+    assert!(field("evicted_keys") > 10_000, "evicted_keys {}", field("evicted_keys"));
+    let keys: u64 = redis::cmd("DBSIZE").query(&mut conn).unwrap();
+    assert!(keys > 1000 && keys < 30_000, "{keys} keys kept");
+    assert!(info.contains("maxmemory_policy:allkeys-lru"), "{info}");
+
+    let _: () = redis::cmd("CONFIG").arg("SET").arg("maxmemory-policy").arg("noeviction").query(&mut conn).unwrap();
+    let mut raw = server.raw();
+    let mut refused = false;
+    for i in 0..2000 {
+        raw.send(resp(&["SET", &format!("more:{i}"), &value]).as_bytes());
+        let reply = raw.read_until("\r\n");
+        if reply.starts_with("-OOM") {
+            assert_eq!(reply, "-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "noeviction refuses writes once memory is full");
+    raw.roundtrip(&resp(&["GET", "more:0"]), &format!("$1000\r\n{value}\r\n"));
+}

@@ -2,6 +2,7 @@
 //! itself (port, process id...) that INFO reports.
 
 use crate::glob;
+use crate::keyspace::Policy;
 
 /// Why a setting was refused, in the words CONFIG SET answers with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +30,11 @@ pub struct Config {
     pub tcp_keepalive: u64,
     pub save: String,
     pub appendonly: bool,
+    /// Bytes of memory the engine may use before it evicts keys or refuses writes; 0 is no limit.
+    pub maxmemory: u64,
+    pub maxmemory_policy: Policy,
+    /// How many keys eviction samples to find each victim.
+    pub maxmemory_samples: u64,
     /// The default user's password; empty means no password is needed.
     pub requirepass: String,
     /// Refuse clients from other hosts while no password is set.
@@ -60,6 +66,9 @@ impl Default for Config {
             tcp_keepalive: 300,
             save: String::new(),
             appendonly: false,
+            maxmemory: 0,
+            maxmemory_policy: Policy::NoEviction,
+            maxmemory_samples: 5,
             requirepass: String::new(),
             protected_mode: true,
             port: 6379,
@@ -156,6 +165,17 @@ const PARAMS: &[Param] = &[
             true => Err("cachet keeps no append-only file; only 'no' is accepted".into()),
         },
     },
+    number_param!("maxmemory", maxmemory, Access::Mutable, 0, i64::MAX as u64),
+    Param {
+        name: "maxmemory-policy",
+        access: Access::Mutable,
+        get: |c| c.maxmemory_policy.name().into(),
+        set: |c, v| {
+            c.maxmemory_policy = Policy::parse(v).ok_or_else(|| "argument(s) must be one of the following: volatile-lru, allkeys-lru, volatile-lfu, allkeys-lfu, volatile-random, allkeys-random, volatile-ttl, noeviction".to_string())?;
+            Ok(())
+        },
+    },
+    number_param!("maxmemory-samples", maxmemory_samples, Access::Mutable, 1, 64),
     text_param!("requirepass", requirepass, Access::Mutable),
     Param {
         name: "protected-mode",
@@ -285,7 +305,7 @@ mod tests {
         c.set("maxclients", "20").unwrap();
         c.set("proto-max-bulk-len", "2mb").unwrap();
         assert_eq!(c.proto_max_bulk_len, 2 * 1024 * 1024);
-        let got = c.get_matching(&[b"max*"]);
+        let got = c.get_matching(&[b"maxc*"]);
         assert_eq!(got, vec![("maxclients", "20".to_string())]);
         assert_eq!(c.get_matching(&[b"save", b"appendonly"]).len(), 2);
     }

@@ -167,6 +167,7 @@ impl Engine {
     /// connection, and reports how much of it was used.
     pub fn feed(&mut self, connection: u64, data: &[u8], now: Now) -> Output {
         let mut out = Output::default();
+        self.keyspace.set_clock(now.wall_ms);
         let Some(mut session) = self.sessions.remove(&connection) else {
             out.consumed = data.len();
             out.close = true;
@@ -243,6 +244,7 @@ impl Engine {
 
     /// Background work: active expiry, closing idle clients, and the ops/sec estimate.
     pub fn tick(&mut self, now: Now) -> Tick {
+        self.keyspace.set_clock(now.wall_ms);
         self.keyspace.expire_cycle(&mut self.rng, now.wall_ms, EXPIRE_SAMPLES_PER_TICK);
         self.sample_ops(now);
         let mut close = Vec::new();

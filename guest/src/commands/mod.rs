@@ -8,6 +8,7 @@ mod connection;
 mod expire;
 mod introspection;
 mod keys;
+mod object;
 mod server;
 mod strings;
 
@@ -146,6 +147,7 @@ const FAMILIES: &[&[Command]] = &[
     strings::COMMANDS,
     keys::COMMANDS,
     expire::COMMANDS,
+    object::COMMANDS,
     connection::COMMANDS,
     client::COMMANDS,
     config::COMMANDS,
@@ -188,6 +190,10 @@ pub fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command> {
         ctx.reply.error(&wrong_arity(command.name));
         return Some(command);
     }
+    if !make_room(ctx) && command.has_flag("denyoom") {
+        ctx.reply.error("OOM command not allowed when used memory > 'maxmemory'.");
+        return Some(command);
+    }
     // A container named alone (COMMAND) runs its own handler; with a word after it, a subcommand.
     if command.subcommands.is_empty() || args.len() == 1 {
         (command.run)(ctx, args);
@@ -207,6 +213,22 @@ pub fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command> {
     }
     (sub.run)(ctx, args);
     Some(sub)
+}
+
+/// Evicts keys, as `maxmemory-policy` allows, until the engine's memory is within `maxmemory`.
+/// Returns false when it could not get there: commands that would use more memory are refused.
+fn make_room(ctx: &mut Ctx) -> bool {
+    let limit = ctx.config.maxmemory;
+    if limit == 0 {
+        return true;
+    }
+    let (policy, samples, now) = (ctx.config.maxmemory_policy, ctx.config.maxmemory_samples as usize, ctx.now_ms());
+    while crate::memory::used() as u64 > limit {
+        if !ctx.keyspace.evict_one(policy, samples, ctx.rng, now) {
+            return false;
+        }
+    }
+    true
 }
 
 fn find_subcommand(command: &'static Command, name: &[u8]) -> Option<&'static Command> {

@@ -103,7 +103,7 @@ fn client_fields(ctx: &Ctx) -> Fields {
     ]
 }
 
-fn memory_fields(_ctx: &Ctx) -> Fields {
+fn memory_fields(ctx: &Ctx) -> Fields {
     let used = crate::memory::used() as u64;
     let peak = crate::memory::peak() as u64;
     let linear = crate::memory::linear_memory() as u64;
@@ -115,9 +115,9 @@ fn memory_fields(_ctx: &Ctx) -> Fields {
         ("used_memory_rss_human", human_bytes(rss)),
         ("used_memory_peak", peak.to_string()),
         ("used_memory_peak_human", human_bytes(peak)),
-        ("maxmemory", "0".into()),
-        ("maxmemory_human", "0B".into()),
-        ("maxmemory_policy", "noeviction".into()),
+        ("maxmemory", ctx.config.maxmemory.to_string()),
+        ("maxmemory_human", human_bytes(ctx.config.maxmemory)),
+        ("maxmemory_policy", ctx.config.maxmemory_policy.name().into()),
         ("mem_allocator", "dlmalloc".into()),
     ]
 }

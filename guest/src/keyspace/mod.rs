@@ -4,8 +4,10 @@
 //! removed the moment anyone looks at it (lazy expiry), so an expired key is never seen again. Keys
 //! nobody reads are found by [`Keyspace::expire_cycle`], which the timer runs (active expiry).
 
+mod eviction;
 mod value;
 
+pub use eviction::{Access, Policy};
 pub use value::Value;
 
 use crate::rng::Rng;
@@ -23,6 +25,8 @@ pub struct Entry {
     /// Unix time in milliseconds, or `None` for a key that never expires. Private so that the
     /// index of keys with a TTL always agrees with it: change it through the keyspace.
     expires_at: Option<u64>,
+    /// Last access and access frequency, for eviction and OBJECT.
+    pub access: Access,
 }
 
 impl Entry {
@@ -58,6 +62,10 @@ impl Db {
 pub struct Keyspace {
     dbs: Vec<Db>,
     pub stats: KeyspaceStats,
+    /// For the LFU counter's probabilistic growth.
+    rng: Rng,
+    /// The wall-clock time of the call being served, in milliseconds: a new key's first access.
+    clock: u64,
 }
 
 /// How much one [`Keyspace::expire_cycle`] call did.
@@ -71,7 +79,12 @@ impl Keyspace {
     /// `seed` keys the hash functions, so clients cannot pick keys that collide.
     pub fn new(databases: usize, seed: u64) -> Self {
         let dbs = (0..databases as u64).map(|i| Db::new(seed ^ i.wrapping_mul(0x9e37_79b9))).collect();
-        Keyspace { dbs, stats: KeyspaceStats::default() }
+        Keyspace { dbs, stats: KeyspaceStats::default(), rng: Rng::new(seed.rotate_left(31)), clock: 0 }
+    }
+
+    /// Sets the time new keys are created at; the engine calls it once per call.
+    pub fn set_clock(&mut self, now_ms: u64) {
+        self.clock = now_ms;
     }
 
     pub fn databases(&self) -> usize {
@@ -86,12 +99,17 @@ impl Keyspace {
         } else {
             self.stats.misses += 1;
         }
-        if found { self.dbs[db].entries.get(key) } else { None }
+        if found { self.touched(db, key, now).map(|e| &*e) } else { None }
     }
 
     /// A lookup for a command about to change the key; not counted as a hit or miss.
     pub fn get_mut(&mut self, db: usize, key: &[u8], now: u64) -> Option<&mut Entry> {
-        if self.live(db, key, now) { self.dbs[db].entries.get_mut(key) } else { None }
+        if self.live(db, key, now) { self.touched(db, key, now) } else { None }
+    }
+
+    /// A look at a key that does not count as using it (OBJECT, eviction, EXISTS).
+    pub fn peek(&mut self, db: usize, key: &[u8], now: u64) -> Option<&Entry> {
+        if self.live(db, key, now) { self.dbs[db].entries.get(key) } else { None }
     }
 
     /// Whether the key exists, without counting a hit or miss.
@@ -99,8 +117,15 @@ impl Keyspace {
         self.live(db, key, now)
     }
 
+    fn touched(&mut self, db: usize, key: &[u8], now: u64) -> Option<&mut Entry> {
+        let entry = self.dbs[db].entries.get_mut(key)?;
+        entry.access.touch(now, &mut self.rng);
+        Some(entry)
+    }
+
     /// Stores `value` under `key`, replacing any value and TTL it had.
     pub fn set(&mut self, db: usize, key: &[u8], value: Value, expires_at: Option<u64>) {
+        let access = Access::new(self.clock);
         let db = &mut self.dbs[db];
         match db.entries.get_mut(key) {
             Some(entry) => {
@@ -116,7 +141,7 @@ impl Keyspace {
                 if expires_at.is_some() {
                     db.volatile.insert(key.into());
                 }
-                db.entries.insert(key.into(), Entry { value, expires_at });
+                db.entries.insert(key.into(), Entry { value, expires_at, access });
             }
         }
     }
@@ -171,9 +196,13 @@ impl Keyspace {
         if self.live(db, key, now) { self.remove(db, key) } else { None }
     }
 
-    /// Puts back an entry taken with [`Keyspace::take`], with its expiry.
+    /// Puts back an entry taken with [`Keyspace::take`], with its expiry and access history.
     pub fn put(&mut self, db: usize, key: &[u8], entry: Entry) {
+        let access = entry.access;
         self.set(db, key, entry.value, entry.expires_at);
+        if let Some(stored) = self.dbs[db].entries.get_mut(key) {
+            stored.access = access;
+        }
     }
 
     /// Keys in the database, counting ones that expired but were not removed yet.
@@ -298,6 +327,37 @@ impl Keyspace {
         report
     }
 
+    /// Evicts one key chosen by `policy` from `samples` random candidates per database (the best
+    /// candidate over all databases wins). Returns false when no key may be evicted.
+    pub fn evict_one(&mut self, policy: Policy, samples: usize, rng: &mut Rng, now: u64) -> bool {
+        if policy == Policy::NoEviction {
+            return false;
+        }
+        let mut best: Option<(u64, usize, Key)> = None;
+        for db in 0..self.dbs.len() {
+            let pool = if policy.volatile_only() { self.dbs[db].volatile.len() } else { self.dbs[db].entries.len() };
+            // A small pool is examined whole; a large one by random samples.
+            for n in 0..samples.min(pool) {
+                let index = if pool <= samples { n } else { rng.below(pool as u64) as usize };
+                let key = if policy.volatile_only() {
+                    self.dbs[db].volatile.get_index(index).cloned()
+                } else {
+                    self.dbs[db].entries.get_index(index).map(|(k, _)| k.clone())
+                };
+                let Some(key) = key else { continue };
+                let Some(entry) = self.dbs[db].entries.get(&key) else { continue };
+                let score = policy.score(entry, now);
+                if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
+                    best = Some((score, db, key));
+                }
+            }
+        }
+        let Some((_, db, key)) = best else { return false };
+        self.remove(db, &key);
+        self.stats.evicted_keys += 1;
+        true
+    }
+
     /// Whether the key exists now; removes it first if it has expired.
     fn live(&mut self, db: usize, key: &[u8], now: u64) -> bool {
         match self.dbs[db].entries.get(key) {
@@ -401,6 +461,37 @@ mod tests {
         for i in (0..100u32).step_by(2) {
             assert!(seen.contains(&i.to_be_bytes()[..]), "key {i} missed");
         }
+    }
+
+    #[test]
+    fn eviction_follows_the_policy() {
+        let mut rng = Rng::new(5);
+        // LRU: keys used recently survive; keys untouched for long go first.
+        let mut ks = Keyspace::new(2, 1);
+        for i in 0..100u32 {
+            ks.set(i as usize % 2, &i.to_be_bytes(), text("v"), None);
+        }
+        for i in 0..50u32 {
+            ks.get(i as usize % 2, &i.to_be_bytes(), 3_600_000);
+        }
+        for _ in 0..30 {
+            assert!(ks.evict_one(Policy::AllKeysLru, 10, &mut rng, 3_600_000));
+        }
+        let recent_left = (0..50u32).filter(|i| ks.contains(*i as usize % 2, &i.to_be_bytes(), 3_600_000)).count();
+        assert!(recent_left >= 45, "only {recent_left} of 50 recently used keys survived");
+        assert_eq!(ks.stats.evicted_keys, 30);
+
+        // volatile-ttl: the key expiring soonest goes; keys without a TTL are never chosen.
+        let mut ks = Keyspace::new(1, 1);
+        ks.set(0, b"forever", text("v"), None);
+        ks.set(0, b"soon", text("v"), Some(1_000));
+        ks.set(0, b"later", text("v"), Some(9_000));
+        assert!(ks.evict_one(Policy::VolatileTtl, 10, &mut rng, 0));
+        assert!(!ks.contains(0, b"soon", 0));
+        assert!(ks.evict_one(Policy::VolatileRandom, 10, &mut rng, 0));
+        assert!(!ks.evict_one(Policy::VolatileLru, 10, &mut rng, 0), "no volatile keys left");
+        assert!(ks.contains(0, b"forever", 0));
+        assert!(!ks.evict_one(Policy::NoEviction, 10, &mut rng, 0));
     }
 
     #[test]
