@@ -284,6 +284,22 @@ mod tests {
     use super::REPLY_CHUNK;
     use crate::commands::test_support::TestClient;
 
+    /// The fuzzer's command corpus, fed to the engine as raw client input: whatever arrives, the
+    /// engine answers and never panics.
+    #[test]
+    fn fuzz_corpus_as_raw_input() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/commands");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).expect("the fuzz corpus is in the repository") {
+            let data = std::fs::read(entry.unwrap().path()).unwrap();
+            let mut c = TestClient::new();
+            let out = c.engine.feed(1, &data, c.now);
+            assert!(out.consumed <= data.len());
+            seen += 1;
+        }
+        assert!(seen > 10, "only {seen} corpus files");
+    }
+
     #[test]
     fn large_pipelined_replies_come_in_chunks() {
         let mut c = TestClient::new();

@@ -325,6 +325,24 @@ mod tests {
         );
     }
 
+    /// Inputs the fuzzer found interesting stay regression tests.
+    #[test]
+    fn fuzz_corpus_parses_without_panicking() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/resp_request");
+        let limits = Limits { max_bulk_len: 1 << 20, max_multibulk_len: 1 << 12 };
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).expect("the fuzz corpus is in the repository") {
+            let data = std::fs::read(entry.unwrap().path()).unwrap();
+            match parse_request(&data, &limits) {
+                Ok(Parsed::Command(_, used) | Parsed::Skip(used)) => assert!(used > 0 && used <= data.len()),
+                Ok(Parsed::Incomplete(wanted)) => assert!(wanted > data.len()),
+                Err(_) => {}
+            }
+            seen += 1;
+        }
+        assert!(seen > 10, "only {seen} corpus files");
+    }
+
     #[test]
     fn empty_multibulk_is_skipped() {
         assert_eq!(parse_request(b"*0\r\n", &Limits::default()), Ok(Parsed::Skip(4)));
