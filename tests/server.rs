@@ -405,3 +405,62 @@ fn maxmemory_evicts_and_refuses_like_redis() {
     assert!(refused, "noeviction refuses writes once memory is full");
     raw.roundtrip(&resp(&["GET", "more:0"]), &format!("$1000\r\n{value}\r\n"));
 }
+
+/// Good clients and hostile ones at the same time: every good request is answered correctly, the
+/// hostile ones are cut off, and the server's memory stays bounded.
+#[test]
+fn good_clients_are_unaffected_by_bad_ones() {
+    use std::io::Read;
+    let server = Server::start(&[]);
+    let port = server.port;
+    let good: Vec<_> = (0..16)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let mut conn = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
+                for i in 0..300 {
+                    let key = format!("good:{t}:{i}");
+                    let _: () = conn.set(&key, i).unwrap();
+                    assert_eq!(conn.get::<_, i64>(&key).unwrap(), i);
+                }
+            })
+        })
+        .collect();
+    let hostile_inputs: Vec<Vec<u8>> = vec![
+        b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$536870913\r\n".to_vec(),
+        b"*2000000\r\n".to_vec(),
+        b"$5\r\nhello\r\n".to_vec(),
+        b"*1\r\n$3\r\nGET\r\n\r\n\r\n*x\r\n".to_vec(),
+        (0..70_000).map(|i| (i % 200) as u8 + 32).collect(),
+        b"SET \"unbalanced value\r\n".to_vec(),
+        (0..5000u32).flat_map(|i| i.to_le_bytes()).collect(),
+    ];
+    let bad: Vec<_> = (0..16)
+        .map(|t| {
+            let input = hostile_inputs[t % hostile_inputs.len()].clone();
+            std::thread::spawn(move || {
+                for _ in 0..20 {
+                    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { continue };
+                    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                    let _ = stream.write_all(&input);
+                    // Half-close, as a client that is done sending: the server answers and closes.
+                    let _ = stream.shutdown(std::net::Shutdown::Write);
+                    let mut reply = Vec::new();
+                    let _ = stream.read_to_end(&mut reply);
+                    let text = String::from_utf8_lossy(&reply);
+                    assert!(text.is_empty() || text.contains("-ERR"), "hostile input answered with {text:?}");
+                }
+            })
+        })
+        .collect();
+    for thread in good.into_iter().chain(bad) {
+        thread.join().expect("client thread succeeded");
+    }
+    let mut conn = server.connect();
+    let info: String = redis::cmd("INFO").arg("memory").query(&mut conn).unwrap();
+    let used: u64 = info.lines().find_map(|l| l.strip_prefix("used_memory:")).unwrap().trim().parse().unwrap();
+    assert!(used < 64 * 1024 * 1024, "used_memory {used}");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    let rss_kb: u64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).unwrap().trim().trim_end_matches(" kB").trim().parse().unwrap();
+    assert!(rss_kb < 512 * 1024, "server RSS {rss_kb} kB");
+    assert_eq!(conn.get::<_, i64>("good:15:299").unwrap(), 299);
+}
