@@ -289,6 +289,7 @@ fn an_engine_fault_is_contained() {
     assert!(info.contains(" db=5 ") && info.contains(" resp=3 "), "{info}");
     server.raw().roundtrip("PING\r\n", "+PONG\r\n");
     assert!(server.log_text().contains("the engine faulted"), "the fault is logged");
+    assert!(server.cli(&["INFO", "stats"]).contains("engine_faults:1"), "INFO counts the fault");
 }
 
 #[test]
@@ -463,4 +464,21 @@ fn good_clients_are_unaffected_by_bad_ones() {
     let rss_kb: u64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).unwrap().trim().trim_end_matches(" kB").trim().parse().unwrap();
     assert!(rss_kb < 512 * 1024, "server RSS {rss_kb} kB");
     assert_eq!(conn.get::<_, i64>("good:15:299").unwrap(), 299);
+}
+
+#[test]
+fn the_engine_memory_cap_turns_a_huge_allocation_into_an_error() {
+    let server = Server::start(&["--engine-memory-limit", "48mb"]);
+    let mut bystander = server.raw();
+    bystander.roundtrip(&resp(&["SET", "small", "v"]), "+OK\r\n");
+    let mut culprit = server.raw();
+    let huge = "x".repeat(64 * 1024 * 1024);
+    culprit.send(resp(&["SET", "huge", &huge]).as_bytes());
+    let reply = culprit.read_until("\r\n");
+    assert!(reply.starts_with("-ERR internal error: the engine faulted"), "{reply}");
+    assert!(culprit.closed());
+    bystander.roundtrip("PING\r\n", "+PONG\r\n");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    let rss_kb: u64 = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).unwrap().trim().trim_end_matches(" kB").trim().parse().unwrap();
+    assert!(rss_kb < 400 * 1024, "server RSS {rss_kb} kB");
 }

@@ -50,6 +50,8 @@ pub struct Config {
     pub executable: String,
     pub config_file: String,
     pub os: String,
+    /// How many earlier engines faulted and were replaced by the host (INFO's engine_faults).
+    pub engine_faults: u64,
     /// Set once the first client connects: `databases` can only change before then.
     pub frozen: bool,
 }
@@ -81,6 +83,7 @@ impl Default for Config {
             executable: String::new(),
             config_file: String::new(),
             os: String::new(),
+            engine_faults: 0,
             frozen: false,
         }
     }
@@ -204,6 +207,7 @@ const PARAMS: &[Param] = &[
     text_param!("executable", executable, Access::Hidden),
     text_param!("config-file", config_file, Access::Hidden),
     text_param!("os", os, Access::Hidden),
+    number_param!("engine-faults", engine_faults, Access::Hidden, 0, u64::MAX),
 ];
 
 impl Config {

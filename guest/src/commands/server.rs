@@ -146,6 +146,7 @@ fn stats_fields(ctx: &Ctx) -> Fields {
         ("evicted_keys", evicted_keys.to_string()),
         ("keyspace_hits", hits.to_string()),
         ("keyspace_misses", misses.to_string()),
+        ("engine_faults", ctx.config.engine_faults.to_string()),
     ]
 }
 

@@ -7,6 +7,7 @@ mod log;
 mod random;
 
 use wasmtime::component::ResourceTable;
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 pub use clock::Clock;
@@ -14,16 +15,24 @@ pub use clock::Clock;
 /// The data a component instance's store holds.
 pub struct HostState {
     pub clock: Clock,
+    /// Caps the component's linear memory, so a bug in it cannot take the machine's memory.
+    pub limits: StoreLimits,
     wasi: WasiCtx,
     table: ResourceTable,
 }
 
 impl HostState {
-    pub fn new(clock: Clock) -> Self {
+    /// `memory_limit` caps the component's linear memory in bytes (`None`: the 4 GiB a 32-bit
+    /// memory can address).
+    pub fn new(clock: Clock, memory_limit: Option<usize>) -> Self {
         // Builds a context that grants nothing: no preopened directories, no sockets, no
         // environment, no arguments. Only what `std` touches at start-up (random seed, stdio
         // that goes nowhere) works.
-        HostState { clock, wasi: WasiCtx::builder().build(), table: ResourceTable::new() }
+        let mut limits = StoreLimitsBuilder::new();
+        if let Some(bytes) = memory_limit {
+            limits = limits.memory_size(bytes);
+        }
+        HostState { clock, limits: limits.build(), wasi: WasiCtx::builder().build(), table: ResourceTable::new() }
     }
 }
 

@@ -69,6 +69,10 @@ pub struct ServeArgs {
     /// like any engine fault [default: 10000]
     #[arg(long, value_name = "MILLISECONDS")]
     engine_timeout: Option<u64>,
+    /// Cap the engine's memory (e.g. 2gb); a fault if it is reached [default: twice maxmemory plus
+    /// 64mb when maxmemory is set at start, else the 4gb a WebAssembly memory can address]
+    #[arg(long, value_name = "BYTES")]
+    engine_memory_limit: Option<String>,
 }
 
 pub fn run(args: ServeArgs) -> Result<()> {
@@ -85,6 +89,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
     if let Some(ms) = args.engine_timeout {
         runtime_options.call_timeout = Duration::from_millis(ms.max(1));
     }
+    runtime_options.memory_limit = engine_memory_limit(&args, &options)?;
     let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
     tokio.block_on(async {
         let started = std::time::Instant::now();
@@ -160,6 +165,39 @@ fn server_options(directives: Vec<(String, String)>) -> Result<(ServerOptions, O
         bail!("'bind' needs at least one address");
     }
     Ok((options, log_level))
+}
+
+/// The engine's memory cap: the flag's, or room above `maxmemory` when that is set at start.
+fn engine_memory_limit(args: &ServeArgs, options: &ServerOptions) -> Result<Option<usize>> {
+    if let Some(text) = &args.engine_memory_limit {
+        let bytes = parse_bytes(text).with_context(|| format!("invalid --engine-memory-limit '{text}': use a size such as 512mb or 2gb"))?;
+        return Ok(Some(bytes as usize));
+    }
+    let maxmemory = options.engine_settings.iter().rev().find(|(name, _)| name == "maxmemory").map(|(_, value)| value);
+    Ok(match maxmemory.and_then(|m| parse_bytes(m).ok()) {
+        Some(0) | None => None,
+        Some(bytes) => Some(bytes.saturating_mul(2).saturating_add(64 << 20).min(u32::MAX as u64) as usize),
+    })
+}
+
+/// A size as redis.conf writes one: `1000`, `64k`, `512mb`, `2gb` (k, m and g are powers of 1000;
+/// kb, mb and gb powers of 1024).
+fn parse_bytes(text: &str) -> Result<u64> {
+    let lower = text.trim().to_ascii_lowercase();
+    let split = lower.find(|c: char| !c.is_ascii_digit()).unwrap_or(lower.len());
+    let (digits, unit) = lower.split_at(split);
+    let multiplier: u64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1 << 10,
+        "m" => 1_000_000,
+        "mb" => 1 << 20,
+        "g" => 1_000_000_000,
+        "gb" => 1 << 30,
+        _ => bail!("unknown unit '{unit}'"),
+    };
+    let number: u64 = digits.parse().context("not a number")?;
+    number.checked_mul(multiplier).context("too large")
 }
 
 /// redis.conf's log levels in tracing's terms.

@@ -45,11 +45,14 @@ pub struct RuntimeOptions {
     /// The longest one call into the engine may run before it is interrupted (a runaway call is
     /// a bug; the interruption is handled like any other fault).
     pub call_timeout: Duration,
+    /// The most linear memory the component may have, in bytes; `None` leaves the 4 GiB a
+    /// 32-bit memory can address. Growing past it fails inside the component, which then faults.
+    pub memory_limit: Option<usize>,
 }
 
 impl Default for RuntimeOptions {
     fn default() -> Self {
-        RuntimeOptions { cache_dir: None, call_timeout: DEFAULT_CALL_TIMEOUT }
+        RuntimeOptions { cache_dir: None, call_timeout: DEFAULT_CALL_TIMEOUT, memory_limit: None }
     }
 }
 
@@ -73,6 +76,7 @@ impl RuntimeOptions {
 pub struct Runtime {
     engine: Engine,
     call_deadline_ticks: u64,
+    memory_limit: Option<usize>,
     component: Component,
     pre: ServerEnginePre<HostState>,
     clock: Clock,
@@ -97,12 +101,13 @@ impl Runtime {
         let pre = described(linker.instantiate_pre(&component), "the component's imports cannot all be satisfied")?;
         let pre = described(ServerEnginePre::new(pre), "the component does not export cachet:engine/server")?;
         let call_deadline_ticks = (options.call_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        Ok(Runtime { engine, call_deadline_ticks, component, pre, clock: Clock::new() })
+        Ok(Runtime { engine, call_deadline_ticks, memory_limit: options.memory_limit, component, pre, clock: Clock::new() })
     }
 
     /// A fresh engine instance with an empty keyspace.
     pub fn instantiate(&self) -> Result<Instance> {
-        let mut store = Store::new(&self.engine, HostState::new(self.clock));
+        let mut store = Store::new(&self.engine, HostState::new(self.clock, self.memory_limit));
+        store.limiter(|state| &mut state.limits);
         store.set_epoch_deadline(self.call_deadline_ticks);
         let bindings = described(self.pre.instantiate(&mut store), "instantiating the engine component")?;
         Ok(Instance { store, bindings, deadline_ticks: self.call_deadline_ticks })

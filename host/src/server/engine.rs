@@ -145,7 +145,9 @@ impl SharedEngine {
         if let Some(id) = culprit {
             self.connections.remove(&id);
         }
-        let mut instance = match Self::configured_instance(&self.runtime, &self.settings) {
+        let mut settings = self.settings.clone();
+        settings.push(("engine-faults".into(), self.faults.to_string()));
+        let mut instance = match Self::configured_instance(&self.runtime, &settings) {
             Ok(instance) => instance,
             Err(error) => {
                 // The settings were accepted by the first instance, so this should not happen; if it
