@@ -484,3 +484,34 @@ fn the_engine_memory_cap_turns_a_huge_allocation_into_an_error() {
     let rss_kb = server.rss_kb();
     assert!(rss_kb < 400 * 1024, "server RSS {rss_kb} kB");
 }
+
+/// A client that pipelines reads of a large value and never reads the replies holds at most a
+/// reply chunk in the server; everyone else carries on.
+#[test]
+fn a_client_that_never_reads_cannot_grow_server_memory() {
+    let server = Server::start(&[]);
+    let mut conn = server.connect();
+    let _: () = conn.set("big", "v".repeat(1024 * 1024)).unwrap();
+    let before = server.rss_kb();
+    let mut silent = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    // 512 replies of 1 MiB would be 512 MiB if the server buffered them.
+    let request = resp(&["GET", "big"]).repeat(512);
+    silent.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
+    let _ = silent.write_all(request.as_bytes());
+    std::thread::sleep(Duration::from_millis(500));
+    let during = server.rss_kb();
+    assert!(during < before + 64 * 1024, "RSS grew from {before} kB to {during} kB");
+    assert_eq!(conn.get::<_, String>("big").unwrap().len(), 1024 * 1024, "other clients are served");
+    drop(silent);
+}
+
+#[test]
+fn the_query_buffer_limit_closes_a_client_before_it_grows() {
+    let server = Server::start(&[]);
+    let mut raw = server.raw();
+    raw.roundtrip(&resp(&["CONFIG", "SET", "client-query-buffer-limit", "1mb"]), "+OK\r\n");
+    let mut greedy = server.raw();
+    greedy.send(b"*2\r\n$3\r\nGET\r\n$2000000\r\n");
+    assert!(greedy.closed(), "a command announced past the limit closes the client");
+    raw.roundtrip(&resp(&["SET", "fits", &"x".repeat(500_000)]), "+OK\r\n");
+}
