@@ -1,0 +1,188 @@
+//! `cargo run --release -p cachet-bench`: cachet measured side by side with redis-server on this
+//! machine, in one run, and written into docs/PERFORMANCE.md.
+//!
+//! Machines here are noisy: the servers are measured in alternation and the ratios from one run
+//! are the figure; absolute numbers are context.
+
+mod memory;
+mod plot;
+mod servers;
+mod throughput;
+mod wasm_cost;
+
+use anyhow::{Context, Result};
+use clap::{Parser, ValueEnum};
+use servers::{Kind, Server};
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Parser, Debug)]
+#[command(about = "Measure cachet against redis-server on this machine")]
+struct Args {
+    /// The cachet binary to measure [default: target/release/cachet; build it with `cargo build --release`]
+    #[arg(long)]
+    cachet: Option<PathBuf>,
+    /// Rounds per throughput scenario (A B A B ...); medians are reported
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// Fewer requests and one round: a smoke check, not a measurement
+    #[arg(long)]
+    quick: bool,
+    /// Run only one kind of measurement
+    #[arg(long)]
+    only: Option<Part>,
+    /// Do not rewrite docs/PERFORMANCE.md
+    #[arg(long)]
+    no_write: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Part {
+    Throughput,
+    Memory,
+    Startup,
+    Wasm,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let cachet = args.cachet.clone().unwrap_or_else(servers::default_cachet_binary);
+    anyhow::ensure!(cachet.exists(), "{} not found: run `cargo build --release` first", cachet.display());
+    let wants = |part: Part| args.only.is_none_or(|only| only == part);
+    let rounds = if args.quick { 1 } else { args.rounds.max(1) };
+    let mut report = String::new();
+    writeln!(report, "{}", machine())?;
+    if wants(Part::Throughput) {
+        report.push_str(&throughput_section(&cachet, rounds, args.quick)?);
+    }
+    if wants(Part::Memory) {
+        report.push_str(&memory_section(&cachet, args.quick)?);
+    }
+    if wants(Part::Startup) {
+        report.push_str(&startup_section(&cachet)?);
+    }
+    if wants(Part::Wasm) {
+        report.push_str(&wasm_section(args.quick)?);
+    }
+    println!("{report}");
+    if !args.no_write && args.only.is_none() && !args.quick {
+        write_into_doc(&report)?;
+    }
+    Ok(())
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo.lines().find_map(|l| l.strip_prefix("model name")).map(|m| m.trim_start_matches([' ', '\t', ':']).to_string()).unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let memory = meminfo.lines().find_map(|l| l.strip_prefix("MemTotal:")).unwrap_or("").trim().to_string();
+    let redis = std::process::Command::new("redis-server").arg("--version").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+    format!("Machine: {cores} cores, {model}, {memory} of memory. Peer: {redis}.\n")
+}
+
+fn throughput_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
+    let requests = if quick { 20_000 } else { 200_000 };
+    let (cachet_server, redis_server) = throughput::pair(cachet)?;
+    let mut out = String::from("\n### Throughput and latency (redis-benchmark, medians of interleaved rounds)\n\n");
+    writeln!(out, "{rounds} round(s) per scenario, {requests} requests per test.\n")?;
+    out.push_str("| scenario | test | cachet ops/s | redis ops/s | cachet/redis | cachet p50 / p99 ms | redis p50 / p99 ms |\n|---|---|---:|---:|---:|---:|---:|\n");
+    for (scenario, args) in throughput::scenarios(requests) {
+        for row in throughput::compare(&cachet_server, &redis_server, &scenario, &args, rounds)? {
+            writeln!(
+                out,
+                "| `{}` | {} | {:.0} | {:.0} | **{:.2}** | {:.3} / {:.3} | {:.3} / {:.3} |",
+                row.scenario, row.test, row.cachet.rps, row.redis.rps, row.ratio(), row.cachet.p50_ms, row.cachet.p99_ms, row.redis.p50_ms, row.redis.p99_ms
+            )?;
+        }
+    }
+    let sweep = throughput::pipeline_sweep(&cachet_server, &redis_server, requests / 2)?;
+    out.push_str("\n| pipeline depth | cachet GET | redis GET | cachet SET | redis SET |\n|---:|---:|---:|---:|---:|\n");
+    for (depth, [cg, rg, cs, rs]) in &sweep {
+        writeln!(out, "| {depth} | {cg:.0} | {rg:.0} | {cs:.0} | {rs:.0} |")?;
+    }
+    if !quick {
+        let png = docs_dir().join("perf/pipeline.png");
+        std::fs::create_dir_all(png.parent().context("docs/perf")?)?;
+        plot::pipeline(&sweep, &png)?;
+        out.push_str("\n![throughput vs pipeline depth](perf/pipeline.png)\n");
+    }
+    Ok(out)
+}
+
+fn memory_section(cachet: &Path, quick: bool) -> Result<String> {
+    let keys = if quick { 100_000 } else { 1_000_000 };
+    let mut out = format!("\n### Memory\n\n{keys} keys with 64-byte values, loaded over one pipelined connection.\n\n");
+    out.push_str("| server | bytes/key (used_memory) | bytes/key (RSS) | idle RSS | RSS with 10,000 idle connections |\n|---|---:|---:|---:|---:|\n");
+    let mut per_key = Vec::new();
+    for kind in [Kind::Cachet, Kind::Redis] {
+        let server = Server::start(kind, cachet, &[])?;
+        let (idle, connected) = memory::idle_connections(&server, if quick { 1_000 } else { 10_000 })?;
+        drop(server);
+        let server = Server::start(kind, cachet, &[])?;
+        let cost = memory::bytes_per_key(&server, keys, 64)?;
+        per_key.push(cost);
+        writeln!(
+            out,
+            "| {} | {:.1} | {:.1} | {:.1} MiB | {:.1} MiB |",
+            kind.name(),
+            cost.used_memory_per_key,
+            cost.rss_per_key,
+            idle as f64 / 1048576.0,
+            connected as f64 / 1048576.0
+        )?;
+    }
+    writeln!(
+        out,
+        "\ncachet/redis bytes per key: **{:.2}** (used_memory), **{:.2}** (RSS).",
+        per_key[0].used_memory_per_key / per_key[1].used_memory_per_key,
+        per_key[0].rss_per_key / per_key[1].rss_per_key
+    )?;
+    Ok(out)
+}
+
+fn startup_section(cachet: &Path) -> Result<String> {
+    let median_ms = |kind: Kind, extra: &[&str]| -> Result<f64> {
+        let mut times: Vec<f64> = (0..5).map(|_| Server::start(kind, cachet, extra).map(|s| s.startup.as_secs_f64() * 1000.0)).collect::<Result<_>>()?;
+        times.sort_by(f64::total_cmp);
+        Ok(times[2])
+    };
+    // Warm the compiled-component cache once, then measure.
+    drop(Server::start(Kind::Cachet, cachet, &[])?);
+    let warm = median_ms(Kind::Cachet, &[])?;
+    let cold = median_ms(Kind::Cachet, &["--no-cache"])?;
+    let redis = median_ms(Kind::Redis, &[])?;
+    Ok(format!(
+        "\n### Start-up (process start to first PONG, median of 5)\n\n| server | ms |\n|---|---:|\n| cachet, compiled engine cached | {warm:.1} |\n| cachet, compiling the engine (`--no-cache`) | {cold:.1} |\n| redis | {redis:.1} |\n"
+    ))
+}
+
+fn wasm_section(quick: bool) -> Result<String> {
+    let commands = if quick { 100_000 } else { 2_000_000 };
+    let mut out = String::from("\n### The sandbox's cost (same engine code, native vs component, SET/GET alternating)\n\n| commands per call | native ns/command | component ns/command | component/native |\n|---:|---:|---:|---:|\n");
+    for batch in [1, 16] {
+        let cost = wasm_cost::measure(batch, commands)?;
+        writeln!(out, "| {} | {:.0} | {:.0} | **{:.2}** |", cost.batch, cost.native_ns, cost.wasm_ns, cost.wasm_ns / cost.native_ns)?;
+    }
+    Ok(out)
+}
+
+fn docs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs")
+}
+
+/// Replaces the generated part of docs/PERFORMANCE.md.
+fn write_into_doc(report: &str) -> Result<()> {
+    const START: &str = "<!-- results:start -->";
+    const END: &str = "<!-- results:end -->";
+    let path = docs_dir().join("PERFORMANCE.md");
+    let doc = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let (Some(start), Some(end)) = (doc.find(START), doc.find(END)) else {
+        anyhow::bail!("{} lacks the {START} / {END} markers", path.display());
+    };
+    let date = std::process::Command::new("date").arg("+%Y-%m-%d").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+    let updated = format!("{}{START}\nMeasured {date}. {report}\n{}", &doc[..start], &doc[end..]);
+    std::fs::write(&path, updated)?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
