@@ -3,6 +3,7 @@
 //! Built for `wasm32-wasip2` it is the component the `cachet` host runs (see `bindings`); built
 //! natively it is an ordinary library, which is how its unit tests and benchmarks run.
 
+pub mod client;
 pub mod commands;
 pub mod config;
 pub mod glob;

@@ -34,3 +34,7 @@ pub fn info(message: &str) {
 pub fn warn(message: &str) {
     log(Level::Warn, message);
 }
+
+pub fn debug(message: &str) {
+    log(Level::Debug, message);
+}

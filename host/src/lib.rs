@@ -4,5 +4,6 @@
 
 pub mod capabilities;
 pub mod cli;
+pub mod client;
 pub mod runtime;
 pub mod server;

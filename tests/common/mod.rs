@@ -72,28 +72,8 @@ impl Server {
     }
 
     fn wait_ready(&mut self, password: Option<&str>) {
-        let probe = match password {
-            Some(password) => format!("AUTH {password}\r\nPING\r\n"),
-            None => "PING\r\n".to_string(),
-        };
-        let expected: &[u8] = if password.is_some() { b"+OK\r\n+PONG\r\n" } else { b"+PONG\r\n" };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("cachet exited with {status} before it was ready:\n{}", self.log_text());
-            }
-            if let Ok(mut conn) = TcpStream::connect(("127.0.0.1", self.port)) {
-                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-                if conn.write_all(probe.as_bytes()).is_ok() {
-                    let mut reply = vec![0u8; expected.len()];
-                    if conn.read_exact(&mut reply).is_ok() && reply == expected {
-                        return;
-                    }
-                }
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("cachet did not answer PING within 60 s:\n{}", self.log_text());
+        let log = self.log.clone();
+        wait_until_ready("cachet", self.port, &mut self.child, password, || std::fs::read_to_string(&log).unwrap_or_default());
     }
 
     pub fn url(&self) -> String {
@@ -156,6 +136,80 @@ impl Drop for Server {
             self.stop();
         }
         let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// Waits until the server on `port` answers PING (after AUTH when a password is given).
+fn wait_until_ready(name: &str, port: u16, child: &mut Child, password: Option<&str>, log: impl Fn() -> String) {
+    let probe = match password {
+        Some(password) => format!("AUTH {password}\r\nPING\r\n"),
+        None => "PING\r\n".to_string(),
+    };
+    let expected: &[u8] = if password.is_some() { b"+OK\r\n+PONG\r\n" } else { b"+PONG\r\n" };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{name} exited with {status} before it was ready:\n{}", log());
+        }
+        if let Ok(mut conn) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+            if conn.write_all(probe.as_bytes()).is_ok() {
+                let mut reply = vec![0u8; expected.len()];
+                if conn.read_exact(&mut reply).is_ok() && reply == expected {
+                    return;
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{name} did not answer PING within 60 s:\n{}", log());
+}
+
+/// Debian's `redis-server` as a peer: no persistence, loopback only, stopped when dropped.
+pub struct Redis {
+    pub port: u16,
+    child: Child,
+}
+
+impl Redis {
+    pub fn start(extra: &[&str]) -> Redis {
+        Self::start_on(free_port(), extra)
+    }
+
+    pub fn start_on(port: u16, extra: &[&str]) -> Redis {
+        let port_text = port.to_string();
+        let mut args = vec!["--port", &port_text, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
+        args.extend_from_slice(extra);
+        let child = Command::new("redis-server")
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server starts (install Debian's redis-server)");
+        let mut redis = Redis { port, child };
+        let password = extra.iter().position(|a| *a == "--requirepass").and_then(|i| extra.get(i + 1)).copied();
+        wait_until_ready("redis-server", port, &mut redis.child, password, String::new);
+        redis
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    pub fn cli(&self, args: &[&str]) -> String {
+        redis_cli(self.port, args)
+    }
+
+    /// Kills the server at once, as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 

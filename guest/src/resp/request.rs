@@ -131,7 +131,7 @@ fn expected_dollar(got: u8) -> &'static str {
 
 /// The line starting at `from` (without its CRLF) and the position after it, or `None` when the
 /// line is not complete yet. A header longer than [`MAX_INLINE_LEN`] is an error.
-fn header_line<'a>(
+pub(super) fn header_line<'a>(
     input: &'a [u8],
     from: usize,
     too_big: &'static str,
@@ -144,7 +144,7 @@ fn header_line<'a>(
 }
 
 /// The number after `*` or `$`. Only plain decimal digits with an optional minus sign.
-fn parse_length(digits: &[u8]) -> Option<i64> {
+pub(super) fn parse_length(digits: &[u8]) -> Option<i64> {
     let (negative, digits) = match digits.strip_prefix(b"-") {
         Some(rest) => (true, rest),
         None => (false, digits),

@@ -5,6 +5,7 @@
 mod clock;
 mod log;
 mod random;
+mod streams;
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
@@ -18,7 +19,7 @@ pub struct HostState {
     /// Caps the component's linear memory, so a bug in it cannot take the machine's memory.
     pub limits: StoreLimits,
     wasi: WasiCtx,
-    table: ResourceTable,
+    pub(crate) table: ResourceTable,
 }
 
 impl HostState {

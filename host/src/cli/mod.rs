@@ -1,5 +1,6 @@
 //! The `cachet` command line.
 
+mod client;
 mod config_file;
 mod serve;
 
@@ -17,6 +18,8 @@ pub struct Cli {
 enum Command {
     /// Run the cache server (any Redis client can talk to it).
     Serve(serve::ServeArgs),
+    /// A command-line client, like redis-cli: `cachet cli SET k v`, or a prompt without a command.
+    Cli(client::CliArgs),
     /// Print the engine component's imports and exports (its whole contact with the outside).
     Inspect,
 }
@@ -26,6 +29,7 @@ pub fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Cli(args) => client::run(args),
         Command::Inspect => inspect(),
     }
 }

@@ -1,7 +1,30 @@
-//! Rust types and traits for the `server-engine` world, generated from `wit/`.
+//! Rust types and traits for the component's worlds, generated from `wit/`.
+//!
+//! The server world is called synchronously (its calls are short and never wait). The client
+//! world's stream imports wait on the network, so they are async host functions and the client is
+//! driven with wasmtime's async calls.
 
 wasmtime::component::bindgen!({
     world: "server-engine",
     path: "../wit",
     ownership: Borrowing { duplicate_if_necessary: true },
 });
+
+/// The `client` world: the cache adapter exported, pooled streams imported.
+pub mod client {
+    wasmtime::component::bindgen!({
+        world: "client",
+        path: "../wit",
+        imports: {
+            "cachet:engine/streams": async | trappable,
+        },
+        exports: { default: async },
+        with: {
+            "cachet:engine/clock": crate::runtime::bindings::cachet::engine::clock,
+            "cachet:engine/random": crate::runtime::bindings::cachet::engine::random,
+            "cachet:engine/log": crate::runtime::bindings::cachet::engine::log,
+            "cachet:engine/streams.pool": crate::client::pool::Pool,
+            "cachet:engine/streams.stream": crate::client::pool::PooledStream,
+        },
+    });
+}

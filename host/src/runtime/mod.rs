@@ -10,12 +10,18 @@ mod cache;
 use crate::capabilities::{Clock, HostState};
 use anyhow::Result;
 use bindings::exports::cachet::engine::server as wit;
+use bindings::client::{Client as ClientWorld, ClientPre};
 use bindings::{ServerEngine, ServerEnginePre};
+use crate::client::pool::Pool;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, Store};
 
+pub use bindings::client::exports::cachet::engine::cache::{
+    Error as CacheError, ErrorKind as CacheErrorKind, Node, Op, Options as CacheOptions, Outcome,
+};
 pub use wit::{ConfigError, Output, PeerKind, TickResult};
 
 /// Who is on the other end of a connection, as the host tells the engine.
@@ -79,6 +85,7 @@ pub struct Runtime {
     memory_limit: Option<usize>,
     component: Component,
     pre: ServerEnginePre<HostState>,
+    client_pre: ClientPre<HostState>,
     clock: Clock,
 }
 
@@ -98,10 +105,52 @@ impl Runtime {
             ServerEngine::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state),
             "linking cachet's capabilities",
         )?;
+        let mut client_linker = linker.clone();
+        described(stub_streams(&mut linker, &component, &engine), "linking the stream imports")?;
         let pre = described(linker.instantiate_pre(&component), "the component's imports cannot all be satisfied")?;
         let pre = described(ServerEnginePre::new(pre), "the component does not export cachet:engine/server")?;
+        described(
+            bindings::client::cachet::engine::streams::add_to_linker::<HostState, HasSelf<HostState>>(&mut client_linker, |state| state),
+            "linking the stream capability",
+        )?;
+        let client_pre = described(client_linker.instantiate_pre(&component), "the component's imports cannot all be satisfied")?;
+        let client_pre = described(ClientPre::new(client_pre), "the component does not export cachet:engine/cache")?;
         let call_deadline_ticks = (options.call_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
-        Ok(Runtime { engine, call_deadline_ticks, memory_limit: options.memory_limit, component, pre, clock: Clock::new() })
+        Ok(Runtime {
+            engine,
+            call_deadline_ticks,
+            memory_limit: options.memory_limit,
+            component,
+            pre,
+            client_pre,
+            clock: Clock::new(),
+        })
+    }
+
+    /// The runtime shared by every client and `mem://` keyspace of the process, made on first use
+    /// with the options from the environment (see [`RuntimeOptions::from_env`]).
+    pub fn shared() -> Result<Arc<Runtime>> {
+        static SHARED: Mutex<Option<Arc<Runtime>>> = Mutex::new(None);
+        let mut shared = SHARED.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(runtime) = &*shared {
+            return Ok(runtime.clone());
+        }
+        let runtime = Arc::new(Runtime::new(&RuntimeOptions::from_env())?);
+        *shared = Some(runtime.clone());
+        Ok(runtime)
+    }
+
+    /// An instance running the cache client over `pool`. Its calls wait on the network, so they
+    /// are async; a long call yields to other tasks at every epoch tick instead of being cut off.
+    pub async fn instantiate_client(&self, pool: Pool, options: &CacheOptions) -> Result<ClientInstance> {
+        let mut store = Store::new(&self.engine, HostState::new(self.clock, self.memory_limit));
+        store.limiter(|state| &mut state.limits);
+        store.epoch_deadline_async_yield_and_update(1);
+        let bindings = described(self.client_pre.instantiate_async(&mut store).await, "instantiating the client component")?;
+        let pool = described(store.data_mut().table.push(pool).map_err(wasmtime::Error::from), "registering the pool")?;
+        let cache = bindings.cachet_engine_cache().cache();
+        let cache = described(cache.call_constructor(&mut store, pool, options).await, "creating the cache client")?;
+        Ok(ClientInstance { store, bindings, cache })
     }
 
     /// A fresh engine instance with an empty keyspace.
@@ -145,6 +194,31 @@ pub struct Instance {
 
 /// Input for [`Instance::feed`]: a connection and the bytes the host holds for it.
 pub type Input<'a> = wit::Input<'a>;
+
+/// Links the stream imports as functions that trap, for the server's synchronous linker: the
+/// server engine never calls them, and async host functions would make every call async.
+fn stub_streams(linker: &mut Linker<HostState>, component: &Component, engine: &Engine) -> wasmtime::Result<()> {
+    use wasmtime::component::types::ComponentItem;
+    use wasmtime::component::ResourceType;
+    let ty = component.component_type();
+    for (name, import) in ty.imports(engine) {
+        let ComponentItem::ComponentInstance(instance) = import.ty else { continue };
+        if !name.starts_with("cachet:engine/streams") {
+            continue;
+        }
+        let mut linked = linker.instance(name)?;
+        for (item, export) in instance.exports(engine) {
+            match export.ty {
+                ComponentItem::ComponentFunc(_) => {
+                    linked.func_new(item, |_, _, _, _| Err(wasmtime::Error::msg("the server engine has no streams")))?
+                }
+                ComponentItem::Resource(_) => linked.resource(item, ResourceType::host::<()>(), |_, _| Ok(()))?,
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
 
 /// Advances the engine's epoch from a thread of its own for as long as the process runs, so that
 /// a call past its deadline is interrupted even while the server's thread is stuck in it.
@@ -192,5 +266,21 @@ impl Instance {
         let server = self.bindings.cachet_engine_server();
         self.store.set_epoch_deadline(self.deadline_ticks);
         Ok(server.call_tick(&mut self.store)?)
+    }
+}
+
+/// A client instance: the component's cache adapter bound to one pool.
+pub struct ClientInstance {
+    store: Store<HostState>,
+    bindings: ClientWorld,
+    cache: wasmtime::component::ResourceAny,
+}
+
+impl ClientInstance {
+    /// Runs a batch of requests in one round trip. `Err` when the component trapped (the
+    /// instance must then be replaced); each request has its own result otherwise.
+    pub async fn batch(&mut self, ops: &[Op]) -> Result<Vec<std::result::Result<Outcome, CacheError>>> {
+        let cache = self.bindings.cachet_engine_cache().cache();
+        described(cache.call_batch(&mut self.store, self.cache, ops).await, "the client component failed")
     }
 }

@@ -73,7 +73,12 @@ pub struct Server {
     tcp: Vec<TcpListener>,
     unix: Option<(UnixListener, PathBuf)>,
     udp: Vec<UdpSocket>,
+    /// Connections handed over from this process (`mem://` clients).
+    inbox: Option<Inbox>,
 }
+
+/// Receives the server's end of in-process connections.
+pub type Inbox = tokio::sync::mpsc::UnboundedReceiver<std::os::unix::net::UnixStream>;
 
 impl Server {
     /// Binds every listener the options ask for. Fails with a message naming the address when one
@@ -98,7 +103,13 @@ impl Server {
         if tcp.is_empty() && unix.is_none() && udp.is_empty() {
             bail!("nothing to listen on: give a TCP port, a Unix socket path or a UDP port");
         }
-        Ok(Server { runtime, options, tcp, unix, udp })
+        Ok(Server { runtime, options, tcp, unix, udp, inbox: None })
+    }
+
+    /// A server with no listeners that serves the connections sent to `inbox` by this process:
+    /// the keyspace behind `mem://` clients.
+    pub fn in_process(runtime: Arc<Runtime>, options: ServerOptions, inbox: Inbox) -> Server {
+        Server { runtime, options, tcp: Vec::new(), unix: None, udp: Vec::new(), inbox: Some(inbox) }
     }
 
     /// The TCP addresses actually bound.
@@ -124,6 +135,9 @@ impl Server {
                 let mut tasks = Vec::new();
                 for listener in self.tcp {
                     tasks.push(tokio::task::spawn_local(accept_tcp(shared.clone(), listener, stop_rx.clone())));
+                }
+                if let Some(inbox) = self.inbox {
+                    tasks.push(tokio::task::spawn_local(accept_in_process(shared.clone(), inbox, stop_rx.clone())));
                 }
                 if let Some((listener, path)) = self.unix {
                     tasks.push(tokio::task::spawn_local(accept_unix(shared.clone(), listener, path, stop_rx.clone())));
@@ -252,6 +266,21 @@ async fn accept_unix(shared: Shared, listener: UnixListener, path: PathBuf, mut 
             continue;
         };
         let peer = Peer { kind: PeerKind::Unix, address: local.clone(), local_address: local.clone() };
+        tokio::task::spawn_local(connection::serve(shared.clone(), stream, peer, stop.clone()));
+    }
+}
+
+async fn accept_in_process(shared: Shared, mut inbox: Inbox, mut stop: Shutdown) {
+    loop {
+        let received = tokio::select! {
+            received = inbox.recv() => received,
+            _ = stop.changed() => break,
+        };
+        let Some(stream) = received else { break };
+        let Ok(stream) = stream.set_nonblocking(true).and_then(|()| tokio::net::UnixStream::from_std(stream)) else {
+            continue;
+        };
+        let peer = Peer { kind: PeerKind::Unix, address: "mem".into(), local_address: "mem".into() };
         tokio::task::spawn_local(connection::serve(shared.clone(), stream, peer, stop.clone()));
     }
 }

@@ -1,0 +1,39 @@
+//! wit-bindgen glue for the `cachet` world: one module per exported interface, conversions only.
+
+mod cache;
+mod server;
+
+wit_bindgen::generate!({
+    world: "cachet",
+    path: "../wit",
+});
+
+use cachet::engine::log;
+
+struct Component;
+
+export!(Component);
+
+/// Sends the engine's log and panic messages to the host's `log` import.
+fn install_log() {
+    crate::log::set_sink(send_log);
+    std::panic::set_hook(Box::new(report_panic));
+}
+
+/// A panic aborts the component (the host sees a trap). Its message goes to the host's log rather
+/// than to stderr: the host grants no usable stdio, and writing there must never be attempted.
+fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
+    log::log(log::Level::Error, &format!("engine panic: {info}"));
+}
+
+fn send_log(level: crate::log::Level, message: &str) {
+    use crate::log::Level as L;
+    let level = match level {
+        L::Trace => log::Level::Trace,
+        L::Debug => log::Level::Debug,
+        L::Info => log::Level::Info,
+        L::Warn => log::Level::Warn,
+        L::Error => log::Level::Error,
+    };
+    log::log(level, message);
+}

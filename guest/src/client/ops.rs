@@ -1,0 +1,241 @@
+//! The cache adapter's requests: what command each becomes and what its reply means.
+
+use crate::resp::Node;
+
+/// Time to live in milliseconds; `None` stores without expiry.
+pub type Ttl = Option<u64>;
+
+/// One request of a batch.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    Get(Vec<u8>),
+    GetOrFail(Vec<u8>),
+    Set(Vec<u8>, Vec<u8>, Ttl),
+    GetOrSet(Vec<u8>, Vec<u8>, Ttl),
+    Remove(Vec<Vec<u8>>),
+    UpdateTimeout(Vec<u8>, Ttl),
+    Mget(Vec<Vec<u8>>),
+    Mset(Vec<(Vec<u8>, Vec<u8>)>),
+    Incr(Vec<u8>, i64),
+    Exists(Vec<Vec<u8>>),
+    Call(Vec<Vec<u8>>),
+}
+
+/// A request's result.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Value(Option<Vec<u8>>),
+    Values(Vec<Option<Vec<u8>>>),
+    Done,
+    Flag(bool),
+    Integer(i64),
+    Reply(Vec<Node>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    Connection,
+    Timeout,
+    Exhausted,
+    Server,
+    NotFound,
+    Protocol,
+    Invalid,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error { kind, message: message.into() }
+    }
+}
+
+/// Commands that can run twice with the same effect and answer, so a request cut off by a broken
+/// connection may be sent again without the caller seeing it happen twice.
+const REPEATABLE: &[&str] = &[
+    "GET", "MGET", "EXISTS", "TTL", "PTTL", "EXPIRETIME", "PEXPIRETIME", "TYPE", "STRLEN", "GETRANGE",
+    "SUBSTR", "KEYS", "SCAN", "DBSIZE", "PING", "ECHO", "TIME", "INFO", "RANDOMKEY", "SET", "MSET",
+];
+
+impl Op {
+    /// The command that carries this request. `Err` when the request cannot be sent at all.
+    pub fn command(&self) -> Result<Vec<Vec<u8>>, Error> {
+        let mut args: Vec<Vec<u8>> = match self {
+            Op::Get(key) | Op::GetOrFail(key) => vec![b"GET".to_vec(), key.clone()],
+            Op::Set(key, value, ttl) => with_ttl(vec![b"SET".to_vec(), key.clone(), value.clone()], *ttl),
+            Op::GetOrSet(key, value, ttl) => {
+                with_ttl(vec![b"SET".to_vec(), key.clone(), value.clone(), b"NX".to_vec(), b"GET".to_vec()], *ttl)
+            }
+            Op::Remove(keys) => prefixed("DEL", keys)?,
+            Op::UpdateTimeout(key, Some(ms)) => vec![b"PEXPIRE".to_vec(), key.clone(), ms.to_string().into_bytes()],
+            // PERSIST answers 0 both for a missing key and for one without expiry; GETEX tells
+            // them apart.
+            Op::UpdateTimeout(key, None) => vec![b"GETEX".to_vec(), key.clone(), b"PERSIST".to_vec()],
+            Op::Mget(keys) => prefixed("MGET", keys)?,
+            Op::Mset(pairs) if pairs.is_empty() => return Err(invalid("mset needs at least one key and value")),
+            Op::Mset(pairs) => {
+                let mut args = vec![b"MSET".to_vec()];
+                for (key, value) in pairs {
+                    args.push(key.clone());
+                    args.push(value.clone());
+                }
+                args
+            }
+            Op::Incr(key, by) => vec![b"INCRBY".to_vec(), key.clone(), by.to_string().into_bytes()],
+            Op::Exists(keys) => prefixed("EXISTS", keys)?,
+            Op::Call(args) if args.is_empty() => return Err(invalid("call needs a command name")),
+            Op::Call(args) => args.clone(),
+        };
+        args.shrink_to_fit();
+        Ok(args)
+    }
+
+    /// Whether a request that may already have reached the server can be sent again.
+    pub fn repeatable(&self) -> bool {
+        match self {
+            Op::Get(_) | Op::GetOrFail(_) | Op::Set(..) | Op::GetOrSet(..) => true,
+            Op::Mget(_) | Op::Mset(_) | Op::Exists(_) | Op::UpdateTimeout(..) => true,
+            Op::Remove(_) | Op::Incr(..) => false,
+            Op::Call(args) => args.first().is_some_and(|name| {
+                REPEATABLE.iter().any(|r| r.as_bytes().eq_ignore_ascii_case(name))
+            }),
+        }
+    }
+
+    /// What the server's reply means for this request.
+    pub fn outcome(&self, mut reply: Vec<Node>) -> Result<Outcome, Error> {
+        if let [Node::Error(message)] = reply.as_slice() {
+            return Err(Error::new(ErrorKind::Server, message.clone()));
+        }
+        if let Op::Call(_) = self {
+            return Ok(Outcome::Reply(reply));
+        }
+        let name = self.name();
+        let unexpected = || Error::new(ErrorKind::Protocol, format!("the server's reply to {name} is not of the expected type"));
+        let single = if reply.len() == 1 { reply.pop() } else { None };
+        Ok(match (self, single) {
+            (Op::Get(_), Some(node)) => Outcome::Value(value(node).ok_or_else(unexpected)?),
+            (Op::GetOrFail(key), Some(node)) => match value(node).ok_or_else(unexpected)? {
+                Some(v) => Outcome::Value(Some(v)),
+                None => return Err(Error::new(ErrorKind::NotFound, format!("no value for key '{}'", String::from_utf8_lossy(key)))),
+            },
+            (Op::Set(..) | Op::Mset(_), Some(Node::Simple(_))) => Outcome::Done,
+            (Op::GetOrSet(_, given, _), Some(node)) => match value(node).ok_or_else(unexpected)? {
+                Some(existing) => Outcome::Value(Some(existing)),
+                None => Outcome::Value(Some(given.clone())),
+            },
+            (Op::Remove(keys), Some(Node::Integer(n))) => Outcome::Flag(n as usize == keys.len()),
+            (Op::UpdateTimeout(_, Some(_)), Some(Node::Integer(n))) => Outcome::Flag(n == 1),
+            (Op::UpdateTimeout(_, None), Some(node)) => Outcome::Flag(value(node).ok_or_else(unexpected)?.is_some()),
+            (Op::Incr(..) | Op::Exists(_), Some(Node::Integer(n))) => Outcome::Integer(n),
+            (Op::Mget(_), None) => Outcome::Values(values(&mut reply).ok_or_else(unexpected)?),
+            _ => return Err(unexpected()),
+        })
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Op::Get(_) => "get",
+            Op::GetOrFail(_) => "get-or-fail",
+            Op::Set(..) => "set",
+            Op::GetOrSet(..) => "get-or-set",
+            Op::Remove(_) => "remove",
+            Op::UpdateTimeout(..) => "update-timeout",
+            Op::Mget(_) => "mget",
+            Op::Mset(_) => "mset",
+            Op::Incr(..) => "incr",
+            Op::Exists(_) => "exists",
+            Op::Call(_) => "call",
+        }
+    }
+}
+
+fn invalid(message: &str) -> Error {
+    Error::new(ErrorKind::Invalid, message)
+}
+
+fn with_ttl(mut args: Vec<Vec<u8>>, ttl: Ttl) -> Vec<Vec<u8>> {
+    if let Some(ms) = ttl {
+        args.push(b"PX".to_vec());
+        args.push(ms.max(1).to_string().into_bytes());
+    }
+    args
+}
+
+fn prefixed(name: &str, keys: &[Vec<u8>]) -> Result<Vec<Vec<u8>>, Error> {
+    if keys.is_empty() {
+        return Err(invalid(&format!("{} needs at least one key", name.to_ascii_lowercase())));
+    }
+    let mut args = Vec::with_capacity(keys.len() + 1);
+    args.push(name.as_bytes().to_vec());
+    args.extend(keys.iter().cloned());
+    Ok(args)
+}
+
+/// A string value or its absence.
+fn value(node: Node) -> Option<Option<Vec<u8>>> {
+    match node {
+        Node::Bulk(data) => Some(Some(data)),
+        Node::Simple(text) => Some(Some(text.into_bytes())),
+        Node::Nil => Some(None),
+        _ => None,
+    }
+}
+
+/// The elements of a flat array of values (MGET).
+fn values(reply: &mut Vec<Node>) -> Option<Vec<Option<Vec<u8>>>> {
+    let mut nodes = reply.drain(..);
+    let Some(Node::Array(n)) = nodes.next() else { return None };
+    let found: Option<Vec<_>> = nodes.map(value).collect();
+    found.filter(|v| v.len() == n as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bulk(s: &str) -> Node {
+        Node::Bulk(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn commands() {
+        let cmd = |op: Op| op.command().unwrap().iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>().join(" ");
+        assert_eq!(cmd(Op::Set(b"k".to_vec(), b"v".to_vec(), Some(300_000))), "SET k v PX 300000");
+        assert_eq!(cmd(Op::GetOrSet(b"k".to_vec(), b"v".to_vec(), None)), "SET k v NX GET");
+        assert_eq!(cmd(Op::UpdateTimeout(b"k".to_vec(), None)), "GETEX k PERSIST");
+        assert_eq!(cmd(Op::Incr(b"n".to_vec(), -2)), "INCRBY n -2");
+        assert_eq!(Op::Remove(vec![]).command().unwrap_err().kind, ErrorKind::Invalid);
+        assert_eq!(Op::Call(vec![]).command().unwrap_err().kind, ErrorKind::Invalid);
+    }
+
+    #[test]
+    fn outcomes() {
+        let get_or_set = Op::GetOrSet(b"k".to_vec(), b"new".to_vec(), None);
+        assert_eq!(get_or_set.outcome(vec![Node::Nil]), Ok(Outcome::Value(Some(b"new".to_vec()))));
+        assert_eq!(get_or_set.outcome(vec![bulk("old")]), Ok(Outcome::Value(Some(b"old".to_vec()))));
+        let remove = Op::Remove(vec![b"a".to_vec(), b"b".to_vec()]);
+        assert_eq!(remove.outcome(vec![Node::Integer(1)]), Ok(Outcome::Flag(false)));
+        assert_eq!(remove.outcome(vec![Node::Integer(2)]), Ok(Outcome::Flag(true)));
+        let mget = Op::Mget(vec![b"a".to_vec(), b"b".to_vec()]);
+        assert_eq!(mget.outcome(vec![Node::Array(2), bulk("x"), Node::Nil]), Ok(Outcome::Values(vec![Some(b"x".to_vec()), None])));
+        let missing = Op::GetOrFail(b"k".to_vec()).outcome(vec![Node::Nil]).unwrap_err();
+        assert_eq!((missing.kind, missing.message.as_str()), (ErrorKind::NotFound, "no value for key 'k'"));
+        let wrongtype = Op::Incr(b"k".to_vec(), 1).outcome(vec![Node::Error("WRONGTYPE x".into())]).unwrap_err();
+        assert_eq!(wrongtype.kind, ErrorKind::Server);
+        assert_eq!(Op::Get(b"k".to_vec()).outcome(vec![Node::Integer(1)]).unwrap_err().kind, ErrorKind::Protocol);
+    }
+
+    #[test]
+    fn only_repeatable_requests_are_retried() {
+        assert!(Op::Get(b"k".to_vec()).repeatable());
+        assert!(!Op::Incr(b"k".to_vec(), 1).repeatable());
+        assert!(Op::Call(vec![b"ping".to_vec()]).repeatable());
+        assert!(!Op::Call(vec![b"LPUSH".to_vec(), b"l".to_vec()]).repeatable());
+    }
+}

@@ -1,0 +1,62 @@
+//! What a fresh connection is told before its first request.
+
+/// How every new connection is set up, and how hard to try.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub database: u32,
+    pub client_name: Option<String>,
+    /// 2 or 3.
+    pub protocol: u8,
+    pub retries: u32,
+}
+
+impl Options {
+    /// The commands that set a new connection up, in order. RESP3 (or a user name) takes HELLO,
+    /// which authenticates in the same round trip; otherwise plain AUTH keeps Redis 5 and
+    /// password-only servers working.
+    pub fn set_up_commands(&self) -> Vec<Vec<Vec<u8>>> {
+        let mut commands = Vec::new();
+        let user = self.username.clone().unwrap_or_else(|| "default".into());
+        if self.protocol == 3 {
+            let mut hello = vec![b"HELLO".to_vec(), b"3".to_vec()];
+            if let Some(password) = &self.password {
+                hello.extend([b"AUTH".to_vec(), user.into_bytes(), password.clone().into_bytes()]);
+            }
+            commands.push(hello);
+        } else if let Some(password) = &self.password {
+            let mut auth = vec![b"AUTH".to_vec()];
+            if self.username.is_some() {
+                auth.push(user.into_bytes());
+            }
+            auth.push(password.clone().into_bytes());
+            commands.push(auth);
+        }
+        if self.database != 0 {
+            commands.push(vec![b"SELECT".to_vec(), self.database.to_string().into_bytes()]);
+        }
+        if let Some(name) = &self.client_name {
+            commands.push(vec![b"CLIENT".to_vec(), b"SETNAME".to_vec(), name.clone().into_bytes()]);
+        }
+        commands
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(commands: Vec<Vec<Vec<u8>>>) -> Vec<String> {
+        commands.iter().map(|c| c.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect::<Vec<_>>().join(" ")).collect()
+    }
+
+    #[test]
+    fn set_up_commands() {
+        assert!(Options::default().set_up_commands().is_empty());
+        let options = Options { password: Some("pw".into()), database: 2, client_name: Some("app".into()), ..Options::default() };
+        assert_eq!(text(options.set_up_commands()), ["AUTH pw", "SELECT 2", "CLIENT SETNAME app"]);
+        let resp3 = Options { protocol: 3, username: Some("u".into()), password: Some("pw".into()), ..Options::default() };
+        assert_eq!(text(resp3.set_up_commands()), ["HELLO 3 AUTH u pw"]);
+    }
+}

@@ -1,0 +1,239 @@
+//! One connection to a server, with the reads and writes the `streams` capability offers: read up
+//! to n bytes, exactly n, or up to a separator within a limit; buffered writes and a drain.
+//! Every wait is bounded by the stream timeout.
+
+use super::endpoint::Endpoint;
+use bytes::BytesMut;
+use std::io;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UnixStream};
+
+/// What went wrong on a stream: the kinds the WIT `stream-error` has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamErrorKind {
+    Timeout,
+    Closed,
+    Connect,
+    Exhausted,
+    Incomplete,
+    LimitOverrun,
+    Unsupported,
+    Io,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamError {
+    pub kind: StreamErrorKind,
+    pub message: String,
+    /// Bytes read before an `Incomplete` or `LimitOverrun` failure.
+    pub partial: Vec<u8>,
+}
+
+impl StreamError {
+    pub fn new(kind: StreamErrorKind, message: impl Into<String>) -> Self {
+        StreamError { kind, message: message.into(), partial: Vec::new() }
+    }
+}
+
+impl std::fmt::Display for StreamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for StreamError {}
+
+enum Io {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+/// A connection and its buffers.
+pub struct Connection {
+    io: Io,
+    read_buffer: BytesMut,
+    write_buffer: Vec<u8>,
+    buffer_size: usize,
+    timeout: Duration,
+    endpoint: String,
+    /// Never released to the pool yet: its session is not set up.
+    pub(super) fresh: bool,
+    pub(super) idle_since: Instant,
+}
+
+impl Connection {
+    /// Connects once, within `connect_timeout`.
+    pub async fn connect(endpoint: &Endpoint, connect_timeout: Duration, timeout: Duration, buffer_size: usize) -> Result<Connection, StreamError> {
+        let connecting = async {
+            match endpoint {
+                Endpoint::Tcp { host, port } => {
+                    let stream = TcpStream::connect((host.as_str(), *port)).await?;
+                    stream.set_nodelay(true)?;
+                    Ok::<Io, io::Error>(Io::Tcp(stream))
+                }
+                Endpoint::Unix(path) => Ok(Io::Unix(UnixStream::connect(path).await?)),
+                Endpoint::Memory(server) => Ok(Io::Unix(server.connect()?)),
+            }
+        };
+        let io = match tokio::time::timeout(connect_timeout, connecting).await {
+            Ok(Ok(io)) => io,
+            Ok(Err(error)) => return Err(StreamError::new(StreamErrorKind::Connect, format!("could not connect to {endpoint}: {error}"))),
+            Err(_) => {
+                return Err(StreamError::new(
+                    StreamErrorKind::Timeout,
+                    format!("could not connect to {endpoint} within {connect_timeout:?} (connect_timeout)"),
+                ));
+            }
+        };
+        Ok(Connection {
+            io,
+            read_buffer: BytesMut::with_capacity(buffer_size),
+            write_buffer: Vec::new(),
+            buffer_size,
+            timeout,
+            endpoint: endpoint.to_string(),
+            fresh: true,
+            idle_since: Instant::now(),
+        })
+    }
+
+    /// Up to `max` bytes: what is buffered, else what one read brings.
+    pub async fn read(&mut self, max: usize) -> Result<Vec<u8>, StreamError> {
+        if self.read_buffer.is_empty() {
+            self.fill().await.map_err(|e| self.lost(e))?;
+        }
+        let n = max.min(self.read_buffer.len());
+        Ok(self.read_buffer.split_to(n).to_vec())
+    }
+
+    /// Exactly `n` bytes; when the stream ends first, an `Incomplete` error carries what came.
+    pub async fn read_exact(&mut self, n: usize) -> Result<Vec<u8>, StreamError> {
+        while self.read_buffer.len() < n {
+            if let Err(error) = self.fill().await {
+                let mut error = self.lost(error);
+                if error.kind == StreamErrorKind::Closed {
+                    error.kind = StreamErrorKind::Incomplete;
+                    error.message = format!("the stream ended after {} of {n} bytes", self.read_buffer.len());
+                }
+                error.partial = self.read_buffer.split().to_vec();
+                return Err(error);
+            }
+        }
+        Ok(self.read_buffer.split_to(n).to_vec())
+    }
+
+    /// The bytes up to and including `separator`, reading at most `limit` bytes for them.
+    pub async fn read_until(&mut self, separator: &[u8], limit: usize) -> Result<Vec<u8>, StreamError> {
+        if separator.is_empty() {
+            return Err(StreamError::new(StreamErrorKind::Io, "read-until needs a non-empty separator"));
+        }
+        let mut searched = 0;
+        loop {
+            let window = &self.read_buffer[..self.read_buffer.len().min(limit)];
+            if let Some(at) = window[searched..].windows(separator.len()).position(|w| w == separator) {
+                return Ok(self.read_buffer.split_to(searched + at + separator.len()).to_vec());
+            }
+            if self.read_buffer.len() >= limit {
+                let mut error = StreamError::new(StreamErrorKind::LimitOverrun, format!("no separator within {limit} bytes"));
+                error.partial = self.read_buffer.split_to(limit).to_vec();
+                return Err(error);
+            }
+            searched = self.read_buffer.len().saturating_sub(separator.len() - 1);
+            if let Err(error) = self.fill().await {
+                let mut error = self.lost(error);
+                error.partial = self.read_buffer.split().to_vec();
+                return Err(error);
+            }
+        }
+    }
+
+    /// Queues bytes; once the queue holds a buffer's worth they are sent.
+    pub async fn write(&mut self, data: &[u8]) -> Result<(), StreamError> {
+        self.write_buffer.extend_from_slice(data);
+        if self.write_buffer.len() >= self.buffer_size {
+            self.drain().await?;
+        }
+        Ok(())
+    }
+
+    /// Sends everything queued, waiting (up to the stream timeout) while the peer is slow.
+    pub async fn drain(&mut self) -> Result<(), StreamError> {
+        if self.write_buffer.is_empty() {
+            return Ok(());
+        }
+        let sending = async {
+            match &mut self.io {
+                Io::Tcp(s) => s.write_all(&self.write_buffer).await,
+                Io::Unix(s) => s.write_all(&self.write_buffer).await,
+            }
+        };
+        let result = tokio::time::timeout(self.timeout, sending).await;
+        self.write_buffer.clear();
+        match result {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(self.lost(error)),
+            Err(_) => Err(self.timed_out("sending")),
+        }
+    }
+
+    /// Shuts the connection down; later reads and writes fail.
+    pub fn close(&mut self) {
+        let _ = match &self.io {
+            Io::Tcp(s) => socket2::SockRef::from(s).shutdown(std::net::Shutdown::Both),
+            Io::Unix(s) => socket2::SockRef::from(s).shutdown(std::net::Shutdown::Both),
+        };
+    }
+
+    /// Whether the server closed this idle connection (or sent something unasked, which leaves
+    /// it out of step): checked before an idle connection is reused.
+    pub fn is_broken(&self) -> bool {
+        if !self.read_buffer.is_empty() {
+            return true;
+        }
+        let mut probe = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+        let peeked = match &self.io {
+            Io::Tcp(s) => socket2::SockRef::from(s).peek(&mut probe),
+            Io::Unix(s) => socket2::SockRef::from(s).peek(&mut probe),
+        };
+        !matches!(peeked, Err(ref e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+
+    async fn fill(&mut self) -> io::Result<()> {
+        if self.read_buffer.capacity() - self.read_buffer.len() < self.buffer_size / 4 {
+            self.read_buffer.reserve(self.buffer_size);
+        }
+        let reading = async {
+            match &mut self.io {
+                Io::Tcp(s) => read_some(s, &mut self.read_buffer).await,
+                Io::Unix(s) => read_some(s, &mut self.read_buffer).await,
+            }
+        };
+        match tokio::time::timeout(self.timeout, reading).await {
+            Ok(Ok(0)) => Err(io::Error::new(io::ErrorKind::UnexpectedEof, "closed")),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "timed out")),
+        }
+    }
+
+    /// Describes a failed read or write.
+    fn lost(&self, error: io::Error) -> StreamError {
+        match error.kind() {
+            io::ErrorKind::TimedOut => self.timed_out("waiting for a reply"),
+            io::ErrorKind::UnexpectedEof => StreamError::new(StreamErrorKind::Closed, format!("{} closed the connection", self.endpoint)),
+            io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionAborted => {
+                StreamError::new(StreamErrorKind::Closed, format!("the connection to {} broke: {error}", self.endpoint))
+            }
+            _ => StreamError::new(StreamErrorKind::Io, format!("the connection to {} failed: {error}", self.endpoint)),
+        }
+    }
+
+    fn timed_out(&self, doing: &str) -> StreamError {
+        StreamError::new(StreamErrorKind::Timeout, format!("{} did not answer within {:?} while {doing} (stream_timeout)", self.endpoint, self.timeout))
+    }
+}
+
+async fn read_some(stream: &mut (impl AsyncRead + Unpin), buffer: &mut BytesMut) -> io::Result<usize> {
+    stream.read_buf(buffer).await
+}

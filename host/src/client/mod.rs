@@ -1,0 +1,408 @@
+//! The Rust client: `Client::open(url)` and the cache calls, run by the component's cache adapter
+//! over pooled connections the host provides.
+//!
+//! Requests issued concurrently are pipelined: every request goes into one queue, and each worker
+//! (one per connection it may use) takes everything queued at once and sends it as one batch, so
+//! throughput grows with the number of callers instead of waiting on round trips.
+
+pub mod connection;
+mod endpoint;
+mod memory;
+pub mod pool;
+mod single_flight;
+mod url;
+mod value;
+
+pub use self::url::{ClientConfig, Session, Target, UrlError};
+pub use endpoint::Endpoint;
+pub use pool::{Pool, PoolOptions, PoolStats};
+pub use value::{DEFAULT_TTL, Error, ErrorKind, Ttl, Value};
+
+use crate::runtime::{CacheError, CacheOptions, ClientInstance, Op, Outcome, Runtime};
+use bytes::Bytes;
+use memory::MemoryServer;
+use single_flight::Flights;
+use std::sync::{Arc, RwLock};
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+/// The most requests sent in one batch.
+const MAX_BATCH: usize = 1024;
+
+/// Requests queued before callers wait for room.
+const QUEUE_LEN: usize = 16 * 1024;
+
+/// The most workers (pipelined connections in flight) a client runs; more rarely helps.
+const MAX_WORKERS: usize = 8;
+
+type Reply = Result<Outcome, CacheError>;
+
+struct Job {
+    op: Op,
+    reply: oneshot::Sender<Result<Reply, Error>>,
+}
+
+/// A cache client. Clones share connections; the last one dropped closes them.
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    queue: RwLock<Option<mpsc::Sender<Job>>>,
+    pool: Pool,
+    flights: Flights,
+    config: ClientConfig,
+}
+
+impl Client {
+    /// A client for `url` (see [`ClientConfig::parse`] for the forms). Connections are opened when
+    /// first needed. Must be called inside a tokio runtime.
+    pub async fn open(url: &str) -> Result<Client, Error> {
+        let config = ClientConfig::parse(url).map_err(|e| Error::new(ErrorKind::Invalid, e.0))?;
+        Self::with_config(config).await
+    }
+
+    pub async fn with_config(config: ClientConfig) -> Result<Client, Error> {
+        let runtime = Runtime::shared().map_err(|e| Error::new(ErrorKind::Engine, format!("{e:#}")))?;
+        let endpoint = match &config.target {
+            Target::Tcp { host, port } => Endpoint::Tcp { host: host.clone(), port: *port },
+            Target::Unix(path) => Endpoint::Unix(path.clone()),
+            Target::Memory(name) => Endpoint::Memory(
+                MemoryServer::open(name, runtime.clone()).map_err(|e| Error::new(ErrorKind::Engine, format!("{e:#}")))?,
+            ),
+        };
+        let pool = Pool::new(endpoint, config.pool.clone());
+        let options = cache_options(&config.session);
+        let (queue, jobs) = mpsc::channel(QUEUE_LEN);
+        let jobs = Arc::new(Mutex::new(jobs));
+        for _ in 0..config.pool.max_connections.clamp(1, MAX_WORKERS) {
+            tokio::spawn(work(runtime.clone(), pool.clone(), options.clone(), jobs.clone()));
+        }
+        let shared = Shared { queue: RwLock::new(Some(queue)), pool, flights: Flights::default(), config };
+        Ok(Client { shared: Arc::new(shared) })
+    }
+
+    /// Opens a client, runs `body` with it, and closes it.
+    pub async fn scoped<T>(url: &str, body: impl AsyncFnOnce(&Client) -> T) -> Result<T, Error> {
+        let client = Client::open(url).await?;
+        let result = body(&client).await;
+        client.close();
+        Ok(result)
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.shared.config
+    }
+
+    pub fn pool_stats(&self) -> PoolStats {
+        self.shared.pool.stats()
+    }
+
+    /// Stops taking requests and closes idle connections; requests already queued still finish.
+    /// Later calls fail with [`ErrorKind::Closed`].
+    pub fn close(&self) {
+        if let Ok(mut queue) = self.shared.queue.write() {
+            queue.take();
+        }
+        self.shared.pool.clear_idle();
+    }
+
+    /// Closes the idle connections, so the next requests connect afresh.
+    pub fn reconnect(&self) {
+        self.shared.pool.clear_idle();
+    }
+
+    /// Runs one request through the shared queue.
+    async fn run(&self, op: Op) -> Result<Outcome, Error> {
+        let queue = self.shared.queue.read().ok().and_then(|q| q.clone());
+        let Some(queue) = queue else { return Err(closed()) };
+        let (reply, answer) = oneshot::channel();
+        queue.send(Job { op, reply }).await.map_err(|_| closed())?;
+        match answer.await {
+            Ok(Ok(reply)) => reply.map_err(Error::from),
+            Ok(Err(error)) => Err(error),
+            Err(_) => Err(closed()),
+        }
+    }
+
+    pub async fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Bytes>, Error> {
+        value(self.run(Op::Get(key.as_ref().to_vec())).await?)
+    }
+
+    /// The value, or `default` when there is none.
+    pub async fn get_or(&self, key: impl AsRef<[u8]>, default: impl Into<Bytes>) -> Result<Bytes, Error> {
+        Ok(self.get(key).await?.unwrap_or_else(|| default.into()))
+    }
+
+    /// The value, or an error of kind [`ErrorKind::NotFound`].
+    pub async fn get_or_fail(&self, key: impl AsRef<[u8]>) -> Result<Bytes, Error> {
+        value(self.run(Op::GetOrFail(key.as_ref().to_vec())).await?).map(Option::unwrap_or_default)
+    }
+
+    /// The value as text; an error if it is not UTF-8.
+    pub async fn get_string(&self, key: impl AsRef<[u8]>) -> Result<Option<String>, Error> {
+        let Some(bytes) = self.get(key).await? else { return Ok(None) };
+        String::from_utf8(bytes.to_vec()).map(Some).map_err(|_| Error::new(ErrorKind::Invalid, "the value is not UTF-8 text"))
+    }
+
+    /// The value parsed (`i64`, `f64`, ...); an error if it does not parse.
+    pub async fn get_parsed<T: std::str::FromStr>(&self, key: impl AsRef<[u8]>) -> Result<Option<T>, Error> {
+        let Some(text) = self.get_string(key).await? else { return Ok(None) };
+        text.parse().map(Some).map_err(|_| Error::new(ErrorKind::Invalid, format!("the value '{text}' does not parse as the type asked for")))
+    }
+
+    pub async fn set(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>, ttl: impl Into<Ttl>) -> Result<(), Error> {
+        self.run(Op::Set((key.as_ref().to_vec(), value.as_ref().to_vec(), ttl.into().millis()))).await.map(drop)
+    }
+
+    /// The cached value, or `value` stored (atomically: of concurrent callers one value wins and
+    /// all get it).
+    pub async fn get_or_set(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>, ttl: impl Into<Ttl>) -> Result<Bytes, Error> {
+        let op = Op::GetOrSet((key.as_ref().to_vec(), value.as_ref().to_vec(), ttl.into().millis()));
+        self::value(self.run(op).await?).map(Option::unwrap_or_default)
+    }
+
+    /// The cached value, or the result of `produce` stored and returned. Concurrent calls for the
+    /// same key in this process run `produce` once and share its result (or its error).
+    pub async fn get_or_set_with<V, E, F, Fut>(&self, key: impl AsRef<[u8]>, ttl: impl Into<Ttl>, produce: F) -> Result<Bytes, Error>
+    where
+        V: AsRef<[u8]>,
+        E: std::fmt::Display,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>>,
+    {
+        let key = key.as_ref();
+        if let Some(found) = self.get(key).await? {
+            return Ok(found);
+        }
+        let ttl = ttl.into();
+        self.shared
+            .flights
+            .run(key, async {
+                let produced = produce().await.map_err(|e| Error::new(ErrorKind::Producer, e.to_string()))?;
+                self.get_or_set(key, produced, ttl).await
+            })
+            .await
+    }
+
+    /// True only if every key existed (and was removed).
+    pub async fn remove<K: AsRef<[u8]>>(&self, keys: impl IntoIterator<Item = K>) -> Result<bool, Error> {
+        flag(self.run(Op::Remove(owned(keys))).await?)
+    }
+
+    /// Sets a new time to live ([`Ttl::Never`] removes expiry); false when the key does not exist.
+    pub async fn update_timeout(&self, key: impl AsRef<[u8]>, ttl: impl Into<Ttl>) -> Result<bool, Error> {
+        flag(self.run(Op::UpdateTimeout((key.as_ref().to_vec(), ttl.into().millis()))).await?)
+    }
+
+    pub async fn mget<K: AsRef<[u8]>>(&self, keys: impl IntoIterator<Item = K>) -> Result<Vec<Option<Bytes>>, Error> {
+        match self.run(Op::Mget(owned(keys))).await? {
+            Outcome::Values(values) => Ok(values.into_iter().map(|v| v.map(Bytes::from)).collect()),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Stores every pair, without expiry (as MSET does).
+    pub async fn mset<K: AsRef<[u8]>, V: AsRef<[u8]>>(&self, pairs: impl IntoIterator<Item = (K, V)>) -> Result<(), Error> {
+        let pairs = pairs.into_iter().map(|(k, v)| (k.as_ref().to_vec(), v.as_ref().to_vec())).collect();
+        self.run(Op::Mset(pairs)).await.map(drop)
+    }
+
+    /// Adds `by` to the integer at `key` (0 when absent) and returns the new value.
+    pub async fn incr(&self, key: impl AsRef<[u8]>, by: i64) -> Result<i64, Error> {
+        integer(self.run(Op::Incr((key.as_ref().to_vec(), by))).await?)
+    }
+
+    /// How many of the keys exist.
+    pub async fn exists<K: AsRef<[u8]>>(&self, keys: impl IntoIterator<Item = K>) -> Result<u64, Error> {
+        integer(self.run(Op::Exists(owned(keys))).await?).map(|n| n.max(0) as u64)
+    }
+
+    /// Any command, e.g. `client.call(["HSET", "h", "f", "v"])`.
+    pub async fn call<A: AsRef<[u8]>>(&self, args: impl IntoIterator<Item = A>) -> Result<Value, Error> {
+        match self.run(Op::Call(owned(args))).await? {
+            Outcome::Reply(nodes) => Ok(Value::from_nodes(nodes)),
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Runs several requests at once; each has its own result.
+    pub async fn batch(&self, requests: Vec<Request>) -> Vec<Result<Value, Error>> {
+        let calls = requests.into_iter().map(|r| self.run(r.0));
+        let outcomes = futures_join_all(calls).await;
+        outcomes.into_iter().map(|o| o.map(outcome_value)).collect()
+    }
+}
+
+#[cfg(feature = "serde")]
+impl Client {
+    /// The value decoded from JSON.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, key: impl AsRef<[u8]>) -> Result<Option<T>, Error> {
+        let Some(bytes) = self.get(key).await? else { return Ok(None) };
+        serde_json::from_slice(&bytes).map(Some).map_err(|e| Error::new(ErrorKind::Invalid, format!("the value is not the JSON expected: {e}")))
+    }
+
+    /// Stores the value as JSON.
+    pub async fn set_json<T: serde::Serialize>(&self, key: impl AsRef<[u8]>, value: &T, ttl: impl Into<Ttl>) -> Result<(), Error> {
+        let json = serde_json::to_vec(value).map_err(|e| Error::new(ErrorKind::Invalid, format!("the value cannot be written as JSON: {e}")))?;
+        self.set(key, json, ttl).await
+    }
+}
+
+/// One request of a [`Client::batch`].
+pub struct Request(Op);
+
+impl Request {
+    pub fn get(key: impl AsRef<[u8]>) -> Request {
+        Request(Op::Get(key.as_ref().to_vec()))
+    }
+
+    pub fn set(key: impl AsRef<[u8]>, value: impl AsRef<[u8]>, ttl: impl Into<Ttl>) -> Request {
+        Request(Op::Set((key.as_ref().to_vec(), value.as_ref().to_vec(), ttl.into().millis())))
+    }
+
+    pub fn incr(key: impl AsRef<[u8]>, by: i64) -> Request {
+        Request(Op::Incr((key.as_ref().to_vec(), by)))
+    }
+
+    pub fn remove<K: AsRef<[u8]>>(keys: impl IntoIterator<Item = K>) -> Request {
+        Request(Op::Remove(owned(keys)))
+    }
+
+    pub fn call<A: AsRef<[u8]>>(args: impl IntoIterator<Item = A>) -> Request {
+        Request(Op::Call(owned(args)))
+    }
+}
+
+/// Waits for every future, concurrently, in order.
+async fn futures_join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut set = Vec::new();
+    for future in futures {
+        set.push(Box::pin(future));
+    }
+    let mut outputs = Vec::with_capacity(set.len());
+    // Every request is queued on its first poll, so they share batches; then each is awaited.
+    let mut started: Vec<_> = set.into_iter().map(Some).collect();
+    std::future::poll_fn(|cx| {
+        for slot in started.iter_mut().flatten() {
+            let _ = slot.as_mut().poll(cx);
+        }
+        std::task::Poll::Ready(())
+    })
+    .await;
+    for slot in started.iter_mut() {
+        if let Some(future) = slot.take() {
+            outputs.push(future.await);
+        }
+    }
+    outputs
+}
+
+fn outcome_value(outcome: Outcome) -> Value {
+    match outcome {
+        Outcome::Value(Some(v)) => Value::Bulk(Bytes::from(v)),
+        Outcome::Value(None) => Value::Nil,
+        Outcome::Values(values) => {
+            Value::Array(values.into_iter().map(|v| v.map_or(Value::Nil, |b| Value::Bulk(Bytes::from(b)))).collect())
+        }
+        Outcome::Done => Value::Status("OK".into()),
+        Outcome::Flag(f) => Value::Bool(f),
+        Outcome::Integer(n) => Value::Int(n),
+        Outcome::Reply(nodes) => Value::from_nodes(nodes),
+    }
+}
+
+fn cache_options(session: &Session) -> CacheOptions {
+    CacheOptions {
+        username: session.username.clone(),
+        password: session.password.clone(),
+        database: session.database,
+        client_name: session.client_name.clone(),
+        protocol: session.protocol,
+        retries: session.retries,
+    }
+}
+
+fn owned<A: AsRef<[u8]>>(items: impl IntoIterator<Item = A>) -> Vec<Vec<u8>> {
+    items.into_iter().map(|a| a.as_ref().to_vec()).collect()
+}
+
+fn closed() -> Error {
+    Error::new(ErrorKind::Closed, "the client is closed")
+}
+
+fn unexpected() -> Error {
+    Error::new(ErrorKind::Protocol, "the client component gave a result of the wrong kind")
+}
+
+fn value(outcome: Outcome) -> Result<Option<Bytes>, Error> {
+    match outcome {
+        Outcome::Value(v) => Ok(v.map(Bytes::from)),
+        _ => Err(unexpected()),
+    }
+}
+
+fn flag(outcome: Outcome) -> Result<bool, Error> {
+    match outcome {
+        Outcome::Flag(f) => Ok(f),
+        _ => Err(unexpected()),
+    }
+}
+
+fn integer(outcome: Outcome) -> Result<i64, Error> {
+    match outcome {
+        Outcome::Integer(n) => Ok(n),
+        _ => Err(unexpected()),
+    }
+}
+
+/// One worker: takes everything queued, runs it as one batch in its component instance, answers
+/// each caller. A worker whose instance failed makes a fresh one for the next batch.
+async fn work(runtime: Arc<Runtime>, pool: Pool, options: CacheOptions, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
+    let mut instance: Option<ClientInstance> = None;
+    loop {
+        let jobs = {
+            let mut queue = queue.lock().await;
+            let Some(first) = queue.recv().await else { return };
+            let mut jobs = vec![first];
+            while jobs.len() < MAX_BATCH {
+                match queue.try_recv() {
+                    Ok(job) => jobs.push(job),
+                    Err(_) => break,
+                }
+            }
+            jobs
+        };
+        if instance.is_none() {
+            match runtime.instantiate_client(pool.clone(), &options).await {
+                Ok(fresh) => instance = Some(fresh),
+                Err(error) => {
+                    fail_all(jobs, &format!("the client component could not start: {error:#}"));
+                    continue;
+                }
+            }
+        }
+        let Some(running) = instance.as_mut() else { continue };
+        let (ops, replies): (Vec<Op>, Vec<_>) = jobs.into_iter().map(|j| (j.op, j.reply)).unzip();
+        match running.batch(&ops).await {
+            Ok(results) => {
+                for (reply, result) in replies.into_iter().zip(results) {
+                    let _ = reply.send(Ok(result));
+                }
+            }
+            Err(error) => {
+                tracing::error!("the client component failed: {error:#}");
+                instance = None;
+                for reply in replies {
+                    let _ = reply.send(Err(Error::new(ErrorKind::Engine, format!("the client component failed: {error:#}"))));
+                }
+            }
+        }
+    }
+}
+
+fn fail_all(jobs: Vec<Job>, message: &str) {
+    for job in jobs {
+        let _ = job.reply.send(Err(Error::new(ErrorKind::Engine, message)));
+    }
+}

@@ -1,0 +1,259 @@
+//! Pools of connections to one endpoint, in the two kinds users of async Redis clients know:
+//! non-blocking (asking for one more than `max_connections` is an error at once) and blocking
+//! (callers wait up to `timeout` for a free one). Idle connections are reused most recently used
+//! first, so the rest age out and are closed by a periodic check.
+
+use super::connection::{Connection, StreamError, StreamErrorKind};
+use super::endpoint::Endpoint;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
+
+/// How a pool connects and how many connections it keeps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PoolOptions {
+    pub max_connections: usize,
+    /// Wait for a free connection (up to `timeout`) instead of failing at once.
+    pub blocking: bool,
+    /// The longest a blocking pool makes a caller wait.
+    pub timeout: Duration,
+    /// Idle connections older than this are closed.
+    pub max_idle_time: Duration,
+    /// How often idle connections are checked.
+    pub idle_check_interval: Duration,
+    pub connect_timeout: Duration,
+    /// Tries per new connection before giving up, with a growing pause between them.
+    pub connect_attempts: u32,
+    /// The longest a read or write waits (`stream_timeout` / the per-request timeout).
+    pub stream_timeout: Duration,
+    /// Bytes read at once, and queued before a write is sent.
+    pub buffer_size: usize,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            max_connections: 50,
+            blocking: true,
+            timeout: Duration::from_secs(20),
+            max_idle_time: Duration::from_secs(300),
+            idle_check_interval: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+            connect_attempts: 3,
+            stream_timeout: Duration::from_secs(30),
+            buffer_size: 64 * 1024,
+        }
+    }
+}
+
+/// A pool's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    pub in_use: usize,
+    pub idle: usize,
+    /// Callers that had to wait for a connection (blocking pools).
+    pub waits: u64,
+    /// Callers that gave up waiting.
+    pub timeouts: u64,
+    /// Connections opened.
+    pub created: u64,
+    /// Idle connections closed for age.
+    pub reaped: u64,
+}
+
+/// Connections to one endpoint. Cheap to clone; connections close when the last clone goes.
+#[derive(Clone)]
+pub struct Pool {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    endpoint: Endpoint,
+    options: PoolOptions,
+    permits: Arc<Semaphore>,
+    /// Most recently used last.
+    idle: Mutex<Vec<Connection>>,
+    waits: AtomicU64,
+    timeouts: AtomicU64,
+    created: AtomicU64,
+    reaped: AtomicU64,
+}
+
+/// A connection taken from a pool. Dropping it closes the connection (`discard`); `release`
+/// returns it for reuse.
+pub struct PooledStream {
+    pub(super) connection: Connection,
+    _permit: OwnedSemaphorePermit,
+    pool: Pool,
+}
+
+impl Pool {
+    /// A pool; the idle check runs on the current tokio runtime for as long as the pool lives.
+    pub fn new(endpoint: Endpoint, options: PoolOptions) -> Pool {
+        let inner = Arc::new(Inner {
+            permits: Arc::new(Semaphore::new(options.max_connections.max(1))),
+            endpoint,
+            options,
+            idle: Mutex::new(Vec::new()),
+            waits: AtomicU64::new(0),
+            timeouts: AtomicU64::new(0),
+            created: AtomicU64::new(0),
+            reaped: AtomicU64::new(0),
+        });
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(reap_idle(Arc::downgrade(&inner)));
+        }
+        Pool { inner }
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.inner.endpoint
+    }
+
+    pub fn options(&self) -> &PoolOptions {
+        &self.inner.options
+    }
+
+    /// A connection: an idle one that still works, else a new one. `wait` overrides a blocking
+    /// pool's timeout.
+    pub async fn acquire(&self, wait: Option<Duration>) -> Result<PooledStream, StreamError> {
+        let permit = self.permit(wait).await?;
+        while let Some(connection) = self.pop_idle() {
+            if !connection.is_broken() {
+                return Ok(PooledStream { connection, _permit: permit, pool: self.clone() });
+            }
+        }
+        let connection = self.connect().await?;
+        Ok(PooledStream { connection, _permit: permit, pool: self.clone() })
+    }
+
+    async fn permit(&self, wait: Option<Duration>) -> Result<OwnedSemaphorePermit, StreamError> {
+        let options = &self.inner.options;
+        match self.inner.permits.clone().try_acquire_owned() {
+            Ok(permit) => return Ok(permit),
+            Err(TryAcquireError::Closed) => return Err(StreamError::new(StreamErrorKind::Closed, "the pool is closed")),
+            Err(TryAcquireError::NoPermits) if !options.blocking => {
+                return Err(StreamError::new(
+                    StreamErrorKind::Exhausted,
+                    format!(
+                        "all {} connections to {} are in use: raise max_connections or use a blocking pool",
+                        options.max_connections, self.inner.endpoint
+                    ),
+                ));
+            }
+            Err(TryAcquireError::NoPermits) => {}
+        }
+        self.inner.waits.fetch_add(1, Ordering::Relaxed);
+        let wait = wait.unwrap_or(options.timeout);
+        match tokio::time::timeout(wait, self.inner.permits.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) => Err(StreamError::new(StreamErrorKind::Closed, "the pool is closed")),
+            Err(_) => {
+                self.inner.timeouts.fetch_add(1, Ordering::Relaxed);
+                Err(StreamError::new(
+                    StreamErrorKind::Timeout,
+                    format!(
+                        "no connection to {} became free within {wait:?}: all {} are in use (raise max_connections or timeout)",
+                        self.inner.endpoint, options.max_connections
+                    ),
+                ))
+            }
+        }
+    }
+
+    fn pop_idle(&self) -> Option<Connection> {
+        self.inner.idle.lock().ok()?.pop()
+    }
+
+    /// Opens a connection, trying `connect_attempts` times with a growing pause in between.
+    async fn connect(&self) -> Result<Connection, StreamError> {
+        let options = &self.inner.options;
+        let attempts = options.connect_attempts.max(1);
+        let mut pause = Duration::from_millis(50);
+        let mut attempt = 1;
+        loop {
+            match Connection::connect(&self.inner.endpoint, options.connect_timeout, options.stream_timeout, options.buffer_size).await {
+                Ok(connection) => {
+                    self.inner.created.fetch_add(1, Ordering::Relaxed);
+                    return Ok(connection);
+                }
+                Err(error) if attempt >= attempts => {
+                    let message = format!("{} (after {attempts} attempt{})", error.message, if attempts == 1 { "" } else { "s" });
+                    return Err(StreamError { message, ..error });
+                }
+                Err(error) => tracing::debug!("connection attempt {attempt} failed: {error}"),
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(1));
+            attempt += 1;
+        }
+    }
+
+    /// Closes every idle connection: the next requests connect afresh.
+    pub fn clear_idle(&self) {
+        if let Ok(mut idle) = self.inner.idle.lock() {
+            idle.clear();
+        }
+    }
+
+    pub fn stats(&self) -> PoolStats {
+        let idle = self.inner.idle.lock().map_or(0, |i| i.len());
+        let free = self.inner.permits.available_permits();
+        PoolStats {
+            in_use: self.inner.options.max_connections.max(1).saturating_sub(free),
+            idle,
+            waits: self.inner.waits.load(Ordering::Relaxed),
+            timeouts: self.inner.timeouts.load(Ordering::Relaxed),
+            created: self.inner.created.load(Ordering::Relaxed),
+            reaped: self.inner.reaped.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl PooledStream {
+    pub fn connection(&mut self) -> &mut Connection {
+        &mut self.connection
+    }
+
+    /// Never released to the pool yet.
+    pub fn is_fresh(&self) -> bool {
+        self.connection.fresh
+    }
+
+    /// Returns the connection for reuse.
+    pub fn release(self) {
+        let PooledStream { mut connection, _permit, pool } = self;
+        connection.fresh = false;
+        connection.idle_since = Instant::now();
+        if let Ok(mut idle) = pool.inner.idle.lock() {
+            idle.push(connection);
+        }
+        // The permit is dropped after the connection is idle, so a waiter finds it.
+    }
+
+    /// Closes the connection (it broke or its state is unknown).
+    pub fn discard(self) {}
+}
+
+/// Every `idle_check_interval`, closes idle connections older than `max_idle_time`. Ends with the
+/// pool.
+async fn reap_idle(pool: Weak<Inner>) {
+    let interval = match pool.upgrade() {
+        Some(inner) => inner.options.idle_check_interval.max(Duration::from_millis(10)),
+        None => return,
+    };
+    loop {
+        tokio::time::sleep(interval).await;
+        let Some(inner) = pool.upgrade() else { return };
+        let max_idle = inner.options.max_idle_time;
+        let Ok(mut idle) = inner.idle.lock() else { return };
+        let before = idle.len();
+        idle.retain(|c| c.idle_since.elapsed() < max_idle);
+        let reaped = before - idle.len();
+        if reaped > 0 {
+            inner.reaped.fetch_add(reaped as u64, Ordering::Relaxed);
+            tracing::debug!("closed {reaped} idle connection(s) to {}", inner.endpoint);
+        }
+    }
+}

@@ -1,0 +1,429 @@
+//! The cachet client (`cachet::client`) against real servers: Debian's `redis-server` and
+//! `cachet serve`, both started on free loopback ports; the pools, reconnects, URLs, `mem://`
+//! and `cachet cli`.
+
+mod common;
+
+use bytes::Bytes;
+use cachet::client::{Client, Endpoint, ErrorKind, Pool, PoolOptions, Request, Ttl, Value};
+use common::{CACHET, Redis, Server, free_port};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Every adapter call, checked against one server.
+async fn exercise_adapter(url: &str) {
+    let client = Client::open(url).await.expect("client opens");
+    client.call(["FLUSHDB"]).await.expect("flushdb");
+
+    assert_eq!(client.get("missing").await.unwrap(), None);
+    assert_eq!(client.get_or("missing", "fallback").await.unwrap(), Bytes::from("fallback"));
+    let not_found = client.get_or_fail("missing").await.unwrap_err();
+    assert_eq!(not_found.kind(), ErrorKind::NotFound);
+    assert_eq!(not_found.message(), "no value for key 'missing'");
+
+    client.set("k", "v1", Ttl::Default).await.unwrap();
+    assert_eq!(client.get("k").await.unwrap(), Some(Bytes::from("v1")));
+    let ttl = client.call(["TTL", "k"]).await.unwrap();
+    assert!(matches!(ttl, Value::Int(t) if (299..=300).contains(&t)), "default TTL is 300 s, got {ttl:?}");
+    client.set("forever", "x", Ttl::Never).await.unwrap();
+    assert_eq!(client.call(["TTL", "forever"]).await.unwrap(), Value::Int(-1));
+    client.set("short", "x", Duration::from_millis(1500)).await.unwrap();
+    assert!(matches!(client.call(["PTTL", "short"]).await.unwrap(), Value::Int(t) if t > 1000 && t <= 1500));
+
+    assert_eq!(client.get_or_set("k", "other", 60u64).await.unwrap(), Bytes::from("v1"), "an existing value wins");
+    assert_eq!(client.get_or_set("fresh", "new", 60u64).await.unwrap(), Bytes::from("new"));
+    assert_eq!(client.get("fresh").await.unwrap(), Some(Bytes::from("new")));
+
+    assert!(client.update_timeout("k", 10u64).await.unwrap());
+    assert!(matches!(client.call(["TTL", "k"]).await.unwrap(), Value::Int(t) if (9..=10).contains(&t)));
+    assert!(client.update_timeout("k", Ttl::Never).await.unwrap());
+    assert_eq!(client.call(["TTL", "k"]).await.unwrap(), Value::Int(-1));
+    assert!(!client.update_timeout("missing", 10u64).await.unwrap());
+    assert!(!client.update_timeout("missing", Ttl::Never).await.unwrap());
+
+    client.mset([("a", "1"), ("b", "2")]).await.unwrap();
+    assert_eq!(client.mget(["a", "nope", "b"]).await.unwrap(), vec![Some(Bytes::from("1")), None, Some(Bytes::from("2"))]);
+    assert_eq!(client.incr("a", 41).await.unwrap(), 42);
+    assert_eq!(client.incr("counter", -3).await.unwrap(), -3);
+    assert_eq!(client.get_parsed::<i64>("a").await.unwrap(), Some(42));
+    assert_eq!(client.get_string("b").await.unwrap().as_deref(), Some("2"));
+    assert_eq!(client.exists(["a", "b", "nope"]).await.unwrap(), 2);
+
+    assert!(client.remove(["a", "b"]).await.unwrap(), "both existed");
+    assert!(!client.remove(["fresh", "gone"]).await.unwrap(), "one did not exist");
+    assert_eq!(client.get("fresh").await.unwrap(), None, "the existing one was still removed");
+
+    let error = client.incr("k", 1).await.unwrap_err();
+    assert_eq!((error.kind(), error.message()), (ErrorKind::Server, "ERR value is not an integer or out of range"));
+    let unknown = client.call(["NOSUCHCOMMAND"]).await.unwrap_err();
+    assert!(unknown.message().starts_with("ERR unknown command"), "{unknown}");
+    assert_eq!(client.call(["ECHO", "hi"]).await.unwrap(), Value::Bulk(Bytes::from("hi")));
+    assert_eq!(client.call(Vec::<&str>::new()).await.unwrap_err().kind(), ErrorKind::Invalid);
+
+    let results = client
+        .batch(vec![Request::set("x", "1", Ttl::Never), Request::incr("x", 2), Request::get("x"), Request::call(["GET"]), Request::remove(["x"])])
+        .await;
+    assert_eq!(results[0], Ok(Value::Status("OK".into())));
+    assert_eq!(results[1], Ok(Value::Int(3)));
+    assert_eq!(results[2], Ok(Value::Bulk(Bytes::from("3"))));
+    assert_eq!(results[3].as_ref().unwrap_err().message(), "ERR wrong number of arguments for 'get' command");
+    assert_eq!(results[4], Ok(Value::Bool(true)));
+    client.close();
+    assert_eq!(client.get("k").await.unwrap_err().kind(), ErrorKind::Closed);
+}
+
+#[tokio::test]
+async fn adapter_against_redis_server() {
+    let redis = Redis::start(&[]);
+    exercise_adapter(&redis.url()).await;
+}
+
+#[tokio::test]
+async fn adapter_against_cachet_serve() {
+    let server = Server::start(&[]);
+    exercise_adapter(&server.url()).await;
+}
+
+#[tokio::test]
+async fn adapter_in_memory() {
+    exercise_adapter("mem://").await;
+}
+
+#[tokio::test]
+async fn named_memory_keyspaces_are_shared_private_ones_are_not() {
+    let a = Client::open("mem://shared-test").await.unwrap();
+    let b = Client::open("mem://shared-test").await.unwrap();
+    let private = Client::open("mem://").await.unwrap();
+    a.set("k", "v", Ttl::Never).await.unwrap();
+    assert_eq!(b.get("k").await.unwrap(), Some(Bytes::from("v")));
+    assert_eq!(private.get("k").await.unwrap(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_share_few_connections() {
+    let redis = Redis::start(&[]);
+    let client = Client::open(&redis.url()).await.unwrap();
+    let mut tasks = Vec::new();
+    for task in 0..256 {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..50 {
+                let key = format!("t{task}:{i}");
+                client.set(&key, &key, Ttl::Default).await.unwrap();
+                assert_eq!(client.get(&key).await.unwrap(), Some(Bytes::from(key)));
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let stats = client.pool_stats();
+    assert!(stats.created <= 8, "256 tasks were served by {} connections", stats.created);
+    assert_eq!(client.call(["DBSIZE"]).await.unwrap(), Value::Int(256 * 50));
+}
+
+fn pool_options(max_connections: usize, blocking: bool) -> PoolOptions {
+    PoolOptions { max_connections, blocking, timeout: Duration::from_millis(300), ..PoolOptions::default() }
+}
+
+fn endpoint(port: u16) -> Endpoint {
+    Endpoint::Tcp { host: "127.0.0.1".into(), port }
+}
+
+/// Sends one command on a pooled stream and returns the reply line.
+async fn ask(stream: &mut cachet::client::pool::PooledStream, command: &str) -> String {
+    let connection = stream.connection();
+    connection.write(command.as_bytes()).await.unwrap();
+    connection.drain().await.unwrap();
+    String::from_utf8(connection.read_until(b"\r\n", 1024).await.unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn non_blocking_pool_fails_at_once_when_exhausted() {
+    let redis = Redis::start(&[]);
+    let pool = Pool::new(endpoint(redis.port), pool_options(2, false));
+    let first = pool.acquire(None).await.unwrap();
+    let _second = pool.acquire(None).await.unwrap();
+    let started = Instant::now();
+    let Err(error) = pool.acquire(None).await else { panic!("a third connection was handed out") };
+    assert!(started.elapsed() < Duration::from_millis(100), "the refusal waited");
+    assert_eq!(error.kind, cachet::client::connection::StreamErrorKind::Exhausted);
+    assert!(error.message.contains("all 2 connections") && error.message.contains("max_connections"), "{}", error.message);
+    first.release();
+    assert!(pool.acquire(None).await.is_ok(), "a released connection can be taken again");
+}
+
+#[tokio::test]
+async fn blocking_pool_waits_for_a_free_connection_then_times_out() {
+    let redis = Redis::start(&[]);
+    let pool = Pool::new(endpoint(redis.port), pool_options(1, true));
+    let held = pool.acquire(None).await.unwrap();
+    let releaser = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        held.release();
+    });
+    let started = Instant::now();
+    let waited = pool.acquire(None).await.expect("the released connection is handed over");
+    assert!(started.elapsed() >= Duration::from_millis(90));
+    releaser.await.unwrap();
+    assert_eq!(pool.stats().waits, 1);
+
+    let started = Instant::now();
+    let Err(error) = pool.acquire(None).await else { panic!("a second connection was handed out") };
+    let waited_for = started.elapsed();
+    assert_eq!(error.kind, cachet::client::connection::StreamErrorKind::Timeout);
+    assert!(waited_for >= Duration::from_millis(290) && waited_for < Duration::from_secs(2), "waited {waited_for:?}");
+    assert_eq!(pool.stats().timeouts, 1);
+    drop(waited);
+}
+
+#[tokio::test]
+async fn idle_connections_are_reused_last_in_first_out() {
+    let redis = Redis::start(&[]);
+    let pool = Pool::new(endpoint(redis.port), pool_options(4, true));
+    let mut a = pool.acquire(None).await.unwrap();
+    let mut b = pool.acquire(None).await.unwrap();
+    let id_a = ask(&mut a, "CLIENT ID\r\n").await;
+    let id_b = ask(&mut b, "CLIENT ID\r\n").await;
+    assert_ne!(id_a, id_b);
+    a.release();
+    b.release();
+    let mut next = pool.acquire(None).await.unwrap();
+    assert_eq!(ask(&mut next, "CLIENT ID\r\n").await, id_b, "the most recently used connection comes back first");
+    assert_eq!(pool.stats(), cachet::client::PoolStats { in_use: 1, idle: 1, created: 2, ..Default::default() });
+}
+
+#[tokio::test]
+async fn idle_connections_are_reaped() {
+    let redis = Redis::start(&[]);
+    let options = PoolOptions {
+        max_idle_time: Duration::from_millis(200),
+        idle_check_interval: Duration::from_millis(50),
+        ..pool_options(4, true)
+    };
+    let pool = Pool::new(endpoint(redis.port), options);
+    let a = pool.acquire(None).await.unwrap();
+    let b = pool.acquire(None).await.unwrap();
+    a.release();
+    b.release();
+    assert_eq!(pool.stats().idle, 2);
+    assert!(redis.cli(&["INFO", "clients"]).contains("connected_clients:3"), "two pooled and redis-cli");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let stats = pool.stats();
+    assert_eq!((stats.idle, stats.reaped), (0, 2));
+    assert!(redis.cli(&["INFO", "clients"]).contains("connected_clients:1"), "the server saw them close");
+}
+
+#[tokio::test]
+async fn reconnects_after_the_server_restarts() {
+    let port = free_port();
+    let mut redis = Redis::start_on(port, &[]);
+    let client = Client::open(&format!("redis://127.0.0.1:{port}/?connect_attempts=2&connect_timeout=0.5")).await.unwrap();
+    client.set("k", "before", Ttl::Never).await.unwrap();
+    redis.kill();
+    let down = client.get("k").await.unwrap_err();
+    assert_eq!(down.kind(), ErrorKind::Connection, "{down}");
+    assert!(down.message().contains("could not connect") || down.message().contains("connection"), "{down}");
+    let _redis = Redis::start_on(port, &[]);
+    // The idle connection to the old process is found dead and replaced; nothing fails.
+    assert_eq!(client.get("k").await.unwrap(), None, "a fresh server without persistence");
+    client.set("k", "after", Ttl::Never).await.unwrap();
+    assert_eq!(client.get("k").await.unwrap(), Some(Bytes::from("after")));
+}
+
+/// Connections are killed while increments run: every increment that succeeded happened once,
+/// and every one that failed says it may or may not have run. Reads are retried and all succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_connections_lose_or_duplicate_nothing_silently() {
+    let redis = Redis::start(&[]);
+    let client = Client::open(&format!("{}?retries=3&client_name=worker", redis.url())).await.unwrap();
+    client.set("counter", "0", Ttl::Never).await.unwrap();
+    let ok = Arc::new(AtomicUsize::new(0));
+    let uncertain = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let (client, ok, uncertain) = (client.clone(), ok.clone(), uncertain.clone());
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..300 {
+                match client.incr("counter", 1).await {
+                    Ok(_) => ok.fetch_add(1, Ordering::Relaxed),
+                    Err(e) => {
+                        assert_eq!(e.kind(), ErrorKind::Connection, "{e}");
+                        assert!(e.message().contains("may or may not have run"), "{e}");
+                        uncertain.fetch_add(1, Ordering::Relaxed)
+                    }
+                };
+                client.get("counter").await.expect("reads are retried on a fresh connection");
+            }
+        }));
+    }
+    let port = redis.port;
+    let killer = tokio::task::spawn_blocking(move || {
+        let mut killed = 0;
+        for _ in 0..10 {
+            std::thread::sleep(Duration::from_millis(30));
+            killed += common::redis_cli(port, &["CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"]).trim().parse::<u64>().unwrap_or(0);
+        }
+        killed
+    });
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let killed = killer.await.unwrap();
+    assert!(killed > 0, "no connection was killed while the increments ran");
+    let (ok, uncertain) = (ok.load(Ordering::Relaxed) as i64, uncertain.load(Ordering::Relaxed) as i64);
+    let total: i64 = redis.cli(&["GET", "counter"]).trim().parse().unwrap();
+    assert!(ok <= total && total <= ok + uncertain, "{ok} succeeded, {uncertain} uncertain, counter is {total}");
+    assert_eq!(ok + uncertain, 16 * 300);
+    eprintln!("{killed} connections killed: {ok} increments succeeded, {uncertain} reported as uncertain, counter {total}");
+}
+
+#[tokio::test]
+async fn connect_timeout_to_an_address_that_does_not_answer() {
+    // A listener whose backlog is full: the kernel drops further SYNs, so connecting hangs.
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into()).unwrap();
+    socket.listen(0).unwrap();
+    let addr = socket.local_addr().unwrap().as_socket().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..4 {
+        let filler = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+        filler.set_nonblocking(true).unwrap();
+        let _ = filler.connect(&addr.into());
+        fillers.push(filler);
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let url = format!("redis://{addr}/?connect_timeout=0.3&connect_attempts=2");
+    let client = Client::open(&url).await.unwrap();
+    let started = Instant::now();
+    let error = client.get("k").await.unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(error.kind(), ErrorKind::Timeout, "{error}");
+    assert!(error.message().contains("connect_timeout") && error.message().contains("2 attempts"), "{error}");
+    assert!(took >= Duration::from_millis(600) && took < Duration::from_secs(5), "took {took:?}");
+}
+
+#[tokio::test]
+async fn unix_sockets_with_cachet_and_redis() {
+    let dir = common::temp_dir("client-unix");
+    let cachet_socket = dir.join("cachet.sock");
+    let _server = Server::start(&["--unix", cachet_socket.to_str().unwrap()]);
+    let redis_socket = dir.join("redis.sock");
+    let _redis = Redis::start(&["--unixsocket", redis_socket.to_str().unwrap()]);
+    for socket in [&cachet_socket, &redis_socket] {
+        let client = Client::open(&format!("unix://{}?db=3", socket.display())).await.unwrap();
+        client.set("unix", "yes", Ttl::Never).await.unwrap();
+        assert_eq!(client.get("unix").await.unwrap(), Some(Bytes::from("yes")));
+        let db3 = Client::open(&format!("unix://{}?db=0", socket.display())).await.unwrap();
+        assert_eq!(db3.get("unix").await.unwrap(), None, "db=3 was selected");
+    }
+}
+
+#[tokio::test]
+async fn new_connections_authenticate_select_and_name_themselves() {
+    for (name, port, _guard) in [
+        ("cachet", Server::start_with_password("s3cret", &[]).port, None::<Redis>),
+        ("redis", 0, Some(Redis::start(&["--requirepass", "s3cret"]))),
+    ] {
+        let port = _guard.as_ref().map_or(port, |r| r.port);
+        for protocol in [2, 3] {
+            let url = format!("redis://:s3cret@127.0.0.1:{port}/2?client_name=app&protocol={protocol}");
+            let client = Client::open(&url).await.unwrap();
+            client.set("in-db-2", "x", Ttl::Never).await.unwrap();
+            assert_eq!(client.call(["CLIENT", "GETNAME"]).await.unwrap(), Value::Bulk(Bytes::from("app")), "{name}");
+            let db = common::redis_cli(port, &["-a", "s3cret", "--no-auth-warning", "-n", "2", "GET", "in-db-2"]);
+            assert_eq!(db.trim(), "x", "{name}");
+        }
+        let wrong = Client::open(&format!("redis://:wrong@127.0.0.1:{port}/")).await.unwrap();
+        let error = wrong.get("k").await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Server, "{name}");
+        assert!(error.message().starts_with("WRONGPASS"), "{name}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn get_or_set_with_runs_the_producer_once_for_concurrent_callers() {
+    let client = Client::open("mem://").await.unwrap();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let mut calls = Vec::new();
+    for _ in 0..50 {
+        let (client, runs) = (client.clone(), runs.clone());
+        calls.push(tokio::spawn(async move {
+            client
+                .get_or_set_with("expensive", Ttl::Default, || async move {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    Ok::<_, std::io::Error>("computed")
+                })
+                .await
+        }));
+    }
+    for call in calls {
+        assert_eq!(call.await.unwrap().unwrap(), Bytes::from("computed"));
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    let failing = client.get_or_set_with("broken", Ttl::Default, || async { Err::<&str, _>("database down") }).await.unwrap_err();
+    assert_eq!((failing.kind(), failing.message()), (ErrorKind::Producer, "database down"));
+    assert_eq!(client.get("broken").await.unwrap(), None, "nothing was stored");
+}
+
+#[tokio::test]
+async fn bad_urls_name_the_bad_part() {
+    for (url, part) in [
+        ("rediss://127.0.0.1:6379", "not supported yet"),
+        ("redis://127.0.0.1:6379/x", "'/x'"),
+        ("redis://127.0.0.1?pool_size=3", "unknown option 'pool_size'"),
+        ("redis://127.0.0.1?blocking=maybe", "blocking=maybe"),
+        ("ftp://host", "unknown URL scheme 'ftp'"),
+    ] {
+        let Err(error) = Client::open(url).await else { panic!("{url} was accepted") };
+        assert_eq!(error.kind(), ErrorKind::Invalid);
+        assert!(error.message().contains(part), "{url}: {error}");
+    }
+}
+
+fn cachet_cli(args: &[&str]) -> (String, bool) {
+    let output = Command::new(CACHET).arg("cli").args(args).output().expect("cachet cli runs");
+    (String::from_utf8_lossy(&output.stdout).into_owned(), output.status.success())
+}
+
+#[test]
+fn cachet_cli_talks_to_cachet_and_redis() {
+    let server = Server::start(&[]);
+    let redis = Redis::start(&[]);
+    for port in [server.port, redis.port] {
+        let p = port.to_string();
+        assert_eq!(cachet_cli(&["-p", &p, "SET", "greeting", "hello world"]), ("OK\n".into(), true));
+        assert_eq!(cachet_cli(&["-p", &p, "GET", "greeting"]).0, "hello world\n", "piped output is raw");
+        assert_eq!(cachet_cli(&["-p", &p, "--no-raw", "GET", "greeting"]).0, "\"hello world\"\n");
+        assert_eq!(cachet_cli(&["-p", &p, "--no-raw", "INCR", "n"]).0, "(integer) 1\n");
+        let (out, ok) = cachet_cli(&["-p", &p, "--no-raw", "INCR", "greeting"]);
+        assert_eq!((out.as_str(), ok), ("(error) ERR value is not an integer or out of range\n", false));
+        assert_eq!(cachet_cli(&["-u", &format!("redis://127.0.0.1:{port}/4"), "-3", "--no-raw", "HELLO", "3"]).0.lines().next(), Some("1# \"server\" => \"redis\""));
+    }
+    let (out, ok) = cachet_cli(&["-p", &free_port().to_string(), "PING"]);
+    assert!(!ok && out.contains("could not connect"), "{out}");
+}
+
+#[test]
+fn cachet_cli_prompt_keeps_history_and_database() {
+    let server = Server::start(&[]);
+    let home = common::temp_dir("cli-home");
+    let mut child = Command::new(CACHET)
+        .args(["cli", "-p", &server.port.to_string()])
+        .env("HOME", &home)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"SET a 1\nSELECT 5\nSET b \"two words\"\nGET b\nquit\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("two words"), "{text}");
+    assert_eq!(server.cli(&["-n", "5", "GET", "b"]).trim(), "two words");
+    let history = std::fs::read_to_string(home.join(".cachet_history")).unwrap();
+    assert!(history.contains("SELECT 5"), "{history}");
+}
