@@ -35,6 +35,6 @@ fn no_sockets_no_filesystem() {
 }
 
 #[test]
-fn exports_the_server_interface() {
-    assert_eq!(runtime().exports(), vec!["cachet:engine/server@0.1.0".to_string()]);
+fn exports_the_server_and_cache_interfaces() {
+    assert_eq!(runtime().exports(), vec!["cachet:engine/cache@0.1.0".to_string(), "cachet:engine/server@0.1.0".to_string()]);
 }

@@ -179,7 +179,8 @@ enum Item {
 fn parse_node(input: &[u8], limits: &Limits) -> Result<Option<(Item, usize)>, ProtocolError> {
     let Some(&kind) = input.first() else { return Ok(None) };
     let Some((line, after)) = header_line(input, 0, "too big reply line")? else { return Ok(None) };
-    let text = &line[1..];
+    // An empty line (`\r\n` where a type byte belongs) has no text after its type.
+    let text = line.get(1..).unwrap_or_default();
     let node = match kind {
         b'+' => Node::Simple(lossy(text)),
         b'-' => Node::Error(lossy(text)),
@@ -333,7 +334,7 @@ mod tests {
 
     #[test]
     fn hostile_replies_are_errors() {
-        for input in [&b"?x\r\n"[..], b"$-2\r\n", b"*-5\r\n", b":12a\r\n", b"$3\r\nabcd\r\n", b"#x\r\n", b"=3\r\nabc\r\n"] {
+        for input in [&b"?x\r\n"[..], b"\r\nx", b"$-2\r\n", b"*-5\r\n", b":12a\r\n", b"$3\r\nabcd\r\n", b"#x\r\n", b"=3\r\nabc\r\n"] {
             let mut decoder = ReplyDecoder::new(Limits::default());
             assert!(decoder.decode(input).is_err(), "{input:?}");
         }
@@ -341,6 +342,34 @@ mod tests {
         assert!(ReplyDecoder::new(Limits::default()).decode(&deep).is_err());
         let huge = b"$999999999999\r\n";
         assert!(ReplyDecoder::new(Limits::default()).decode(huge).is_err());
+    }
+
+    /// The fuzzer's reply corpus: decoding never panics, and cut in two it decodes the same.
+    #[test]
+    fn fuzz_corpus_decodes_the_same_whole_and_split() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/resp_reply");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).expect("the fuzz corpus is in the repository") {
+            let input = std::fs::read(entry.expect("corpus entry").path()).expect("corpus file");
+            let whole = decode_pieces(&[&input]);
+            let cut = input.len() / 2;
+            assert_eq!(decode_pieces(&[&input[..cut], &input[cut..]]), whole, "{input:?}");
+            seen += 1;
+        }
+        assert!(seen >= 7, "only {seen} corpus files");
+    }
+
+    fn decode_pieces(pieces: &[&[u8]]) -> Result<Vec<Vec<Node>>, ProtocolError> {
+        let mut decoder = ReplyDecoder::new(Limits { max_bulk_len: 1 << 20, max_multibulk_len: 1 << 12 });
+        let mut buffer = Vec::new();
+        let mut replies = Vec::new();
+        for piece in pieces {
+            buffer.extend_from_slice(piece);
+            while let Some(reply) = decoder.decode_buffer(&mut buffer)? {
+                replies.push(reply);
+            }
+        }
+        Ok(replies)
     }
 
     #[test]

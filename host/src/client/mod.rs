@@ -10,10 +10,9 @@ mod endpoint;
 mod memory;
 pub mod pool;
 mod single_flight;
-mod url;
 mod value;
 
-pub use self::url::{ClientConfig, Session, Target, UrlError};
+pub use cachet_url::{ClientConfig, Session, Target, UrlError};
 pub use endpoint::Endpoint;
 pub use pool::{Pool, PoolOptions, PoolStats};
 pub use value::{DEFAULT_TTL, Error, ErrorKind, Ttl, Value};

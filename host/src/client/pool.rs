@@ -5,47 +5,11 @@
 
 use super::connection::{Connection, StreamError, StreamErrorKind};
 use super::endpoint::Endpoint;
+pub use cachet_url::PoolOptions;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
-
-/// How a pool connects and how many connections it keeps.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PoolOptions {
-    pub max_connections: usize,
-    /// Wait for a free connection (up to `timeout`) instead of failing at once.
-    pub blocking: bool,
-    /// The longest a blocking pool makes a caller wait.
-    pub timeout: Duration,
-    /// Idle connections older than this are closed.
-    pub max_idle_time: Duration,
-    /// How often idle connections are checked.
-    pub idle_check_interval: Duration,
-    pub connect_timeout: Duration,
-    /// Tries per new connection before giving up, with a growing pause between them.
-    pub connect_attempts: u32,
-    /// The longest a read or write waits (`stream_timeout` / the per-request timeout).
-    pub stream_timeout: Duration,
-    /// Bytes read at once, and queued before a write is sent.
-    pub buffer_size: usize,
-}
-
-impl Default for PoolOptions {
-    fn default() -> Self {
-        PoolOptions {
-            max_connections: 50,
-            blocking: true,
-            timeout: Duration::from_secs(20),
-            max_idle_time: Duration::from_secs(300),
-            idle_check_interval: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(5),
-            connect_attempts: 3,
-            stream_timeout: Duration::from_secs(30),
-            buffer_size: 64 * 1024,
-        }
-    }
-}
 
 /// A pool's counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
