@@ -89,6 +89,13 @@ async fn adapter_against_cachet_serve() {
 #[tokio::test]
 async fn adapter_in_memory() {
     exercise_adapter("mem://").await;
+    let answer = Client::scoped("mem://scoped", async |client| {
+        client.set("k", "v", Ttl::Default).await?;
+        client.get_or_set_with_sync("sync", Ttl::Default, || Ok::<_, std::io::Error>("made")).await
+    })
+    .await
+    .unwrap();
+    assert_eq!(answer.unwrap(), Bytes::from("made"));
 }
 
 #[tokio::test]

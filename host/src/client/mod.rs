@@ -184,6 +184,15 @@ impl Client {
             .await
     }
 
+    /// [`Client::get_or_set_with`] with a synchronous producer.
+    pub async fn get_or_set_with_sync<V, E>(&self, key: impl AsRef<[u8]>, ttl: impl Into<Ttl>, produce: impl FnOnce() -> Result<V, E>) -> Result<Bytes, Error>
+    where
+        V: AsRef<[u8]>,
+        E: std::fmt::Display,
+    {
+        self.get_or_set_with(key, ttl, || std::future::ready(produce())).await
+    }
+
     /// True only if every key existed (and was removed).
     pub async fn remove<K: AsRef<[u8]>>(&self, keys: impl IntoIterator<Item = K>) -> Result<bool, Error> {
         flag(self.run(Op::Remove(owned(keys))).await?)
