@@ -4,6 +4,7 @@
 //! Machines here are noisy: the servers are measured in alternation and the ratios from one run
 //! are the figure; absolute numbers are context.
 
+mod client;
 mod memory;
 mod plot;
 mod servers;
@@ -39,6 +40,7 @@ struct Args {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Part {
     Throughput,
+    Client,
     Memory,
     Startup,
     Wasm,
@@ -54,6 +56,9 @@ fn main() -> Result<()> {
     writeln!(report, "{}", machine())?;
     if wants(Part::Throughput) {
         report.push_str(&throughput_section(&cachet, rounds, args.quick)?);
+    }
+    if wants(Part::Client) {
+        report.push_str(&client_section(&cachet, rounds, args.quick)?);
     }
     if wants(Part::Memory) {
         report.push_str(&memory_section(&cachet, args.quick)?);
@@ -106,6 +111,20 @@ fn throughput_section(cachet: &Path, rounds: usize, quick: bool) -> Result<Strin
         std::fs::create_dir_all(png.parent().context("docs/perf")?)?;
         plot::pipeline(&sweep, &png)?;
         out.push_str("\n![throughput vs pipeline depth](perf/pipeline.png)\n");
+    }
+    Ok(out)
+}
+
+fn client_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
+    let ops = if quick { 5_000 } else { 100_000 };
+    let redis = Server::start(Kind::Redis, cachet, &[])?;
+    let url = format!("redis://127.0.0.1:{}/", redis.port);
+    let rows = client::compare(&url, ops, rounds)?;
+    let mut out = format!("\n### Clients (against redis-server; 64-byte values; {ops} operations per measurement)\n\n");
+    out.push_str("| operation | tasks | cachet client ops/s | redis crate ops/s | fred ops/s | cachet/redis | cachet/fred |\n|---|---:|---:|---:|---:|---:|---:|\n");
+    for row in rows {
+        let [c, r, f] = row.ops_per_sec;
+        writeln!(out, "| {} | {} | {c:.0} | {r:.0} | {f:.0} | **{:.2}** | **{:.2}** |", row.op, row.tasks, c / r, c / f)?;
     }
     Ok(out)
 }

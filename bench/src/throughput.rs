@@ -56,7 +56,7 @@ fn parse_csv(text: &str) -> Result<Vec<(String, Sample)>> {
     Ok(samples)
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
+pub fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(0.0)
 }

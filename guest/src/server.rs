@@ -4,10 +4,9 @@
 use crate::commands::{self, Ctx};
 use crate::config::{Config, ConfigError};
 use crate::keyspace::Keyspace;
-use crate::resp::{Limits, Parsed, Reply, parse_request};
+use crate::resp::{Args, Limits, Parsed, Reply, parse_request};
 use crate::rng::Rng;
-use crate::session::{Peer, PeerKind, Session};
-use std::collections::HashMap;
+use crate::session::{Peer, PeerKind, Session, Sessions};
 
 /// The Redis version cachet answers as (HELLO, INFO): the one whose commands and replies it follows.
 pub const REDIS_VERSION: &str = "7.2.4";
@@ -93,7 +92,7 @@ pub struct Engine {
     stats: Stats,
     rng: Rng,
     info: ServerInfo,
-    sessions: HashMap<u64, Session>,
+    sessions: Sessions,
     next_client_id: u64,
 }
 
@@ -109,7 +108,7 @@ impl Engine {
             stats: Stats::default(),
             rng,
             info: ServerInfo { run_id, started: now },
-            sessions: HashMap::new(),
+            sessions: Sessions::default(),
             next_client_id: 1,
         }
     }
@@ -186,7 +185,10 @@ impl Engine {
             match parse_request(&data[out.consumed..], &limits) {
                 Ok(Parsed::Command(args, used)) => {
                     out.consumed += used;
-                    self.execute(&mut session, &args.slices(), &mut out.reply, now);
+                    match &args {
+                        Args::Borrowed(args) => self.execute(&mut session, args, &mut out.reply, now),
+                        Args::Owned(_) => self.execute(&mut session, &args.slices(), &mut out.reply, now),
+                    }
                 }
                 Ok(Parsed::Skip(used)) => out.consumed += used,
                 Ok(Parsed::Incomplete(wanted)) => {

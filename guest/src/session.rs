@@ -1,5 +1,9 @@
 //! What the server remembers about one client connection.
 
+/// Open connections by id. Looked up on every feed: a fast fixed hasher, as ids are the host's, not
+/// a client's.
+pub type Sessions = std::collections::HashMap<u64, Session, foldhash::fast::FixedState>;
+
 /// How the client reached the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PeerKind {

@@ -30,7 +30,7 @@ pub struct Ctx<'a> {
     /// The client running the command.
     pub session: &'a mut Session,
     /// Every other connected client (CLIENT LIST, INFO clients).
-    pub others: &'a HashMap<u64, Session>,
+    pub others: &'a crate::session::Sessions,
     pub info: &'a ServerInfo,
     pub reply: Reply<'a>,
     pub now: Now,
@@ -160,8 +160,11 @@ pub fn all() -> impl Iterator<Item = &'static Command> {
     FAMILIES.iter().flat_map(|family| family.iter())
 }
 
-fn table() -> &'static HashMap<&'static str, &'static Command> {
-    static TABLE: OnceLock<HashMap<&'static str, &'static Command>> = OnceLock::new();
+/// Looked up for every command; the names are ours, so a fast fixed hasher is safe.
+type Table = HashMap<&'static str, &'static Command, foldhash::fast::FixedState>;
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| all().map(|c| (c.name, c)).collect())
 }
 

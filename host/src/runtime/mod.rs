@@ -96,6 +96,10 @@ impl Runtime {
         // are short and synchronous.
         config.concurrency_support(false);
         config.epoch_interruption(true);
+        // `CACHET_PERFMAP=1` writes /tmp/perf-PID.map so `perf` can name the component's functions.
+        if std::env::var_os("CACHET_PERFMAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = described(Engine::new(&config), "could not set up the WebAssembly engine")?;
         start_epoch_ticker(&engine);
         let component = cache::load_or_compile(&engine, cachet_component::WASM, options.cache_dir.as_deref())?;
