@@ -111,17 +111,18 @@ impl Client {
         self.shared.pool.clear_idle();
     }
 
-    /// Runs one request through the shared queue.
-    async fn run(&self, op: Op) -> Result<Outcome, Error> {
+    /// Queues one request; the receiver gets its result once a worker has run it.
+    async fn submit(&self, op: Op) -> Result<oneshot::Receiver<Result<Reply, Error>>, Error> {
         let queue = self.shared.queue.read().ok().and_then(|q| q.clone());
         let Some(queue) = queue else { return Err(closed()) };
         let (reply, answer) = oneshot::channel();
         queue.send(Job { op, reply }).await.map_err(|_| closed())?;
-        match answer.await {
-            Ok(Ok(reply)) => reply.map_err(Error::from),
-            Ok(Err(error)) => Err(error),
-            Err(_) => Err(closed()),
-        }
+        Ok(answer)
+    }
+
+    /// Runs one request through the shared queue.
+    async fn run(&self, op: Op) -> Result<Outcome, Error> {
+        receive(self.submit(op).await?).await
     }
 
     pub async fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Bytes>, Error> {
@@ -234,11 +235,22 @@ impl Client {
         }
     }
 
-    /// Runs several requests at once; each has its own result.
+    /// Runs several requests at once; each has its own result. All are queued before any is
+    /// awaited, so they travel together.
     pub async fn batch(&self, requests: Vec<Request>) -> Vec<Result<Value, Error>> {
-        let calls = requests.into_iter().map(|r| self.run(r.0));
-        let outcomes = futures_join_all(calls).await;
-        outcomes.into_iter().map(|o| o.map(outcome_value)).collect()
+        let mut answers = Vec::with_capacity(requests.len());
+        for request in requests {
+            answers.push(self.submit(request.0).await);
+        }
+        let mut results = Vec::with_capacity(answers.len());
+        for answer in answers {
+            let outcome = match answer {
+                Ok(answer) => receive(answer).await,
+                Err(error) => Err(error),
+            };
+            results.push(outcome.map(outcome_value));
+        }
+        results
     }
 }
 
@@ -282,28 +294,12 @@ impl Request {
     }
 }
 
-/// Waits for every future, concurrently, in order.
-async fn futures_join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
-    let mut set = Vec::new();
-    for future in futures {
-        set.push(Box::pin(future));
+async fn receive(answer: oneshot::Receiver<Result<Reply, Error>>) -> Result<Outcome, Error> {
+    match answer.await {
+        Ok(Ok(reply)) => reply.map_err(Error::from),
+        Ok(Err(error)) => Err(error),
+        Err(_) => Err(closed()),
     }
-    let mut outputs = Vec::with_capacity(set.len());
-    // Every request is queued on its first poll, so they share batches; then each is awaited.
-    let mut started: Vec<_> = set.into_iter().map(Some).collect();
-    std::future::poll_fn(|cx| {
-        for slot in started.iter_mut().flatten() {
-            let _ = slot.as_mut().poll(cx);
-        }
-        std::task::Poll::Ready(())
-    })
-    .await;
-    for slot in started.iter_mut() {
-        if let Some(future) = slot.take() {
-            outputs.push(future.await);
-        }
-    }
-    outputs
 }
 
 fn outcome_value(outcome: Outcome) -> Value {
