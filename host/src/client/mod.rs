@@ -368,6 +368,9 @@ async fn work(runtime: Arc<Runtime>, pool: Pool, options: CacheOptions, queue: A
         let jobs = {
             let mut queue = queue.lock().await;
             let Some(first) = queue.recv().await else { return };
+            // Callers answered by the last batch are queueing their next requests right now: one
+            // yield lets them join this batch instead of waiting a round trip for the next one.
+            tokio::task::yield_now().await;
             let mut jobs = vec![first];
             while jobs.len() < MAX_BATCH {
                 match queue.try_recv() {
