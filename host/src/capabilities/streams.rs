@@ -1,27 +1,12 @@
 //! `cachet:engine/streams`: pooled connections lent to the component. Handles live in the store's
 //! resource table; a stream the component drops without releasing it is closed, never reused.
 
-use crate::client::connection::{StreamError, StreamErrorKind};
 use crate::client::pool::{Pool, PooledStream};
 use crate::runtime::bindings::client::cachet::engine::streams as wit;
 use std::time::Duration;
 use wasmtime::component::Resource;
 
 type Answer<T> = wasmtime::Result<Result<T, wit::StreamError>>;
-
-fn to_wit(error: StreamError) -> wit::StreamError {
-    let kind = match error.kind {
-        StreamErrorKind::Timeout => wit::ErrorKind::Timeout,
-        StreamErrorKind::Closed => wit::ErrorKind::Closed,
-        StreamErrorKind::Connect => wit::ErrorKind::Connect,
-        StreamErrorKind::Exhausted => wit::ErrorKind::Exhausted,
-        StreamErrorKind::Incomplete => wit::ErrorKind::Incomplete,
-        StreamErrorKind::LimitOverrun => wit::ErrorKind::LimitOverrun,
-        StreamErrorKind::Unsupported => wit::ErrorKind::Unsupported,
-        StreamErrorKind::Io => wit::ErrorKind::Io,
-    };
-    wit::StreamError { kind, message: error.message, partial: error.partial }
-}
 
 impl wit::Host for super::HostState {}
 
@@ -31,7 +16,7 @@ impl wit::HostPool for super::HostState {
         let wait = timeout_ms.map(|ms| Duration::from_millis(u64::from(ms)));
         match pool.acquire(wait).await {
             Ok(stream) => Ok(Ok(self.table.push(stream)?)),
-            Err(error) => Ok(Err(to_wit(error))),
+            Err(error) => Ok(Err(error)),
         }
     }
 
@@ -58,27 +43,27 @@ impl wit::HostPool for super::HostState {
 impl wit::HostStream for super::HostState {
     async fn read(&mut self, stream: Resource<PooledStream>, max: u32) -> Answer<Vec<u8>> {
         let connection = self.table.get_mut(&stream)?.connection();
-        Ok(connection.read(max.max(1) as usize).await.map_err(to_wit))
+        Ok(connection.read(max.max(1) as usize).await)
     }
 
     async fn read_exact(&mut self, stream: Resource<PooledStream>, n: u32) -> Answer<Vec<u8>> {
         let connection = self.table.get_mut(&stream)?.connection();
-        Ok(connection.read_exact(n as usize).await.map_err(to_wit))
+        Ok(connection.read_exact(n as usize).await)
     }
 
     async fn read_until(&mut self, stream: Resource<PooledStream>, separator: Vec<u8>, limit: u32) -> Answer<Vec<u8>> {
         let connection = self.table.get_mut(&stream)?.connection();
-        Ok(connection.read_until(&separator, limit as usize).await.map_err(to_wit))
+        Ok(connection.read_until(&separator, limit as usize).await)
     }
 
     async fn write(&mut self, stream: Resource<PooledStream>, data: Vec<u8>) -> Answer<()> {
         let connection = self.table.get_mut(&stream)?.connection();
-        Ok(connection.write(&data).await.map_err(to_wit))
+        Ok(connection.write(&data).await)
     }
 
     async fn drain(&mut self, stream: Resource<PooledStream>) -> Answer<()> {
         let connection = self.table.get_mut(&stream)?.connection();
-        Ok(connection.drain().await.map_err(to_wit))
+        Ok(connection.drain().await)
     }
 
     async fn fresh(&mut self, stream: Resource<PooledStream>) -> wasmtime::Result<bool> {

@@ -9,40 +9,14 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 
-/// What went wrong on a stream: the kinds the WIT `stream-error` has.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StreamErrorKind {
-    Timeout,
-    Closed,
-    Connect,
-    Exhausted,
-    Incomplete,
-    LimitOverrun,
-    Unsupported,
-    Io,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StreamError {
-    pub kind: StreamErrorKind,
-    pub message: String,
-    /// Bytes read before an `Incomplete` or `LimitOverrun` failure.
-    pub partial: Vec<u8>,
-}
+/// A stream's failures are the WIT `stream-error` itself: the component receives them as they are.
+pub use crate::runtime::bindings::client::cachet::engine::streams::{ErrorKind as StreamErrorKind, StreamError};
 
 impl StreamError {
     pub fn new(kind: StreamErrorKind, message: impl Into<String>) -> Self {
         StreamError { kind, message: message.into(), partial: Vec::new() }
     }
 }
-
-impl std::fmt::Display for StreamError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for StreamError {}
 
 enum Io {
     Tcp(TcpStream),
