@@ -55,13 +55,16 @@ struct Shared {
 
 impl Client {
     /// A client for `url` (see [`ClientConfig::parse`] for the forms). Connections are opened when
-    /// first needed. Must be called inside a tokio runtime.
+    /// first needed, on the tokio runtime this is called from.
     pub async fn open(url: &str) -> Result<Client, Error> {
         let config = ClientConfig::parse(url).map_err(|e| Error::new(ErrorKind::Invalid, e.0))?;
         Self::with_config(config).await
     }
 
     pub async fn with_config(config: ClientConfig) -> Result<Client, Error> {
+        let Ok(reactor) = tokio::runtime::Handle::try_current() else {
+            return Err(Error::new(ErrorKind::Invalid, "cachet's client runs on tokio: open it from within a tokio runtime"));
+        };
         let runtime = Runtime::shared().map_err(|e| Error::new(ErrorKind::Engine, format!("{e:#}")))?;
         let endpoint = match &config.target {
             Target::Tcp { host, port } => Endpoint::Tcp { host: host.clone(), port: *port },
@@ -75,7 +78,7 @@ impl Client {
         let (queue, jobs) = mpsc::channel(QUEUE_LEN);
         let jobs = Arc::new(Mutex::new(jobs));
         for _ in 0..config.pool.max_connections.clamp(1, MAX_WORKERS) {
-            tokio::spawn(work(runtime.clone(), pool.clone(), options.clone(), jobs.clone()));
+            reactor.spawn(work(runtime.clone(), pool.clone(), options.clone(), jobs.clone()));
         }
         let shared = Shared { queue: RwLock::new(Some(queue)), pool, flights: Flights::default(), config };
         Ok(Client { shared: Arc::new(shared) })
