@@ -11,6 +11,7 @@ pub use ops::{Error, ErrorKind, Op, Outcome, Ttl};
 pub use setup::Options;
 
 use crate::resp::{Limits, ReplyDecoder, encode_command};
+use std::borrow::Cow;
 
 /// The kinds of failure a stream reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,7 +138,7 @@ impl<P: Pool> Cache<P> {
     fn round(
         &self,
         ops: &[Op],
-        commands: &[Option<Vec<Vec<u8>>>],
+        commands: &[Option<Vec<Cow<'_, [u8]>>>],
         todo: &[usize],
         results: &mut [Option<Result<Outcome, Error>>],
     ) -> Result<(), Interrupted> {

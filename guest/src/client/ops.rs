@@ -1,6 +1,7 @@
 //! The cache adapter's requests: what command each becomes and what its reply means.
 
 use crate::resp::Node;
+use std::borrow::Cow;
 
 /// Time to live in milliseconds; `None` stores without expiry.
 pub type Ttl = Option<u64>;
@@ -63,36 +64,36 @@ const REPEATABLE: &[&str] = &[
 ];
 
 impl Op {
-    /// The command that carries this request. `Err` when the request cannot be sent at all.
-    pub fn command(&self) -> Result<Vec<Vec<u8>>, Error> {
-        let mut args: Vec<Vec<u8>> = match self {
-            Op::Get(key) | Op::GetOrFail(key) => vec![b"GET".to_vec(), key.clone()],
-            Op::Set(key, value, ttl) => with_ttl(vec![b"SET".to_vec(), key.clone(), value.clone()], *ttl),
+    /// The command that carries this request, borrowing the request's keys and values so they
+    /// are copied only once, into the outgoing bytes. `Err` when it cannot be sent at all.
+    pub fn command(&self) -> Result<Vec<Cow<'_, [u8]>>, Error> {
+        let word = |w: &'static [u8]| Cow::Borrowed(w);
+        Ok(match self {
+            Op::Get(key) | Op::GetOrFail(key) => vec![word(b"GET"), key.into()],
+            Op::Set(key, value, ttl) => with_ttl(vec![word(b"SET"), key.into(), value.into()], *ttl),
             Op::GetOrSet(key, value, ttl) => {
-                with_ttl(vec![b"SET".to_vec(), key.clone(), value.clone(), b"NX".to_vec(), b"GET".to_vec()], *ttl)
+                with_ttl(vec![word(b"SET"), key.into(), value.into(), word(b"NX"), word(b"GET")], *ttl)
             }
             Op::Remove(keys) => prefixed("DEL", keys)?,
-            Op::UpdateTimeout(key, Some(ms)) => vec![b"PEXPIRE".to_vec(), key.clone(), ms.to_string().into_bytes()],
+            Op::UpdateTimeout(key, Some(ms)) => vec![word(b"PEXPIRE"), key.into(), number(*ms)],
             // PERSIST answers 0 both for a missing key and for one without expiry; GETEX tells
             // them apart.
-            Op::UpdateTimeout(key, None) => vec![b"GETEX".to_vec(), key.clone(), b"PERSIST".to_vec()],
+            Op::UpdateTimeout(key, None) => vec![word(b"GETEX"), key.into(), word(b"PERSIST")],
             Op::Mget(keys) => prefixed("MGET", keys)?,
             Op::Mset(pairs) if pairs.is_empty() => return Err(invalid("mset needs at least one key and value")),
             Op::Mset(pairs) => {
-                let mut args = vec![b"MSET".to_vec()];
+                let mut args = vec![word(b"MSET")];
                 for (key, value) in pairs {
-                    args.push(key.clone());
-                    args.push(value.clone());
+                    args.push(key.into());
+                    args.push(value.into());
                 }
                 args
             }
-            Op::Incr(key, by) => vec![b"INCRBY".to_vec(), key.clone(), by.to_string().into_bytes()],
+            Op::Incr(key, by) => vec![word(b"INCRBY"), key.into(), number(*by)],
             Op::Exists(keys) => prefixed("EXISTS", keys)?,
             Op::Call(args) if args.is_empty() => return Err(invalid("call needs a command name")),
-            Op::Call(args) => args.clone(),
-        };
-        args.shrink_to_fit();
-        Ok(args)
+            Op::Call(args) => args.iter().map(Cow::from).collect(),
+        })
     }
 
     /// Whether a request that may already have reached the server can be sent again.
@@ -159,21 +160,25 @@ fn invalid(message: &str) -> Error {
     Error::new(ErrorKind::Invalid, message)
 }
 
-fn with_ttl(mut args: Vec<Vec<u8>>, ttl: Ttl) -> Vec<Vec<u8>> {
+fn with_ttl(mut args: Vec<Cow<'_, [u8]>>, ttl: Ttl) -> Vec<Cow<'_, [u8]>> {
     if let Some(ms) = ttl {
-        args.push(b"PX".to_vec());
-        args.push(ms.max(1).to_string().into_bytes());
+        args.push(Cow::Borrowed(b"PX"));
+        args.push(number(ms.max(1)));
     }
     args
 }
 
-fn prefixed(name: &str, keys: &[Vec<u8>]) -> Result<Vec<Vec<u8>>, Error> {
+fn number(n: impl std::fmt::Display) -> Cow<'static, [u8]> {
+    Cow::Owned(n.to_string().into_bytes())
+}
+
+fn prefixed<'a>(name: &'static str, keys: &'a [Vec<u8>]) -> Result<Vec<Cow<'a, [u8]>>, Error> {
     if keys.is_empty() {
         return Err(invalid(&format!("{} needs at least one key", name.to_ascii_lowercase())));
     }
     let mut args = Vec::with_capacity(keys.len() + 1);
-    args.push(name.as_bytes().to_vec());
-    args.extend(keys.iter().cloned());
+    args.push(Cow::Borrowed(name.as_bytes()));
+    args.extend(keys.iter().map(Cow::from));
     Ok(args)
 }
 

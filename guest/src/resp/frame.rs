@@ -59,34 +59,20 @@ struct Open {
     discard: bool,
 }
 
-/// What one call to [`ReplyDecoder::decode`] achieved.
-#[derive(Debug, PartialEq)]
-pub enum Decoded {
-    /// A whole reply.
-    Reply(Vec<Node>),
-    /// The input ended inside a reply: everything given was consumed, more is needed.
-    Partial,
-}
-
 impl ReplyDecoder {
     pub fn new(limits: Limits) -> Self {
         ReplyDecoder { limits, nodes: Vec::new(), open: Vec::new() }
     }
 
-    /// Forgets a reply decoded halfway (the connection it came from is gone).
-    pub fn reset(&mut self) {
-        self.nodes.clear();
-        self.open.clear();
-    }
-
-    /// Decodes from `input`, continuing the reply an earlier call left unfinished, and says how
-    /// many bytes it consumed. An element split across reads is not consumed until it is whole,
-    /// so the caller keeps the unconsumed tail (see [`ReplyDecoder::decode_buffer`]).
-    pub fn decode(&mut self, input: &[u8]) -> Result<(Decoded, usize), ProtocolError> {
+    /// Decodes from `input`, continuing the reply an earlier call left unfinished: the reply when
+    /// one is complete (`None` when the input ended inside it), and how many bytes it consumed.
+    /// An element split across reads is not consumed until it is whole, so the caller keeps the
+    /// unconsumed tail (see [`ReplyDecoder::decode_buffer`]).
+    pub fn decode(&mut self, input: &[u8]) -> Result<(Option<Vec<Node>>, usize), ProtocolError> {
         let mut pos = 0;
         loop {
             let Some((item, used)) = parse_node(&input[pos..], &self.limits)? else {
-                return Ok((Decoded::Partial, pos));
+                return Ok((None, pos));
             };
             pos += used;
             let node = match item {
@@ -97,19 +83,16 @@ impl ReplyDecoder {
                 }
             };
             if let Some(reply) = self.accept(node)? {
-                return Ok((Decoded::Reply(reply), pos));
+                return Ok((Some(reply), pos));
             }
         }
     }
 
     /// Decodes the front of `buffer` and removes what was used: `Some` reply when one is complete.
     pub fn decode_buffer(&mut self, buffer: &mut Vec<u8>) -> Result<Option<Vec<Node>>, ProtocolError> {
-        let (decoded, consumed) = self.decode(buffer)?;
+        let (reply, consumed) = self.decode(buffer)?;
         buffer.drain(..consumed);
-        Ok(match decoded {
-            Decoded::Reply(nodes) => Some(nodes),
-            Decoded::Partial => None,
-        })
+        Ok(reply)
     }
 
     /// Adds a parsed node to the reply being built; returns the reply when it is complete.

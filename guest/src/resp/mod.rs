@@ -4,7 +4,7 @@ mod frame;
 mod reply;
 mod request;
 
-pub use frame::{Decoded, MAX_DEPTH, Node, ReplyDecoder, encode_command};
+pub use frame::{MAX_DEPTH, Node, ReplyDecoder, encode_command};
 pub use reply::{Reply, format_double};
 pub use request::{Args, Limits, MAX_INLINE_LEN, Parsed, ProtocolError, parse_request, split_words};
 
