@@ -35,6 +35,61 @@ fn no_sockets_no_filesystem() {
 }
 
 #[test]
-fn exports_the_server_and_cache_interfaces() {
-    assert_eq!(runtime().exports(), vec!["cachet:engine/cache@0.1.0".to_string(), "cachet:engine/server@0.1.0".to_string()]);
+fn exports_the_server_cache_and_keyvalue_interfaces() {
+    let expected = [
+        "cachet:engine/cache@0.1.0",
+        "cachet:engine/expiry@0.1.0",
+        "cachet:engine/maintenance@0.1.0",
+        "cachet:engine/server@0.1.0",
+        "wasi:keyvalue/atomics@0.2.0-draft2",
+        "wasi:keyvalue/batch@0.2.0-draft2",
+        "wasi:keyvalue/store@0.2.0-draft2",
+    ];
+    assert_eq!(runtime().exports(), expected);
+}
+
+/// The key-value exports work on the keyspace the server export serves: what one writes, the
+/// other reads, in the same instance, through wasmtime exactly as a plugin host calls them.
+#[test]
+fn keyvalue_and_resp_share_one_keyspace() {
+    use cachet::runtime::bindings::keyvalue::exports::cachet::engine::expiry::TimeToLive;
+    use cachet::runtime::bindings::keyvalue::exports::wasi::keyvalue::{atomics::CasError, store::Error};
+    use cachet::runtime::bindings::exports::cachet::engine::server::Peer;
+    use cachet::runtime::{Input, PeerKind};
+    let runtime = runtime();
+    let mut plugin = runtime.instantiate_plugin().expect("a plugin instance");
+    let s = &mut plugin.store;
+    let store = plugin.keyvalue.wasi_keyvalue_store();
+    let (atomics, batch, expiry) =
+        (plugin.keyvalue.wasi_keyvalue_atomics(), plugin.keyvalue.wasi_keyvalue_batch(), plugin.keyvalue.cachet_engine_expiry());
+    let server = plugin.server.cachet_engine_server();
+    plugin.keyvalue.cachet_engine_maintenance().call_configure(&mut *s, &[("maxmemory".into(), "100mb".into())]).unwrap().unwrap();
+
+    assert!(matches!(store.call_open(&mut *s, "nope").unwrap(), Err(Error::NoSuchStore)));
+    let bucket = store.call_open(&mut *s, "2").unwrap().unwrap();
+    store.bucket().call_set(&mut *s, bucket, "greeting", b"hello").unwrap().unwrap();
+    assert_eq!(atomics.call_increment(&mut *s, bucket, "visits", 3).unwrap().unwrap(), 3);
+    expiry.call_set_with_ttl(&mut *s, bucket, "session", b"x", 60_000).unwrap().unwrap();
+
+    let peer = Peer { kind: PeerKind::Tcp, address: "127.0.0.1:50000", local_address: "127.0.0.1:6379" };
+    assert_eq!(server.call_open(&mut *s, 1, peer, None).unwrap(), None, "the connection is welcome");
+    let commands = b"*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n*3\r\n$4\r\nMGET\r\n$8\r\ngreeting\r\n$6\r\nvisits\r\n*3\r\n$6\r\nINCRBY\r\n$6\r\nvisits\r\n$2\r\n10\r\n*2\r\n$3\r\nTTL\r\n$7\r\nsession\r\n";
+    let out = server.call_feed(&mut *s, &[Input { id: 1, data: commands }]).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out[0].reply),
+        "+OK\r\n*2\r\n$5\r\nhello\r\n$1\r\n3\r\n:13\r\n:60\r\n"
+    );
+    assert_eq!(store.bucket().call_get(&mut *s, bucket, "visits").unwrap().unwrap().as_deref(), Some(&b"13"[..]));
+    let many = batch.call_get_many(&mut *s, bucket, &["greeting".into(), "none".into()]).unwrap().unwrap();
+    assert_eq!(many, vec![Some(("greeting".to_string(), b"hello".to_vec())), None]);
+    assert!(matches!(expiry.call_ttl(&mut *s, bucket, "session").unwrap().unwrap(), TimeToLive::Milliseconds(ms) if ms > 59_000));
+
+    let cas = atomics.cas().call_new(&mut *s, bucket, "greeting").unwrap().unwrap();
+    assert_eq!(atomics.cas().call_current(&mut *s, cas).unwrap().unwrap().as_deref(), Some(&b"hello"[..]));
+    store.bucket().call_set(&mut *s, bucket, "greeting", b"changed").unwrap().unwrap();
+    let Err(CasError::CasFailed(fresh)) = atomics.call_swap(&mut *s, cas, b"lost").unwrap() else { panic!("a stale swap fails") };
+    atomics.call_swap(&mut *s, fresh, b"won").unwrap().unwrap();
+    assert_eq!(store.bucket().call_get(&mut *s, bucket, "greeting").unwrap().unwrap().as_deref(), Some(&b"won"[..]));
+    let Err(Error::Other(message)) = atomics.call_increment(&mut *s, bucket, "greeting", 1).unwrap() else { panic!("not a number") };
+    assert_eq!(message, "ERR value is not an integer or out of range");
 }

@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod glob;
 pub mod keyspace;
+pub mod keyvalue;
 pub mod log;
 pub mod memory;
 pub mod resp;

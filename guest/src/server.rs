@@ -1,10 +1,11 @@
 //! The engine behind the server world: connections come and go, bytes are fed in, replies come
 //! out, and a timer runs background work. No I/O happens here; the host does all of it.
 
+use crate::client::{Error as ClientError, ErrorKind as ClientErrorKind, Op, Outcome};
 use crate::commands::{self, Ctx};
 use crate::config::{Config, ConfigError};
 use crate::keyspace::Keyspace;
-use crate::resp::{Args, Limits, Parsed, Reply, parse_request};
+use crate::resp::{Args, Limits, Parsed, Reply, ReplyDecoder, parse_request};
 use crate::rng::Rng;
 use crate::session::{Peer, PeerKind, Session, Sessions};
 
@@ -94,6 +95,8 @@ pub struct Engine {
     info: ServerInfo,
     sessions: Sessions,
     next_client_id: u64,
+    /// The session requests from [`Engine::run_op`] run on: no connection, never listed.
+    embedded: Option<Session>,
 }
 
 impl Engine {
@@ -110,6 +113,7 @@ impl Engine {
             info: ServerInfo { run_id, started: now },
             sessions: Sessions::default(),
             next_client_id: 1,
+            embedded: None,
         }
     }
 
@@ -122,6 +126,36 @@ impl Engine {
             self.keyspace = Keyspace::new(self.config.databases, self.rng.next_u64());
         }
         Ok(())
+    }
+
+    pub fn databases(&self) -> usize {
+        self.config.databases
+    }
+
+    /// Fixes the settings that cannot change while the keyspace is in use (`databases`).
+    pub fn freeze_config(&mut self) {
+        self.config.frozen = true;
+    }
+
+    /// Runs one request for a host that calls the engine directly rather than through a
+    /// connection (the key-value interfaces): the request becomes the command a client would send,
+    /// run in database `db` exactly as a client's command is, and its reply is decoded. So both
+    /// paths share one keyspace and one set of rules — expiry, memory limits, error texts.
+    pub fn run_op(&mut self, db: usize, op: &Op, now: Now) -> Result<Outcome, ClientError> {
+        let args = op.command()?;
+        let args: Vec<&[u8]> = args.iter().map(|a| a.as_ref()).collect();
+        let mut session = self.embedded.take().unwrap_or_else(|| {
+            let peer = Peer { kind: PeerKind::Unix, address: "embedded".into(), local_address: String::new() };
+            Session::new(0, 0, peer, now.wall_ms, now.mono_ns)
+        });
+        session.db = db;
+        let mut reply = Vec::new();
+        self.keyspace.set_clock(now.wall_ms);
+        self.execute(&mut session, &args, &mut reply, now);
+        self.embedded = Some(session);
+        let nodes = ReplyDecoder::new(Limits::default()).decode(&reply).ok().and_then(|(nodes, _)| nodes);
+        let nodes = nodes.ok_or_else(|| ClientError::new(ClientErrorKind::Protocol, "the engine's reply could not be read"))?;
+        op.outcome(nodes)
     }
 
     /// Registers a new connection, restoring its session when the host kept one. Returns the reply

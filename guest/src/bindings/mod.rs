@@ -1,6 +1,7 @@
 //! wit-bindgen glue for the `cachet` world: one module per exported interface, conversions only.
 
 mod cache;
+mod keyvalue;
 mod server;
 
 wit_bindgen::generate!({

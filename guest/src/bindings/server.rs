@@ -16,7 +16,7 @@ fn now() -> Now {
     Now { wall_ms: clock::wall_now(), mono_ns: clock::monotonic_now() }
 }
 
-fn with_engine<T>(f: impl FnOnce(&mut Engine, Now) -> T) -> T {
+pub(super) fn with_engine<T>(f: impl FnOnce(&mut Engine, Now) -> T) -> T {
     ENGINE.with_borrow_mut(|slot| {
         let now = now();
         let engine = slot.get_or_insert_with(|| {

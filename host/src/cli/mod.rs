@@ -1,6 +1,7 @@
 //! The `cachet` command line.
 
 mod client;
+pub mod compose;
 mod config_file;
 mod serve;
 
@@ -22,6 +23,10 @@ enum Command {
     Cli(client::CliArgs),
     /// Print the engine component's imports and exports (its whole contact with the outside).
     Inspect,
+    /// Write cachet's component (the engine, with its wasi:keyvalue exports) to a .wasm file.
+    Component(compose::ComponentArgs),
+    /// Plug cachet into an application component's wasi:keyvalue imports and write the result.
+    Compose(compose::ComposeArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -31,6 +36,8 @@ pub fn main() -> Result<()> {
         Command::Serve(args) => serve::run(args),
         Command::Cli(args) => client::run(args),
         Command::Inspect => inspect(),
+        Command::Component(args) => compose::component(args),
+        Command::Compose(args) => compose::compose_command(args),
     }
 }
 

@@ -28,3 +28,17 @@ pub mod client {
         },
     });
 }
+
+/// The `keyvalue` world: wasi:keyvalue and cachet's expiry extension, for hosts that embed the
+/// keyspace as a plugin. Its imports are the server's, so it reuses their host implementations.
+pub mod keyvalue {
+    wasmtime::component::bindgen!({
+        world: "keyvalue",
+        path: "../wit",
+        with: {
+            "cachet:engine/clock": crate::runtime::bindings::cachet::engine::clock,
+            "cachet:engine/random": crate::runtime::bindings::cachet::engine::random,
+            "cachet:engine/log": crate::runtime::bindings::cachet::engine::log,
+        },
+    });
+}

@@ -159,11 +159,47 @@ impl Runtime {
 
     /// A fresh engine instance with an empty keyspace.
     pub fn instantiate(&self) -> Result<Instance> {
+        let mut store = self.store();
+        let bindings = described(self.pre.instantiate(&mut store), "instantiating the engine component")?;
+        Ok(Instance { store, bindings, deadline_ticks: self.call_deadline_ticks })
+    }
+
+    /// An instance whose exports the caller drives itself, as any plugin host would: the server
+    /// interface and the key-value interfaces, on one keyspace. Each call may run for the
+    /// runtime's call timeout; after a trap the instance is unusable.
+    pub fn instantiate_plugin(&self) -> Result<PluginInstance> {
+        let mut store = self.store();
+        let instance = described(self.pre.instance_pre().instantiate(&mut store), "instantiating the engine component")?;
+        let server = described(ServerEngine::new(&mut store, &instance), "the component does not export cachet:engine/server")?;
+        let keyvalue = described(
+            bindings::keyvalue::Keyvalue::new(&mut store, &instance),
+            "the component does not export the key-value interfaces",
+        )?;
+        Ok(PluginInstance { store, server, keyvalue })
+    }
+
+    /// A store for one instance, with the runtime's memory limit and call deadline.
+    pub fn store(&self) -> Store<HostState> {
         let mut store = Store::new(&self.engine, HostState::new(self.clock, self.memory_limit));
         store.limiter(|state| &mut state.limits);
         store.set_epoch_deadline(self.call_deadline_ticks);
-        let bindings = described(self.pre.instantiate(&mut store), "instantiating the engine component")?;
-        Ok(Instance { store, bindings, deadline_ticks: self.call_deadline_ticks })
+        store
+    }
+
+    /// A linker with cachet's own capabilities (clock, random, log) and nothing else: no WASI at
+    /// all. Components built on cachet (an application composed with it, say) run with it; link
+    /// their other imports as traps to prove they are never used.
+    pub fn capabilities_linker(&self) -> Result<Linker<HostState>> {
+        let mut linker = Linker::<HostState>::new(&self.engine);
+        described(
+            bindings::keyvalue::Keyvalue::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state),
+            "linking cachet's capabilities",
+        )?;
+        Ok(linker)
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
     }
 
     pub fn clock(&self) -> Clock {
@@ -271,6 +307,14 @@ impl Instance {
         self.store.set_epoch_deadline(self.deadline_ticks);
         Ok(server.call_tick(&mut self.store)?)
     }
+}
+
+/// An instance driven through the component's exports directly (see
+/// [`Runtime::instantiate_plugin`]): call `server` and `keyvalue` with `store`.
+pub struct PluginInstance {
+    pub store: Store<HostState>,
+    pub server: ServerEngine,
+    pub keyvalue: bindings::keyvalue::Keyvalue,
 }
 
 /// A client instance: the component's cache adapter bound to one pool.

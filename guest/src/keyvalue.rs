@@ -1,0 +1,376 @@
+//! The WASI key-value interfaces (`wasi:keyvalue/store`, `atomics`, `batch`) and cachet's expiry
+//! extension, on the engine's keyspace.
+//!
+//! A bucket is one of the engine's databases. Every call becomes the request a cache client would
+//! make (GET, SET, INCRBY, SCAN...) and runs through [`Engine::run_op`], so key-value callers and
+//! RESP clients share one keyspace with one set of rules: lazy and active expiry, `maxmemory` and
+//! its eviction policy, and Redis's error texts, which `Error::Other` carries.
+
+use crate::client::{Error as ClientError, ErrorKind, Op, Outcome, Ttl};
+use crate::server::{Engine, Now};
+
+/// The interface's error variant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    NoSuchStore,
+    AccessDenied,
+    Other(String),
+}
+
+impl From<ClientError> for Error {
+    fn from(e: ClientError) -> Self {
+        Error::Other(e.message)
+    }
+}
+
+/// How long a key has left to live.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeToLive {
+    Missing,
+    Forever,
+    Milliseconds(u64),
+}
+
+/// Keys returned by one step of [`Bucket::list_keys`].
+pub const LIST_PAGE: usize = 100;
+
+/// One of the engine's databases, opened by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bucket {
+    pub db: usize,
+}
+
+impl Bucket {
+    /// `""` and `"default"` name database 0; `"0"`, `"1"`, ... name the database of that number.
+    pub fn open(engine: &mut Engine, identifier: &str) -> Result<Bucket, Error> {
+        let db = match identifier {
+            "" | "default" => Some(0),
+            digits if digits.len() <= 7 && digits.bytes().all(|b| b.is_ascii_digit()) => digits.parse().ok(),
+            _ => None,
+        };
+        match db {
+            Some(db) if db < engine.databases() => {
+                engine.freeze_config();
+                Ok(Bucket { db })
+            }
+            _ => Err(Error::NoSuchStore),
+        }
+    }
+
+    fn run(self, engine: &mut Engine, op: Op, now: Now) -> Result<Outcome, Error> {
+        Ok(engine.run_op(self.db, &op, now)?)
+    }
+
+    pub fn get(self, engine: &mut Engine, key: &str, now: Now) -> Result<Option<Vec<u8>>, Error> {
+        match self.run(engine, Op::Get(key.into()), now)? {
+            Outcome::Value(value) => Ok(value),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Stores `value` without expiry, replacing any value and TTL the key had (Redis's SET).
+    pub fn set(self, engine: &mut Engine, key: &str, value: Vec<u8>, now: Now) -> Result<(), Error> {
+        self.set_for(engine, key, value, None, now)
+    }
+
+    pub fn set_with_ttl(self, engine: &mut Engine, key: &str, value: Vec<u8>, ttl_ms: u64, now: Now) -> Result<(), Error> {
+        self.set_for(engine, key, value, Some(ttl_ms), now)
+    }
+
+    fn set_for(self, engine: &mut Engine, key: &str, value: Vec<u8>, ttl: Ttl, now: Now) -> Result<(), Error> {
+        done(self.run(engine, Op::Set(key.into(), value, ttl), now)?)
+    }
+
+    /// Removes the key; removing a missing key is not an error.
+    pub fn delete(self, engine: &mut Engine, key: &str, now: Now) -> Result<(), Error> {
+        self.delete_many(engine, &[key.to_owned()], now)
+    }
+
+    pub fn exists(self, engine: &mut Engine, key: &str, now: Now) -> Result<bool, Error> {
+        match self.run(engine, Op::Exists(vec![key.into()]), now)? {
+            Outcome::Integer(n) => Ok(n > 0),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// One page of keys, and the cursor for the next (`None` when the listing is complete). A key
+    /// that exists for the whole listing is listed at least once; keys that are not UTF-8, which
+    /// only RESP clients can write, are left out since this interface's keys are strings.
+    pub fn list_keys(self, engine: &mut Engine, cursor: Option<&str>, now: Now) -> Result<(Vec<String>, Option<String>), Error> {
+        let cursor = match cursor {
+            None => "0",
+            Some(c) if !c.is_empty() && c != "0" && c.bytes().all(|b| b.is_ascii_digit()) => c,
+            Some(c) => return Err(Error::Other(format!("invalid cursor '{c}': pass back a cursor list-keys returned"))),
+        };
+        let scan = Op::Call(vec![b"SCAN".to_vec(), cursor.into(), b"COUNT".to_vec(), LIST_PAGE.to_string().into_bytes()]);
+        let Outcome::Reply(nodes) = self.run(engine, scan, now)? else {
+            return Err(Error::Other("SCAN answered something other than a reply".into()));
+        };
+        scan_page(nodes).ok_or_else(|| Error::Other("SCAN's reply did not have the shape of a cursor and keys".into()))
+    }
+
+    /// Adds `delta` to the integer stored at `key` (0 when missing) and returns the result; the
+    /// key keeps its TTL (Redis's INCRBY).
+    pub fn increment(self, engine: &mut Engine, key: &str, delta: i64, now: Now) -> Result<i64, Error> {
+        match self.run(engine, Op::Incr(key.into(), delta), now)? {
+            Outcome::Integer(n) => Ok(n),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// For each key, the key and its value, or `None` when it has no value.
+    pub fn get_many(self, engine: &mut Engine, keys: Vec<String>, now: Now) -> Result<Vec<Option<(String, Vec<u8>)>>, Error> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let op = Op::Mget(keys.iter().map(|k| k.as_bytes().to_vec()).collect());
+        match self.run(engine, op, now)? {
+            Outcome::Values(values) => Ok(keys.into_iter().zip(values).map(|(k, v)| v.map(|v| (k, v))).collect()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Stores every pair at once (Redis's MSET: none of the keys keeps a TTL).
+    pub fn set_many(self, engine: &mut Engine, pairs: Vec<(String, Vec<u8>)>, now: Now) -> Result<(), Error> {
+        if pairs.is_empty() {
+            return Ok(());
+        }
+        let pairs = pairs.into_iter().map(|(k, v)| (k.into_bytes(), v)).collect();
+        done(self.run(engine, Op::Mset(pairs), now)?)
+    }
+
+    pub fn delete_many(self, engine: &mut Engine, keys: &[String], now: Now) -> Result<(), Error> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        match self.run(engine, Op::Remove(keys.iter().map(|k| k.as_bytes().to_vec()).collect()), now)? {
+            Outcome::Flag(_) => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Sets when an existing key expires: after `ttl_ms`, or never. False when there is no key.
+    pub fn expire(self, engine: &mut Engine, key: &str, ttl_ms: Option<u64>, now: Now) -> Result<bool, Error> {
+        match self.run(engine, Op::UpdateTimeout(key.into(), ttl_ms.map(|ms| ms.max(1))), now)? {
+            Outcome::Flag(changed) => Ok(changed),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    pub fn ttl(self, engine: &mut Engine, key: &str, now: Now) -> Result<TimeToLive, Error> {
+        let pttl = Op::Call(vec![b"PTTL".to_vec(), key.into()]);
+        match self.run(engine, pttl, now)? {
+            Outcome::Reply(nodes) => match nodes.as_slice() {
+                [crate::resp::Node::Integer(-2)] => Ok(TimeToLive::Missing),
+                [crate::resp::Node::Integer(-1)] => Ok(TimeToLive::Forever),
+                [crate::resp::Node::Integer(ms)] if *ms >= 0 => Ok(TimeToLive::Milliseconds(*ms as u64)),
+                _ => Err(Error::Other("PTTL answered something other than an integer".into())),
+            },
+            other => Err(unexpected(other)),
+        }
+    }
+}
+
+/// A compare-and-swap in progress: the value a key had when it began.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cas {
+    pub bucket: Bucket,
+    pub key: String,
+    pub current: Option<Vec<u8>>,
+}
+
+/// Why a swap did not happen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SwapError {
+    Store(Error),
+    /// The key's value changed since the CAS began; this one holds the value it has now.
+    Failed(Cas),
+}
+
+impl Cas {
+    pub fn new(engine: &mut Engine, bucket: Bucket, key: String, now: Now) -> Result<Cas, Error> {
+        let current = bucket.get(engine, &key, now)?;
+        Ok(Cas { bucket, key, current })
+    }
+
+    /// Stores `value` if the key still holds the value this CAS saw (compared by content; a
+    /// missing key must still be missing). The key keeps its TTL. The engine runs one call at a
+    /// time, so nothing can change the key between the comparison and the write.
+    pub fn swap(self, engine: &mut Engine, value: Vec<u8>, now: Now) -> Result<(), SwapError> {
+        let now_current = self.bucket.get(engine, &self.key, now).map_err(SwapError::Store)?;
+        if now_current != self.current {
+            return Err(SwapError::Failed(Cas { current: now_current, ..self }));
+        }
+        let set = Op::Call(vec![b"SET".to_vec(), self.key.into_bytes(), value, b"KEEPTTL".to_vec()]);
+        match self.bucket.run(engine, set, now).map_err(SwapError::Store)? {
+            Outcome::Reply(_) => Ok(()),
+            other => Err(SwapError::Store(unexpected(other))),
+        }
+    }
+}
+
+fn done(outcome: Outcome) -> Result<(), Error> {
+    match outcome {
+        Outcome::Done => Ok(()),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn unexpected(outcome: Outcome) -> Error {
+    Error::from(ClientError::new(ErrorKind::Protocol, format!("the engine answered with an unexpected {outcome:?}")))
+}
+
+/// SCAN's reply: `[cursor, [key, ...]]`.
+fn scan_page(nodes: Vec<crate::resp::Node>) -> Option<(Vec<String>, Option<String>)> {
+    use crate::resp::Node;
+    let mut nodes = nodes.into_iter();
+    let (Some(Node::Array(2)), Some(Node::Bulk(cursor)), Some(Node::Array(_))) = (nodes.next(), nodes.next(), nodes.next()) else {
+        return None;
+    };
+    let keys = nodes
+        .filter_map(|node| match node {
+            Node::Bulk(key) => String::from_utf8(key).ok(),
+            _ => None,
+        })
+        .collect();
+    let cursor = String::from_utf8(cursor).ok()?;
+    Some((keys, (cursor != "0").then_some(cursor)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::test_support::{TestClient, bulk};
+
+    fn setup() -> (TestClient, Bucket) {
+        let mut c = TestClient::new();
+        let bucket = Bucket::open(&mut c.engine, "0").unwrap();
+        (c, bucket)
+    }
+
+    #[test]
+    fn buckets_are_databases() {
+        let mut c = TestClient::new();
+        assert_eq!(Bucket::open(&mut c.engine, ""), Ok(Bucket { db: 0 }));
+        assert_eq!(Bucket::open(&mut c.engine, "default"), Ok(Bucket { db: 0 }));
+        assert_eq!(Bucket::open(&mut c.engine, "15"), Ok(Bucket { db: 15 }));
+        for name in ["16", "cache", "-1", "99999999999999999999"] {
+            assert_eq!(Bucket::open(&mut c.engine, name), Err(Error::NoSuchStore), "{name}");
+        }
+        let three = Bucket::open(&mut c.engine, "3").unwrap();
+        three.set(&mut c.engine, "k", b"in three".to_vec(), c.now).unwrap();
+        assert_eq!(c.run(&["GET", "k"]), "$-1\r\n");
+        c.run(&["SELECT", "3"]);
+        assert_eq!(c.run(&["GET", "k"]), bulk("in three"));
+    }
+
+    #[test]
+    fn store_calls_and_resp_clients_share_the_keyspace() {
+        let (mut c, b) = setup();
+        let now = c.now;
+        assert_eq!(b.get(&mut c.engine, "k", now), Ok(None));
+        assert_eq!(b.exists(&mut c.engine, "k", now), Ok(false));
+        b.set(&mut c.engine, "k", b"v".to_vec(), now).unwrap();
+        assert_eq!(c.run(&["GET", "k"]), bulk("v"));
+        c.run(&["SET", "from-resp", "r"]);
+        assert_eq!(b.get(&mut c.engine, "from-resp", now), Ok(Some(b"r".to_vec())));
+        assert_eq!(b.exists(&mut c.engine, "k", now), Ok(true));
+        b.delete(&mut c.engine, "k", now).unwrap();
+        b.delete(&mut c.engine, "k", now).unwrap();
+        assert_eq!(c.run(&["EXISTS", "k"]), ":0\r\n");
+    }
+
+    #[test]
+    fn list_keys_pages_through_every_key() {
+        let (mut c, b) = setup();
+        let now = c.now;
+        for i in 0..250 {
+            b.set(&mut c.engine, &format!("key:{i}"), vec![1], now).unwrap();
+        }
+        c.run_bytes(&[b"SET", b"\xff-not-utf8", b"x"]);
+        let mut seen = std::collections::BTreeSet::new();
+        let mut cursor = None;
+        let mut pages = 0;
+        loop {
+            let (keys, next) = b.list_keys(&mut c.engine, cursor.as_deref(), now).unwrap();
+            assert!(keys.len() <= LIST_PAGE);
+            seen.extend(keys);
+            pages += 1;
+            match next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 250);
+        assert!(pages >= 3, "{pages} pages");
+        assert!(matches!(b.list_keys(&mut c.engine, Some("x1"), now), Err(Error::Other(_))));
+    }
+
+    #[test]
+    fn increment_is_incrby() {
+        let (mut c, b) = setup();
+        let now = c.now;
+        assert_eq!(b.increment(&mut c.engine, "n", 5, now), Ok(5));
+        assert_eq!(b.increment(&mut c.engine, "n", -7, now), Ok(-2));
+        assert_eq!(c.run(&["GET", "n"]), bulk("-2"));
+        b.set(&mut c.engine, "s", b"text".to_vec(), now).unwrap();
+        assert_eq!(b.increment(&mut c.engine, "s", 1, now), Err(Error::Other("ERR value is not an integer or out of range".into())));
+        b.set(&mut c.engine, "max", i64::MAX.to_string().into_bytes(), now).unwrap();
+        assert_eq!(b.increment(&mut c.engine, "max", 1, now), Err(Error::Other("ERR increment or decrement would overflow".into())));
+    }
+
+    #[test]
+    fn compare_and_swap() {
+        let (mut c, b) = setup();
+        let now = c.now;
+        let cas = Cas::new(&mut c.engine, b, "k".into(), now).unwrap();
+        assert_eq!(cas.current, None);
+        cas.swap(&mut c.engine, b"first".to_vec(), now).unwrap();
+        let stale = Cas::new(&mut c.engine, b, "k".into(), now).unwrap();
+        c.run(&["SET", "k", "changed", "EX", "100"]);
+        let Err(SwapError::Failed(fresh)) = stale.swap(&mut c.engine, b"lost".to_vec(), now) else { panic!("the stale swap must fail") };
+        assert_eq!(fresh.current.as_deref(), Some(&b"changed"[..]));
+        fresh.swap(&mut c.engine, b"won".to_vec(), now).unwrap();
+        assert_eq!(c.run(&["GET", "k"]), bulk("won"));
+        assert_eq!(c.run(&["TTL", "k"]), ":100\r\n", "a swap keeps the key's TTL");
+    }
+
+    #[test]
+    fn batches() {
+        let (mut c, b) = setup();
+        let now = c.now;
+        b.set_many(&mut c.engine, vec![("a".into(), b"1".to_vec()), ("b".into(), b"2".to_vec())], now).unwrap();
+        let got = b.get_many(&mut c.engine, vec!["a".into(), "missing".into(), "b".into()], now).unwrap();
+        assert_eq!(got, vec![Some(("a".into(), b"1".to_vec())), None, Some(("b".into(), b"2".to_vec()))]);
+        b.delete_many(&mut c.engine, &["a".into(), "missing".into()], now).unwrap();
+        assert_eq!(c.run(&["EXISTS", "a", "b"]), ":1\r\n");
+        assert_eq!(b.get_many(&mut c.engine, vec![], now), Ok(vec![]));
+        b.set_many(&mut c.engine, vec![], now).unwrap();
+        b.delete_many(&mut c.engine, &[], now).unwrap();
+    }
+
+    #[test]
+    fn expiry() {
+        let (mut c, b) = setup();
+        let now = c.now;
+        b.set_with_ttl(&mut c.engine, "t", b"v".to_vec(), 1_500, now).unwrap();
+        assert_eq!(b.ttl(&mut c.engine, "t", now), Ok(TimeToLive::Milliseconds(1_500)));
+        assert_eq!(b.ttl(&mut c.engine, "none", now), Ok(TimeToLive::Missing));
+        assert_eq!(b.expire(&mut c.engine, "t", None, now), Ok(true));
+        assert_eq!(b.ttl(&mut c.engine, "t", now), Ok(TimeToLive::Forever));
+        assert_eq!(b.expire(&mut c.engine, "t", Some(10), now), Ok(true));
+        assert_eq!(b.expire(&mut c.engine, "none", Some(10), now), Ok(false));
+        c.advance_ms(11);
+        let now = c.now;
+        assert_eq!(b.get(&mut c.engine, "t", now), Ok(None));
+        assert_eq!(b.exists(&mut c.engine, "t", now), Ok(false));
+    }
+
+    #[test]
+    fn memory_limits_apply() {
+        let (mut c, b) = setup();
+        c.run(&["CONFIG", "SET", "maxmemory", "1"]);
+        let refused = b.set(&mut c.engine, "k", vec![0; 1024], c.now);
+        assert_eq!(refused, Err(Error::Other("OOM command not allowed when used memory > 'maxmemory'.".into())));
+    }
+}

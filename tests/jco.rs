@@ -1,0 +1,482 @@
+//! The same engine component in a second runtime. `tests/js/host.mjs` runs it under Node.js,
+//! transpiled to JavaScript and core WebAssembly with its imports supplied by the script; this
+//! test runs it under wasmtime through cachet's runtime, as a plugin host would. Both run one
+//! script of RESP and key-value steps on one instance, and every step's result must be the same
+//! JSON value, reply bytes included. A number of results are also checked against the values they
+//! must have, so the two hosts cannot agree on a wrong answer.
+//!
+//! Node.js and the packages in `tests/js/package.json` are needed: `npm ci --prefix tests/js`.
+
+use cachet::runtime::bindings::exports::cachet::engine::server::Peer;
+use cachet::runtime::bindings::keyvalue::exports::cachet::engine::expiry::TimeToLive;
+use cachet::runtime::bindings::keyvalue::exports::wasi::keyvalue::atomics::CasError;
+use cachet::runtime::bindings::keyvalue::exports::wasi::keyvalue::store::Error as StoreError;
+use cachet::runtime::{Input, PeerKind, PluginInstance, Runtime, RuntimeOptions};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+use wasmtime::component::ResourceAny;
+
+// ---- JSON as both hosts write it -----------------------------------------------------------------
+
+/// Bytes as the hosts print them: the text when they are UTF-8, else `{"hex": "..."}`.
+fn bytes(data: &[u8]) -> Value {
+    match std::str::from_utf8(data) {
+        Ok(text) => json!(text),
+        Err(_) => json!({ "hex": data.iter().map(|b| format!("{b:02x}")).collect::<String>() }),
+    }
+}
+
+fn optional_bytes(data: Option<&[u8]>) -> Value {
+    data.map_or(Value::Null, bytes)
+}
+
+fn text<'a>(step: &'a Value, key: &str) -> &'a str {
+    step[key].as_str().unwrap_or_else(|| panic!("step {step} has no string `{key}`"))
+}
+
+fn int(step: &Value, key: &str) -> i64 {
+    step[key].as_i64().unwrap_or_else(|| panic!("step {step} has no integer `{key}`"))
+}
+
+fn strings(step: &Value, key: &str) -> Vec<String> {
+    serde_json::from_value(step[key].clone()).unwrap_or_else(|e| panic!("step {step}: `{key}` is not a list of strings: {e}"))
+}
+
+fn pairs(step: &Value, key: &str) -> Vec<(String, String)> {
+    serde_json::from_value(step[key].clone()).unwrap_or_else(|e| panic!("step {step}: `{key}` is not a list of pairs: {e}"))
+}
+
+// ---- the script --------------------------------------------------------------------------------
+
+/// What a step's result must be, beyond both hosts agreeing on it.
+enum Expect {
+    /// Nothing more: the result holds something that is fine but not fixed here (HELLO's reply).
+    Agreement,
+    /// The whole result.
+    Result(Value),
+    /// The reply bytes of a `feed` step, which must have one output.
+    Reply(&'static [u8]),
+}
+
+struct Step {
+    json: Value,
+    expect: Expect,
+}
+
+fn agree(json: Value) -> Step {
+    Step { json, expect: Expect::Agreement }
+}
+
+fn expect(json: Value, result: Value) -> Step {
+    Step { json, expect: Expect::Result(result) }
+}
+
+fn feed(text: &str, reply: &'static [u8]) -> Step {
+    Step { json: json!({ "feed": text, "id": 1 }), expect: Expect::Reply(reply) }
+}
+
+/// RESP and key-value steps on one keyspace, each side reading what the other wrote.
+fn script() -> Vec<Step> {
+    let ok = || json!({ "ok": null });
+    vec![
+        expect(json!({ "configure": [["port", "6379"], ["bind", "127.0.0.1"]] }), ok()),
+        expect(
+            json!({ "configure": [["maxmemory-policy", "sometimes"]] }),
+            json!({ "err": {
+                "name": "maxmemory-policy",
+                "message": "argument(s) must be one of the following: volatile-lru, allkeys-lru, volatile-lfu, allkeys-lfu, volatile-random, allkeys-random, volatile-ttl, noeviction",
+            } }),
+        ),
+        expect(json!({ "kv": "configure", "settings": [["maxmemory", "64mb"]] }), ok()),
+        agree(json!({ "kv": "configure", "settings": [["hz", "many"]] })),
+        expect(json!({ "open": { "id": 1, "kind": "tcp", "address": "127.0.0.1:1", "local": "127.0.0.1:6379" } }), ok()),
+        feed("PING\r\n", b"+PONG\r\n"),
+        // Written through the key-value export, read over RESP, and the other way round.
+        expect(json!({ "kv": "set", "bucket": "0", "key": "k", "value": "v" }), ok()),
+        feed("GET k\r\n", b"$1\r\nv\r\n"),
+        feed("SET counter 41\r\nINCR counter\r\n", b"+OK\r\n:42\r\n"),
+        expect(json!({ "kv": "get", "bucket": "0", "key": "counter" }), json!({ "ok": "42" })),
+        expect(json!({ "kv": "increment", "bucket": "0", "key": "counter", "delta": 8 }), json!({ "ok": 50 })),
+        expect(json!({ "kv": "increment", "bucket": "0", "key": "fresh", "delta": -3 }), json!({ "ok": -3 })),
+        // RESP3 from here on: nulls are `_`.
+        agree(json!({ "feed": "HELLO 3\r\n", "id": 1 })),
+        feed("MGET k counter fresh missing\r\n", b"*4\r\n$1\r\nv\r\n$2\r\n50\r\n$2\r\n-3\r\n_\r\n"),
+        expect(json!({ "kv": "exists", "bucket": "0", "key": "k" }), json!({ "ok": true })),
+        expect(json!({ "kv": "exists", "bucket": "0", "key": "missing" }), json!({ "ok": false })),
+        feed("DEL k fresh\r\n", b":2\r\n"),
+        expect(json!({ "kv": "get", "bucket": "0", "key": "k" }), ok()),
+        expect(json!({ "kv": "delete", "bucket": "0", "key": "counter" }), ok()),
+        feed("GET counter\r\n", b"_\r\n"),
+        expect(json!({ "kv": "set-many", "bucket": "0", "pairs": [["a", "1"], ["b", "2"], ["c", "three"]] }), ok()),
+        expect(
+            json!({ "kv": "get-many", "bucket": "0", "keys": ["a", "nope", "c"] }),
+            json!({ "ok": [["a", "1"], null, ["c", "three"]] }),
+        ),
+        feed("EXISTS a b c d\r\n", b":3\r\n"),
+        feed("SET d 4\r\n", b"+OK\r\n"),
+        expect(json!({ "kv": "list-keys", "bucket": "0" }), json!({ "ok": { "keys": ["a", "b", "c", "d"], "complete": true } })),
+        expect(json!({ "kv": "delete-many", "bucket": "0", "keys": ["a", "b", "nope"] }), ok()),
+        feed("EXISTS a b c d\r\n", b":2\r\n"),
+        // Expiry, both ways.
+        expect(json!({ "kv": "set-with-ttl", "bucket": "0", "key": "session", "value": "s", "ttl_ms": 100_000 }), ok()),
+        feed("TTL session\r\n", b":100\r\n"),
+        expect(json!({ "kv": "ttl", "bucket": "0", "key": "session" }), json!({ "ok": { "milliseconds": 100_000 } })),
+        feed("SET perm x EX 50\r\n", b"+OK\r\n"),
+        expect(json!({ "kv": "ttl", "bucket": "0", "key": "perm" }), json!({ "ok": { "milliseconds": 50_000 } })),
+        expect(json!({ "kv": "expire", "bucket": "0", "key": "perm", "ttl_ms": null }), json!({ "ok": true })),
+        feed("TTL perm\r\n", b":-1\r\n"),
+        expect(json!({ "kv": "ttl", "bucket": "0", "key": "perm" }), json!({ "ok": "forever" })),
+        expect(json!({ "kv": "expire", "bucket": "0", "key": "perm", "ttl_ms": 7_000 }), json!({ "ok": true })),
+        feed("TTL perm\r\n", b":7\r\n"),
+        expect(json!({ "kv": "expire", "bucket": "0", "key": "ghost", "ttl_ms": 1_000 }), json!({ "ok": false })),
+        expect(json!({ "kv": "ttl", "bucket": "0", "key": "ghost" }), json!({ "ok": "missing" })),
+        feed("TTL ghost\r\n", b":-2\r\n"),
+        // Errors: the same texts through either interface.
+        feed("INCR perm\r\n", b"-ERR value is not an integer or out of range\r\n"),
+        expect(
+            json!({ "kv": "increment", "bucket": "0", "key": "perm", "delta": 1 }),
+            json!({ "err": { "other": "ERR value is not an integer or out of range" } }),
+        ),
+        feed("FOO bar\r\n", b"-ERR unknown command 'FOO', with args beginning with: 'bar' \r\n"),
+        feed("GET\r\n", b"-ERR wrong number of arguments for 'get' command\r\n"),
+        expect(json!({ "kv": "open", "bucket": "nope" }), json!({ "err": "no-such-store" })),
+        expect(json!({ "kv": "open", "bucket": "16" }), json!({ "err": "no-such-store" })),
+        expect(json!({ "kv": "get", "bucket": "nope", "key": "k" }), json!({ "err": "no-such-store" })),
+        expect(json!({ "kv": "open", "bucket": "default" }), ok()),
+        expect(json!({ "kv": "get", "bucket": "default", "key": "d" }), json!({ "ok": "4" })),
+        // Buckets are databases.
+        expect(json!({ "kv": "set", "bucket": "3", "key": "k3", "value": "in three" }), ok()),
+        expect(json!({ "kv": "get", "bucket": "0", "key": "k3" }), ok()),
+        feed("SELECT 3\r\nGET k3\r\n", b"+OK\r\n$8\r\nin three\r\n"),
+        // Compare-and-swap against a write made over RESP.
+        expect(json!({ "kv": "cas", "bucket": "3", "key": "k3", "name": "c" }), json!({ "ok": { "current": "in three" } })),
+        feed("SET k3 changed\r\n", b"+OK\r\n"),
+        expect(json!({ "kv": "swap", "name": "c", "value": "lost" }), json!({ "err": { "cas-failed": { "ok": "changed" } } })),
+        expect(json!({ "kv": "swap", "name": "c", "value": "won" }), ok()),
+        feed("GET k3\r\n", b"$3\r\nwon\r\n"),
+        expect(json!({ "kv": "cas", "bucket": "3", "key": "new", "name": "n" }), json!({ "ok": { "current": null } })),
+        expect(json!({ "kv": "swap", "name": "n", "value": "made" }), ok()),
+        feed("GET new\r\n", b"$4\r\nmade\r\n"),
+        // Text beyond ASCII, and bytes that are not UTF-8 (half of a two-byte character).
+        expect(json!({ "kv": "set", "bucket": "3", "key": "clé", "value": "é" }), ok()),
+        feed("STRLEN clé\r\nGETRANGE clé 0 0\r\n", b":2\r\n$1\r\n\xc3\r\n"),
+        expect(json!({ "kv": "list-keys", "bucket": "3" }), json!({ "ok": { "keys": ["clé", "k3", "new"], "complete": true } })),
+        // An incomplete command is left for the host to offer again once the 21 bytes of its frame
+        // are in; QUIT answers, then asks the host to close the connection.
+        expect(
+            json!({ "feed": "*2\r\n$3\r\nGET\r\n$2\r\nk", "id": 1 }),
+            json!({ "outputs": [{ "id": 1, "consumed": 0, "wanted": 21, "reply": "", "close": false, "more": false, "session": false }] }),
+        ),
+        expect(
+            json!({ "feed": "QUIT\r\n", "id": 1 }),
+            json!({ "outputs": [{ "id": 1, "consumed": 6, "wanted": 0, "reply": "+OK\r\n", "close": true, "more": false, "session": false }] }),
+        ),
+    ]
+}
+
+// ---- the script under wasmtime -------------------------------------------------------------------
+
+struct Native {
+    plugin: PluginInstance,
+    buckets: HashMap<String, ResourceAny>,
+    cases: HashMap<String, ResourceAny>,
+}
+
+fn store_error(error: &StoreError) -> Value {
+    match error {
+        StoreError::NoSuchStore => json!("no-such-store"),
+        StoreError::AccessDenied => json!("access-denied"),
+        StoreError::Other(message) => json!({ "other": message }),
+    }
+}
+
+fn outcome<T>(result: Result<T, StoreError>, ok: impl FnOnce(T) -> Value) -> Value {
+    match result {
+        Ok(value) => json!({ "ok": ok(value) }),
+        Err(error) => json!({ "err": store_error(&error) }),
+    }
+}
+
+fn trap<T>(result: wasmtime::Result<T>, step: &Value) -> T {
+    result.unwrap_or_else(|e| panic!("the component trapped under wasmtime at step {step}: {e:?}"))
+}
+
+impl Native {
+    fn new() -> Native {
+        let runtime = Runtime::new(&RuntimeOptions::default()).expect("the embedded component loads in wasmtime");
+        let plugin = runtime.instantiate_plugin().expect("a plugin instance");
+        Native { plugin, buckets: HashMap::new(), cases: HashMap::new() }
+    }
+
+    fn run(&mut self, step: &Value) -> Value {
+        if step.get("kv").is_some() {
+            return self.keyvalue(step);
+        }
+        let server = self.plugin.server.cachet_engine_server();
+        let store = &mut self.plugin.store;
+        if step.get("configure").is_some() {
+            let settings = pairs(step, "configure");
+            let settings: Vec<(&str, &str)> = settings.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+            return match trap(server.call_configure(store, &settings), step) {
+                Ok(()) => json!({ "ok": null }),
+                Err(e) => json!({ "err": { "name": e.name, "message": e.message } }),
+            };
+        }
+        if let Some(open) = step.get("open") {
+            let kind = match text(open, "kind") {
+                "tcp" => PeerKind::Tcp,
+                "unix" => PeerKind::Unix,
+                "udp" => PeerKind::Udp,
+                other => panic!("no peer kind {other}"),
+            };
+            let peer = Peer { kind, address: text(open, "address"), local_address: text(open, "local") };
+            let refused = trap(server.call_open(store, int(open, "id") as u64, peer, None), step);
+            return json!({ "ok": optional_bytes(refused.as_deref()) });
+        }
+        if step.get("feed").is_some() {
+            let input = Input { id: int(step, "id") as u64, data: text(step, "feed").as_bytes() };
+            let outputs = trap(server.call_feed(store, &[input]), step);
+            let outputs: Vec<Value> = outputs
+                .iter()
+                .map(|o| {
+                    json!({
+                        "id": o.id,
+                        "consumed": o.consumed,
+                        "wanted": o.wanted,
+                        "reply": bytes(&o.reply),
+                        "close": o.close,
+                        "more": o.more,
+                        "session": o.session.is_some(),
+                    })
+                })
+                .collect();
+            return json!({ "outputs": outputs });
+        }
+        panic!("unknown step {step}");
+    }
+
+    /// The bucket a step names, opened on first use.
+    fn bucket(&mut self, step: &Value) -> Result<ResourceAny, StoreError> {
+        let id = text(step, "bucket");
+        if let Some(bucket) = self.buckets.get(id) {
+            return Ok(*bucket);
+        }
+        let store = self.plugin.keyvalue.wasi_keyvalue_store();
+        let bucket = trap(store.call_open(&mut self.plugin.store, id), step)?;
+        self.buckets.insert(id.to_string(), bucket);
+        Ok(bucket)
+    }
+
+    fn keyvalue(&mut self, step: &Value) -> Value {
+        let op = text(step, "kv");
+        let plugin = &mut self.plugin;
+        let store = &mut plugin.store;
+        match op {
+            "configure" => {
+                let settings = pairs(step, "settings");
+                let maintenance = plugin.keyvalue.cachet_engine_maintenance();
+                return match trap(maintenance.call_configure(store, &settings), step) {
+                    Ok(()) => json!({ "ok": null }),
+                    Err(message) => json!({ "err": message }),
+                };
+            }
+            "open" => {
+                let opened = trap(plugin.keyvalue.wasi_keyvalue_store().call_open(&mut *store, text(step, "bucket")), step);
+                if let Ok(bucket) = &opened {
+                    trap(bucket.resource_drop(store), step);
+                }
+                return outcome(opened, |_| Value::Null);
+            }
+            "swap" => {
+                let atomics = plugin.keyvalue.wasi_keyvalue_atomics();
+                let name = text(step, "name");
+                let cas = self.cases.remove(name).unwrap_or_else(|| panic!("no cas named {name}"));
+                let value = text(step, "value").as_bytes();
+                return match trap(atomics.call_swap(&mut *store, cas, value), step) {
+                    Ok(()) => json!({ "ok": null }),
+                    Err(CasError::StoreError(e)) => json!({ "err": { "store-error": store_error(&e) } }),
+                    Err(CasError::CasFailed(fresh)) => {
+                        // A failed swap hands back a fresh CAS: it replaces the stale one, for a retry.
+                        self.cases.insert(name.to_string(), fresh);
+                        let current = trap(atomics.cas().call_current(store, fresh), step);
+                        json!({ "err": { "cas-failed": outcome(current, |v| optional_bytes(v.as_deref())) } })
+                    }
+                };
+            }
+            _ => {}
+        }
+        let bucket = match self.bucket(step) {
+            Ok(bucket) => bucket,
+            Err(error) => return json!({ "err": store_error(&error) }),
+        };
+        let kv = &self.plugin.keyvalue;
+        let (store, atomics, batch, expiry) =
+            (kv.wasi_keyvalue_store(), kv.wasi_keyvalue_atomics(), kv.wasi_keyvalue_batch(), kv.cachet_engine_expiry());
+        let unit = |()| Value::Null;
+        let s_ = &mut self.plugin.store;
+        let key = || text(step, "key");
+        let value = || text(step, "value").as_bytes();
+        match op {
+            "get" => outcome(trap(store.bucket().call_get(s_, bucket, key()), step), |v| optional_bytes(v.as_deref())),
+            "set" => outcome(trap(store.bucket().call_set(s_, bucket, key(), value()), step), unit),
+            "delete" => outcome(trap(store.bucket().call_delete(s_, bucket, key()), step), unit),
+            "exists" => outcome(trap(store.bucket().call_exists(s_, bucket, key()), step), Value::Bool),
+            "list-keys" => {
+                let mut keys = Vec::new();
+                let mut cursor: Option<String> = None;
+                let mut pages = 0;
+                loop {
+                    let page = trap(store.bucket().call_list_keys(&mut *s_, bucket, cursor.as_deref()), step);
+                    let page = match page {
+                        Ok(page) => page,
+                        Err(error) => return json!({ "err": store_error(&error) }),
+                    };
+                    pages += 1;
+                    keys.extend(page.keys);
+                    cursor = page.cursor;
+                    if cursor.is_none() || pages >= 10_000 {
+                        break;
+                    }
+                }
+                keys.sort();
+                json!({ "ok": { "keys": keys, "complete": cursor.is_none() } })
+            }
+            "increment" => outcome(trap(atomics.call_increment(s_, bucket, key(), int(step, "delta")), step), |n| json!(n)),
+            "get-many" => outcome(trap(batch.call_get_many(s_, bucket, &strings(step, "keys")), step), |entries| {
+                entries.into_iter().map(|e| e.map_or(Value::Null, |(k, v)| json!([k, bytes(&v)]))).collect()
+            }),
+            "set-many" => {
+                let pairs: Vec<(String, Vec<u8>)> = pairs(step, "pairs").into_iter().map(|(k, v)| (k, v.into_bytes())).collect();
+                outcome(trap(batch.call_set_many(s_, bucket, &pairs), step), unit)
+            }
+            "delete-many" => outcome(trap(batch.call_delete_many(s_, bucket, &strings(step, "keys")), step), unit),
+            "set-with-ttl" => {
+                let ttl = int(step, "ttl_ms") as u64;
+                outcome(trap(expiry.call_set_with_ttl(s_, bucket, key(), value(), ttl), step), unit)
+            }
+            "expire" => {
+                let ttl = if step["ttl_ms"].is_null() { None } else { Some(int(step, "ttl_ms") as u64) };
+                outcome(trap(expiry.call_expire(s_, bucket, key(), ttl), step), Value::Bool)
+            }
+            "ttl" => outcome(trap(expiry.call_ttl(s_, bucket, key()), step), |ttl| match ttl {
+                TimeToLive::Missing => json!("missing"),
+                TimeToLive::Forever => json!("forever"),
+                // The two hosts read their clocks at different moments: whole seconds compare.
+                TimeToLive::Milliseconds(ms) => json!({ "milliseconds": (ms + 500) / 1000 * 1000 }),
+            }),
+            "cas" => {
+                let cas = match trap(atomics.cas().call_new(&mut *s_, bucket, key()), step) {
+                    Ok(cas) => cas,
+                    Err(error) => return json!({ "err": store_error(&error) }),
+                };
+                self.cases.insert(text(step, "name").to_string(), cas);
+                let current = trap(atomics.cas().call_current(s_, cas), step);
+                outcome(current, |v| json!({ "current": optional_bytes(v.as_deref()) }))
+            }
+            other => panic!("unknown key-value step {other}"),
+        }
+    }
+}
+
+// ---- the script under Node.js --------------------------------------------------------------------
+
+const SETUP: &str = "run `npm ci --prefix tests/js` (as .ci/run does)";
+
+fn js_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/js")
+}
+
+/// Fails, saying what to install, when Node.js or the JavaScript host's packages are missing.
+fn check_js_setup() {
+    let node = Command::new("node").arg("--version").output();
+    let version = match node {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        Ok(out) => panic!("`node --version` failed ({}): Node.js 20 or later is needed; then {SETUP}", out.status),
+        Err(e) => panic!("Node.js is needed for this test and `node` could not be run ({e}): install Node.js 20 or later, then {SETUP}"),
+    };
+    let major: u32 = version.trim_start_matches('v').split('.').next().and_then(|m| m.parse().ok()).unwrap_or(0);
+    assert!(major >= 20, "Node.js 20 or later is needed, found {version}");
+    let modules = js_dir().join("node_modules");
+    for needed in [".bin/jco", "@bytecodealliance/jco/package.json", "@bytecodealliance/preview2-shim/package.json"] {
+        assert!(modules.join(needed).exists(), "tests/js/node_modules/{needed} is missing: {SETUP}");
+    }
+}
+
+fn run_tool(command: &mut Command, what: &str) -> String {
+    let out = command.output().unwrap_or_else(|e| panic!("{what} could not be started ({e}): {SETUP}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{what} failed ({}):\n{stderr}\n{}", out.status, String::from_utf8_lossy(&out.stdout));
+    String::from_utf8(out.stdout).unwrap_or_else(|e| panic!("{what} printed something that is not UTF-8: {e}"))
+}
+
+/// Transpiles the component for JavaScript and runs the script under `host.mjs`: one line per step.
+fn run_under_node(work: &Path, script: &Path) -> Vec<String> {
+    let wasm = work.join("cachet.wasm");
+    std::fs::write(&wasm, cachet_component::WASM).expect("writing the component");
+    let out = work.join("js");
+    let _ = std::fs::remove_dir_all(&out);
+    let jco = js_dir().join("node_modules/.bin/jco");
+    run_tool(
+        Command::new(&jco)
+            .arg("transpile")
+            .arg(&wasm)
+            .args(["--name", "cachet", "--instantiation", "async", "--no-typescript", "--quiet", "-o"])
+            .arg(&out),
+        "transpiling the component (jco transpile)",
+    );
+    let stdout = run_tool(
+        Command::new("node").arg(js_dir().join("host.mjs")).arg(&out).arg(script),
+        "running the script under Node.js (tests/js/host.mjs)",
+    );
+    stdout.lines().map(str::to_string).collect()
+}
+
+// ---- the test ------------------------------------------------------------------------------------
+
+#[test]
+fn node_and_wasmtime_run_the_component_alike() {
+    check_js_setup();
+    let steps = script();
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("jco-{}", std::process::id()));
+    std::fs::create_dir_all(&work).expect("a work directory");
+    let script_path = work.join("script.json");
+    let script_json: Value = steps.iter().map(|s| s.json.clone()).collect();
+    std::fs::write(&script_path, script_json.to_string()).expect("writing the script");
+
+    let started = Instant::now();
+    let node = run_under_node(&work, &script_path);
+    let node_time = started.elapsed();
+
+    let started = Instant::now();
+    let mut native = Native::new();
+    let results: Vec<Value> = steps.iter().map(|s| native.run(&s.json)).collect();
+    let wasmtime_time = started.elapsed();
+    eprintln!("{} steps: Node.js {node_time:?} (with transpiling), wasmtime {wasmtime_time:?} (with compiling)", steps.len());
+
+    assert_eq!(node.len(), steps.len(), "Node.js printed {} lines for {} steps:\n{}", node.len(), steps.len(), node.join("\n"));
+    for (i, ((step, under_wasmtime), line)) in steps.iter().zip(&results).zip(&node).enumerate() {
+        let under_node: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("step {i} {}: Node.js printed something that is not JSON ({e}): {line}", step.json));
+        assert!(
+            under_node == *under_wasmtime,
+            "step {i} {} differs between the runtimes\n  Node.js:  {under_node}\n  wasmtime: {under_wasmtime}",
+            step.json
+        );
+    }
+    for (i, (step, result)) in steps.iter().zip(&results).enumerate() {
+        match &step.expect {
+            Expect::Agreement => {}
+            Expect::Result(expected) => assert!(result == expected, "step {i} {}: expected {expected}, got {result}", step.json),
+            Expect::Reply(expected) => {
+                let outputs = result["outputs"].as_array().map_or(&[][..], Vec::as_slice);
+                assert_eq!(outputs.len(), 1, "step {i} {}: one output expected, got {result}", step.json);
+                let (reply, expected) = (&outputs[0]["reply"], bytes(expected));
+                assert!(*reply == expected, "step {i} {}: the reply should be {expected}, not {reply}", step.json);
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&work);
+}
