@@ -60,14 +60,11 @@ impl Policy {
 }
 
 /// When a key was last used and how often: what LRU and LFU eviction and OBJECT IDLETIME/FREQ
-/// read. Both fit in eight bytes, next to the value.
+/// read. Both fit in four bytes next to the value, as in Redis's 24-bit LRU clock: the low byte
+/// is the LFU counter, the rest the wall-clock second of the last access, modulo 2^24 (so idle
+/// times wrap after 194 days, as Redis's do).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Access {
-    /// Wall-clock seconds (since the Unix epoch, truncated to 32 bits) of the last access.
-    touched: u32,
-    /// A logarithmic access counter, as Redis's LFU keeps it.
-    counter: u8,
-}
+pub struct Access(u32);
 
 /// New keys start with a small count so they are not evicted before they had a chance to be used.
 const LFU_INITIAL: u8 = 5;
@@ -75,10 +72,24 @@ const LFU_INITIAL: u8 = 5;
 const LFU_LOG_FACTOR: u64 = 10;
 /// `lfu-decay-time`: the counter shrinks by one for every this many idle minutes.
 const LFU_DECAY_MINUTES: u64 = 1;
+/// The clock's range: 24 bits of seconds.
+const CLOCK_MASK: u32 = (1 << 24) - 1;
 
 impl Access {
     pub fn new(now_ms: u64) -> Self {
-        Access { touched: seconds(now_ms), counter: LFU_INITIAL }
+        Access::at(now_ms, LFU_INITIAL)
+    }
+
+    fn at(now_ms: u64, counter: u8) -> Self {
+        Access(clock(now_ms) << 8 | u32::from(counter))
+    }
+
+    fn touched(self) -> u32 {
+        self.0 >> 8
+    }
+
+    fn counter(self) -> u8 {
+        self.0 as u8
     }
 
     /// Records an access: the time, and a probabilistic increment of the counter after decaying it.
@@ -87,23 +98,22 @@ impl Access {
         let base = u64::from(counter.saturating_sub(LFU_INITIAL));
         // Grows with probability 1 / (base * factor + 1): cheap to keep, logarithmic in hits.
         let grow = counter < 255 && rng.below(base * LFU_LOG_FACTOR + 1) == 0;
-        self.counter = if grow { counter + 1 } else { counter };
-        self.touched = seconds(now_ms);
+        *self = Access::at(now_ms, if grow { counter + 1 } else { counter });
     }
 
     pub fn idle_seconds(&self, now_ms: u64) -> u64 {
-        u64::from(seconds(now_ms).wrapping_sub(self.touched))
+        u64::from(clock(now_ms).wrapping_sub(self.touched()) & CLOCK_MASK)
     }
 
     /// The counter with the decay for idle time applied (OBJECT FREQ).
     pub fn frequency(&self, now_ms: u64) -> u8 {
         let decay = self.idle_seconds(now_ms) / 60 / LFU_DECAY_MINUTES;
-        self.counter.saturating_sub(decay.min(255) as u8)
+        self.counter().saturating_sub(decay.min(255) as u8)
     }
 }
 
-fn seconds(now_ms: u64) -> u32 {
-    (now_ms / 1000) as u32
+fn clock(now_ms: u64) -> u32 {
+    (now_ms / 1000) as u32 & CLOCK_MASK
 }
 
 #[cfg(test)]
@@ -126,6 +136,10 @@ mod tests {
         assert!(after_10_100 > after_100 && after_10_100 < 100, "{after_10_100}");
         assert_eq!(access.frequency(10 * 60 * 1000), after_10_100 - 10, "one less per idle minute");
         assert_eq!(access.idle_seconds(90_000), 90);
+        let day = 86_400_000;
+        let before_wrap = (102 << 24) * 1000 - 100_000;
+        let late = Access::new(before_wrap);
+        assert_eq!(late.idle_seconds(before_wrap + 3 * day), 3 * 86_400, "idle time across the clock's wrap");
     }
 
     #[test]

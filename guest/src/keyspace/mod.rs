@@ -13,6 +13,7 @@ pub use value::Value;
 use crate::rng::Rng;
 use foldhash::fast::FixedState;
 use indexmap::{IndexMap, IndexSet};
+use std::num::NonZeroU64;
 
 pub type Key = Box<[u8]>;
 type Map<V> = IndexMap<Key, V, FixedState>;
@@ -23,16 +24,27 @@ type Set = IndexSet<Key, FixedState>;
 pub struct Entry {
     pub value: Value,
     /// Unix time in milliseconds, or `None` for a key that never expires. Private so that the
-    /// index of keys with a TTL always agrees with it: change it through the keyspace.
-    expires_at: Option<u64>,
+    /// index of keys with a TTL always agrees with it: change it through the keyspace. No key
+    /// expires at time 0, so `None` costs no extra word (see [`expiry`]).
+    expires_at: Option<NonZeroU64>,
     /// Last access and access frequency, for eviction and OBJECT.
     pub access: Access,
 }
 
+// Memory per key is mostly this entry: keep it at three words on the component's 32-bit target.
+#[cfg(target_pointer_width = "32")]
+const _: () = assert!(std::mem::size_of::<Entry>() == 24);
+
 impl Entry {
     pub fn expires_at(&self) -> Option<u64> {
-        self.expires_at
+        self.expires_at.map(NonZeroU64::get)
     }
+}
+
+/// An expiry time as an entry stores it. Time 0 is long past, so a key given it expires at the
+/// first millisecond instead: just as expired, and `None` stays free to mean "never".
+fn expiry(at: Option<u64>) -> Option<NonZeroU64> {
+    at.map(|at| NonZeroU64::new(at).unwrap_or(NonZeroU64::MIN))
 }
 
 /// Counters INFO reports.
@@ -135,13 +147,13 @@ impl Keyspace {
                 } else if entry.expires_at.is_none() && expires_at.is_some() {
                     db.volatile.insert(key.into());
                 }
-                entry.expires_at = expires_at;
+                entry.expires_at = expiry(expires_at);
             }
             None => {
                 if expires_at.is_some() {
                     db.volatile.insert(key.into());
                 }
-                db.entries.insert(key.into(), Entry { value, expires_at, access });
+                db.entries.insert(key.into(), Entry { value, expires_at: expiry(expires_at), access });
             }
         }
     }
@@ -178,7 +190,7 @@ impl Keyspace {
             }
             _ => {}
         }
-        entry.expires_at = expires_at;
+        entry.expires_at = expiry(expires_at);
         true
     }
 
@@ -199,7 +211,8 @@ impl Keyspace {
     /// Puts back an entry taken with [`Keyspace::take`], with its expiry and access history.
     pub fn put(&mut self, db: usize, key: &[u8], entry: Entry) {
         let access = entry.access;
-        self.set(db, key, entry.value, entry.expires_at);
+        let expires_at = entry.expires_at();
+        self.set(db, key, entry.value, expires_at);
         if let Some(stored) = self.dbs[db].entries.get_mut(key) {
             stored.access = access;
         }
@@ -245,7 +258,7 @@ impl Keyspace {
             }
             let index = rng.below(len as u64) as usize;
             let (key, entry) = self.dbs[db].entries.get_index(index)?;
-            if !entry.expires_at.is_some_and(|at| at <= now) {
+            if !entry.expires_at().is_some_and(|at| at <= now) {
                 return Some(key.clone());
             }
             let key = key.clone();
@@ -270,7 +283,7 @@ impl Keyspace {
             remaining -= 1;
             visited += 1;
             let Some((key, entry)) = self.dbs[db].entries.get_index(remaining as usize) else { break };
-            if entry.expires_at.is_some_and(|at| at <= now) {
+            if entry.expires_at().is_some_and(|at| at <= now) {
                 expired.push(key.clone());
             } else {
                 keys.push(key.clone());
@@ -287,7 +300,7 @@ impl Keyspace {
         self.dbs[db]
             .entries
             .iter()
-            .filter(move |(_, e)| !e.expires_at.is_some_and(|at| at <= now))
+            .filter(move |(_, e)| !e.expires_at().is_some_and(|at| at <= now))
             .map(|(k, _)| k)
     }
 
@@ -312,7 +325,7 @@ impl Keyspace {
                     let index = rng.below(len as u64) as usize;
                     let Some(key) = self.dbs[db].volatile.get_index(index).cloned() else { break };
                     report.sampled += 1;
-                    let due = self.dbs[db].entries.get(&key).and_then(|e| e.expires_at).is_some_and(|at| at <= now);
+                    let due = self.dbs[db].entries.get(&key).and_then(|e| e.expires_at()).is_some_and(|at| at <= now);
                     if due {
                         self.expire(db, &key);
                         expired_here += 1;
@@ -362,7 +375,7 @@ impl Keyspace {
     fn live(&mut self, db: usize, key: &[u8], now: u64) -> bool {
         match self.dbs[db].entries.get(key) {
             None => false,
-            Some(entry) if entry.expires_at.is_some_and(|at| at <= now) => {
+            Some(entry) if entry.expires_at().is_some_and(|at| at <= now) => {
                 self.expire(db, key);
                 false
             }
