@@ -160,12 +160,13 @@ pub fn all() -> impl Iterator<Item = &'static Command> {
     FAMILIES.iter().flat_map(|family| family.iter())
 }
 
-/// Looked up for every command; the names are ours, so a fast fixed hasher is safe.
-type Table = HashMap<&'static str, &'static Command, foldhash::fast::FixedState>;
+/// Looked up for every command; the names are ours, so a fast fixed hasher is safe. Keyed by
+/// bytes, so a lookup need not check that a client's command name is UTF-8.
+type Table = HashMap<&'static [u8], &'static Command, foldhash::fast::FixedState>;
 
 fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
-    TABLE.get_or_init(|| all().map(|c| (c.name, c)).collect())
+    TABLE.get_or_init(|| all().map(|c| (c.name.as_bytes(), c)).collect())
 }
 
 /// The command called `name`, in any letter case.
@@ -175,7 +176,7 @@ pub fn lookup(name: &[u8]) -> Option<&'static Command> {
     for (to, from) in lower.iter_mut().zip(name) {
         *to = from.to_ascii_lowercase();
     }
-    table().get(std::str::from_utf8(lower).ok()?).copied()
+    table().get(&*lower).copied()
 }
 
 /// Runs one command (`args[0]` is its name) and writes its reply. Returns the command's table

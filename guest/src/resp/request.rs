@@ -7,6 +7,7 @@
 //! of parsing the same prefix again on every read.
 
 use super::find_crlf;
+use smallvec::SmallVec;
 
 /// Limits that protect the server from what a client announces before sending it.
 #[derive(Clone, Copy, Debug)]
@@ -40,17 +41,21 @@ pub enum Parsed<'a> {
 }
 
 /// A command's arguments. Multibulk arguments borrow the input; inline ones may need unescaping.
+/// Almost every command has a few arguments: up to [`INLINE_ARGS`] of them are kept without a
+/// heap allocation, which is one allocation and one free fewer per command.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Args<'a> {
-    Borrowed(Vec<&'a [u8]>),
+    Borrowed(SmallVec<[&'a [u8]; INLINE_ARGS]>),
     Owned(Vec<Vec<u8>>),
 }
 
+pub const INLINE_ARGS: usize = 8;
+
 impl Args<'_> {
     /// The arguments as slices, the form every command takes.
-    pub fn slices(&self) -> Vec<&[u8]> {
+    pub fn slices(&self) -> SmallVec<[&[u8]; INLINE_ARGS]> {
         match self {
-            Args::Borrowed(args) => args.clone(),
+            Args::Borrowed(args) => args.iter().copied().collect(),
             Args::Owned(args) => args.iter().map(Vec::as_slice).collect(),
         }
     }
@@ -88,7 +93,7 @@ fn parse_multibulk<'a>(input: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, P
         return Ok(Parsed::Skip(pos));
     }
     // Never reserve more than the input can already hold: the count is only a claim.
-    let mut args = Vec::with_capacity((count as usize).min(input.len() / 4 + 1));
+    let mut args = SmallVec::with_capacity((count as usize).min(input.len() / 4 + 1));
     for _ in 0..count {
         match input.get(pos) {
             None => return Ok(Parsed::Incomplete(pos + 1)),
