@@ -5,9 +5,11 @@
 //! nobody reads are found by [`Keyspace::expire_cycle`], which the timer runs (active expiry).
 
 mod eviction;
+mod key;
 mod value;
 
 pub use eviction::{Access, Policy};
+pub use key::Key;
 pub use value::Value;
 
 use crate::rng::Rng;
@@ -15,7 +17,6 @@ use foldhash::fast::FixedState;
 use indexmap::{IndexMap, IndexSet};
 use std::num::NonZeroU64;
 
-pub type Key = Box<[u8]>;
 type Map<V> = IndexMap<Key, V, FixedState>;
 type Set = IndexSet<Key, FixedState>;
 
