@@ -6,6 +6,7 @@
 
 mod eviction;
 mod key;
+mod table;
 mod value;
 
 pub use eviction::{Access, Policy};
@@ -14,11 +15,9 @@ pub use value::Value;
 
 use crate::rng::Rng;
 use foldhash::fast::FixedState;
-use indexmap::{IndexMap, IndexSet};
+use table::Table;
 use std::num::NonZeroU64;
 
-type Map<V> = IndexMap<Key, V, FixedState>;
-type Set = IndexSet<Key, FixedState>;
 
 /// A stored value and when it expires.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,16 +57,16 @@ pub struct KeyspaceStats {
 }
 
 struct Db {
-    entries: Map<Entry>,
+    entries: Table<Entry>,
     /// Keys that have an expiry, so the active cycle samples only those.
-    volatile: Set,
+    volatile: Table<()>,
 }
 
 impl Db {
     fn new(seed: u64) -> Self {
         Db {
-            entries: Map::with_hasher(FixedState::with_seed(seed)),
-            volatile: Set::with_hasher(FixedState::with_seed(seed.rotate_left(17))),
+            entries: Table::with_hasher(FixedState::with_seed(seed)),
+            volatile: Table::with_hasher(FixedState::with_seed(seed.rotate_left(17))),
         }
     }
 }
@@ -146,13 +145,13 @@ impl Keyspace {
                 if entry.expires_at.is_some() && expires_at.is_none() {
                     db.volatile.swap_remove(key);
                 } else if entry.expires_at.is_none() && expires_at.is_some() {
-                    db.volatile.insert(key.into());
+                    db.volatile.insert(key.into(), ());
                 }
                 entry.expires_at = expiry(expires_at);
             }
             None => {
                 if expires_at.is_some() {
-                    db.volatile.insert(key.into());
+                    db.volatile.insert(key.into(), ());
                 }
                 db.entries.insert(key.into(), Entry { value, expires_at: expiry(expires_at), access });
             }
@@ -187,7 +186,7 @@ impl Keyspace {
                 db.volatile.swap_remove(key);
             }
             (None, Some(_)) => {
-                db.volatile.insert(key.into());
+                db.volatile.insert(key.into(), ());
             }
             _ => {}
         }
@@ -197,7 +196,7 @@ impl Keyspace {
 
     pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
         let db = &mut self.dbs[db];
-        let entry = db.entries.swap_remove(key)?;
+        let (_, entry) = db.entries.swap_remove(key)?;
         if entry.expires_at.is_some() {
             db.volatile.swap_remove(key);
         }
@@ -324,7 +323,7 @@ impl Keyspace {
                         break;
                     }
                     let index = rng.below(len as u64) as usize;
-                    let Some(key) = self.dbs[db].volatile.get_index(index).cloned() else { break };
+                    let Some(key) = self.dbs[db].volatile.get_index(index).map(|(key, _)| key.clone()) else { break };
                     report.sampled += 1;
                     let due = self.dbs[db].entries.get(&key).and_then(|e| e.expires_at()).is_some_and(|at| at <= now);
                     if due {
@@ -354,7 +353,7 @@ impl Keyspace {
             for n in 0..samples.min(pool) {
                 let index = if pool <= samples { n } else { rng.below(pool as u64) as usize };
                 let key = if policy.volatile_only() {
-                    self.dbs[db].volatile.get_index(index).cloned()
+                    self.dbs[db].volatile.get_index(index).map(|(key, _)| key.clone())
                 } else {
                     self.dbs[db].entries.get_index(index).map(|(k, _)| k.clone())
                 };
