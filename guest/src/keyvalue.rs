@@ -6,7 +6,7 @@
 //! RESP clients share one keyspace with one set of rules: lazy and active expiry, `maxmemory` and
 //! its eviction policy, and Redis's error texts, which `Error::Other` carries.
 
-use crate::client::{Error as ClientError, ErrorKind, Op, Outcome, Ttl};
+use crate::client::{Error as ClientError, Op, Outcome, Ttl};
 use crate::server::{Engine, Now};
 
 /// The interface's error variant.
@@ -217,7 +217,7 @@ fn done(outcome: Outcome) -> Result<(), Error> {
 }
 
 fn unexpected(outcome: Outcome) -> Error {
-    Error::from(ClientError::new(ErrorKind::Protocol, format!("the engine answered with an unexpected {outcome:?}")))
+    Error::Other(format!("the engine answered with an unexpected {outcome:?}"))
 }
 
 /// SCAN's reply: `[cursor, [key, ...]]`.

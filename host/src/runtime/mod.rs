@@ -103,12 +103,8 @@ impl Runtime {
         let engine = described(Engine::new(&config), "could not set up the WebAssembly engine")?;
         start_epoch_ticker(&engine);
         let component = cache::load_or_compile(&engine, cachet_component::WASM, options.cache_dir.as_deref())?;
-        let mut linker = Linker::<HostState>::new(&engine);
+        let mut linker = capabilities_linker(&engine)?;
         described(wasmtime_wasi::p2::add_to_linker_sync(&mut linker), "linking WASI")?;
-        described(
-            ServerEngine::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state),
-            "linking cachet's capabilities",
-        )?;
         let mut client_linker = linker.clone();
         described(stub_streams(&mut linker, &component, &engine), "linking the stream imports")?;
         let pre = described(linker.instantiate_pre(&component), "the component's imports cannot all be satisfied")?;
@@ -190,12 +186,7 @@ impl Runtime {
     /// all. Components built on cachet (an application composed with it, say) run with it; link
     /// their other imports as traps to prove they are never used.
     pub fn capabilities_linker(&self) -> Result<Linker<HostState>> {
-        let mut linker = Linker::<HostState>::new(&self.engine);
-        described(
-            bindings::keyvalue::Keyvalue::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state),
-            "linking cachet's capabilities",
-        )?;
-        Ok(linker)
+        capabilities_linker(&self.engine)
     }
 
     pub fn engine(&self) -> &Engine {
@@ -234,6 +225,16 @@ pub struct Instance {
 
 /// Input for [`Instance::feed`]: a connection and the bytes the host holds for it.
 pub type Input<'a> = wit::Input<'a>;
+
+/// A linker with cachet's clock, random and log capabilities, which every world imports.
+fn capabilities_linker(engine: &Engine) -> Result<Linker<HostState>> {
+    let mut linker = Linker::<HostState>::new(engine);
+    described(
+        bindings::keyvalue::Keyvalue::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state),
+        "linking cachet's capabilities",
+    )?;
+    Ok(linker)
+}
 
 /// Links the stream imports as functions that trap, for the server's synchronous linker: the
 /// server engine never calls them, and async host functions would make every call async.
