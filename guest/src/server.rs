@@ -8,6 +8,7 @@ use crate::keyspace::Keyspace;
 use crate::resp::{Args, Limits, Parsed, Reply, ReplyDecoder, parse_request};
 use crate::rng::Rng;
 use crate::session::{Peer, PeerKind, Session, Sessions};
+use smallvec::SmallVec;
 
 /// The Redis version cachet answers as (HELLO, INFO): the one whose commands and replies it follows.
 pub const REDIS_VERSION: &str = "7.2.4";
@@ -83,6 +84,12 @@ pub struct Tick {
 /// write them before it continues: a client pipelining many reads of large values cannot make the
 /// server buffer all their replies at once.
 pub const REPLY_CHUNK: usize = 4 * 1024 * 1024;
+
+/// Commands whose keys are read ahead together.
+const WARM_BATCH: usize = 16;
+
+/// Databases with fewer keys stay in the processor's cache: reading ahead would only cost time.
+const WARM_ABOVE_KEYS: usize = 16 * 1024;
 
 /// At most this many keys are sampled by one run of active expiry, so one tick stays short.
 const EXPIRE_SAMPLES_PER_TICK: usize = 2_000;
@@ -179,7 +186,7 @@ impl Engine {
         {
             self.next_client_id = self.next_client_id.max(session.client_id + 1);
         }
-        self.sessions.insert(connection, session);
+        self.sessions.insert(connection, Box::new(session));
         None
     }
 
@@ -199,7 +206,9 @@ impl Engine {
     /// Runs every complete command at the start of `data`, the input the host holds for one
     /// connection, and reports how much of it was used.
     pub fn feed(&mut self, connection: u64, data: &[u8], now: Now) -> Output {
-        let mut out = Output::default();
+        // Replies are usually about as long as the requests: one allocation instead of a series
+        // of doublings.
+        let mut out = Output { reply: Vec::with_capacity(data.len().clamp(64, 64 * 1024)), ..Output::default() };
         self.keyspace.set_clock(now.wall_ms);
         let Some(mut session) = self.sessions.remove(&connection) else {
             out.consumed = data.len();
@@ -211,10 +220,17 @@ impl Engine {
             max_bulk_len: usize::try_from(self.config.proto_max_bulk_len).unwrap_or(usize::MAX),
             ..Limits::default()
         };
+        // With a database larger than the processor's cache, the keys of the next commands are
+        // read ahead, a batch at a time; `warmed` is where the batch read ahead last ends.
+        let read_ahead = self.keyspace.len(session.db) >= WARM_ABOVE_KEYS;
+        let mut warmed = 0;
         while !session.close_after_reply {
             if out.reply.len() >= REPLY_CHUNK && out.consumed < data.len() {
                 out.more = true;
                 break;
+            }
+            if read_ahead && out.consumed >= warmed {
+                warmed = out.consumed + self.warm(&session, &data[out.consumed..], &limits);
             }
             match parse_request(&data[out.consumed..], &limits) {
                 Ok(Parsed::Command(args, used)) => {
@@ -257,6 +273,30 @@ impl Engine {
         }
         self.sessions.insert(connection, session);
         out
+    }
+
+    /// Reads ahead the memory of the keys the next [`WARM_BATCH`] commands in `input` will use
+    /// (see [`Keyspace::warm`]), and returns how many bytes of input they take. The commands are
+    /// parsed again when they run: parsing is cheap next to a wait for main memory.
+    fn warm(&self, session: &Session, input: &[u8], limits: &Limits) -> usize {
+        let mut keys: SmallVec<[&[u8]; WARM_BATCH]> = SmallVec::new();
+        let mut offset = 0;
+        for _ in 0..WARM_BATCH {
+            match parse_request(&input[offset..], limits) {
+                Ok(Parsed::Command(Args::Borrowed(args), used)) => {
+                    if args.len() > 1 && commands::lookup(args[0]).is_some_and(|c| c.keys.0 == 1) {
+                        keys.push(args[1]);
+                    }
+                    offset += used;
+                }
+                Ok(Parsed::Command(_, used) | Parsed::Skip(used)) => offset += used,
+                Ok(Parsed::Incomplete(_)) | Err(_) => break,
+            }
+        }
+        if keys.len() > 1 {
+            self.keyspace.warm(session.db, &keys);
+        }
+        offset.max(1)
     }
 
     fn execute(&mut self, session: &mut Session, args: &[&[u8]], buf: &mut Vec<u8>, now: Now) {
@@ -334,6 +374,44 @@ mod tests {
             seen += 1;
         }
         assert!(seen > 10, "only {seen} corpus files");
+    }
+
+    /// Long pipelines run every command once and in order, whatever stops the input (an
+    /// incomplete command, QUIT, a protocol error) and wherever it falls: with a database large
+    /// enough that keys are read ahead a batch at a time, and without.
+    #[test]
+    fn long_pipelines_run_in_order_across_batches() {
+        let client_with_keys = |keys: usize| {
+            let mut c = TestClient::new();
+            for i in 0..keys {
+                c.engine.keyspace.set(0, format!("filler:{i}").as_bytes(), crate::keyspace::Value::from_bytes(b"x"), None);
+            }
+            c
+        };
+        let incr = b"*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n";
+        let counts = |n: usize| (1..=n).map(|i| format!(":{i}\r\n")).collect::<String>();
+        for keys in [0, super::WARM_ABOVE_KEYS + 1] {
+            let mut c = client_with_keys(keys);
+            let mut input: Vec<u8> = incr.iter().copied().cycle().take(incr.len() * 37).collect();
+            input.extend_from_slice(b"*2\r\n$3\r\nGET\r\n$1");
+            let out = c.engine.feed(1, &input, c.now);
+            assert_eq!(String::from_utf8_lossy(&out.reply), counts(37));
+            assert_eq!(out.consumed, incr.len() * 37);
+            assert!(out.wanted > input.len() - out.consumed && !out.close);
+
+            let quit = &b"*1\r\n$4\r\nQUIT\r\n*1\r\n$4\r\nPING\r\n"[..];
+            let bad = &b"*1\r\n:1\r\n"[..];
+            for (tail, reply_end) in [(quit, "+OK\r\n"), (bad, "-ERR Protocol error: expected '$', got ':'\r\n")] {
+                let mut c = client_with_keys(keys);
+                let mut input: Vec<u8> = incr.iter().copied().cycle().take(incr.len() * 20).collect();
+                input.extend_from_slice(tail);
+                input.extend_from_slice(incr);
+                let out = c.engine.feed(1, &input, c.now);
+                let reply = String::from_utf8_lossy(&out.reply).into_owned();
+                assert_eq!(reply, counts(20) + reply_end);
+                assert!(out.close);
+            }
+        }
     }
 
     #[test]

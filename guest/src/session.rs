@@ -2,7 +2,9 @@
 
 /// Open connections by id. Looked up on every feed: a fast fixed hasher, as ids are the host's, not
 /// a client's.
-pub type Sessions = std::collections::HashMap<u64, Session, foldhash::fast::FixedState>;
+/// Boxed: a connection's session is taken out of the map and put back around every read, and a
+/// pointer moves faster than the whole session.
+pub type Sessions = std::collections::HashMap<u64, Box<Session>, foldhash::fast::FixedState>;
 
 /// How the client reached the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

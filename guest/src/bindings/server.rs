@@ -5,15 +5,29 @@ use super::cachet::engine::{clock, random};
 use super::exports::cachet::engine::server as wit;
 use crate::server::{Engine, Now};
 use crate::session::{Peer, PeerKind};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 thread_local! {
     // A component instance runs one call at a time, on one thread.
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+    /// The last wall-clock reading and the monotonic time it was taken at.
+    static WALL: Cell<Option<Now>> = const { Cell::new(None) };
 }
 
+/// The time for one call. The wall clock counts milliseconds, so it is asked for again only once
+/// a millisecond has passed on the monotonic clock: a busy server makes one clock call per call
+/// instead of two, and its times are never more than a millisecond old.
 fn now() -> Now {
-    Now { wall_ms: clock::wall_now(), mono_ns: clock::monotonic_now() }
+    let mono_ns = clock::monotonic_now();
+    let wall_ms = match WALL.get() {
+        Some(last) if mono_ns.saturating_sub(last.mono_ns) < 1_000_000 => last.wall_ms,
+        _ => {
+            let wall_ms = clock::wall_now();
+            WALL.set(Some(Now { wall_ms, mono_ns }));
+            wall_ms
+        }
+    };
+    Now { wall_ms, mono_ns }
 }
 
 pub(super) fn with_engine<T>(f: impl FnOnce(&mut Engine, Now) -> T) -> T {

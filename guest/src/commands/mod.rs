@@ -18,7 +18,6 @@ use crate::resp::Reply;
 use crate::rng::Rng;
 use crate::server::{Now, ServerInfo, Stats};
 use crate::session::Session;
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// Everything a command may read or change.
@@ -49,7 +48,7 @@ impl Ctx<'_> {
 
     /// All connected clients, this one included, in CLIENT ID order.
     pub fn all_sessions(&self) -> Vec<&Session> {
-        let mut all: Vec<&Session> = self.others.values().chain([&*self.session]).collect();
+        let mut all: Vec<&Session> = self.others.values().map(|s| &**s).chain([&*self.session]).collect();
         all.sort_by_key(|s| s.client_id);
         all
     }
@@ -160,23 +159,39 @@ pub fn all() -> impl Iterator<Item = &'static Command> {
     FAMILIES.iter().flat_map(|family| family.iter())
 }
 
-/// Looked up for every command; the names are ours, so a fast fixed hasher is safe. Keyed by
-/// bytes, so a lookup need not check that a client's command name is UTF-8.
-type Table = HashMap<&'static [u8], &'static Command, foldhash::fast::FixedState>;
+/// Looked up for every command. The commands are grouped by the length and first letter of
+/// their name, so a lookup compares a client's bytes with one or two names in place: no hashing
+/// and no lower-cased copy.
+struct Table {
+    buckets: Vec<Vec<&'static Command>>,
+}
+
+/// The longest name a command can have.
+const LONGEST_NAME: usize = 32;
+
+/// The bucket of a name: its length and the letter case-blind low bits of its first byte.
+fn bucket(name: &[u8]) -> Option<usize> {
+    let first = *name.first()?;
+    (name.len() <= LONGEST_NAME).then(|| name.len() * 32 + usize::from(first & 0x1f))
+}
 
 fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
-    TABLE.get_or_init(|| all().map(|c| (c.name.as_bytes(), c)).collect())
+    TABLE.get_or_init(|| {
+        let mut buckets = vec![Vec::new(); (LONGEST_NAME + 1) * 32];
+        for command in all() {
+            if let Some(at) = bucket(command.name.as_bytes()) {
+                buckets[at].push(command);
+            }
+        }
+        Table { buckets }
+    })
 }
 
 /// The command called `name`, in any letter case.
 pub fn lookup(name: &[u8]) -> Option<&'static Command> {
-    let mut lower = [0u8; 32];
-    let lower = lower.get_mut(..name.len())?;
-    for (to, from) in lower.iter_mut().zip(name) {
-        *to = from.to_ascii_lowercase();
-    }
-    table().get(&*lower).copied()
+    let candidates = &table().buckets[bucket(name)?];
+    candidates.iter().copied().find(|command| command.name.as_bytes().eq_ignore_ascii_case(name))
 }
 
 /// Runs one command (`args[0]` is its name) and writes its reply. Returns the command's table
@@ -384,6 +399,20 @@ mod tests {
             for sub in command.subcommands {
                 assert!(sub.name.starts_with(&format!("{}|", command.name)), "{}", sub.name);
             }
+        }
+    }
+
+    #[test]
+    fn every_command_is_found_in_any_letter_case() {
+        for command in all() {
+            let upper = command.name.to_ascii_uppercase();
+            let mixed: String = command.name.chars().enumerate().map(|(i, c)| if i % 2 == 0 { c.to_ascii_uppercase() } else { c }).collect();
+            for name in [command.name, &upper, &mixed] {
+                assert!(std::ptr::eq(lookup(name.as_bytes()).unwrap(), command), "{name}");
+            }
+        }
+        for unknown in [&b""[..], b"gett", b"ge", b"g\x07t", b"@et", &[b'x'; 100]] {
+            assert!(lookup(unknown).is_none(), "{:?}", String::from_utf8_lossy(unknown));
         }
     }
 

@@ -95,9 +95,10 @@ impl Access {
     /// Records an access: the time, and a probabilistic increment of the counter after decaying it.
     pub fn touch(&mut self, now_ms: u64, rng: &mut Rng) {
         let counter = self.frequency(now_ms);
-        let base = u64::from(counter.saturating_sub(LFU_INITIAL));
-        // Grows with probability 1 / (base * factor + 1): cheap to keep, logarithmic in hits.
-        let grow = counter < 255 && rng.below(base * LFU_LOG_FACTOR + 1) == 0;
+        // Grows with probability 1 / odds: cheap to keep, logarithmic in hits. (A remainder, not
+        // `Rng::below`: its 128-bit product is a library call on the component's 32-bit target.)
+        let odds = u64::from(counter.saturating_sub(LFU_INITIAL)) * LFU_LOG_FACTOR + 1;
+        let grow = counter < 255 && (odds == 1 || rng.next_u64() % odds == 0);
         *self = Access::at(now_ms, if grow { counter + 1 } else { counter });
     }
 

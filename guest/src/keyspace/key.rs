@@ -31,6 +31,21 @@ impl From<&[u8]> for Key {
     }
 }
 
+impl Key {
+    /// Whether this is the key `other`. Compares eight bytes at a time: in the component, a
+    /// slice comparison calls a `memcmp` that goes byte by byte.
+    pub fn is(&self, other: &[u8]) -> bool {
+        let this: &[u8] = self;
+        if this.len() != other.len() {
+            return false;
+        }
+        let (words, rest) = this.as_chunks::<8>();
+        let (other_words, other_rest) = other.as_chunks::<8>();
+        words.iter().zip(other_words).all(|(a, b)| u64::from_ne_bytes(*a) == u64::from_ne_bytes(*b))
+            && rest.iter().zip(other_rest).all(|(a, b)| a == b)
+    }
+}
+
 impl Deref for Key {
     type Target = [u8];
 
@@ -104,5 +119,20 @@ mod tests {
             assert_eq!(key, Key::from(bytes));
         }
         assert_ne!(Key::from(&b"a"[..]), Key::from(&b"a\0"[..]));
+    }
+
+    #[test]
+    fn is_compares_every_byte() {
+        let long: Vec<u8> = (0..40).collect();
+        for len in [0, 1, 7, 8, 9, 16, 17, 18, 19, 40] {
+            let key = Key::from(&long[..len]);
+            assert!(key.is(&long[..len]));
+            assert!(len == 0 || !key.is(&long[..len - 1]));
+            for flip in 0..len {
+                let mut other = long[..len].to_vec();
+                other[flip] ^= 0x80;
+                assert!(!key.is(&other), "len {len}, byte {flip}");
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@
 //! nobody reads are found by [`Keyspace::expire_cycle`], which the timer runs (active expiry).
 
 mod eviction;
+mod index;
 mod key;
 mod table;
 mod value;
@@ -14,6 +15,7 @@ pub use key::Key;
 pub use value::Value;
 
 use crate::rng::Rng;
+use smallvec::SmallVec;
 use foldhash::fast::FixedState;
 use table::Table;
 use std::num::NonZeroU64;
@@ -105,18 +107,54 @@ impl Keyspace {
 
     /// A read that counts as a keyspace hit or miss (GET and friends).
     pub fn get(&mut self, db: usize, key: &[u8], now: u64) -> Option<&Entry> {
-        let found = self.live(db, key, now);
-        if found {
-            self.stats.hits += 1;
-        } else {
+        let Some(at) = self.live_position(db, key, now) else {
             self.stats.misses += 1;
+            return None;
+        };
+        self.stats.hits += 1;
+        Some(self.touch(db, at, now))
+    }
+
+    /// Reads the memory that lookups of `keys` will need, without changing anything.
+    ///
+    /// With many keys, most of a lookup is waiting for main memory: the index slot, then the
+    /// entry, then the value, each known only once the one before has arrived. Commands run one
+    /// after another, so their waits would add up. Reading ahead for a whole batch of pipelined
+    /// commands, one independent load per key and pass, lets the processor wait for all of them
+    /// at once; the commands then find their memory in the cache. (WebAssembly has no prefetch
+    /// instruction; plain loads do the same.)
+    pub fn warm(&self, db: usize, keys: &[&[u8]]) {
+        let Some(db) = self.dbs.get(db) else { return };
+        let mut seen = 0usize;
+        let hashes: SmallVec<[u32; 16]> = keys.iter().map(|key| db.entries.hash(key)).collect();
+        for &hash in &hashes {
+            seen ^= db.entries.touch_index(hash) as usize;
         }
-        if found { self.touched(db, key, now).map(|e| &*e) } else { None }
+        let mut values: SmallVec<[&[u8]; 16]> = SmallVec::new();
+        for &hash in &hashes {
+            if let Some(entry) = db.entries.likely_value(hash) {
+                let value = entry.value.as_bytes();
+                seen ^= value.as_ptr() as usize;
+                values.push(value);
+            }
+        }
+        for value in values {
+            seen ^= value.first().copied().map_or(0, usize::from);
+        }
+        std::hint::black_box(seen);
     }
 
     /// A lookup for a command about to change the key; not counted as a hit or miss.
     pub fn get_mut(&mut self, db: usize, key: &[u8], now: u64) -> Option<&mut Entry> {
-        if self.live(db, key, now) { self.touched(db, key, now) } else { None }
+        let at = self.live_position(db, key, now)?;
+        Some(self.touch(db, at, now))
+    }
+
+    /// The entry at `at`, marked as used now.
+    fn touch(&mut self, db: usize, at: usize, now: u64) -> &mut Entry {
+        let entry = self.dbs[db].entries.value_at_mut(at);
+        entry.access.touch(now, &mut self.rng);
+        entry
     }
 
     /// A look at a key that does not count as using it (OBJECT, eviction, EXISTS).
@@ -127,12 +165,6 @@ impl Keyspace {
     /// Whether the key exists, without counting a hit or miss.
     pub fn contains(&mut self, db: usize, key: &[u8], now: u64) -> bool {
         self.live(db, key, now)
-    }
-
-    fn touched(&mut self, db: usize, key: &[u8], now: u64) -> Option<&mut Entry> {
-        let entry = self.dbs[db].entries.get_mut(key)?;
-        entry.access.touch(now, &mut self.rng);
-        Some(entry)
     }
 
     /// Stores `value` under `key`, replacing any value and TTL it had.
@@ -153,7 +185,7 @@ impl Keyspace {
                 if expires_at.is_some() {
                     db.volatile.insert(key.into(), ());
                 }
-                db.entries.insert(key.into(), Entry { value, expires_at: expiry(expires_at), access });
+                db.entries.insert_new(key.into(), Entry { value, expires_at: expiry(expires_at), access });
             }
         }
     }
@@ -373,14 +405,18 @@ impl Keyspace {
 
     /// Whether the key exists now; removes it first if it has expired.
     fn live(&mut self, db: usize, key: &[u8], now: u64) -> bool {
-        match self.dbs[db].entries.get(key) {
-            None => false,
-            Some(entry) if entry.expires_at().is_some_and(|at| at <= now) => {
-                self.expire(db, key);
-                false
-            }
-            Some(_) => true,
+        self.live_position(db, key, now).is_some()
+    }
+
+    /// Where the key's entry is, unless it is missing or expired (an expired key is removed).
+    fn live_position(&mut self, db: usize, key: &[u8], now: u64) -> Option<usize> {
+        let entries = &self.dbs[db].entries;
+        let at = entries.position(key)?;
+        if entries.value_at(at).expires_at().is_some_and(|expiry| expiry <= now) {
+            self.expire(db, key);
+            return None;
         }
+        Some(at)
     }
 
     fn expire(&mut self, db: usize, key: &[u8]) {

@@ -1,68 +1,69 @@
-//! The table a database keeps its keys in: the entries in one dense vector, so a key can be
-//! picked at random or visited by position (RANDOMKEY, eviction and expiry sampling, SCAN), and a
-//! hash index of their positions.
+//! The table a database keeps its keys in: the entries at dense positions, so a key can be picked
+//! at random or visited by position (RANDOMKEY, eviction and expiry sampling, SCAN), and a hash
+//! [`Index`] of their positions, which grows a step at a time.
 //!
-//! The index keeps each key's hash beside its position. When the index grows it rehashes from
-//! what it holds, reading its own memory in order, and never the entries, which are spread over
-//! far more of it: a table of millions of keys grows in a fraction of the time, and the one
-//! thread that serves every client stalls that much less. The stored hash also lets a lookup
-//! pass over a slot whose hash differs without reading that slot's entry.
+//! The entries are kept in chunks of fixed size that never move once full. One vector that
+//! doubles would copy every entry at once when it grows — tens of megabytes with a few million
+//! keys — while the one thread that serves every client waits.
 
 use super::Key;
+use super::index::Index;
 use foldhash::fast::FixedState;
-use hashbrown::HashTable;
 use std::hash::BuildHasher;
 
-#[derive(Clone, Copy, Debug)]
-struct Slot {
-    /// Where the entry is in the vector. Linear memory is 32-bit: there can never be more entries.
-    position: u32,
-    hash: u32,
-}
-
-impl Slot {
-    fn hash(&self) -> u64 {
-        spread(self.hash)
-    }
-}
-
-/// A key's 32-bit hash as the index reads it: its high bits tell keys apart within a group of
-/// slots and its low bits choose the group, so both halves carry the whole hash.
-fn spread(hash: u32) -> u64 {
-    (u64::from(hash) << 32) | u64::from(hash)
-}
-
 pub struct Table<V> {
-    entries: Vec<(Key, V)>,
-    index: HashTable<Slot>,
+    entries: Chunks<(Key, V)>,
+    index: Index,
     hasher: FixedState,
 }
 
 impl<V> Table<V> {
     pub fn with_hasher(hasher: FixedState) -> Self {
-        Table { entries: Vec::new(), index: HashTable::new(), hasher }
+        Table { entries: Chunks::default(), index: Index::default(), hasher }
     }
 
     pub fn hasher(&self) -> &FixedState {
         &self.hasher
     }
 
-    fn hash(&self, key: &[u8]) -> u32 {
+    /// The hash the index files `key` under.
+    pub fn hash(&self, key: &[u8]) -> u32 {
         self.hasher.hash_one(key) as u32
     }
 
-    fn position(&self, key: &[u8]) -> Option<usize> {
-        let hash = self.hash(key);
-        let found = self.index.find(spread(hash), |slot| slot.hash == hash && *self.entries[slot.position as usize].0 == *key);
-        found.map(|slot| slot.position as usize)
+    /// Reads the part of the index a lookup of a key with `hash` starts with; see [`Index::touch`].
+    pub fn touch_index(&self, hash: u32) -> u32 {
+        self.index.touch(hash)
+    }
+
+    /// The value most likely stored under a key with `hash`, for reading ahead only.
+    pub fn likely_value(&self, hash: u32) -> Option<&V> {
+        let at = self.index.likely_position(hash)?;
+        self.entries.get(at as usize).map(|(_, value)| value)
+    }
+
+    /// Where the key's entry is (0 to `len() - 1`).
+    pub fn position(&self, key: &[u8]) -> Option<usize> {
+        let entries = &self.entries;
+        let found = self.index.find(self.hash(key), |at| entries.at(at as usize).0.is(key));
+        found.map(|at| at as usize)
     }
 
     pub fn get(&self, key: &[u8]) -> Option<&V> {
-        self.position(key).map(|at| &self.entries[at].1)
+        self.position(key).map(|at| self.value_at(at))
     }
 
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut V> {
-        self.position(key).map(|at| &mut self.entries[at].1)
+        self.position(key).map(|at| self.value_at_mut(at))
+    }
+
+    /// The value at a position [`Table::position`] returned.
+    pub fn value_at(&self, position: usize) -> &V {
+        &self.entries.at(position).1
+    }
+
+    pub fn value_at_mut(&mut self, position: usize) -> &mut V {
+        &mut self.entries.at_mut(position).1
     }
 
     /// The entry at `position` (0 to `len() - 1`).
@@ -75,7 +76,7 @@ impl<V> Table<V> {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.entries.len() == 0
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&Key, &V)> {
@@ -85,28 +86,94 @@ impl<V> Table<V> {
     /// Stores `value` under `key`; returns the value it replaced.
     pub fn insert(&mut self, key: Key, value: V) -> Option<V> {
         if let Some(at) = self.position(&key) {
-            return Some(std::mem::replace(&mut self.entries[at].1, value));
+            return Some(std::mem::replace(self.value_at_mut(at), value));
         }
-        let slot = Slot { position: self.entries.len() as u32, hash: self.hash(&key) };
-        self.index.insert_unique(slot.hash(), slot, Slot::hash);
-        self.entries.push((key, value));
+        self.insert_new(key, value);
         None
+    }
+
+    /// Stores a key the caller has just looked up and not found.
+    pub fn insert_new(&mut self, key: Key, value: V) {
+        // Linear memory is 32-bit: there can never be more entries than a u32 counts.
+        self.index.insert(self.hash(&key), self.entries.len() as u32);
+        self.entries.push((key, value));
     }
 
     /// Removes the key, moving the last entry into its place (so positions stay dense).
     pub fn swap_remove(&mut self, key: &[u8]) -> Option<(Key, V)> {
         let hash = self.hash(key);
         let Table { entries, index, hasher } = self;
-        let found = index.find_entry(spread(hash), |slot| slot.hash == hash && *entries[slot.position as usize].0 == *key);
-        let (slot, _) = found.ok()?.remove();
-        let (at, last) = (slot.position as usize, entries.len() - 1);
+        let at = index.remove(hash, |at| entries.at(at as usize).0.is(key))? as usize;
+        let last = entries.len() - 1;
         if at != last {
-            let moved = hasher.hash_one(&*entries[last].0) as u32;
-            if let Some(slot) = index.find_mut(spread(moved), |slot| slot.position as usize == last) {
-                slot.position = at as u32;
-            }
+            let moved = hasher.hash_one(&*entries.at(last).0) as u32;
+            index.set_position(moved, |p| p as usize == last, at as u32);
         }
-        Some(entries.swap_remove(at))
+        entries.swap_remove(at)
+    }
+}
+
+/// Entries per chunk: a full chunk of keyspace entries is under 200 KB.
+const CHUNK: usize = 4096;
+
+/// A vector in chunks of [`CHUNK`] items. A chunk grows like a vector until it is full (copying
+/// at most one chunk), and is never moved after that.
+struct Chunks<T> {
+    chunks: Vec<Vec<T>>,
+    len: usize,
+}
+
+impl<T> Default for Chunks<T> {
+    fn default() -> Self {
+        Chunks { chunks: Vec::new(), len: 0 }
+    }
+}
+
+impl<T> Chunks<T> {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn get(&self, at: usize) -> Option<&T> {
+        self.chunks.get(at / CHUNK)?.get(at % CHUNK)
+    }
+
+    /// The item at a position known to exist.
+    fn at(&self, at: usize) -> &T {
+        &self.chunks[at / CHUNK][at % CHUNK]
+    }
+
+    fn at_mut(&mut self, at: usize) -> &mut T {
+        &mut self.chunks[at / CHUNK][at % CHUNK]
+    }
+
+    fn push(&mut self, item: T) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < CHUNK => chunk.push(item),
+            _ => self.chunks.push(vec![item]),
+        }
+        self.len += 1;
+    }
+
+    /// Removes the item at `at`, moving the last item into its place.
+    fn swap_remove(&mut self, at: usize) -> Option<T> {
+        if at >= self.len {
+            return None;
+        }
+        let last_chunk = self.chunks.last_mut()?;
+        let last = last_chunk.pop()?;
+        if last_chunk.is_empty() {
+            self.chunks.pop();
+        }
+        self.len -= 1;
+        if at == self.len {
+            return Some(last);
+        }
+        Some(std::mem::replace(self.at_mut(at), last))
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.chunks.iter().flatten()
     }
 }
 
@@ -124,8 +191,9 @@ mod tests {
     fn behaves_like_a_map_with_dense_positions() {
         let mut table = Table::with_hasher(FixedState::with_seed(3));
         let mut model = std::collections::HashMap::new();
-        for round in 0..20_000usize {
-            let k = key(round * 7919 % 3_000);
+        // More keys than a chunk holds, so removals move entries across chunks.
+        for round in 0..60_000usize {
+            let k = key(round * 7919 % (3 * CHUNK));
             if round % 3 == 2 {
                 assert_eq!(table.swap_remove(&k).map(|(_, v)| v), model.remove(&*k.to_vec()));
             } else {
@@ -142,5 +210,6 @@ mod tests {
         }
         assert!(table.get_index(table.len()).is_none());
         assert!(table.get(b"absent").is_none());
+        assert_eq!(table.iter().count(), table.len());
     }
 }

@@ -82,10 +82,15 @@ pub fn parse_request<'a>(input: &'a [u8], limits: &Limits) -> Result<Parsed<'a>,
 }
 
 fn parse_multibulk<'a>(input: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, ProtocolError> {
-    let Some((count, mut pos)) = header_line(input, 0, "too big mbulk count string")? else {
-        return Ok(Parsed::Incomplete(input.len() + 1));
+    let (count, mut pos) = match plain_length(input, 0) {
+        Some(found) => found,
+        None => {
+            let Some((count, pos)) = header_line(input, 0, "too big mbulk count string")? else {
+                return Ok(Parsed::Incomplete(input.len() + 1));
+            };
+            (parse_length(&count[1..]).ok_or(ProtocolError("invalid multibulk length"))?, pos)
+        }
     };
-    let count = parse_length(&count[1..]).ok_or(ProtocolError("invalid multibulk length"))?;
     if count > limits.max_multibulk_len as i64 {
         return Err(ProtocolError("invalid multibulk length"));
     }
@@ -100,10 +105,15 @@ fn parse_multibulk<'a>(input: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, P
             Some(b'$') => {}
             Some(_) => return Err(ProtocolError(expected_dollar(input[pos]))),
         }
-        let Some((len, start)) = header_line(input, pos, "too big bulk count string")? else {
-            return Ok(Parsed::Incomplete(input.len() + 1));
+        let (len, start) = match plain_length(input, pos) {
+            Some(found) => found,
+            None => {
+                let Some((len, start)) = header_line(input, pos, "too big bulk count string")? else {
+                    return Ok(Parsed::Incomplete(input.len() + 1));
+                };
+                (parse_length(&len[1..]).ok_or(ProtocolError("invalid bulk length"))?, start)
+            }
         };
-        let len = parse_length(&len[1..]).ok_or(ProtocolError("invalid bulk length"))?;
         if len < 0 || len as u64 > limits.max_bulk_len as u64 {
             return Err(ProtocolError("invalid bulk length"));
         }
@@ -111,7 +121,7 @@ fn parse_multibulk<'a>(input: &'a [u8], limits: &Limits) -> Result<Parsed<'a>, P
         if input.len() < end + 2 {
             return Ok(Parsed::Incomplete(end + 2));
         }
-        if &input[end..end + 2] != b"\r\n" {
+        if input[end] != b'\r' || input[end + 1] != b'\n' {
             return Err(ProtocolError("expected CRLF after bulk string"));
         }
         args.push(&input[start..end]);
@@ -132,6 +142,24 @@ fn expected_dollar(got: u8) -> &'static str {
         b'\n' => "expected '$', got '\n'",
         _ => "expected '$' before a bulk string",
     }
+}
+
+/// The header line at `from` (`*N` or `$N`) in the form nearly every client sends: up to 18
+/// digits and CRLF. Returns the number and the position after the line, reading each byte once;
+/// anything else (a sign, a line not complete yet, garbage) is `None`, and [`header_line`] and
+/// [`parse_length`] then decide what it is.
+fn plain_length(input: &[u8], from: usize) -> Option<(i64, usize)> {
+    let mut value = 0i64;
+    let mut pos = from + 1;
+    while let Some(&byte) = input.get(pos) {
+        match byte {
+            b'0'..=b'9' if pos - from <= 18 => value = value * 10 + i64::from(byte - b'0'),
+            b'\r' if pos > from + 1 && input.get(pos + 1) == Some(&b'\n') => return Some((value, pos + 2)),
+            _ => return None,
+        }
+        pos += 1;
+    }
+    None
 }
 
 /// The line starting at `from` (without its CRLF) and the position after it, or `None` when the
@@ -250,6 +278,24 @@ fn hex_value(digit: u8) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one-pass reading of a length line agrees with the general one wherever it answers.
+    #[test]
+    fn plain_lengths_read_like_header_lines() {
+        let lines: &[&[u8]] = &[
+            b"$0\r\n", b"$3\r\nGET", b"*12\r\n", b"$-1\r\n", b"$\r\n", b"$1x\r\n", b"$12", b"$12\r", b"$1\rx",
+            b"$999999999999999999\r\n", b"$1000000000000000000\r\n", b"$007\r\n", b"$ 1\r\n",
+        ];
+        for line in lines {
+            let general = header_line(line, 0, "").unwrap().and_then(|(l, end)| Some((parse_length(&l[1..])?, end)));
+            match plain_length(line, 0) {
+                Some(found) => assert_eq!(Some(found), general, "{:?}", String::from_utf8_lossy(line)),
+                None => assert!(general.is_none_or(|(n, _)| n < 0), "{:?}", String::from_utf8_lossy(line)),
+            }
+        }
+        assert_eq!(plain_length(b"$16\r\n", 0), Some((16, 5)));
+        assert_eq!(plain_length(b"xx*2\r\n", 2), Some((2, 6)));
+    }
 
     fn command(input: &[u8]) -> (Vec<Vec<u8>>, usize) {
         match parse_request(input, &Limits::default()).unwrap() {

@@ -4,9 +4,11 @@
 //! answers the connection whose input caused it with an error and closes it, and carries on with a
 //! fresh instance: every other connection keeps its socket and its session (protocol, database,
 //! name), which the engine reported each time it changed. The keyspace itself lived in the faulted
-//! instance and starts empty again.
+//! instance and starts empty again. When the faulted call ran several connections' input (the
+//! event loop shares one call among every connection that was readable), that input is run again
+//! one connection at a time on the fresh instance, which finds the culprit.
 
-use crate::runtime::{Input, Instance, Peer, Runtime};
+use crate::runtime::{Input, Instance, Output, Peer, Runtime};
 use anyhow::{Context, Result};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -24,12 +26,18 @@ pub struct FeedResult {
     pub more: bool,
 }
 
+/// Whether a fault is one to count, or the same one again while the input of a shared call is
+/// run connection by connection to find its culprit.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    New,
+    Replayed,
+}
+
 /// A connection the engine knows, as the host keeps it to restore it into a new instance.
 struct Registered {
     peer: Peer,
     session: Option<Vec<u8>>,
-    /// Woken when the engine wants the connection closed outside a reply (idle timeout).
-    kick: Rc<Notify>,
 }
 
 pub struct SharedEngine {
@@ -39,6 +47,10 @@ pub struct SharedEngine {
     connections: HashMap<u64, Registered>,
     next_id: u64,
     faults: u64,
+    /// Connections to close outside a reply (idle timeout, lost in a fault), for the event loop.
+    kicked: Vec<u64>,
+    /// Woken when `kicked` gains a connection.
+    pub kick: Rc<Notify>,
 }
 
 const FAULT_REPLY: &[u8] = b"-ERR internal error: the engine faulted while running this connection's command; the connection is closed and the cache was reset\r\n";
@@ -46,7 +58,16 @@ const FAULT_REPLY: &[u8] = b"-ERR internal error: the engine faulted while runni
 impl SharedEngine {
     pub fn new(runtime: Arc<Runtime>, settings: Vec<(String, String)>) -> Result<Self> {
         let instance = Self::configured_instance(&runtime, &settings)?;
-        Ok(SharedEngine { runtime, instance, settings, connections: HashMap::new(), next_id: 1, faults: 0 })
+        Ok(SharedEngine {
+            runtime,
+            instance,
+            settings,
+            connections: HashMap::new(),
+            next_id: 1,
+            faults: 0,
+            kicked: Vec::new(),
+            kick: Rc::new(Notify::new()),
+        })
     }
 
     fn configured_instance(runtime: &Runtime, settings: &[(String, String)]) -> Result<Instance> {
@@ -59,18 +80,17 @@ impl SharedEngine {
     }
 
     /// Registers a connection. `Err(bytes)` means the engine refused it: write `bytes`, then close.
-    pub fn open(&mut self, peer: Peer) -> Result<(u64, Rc<Notify>), Vec<u8>> {
+    pub fn open(&mut self, peer: Peer) -> Result<u64, Vec<u8>> {
         let id = self.next_id;
         self.next_id += 1;
         match self.instance.open(id, &peer, None) {
             Ok(None) => {
-                let kick = Rc::new(Notify::new());
-                self.connections.insert(id, Registered { peer, session: None, kick: kick.clone() });
-                Ok((id, kick))
+                self.connections.insert(id, Registered { peer, session: None });
+                Ok(id)
             }
             Ok(Some(refusal)) => Err(refusal),
             Err(trap) => {
-                self.recover(&trap, None);
+                self.recover(&trap, None, Fault::New);
                 Err(FAULT_REPLY.to_vec())
             }
         }
@@ -80,36 +100,80 @@ impl SharedEngine {
         if self.connections.remove(&id).is_some()
             && let Err(trap) = self.instance.close(id)
         {
-            self.recover(&trap, None);
+            self.recover(&trap, None, Fault::New);
         }
     }
 
     /// Runs what `data` holds for connection `id`.
     pub fn feed(&mut self, id: u64, data: &[u8]) -> FeedResult {
-        let input = [Input { id, data }];
-        match self.instance.feed(&input) {
-            Ok(mut outputs) => {
-                let Some(out) = outputs.pop() else {
-                    return FeedResult { consumed: data.len(), close: true, ..FeedResult::default() };
-                };
-                if let Some(session) = out.session
-                    && let Some(conn) = self.connections.get_mut(&id)
-                {
-                    conn.session = Some(session);
-                }
-                FeedResult {
-                    consumed: out.consumed as usize,
-                    wanted: out.wanted as usize,
-                    reply: out.reply,
-                    close: out.close,
-                    more: out.more,
-                }
+        self.feed_alone(&Input { id, data }, Fault::New)
+    }
+
+    /// Runs what each input holds, in one call into the engine; one result per input, in order.
+    /// When the engine faults, the inputs are run again one connection at a time on the fresh
+    /// engine, so that only the connection whose input faults is answered with an error and closed.
+    pub fn feed_all(&mut self, inputs: &[Input<'_>]) -> Vec<FeedResult> {
+        if let [input] = inputs {
+            return vec![self.feed_alone(input, Fault::New)];
+        }
+        match self.instance.feed(inputs) {
+            Ok(outputs) => {
+                let mut outputs = outputs.into_iter().peekable();
+                inputs
+                    .iter()
+                    .map(|input| match outputs.next_if(|out| out.id == input.id) {
+                        Some(out) => self.result(out),
+                        None => FeedResult { consumed: input.data.len(), close: true, ..FeedResult::default() },
+                    })
+                    .collect()
             }
             Err(trap) => {
-                self.recover(&trap, Some(id));
-                FeedResult { consumed: data.len(), reply: FAULT_REPLY.to_vec(), close: true, ..FeedResult::default() }
+                self.recover(&trap, None, Fault::New);
+                tracing::warn!(
+                    "the faulted call ran the input of {} connections: running each again on its own",
+                    inputs.len()
+                );
+                inputs.iter().map(|input| self.feed_alone(input, Fault::Replayed)).collect()
             }
         }
+    }
+
+    fn feed_alone(&mut self, input: &Input<'_>, fault: Fault) -> FeedResult {
+        match self.instance.feed(std::slice::from_ref(input)) {
+            Ok(mut outputs) => match outputs.pop() {
+                Some(out) => self.result(out),
+                None => FeedResult { consumed: input.data.len(), close: true, ..FeedResult::default() },
+            },
+            Err(trap) => {
+                self.recover(&trap, Some(input.id), fault);
+                FeedResult { consumed: input.data.len(), reply: FAULT_REPLY.to_vec(), close: true, ..FeedResult::default() }
+            }
+        }
+    }
+
+    fn result(&mut self, out: Output) -> FeedResult {
+        if let Some(session) = out.session
+            && let Some(conn) = self.connections.get_mut(&out.id)
+        {
+            conn.session = Some(session);
+        }
+        FeedResult {
+            consumed: out.consumed as usize,
+            wanted: out.wanted as usize,
+            reply: out.reply,
+            close: out.close,
+            more: out.more,
+        }
+    }
+
+    /// Connections the engine wants closed since the last call.
+    pub fn take_kicked(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.kicked)
+    }
+
+    fn kick_out(&mut self, id: u64) {
+        self.kicked.push(id);
+        self.kick.notify_one();
     }
 
     /// Runs the engine's background work; returns when it wants to run again.
@@ -117,14 +181,14 @@ impl SharedEngine {
         match self.instance.tick() {
             Ok(tick) => {
                 for id in tick.close {
-                    if let Some(conn) = self.connections.get(&id) {
-                        conn.kick.notify_one();
+                    if self.connections.contains_key(&id) {
+                        self.kick_out(id);
                     }
                 }
                 tick.next_deadline
             }
             Err(trap) => {
-                self.recover(&trap, None);
+                self.recover(&trap, None, Fault::New);
                 self.runtime.clock().monotonic_ns() + 100_000_000
             }
         }
@@ -136,12 +200,20 @@ impl SharedEngine {
     }
 
     /// Replaces the faulted instance and re-registers every connection but `culprit`.
-    fn recover(&mut self, trap: &anyhow::Error, culprit: Option<u64>) {
-        self.faults += 1;
-        tracing::error!(
-            "the engine faulted ({trap:#}); closing connection {culprit:?} and continuing with a fresh engine \
-             (the cache is empty again; other clients keep their connections and sessions)"
-        );
+    fn recover(&mut self, trap: &anyhow::Error, culprit: Option<u64>, fault: Fault) {
+        if fault == Fault::New {
+            self.faults += 1;
+        }
+        match culprit {
+            Some(id) => tracing::error!(
+                "the engine faulted ({trap:#}); closing connection {id} and continuing with a fresh engine \
+                 (the cache is empty again; other clients keep their connections and sessions)"
+            ),
+            None => tracing::error!(
+                "the engine faulted ({trap:#}); continuing with a fresh engine (the cache is empty again; \
+                 clients keep their connections and sessions)"
+            ),
+        }
         if let Some(id) = culprit {
             self.connections.remove(&id);
         }
@@ -164,8 +236,8 @@ impl SharedEngine {
             }
         }
         for id in lost {
-            if let Some(conn) = self.connections.remove(&id) {
-                conn.kick.notify_one();
+            if self.connections.remove(&id).is_some() {
+                self.kick_out(id);
             }
         }
         self.instance = instance;

@@ -1,11 +1,11 @@
-//! The network side of `cachet serve`: listeners for TCP, Unix sockets and UDP, one task per
-//! connection, and the timer that runs the engine's background work.
+//! The network side of `cachet serve`: listeners for TCP, Unix sockets and UDP, the event loop
+//! that serves every stream connection, and the timer that runs the engine's background work.
 //!
 //! Everything runs on one thread. The engine call for a read is a few hundred nanoseconds; handing
-//! requests to another thread would cost more than that, so connections call the engine directly.
+//! requests to another thread would cost more than that, so the loop calls the engine directly.
 
-mod connection;
 mod engine;
+mod event_loop;
 mod udp;
 
 pub use engine::SharedEngine;
@@ -63,6 +63,9 @@ struct Shared {
     engine: Rc<RefCell<SharedEngine>>,
     tcp_keepalive: u64,
 }
+
+/// Where listeners hand new connections to the event loop.
+type Arrivals = tokio::sync::mpsc::UnboundedSender<event_loop::Arrival>;
 
 type Shutdown = watch::Receiver<bool>;
 
@@ -133,15 +136,18 @@ impl Server {
         local
             .run_until(async {
                 let mut tasks = Vec::new();
+                let (arrivals, arrived) = tokio::sync::mpsc::unbounded_channel();
+                tasks.push(tokio::task::spawn_local(event_loop::run(shared.clone(), arrived, stop_rx.clone())));
                 for listener in self.tcp {
-                    tasks.push(tokio::task::spawn_local(accept_tcp(shared.clone(), listener, stop_rx.clone())));
+                    tasks.push(tokio::task::spawn_local(accept_tcp(shared.clone(), listener, arrivals.clone(), stop_rx.clone())));
                 }
                 if let Some(inbox) = self.inbox {
-                    tasks.push(tokio::task::spawn_local(accept_in_process(shared.clone(), inbox, stop_rx.clone())));
+                    tasks.push(tokio::task::spawn_local(accept_in_process(inbox, arrivals.clone(), stop_rx.clone())));
                 }
                 if let Some((listener, path)) = self.unix {
-                    tasks.push(tokio::task::spawn_local(accept_unix(shared.clone(), listener, path, stop_rx.clone())));
+                    tasks.push(tokio::task::spawn_local(accept_unix(listener, path, arrivals.clone(), stop_rx.clone())));
                 }
+                drop(arrivals);
                 for socket in self.udp {
                     let idle = self.options.udp_idle_timeout;
                     tasks.push(tokio::task::spawn_local(udp::serve(shared.clone(), socket, idle, stop_rx.clone())));
@@ -155,7 +161,7 @@ impl Server {
                 }
             })
             .await;
-        // Connection tasks end as soon as they see the signal; give their last writes a moment.
+        // The event loop wrote what it could and closed every connection before it ended.
         tokio::time::timeout(Duration::from_secs(5), local).await.ok();
         if let Some(path) = &self.options.unix_socket {
             let _ = std::fs::remove_file(path);
@@ -223,7 +229,7 @@ fn bind_unix(path: &std::path::Path, perm: Option<u32>) -> Result<UnixListener> 
     Ok(listener)
 }
 
-async fn accept_tcp(shared: Shared, listener: TcpListener, mut stop: Shutdown) {
+async fn accept_tcp(shared: Shared, listener: TcpListener, arrivals: Arrivals, mut stop: Shutdown) {
     let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
     loop {
         let accepted = tokio::select! {
@@ -242,7 +248,9 @@ async fn accept_tcp(shared: Shared, listener: TcpListener, mut stop: Shutdown) {
         let _ = stream.set_nodelay(true);
         set_keepalive(&stream, shared.tcp_keepalive);
         let peer = Peer { kind: PeerKind::Tcp, address: addr.to_string(), local_address: local.clone() };
-        tokio::task::spawn_local(connection::serve(shared.clone(), stream, peer, stop.clone()));
+        if arrivals.send((Box::new(stream), peer)).is_err() {
+            break;
+        }
     }
 }
 
@@ -254,7 +262,7 @@ fn set_keepalive(stream: &tokio::net::TcpStream, seconds: u64) {
     let _ = socket2::SockRef::from(stream).set_tcp_keepalive(&keepalive);
 }
 
-async fn accept_unix(shared: Shared, listener: UnixListener, path: PathBuf, mut stop: Shutdown) {
+async fn accept_unix(listener: UnixListener, path: PathBuf, arrivals: Arrivals, mut stop: Shutdown) {
     let local = path.display().to_string();
     loop {
         let accepted = tokio::select! {
@@ -266,11 +274,13 @@ async fn accept_unix(shared: Shared, listener: UnixListener, path: PathBuf, mut 
             continue;
         };
         let peer = Peer { kind: PeerKind::Unix, address: local.clone(), local_address: local.clone() };
-        tokio::task::spawn_local(connection::serve(shared.clone(), stream, peer, stop.clone()));
+        if arrivals.send((Box::new(stream), peer)).is_err() {
+            break;
+        }
     }
 }
 
-async fn accept_in_process(shared: Shared, mut inbox: Inbox, mut stop: Shutdown) {
+async fn accept_in_process(mut inbox: Inbox, arrivals: Arrivals, mut stop: Shutdown) {
     loop {
         let received = tokio::select! {
             received = inbox.recv() => received,
@@ -281,7 +291,9 @@ async fn accept_in_process(shared: Shared, mut inbox: Inbox, mut stop: Shutdown)
             continue;
         };
         let peer = Peer { kind: PeerKind::Unix, address: "mem".into(), local_address: "mem".into() };
-        tokio::task::spawn_local(connection::serve(shared.clone(), stream, peer, stop.clone()));
+        if arrivals.send((Box::new(stream), peer)).is_err() {
+            break;
+        }
     }
 }
 

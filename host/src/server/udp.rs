@@ -59,7 +59,7 @@ fn answer(
         None => {
             let peer = Peer { kind: PeerKind::Udp, address: from.to_string(), local_address: local.to_string() };
             match engine.open(peer) {
-                Ok((id, _kick)) => {
+                Ok(id) => {
                     senders.insert(from, Sender { id, last_seen: Instant::now() });
                     id
                 }

@@ -1,0 +1,422 @@
+//! Stream connections (TCP, Unix sockets, in-process): one loop serves them all, as Redis's does.
+//!
+//! Each turn reads every connection that became readable, runs everything they sent in **one**
+//! call into the engine, and writes the replies. A call into the sandbox has a fixed cost (the
+//! arguments and replies cross the boundary); with many busy clients that cost is shared by all of
+//! them instead of paid per read, and no task switch happens per connection.
+//!
+//! The loop learns which connections are ready from per-connection wakers that put the
+//! connection's id on a queue: a turn touches only the connections that have something to do, so
+//! thousands of idle clients cost nothing but their sockets. Reads go into one buffer shared by
+//! the turn; a connection keeps bytes of its own only while a command is incomplete.
+
+use super::Shared;
+use super::engine::FeedResult;
+use crate::runtime::{Input, Peer};
+use std::collections::HashMap;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::{mpsc, watch};
+
+/// The largest read from one connection in one turn.
+const READ_SIZE: usize = 64 * 1024;
+
+/// A turn reads at most this much in all; connections beyond it wait for the next turn.
+const TURN_INPUT: usize = 1024 * 1024;
+
+/// Buffers above this size are given back once the command they held is done.
+const KEEP_BUFFER: usize = 64 * 1024;
+
+/// A byte stream a client is connected by.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Unpin> Stream for T {}
+
+/// A new connection for the loop.
+pub type Arrival = (Box<dyn Stream>, Peer);
+
+/// Connections whose socket became ready, filled by their wakers.
+#[derive(Default)]
+struct ReadyQueue {
+    state: Mutex<Queued>,
+}
+
+#[derive(Default)]
+struct Queued {
+    ids: Vec<u64>,
+    /// The loop's waker while it waits for work.
+    waiting: Option<Waker>,
+}
+
+impl ReadyQueue {
+    fn push(&self, id: u64) {
+        let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.ids.push(id);
+        if let Some(waker) = state.waiting.take() {
+            waker.wake();
+        }
+    }
+
+    /// Waits until some connection is ready, and takes them all.
+    async fn next(&self) -> Vec<u64> {
+        std::future::poll_fn(|cx| {
+            let mut state = self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            if state.ids.is_empty() {
+                state.waiting = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            Poll::Ready(std::mem::take(&mut state.ids))
+        })
+        .await
+    }
+}
+
+/// Wakes the loop for one connection.
+struct ConnectionWaker {
+    id: u64,
+    queue: Arc<ReadyQueue>,
+}
+
+impl Wake for ConnectionWaker {
+    fn wake(self: Arc<Self>) {
+        self.queue.push(self.id);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.queue.push(self.id);
+    }
+}
+
+struct Connection {
+    stream: Box<dyn Stream>,
+    waker: Waker,
+    /// Input the engine has not consumed yet (an incomplete command, or the rest after `more`).
+    pending: Vec<u8>,
+    /// Bytes needed in `pending` before feeding it again is worthwhile.
+    wanted: usize,
+    /// Replies not written yet, from `written` on; nothing more is read until they are.
+    unwritten: Vec<u8>,
+    written: usize,
+    /// The engine stopped early with a large reply: feed `pending` again once it is written.
+    more: bool,
+    /// Close once `unwritten` is written.
+    closing: bool,
+    /// The last turn that served the connection, so an id queued twice is served once.
+    turn: u64,
+}
+
+/// What a turn does with one connection.
+enum Step {
+    /// Nothing to run: it waits for its socket.
+    Wait,
+    /// Run the connection's input, found here.
+    Feed(Source),
+    /// Gone or finished: close it.
+    Close,
+}
+
+/// Where a connection's input for the engine is.
+#[derive(Clone)]
+enum Source {
+    /// This part of the turn's buffer (what was read this turn).
+    Turn(std::ops::Range<usize>),
+    /// The connection's own buffer (a command that took several reads, or the rest after `more`).
+    Pending,
+}
+
+/// Serves every stream connection until `stop` changes.
+pub async fn run(shared: Shared, mut arrivals: mpsc::UnboundedReceiver<Arrival>, mut stop: watch::Receiver<bool>) {
+    let queue = Arc::new(ReadyQueue::default());
+    let kick = shared.engine.borrow().kick.clone();
+    let mut event_loop =
+        EventLoop { shared, queue: queue.clone(), connections: HashMap::new(), input: TurnInput::default(), turn: 0 };
+    loop {
+        tokio::select! {
+            biased;
+            _ = stop.changed() => break,
+            arrival = arrivals.recv() => match arrival {
+                Some((stream, peer)) => event_loop.arrive(stream, peer),
+                None => break,
+            },
+            _ = kick.notified() => event_loop.close_kicked(),
+            ready = queue.next() => event_loop.serve(ready),
+        }
+    }
+    event_loop.shut_down();
+}
+
+struct EventLoop {
+    shared: Shared,
+    queue: Arc<ReadyQueue>,
+    connections: HashMap<u64, Connection>,
+    input: TurnInput,
+    turn: u64,
+}
+
+/// The turn's input: every connection's bytes, one after another. The buffer only grows and is
+/// reused from turn to turn, so a read never pays for clearing the memory it reads into.
+#[derive(Default)]
+struct TurnInput {
+    buffer: Vec<u8>,
+    len: usize,
+}
+
+impl TurnInput {
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// `n` more bytes of room at the end, to be filled and then kept with [`TurnInput::grow`].
+    fn room(&mut self, n: usize) -> &mut [u8] {
+        if self.buffer.len() < self.len + n {
+            self.buffer.resize(self.len + n, 0);
+        }
+        &mut self.buffer[self.len..self.len + n]
+    }
+
+    fn grow(&mut self, n: usize) {
+        self.len += n;
+    }
+
+    /// Bytes of the buffer, including ones read into [`TurnInput::room`] and not kept.
+    fn get(&self, range: std::ops::Range<usize>) -> &[u8] {
+        &self.buffer[range]
+    }
+}
+
+impl EventLoop {
+    fn arrive(&mut self, mut stream: Box<dyn Stream>, peer: Peer) {
+        let opened = self.shared.engine.borrow_mut().open(peer);
+        match opened {
+            Ok(id) => {
+                let waker = Waker::from(Arc::new(ConnectionWaker { id, queue: self.queue.clone() }));
+                let connection = Connection {
+                    stream,
+                    waker,
+                    pending: Vec::new(),
+                    wanted: 0,
+                    unwritten: Vec::new(),
+                    written: 0,
+                    more: false,
+                    closing: false,
+                    turn: 0,
+                };
+                self.connections.insert(id, connection);
+                self.queue.push(id);
+            }
+            // A refusal is short: write what the socket takes now, then close.
+            Err(refusal) => {
+                let waker = Waker::noop();
+                let _ = Pin::new(&mut stream).poll_write(&mut Context::from_waker(waker), &refusal);
+            }
+        }
+    }
+
+    /// One turn: read every ready connection, run their input in one engine call, write replies.
+    fn serve(&mut self, ready: Vec<u64>) {
+        self.turn += 1;
+        self.input.clear();
+        let mut fed = Vec::new();
+        let mut closed = Vec::new();
+        for id in ready {
+            if self.input.len() + READ_SIZE > TURN_INPUT {
+                // The rest waits for the next turn.
+                self.queue.push(id);
+                continue;
+            }
+            match self.step(id) {
+                Step::Wait => {}
+                Step::Feed(range) => fed.push((id, range)),
+                Step::Close => closed.push(id),
+            }
+        }
+        if !fed.is_empty() {
+            let inputs: Vec<Input<'_>> = fed.iter().map(|(id, source)| Input { id: *id, data: self.data(*id, source) }).collect();
+            let results = self.shared.engine.borrow_mut().feed_all(&inputs);
+            for ((id, source), result) in fed.into_iter().zip(results) {
+                if !self.answer(id, &source, result) {
+                    closed.push(id);
+                }
+            }
+        }
+        for id in closed {
+            self.close(id);
+        }
+    }
+
+    /// Flushes a connection's unwritten replies, then reads it, and says what to run.
+    fn step(&mut self, id: u64) -> Step {
+        let turn = self.turn;
+        let Some(conn) = self.connections.get_mut(&id) else { return Step::Wait };
+        if conn.turn == turn {
+            return Step::Wait;
+        }
+        conn.turn = turn;
+        match flush(conn) {
+            Ok(true) => {}
+            Ok(false) => return Step::Wait,
+            Err(_) => return Step::Close,
+        }
+        if conn.closing {
+            return Step::Close;
+        }
+        if conn.more {
+            conn.more = false;
+            return Step::Feed(Source::Pending);
+        }
+        if !conn.pending.is_empty() {
+            // Part of a command is here: the rest goes beside it until the whole command is.
+            return match read_into_pending(conn) {
+                Ok(0) => Step::Wait,
+                Ok(_) if conn.pending.len() < conn.wanted => {
+                    self.again(id);
+                    Step::Wait
+                }
+                Ok(_) => Step::Feed(Source::Pending),
+                Err(_) => Step::Close,
+            };
+        }
+        let start = self.input.len();
+        match read(conn, self.input.room(READ_SIZE)) {
+            Ok(0) => Step::Wait,
+            Ok(n) if n < conn.wanted => {
+                conn.pending.extend_from_slice(self.input.get(start..start + n));
+                self.again(id);
+                Step::Wait
+            }
+            Ok(n) => {
+                self.input.grow(n);
+                Step::Feed(Source::Turn(start..self.input.len()))
+            }
+            Err(_) => Step::Close,
+        }
+    }
+
+    fn data(&self, id: u64, source: &Source) -> &[u8] {
+        match source {
+            Source::Turn(range) => self.input.get(range.clone()),
+            Source::Pending => self.connections.get(&id).map_or(&[], |conn| &conn.pending),
+        }
+    }
+
+    /// Takes the engine's result for a connection: keeps what it did not consume, writes the
+    /// reply. Returns false when the connection is to be closed now.
+    fn answer(&mut self, id: u64, source: &Source, result: FeedResult) -> bool {
+        let Some(conn) = self.connections.get_mut(&id) else { return true };
+        match source {
+            Source::Turn(range) => {
+                let data = self.input.get(range.clone());
+                conn.pending.extend_from_slice(&data[result.consumed.min(data.len())..]);
+            }
+            Source::Pending => {
+                conn.pending.drain(..result.consumed.min(conn.pending.len()));
+            }
+        }
+        if conn.pending.is_empty() && conn.pending.capacity() > KEEP_BUFFER {
+            conn.pending = Vec::new();
+        }
+        conn.wanted = result.wanted;
+        conn.unwritten = result.reply;
+        conn.written = 0;
+        conn.more = result.more;
+        conn.closing = result.close;
+        match flush(conn) {
+            Ok(true) if conn.closing => false,
+            Ok(true) => {
+                self.again(id);
+                true
+            }
+            // The rest is written when the socket wakes the loop.
+            Ok(false) => true,
+            Err(_) => false,
+        }
+    }
+
+    /// Serves the connection again next turn. Needed after every read that returned data: only
+    /// a read that finds nothing registers the connection's waker with its socket. When nothing
+    /// came since, that read costs no system call (a short read told the runtime the socket was
+    /// drained).
+    fn again(&self, id: u64) {
+        self.queue.push(id);
+    }
+
+    fn close_kicked(&mut self) {
+        let kicked = self.shared.engine.borrow_mut().take_kicked();
+        for id in kicked {
+            if self.connections.contains_key(&id) {
+                self.close(id);
+            }
+        }
+    }
+
+    fn close(&mut self, id: u64) {
+        if let Some(mut conn) = self.connections.remove(&id) {
+            let _ = Pin::new(&mut conn.stream).poll_shutdown(&mut Context::from_waker(Waker::noop()));
+        }
+        self.shared.engine.borrow_mut().close(id);
+    }
+
+    /// Stops serving: replies already made get one more chance to be written, then every
+    /// connection is closed.
+    fn shut_down(&mut self) {
+        let ids: Vec<u64> = self.connections.keys().copied().collect();
+        for id in ids {
+            if let Some(conn) = self.connections.get_mut(&id) {
+                let _ = flush(conn);
+            }
+            self.close(id);
+        }
+    }
+}
+
+/// Reads once from the connection into `into`. `Ok(0)` when nothing was there (the connection's
+/// waker will tell when something is); end of stream is an error.
+fn read(conn: &mut Connection, into: &mut [u8]) -> io::Result<usize> {
+    let mut buf = ReadBuf::new(into);
+    let polled = Pin::new(&mut conn.stream).poll_read(&mut Context::from_waker(&conn.waker), &mut buf);
+    let n = buf.filled().len();
+    match polled {
+        Poll::Pending => Ok(0),
+        Poll::Ready(Ok(())) if n == 0 => Err(io::ErrorKind::UnexpectedEof.into()),
+        Poll::Ready(Ok(())) => Ok(n),
+        Poll::Ready(Err(error)) => Err(error),
+    }
+}
+
+/// Reads once onto the end of the connection's incomplete command.
+fn read_into_pending(conn: &mut Connection) -> io::Result<usize> {
+    let mut pending = std::mem::take(&mut conn.pending);
+    let start = pending.len();
+    pending.resize(start + READ_SIZE, 0);
+    let read = read(conn, &mut pending[start..]);
+    pending.truncate(start + *read.as_ref().unwrap_or(&0));
+    conn.pending = pending;
+    read
+}
+
+/// Writes what the connection has unwritten. `Ok(true)` when all of it is written, `Ok(false)`
+/// when the socket is full (its waker wakes the loop when it drains).
+fn flush(conn: &mut Connection) -> io::Result<bool> {
+    let mut cx = Context::from_waker(&conn.waker);
+    while conn.written < conn.unwritten.len() {
+        match Pin::new(&mut conn.stream).poll_write(&mut cx, &conn.unwritten[conn.written..]) {
+            Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+            Poll::Ready(Ok(n)) => conn.written += n,
+            Poll::Ready(Err(error)) => return Err(error),
+            Poll::Pending => return Ok(false),
+        }
+    }
+    if conn.unwritten.capacity() > KEEP_BUFFER {
+        conn.unwritten = Vec::new();
+    } else {
+        conn.unwritten.clear();
+    }
+    conn.written = 0;
+    Ok(true)
+}
