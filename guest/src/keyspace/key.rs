@@ -78,7 +78,7 @@ impl Hash for Key {
 
 impl PartialEq for Key {
     fn eq(&self, other: &Key) -> bool {
-        **self == **other
+        self.is(other)
     }
 }
 

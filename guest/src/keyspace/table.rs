@@ -102,14 +102,14 @@ impl<V> Table<V> {
     /// Removes the key, moving the last entry into its place (so positions stay dense).
     pub fn swap_remove(&mut self, key: &[u8]) -> Option<(Key, V)> {
         let hash = self.hash(key);
-        let Table { entries, index, hasher } = self;
-        let at = index.remove(hash, |at| entries.at(at as usize).0.is(key))? as usize;
-        let last = entries.len() - 1;
+        let entries = &self.entries;
+        let at = self.index.remove(hash, |at| entries.at(at as usize).0.is(key))? as usize;
+        let last = self.entries.len() - 1;
         if at != last {
-            let moved = hasher.hash_one(&*entries.at(last).0) as u32;
-            index.set_position(moved, |p| p as usize == last, at as u32);
+            let moved = self.hash(&self.entries.at(last).0);
+            self.index.set_position(moved, |p| p as usize == last, at as u32);
         }
-        entries.swap_remove(at)
+        self.entries.swap_remove(at)
     }
 }
 

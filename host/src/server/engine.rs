@@ -117,16 +117,7 @@ impl SharedEngine {
             return vec![self.feed_alone(input, Fault::New)];
         }
         match self.instance.feed(inputs) {
-            Ok(outputs) => {
-                let mut outputs = outputs.into_iter().peekable();
-                inputs
-                    .iter()
-                    .map(|input| match outputs.next_if(|out| out.id == input.id) {
-                        Some(out) => self.result(out),
-                        None => FeedResult { consumed: input.data.len(), close: true, ..FeedResult::default() },
-                    })
-                    .collect()
-            }
+            Ok(outputs) => self.results(inputs, outputs),
             Err(trap) => {
                 self.recover(&trap, None, Fault::New);
                 tracing::warn!(
@@ -139,16 +130,27 @@ impl SharedEngine {
     }
 
     fn feed_alone(&mut self, input: &Input<'_>, fault: Fault) -> FeedResult {
-        match self.instance.feed(std::slice::from_ref(input)) {
-            Ok(mut outputs) => match outputs.pop() {
-                Some(out) => self.result(out),
-                None => FeedResult { consumed: input.data.len(), close: true, ..FeedResult::default() },
-            },
+        let inputs = std::slice::from_ref(input);
+        match self.instance.feed(inputs) {
+            Ok(outputs) => self.results(inputs, outputs).pop().unwrap_or_default(),
             Err(trap) => {
                 self.recover(&trap, Some(input.id), fault);
                 FeedResult { consumed: input.data.len(), reply: FAULT_REPLY.to_vec(), close: true, ..FeedResult::default() }
             }
         }
+    }
+
+    /// One result per input, in order. An input the engine gave no output for (its connection
+    /// is unknown to it) is closed.
+    fn results(&mut self, inputs: &[Input<'_>], outputs: Vec<Output>) -> Vec<FeedResult> {
+        let mut outputs = outputs.into_iter().peekable();
+        inputs
+            .iter()
+            .map(|input| match outputs.next_if(|out| out.id == input.id) {
+                Some(out) => self.result(out),
+                None => FeedResult { consumed: input.data.len(), close: true, ..FeedResult::default() },
+            })
+            .collect()
     }
 
     fn result(&mut self, out: Output) -> FeedResult {
