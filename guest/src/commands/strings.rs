@@ -212,11 +212,10 @@ fn set(ctx: &mut Ctx, args: &[&[u8]]) {
 /// past deletes the key instead, as Redis does.
 fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], condition: Condition, ttl: Ttl) -> bool {
     let (db, now) = (ctx.db(), ctx.now_ms());
-    let exists = ctx.keyspace.contains(db, key, now);
     let allowed = match condition {
         Condition::Always => true,
-        Condition::IfMissing => !exists,
-        Condition::IfExists => exists,
+        Condition::IfMissing => !ctx.keyspace.contains(db, key, now),
+        Condition::IfExists => ctx.keyspace.contains(db, key, now),
     };
     if !allowed {
         return false;
@@ -224,10 +223,13 @@ fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], condition: Condition, ttl: Ttl
     match ttl {
         Ttl::Keep => ctx.keyspace.set_keep_ttl(db, key, Value::from_bytes(value), now),
         Ttl::At(at) if at <= now => {
-            ctx.keyspace.remove(db, key);
+            // `contains` expires a key already expired (counted as such); a live one is deleted.
+            if ctx.keyspace.contains(db, key, now) {
+                ctx.keyspace.remove(db, key);
+            }
         }
-        Ttl::At(at) => ctx.keyspace.set(db, key, Value::from_bytes(value), Some(at)),
-        Ttl::Clear | Ttl::Persist => ctx.keyspace.set(db, key, Value::from_bytes(value), None),
+        Ttl::At(at) => ctx.keyspace.set_bytes(db, key, value, Some(at), now),
+        Ttl::Clear | Ttl::Persist => ctx.keyspace.set_bytes(db, key, value, None, now),
     }
     true
 }

@@ -169,25 +169,51 @@ impl Keyspace {
 
     /// Stores `value` under `key`, replacing any value and TTL it had.
     pub fn set(&mut self, db: usize, key: &[u8], value: Value, expires_at: Option<u64>) {
-        let access = Access::new(self.clock);
-        let db = &mut self.dbs[db];
-        match db.entries.get_mut(key) {
-            Some(entry) => {
-                entry.value = value;
-                if entry.expires_at.is_some() && expires_at.is_none() {
-                    db.volatile.swap_remove(key);
-                } else if entry.expires_at.is_none() && expires_at.is_some() {
-                    db.volatile.insert(key.into(), ());
-                }
-                entry.expires_at = expiry(expires_at);
-            }
-            None => {
-                if expires_at.is_some() {
-                    db.volatile.insert(key.into(), ());
-                }
-                db.entries.insert_new(key.into(), Entry { value, expires_at: expiry(expires_at), access });
-            }
+        let at = self.dbs[db].entries.position(key);
+        self.store_at(db, key, at, value, expires_at);
+    }
+
+    /// Stores a string under `key` as SET does, finding the key once: an expired key is expired
+    /// first (as any lookup does), and a string of the same length is overwritten where it is
+    /// instead of allocated anew, so rewriting a value frees and allocates nothing.
+    pub fn set_bytes(&mut self, db: usize, key: &[u8], bytes: &[u8], expires_at: Option<u64>, now: u64) {
+        let at = self.live_position(db, key, now);
+        if let Some(at) = at
+            && let Value::String(old) = &mut self.dbs[db].entries.value_at_mut(at).value
+            && old.len() == bytes.len()
+        {
+            old.copy_from_slice(bytes);
+            self.replace_expiry(db, key, at, expires_at);
+            return;
         }
+        self.store_at(db, key, at, Value::from_bytes(bytes), expires_at);
+    }
+
+    /// Stores `value` at `at`, where `key` is, or as a new key when `at` is `None`.
+    fn store_at(&mut self, db: usize, key: &[u8], at: Option<usize>, value: Value, expires_at: Option<u64>) {
+        let Some(at) = at else {
+            let access = Access::new(self.clock);
+            let db = &mut self.dbs[db];
+            if expires_at.is_some() {
+                db.volatile.insert(key.into(), ());
+            }
+            db.entries.insert_new(key.into(), Entry { value, expires_at: expiry(expires_at), access });
+            return;
+        };
+        self.dbs[db].entries.value_at_mut(at).value = value;
+        self.replace_expiry(db, key, at, expires_at);
+    }
+
+    /// Gives the key at `at` a new expiry, keeping the index of keys with a TTL in step.
+    fn replace_expiry(&mut self, db: usize, key: &[u8], at: usize, expires_at: Option<u64>) {
+        let db = &mut self.dbs[db];
+        let entry = db.entries.value_at_mut(at);
+        if entry.expires_at.is_some() && expires_at.is_none() {
+            db.volatile.swap_remove(key);
+        } else if entry.expires_at.is_none() && expires_at.is_some() {
+            db.volatile.insert(key.into(), ());
+        }
+        entry.expires_at = expiry(expires_at);
     }
 
     /// Stores `value`, keeping the TTL the key had (KEEPTTL, APPEND, INCR...).
@@ -432,6 +458,48 @@ mod tests {
 
     fn text(v: &str) -> Value {
         Value::from_bytes(v.as_bytes())
+    }
+
+    fn stored<'a>(ks: &'a mut Keyspace, key: &[u8], now: u64) -> Option<&'a [u8]> {
+        ks.get(0, key, now).and_then(|e| e.value.as_string())
+    }
+
+    #[test]
+    fn set_bytes_rewrites_a_value_of_the_same_length_where_it_is() {
+        let mut ks = Keyspace::new(16, 1);
+        ks.set_bytes(0, b"k", b"first", None, 0);
+        let before = stored(&mut ks, b"k", 0).map(<[u8]>::as_ptr);
+        ks.set_bytes(0, b"k", b"again", None, 0);
+        assert_eq!(stored(&mut ks, b"k", 0), Some(&b"again"[..]));
+        assert_eq!(stored(&mut ks, b"k", 0).map(<[u8]>::as_ptr), before, "the same-length value moved");
+        ks.set_bytes(0, b"k", b"longer value", None, 0);
+        assert_eq!(stored(&mut ks, b"k", 0), Some(&b"longer value"[..]));
+        assert_eq!(ks.len(0), 1);
+    }
+
+    #[test]
+    fn set_bytes_keeps_the_ttl_index_in_step() {
+        let mut ks = Keyspace::new(16, 1);
+        ks.set_bytes(0, b"k", b"v1", Some(5_000), 0);
+        assert_eq!(ks.volatile_len(0), 1);
+        // Same length, no TTL: the TTL goes, as SET without EX drops it.
+        ks.set_bytes(0, b"k", b"v2", None, 0);
+        assert_eq!(ks.volatile_len(0), 0);
+        assert_eq!(ks.get(0, b"k", 10_000).map(Entry::expires_at), Some(None));
+        ks.set_bytes(0, b"k", b"v3", Some(20_000), 10_000);
+        assert_eq!(ks.volatile_len(0), 1);
+        assert!(ks.get(0, b"k", 20_000).is_none(), "the new TTL applies");
+    }
+
+    #[test]
+    fn set_bytes_over_an_expired_key_counts_it_expired_and_stores_afresh() {
+        let mut ks = Keyspace::new(16, 1);
+        ks.set_bytes(0, b"k", b"old", Some(1_000), 0);
+        ks.set_bytes(0, b"k", b"new", None, 2_000);
+        assert_eq!(ks.stats.expired_keys, 1);
+        assert_eq!(ks.volatile_len(0), 0);
+        assert_eq!(stored(&mut ks, b"k", 3_000), Some(&b"new"[..]));
+        assert_eq!(ks.len(0), 1);
     }
 
     #[test]
