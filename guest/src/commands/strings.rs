@@ -223,10 +223,8 @@ fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], condition: Condition, ttl: Ttl
     match ttl {
         Ttl::Keep => ctx.keyspace.set_keep_ttl(db, key, Value::from_bytes(value), now),
         Ttl::At(at) if at <= now => {
-            // `contains` expires a key already expired (counted as such); a live one is deleted.
-            if ctx.keyspace.contains(db, key, now) {
-                ctx.keyspace.remove(db, key);
-            }
+            // Deleted as DEL deletes: a key already expired is counted as expired.
+            ctx.keyspace.take(db, key, now);
         }
         Ttl::At(at) => ctx.keyspace.set_bytes(db, key, value, Some(at), now),
         Ttl::Clear | Ttl::Persist => ctx.keyspace.set_bytes(db, key, value, None, now),
