@@ -72,11 +72,12 @@ fn keyvalue_and_resp_share_one_keyspace() {
     expiry.call_set_with_ttl(&mut *s, bucket, "session", b"x", 60_000).unwrap().unwrap();
 
     let peer = Peer { kind: PeerKind::Tcp, address: "127.0.0.1:50000", local_address: "127.0.0.1:6379" };
-    assert_eq!(server.call_open(&mut *s, 1, peer, None).unwrap(), None, "the connection is welcome");
+    let now = runtime.clock().now();
+    assert!(server.call_open(&mut *s, now, 1, peer, None).unwrap().is_ok(), "the connection is welcome");
     let commands = b"*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n*3\r\n$4\r\nMGET\r\n$8\r\ngreeting\r\n$6\r\nvisits\r\n*3\r\n$6\r\nINCRBY\r\n$6\r\nvisits\r\n$2\r\n10\r\n*2\r\n$3\r\nTTL\r\n$7\r\nsession\r\n";
-    let out = server.call_feed(&mut *s, &[Input { id: 1, data: commands }]).unwrap();
+    let out = server.call_feed(&mut *s, now, &[Input { id: 1, data: commands }]).unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&out[0].reply),
+        String::from_utf8_lossy(&out.outputs[0].data),
         "+OK\r\n*2\r\n$5\r\nhello\r\n$1\r\n3\r\n:13\r\n:60\r\n"
     );
     assert_eq!(store.bucket().call_get(&mut *s, bucket, "visits").unwrap().unwrap().as_deref(), Some(&b"13"[..]));

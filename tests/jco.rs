@@ -11,7 +11,7 @@ use cachet::runtime::bindings::exports::cachet::engine::server::Peer;
 use cachet::runtime::bindings::keyvalue::exports::cachet::engine::expiry::TimeToLive;
 use cachet::runtime::bindings::keyvalue::exports::wasi::keyvalue::atomics::CasError;
 use cachet::runtime::bindings::keyvalue::exports::wasi::keyvalue::store::Error as StoreError;
-use cachet::runtime::{Input, PeerKind, PluginInstance, Runtime, RuntimeOptions};
+use cachet::runtime::{EngineOutcome, Input, PeerKind, PluginInstance, Runtime, RuntimeOptions, Time};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -57,6 +57,8 @@ enum Expect {
     Agreement,
     /// The whole result.
     Result(Value),
+    /// The `outputs` of a server call's result.
+    Outputs(Value),
     /// The reply bytes of a `feed` step, which must have one output.
     Reply(&'static [u8]),
 }
@@ -72,6 +74,10 @@ fn agree(json: Value) -> Step {
 
 fn expect(json: Value, result: Value) -> Step {
     Step { json, expect: Expect::Result(result) }
+}
+
+fn expect_outputs(json: Value, outputs: Value) -> Step {
+    Step { json, expect: Expect::Outputs(outputs["outputs"].clone()) }
 }
 
 fn feed(text: &str, reply: &'static [u8]) -> Step {
@@ -92,7 +98,7 @@ fn script() -> Vec<Step> {
         ),
         expect(json!({ "kv": "configure", "settings": [["maxmemory", "64mb"]] }), ok()),
         agree(json!({ "kv": "configure", "settings": [["hz", "many"]] })),
-        expect(json!({ "open": { "id": 1, "kind": "tcp", "address": "127.0.0.1:1", "local": "127.0.0.1:6379" } }), ok()),
+        agree(json!({ "open": { "id": 1, "kind": "tcp", "address": "127.0.0.1:1", "local": "127.0.0.1:6379" } })),
         feed("PING\r\n", b"+PONG\r\n"),
         // Written through the key-value export, read over RESP, and the other way round.
         expect(json!({ "kv": "set", "bucket": "0", "key": "k", "value": "v" }), ok()),
@@ -166,18 +172,48 @@ fn script() -> Vec<Step> {
         expect(json!({ "kv": "list-keys", "bucket": "3" }), json!({ "ok": { "keys": ["clé", "k3", "new"], "complete": true } })),
         // An incomplete command is left for the host to offer again once the 21 bytes of its frame
         // are in; QUIT answers, then asks the host to close the connection.
-        expect(
+        expect_outputs(
             json!({ "feed": "*2\r\n$3\r\nGET\r\n$2\r\nk", "id": 1 }),
-            json!({ "outputs": [{ "id": 1, "consumed": 0, "wanted": 21, "reply": "", "close": false, "more": false, "session": false }] }),
+            json!({ "outputs": [{ "id": 1, "progress": { "consumed": 0, "wanted": 21, "more": false }, "data": "", "close": false, "session": false }] }),
         ),
-        expect(
+        expect_outputs(
             json!({ "feed": "QUIT\r\n", "id": 1 }),
-            json!({ "outputs": [{ "id": 1, "consumed": 6, "wanted": 0, "reply": "+OK\r\n", "close": true, "more": false, "session": false }] }),
+            json!({ "outputs": [{ "id": 1, "progress": { "consumed": 6, "wanted": 0, "more": false }, "data": "+OK\r\n", "close": true, "session": false }] }),
         ),
     ]
 }
 
 // ---- the script under wasmtime -------------------------------------------------------------------
+
+/// A step's recorded time, `[monotonic ns, wall ms]`; without one, each host reads its own clock.
+fn step_time(step: &Value) -> Option<Time> {
+    let now = step.get("now")?;
+    let part = |i: usize| now[i].as_u64().unwrap_or_else(|| panic!("step {step}: `now` is [monotonic ns, wall ms]"));
+    Some(Time { monotonic_ns: part(0), wall_ms: part(1) })
+}
+
+/// A server call's outcome as both hosts print it. Sessions hold the time a connection opened: with
+/// recorded times they compare byte for byte (hex), with each host's own clock only their presence.
+fn outcome_json(outcome: &EngineOutcome, recorded: bool) -> Value {
+    let outputs: Vec<Value> = outcome
+        .outputs
+        .iter()
+        .map(|o| {
+            json!({
+                "id": o.id,
+                "progress": o.progress.map(|p| json!({ "consumed": p.consumed, "wanted": p.wanted, "more": p.more })),
+                "data": bytes(&o.data),
+                "close": o.close,
+                "session": match &o.session {
+                    _ if !recorded => json!(o.session.is_some()),
+                    Some(s) => json!(s.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+                    None => Value::Null,
+                },
+            })
+        })
+        .collect();
+    json!({ "outputs": outputs, "next_deadline": outcome.next_deadline })
+}
 
 struct Native {
     plugin: PluginInstance,
@@ -205,8 +241,9 @@ fn trap<T>(result: wasmtime::Result<T>, step: &Value) -> T {
 }
 
 impl Native {
-    fn new() -> Native {
-        let runtime = Runtime::new(&RuntimeOptions::default()).expect("the embedded component loads in wasmtime");
+    fn new(random_seed: Option<u64>) -> Native {
+        let options = RuntimeOptions { random_seed, ..RuntimeOptions::default() };
+        let runtime = Runtime::new(&options).expect("the embedded component loads in wasmtime");
         let plugin = runtime.instantiate_plugin().expect("a plugin instance");
         Native { plugin, buckets: HashMap::new(), cases: HashMap::new() }
     }
@@ -225,6 +262,9 @@ impl Native {
                 Err(e) => json!({ "err": { "name": e.name, "message": e.message } }),
             };
         }
+        let recorded = step_time(step).is_some();
+        let now = step_time(step).unwrap_or_else(|| store.data().clock.now());
+        let outcome_json = |outcome: &EngineOutcome| outcome_json(outcome, recorded);
         if let Some(open) = step.get("open") {
             let kind = match text(open, "kind") {
                 "tcp" => PeerKind::Tcp,
@@ -233,27 +273,20 @@ impl Native {
                 other => panic!("no peer kind {other}"),
             };
             let peer = Peer { kind, address: text(open, "address"), local_address: text(open, "local") };
-            let refused = trap(server.call_open(store, int(open, "id") as u64, peer, None), step);
-            return json!({ "ok": optional_bytes(refused.as_deref()) });
+            return match trap(server.call_open(store, now, int(open, "id") as u64, peer, None), step) {
+                Ok(welcome) => json!({ "ok": outcome_json(&welcome) }),
+                Err(refusal) => json!({ "err": bytes(&refusal) }),
+            };
         }
         if step.get("feed").is_some() {
             let input = Input { id: int(step, "id") as u64, data: text(step, "feed").as_bytes() };
-            let outputs = trap(server.call_feed(store, &[input]), step);
-            let outputs: Vec<Value> = outputs
-                .iter()
-                .map(|o| {
-                    json!({
-                        "id": o.id,
-                        "consumed": o.consumed,
-                        "wanted": o.wanted,
-                        "reply": bytes(&o.reply),
-                        "close": o.close,
-                        "more": o.more,
-                        "session": o.session.is_some(),
-                    })
-                })
-                .collect();
-            return json!({ "outputs": outputs });
+            return outcome_json(&trap(server.call_feed(store, now, &[input]), step));
+        }
+        if step.get("tick").is_some() {
+            return outcome_json(&trap(server.call_tick(store, now), step));
+        }
+        if step.get("close").is_some() {
+            return outcome_json(&trap(server.call_close(store, now, int(step, "close") as u64), step));
         }
         panic!("unknown step {step}");
     }
@@ -412,71 +445,186 @@ fn run_tool(command: &mut Command, what: &str) -> String {
     String::from_utf8(out.stdout).unwrap_or_else(|e| panic!("{what} printed something that is not UTF-8: {e}"))
 }
 
-/// Transpiles the component for JavaScript and runs the script under `host.mjs`: one line per step.
-fn run_under_node(work: &Path, script: &Path) -> Vec<String> {
-    let wasm = work.join("cachet.wasm");
-    std::fs::write(&wasm, cachet_component::WASM).expect("writing the component");
-    let out = work.join("js");
-    let _ = std::fs::remove_dir_all(&out);
-    let jco = js_dir().join("node_modules/.bin/jco");
-    run_tool(
-        Command::new(&jco)
-            .arg("transpile")
-            .arg(&wasm)
-            .args(["--name", "cachet", "--instantiation", "async", "--no-typescript", "--quiet", "-o"])
-            .arg(&out),
-        "transpiling the component (jco transpile)",
-    );
-    let stdout = run_tool(
-        Command::new("node").arg(js_dir().join("host.mjs")).arg(&out).arg(script),
-        "running the script under Node.js (tests/js/host.mjs)",
-    );
-    stdout.lines().map(str::to_string).collect()
+/// The component transpiled for JavaScript, once for the whole test binary.
+fn transpiled() -> &'static Path {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        check_js_setup();
+        let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("jco-{}", std::process::id()));
+        std::fs::create_dir_all(&work).expect("a work directory");
+        let wasm = work.join("cachet.wasm");
+        std::fs::write(&wasm, cachet_component::WASM).expect("writing the component");
+        let out = work.join("js");
+        let _ = std::fs::remove_dir_all(&out);
+        let jco = js_dir().join("node_modules/.bin/jco");
+        run_tool(
+            Command::new(&jco)
+                .arg("transpile")
+                .arg(&wasm)
+                .args(["--name", "cachet", "--instantiation", "async", "--no-typescript", "--quiet", "-o"])
+                .arg(&out),
+            "transpiling the component (jco transpile)",
+        );
+        out
+    })
 }
 
-// ---- the test ------------------------------------------------------------------------------------
+/// Runs the steps under `host.mjs`: one result per step.
+fn run_under_node(name: &str, steps: &[Value], random_seed: Option<u64>) -> Vec<Value> {
+    let dir = transpiled();
+    let script = dir.with_file_name(format!("{name}.json"));
+    let seeded = random_seed.map(|seed| json!({ "seed": seed }));
+    let all: Vec<Value> = seeded.iter().cloned().chain(steps.iter().cloned()).collect();
+    std::fs::write(&script, Value::from(all).to_string()).expect("writing the script");
+    let stdout = run_tool(
+        Command::new("node").arg(js_dir().join("host.mjs")).arg(dir).arg(&script),
+        "running the script under Node.js (tests/js/host.mjs)",
+    );
+    let lines: Vec<&str> = stdout.lines().skip(usize::from(random_seed.is_some())).collect();
+    assert_eq!(lines.len(), steps.len(), "Node.js printed {} lines for {} steps:\n{stdout}", lines.len(), steps.len());
+    lines
+        .iter()
+        .zip(steps)
+        .map(|(line, step)| {
+            serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("step {step}: Node.js printed something that is not JSON ({e}): {line}"))
+        })
+        .collect()
+}
+
+/// Runs the steps in both runtimes and checks that every step's result is the same; returns them.
+fn run_in_both(name: &str, steps: &[Value], random_seed: Option<u64>) -> Vec<Value> {
+    let started = Instant::now();
+    let node = run_under_node(name, steps, random_seed);
+    let node_time = started.elapsed();
+    let started = Instant::now();
+    let mut native = Native::new(random_seed);
+    let results: Vec<Value> = steps.iter().map(|s| native.run(s)).collect();
+    eprintln!("{name}: {} steps: Node.js {node_time:?}, wasmtime {:?} (with compiling)", steps.len(), started.elapsed());
+    for (i, ((step, under_wasmtime), under_node)) in steps.iter().zip(&results).zip(&node).enumerate() {
+        assert!(
+            under_node == under_wasmtime,
+            "{name}: step {i} {step} differs between the runtimes\n  Node.js:  {under_node}\n  wasmtime: {under_wasmtime}",
+        );
+    }
+    results
+}
+
+// ---- the tests -----------------------------------------------------------------------------------
 
 #[test]
 fn node_and_wasmtime_run_the_component_alike() {
-    check_js_setup();
     let steps = script();
-    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("jco-{}", std::process::id()));
-    std::fs::create_dir_all(&work).expect("a work directory");
-    let script_path = work.join("script.json");
-    let script_json: Value = steps.iter().map(|s| s.json.clone()).collect();
-    std::fs::write(&script_path, script_json.to_string()).expect("writing the script");
-
-    let started = Instant::now();
-    let node = run_under_node(&work, &script_path);
-    let node_time = started.elapsed();
-
-    let started = Instant::now();
-    let mut native = Native::new();
-    let results: Vec<Value> = steps.iter().map(|s| native.run(&s.json)).collect();
-    let wasmtime_time = started.elapsed();
-    eprintln!("{} steps: Node.js {node_time:?} (with transpiling), wasmtime {wasmtime_time:?} (with compiling)", steps.len());
-
-    assert_eq!(node.len(), steps.len(), "Node.js printed {} lines for {} steps:\n{}", node.len(), steps.len(), node.join("\n"));
-    for (i, ((step, under_wasmtime), line)) in steps.iter().zip(&results).zip(&node).enumerate() {
-        let under_node: Value = serde_json::from_str(line)
-            .unwrap_or_else(|e| panic!("step {i} {}: Node.js printed something that is not JSON ({e}): {line}", step.json));
-        assert!(
-            under_node == *under_wasmtime,
-            "step {i} {} differs between the runtimes\n  Node.js:  {under_node}\n  wasmtime: {under_wasmtime}",
-            step.json
-        );
-    }
+    let json: Vec<Value> = steps.iter().map(|s| s.json.clone()).collect();
+    let results = run_in_both("script", &json, None);
     for (i, (step, result)) in steps.iter().zip(&results).enumerate() {
         match &step.expect {
             Expect::Agreement => {}
             Expect::Result(expected) => assert!(result == expected, "step {i} {}: expected {expected}, got {result}", step.json),
+            Expect::Outputs(expected) => {
+                let outputs = &result["outputs"];
+                assert!(outputs == expected, "step {i} {}: expected outputs {expected}, got {result}", step.json);
+            }
             Expect::Reply(expected) => {
                 let outputs = result["outputs"].as_array().map_or(&[][..], Vec::as_slice);
                 assert_eq!(outputs.len(), 1, "step {i} {}: one output expected, got {result}", step.json);
-                let (reply, expected) = (&outputs[0]["reply"], bytes(expected));
+                let (reply, expected) = (&outputs[0]["data"], bytes(expected));
                 assert!(*reply == expected, "step {i} {}: the reply should be {expected}, not {reply}", step.json);
             }
         }
     }
-    let _ = std::fs::remove_dir_all(&work);
+}
+
+/// A recorded session: every server call with the time it was made at. The engine reads no clock
+/// and, with a seeded host, draws the same random numbers, so both runtimes must give the same
+/// bytes for every call — replies, pushes, closes, sessions and deadlines — through expiry (lazy
+/// and by the timer), eviction under maxmemory, an idle timeout and CLIENT KILL.
+fn recorded_session(maxmemory: u64) -> Vec<Value> {
+    const START_NS: u64 = 5_000_000_000;
+    const START_MS: u64 = 1_750_000_000_000;
+    let at = |ms: u64| json!([START_NS + ms * 1_000_000, START_MS + ms]);
+    let feed = |ms: u64, id: u64, text: &str| json!({ "feed": text, "id": id, "now": at(ms) });
+    let open = |ms: u64, id: u64| {
+        json!({ "open": { "id": id, "kind": "tcp", "address": format!("127.0.0.1:{}", 40000 + id), "local": "127.0.0.1:6379" }, "now": at(ms) })
+    };
+    let mut steps = vec![
+        json!({ "configure": [["port", "6379"], ["maxmemory-policy", "allkeys-random"], ["hz", "10"]] }),
+        open(0, 1),
+        open(0, 2),
+        open(1, 3),
+        feed(2, 1, "HELLO 3\r\nSET short v PX 150\r\nSET lazy v PX 305\r\nSET keeps v\r\nPTTL short\r\n"),
+        json!({ "tick": true, "now": at(50) }),
+        feed(100, 2, "DBSIZE\r\nTIME\r\n"),
+        // The timer's expiry takes `short` (nobody reads it); `lazy` goes when it is read.
+        json!({ "tick": true, "now": at(200) }),
+        json!({ "tick": true, "now": at(300) }),
+        feed(310, 2, "GET lazy\r\nGET keeps\r\nDBSIZE\r\nINFO keyspace\r\n"),
+        // One client closes another, idle one; the victim's output comes from a call it was not in.
+        feed(400, 1, "CLIENT KILL ID 3\r\nCLIENT LIST\r\n"),
+        json!({ "close": 3, "now": at(401) }),
+    ];
+    let value = "x".repeat(2000);
+    for batch in 0..4 {
+        let mut text = String::new();
+        for i in 0..25 {
+            text.push_str(&format!("SET key:{batch}:{i} {value}\r\n"));
+        }
+        steps.push(feed(500 + batch, 2, &text));
+    }
+    steps.extend([
+        feed(600, 2, "INFO memory\r\n"),
+        // Eviction: a memory cap below what the keys take, reached by sampling random keys.
+        feed(700, 2, &format!("CONFIG SET maxmemory {maxmemory}\r\nSET one-more v\r\nDBSIZE\r\nINFO stats\r\nCONFIG SET maxmemory 0\r\n")),
+        // An idle timeout, run by the timer at the deadline the engine reported.
+        feed(800, 1, "CONFIG SET timeout 1\r\n"),
+        json!({ "tick": true, "now": at(900) }),
+        feed(1500, 1, "PING\r\n"),
+        json!({ "tick": true, "now": at(2000) }),
+        feed(2100, 1, "CLIENT LIST\r\nINFO clients\r\n"),
+    ]);
+    steps
+}
+
+/// Where the recorded session reports its memory, and where it then evicts.
+const MEMORY_STEP: usize = 16;
+const EVICTION_STEP: usize = 17;
+const IDLE_TICK_STEP: usize = 21;
+
+#[test]
+fn a_recorded_session_replays_to_the_same_bytes_in_both_runtimes() {
+    // The cap that makes about half of the 200 KB of values go: from the memory the session uses
+    // at that point, which is itself the same in every run.
+    let probe = recorded_session(0);
+    let mut native = Native::new(Some(0x5eed));
+    let info = probe[..=MEMORY_STEP].iter().map(|step| native.run(step)).last().expect("steps");
+    let info = info["outputs"][0]["data"].as_str().expect("INFO memory").to_string();
+    let used: u64 = info
+        .lines()
+        .find_map(|line| line.strip_prefix("used_memory:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no used_memory in {info}"));
+    let steps = recorded_session(used - 100_000);
+    let results = run_in_both("replay", &steps, Some(0x5eed));
+    // Twice under wasmtime, too: nothing of the host's clock or randomness leaks in.
+    let mut again = Native::new(Some(0x5eed));
+    for (step, first) in steps.iter().zip(&results) {
+        assert_eq!(&again.run(step), first, "step {step} differs between two wasmtime runs");
+    }
+    let data = |i: usize, id: u64| -> String {
+        let outputs = results[i]["outputs"].as_array().expect("a server step");
+        outputs.iter().filter(|o| o["id"] == id).map(|o| o["data"].as_str().unwrap_or("<binary>").to_string()).collect()
+    };
+    let closed = |i: usize, id: u64| results[i]["outputs"].as_array().expect("a server step").iter().any(|o| o["id"] == id && o["close"] == true);
+    assert_eq!(data(6, 2), ":3\r\n*2\r\n$10\r\n1750000000\r\n$6\r\n100000\r\n");
+    assert!(data(9, 2).starts_with("$-1\r\n$1\r\nv\r\n:1\r\n"), "expired by the timer and lazily: {}", data(9, 2));
+    assert!(data(10, 1).starts_with(":1\r\n") && closed(10, 3), "CLIENT KILL closes connection 3 in the same call");
+    let evicted = data(EVICTION_STEP, 2);
+    let kept: u64 = evicted.split("\r\n").nth(2).and_then(|n| n.strip_prefix(':')).and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!((20..=90).contains(&kept), "about half the keys are evicted: {evicted}");
+    assert!(evicted.contains("evicted_keys:") && !evicted.contains("evicted_keys:0\r\n"), "{evicted}");
+    assert!(closed(IDLE_TICK_STEP, 2) && !closed(IDLE_TICK_STEP, 1), "the idle client 2 is closed by the timer, 1 is not");
+    assert!(!closed(IDLE_TICK_STEP - 2, 2), "not before it has been idle for the whole timeout");
+    for step in &results {
+        assert!(step.get("next_deadline").is_none_or(|d| d.is_null() || d.is_u64()), "{step}");
+    }
 }

@@ -34,12 +34,12 @@ pub fn measure(batch: usize, commands: usize) -> Result<Cost> {
     let inputs: Vec<Vec<u8>> = (0..64).map(|r| input(batch, r)).collect();
 
     let now = Now { wall_ms: 1_700_000_000_000, mono_ns: 1_000_000_000 };
-    let mut engine = Engine::new(1, now);
+    let mut engine = Engine::new(1);
     let peer = Peer { kind: PeerKind::Tcp, address: "127.0.0.1:1".into(), local_address: "127.0.0.1:2".into() };
-    engine.open(1, peer, None, now);
+    engine.open(now, 1, peer, None);
     let started = Instant::now();
     for round in 0..rounds {
-        let out = engine.feed(1, &inputs[round % inputs.len()], now);
+        let out = engine.feed_one(now, 1, &inputs[round % inputs.len()]);
         std::hint::black_box(out);
     }
     let native_ns = started.elapsed().as_nanos() as f64 / (rounds * batch) as f64;
@@ -48,10 +48,11 @@ pub fn measure(batch: usize, commands: usize) -> Result<Cost> {
     let mut instance = runtime.instantiate()?;
     instance.configure(&[])?.map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let peer = HostPeer { kind: cachet::runtime::PeerKind::Tcp, address: "127.0.0.1:1".into(), local_address: "127.0.0.1:2".into() };
-    instance.open(1, &peer, None)?;
+    let wasm_now = runtime.clock().now();
+    instance.open(wasm_now, 1, &peer, None)?.map_err(|_| anyhow::anyhow!("the engine refused the connection"))?;
     let started = Instant::now();
     for round in 0..rounds {
-        let out = instance.feed(&[Input { id: 1, data: &inputs[round % inputs.len()] }])?;
+        let out = instance.feed(wasm_now, &[Input { id: 1, data: &inputs[round % inputs.len()] }])?;
         std::hint::black_box(out);
     }
     let wasm_ns = started.elapsed().as_nanos() as f64 / (rounds * batch) as f64;

@@ -7,7 +7,7 @@
 #![no_main]
 
 use cachet_guest::commands::parse_i64;
-use cachet_guest::{Engine, Now, Peer, PeerKind};
+use cachet_guest::{Engine, Input, Now, Peer, PeerKind};
 use libfuzzer_sys::fuzz_target;
 use std::collections::HashMap;
 
@@ -83,14 +83,14 @@ fn peer() -> Peer {
 }
 
 fn get(engine: &mut Engine, key: &str, now: Now) -> Option<Vec<u8>> {
-    bulk(&engine.feed(1, &encode(&[b"GET".to_vec(), key.into()]), now).reply)
+    bulk(&engine.feed_one(now, 1, &encode(&[b"GET".to_vec(), key.into()])).data)
 }
 
 fuzz_target!(|data: &[u8]| {
     let now = Now { wall_ms: 1_700_000_000_000, mono_ns: 1_000_000_000 };
-    let mut engine = Engine::new(7, now);
-    assert!(engine.open(1, peer(), None, now).is_none());
-    assert!(engine.open(2, peer(), None, now).is_none());
+    let mut engine = Engine::new(7);
+    assert!(engine.open(now, 1, peer(), None).is_none());
+    assert!(engine.open(now, 2, peer(), None).is_none());
     let mut model: HashMap<String, Vec<u8>> = HashMap::new();
     let mut rest = data;
     while rest.len() >= 3 {
@@ -106,19 +106,21 @@ fuzz_target!(|data: &[u8]| {
             if args[0].eq_ignore_ascii_case(b"CONFIG") {
                 continue;
             }
-            let out = engine.feed(2, &input, now);
-            assert!(out.reply.is_empty() || out.reply.ends_with(b"\r\n"));
-            if out.close {
-                engine.close(2);
-                assert!(engine.open(2, peer(), None, now).is_none());
+            // Any connection may be closed by it (QUIT, CLIENT KILL): reopen what was.
+            for out in engine.feed(now, &[Input { id: 2, data: &input }]) {
+                assert!(out.data.is_empty() || out.data.ends_with(b"\r\n"));
+                if out.close {
+                    engine.close(now, out.id);
+                    assert!(engine.open(now, out.id, peer(), None).is_none());
+                }
             }
             // It may have changed anything in database 0: read the model back from the engine.
             model = KEYS.iter().filter_map(|k| get(&mut engine, k, now).map(|v| (k.to_string(), v))).collect();
             continue;
         }
-        let out = engine.feed(1, &input, now);
-        assert_eq!(out.consumed, input.len());
-        assert!(out.reply.ends_with(b"\r\n"));
+        let out = engine.feed_one(now, 1, &input);
+        assert_eq!(out.progress.map(|p| p.consumed), Some(input.len()));
+        assert!(out.data.ends_with(b"\r\n"));
         apply(&mut model, op, key, value);
         for key in KEYS {
             assert_eq!(get(&mut engine, key, now), model.get(key).cloned(), "GET {key} after {:?}", String::from_utf8_lossy(&input));

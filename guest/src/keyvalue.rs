@@ -7,7 +7,8 @@
 //! its eviction policy, and Redis's error texts, which `Error::Other` carries.
 
 use crate::client::{Error as ClientError, Op, Outcome, Ttl};
-use crate::server::{Engine, Now};
+use crate::engine::Engine;
+use crate::time::Now;
 
 /// The interface's error variant.
 #[derive(Clone, Debug, PartialEq, Eq)]

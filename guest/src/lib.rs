@@ -6,20 +6,26 @@
 pub mod client;
 pub mod commands;
 pub mod config;
+pub mod engine;
+pub mod facts;
 pub mod glob;
 pub mod keyspace;
 pub mod keyvalue;
 pub mod log;
 pub mod memory;
+pub mod outbox;
 pub mod resp;
 pub mod rng;
-pub mod server;
 pub mod session;
+pub mod stats;
+pub mod time;
 
 #[cfg(target_family = "wasm")]
 mod bindings;
 
-pub use server::{Engine, Now, Output, Tick};
+pub use engine::{Engine, Input};
+pub use outbox::{Output, Progress};
+pub use time::Now;
 pub use session::{Peer, PeerKind};
 
 #[global_allocator]

@@ -12,9 +12,17 @@
 // line on stdout (everything else goes to stderr), in the form tests/jco.rs produces when it runs
 // the same steps under wasmtime, so the two can be compared value for value (reply bytes exactly):
 //
+//   {"seed": n}                              makes `random` the SplitMix64 sequence from n (before any call)
 //   {"configure": [[name, value], ...]}      server.configure    -> {"ok":null} | {"err":{"name":..,"message":..}}
-//   {"open": {"id", "kind", "address", "local"}}  server.open     -> {"ok":null} | {"ok":"<refusal bytes>"}
-//   {"feed": "<bytes>", "id": 1}             server.feed         -> {"outputs":[{"id","consumed","wanted","reply","close","more","session":bool}]}
+//   {"open": {"id", "kind", "address", "local"}}  server.open     -> {"ok":<outcome>} | {"err":"<refusal bytes>"}
+//   {"feed": "<bytes>", "id": 1}             server.feed         -> <outcome>
+//   {"tick": true}                           server.tick         -> <outcome>
+//   {"close": id}                            server.close        -> <outcome>
+//
+// where <outcome> is {"outputs":[{"id","progress":{"consumed","wanted","more"}|null,"data","close","session"}],
+// "next_deadline": n|null}. Server steps may carry "now": [monotonic ns, wall ms], the time of a
+// recorded call; without it the host reads its clocks. Sessions are printed in hex with a recorded
+// time, and as true/false without (they hold the time the connection opened).
 //   {"kv": "open", "bucket": "0"}            store.open          -> {"ok":null} | {"err":<error>}
 //   {"kv": "get"|"exists"|"delete", "bucket", "key"}
 //   {"kv": "set", "bucket", "key", "value"}
@@ -53,8 +61,20 @@ const clock = {
   wallNow: () => BigInt(Date.now()),
 };
 
+// With a seed, the SplitMix64 sequence (as cachet's own host gives it for replays); else the
+// system's randomness.
+let seed = null;
+const MASK = (1n << 64n) - 1n;
+function splitmix64() {
+  seed = (seed + 0x9e3779b97f4a7c15n) & MASK;
+  let z = seed;
+  z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & MASK;
+  z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & MASK;
+  return z ^ (z >> 31n);
+}
+
 const random = {
-  randomU64: () => webcrypto.getRandomValues(new BigUint64Array(1))[0],
+  randomU64: () => (seed === null ? webcrypto.getRandomValues(new BigUint64Array(1))[0] : splitmix64()),
 };
 
 const log = {
@@ -195,30 +215,50 @@ function server() {
   return exported("cachet:engine/server@0.1.0");
 }
 
+/** A step's recorded time, or this host's clocks. */
+function stepTime(step) {
+  if (step.now !== undefined) return { monotonicNs: BigInt(step.now[0]), wallMs: BigInt(step.now[1]) };
+  return { monotonicNs: clock.monotonicNow(), wallMs: clock.wallNow() };
+}
+
+const hex = (bytes) => Buffer.from(bytes).toString("hex");
+
+function outcomeJson(outcome, recorded) {
+  return {
+    outputs: outcome.outputs.map((o) => ({
+      id: o.id,
+      progress: o.progress === undefined ? null : { consumed: o.progress.consumed, wanted: o.progress.wanted, more: o.progress.more },
+      data: bytesText(o.data),
+      close: o.close,
+      session: recorded ? (o.session === undefined ? null : hex(o.session)) : o.session !== undefined,
+    })),
+    next_deadline: outcome.nextDeadline === undefined ? null : outcome.nextDeadline,
+  };
+}
+
 function runServer(step) {
+  if (step.seed !== undefined) {
+    seed = BigInt(step.seed);
+    return { ok: null };
+  }
   if (step.configure !== undefined) {
     return result(() => server().configure(step.configure), unit, (e) => ({ name: e.name, message: e.message }));
   }
+  const now = stepTime(step);
+  const recorded = step.now !== undefined;
   if (step.open !== undefined) {
     const { id, kind, address, local } = step.open;
-    const refused = server().open(BigInt(id), { kind, address, localAddress: local }, undefined);
-    return { ok: optionalBytes(refused) };
+    return result(
+      () => server().open(now, BigInt(id), { kind, address, localAddress: local }, undefined),
+      (welcome) => outcomeJson(welcome, recorded),
+      (refusal) => bytesText(refusal),
+    );
   }
   if (step.feed !== undefined) {
-    const outputs = server().feed([{ id: BigInt(step.id ?? 1), data: bytesOf(step.feed) }]);
-    return {
-      outputs: outputs.map((o) => ({
-        id: o.id,
-        consumed: o.consumed,
-        wanted: o.wanted,
-        reply: bytesText(o.reply),
-        close: o.close,
-        more: o.more,
-        // The session is opaque and holds the time the connection opened: only its presence compares.
-        session: o.session !== undefined,
-      })),
-    };
+    return outcomeJson(server().feed(now, [{ id: BigInt(step.id ?? 1), data: bytesOf(step.feed) }]), recorded);
   }
+  if (step.tick !== undefined) return outcomeJson(server().tick(now), recorded);
+  if (step.close !== undefined) return outcomeJson(server().close(now, BigInt(step.close)), recorded);
   throw new Error(`unknown step ${JSON.stringify(step)}`);
 }
 

@@ -4,8 +4,39 @@
 use super::Component;
 use super::exports::cachet::engine::{expiry, maintenance};
 use super::exports::wasi::keyvalue::{atomics, batch, store};
-use super::server::with_engine;
+use super::cachet::engine::clock;
+use super::with_engine;
+use crate::engine::Engine;
 use crate::keyvalue::{Bucket, Cas, Error, SwapError, TimeToLive};
+use crate::time::Now;
+use std::cell::Cell;
+
+thread_local! {
+    /// The last wall-clock reading and the monotonic time it was taken at.
+    static WALL: Cell<Option<Now>> = const { Cell::new(None) };
+}
+
+/// The time for one call: unlike a server host, a key-value host passes no time, so these calls
+/// read the clock import. The wall clock counts milliseconds, so it is asked for again only once
+/// a millisecond has passed on the monotonic clock.
+fn now() -> Now {
+    let mono_ns = clock::monotonic_now();
+    let wall_ms = match WALL.get() {
+        Some(last) if mono_ns.saturating_sub(last.mono_ns) < 1_000_000 => last.wall_ms,
+        _ => {
+            let wall_ms = clock::wall_now();
+            WALL.set(Some(Now { wall_ms, mono_ns }));
+            wall_ms
+        }
+    };
+    Now { wall_ms, mono_ns }
+}
+
+/// Runs `f` on the engine with the time of the call.
+fn with_engine_now<T>(f: impl FnOnce(&mut Engine, Now) -> T) -> T {
+    let now = now();
+    with_engine(|engine| f(engine, now))
+}
 
 fn wit_error(e: Error) -> store::Error {
     match e {
@@ -16,15 +47,15 @@ fn wit_error(e: Error) -> store::Error {
 }
 
 /// Runs `f` on the engine with the bucket a handle stands for.
-fn on<T>(bucket: &Bucket, f: impl FnOnce(Bucket, &mut crate::Engine, crate::Now) -> Result<T, Error>) -> Result<T, store::Error> {
-    with_engine(|engine, now| f(*bucket, engine, now)).map_err(wit_error)
+fn on<T>(bucket: &Bucket, f: impl FnOnce(Bucket, &mut Engine, Now) -> Result<T, Error>) -> Result<T, store::Error> {
+    with_engine_now(|engine, now| f(*bucket, engine, now)).map_err(wit_error)
 }
 
 impl store::Guest for Component {
     type Bucket = Bucket;
 
     fn open(identifier: String) -> Result<store::Bucket, store::Error> {
-        with_engine(|engine, _| Bucket::open(engine, &identifier)).map(store::Bucket::new).map_err(wit_error)
+        with_engine(|engine| Bucket::open(engine, &identifier)).map(store::Bucket::new).map_err(wit_error)
     }
 }
 
@@ -60,7 +91,7 @@ impl atomics::Guest for Component {
 
     fn swap(cas: atomics::Cas, value: Vec<u8>) -> Result<(), atomics::CasError> {
         let cas: Cas = cas.into_inner();
-        with_engine(|engine, now| cas.swap(engine, value, now)).map_err(|e| match e {
+        with_engine_now(|engine, now| cas.swap(engine, value, now)).map_err(|e| match e {
             SwapError::Store(e) => atomics::CasError::StoreError(wit_error(e)),
             SwapError::Failed(fresh) => atomics::CasError::CasFailed(atomics::Cas::new(fresh)),
         })
@@ -112,10 +143,14 @@ impl expiry::Guest for Component {
 
 impl maintenance::Guest for Component {
     fn configure(settings: Vec<(String, String)>) -> Result<(), String> {
-        with_engine(|engine, _| engine.configure(&settings)).map_err(|e| e.to_string())
+        with_engine(|engine| engine.configure(&settings)).map_err(|e| e.to_string())
     }
 
     fn tick() -> u64 {
-        with_engine(|engine, now| engine.tick(now).next_deadline_ns)
+        with_engine_now(|engine, now| {
+            // A plugin host has no connections: expiry is the only background work.
+            engine.tick(now);
+            engine.next_deadline().unwrap_or(now.mono_after_ms(1000))
+        })
     }
 }

@@ -9,11 +9,30 @@ wit_bindgen::generate!({
     path: "../wit",
 });
 
-use cachet::engine::log;
+use crate::engine::Engine;
+use cachet::engine::{log, random};
+use std::cell::RefCell;
 
 struct Component;
 
 export!(Component);
+
+thread_local! {
+    // One engine per instance, shared by the server and key-value exports. A component instance
+    // runs one call at a time, on one thread.
+    static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` on the instance's engine, made on first use.
+fn with_engine<T>(f: impl FnOnce(&mut Engine) -> T) -> T {
+    ENGINE.with_borrow_mut(|slot| {
+        let engine = slot.get_or_insert_with(|| {
+            install_log();
+            Engine::new(random::random_u64())
+        });
+        f(engine)
+    })
+}
 
 /// Sends the engine's log and panic messages to the host's `log` import.
 fn install_log() {

@@ -1,90 +1,76 @@
 //! The glue between the WIT `server` interface and [`Engine`]: only conversions, no logic.
 
 use super::Component;
-use super::cachet::engine::{clock, random};
 use super::exports::cachet::engine::server as wit;
-use crate::server::{Engine, Now};
+use super::with_engine;
+use crate::engine::{Engine, Input};
+use crate::outbox::Output;
 use crate::session::{Peer, PeerKind};
-use std::cell::{Cell, RefCell};
+use crate::time::Now;
 
-thread_local! {
-    // A component instance runs one call at a time, on one thread.
-    static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
-    /// The last wall-clock reading and the monotonic time it was taken at.
-    static WALL: Cell<Option<Now>> = const { Cell::new(None) };
-}
-
-/// The time for one call. The wall clock counts milliseconds, so it is asked for again only once
-/// a millisecond has passed on the monotonic clock: a busy server makes one clock call per call
-/// instead of two, and its times are never more than a millisecond old.
-fn now() -> Now {
-    let mono_ns = clock::monotonic_now();
-    let wall_ms = match WALL.get() {
-        Some(last) if mono_ns.saturating_sub(last.mono_ns) < 1_000_000 => last.wall_ms,
-        _ => {
-            let wall_ms = clock::wall_now();
-            WALL.set(Some(Now { wall_ms, mono_ns }));
-            wall_ms
-        }
-    };
-    Now { wall_ms, mono_ns }
-}
-
-pub(super) fn with_engine<T>(f: impl FnOnce(&mut Engine, Now) -> T) -> T {
-    ENGINE.with_borrow_mut(|slot| {
-        let now = now();
-        let engine = slot.get_or_insert_with(|| {
-            super::install_log();
-            Engine::new(random::random_u64(), now)
-        });
-        f(engine, now)
-    })
-}
-
-impl wit::Guest for Component {
-    fn configure(settings: Vec<(String, String)>) -> Result<(), wit::ConfigError> {
-        with_engine(|engine, _| engine.configure(&settings))
-            .map_err(|e| wit::ConfigError { name: e.name, message: e.message })
+impl From<wit::Time> for Now {
+    fn from(now: wit::Time) -> Now {
+        Now { wall_ms: now.wall_ms, mono_ns: now.monotonic_ns }
     }
+}
 
-    fn open(id: wit::ConnectionId, peer: wit::Peer, session: Option<Vec<u8>>) -> Option<Vec<u8>> {
+impl From<wit::Peer> for Peer {
+    fn from(peer: wit::Peer) -> Peer {
         let kind = match peer.kind {
             wit::PeerKind::Tcp => PeerKind::Tcp,
             wit::PeerKind::Unix => PeerKind::Unix,
             wit::PeerKind::Udp => PeerKind::Udp,
         };
-        let peer = Peer { kind, address: peer.address, local_address: peer.local_address };
-        with_engine(|engine, now| engine.open(id, peer, session.as_deref(), now))
+        Peer { kind, address: peer.address, local_address: peer.local_address }
+    }
+}
+
+impl From<Output> for wit::Output {
+    fn from(out: Output) -> wit::Output {
+        let progress = out.progress.map(|p| wit::Progress {
+            consumed: u32::try_from(p.consumed).unwrap_or(u32::MAX),
+            wanted: u32::try_from(p.wanted).unwrap_or(u32::MAX),
+            more: p.more,
+        });
+        wit::Output { id: out.id, progress, data: out.data, close: out.close, session: out.session }
+    }
+}
+
+fn outcome(engine: &Engine, outputs: Vec<Output>) -> wit::Outcome {
+    wit::Outcome { outputs: outputs.into_iter().map(wit::Output::from).collect(), next_deadline: engine.next_deadline() }
+}
+
+impl wit::Guest for Component {
+    fn configure(settings: Vec<(String, String)>) -> Result<(), wit::ConfigError> {
+        with_engine(|engine| engine.configure(&settings)).map_err(|e| wit::ConfigError { name: e.name, message: e.message })
     }
 
-    fn close(id: wit::ConnectionId) {
-        with_engine(|engine, _| engine.close(id));
-    }
-
-    fn feed(inputs: Vec<wit::Input>) -> Vec<wit::Output> {
-        with_engine(|engine, now| {
-            inputs
-                .into_iter()
-                .map(|input| {
-                    let out = engine.feed(input.id, &input.data, now);
-                    wit::Output {
-                        id: input.id,
-                        consumed: out.consumed as u32,
-                        wanted: u32::try_from(out.wanted).unwrap_or(u32::MAX),
-                        reply: out.reply,
-                        close: out.close,
-                        more: out.more,
-                        session: out.session,
-                    }
-                })
-                .collect()
+    fn open(now: wit::Time, id: wit::ConnectionId, peer: wit::Peer, session: Option<Vec<u8>>) -> Result<wit::Outcome, Vec<u8>> {
+        with_engine(|engine| match engine.open(now.into(), id, peer.into(), session.as_deref()) {
+            Some(refusal) => Err(refusal),
+            None => Ok(outcome(engine, Vec::new())),
         })
     }
 
-    fn tick() -> wit::TickResult {
-        with_engine(|engine, now| {
-            let tick = engine.tick(now);
-            wit::TickResult { next_deadline: tick.next_deadline_ns, close: tick.close }
+    fn close(now: wit::Time, id: wit::ConnectionId) -> wit::Outcome {
+        with_engine(|engine| {
+            let outputs = engine.close(now.into(), id);
+            outcome(engine, outputs)
+        })
+    }
+
+    fn feed(now: wit::Time, inputs: Vec<wit::Input>) -> wit::Outcome {
+        with_engine(|engine| {
+            let inputs: Vec<Input<'_>> = inputs.iter().map(|i| Input { id: i.id, data: &i.data }).collect();
+            let outputs = engine.feed(now.into(), &inputs);
+            outcome(engine, outputs)
+        })
+    }
+
+    fn tick(now: wit::Time) -> wit::Outcome {
+        with_engine(|engine| {
+            let outputs = engine.tick(now.into());
+            outcome(engine, outputs)
         })
     }
 }

@@ -19,6 +19,9 @@ pub const COMMANDS: &[Command] = &[Command::new("client", -2, subcommand_require
         Command::new("client|list", -2, list).flags(&["admin", "noscript", "loading", "stale"]).group("connection")
             .doc("Lists open connections.", "2.4.0", "O(N) where N is the number of client connections",
                 "[TYPE <NORMAL | MASTER | REPLICA | PUBSUB>] [ID client-id [client-id ...]]"),
+        Command::new("client|kill", -3, kill).flags(&["admin", "noscript", "loading", "stale"]).group("connection")
+            .doc("Terminates open connections.", "2.4.0", "O(N) where N is the number of client connections",
+                "<ip:port | <[ID client-id] | [TYPE <NORMAL | MASTER | SLAVE | REPLICA | PUBSUB>] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME <YES | NO>] | [MAXAGE maxage]> [[ID client-id] | [TYPE <NORMAL | MASTER | SLAVE | REPLICA | PUBSUB>] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME <YES | NO>] | [MAXAGE maxage] ...]>"),
         Command::new("client|setinfo", 4, setinfo).flags(&["noscript", "loading", "stale"]).group("connection")
             .doc("Sets information specific to the client or connection.", "7.2.0", "O(1)", "<LIB-NAME libname | LIB-VER libver>"),
         Command::new("client|no-evict", 3, on_off).flags(&["admin", "noscript", "loading", "stale"]).group("connection")
@@ -102,16 +105,115 @@ fn parse_list_filter(ctx: &mut Ctx, options: &[&[u8]]) -> Option<Option<Vec<u64>
     }
 }
 
+/// The clients CLIENT KILL's filters select.
+#[derive(Default)]
+struct KillFilter {
+    id: Option<u64>,
+    /// TYPE: `false` when it names a kind of client cachet never has (master, replica, pubsub).
+    normal: bool,
+    typed: bool,
+    addr: Option<Vec<u8>>,
+    laddr: Option<Vec<u8>>,
+    skip_me: bool,
+    max_age: Option<i64>,
+}
+
+impl KillFilter {
+    fn selects(&self, ctx: &Ctx, session: &Session) -> bool {
+        let is_self = session.client_id == ctx.session.client_id;
+        let age_s = ctx.now.wall_ms.saturating_sub(session.created_ms) / 1000;
+        !(self.skip_me && is_self)
+            && self.id.is_none_or(|id| id == session.client_id)
+            && (!self.typed || self.normal)
+            && self.addr.as_ref().is_none_or(|a| a[..] == *peer_id(session).as_bytes())
+            && self.laddr.as_ref().is_none_or(|a| a[..] == *session.peer.local_address.as_bytes())
+            && self.max_age.is_none_or(|max| max == 0 || age_s as i64 >= max)
+    }
+}
+
+/// CLIENT KILL: the old form names one client by address and answers +OK; the filter form
+/// answers how many clients it closed. A client that kills itself gets its reply first.
+fn kill(ctx: &mut Ctx, args: &[&[u8]]) {
+    if let [_, _, addr] = args {
+        let victim = ctx.all_sessions().into_iter().find(|s| peer_id(s).as_bytes() == *addr).map(|s| s.connection);
+        match victim {
+            Some(connection) => {
+                ctx.kill(connection);
+                ctx.reply.ok();
+            }
+            None => ctx.reply.error("ERR No such client"),
+        }
+        return;
+    }
+    let Some(filter) = parse_kill_filter(ctx, &args[2..]) else { return };
+    let victims: Vec<u64> =
+        ctx.all_sessions().into_iter().filter(|s| filter.selects(ctx, s)).map(|s| s.connection).collect();
+    for connection in &victims {
+        ctx.kill(*connection);
+    }
+    ctx.reply.integer(victims.len() as i64);
+}
+
+fn parse_kill_filter(ctx: &mut Ctx, options: &[&[u8]]) -> Option<KillFilter> {
+    let mut filter = KillFilter { skip_me: true, ..KillFilter::default() };
+    for pair in options.chunks(2) {
+        let [name, value] = pair else {
+            ctx.reply.error(SYNTAX_ERROR);
+            return None;
+        };
+        if is(name, "ID") {
+            match parse_i64(value).filter(|id| *id > 0) {
+                Some(id) => filter.id = Some(id as u64),
+                None => {
+                    ctx.reply.error("ERR client-id should be greater than 0");
+                    return None;
+                }
+            }
+        } else if is(name, "TYPE") {
+            filter.typed = true;
+            if is(value, "normal") {
+                filter.normal = true;
+            } else if !["master", "replica", "slave", "pubsub"].iter().any(|k| is(value, k)) {
+                ctx.reply.error(&format!("ERR Unknown client type '{}'", String::from_utf8_lossy(value)));
+                return None;
+            }
+        } else if is(name, "USER") {
+            if value != b"default" {
+                ctx.reply.error(&format!("ERR No such user '{}'", String::from_utf8_lossy(value)));
+                return None;
+            }
+        } else if is(name, "ADDR") {
+            filter.addr = Some(value.to_vec());
+        } else if is(name, "LADDR") {
+            filter.laddr = Some(value.to_vec());
+        } else if is(name, "SKIPME") && (is(value, "yes") || is(value, "no")) {
+            filter.skip_me = is(value, "yes");
+        } else if is(name, "MAXAGE") {
+            filter.max_age = Some(super::int_arg(ctx, value)?);
+        } else {
+            ctx.reply.error(SYNTAX_ERROR);
+            return None;
+        }
+    }
+    Some(filter)
+}
+
+/// A client's address as CLIENT LIST's `addr` shows it and CLIENT KILL matches it.
+fn peer_id(session: &Session) -> String {
+    match session.peer.kind {
+        PeerKind::Unix => format!("{}:0", session.peer.address),
+        PeerKind::Tcp | PeerKind::Udp => session.peer.address.clone(),
+    }
+}
+
 /// One client as CLIENT LIST shows it. Fields the engine does not track (buffers live in the host)
 /// are reported as 0; `fd` is -1 because the engine never sees file descriptors.
 fn describe(ctx: &Ctx, session: &Session, command: &str) -> String {
     let is_self = session.client_id == ctx.session.client_id;
     let age = ctx.now.wall_ms.saturating_sub(session.created_ms) / 1000;
     let idle = if is_self { 0 } else { ctx.now.mono_ns.saturating_sub(session.last_active_ns) / 1_000_000_000 };
-    let (addr, flags) = match session.peer.kind {
-        PeerKind::Unix => (format!("{}:0", session.peer.address), "U"),
-        PeerKind::Tcp | PeerKind::Udp => (session.peer.address.clone(), "N"),
-    };
+    let addr = peer_id(session);
+    let flags = if session.peer.kind == PeerKind::Unix { "U" } else { "N" };
     fn text(field: &Option<Vec<u8>>) -> std::borrow::Cow<'_, str> {
         field.as_deref().map(String::from_utf8_lossy).unwrap_or_default()
     }
@@ -167,6 +269,24 @@ const HELP: &[&str] = &[
     "    Return the ID of the current connection.",
     "INFO",
     "    Return information about the current client connection.",
+    "KILL <ip:port>",
+    "    Kill connection made from <ip:port>.",
+    "KILL <option> <value> [<option> <value> [...]]",
+    "    Kill connections. Options are:",
+    "    * ADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made from the specified address",
+    "    * LADDR (<ip:port>|<unixsocket>:0)",
+    "      Kill connections made to specified local address",
+    "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+    "      Kill connections by type.",
+    "    * USER <username>",
+    "      Kill connections authenticated by <username>.",
+    "    * SKIPME (YES|NO)",
+    "      Skip killing current connection (default: yes).",
+    "    * ID <client-id>",
+    "      Kill connections by client id.",
+    "    * MAXAGE <maxage>",
+    "      Kill connections older than the specified age.",
     "LIST [options ...]",
     "    Return information about client connections. Options:",
     "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
@@ -234,6 +354,42 @@ mod tests {
         assert_eq!(c.run(&["CLIENT", "SETINFO", "COLOR", "red"]), "-ERR Unrecognized option 'COLOR'\r\n");
         assert_eq!(c.run(&["CLIENT", "NO-EVICT", "on"]), "+OK\r\n");
         assert_eq!(c.run(&["CLIENT", "NO-TOUCH", "maybe"]), "-ERR syntax error\r\n");
-        assert!(c.run(&["CLIENT", "HELP"]).starts_with("*25\r\n+CLIENT <subcommand>"));
+        assert!(c.run(&["CLIENT", "HELP"]).starts_with("*43\r\n+CLIENT <subcommand>"));
+    }
+
+    #[test]
+    fn kill_closes_another_connection_in_the_same_call() {
+        use crate::engine::Input;
+        let mut c = TestClient::new();
+        let (victim, bystander) = (c.another(7), c.another(8));
+        let kill = b"*4\r\n$6\r\nCLIENT\r\n$4\r\nKILL\r\n$2\r\nID\r\n$1\r\n2\r\n";
+        let inputs = [Input { id: 1, data: kill }, Input { id: victim, data: b"PING\r\n" }, Input { id: bystander, data: b"PING\r\n" }];
+        let outputs = c.engine.feed(c.now, &inputs);
+        let summary: Vec<(u64, String, bool)> =
+            outputs.iter().map(|o| (o.id, String::from_utf8_lossy(&o.data).into_owned(), o.close)).collect();
+        assert_eq!(
+            summary,
+            [(1, ":1\r\n".into(), false), (victim, String::new(), true), (bystander, "+PONG\r\n".into(), false)],
+            "the victim is closed before its own input runs, and that input is dropped"
+        );
+        assert_eq!(outputs[1].progress.map(|p| p.consumed), Some(6));
+        assert_eq!(c.engine.connected_clients(), 2);
+    }
+
+    #[test]
+    fn kill_filters_and_errors() {
+        let mut c = TestClient::new();
+        c.another(7);
+        assert_eq!(c.run(&["CLIENT", "KILL", "127.0.0.1:1"]), "-ERR No such client\r\n");
+        assert_eq!(c.run(&["CLIENT", "KILL", "ID", "0"]), "-ERR client-id should be greater than 0\r\n");
+        assert_eq!(c.run(&["CLIENT", "KILL", "TYPE", "x"]), "-ERR Unknown client type 'x'\r\n");
+        assert_eq!(c.run(&["CLIENT", "KILL", "USER", "alice"]), "-ERR No such user 'alice'\r\n");
+        assert_eq!(c.run(&["CLIENT", "KILL", "ID", "2", "SKIPME"]), "-ERR syntax error\r\n");
+        assert_eq!(c.run(&["CLIENT", "KILL", "MAXAGE", "x"]), "-ERR value is not an integer or out of range\r\n");
+        assert_eq!(c.run(&["CLIENT", "KILL", "TYPE", "pubsub"]), ":0\r\n");
+        assert_eq!(c.run(&["CLIENT", "KILL", "TYPE", "normal"]), ":1\r\n", "everyone but the caller");
+        assert_eq!(c.engine.connected_clients(), 1);
+        let out = c.engine.feed_one(c.now, 1, b"CLIENT KILL 127.0.0.1:40000\r\nPING\r\n");
+        assert_eq!((out.data.as_slice(), out.close), (&b"+OK\r\n"[..], true), "a client killing itself hears +OK first");
     }
 }

@@ -2,7 +2,7 @@
 
 use super::{Command, Ctx, is};
 use crate::commands::keys::db_index;
-use crate::server::REDIS_VERSION;
+use crate::facts::REDIS_VERSION;
 
 pub const COMMANDS: &[Command] = &[
     Command::new("ping", -1, ping).flags(&["fast"]).group("connection")
@@ -180,10 +180,10 @@ mod tests {
         assert_eq!(c.run(&["PING", "hi"]), bulk("hi"));
         assert_eq!(c.run(&["PING", "a", "b"]), "-ERR wrong number of arguments for 'ping' command\r\n");
         assert_eq!(c.run(&["ECHO", "x y"]), bulk("x y"));
-        let out = c.engine.feed(1, b"QUIT\r\nPING\r\n", c.now);
-        assert_eq!(out.reply, b"+OK\r\n");
+        let out = c.engine.feed_one(c.now, 1, b"QUIT\r\nPING\r\n");
+        assert_eq!(out.data, b"+OK\r\n");
         assert!(out.close);
-        assert_eq!(out.consumed, 6, "nothing after QUIT runs");
+        assert_eq!(out.progress.map(|p| p.consumed), Some(6), "nothing after QUIT runs");
     }
 
     #[test]
@@ -193,7 +193,7 @@ mod tests {
         assert_eq!(c.run(&["SELECT", "-1"]), "-ERR DB index is out of range\r\n");
         assert_eq!(c.run(&["SELECT", "x"]), "-ERR value is not an integer or out of range\r\n");
         c.run(&["SET", "k", "zero"]);
-        let out = c.engine.feed(1, b"SELECT 9\r\n", c.now);
+        let out = c.engine.feed_one(c.now, 1, b"SELECT 9\r\n");
         assert!(out.session.is_some(), "the host is told the session changed");
         assert_eq!(c.run(&["GET", "k"]), "$-1\r\n");
         c.run(&["SELECT", "0"]);
@@ -245,8 +245,8 @@ mod tests {
         assert!(on_other(&mut c, &["HELLO", "3", "AUTH", "default", "s3cret"]).starts_with("%7"));
         assert_eq!(on_other(&mut c, &["GET", "k"]), "_\r\n");
         let third = c.another(3);
-        let out = c.engine.feed(third, b"QUIT\r\n", c.now);
-        assert_eq!(out.reply, b"+OK\r\n", "QUIT needs no password");
+        let out = c.engine.feed_one(c.now, third, b"QUIT\r\n");
+        assert_eq!(out.data, b"+OK\r\n", "QUIT needs no password");
     }
 
     #[test]
@@ -254,12 +254,12 @@ mod tests {
         use crate::session::{Peer, PeerKind};
         let mut c = TestClient::new();
         let outsider = Peer { kind: PeerKind::Tcp, address: "192.0.2.7:4000".into(), local_address: "0.0.0.0:6379".into() };
-        let refusal = c.engine.open(10, outsider.clone(), None, c.now).expect("refused");
+        let refusal = c.engine.open(c.now, 10, outsider.clone(), None).expect("refused");
         assert!(String::from_utf8_lossy(&refusal).starts_with("-DENIED Redis is running in protected mode"));
         c.run(&["CONFIG", "SET", "requirepass", "pw"]);
-        assert!(c.engine.open(11, outsider.clone(), None, c.now).is_none(), "a password lifts protected mode");
+        assert!(c.engine.open(c.now, 11, outsider.clone(), None).is_none(), "a password lifts protected mode");
         c.run(&["CONFIG", "SET", "requirepass", "", "protected-mode", "no"]);
-        assert!(c.engine.open(12, outsider, None, c.now).is_none());
+        assert!(c.engine.open(c.now, 12, outsider, None).is_none());
     }
 
     #[test]

@@ -241,6 +241,7 @@ mod tests {
         assert_eq!(c.run(&["DBSIZE"]), ":501\r\n");
         c.advance_ms(60);
         for _ in 0..100 {
+            c.advance_ms(100);
             c.engine.tick(c.now);
         }
         assert_eq!(c.run(&["DBSIZE"]), ":1\r\n", "keys nobody read were reclaimed by the timer");

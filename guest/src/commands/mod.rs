@@ -13,11 +13,14 @@ mod server;
 mod strings;
 
 use crate::config::Config;
+use crate::facts::ServerInfo;
 use crate::keyspace::Keyspace;
+use crate::outbox::Outbox;
 use crate::resp::Reply;
 use crate::rng::Rng;
-use crate::server::{Now, ServerInfo, Stats};
 use crate::session::Session;
+use crate::stats::Stats;
+use crate::time::Now;
 use std::sync::OnceLock;
 
 /// Everything a command may read or change.
@@ -32,6 +35,8 @@ pub struct Ctx<'a> {
     pub others: &'a crate::session::Sessions,
     pub info: &'a ServerInfo,
     pub reply: Reply<'a>,
+    /// Output for other connections than the one running the command.
+    pub outbox: &'a mut Outbox,
     pub now: Now,
 }
 
@@ -44,6 +49,16 @@ impl Ctx<'_> {
     /// Wall-clock milliseconds: what key expiry is measured in.
     pub fn now_ms(&self) -> u64 {
         self.now.wall_ms
+    }
+
+    /// Closes another client's connection (CLIENT KILL); this client's own closes once its reply
+    /// is written.
+    pub fn kill(&mut self, connection: u64) {
+        if connection == self.session.connection {
+            self.session.close_after_reply = true;
+        } else {
+            self.outbox.close(connection);
+        }
     }
 
     /// All connected clients, this one included, in CLIENT ID order.

@@ -3,7 +3,7 @@
 
 use super::{Command, Ctx, is};
 use crate::keyspace::KeyspaceStats;
-use crate::server::REDIS_VERSION;
+use crate::facts::REDIS_VERSION;
 use std::fmt::Write;
 
 pub const COMMANDS: &[Command] = &[

@@ -373,7 +373,7 @@ fn append(ctx: &mut Ctx, args: &[&[u8]]) {
             bytes.len()
         }
         None => {
-            ctx.keyspace.set(db, args[1], Value::from_bytes(args[2]), None);
+            ctx.keyspace.set(db, args[1], Value::from_bytes(args[2]), None, now);
             args[2].len()
         }
     };
@@ -441,7 +441,7 @@ fn setrange(ctx: &mut Ctx, args: &[&[u8]]) {
         None => {
             let mut bytes = Vec::new();
             let length = write(&mut bytes);
-            ctx.keyspace.set(db, key, Value::String(bytes), None);
+            ctx.keyspace.set(db, key, Value::String(bytes), None, now);
             length
         }
     };

@@ -1,7 +1,8 @@
 //! A client for unit tests: sends commands to an [`Engine`] as a real client would (RESP arrays)
 //! and returns the raw reply text, so tests assert on exactly the bytes a client receives.
 
-use crate::server::{Engine, Now};
+use crate::engine::Engine;
+use crate::time::Now;
 use crate::session::{Peer, PeerKind};
 
 pub struct TestClient {
@@ -13,16 +14,16 @@ pub struct TestClient {
 impl TestClient {
     pub fn new() -> Self {
         let now = Now { wall_ms: 1_700_000_000_000, mono_ns: 1_000_000_000 };
-        let mut engine = Engine::new(42, now);
+        let mut engine = Engine::new(42);
         let peer = Peer { kind: PeerKind::Tcp, address: "127.0.0.1:40000".into(), local_address: "127.0.0.1:6379".into() };
-        assert!(engine.open(1, peer, None, now).is_none());
+        assert!(engine.open(now, 1, peer, None).is_none());
         TestClient { engine, connection: 1, now }
     }
 
     /// Opens a second connection to the same engine.
     pub fn another(&mut self, connection: u64) -> u64 {
         let peer = Peer { kind: PeerKind::Tcp, address: format!("127.0.0.1:{}", 40000 + connection), local_address: "127.0.0.1:6379".into() };
-        assert!(self.engine.open(connection, peer, None, self.now).is_none());
+        assert!(self.engine.open(self.now, connection, peer, None).is_none());
         connection
     }
 
@@ -43,9 +44,9 @@ impl TestClient {
             input.extend_from_slice(arg);
             input.extend_from_slice(b"\r\n");
         }
-        let out = self.engine.feed(connection, &input, self.now);
-        assert_eq!(out.consumed, input.len(), "the whole command is consumed");
-        String::from_utf8_lossy(&out.reply).into_owned()
+        let out = self.engine.feed_one(self.now, connection, &input);
+        assert_eq!(out.progress.map(|p| p.consumed), Some(input.len()), "the whole command is consumed");
+        String::from_utf8_lossy(&out.data).into_owned()
     }
 
     /// Moves both clocks forward.

@@ -78,8 +78,6 @@ pub struct Keyspace {
     pub stats: KeyspaceStats,
     /// For the LFU counter's probabilistic growth.
     rng: Rng,
-    /// The wall-clock time of the call being served, in milliseconds: a new key's first access.
-    clock: u64,
 }
 
 /// How much one [`Keyspace::expire_cycle`] call did.
@@ -93,12 +91,7 @@ impl Keyspace {
     /// `seed` keys the hash functions, so clients cannot pick keys that collide.
     pub fn new(databases: usize, seed: u64) -> Self {
         let dbs = (0..databases as u64).map(|i| Db::new(seed ^ i.wrapping_mul(0x9e37_79b9))).collect();
-        Keyspace { dbs, stats: KeyspaceStats::default(), rng: Rng::new(seed.rotate_left(31)), clock: 0 }
-    }
-
-    /// Sets the time new keys are created at; the engine calls it once per call.
-    pub fn set_clock(&mut self, now_ms: u64) {
-        self.clock = now_ms;
+        Keyspace { dbs, stats: KeyspaceStats::default(), rng: Rng::new(seed.rotate_left(31)) }
     }
 
     pub fn databases(&self) -> usize {
@@ -167,10 +160,11 @@ impl Keyspace {
         self.live(db, key, now)
     }
 
-    /// Stores `value` under `key`, replacing any value and TTL it had.
-    pub fn set(&mut self, db: usize, key: &[u8], value: Value, expires_at: Option<u64>) {
+    /// Stores `value` under `key`, replacing any value and TTL it had. `now` is a new key's first
+    /// access.
+    pub fn set(&mut self, db: usize, key: &[u8], value: Value, expires_at: Option<u64>, now: u64) {
         let at = self.dbs[db].entries.position(key);
-        self.store_at(db, key, at, value, expires_at);
+        self.store_at(db, key, at, value, expires_at, now);
     }
 
     /// Stores a string under `key` as SET does, finding the key once: an expired key is expired
@@ -186,13 +180,13 @@ impl Keyspace {
             self.replace_expiry(db, key, at, expires_at);
             return;
         }
-        self.store_at(db, key, at, Value::from_bytes(bytes), expires_at);
+        self.store_at(db, key, at, Value::from_bytes(bytes), expires_at, now);
     }
 
     /// Stores `value` at `at`, where `key` is, or as a new key when `at` is `None`.
-    fn store_at(&mut self, db: usize, key: &[u8], at: Option<usize>, value: Value, expires_at: Option<u64>) {
+    fn store_at(&mut self, db: usize, key: &[u8], at: Option<usize>, value: Value, expires_at: Option<u64>, now: u64) {
         let Some(at) = at else {
-            let access = Access::new(self.clock);
+            let access = Access::new(now);
             let db = &mut self.dbs[db];
             if expires_at.is_some() {
                 db.volatile.insert(key.into(), ());
@@ -220,7 +214,7 @@ impl Keyspace {
     pub fn set_keep_ttl(&mut self, db: usize, key: &[u8], value: Value, now: u64) {
         match self.get_mut(db, key, now) {
             Some(entry) => entry.value = value,
-            None => self.set(db, key, value, None),
+            None => self.set(db, key, value, None, now),
         }
     }
 
@@ -270,7 +264,9 @@ impl Keyspace {
     pub fn put(&mut self, db: usize, key: &[u8], entry: Entry) {
         let access = entry.access;
         let expires_at = entry.expires_at();
-        self.set(db, key, entry.value, expires_at);
+        let at = self.dbs[db].entries.position(key);
+        // The access time is overwritten with the entry's own just below.
+        self.store_at(db, key, at, entry.value, expires_at, 0);
         if let Some(stored) = self.dbs[db].entries.get_mut(key) {
             stored.access = access;
         }
@@ -283,6 +279,11 @@ impl Keyspace {
 
     pub fn is_empty(&self, db: usize) -> bool {
         self.dbs[db].entries.is_empty()
+    }
+
+    /// Whether any key of any database has a time to live.
+    pub fn has_volatile(&self) -> bool {
+        self.dbs.iter().any(|db| !db.volatile.is_empty())
     }
 
     pub fn volatile_len(&self, db: usize) -> usize {
@@ -505,7 +506,7 @@ mod tests {
     #[test]
     fn expired_keys_are_gone_on_lookup() {
         let mut ks = Keyspace::new(16, 1);
-        ks.set(0, b"k", text("v"), Some(1_000));
+        ks.set(0, b"k", text("v"), Some(1_000), 0);
         assert!(ks.get(0, b"k", 999).is_some());
         assert!(ks.get(0, b"k", 1_000).is_none());
         assert_eq!(ks.len(0), 0);
@@ -517,10 +518,10 @@ mod tests {
     #[test]
     fn set_replaces_ttl_and_keep_ttl_keeps_it() {
         let mut ks = Keyspace::new(1, 1);
-        ks.set(0, b"k", text("a"), Some(5_000));
+        ks.set(0, b"k", text("a"), Some(5_000), 0);
         ks.set_keep_ttl(0, b"k", text("b"), 0);
         assert_eq!(ks.get(0, b"k", 0).unwrap().expires_at(), Some(5_000));
-        ks.set(0, b"k", text("c"), None);
+        ks.set(0, b"k", text("c"), None, 0);
         assert_eq!(ks.get(0, b"k", 0).unwrap().expires_at(), None);
         assert_eq!(ks.volatile_len(0), 0);
     }
@@ -528,7 +529,7 @@ mod tests {
     #[test]
     fn expiry_in_the_past_deletes() {
         let mut ks = Keyspace::new(1, 1);
-        ks.set(0, b"k", text("a"), None);
+        ks.set(0, b"k", text("a"), None, 0);
         assert!(ks.set_expiry(0, b"k", Some(10), 10));
         assert!(!ks.contains(0, b"k", 10));
         assert!(!ks.set_expiry(0, b"missing", Some(10), 0));
@@ -539,8 +540,8 @@ mod tests {
         let mut ks = Keyspace::new(2, 7);
         let mut rng = Rng::new(3);
         for i in 0..1000u32 {
-            ks.set(0, &i.to_be_bytes(), text("v"), Some(100));
-            ks.set(1, &i.to_be_bytes(), text("v"), if i % 2 == 0 { Some(100) } else { None });
+            ks.set(0, &i.to_be_bytes(), text("v"), Some(100), 0);
+            ks.set(1, &i.to_be_bytes(), text("v"), if i % 2 == 0 { Some(100) } else { None }, 0);
         }
         let mut rounds = 0;
         while ks.volatile_len(0) + ks.volatile_len(1) > 0 && rounds < 1000 {
@@ -556,7 +557,7 @@ mod tests {
     fn scan_visits_every_key_despite_removals() {
         let mut ks = Keyspace::new(1, 1);
         for i in 0..100u32 {
-            ks.set(0, &i.to_be_bytes(), text("v"), None);
+            ks.set(0, &i.to_be_bytes(), text("v"), None, 0);
         }
         let mut seen = std::collections::HashSet::new();
         let mut cursor = 0;
@@ -586,7 +587,7 @@ mod tests {
         // LRU: keys used recently survive; keys untouched for long go first.
         let mut ks = Keyspace::new(2, 1);
         for i in 0..100u32 {
-            ks.set(i as usize % 2, &i.to_be_bytes(), text("v"), None);
+            ks.set(i as usize % 2, &i.to_be_bytes(), text("v"), None, 0);
         }
         for i in 0..50u32 {
             ks.get(i as usize % 2, &i.to_be_bytes(), 3_600_000);
@@ -600,9 +601,9 @@ mod tests {
 
         // volatile-ttl: the key expiring soonest goes; keys without a TTL are never chosen.
         let mut ks = Keyspace::new(1, 1);
-        ks.set(0, b"forever", text("v"), None);
-        ks.set(0, b"soon", text("v"), Some(1_000));
-        ks.set(0, b"later", text("v"), Some(9_000));
+        ks.set(0, b"forever", text("v"), None, 0);
+        ks.set(0, b"soon", text("v"), Some(1_000), 0);
+        ks.set(0, b"later", text("v"), Some(9_000), 0);
         assert!(ks.evict_one(Policy::VolatileTtl, 10, &mut rng, 0));
         assert!(!ks.contains(0, b"soon", 0));
         assert!(ks.evict_one(Policy::VolatileRandom, 10, &mut rng, 0));
@@ -615,8 +616,8 @@ mod tests {
     fn random_key_skips_expired() {
         let mut ks = Keyspace::new(1, 1);
         let mut rng = Rng::new(9);
-        ks.set(0, b"gone", text("v"), Some(1));
-        ks.set(0, b"here", text("v"), None);
+        ks.set(0, b"gone", text("v"), Some(1), 0);
+        ks.set(0, b"here", text("v"), None, 0);
         for _ in 0..20 {
             assert_eq!(ks.random_key(0, &mut rng, 5).as_deref(), Some(&b"here"[..]));
         }

@@ -1,6 +1,7 @@
 //! `cachet:engine/clock`: a monotonic clock for deadlines and the wall clock for absolute expiry.
 
-use crate::runtime::bindings::cachet::engine::clock;
+use crate::runtime::bindings::keyvalue::cachet::engine::clock;
+use crate::runtime::bindings::exports::cachet::engine::server::Time;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// The monotonic clock counts from a fixed origin, shared by every instance the process creates so
@@ -18,6 +19,16 @@ impl Clock {
     /// Nanoseconds since the origin; starts at one second so that 0 never means "now".
     pub fn monotonic_ns(&self) -> u64 {
         1_000_000_000 + self.origin.elapsed().as_nanos() as u64
+    }
+
+    /// Milliseconds since the Unix epoch.
+    pub fn wall_ms(&self) -> u64 {
+        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    }
+
+    /// The time of one call into the server engine, as the engine is given it.
+    pub fn now(&self) -> Time {
+        Time { monotonic_ns: self.monotonic_ns(), wall_ms: self.wall_ms() }
     }
 
     /// The instant a monotonic reading refers to.
@@ -38,6 +49,6 @@ impl clock::Host for super::HostState {
     }
 
     fn wall_now(&mut self) -> u64 {
-        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+        self.clock.wall_ms()
     }
 }

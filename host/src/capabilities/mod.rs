@@ -18,6 +18,8 @@ pub struct HostState {
     pub clock: Clock,
     /// Caps the component's linear memory, so a bug in it cannot take the machine's memory.
     pub limits: StoreLimits,
+    /// When set, randomness is a fixed sequence from this seed (see [`crate::runtime::RuntimeOptions::random_seed`]).
+    pub random_seed: Option<u64>,
     wasi: WasiCtx,
     pub(crate) table: ResourceTable,
 }
@@ -33,7 +35,7 @@ impl HostState {
         if let Some(bytes) = memory_limit {
             limits = limits.memory_size(bytes);
         }
-        HostState { clock, limits: limits.build(), wasi: WasiCtx::builder().build(), table: ResourceTable::new() }
+        HostState { clock, limits: limits.build(), random_seed: None, wasi: WasiCtx::builder().build(), table: ResourceTable::new() }
     }
 }
 

@@ -8,6 +8,10 @@ wasmtime::component::bindgen!({
     world: "server-engine",
     path: "../wit",
     ownership: Borrowing { duplicate_if_necessary: true },
+    with: {
+        "cachet:engine/random": crate::runtime::bindings::keyvalue::cachet::engine::random,
+        "cachet:engine/log": crate::runtime::bindings::keyvalue::cachet::engine::log,
+    },
 });
 
 /// The `client` world: the cache adapter exported, pooled streams imported.
@@ -20,9 +24,9 @@ pub mod client {
         },
         exports: { default: async },
         with: {
-            "cachet:engine/clock": crate::runtime::bindings::cachet::engine::clock,
-            "cachet:engine/random": crate::runtime::bindings::cachet::engine::random,
-            "cachet:engine/log": crate::runtime::bindings::cachet::engine::log,
+            "cachet:engine/clock": crate::runtime::bindings::keyvalue::cachet::engine::clock,
+            "cachet:engine/random": crate::runtime::bindings::keyvalue::cachet::engine::random,
+            "cachet:engine/log": crate::runtime::bindings::keyvalue::cachet::engine::log,
             "cachet:engine/streams.pool": crate::client::pool::Pool,
             "cachet:engine/streams.stream": crate::client::pool::PooledStream,
         },
@@ -30,15 +34,11 @@ pub mod client {
 }
 
 /// The `keyvalue` world: wasi:keyvalue and cachet's expiry extension, for hosts that embed the
-/// keyspace as a plugin. Its imports are the server's, so it reuses their host implementations.
+/// keyspace as a plugin. It imports every one of cachet's plain capabilities (clock, random, log),
+/// so their host traits are generated here and the other worlds reuse them.
 pub mod keyvalue {
     wasmtime::component::bindgen!({
         world: "keyvalue",
         path: "../wit",
-        with: {
-            "cachet:engine/clock": crate::runtime::bindings::cachet::engine::clock,
-            "cachet:engine/random": crate::runtime::bindings::cachet::engine::random,
-            "cachet:engine/log": crate::runtime::bindings::cachet::engine::log,
-        },
     });
 }

@@ -22,7 +22,7 @@ use wasmtime::{Config, Engine, Store};
 pub use bindings::client::exports::cachet::engine::cache::{
     Error as CacheError, ErrorKind as CacheErrorKind, Node, Op, Options as CacheOptions, Outcome,
 };
-pub use wit::{ConfigError, Output, PeerKind, TickResult};
+pub use wit::{ConfigError, Outcome as EngineOutcome, Output, PeerKind, Progress, Time};
 
 /// Who is on the other end of a connection, as the host tells the engine.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,11 +54,16 @@ pub struct RuntimeOptions {
     /// The most linear memory the component may have, in bytes; `None` leaves the 4 GiB a
     /// 32-bit memory can address. Growing past it fails inside the component, which then faults.
     pub memory_limit: Option<usize>,
+    /// Gives instances a fixed sequence of random numbers from this seed instead of the operating
+    /// system's: with the times a host passes, a recorded session then replays to the same output
+    /// (hash seeds, `run_id` and eviction samples included). For tests and debugging, never for
+    /// serving: clients could then predict the hash seeds.
+    pub random_seed: Option<u64>,
 }
 
 impl Default for RuntimeOptions {
     fn default() -> Self {
-        RuntimeOptions { cache_dir: None, call_timeout: DEFAULT_CALL_TIMEOUT, memory_limit: None }
+        RuntimeOptions { cache_dir: None, call_timeout: DEFAULT_CALL_TIMEOUT, memory_limit: None, random_seed: None }
     }
 }
 
@@ -83,6 +88,7 @@ pub struct Runtime {
     engine: Engine,
     call_deadline_ticks: u64,
     memory_limit: Option<usize>,
+    random_seed: Option<u64>,
     component: Component,
     pre: ServerEnginePre<HostState>,
     client_pre: ClientPre<HostState>,
@@ -120,6 +126,7 @@ impl Runtime {
             engine,
             call_deadline_ticks,
             memory_limit: options.memory_limit,
+            random_seed: options.random_seed,
             component,
             pre,
             client_pre,
@@ -176,7 +183,9 @@ impl Runtime {
 
     /// A store for one instance, with the runtime's memory limit and call deadline.
     pub fn store(&self) -> Store<HostState> {
-        let mut store = Store::new(&self.engine, HostState::new(self.clock, self.memory_limit));
+        let mut state = HostState::new(self.clock, self.memory_limit);
+        state.random_seed = self.random_seed;
+        let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
         store.set_epoch_deadline(self.call_deadline_ticks);
         store
@@ -285,28 +294,29 @@ impl Instance {
         Ok(server.call_configure(&mut self.store, &settings)?)
     }
 
-    pub fn open(&mut self, id: u64, peer: &Peer, session: Option<&[u8]>) -> Result<Option<Vec<u8>>> {
+    /// `Ok(Err(bytes))` when the engine refuses the connection: write `bytes`, then close.
+    pub fn open(&mut self, now: Time, id: u64, peer: &Peer, session: Option<&[u8]>) -> Result<Result<EngineOutcome, Vec<u8>>> {
         let server = self.bindings.cachet_engine_server();
         self.store.set_epoch_deadline(self.deadline_ticks);
-        Ok(server.call_open(&mut self.store, id, peer.as_wit(), session)?)
+        Ok(server.call_open(&mut self.store, now, id, peer.as_wit(), session)?)
     }
 
-    pub fn close(&mut self, id: u64) -> Result<()> {
+    pub fn close(&mut self, now: Time, id: u64) -> Result<EngineOutcome> {
         let server = self.bindings.cachet_engine_server();
         self.store.set_epoch_deadline(self.deadline_ticks);
-        Ok(server.call_close(&mut self.store, id)?)
+        Ok(server.call_close(&mut self.store, now, id)?)
     }
 
-    pub fn feed(&mut self, inputs: &[Input<'_>]) -> Result<Vec<Output>> {
+    pub fn feed(&mut self, now: Time, inputs: &[Input<'_>]) -> Result<EngineOutcome> {
         let server = self.bindings.cachet_engine_server();
         self.store.set_epoch_deadline(self.deadline_ticks);
-        Ok(server.call_feed(&mut self.store, inputs)?)
+        Ok(server.call_feed(&mut self.store, now, inputs)?)
     }
 
-    pub fn tick(&mut self) -> Result<TickResult> {
+    pub fn tick(&mut self, now: Time) -> Result<EngineOutcome> {
         let server = self.bindings.cachet_engine_server();
         self.store.set_epoch_deadline(self.deadline_ticks);
-        Ok(server.call_tick(&mut self.store)?)
+        Ok(server.call_tick(&mut self.store, now)?)
     }
 }
 

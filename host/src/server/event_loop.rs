@@ -11,8 +11,7 @@
 //! the turn; a connection keeps bytes of its own only while a command is incomplete.
 
 use super::Shared;
-use super::engine::FeedResult;
-use crate::runtime::{Input, Peer};
+use crate::runtime::{Input, Output, Peer};
 use std::collections::HashMap;
 use std::io;
 use std::pin::Pin;
@@ -101,6 +100,8 @@ struct Connection {
     written: usize,
     /// The engine stopped early with a large reply: feed `pending` again once it is written.
     more: bool,
+    /// Where the input fed in this turn is, until the engine's output for it is taken.
+    fed: Option<Source>,
     /// Close once `unwritten` is written.
     closing: bool,
     /// The last turn that served the connection, so an id queued twice is served once.
@@ -126,25 +127,30 @@ enum Source {
     Pending,
 }
 
-/// Serves every stream connection until `stop` changes.
-pub async fn run(shared: Shared, mut arrivals: mpsc::UnboundedReceiver<Arrival>, mut stop: watch::Receiver<bool>) {
+/// Serves every stream connection until `stop` changes. Fails when the engine cannot go on (no
+/// fresh instance could replace a faulted one).
+pub async fn run(shared: Shared, mut arrivals: mpsc::UnboundedReceiver<Arrival>, mut stop: watch::Receiver<bool>) -> anyhow::Result<()> {
     let queue = Arc::new(ReadyQueue::default());
-    let kick = shared.engine.borrow().kick.clone();
+    let pending_ready = shared.supervisor.borrow().pending_ready.clone();
     let mut event_loop =
         EventLoop { shared, queue: queue.clone(), connections: HashMap::new(), input: TurnInput::default(), turn: 0 };
-    loop {
+    let result = loop {
         tokio::select! {
             biased;
-            _ = stop.changed() => break,
+            _ = stop.changed() => break Ok(()),
             arrival = arrivals.recv() => match arrival {
                 Some((stream, peer)) => event_loop.arrive(stream, peer),
-                None => break,
+                None => break Ok(()),
             },
-            _ = kick.notified() => event_loop.close_kicked(),
+            _ = pending_ready.notified() => event_loop.deliver_pending(),
             ready = queue.next() => event_loop.serve(ready),
         }
-    }
+        if let Some(failure) = event_loop.shared.supervisor.borrow_mut().take_failure() {
+            break Err(failure);
+        }
+    };
     event_loop.shut_down();
+    result
 }
 
 struct EventLoop {
@@ -192,7 +198,7 @@ impl TurnInput {
 
 impl EventLoop {
     fn arrive(&mut self, mut stream: Box<dyn Stream>, peer: Peer) {
-        let opened = self.shared.engine.borrow_mut().open(peer);
+        let opened = self.shared.supervisor.borrow_mut().open(peer);
         match opened {
             Ok(id) => {
                 let waker = Waker::from(Arc::new(ConnectionWaker { id, queue: self.queue.clone() }));
@@ -204,6 +210,7 @@ impl EventLoop {
                     unwritten: Vec::new(),
                     written: 0,
                     more: false,
+                    fed: None,
                     closing: false,
                     turn: 0,
                 };
@@ -232,15 +239,20 @@ impl EventLoop {
             }
             match self.step(id) {
                 Step::Wait => {}
-                Step::Feed(range) => fed.push((id, range)),
+                Step::Feed(source) => {
+                    if let Some(conn) = self.connections.get_mut(&id) {
+                        conn.fed = Some(source);
+                        fed.push(id);
+                    }
+                }
                 Step::Close => closed.push(id),
             }
         }
         if !fed.is_empty() {
-            let inputs: Vec<Input<'_>> = fed.iter().map(|(id, source)| Input { id: *id, data: self.data(*id, source) }).collect();
-            let results = self.shared.engine.borrow_mut().feed_all(&inputs);
-            for ((id, source), result) in fed.into_iter().zip(results) {
-                if !self.answer(id, &source, result) {
+            let inputs: Vec<Input<'_>> = fed.iter().map(|id| Input { id: *id, data: self.data(*id) }).collect();
+            let outputs = self.shared.supervisor.borrow_mut().feed_all(&inputs);
+            for output in outputs {
+                if let Some(id) = self.deliver(output) {
                     closed.push(id);
                 }
             }
@@ -298,43 +310,58 @@ impl EventLoop {
         }
     }
 
-    fn data(&self, id: u64, source: &Source) -> &[u8] {
-        match source {
-            Source::Turn(range) => self.input.get(range.clone()),
-            Source::Pending => self.connections.get(&id).map_or(&[], |conn| &conn.pending),
+    /// The input fed for a connection this turn.
+    fn data(&self, id: u64) -> &[u8] {
+        let Some(conn) = self.connections.get(&id) else { return &[] };
+        match &conn.fed {
+            Some(Source::Turn(range)) => self.input.get(range.clone()),
+            Some(Source::Pending) => &conn.pending,
+            None => &[],
         }
     }
 
-    /// Takes the engine's result for a connection: keeps what it did not consume, writes the
-    /// reply. Returns false when the connection is to be closed now.
-    fn answer(&mut self, id: u64, source: &Source, result: FeedResult) -> bool {
-        let Some(conn) = self.connections.get_mut(&id) else { return true };
-        match source {
-            Source::Turn(range) => {
-                let data = self.input.get(range.clone());
-                conn.pending.extend_from_slice(&data[result.consumed.min(data.len())..]);
+    /// Takes the engine's output for a connection: keeps the input it did not consume, writes its
+    /// bytes. Returns the connection's id when it is to be closed now.
+    fn deliver(&mut self, output: Output) -> Option<u64> {
+        let id = output.id;
+        // Output for a connection this loop does not serve (a UDP sender's) has nowhere to go.
+        let conn = self.connections.get_mut(&id)?;
+        if let Some(progress) = output.progress {
+            let consumed = progress.consumed as usize;
+            match conn.fed.take() {
+                Some(Source::Turn(range)) => {
+                    let data = self.input.get(range);
+                    conn.pending.extend_from_slice(&data[consumed.min(data.len())..]);
+                }
+                Some(Source::Pending) => {
+                    conn.pending.drain(..consumed.min(conn.pending.len()));
+                }
+                None => {}
             }
-            Source::Pending => {
-                conn.pending.drain(..result.consumed.min(conn.pending.len()));
+            if conn.pending.is_empty() && conn.pending.capacity() > KEEP_BUFFER {
+                conn.pending = Vec::new();
             }
+            conn.wanted = progress.wanted as usize;
+            conn.more = progress.more;
         }
-        if conn.pending.is_empty() && conn.pending.capacity() > KEEP_BUFFER {
-            conn.pending = Vec::new();
+        if conn.unwritten.is_empty() {
+            conn.unwritten = output.data;
+            conn.written = 0;
+        } else {
+            conn.unwritten.extend_from_slice(&output.data);
         }
-        conn.wanted = result.wanted;
-        conn.unwritten = result.reply;
-        conn.written = 0;
-        conn.more = result.more;
-        conn.closing = result.close;
+        conn.closing |= output.close;
         match flush(conn) {
-            Ok(true) if conn.closing => false,
+            Ok(true) if conn.closing => Some(id),
             Ok(true) => {
-                self.again(id);
-                true
+                if output.progress.is_some() {
+                    self.again(id);
+                }
+                None
             }
             // The rest is written when the socket wakes the loop.
-            Ok(false) => true,
-            Err(_) => false,
+            Ok(false) => None,
+            Err(_) => Some(id),
         }
     }
 
@@ -346,10 +373,11 @@ impl EventLoop {
         self.queue.push(id);
     }
 
-    fn close_kicked(&mut self) {
-        let kicked = self.shared.engine.borrow_mut().take_kicked();
-        for id in kicked {
-            if self.connections.contains_key(&id) {
+    /// Delivers output made outside this loop's calls (the timer's tick, UDP datagrams, faults).
+    fn deliver_pending(&mut self) {
+        let outputs = self.shared.supervisor.borrow_mut().take_pending();
+        for output in outputs {
+            if let Some(id) = self.deliver(output) {
                 self.close(id);
             }
         }
@@ -359,7 +387,7 @@ impl EventLoop {
         if let Some(mut conn) = self.connections.remove(&id) {
             let _ = Pin::new(&mut conn.stream).poll_shutdown(&mut Context::from_waker(Waker::noop()));
         }
-        self.shared.engine.borrow_mut().close(id);
+        self.shared.supervisor.borrow_mut().close(id);
     }
 
     /// Stops serving: replies already made get one more chance to be written, then every

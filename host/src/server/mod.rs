@@ -4,11 +4,11 @@
 //! Everything runs on one thread. The engine call for a read is a few hundred nanoseconds; handing
 //! requests to another thread would cost more than that, so the loop calls the engine directly.
 
-mod engine;
 mod event_loop;
+mod supervisor;
 mod udp;
 
-pub use engine::SharedEngine;
+pub use supervisor::Supervisor;
 pub use udp::MAX_DATAGRAM;
 
 use crate::runtime::{Peer, PeerKind, Runtime};
@@ -60,7 +60,7 @@ impl Default for ServerOptions {
 /// What every task of the server shares.
 #[derive(Clone)]
 struct Shared {
-    engine: Rc<RefCell<SharedEngine>>,
+    supervisor: Rc<RefCell<Supervisor>>,
     tcp_keepalive: u64,
 }
 
@@ -129,15 +129,15 @@ impl Server {
     pub async fn run(self, stop: impl Future<Output = ()>) -> Result<()> {
         let mut settings = self.options.engine_settings.clone();
         settings.extend(self.facts());
-        let engine = SharedEngine::new(self.runtime.clone(), settings)?;
-        let shared = Shared { engine: Rc::new(RefCell::new(engine)), tcp_keepalive: self.options.tcp_keepalive };
+        let supervisor = Supervisor::new(self.runtime.clone(), settings)?;
+        let shared = Shared { supervisor: Rc::new(RefCell::new(supervisor)), tcp_keepalive: self.options.tcp_keepalive };
         let (stop_tx, stop_rx) = watch::channel(false);
         let local = tokio::task::LocalSet::new();
-        local
+        let served = local
             .run_until(async {
                 let mut tasks = Vec::new();
                 let (arrivals, arrived) = tokio::sync::mpsc::unbounded_channel();
-                tasks.push(tokio::task::spawn_local(event_loop::run(shared.clone(), arrived, stop_rx.clone())));
+                let event_loop = tokio::task::spawn_local(event_loop::run(shared.clone(), arrived, stop_rx.clone()));
                 for listener in self.tcp {
                     tasks.push(tokio::task::spawn_local(accept_tcp(shared.clone(), listener, arrivals.clone(), stop_rx.clone())));
                 }
@@ -153,12 +153,22 @@ impl Server {
                     tasks.push(tokio::task::spawn_local(udp::serve(shared.clone(), socket, idle, stop_rx.clone())));
                 }
                 tasks.push(tokio::task::spawn_local(run_timer(shared.clone(), self.runtime.clone(), stop_rx.clone())));
-                stop.await;
+                // The event loop ends early only when the engine has failed for good.
+                tokio::pin!(event_loop);
+                let served = tokio::select! {
+                    _ = stop => None,
+                    ended = &mut event_loop => Some(ended),
+                };
                 tracing::info!("shutting down: no new connections; finishing what clients sent");
                 let _ = stop_tx.send(true);
                 for task in tasks {
                     let _ = task.await;
                 }
+                let served = match served {
+                    Some(ended) => ended,
+                    None => event_loop.await,
+                };
+                served.unwrap_or_else(|panic| Err(anyhow::anyhow!("the event loop stopped: {panic}")))
             })
             .await;
         // The event loop wrote what it could and closed every connection before it ended.
@@ -167,7 +177,7 @@ impl Server {
             let _ = std::fs::remove_file(path);
         }
         tracing::info!("cachet stopped");
-        Ok(())
+        served
     }
 
     /// Facts about this process that INFO and CONFIG GET report.
@@ -297,14 +307,30 @@ async fn accept_in_process(mut inbox: Inbox, arrivals: Arrivals, mut stop: Shutd
     }
 }
 
-/// Calls the engine's `tick` whenever it asks to be called.
+/// Calls the engine's `tick` when its next deadline comes, sleeping while it has none.
 async fn run_timer(shared: Shared, runtime: Arc<Runtime>, mut stop: Shutdown) {
     let clock = runtime.clock();
+    let moved = shared.supervisor.borrow().deadline_moved.clone();
+    let mut earliest = 0;
     loop {
-        let next = shared.engine.borrow_mut().tick();
-        let at = tokio::time::Instant::from_std(clock.instant_at(next));
+        let deadline = shared.supervisor.borrow().deadline();
+        if let Some(at) = deadline
+            && at.max(earliest) <= clock.monotonic_ns()
+        {
+            shared.supervisor.borrow_mut().tick();
+            // However the engine answers, the next tick is at least a millisecond away.
+            earliest = clock.monotonic_ns() + 1_000_000;
+            continue;
+        }
+        let sleep = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(clock.instant_at(at.max(earliest)))).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
-            _ = tokio::time::sleep_until(at) => {}
+            _ = sleep => {}
+            _ = moved.notified() => {}
             _ = stop.changed() => break,
         }
     }

@@ -6,7 +6,7 @@
 //! whole commands: nothing is kept between datagrams.
 
 use super::{Shared, Shutdown};
-use crate::runtime::{Peer, PeerKind};
+use crate::runtime::{Input, Output, Peer, PeerKind};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -38,7 +38,7 @@ pub async fn serve(shared: Shared, socket: UdpSocket, idle_timeout: Duration, mu
         }
     }
     for sender in senders.into_values() {
-        shared.engine.borrow_mut().close(sender.id);
+        shared.supervisor.borrow_mut().close(sender.id);
     }
 }
 
@@ -50,7 +50,7 @@ fn answer(
     from: SocketAddr,
     datagram: &[u8],
 ) -> Option<Vec<u8>> {
-    let mut engine = shared.engine.borrow_mut();
+    let mut supervisor = shared.supervisor.borrow_mut();
     let id = match senders.get_mut(&from) {
         Some(sender) => {
             sender.last_seen = Instant::now();
@@ -58,7 +58,7 @@ fn answer(
         }
         None => {
             let peer = Peer { kind: PeerKind::Udp, address: from.to_string(), local_address: local.to_string() };
-            match engine.open(peer) {
+            match supervisor.open(peer) {
                 Ok(id) => {
                     senders.insert(from, Sender { id, last_seen: Instant::now() });
                     id
@@ -69,20 +69,26 @@ fn answer(
     };
     let mut reply = Vec::new();
     let mut consumed = 0;
-    let out = loop {
-        let out = engine.feed(id, &datagram[consumed..]);
-        reply.extend_from_slice(&out.reply);
-        consumed += out.consumed;
-        if !out.more || reply.len() > MAX_DATAGRAM {
-            break out;
+    let (mut close, mut more);
+    loop {
+        let outputs = supervisor.feed_all(&[Input { id, data: &datagram[consumed..] }]);
+        let (ours, others): (Vec<Output>, Vec<Output>) = outputs.into_iter().partition(|o| o.id == id);
+        // What the commands made for other connections (a client killed, a message published).
+        supervisor.defer(others);
+        let out = ours.into_iter().next().unwrap_or(Output { id, progress: None, data: Vec::new(), close: true, session: None });
+        reply.extend_from_slice(&out.data);
+        consumed += out.progress.map_or(datagram.len() - consumed, |p| p.consumed as usize);
+        (close, more) = (out.close, out.progress.is_some_and(|p| p.more));
+        if !more || reply.len() > MAX_DATAGRAM {
+            break;
         }
-    };
-    if consumed < datagram.len() && !out.close && !out.more {
+    }
+    if consumed < datagram.len() && !close && !more {
         reply.extend_from_slice(b"-ERR Protocol error: incomplete command at the end of the datagram\r\n");
     }
-    if out.close {
+    if close {
         senders.remove(&from);
-        engine.close(id);
+        supervisor.close(id);
     }
     if reply.len() > MAX_DATAGRAM {
         reply = format!(
@@ -99,7 +105,7 @@ fn reap_idle(shared: &Shared, senders: &mut HashMap<SocketAddr, Sender>, idle_ti
     senders.retain(|_, sender| {
         let keep = now.duration_since(sender.last_seen) < idle_timeout;
         if !keep {
-            shared.engine.borrow_mut().close(sender.id);
+            shared.supervisor.borrow_mut().close(sender.id);
         }
         keep
     });

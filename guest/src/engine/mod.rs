@@ -1,88 +1,33 @@
-//! The engine behind the server world: connections come and go, bytes are fed in, replies come
-//! out, and a timer runs background work. No I/O happens here; the host does all of it.
+//! The engine behind the server world: a state machine that is given connections, bytes and the
+//! time, and gives back bytes and closes for any connection and the time it next has work to do.
+//! No I/O and no clock reading happens here; the host does all of it.
 
 use crate::client::{Error as ClientError, ErrorKind as ClientErrorKind, Op, Outcome};
 use crate::commands::{self, Ctx};
 use crate::config::{Config, ConfigError};
+use crate::facts::ServerInfo;
 use crate::keyspace::Keyspace;
+use crate::outbox::{Outbox, Output, Progress};
 use crate::resp::{Args, Limits, Parsed, Reply, ReplyDecoder, parse_request};
 use crate::rng::Rng;
 use crate::session::{Peer, PeerKind, Session, Sessions};
+use crate::stats::Stats;
+use crate::time::Now;
 use smallvec::SmallVec;
-
-/// The Redis version cachet answers as (HELLO, INFO): the one whose commands and replies it follows.
-pub const REDIS_VERSION: &str = "7.2.4";
 
 /// Redis's answer to a client from another machine while protected mode is on.
 const PROTECTED_MODE_REFUSAL: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
-/// The time, read once per call from the host's clock.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Now {
-    /// Milliseconds since the Unix epoch.
-    pub wall_ms: u64,
-    /// Nanoseconds on the host's monotonic clock.
-    pub mono_ns: u64,
+/// A connection's input, as the host holds it.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    pub id: u64,
+    pub data: &'a [u8],
 }
 
-/// Counters INFO reports (the keyspace keeps its own).
-#[derive(Debug, Default, Clone)]
-pub struct Stats {
-    pub connections_received: u64,
-    pub rejected_connections: u64,
-    pub commands_processed: u64,
-    pub net_input_bytes: u64,
-    pub net_output_bytes: u64,
-    /// Commands per second, averaged over the last samples the timer took.
-    pub ops_per_sec: u64,
-    ops_samples: OpsSamples,
-}
-
-impl Stats {
-    /// CONFIG RESETSTAT: every counter back to zero.
-    pub fn reset(&mut self) {
-        *self = Stats::default();
-    }
-}
-
-#[derive(Debug, Default, Clone)]
-struct OpsSamples {
-    last_ns: u64,
-    last_commands: u64,
-    rates: [u64; 16],
-    next: usize,
-}
-
-/// Facts fixed when the engine starts.
-#[derive(Debug, Clone)]
-pub struct ServerInfo {
-    /// 40 hex characters, new for every engine, as Redis's `run_id`.
-    pub run_id: String,
-    pub started: Now,
-}
-
-/// What one [`Engine::feed`] produced for a connection.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Output {
-    pub consumed: usize,
-    pub wanted: usize,
-    pub reply: Vec<u8>,
-    pub close: bool,
-    /// Stopped early with a large reply; the rest of the input still waits.
-    pub more: bool,
-    pub session: Option<Vec<u8>>,
-}
-
-/// What one [`Engine::tick`] asks of the host.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Tick {
-    pub next_deadline_ns: u64,
-    pub close: Vec<u64>,
-}
-
-/// Once a call's replies reach this size, the engine stops running commands and lets the host
-/// write them before it continues: a client pipelining many reads of large values cannot make the
-/// server buffer all their replies at once.
+/// Once a connection's replies in one call reach this size, the engine stops running its commands
+/// and lets the host write them before it continues: a client pipelining many reads of large
+/// values cannot make the server buffer all their replies at once.
 pub const REPLY_CHUNK: usize = 4 * 1024 * 1024;
 
 /// Commands whose keys are read ahead together.
@@ -100,14 +45,29 @@ pub struct Engine {
     stats: Stats,
     rng: Rng,
     info: ServerInfo,
+    /// Whether `info.started` holds the time of the first call yet.
+    started: bool,
     sessions: Sessions,
     next_client_id: u64,
     /// The session requests from [`Engine::run_op`] run on: no connection, never listed.
     embedded: Option<Session>,
+    /// Output made outside a server call (by [`Engine::run_op`]), handed over with the next one.
+    outbox: Outbox,
+    /// When active expiry last ran (monotonic nanoseconds).
+    expired_at_ns: u64,
+    /// The earliest time a connection can have been idle for `timeout` seconds, as of the last
+    /// check, and the `timeout` that check used.
+    idle: IdleCheck,
+}
+
+#[derive(Debug, Default)]
+struct IdleCheck {
+    deadline_ns: Option<u64>,
+    timeout: u64,
 }
 
 impl Engine {
-    pub fn new(seed: u64, now: Now) -> Self {
+    pub fn new(seed: u64) -> Self {
         let mut rng = Rng::new(seed);
         let config = Config::default();
         let keyspace = Keyspace::new(config.databases, rng.next_u64());
@@ -117,10 +77,14 @@ impl Engine {
             config,
             stats: Stats::default(),
             rng,
-            info: ServerInfo { run_id, started: now },
+            info: ServerInfo { run_id, started: Now::default() },
+            started: false,
             sessions: Sessions::default(),
             next_client_id: 1,
             embedded: None,
+            outbox: Outbox::default(),
+            expired_at_ns: 0,
+            idle: IdleCheck::default(),
         }
     }
 
@@ -144,11 +108,20 @@ impl Engine {
         self.config.frozen = true;
     }
 
+    /// Takes note of a call's time: the first one is when the server started.
+    fn begin(&mut self, now: Now) {
+        if !self.started {
+            self.started = true;
+            self.info.started = now;
+        }
+    }
+
     /// Runs one request for a host that calls the engine directly rather than through a
     /// connection (the key-value interfaces): the request becomes the command a client would send,
     /// run in database `db` exactly as a client's command is, and its reply is decoded. So both
     /// paths share one keyspace and one set of rules — expiry, memory limits, error texts.
     pub fn run_op(&mut self, db: usize, op: &Op, now: Now) -> Result<Outcome, ClientError> {
+        self.begin(now);
         let args = op.command()?;
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_ref()).collect();
         let mut session = self.embedded.take().unwrap_or_else(|| {
@@ -157,8 +130,9 @@ impl Engine {
         });
         session.db = db;
         let mut reply = Vec::new();
-        self.keyspace.set_clock(now.wall_ms);
-        self.execute(&mut session, &args, &mut reply, now);
+        let mut outbox = std::mem::take(&mut self.outbox);
+        self.execute(&mut session, &args, &mut reply, &mut outbox, now);
+        self.outbox = outbox;
         self.embedded = Some(session);
         let nodes = ReplyDecoder::new(Limits::default()).decode(&reply).ok().and_then(|(nodes, _)| nodes);
         let nodes = nodes.ok_or_else(|| ClientError::new(ClientErrorKind::Protocol, "the engine's reply could not be read"))?;
@@ -167,7 +141,8 @@ impl Engine {
 
     /// Registers a new connection, restoring its session when the host kept one. Returns the reply
     /// to send before closing when the connection is refused.
-    pub fn open(&mut self, connection: u64, peer: Peer, saved: Option<&[u8]>, now: Now) -> Option<Vec<u8>> {
+    pub fn open(&mut self, now: Now, connection: u64, peer: Peer, saved: Option<&[u8]>) -> Option<Vec<u8>> {
+        self.begin(now);
         self.config.frozen = true;
         self.stats.connections_received += 1;
         if self.sessions.len() as u64 >= self.config.maxclients {
@@ -186,6 +161,12 @@ impl Engine {
         {
             self.next_client_id = self.next_client_id.max(session.client_id + 1);
         }
+        if let Some(limit_ns) = self.idle_limit_ns()
+            && session.peer.kind != PeerKind::Udp
+        {
+            let at = now.mono_ns.saturating_add(limit_ns);
+            self.idle.deadline_ns = Some(self.idle.deadline_ns.map_or(at, |d| d.min(at)));
+        }
         self.sessions.insert(connection, Box::new(session));
         None
     }
@@ -195,27 +176,74 @@ impl Engine {
         self.config.protected_mode && self.config.requirepass.is_empty() && !peer.is_local()
     }
 
-    pub fn close(&mut self, connection: u64) {
+    /// The peer went away or the host closed the connection. Returns output for other connections
+    /// the departure concerns.
+    pub fn close(&mut self, now: Now, connection: u64) -> Vec<Output> {
+        self.begin(now);
         self.sessions.remove(&connection);
+        std::mem::take(&mut self.outbox).into_outputs()
     }
 
     pub fn connected_clients(&self) -> usize {
         self.sessions.len()
     }
 
-    /// Runs every complete command at the start of `data`, the input the host holds for one
-    /// connection, and reports how much of it was used.
-    pub fn feed(&mut self, connection: u64, data: &[u8], now: Now) -> Output {
-        // Replies are usually about as long as the requests: one allocation instead of a series
-        // of doublings.
-        let mut out = Output { reply: Vec::with_capacity(data.len().clamp(64, 64 * 1024)), ..Output::default() };
-        self.keyspace.set_clock(now.wall_ms);
-        let Some(mut session) = self.sessions.remove(&connection) else {
-            out.consumed = data.len();
+    /// Runs every complete command in each input, in order, and returns the output of the call:
+    /// one per fed connection (with its [`Progress`]), and one for any other connection the
+    /// commands wrote to or closed.
+    pub fn feed(&mut self, now: Now, inputs: &[Input<'_>]) -> Vec<Output> {
+        self.begin(now);
+        self.stats.sample_ops(now);
+        let mut outbox = std::mem::take(&mut self.outbox);
+        for input in inputs {
+            self.serve(&mut outbox, input, now);
+        }
+        outbox.into_outputs()
+    }
+
+    /// [`Engine::feed`] for one connection, returning its output (tests and benchmarks).
+    pub fn feed_one(&mut self, now: Now, id: u64, data: &[u8]) -> Output {
+        let outputs = self.feed(now, &[Input { id, data }]);
+        outputs.into_iter().find(|o| o.id == id).unwrap_or_default()
+    }
+
+    /// Runs the complete commands at the start of one connection's input.
+    fn serve(&mut self, outbox: &mut Outbox, input: &Input<'_>, now: Now) {
+        let (id, data) = (input.id, input.data);
+        let Some(mut session) = self.sessions.remove(&id) else {
+            // Unknown, or closed earlier in this call (CLIENT KILL): its input is dropped.
+            let closed_now = outbox.has(id) && outbox.to(id).close;
+            let out = outbox.to(id);
+            out.progress = Some(Progress { consumed: data.len(), ..Progress::default() });
             out.close = true;
-            out.reply = b"-ERR internal error: this connection is not open\r\n".to_vec();
-            return out;
+            if !closed_now {
+                out.data.extend_from_slice(b"-ERR internal error: this connection is not open\r\n");
+            }
+            return;
         };
+        // Pushes other connections made for this one earlier in the call come first; replies are
+        // usually about as long as the requests: one allocation instead of a series of doublings.
+        let mut reply = std::mem::take(&mut outbox.to(id).data);
+        reply.reserve(data.len().clamp(64, 64 * 1024));
+        let before = reply.len();
+        let progress = self.run_commands(&mut session, data, &mut reply, outbox, now);
+        self.stats.net_input_bytes += progress.consumed as u64;
+        self.stats.net_output_bytes += (reply.len() - before) as u64;
+        let out = outbox.to(id);
+        out.data = reply;
+        out.progress = Some(progress);
+        out.close |= session.close_after_reply;
+        if session.changed {
+            session.changed = false;
+            out.session = Some(session.encode());
+        }
+        if !out.close {
+            self.sessions.insert(id, session);
+        }
+    }
+
+    fn run_commands(&mut self, session: &mut Session, data: &[u8], reply: &mut Vec<u8>, outbox: &mut Outbox, now: Now) -> Progress {
+        let mut progress = Progress::default();
         let limits = Limits {
             max_bulk_len: usize::try_from(self.config.proto_max_bulk_len).unwrap_or(usize::MAX),
             ..Limits::default()
@@ -225,22 +253,22 @@ impl Engine {
         let read_ahead = self.keyspace.len(session.db) >= WARM_ABOVE_KEYS;
         let mut warmed = 0;
         while !session.close_after_reply {
-            if out.reply.len() >= REPLY_CHUNK && out.consumed < data.len() {
-                out.more = true;
+            if reply.len() >= REPLY_CHUNK && progress.consumed < data.len() {
+                progress.more = true;
                 break;
             }
-            if read_ahead && out.consumed >= warmed {
-                warmed = out.consumed + self.warm(&session, &data[out.consumed..], &limits);
+            if read_ahead && progress.consumed >= warmed {
+                warmed = progress.consumed + self.warm(session, &data[progress.consumed..], &limits);
             }
-            match parse_request(&data[out.consumed..], &limits) {
+            match parse_request(&data[progress.consumed..], &limits) {
                 Ok(Parsed::Command(args, used)) => {
-                    out.consumed += used;
+                    progress.consumed += used;
                     match &args {
-                        Args::Borrowed(args) => self.execute(&mut session, args, &mut out.reply, now),
-                        Args::Owned(_) => self.execute(&mut session, &args.slices(), &mut out.reply, now),
+                        Args::Borrowed(args) => self.execute(session, args, reply, outbox, now),
+                        Args::Owned(_) => self.execute(session, &args.slices(), reply, outbox, now),
                     }
                 }
-                Ok(Parsed::Skip(used)) => out.consumed += used,
+                Ok(Parsed::Skip(used)) => progress.consumed += used,
                 Ok(Parsed::Incomplete(wanted)) => {
                     if wanted as u64 > self.config.client_query_buffer_limit {
                         crate::log::warn(&format!(
@@ -249,30 +277,22 @@ impl Engine {
                         ));
                         session.close_after_reply = true;
                     } else {
-                        out.wanted = wanted;
+                        progress.wanted = wanted;
                     }
                     break;
                 }
                 Err(error) => {
-                    Reply::new(&mut out.reply, session.resp3()).error(&format!("ERR {error}"));
+                    Reply::new(reply, session.resp3()).error(&format!("ERR {error}"));
                     crate::log::info(&format!(
                         "protocol error from client {} ({}): {error}",
                         session.client_id, session.peer.address
                     ));
-                    out.consumed = data.len();
+                    progress.consumed = data.len();
                     session.close_after_reply = true;
                 }
             }
         }
-        self.stats.net_input_bytes += out.consumed as u64;
-        self.stats.net_output_bytes += out.reply.len() as u64;
-        out.close = session.close_after_reply;
-        if session.changed {
-            session.changed = false;
-            out.session = Some(session.encode());
-        }
-        self.sessions.insert(connection, session);
-        out
+        progress
     }
 
     /// Reads ahead the memory of the keys the next [`WARM_BATCH`] commands in `input` will use
@@ -299,8 +319,9 @@ impl Engine {
         offset.max(1)
     }
 
-    fn execute(&mut self, session: &mut Session, args: &[&[u8]], buf: &mut Vec<u8>, now: Now) {
+    fn execute(&mut self, session: &mut Session, args: &[&[u8]], buf: &mut Vec<u8>, outbox: &mut Outbox, now: Now) {
         let resp3 = session.resp3();
+        let closes_before = outbox.closes();
         let mut ctx = Ctx {
             keyspace: &mut self.keyspace,
             config: &mut self.config,
@@ -310,48 +331,83 @@ impl Engine {
             others: &self.sessions,
             info: &self.info,
             reply: Reply::new(buf, resp3),
+            outbox,
             now,
         };
         let command = commands::dispatch(&mut ctx, args);
         session.last_command = command.map_or("NULL", |c| c.name);
         session.last_active_ns = now.mono_ns;
         self.stats.commands_processed += 1;
-    }
-
-    /// Background work: active expiry, closing idle clients, and the ops/sec estimate.
-    pub fn tick(&mut self, now: Now) -> Tick {
-        self.keyspace.set_clock(now.wall_ms);
-        self.keyspace.expire_cycle(&mut self.rng, now.wall_ms, EXPIRE_SAMPLES_PER_TICK);
-        self.sample_ops(now);
-        let mut close = Vec::new();
-        if self.config.timeout > 0 {
-            let limit_ns = self.config.timeout.saturating_mul(1_000_000_000);
-            for (id, session) in &self.sessions {
-                // UDP senders have no connection to close; the host forgets them when idle.
-                let idle = now.mono_ns.saturating_sub(session.last_active_ns);
-                if session.peer.kind != PeerKind::Udp && idle > limit_ns {
-                    close.push(*id);
-                }
-            }
-            for id in &close {
-                self.sessions.remove(id);
+        // Connections the command closed (CLIENT KILL) are gone at once for the commands after it.
+        if outbox.closes() > closes_before {
+            for id in outbox.closed_since(closes_before).to_vec() {
+                self.sessions.remove(&id);
             }
         }
-        Tick { next_deadline_ns: now.mono_ns + 1_000_000_000 / self.config.hz.max(1), close }
     }
 
-    fn sample_ops(&mut self, now: Now) {
-        let samples = &mut self.stats.ops_samples;
-        let elapsed = now.mono_ns.saturating_sub(samples.last_ns);
-        if elapsed < 100_000_000 {
-            return;
+    /// Runs due background work — active expiry, closing idle clients — and returns its output
+    /// (connections closed for being idle).
+    pub fn tick(&mut self, now: Now) -> Vec<Output> {
+        self.begin(now);
+        self.stats.sample_ops(now);
+        let mut outbox = std::mem::take(&mut self.outbox);
+        if now.mono_ns >= self.expiry_due_ns() {
+            self.keyspace.expire_cycle(&mut self.rng, now.wall_ms, EXPIRE_SAMPLES_PER_TICK);
+            self.expired_at_ns = now.mono_ns;
         }
-        let done = self.stats.commands_processed - samples.last_commands;
-        samples.rates[samples.next] = done * 1_000_000_000 / elapsed.max(1);
-        samples.next = (samples.next + 1) % samples.rates.len();
-        samples.last_ns = now.mono_ns;
-        samples.last_commands = self.stats.commands_processed;
-        self.stats.ops_per_sec = samples.rates.iter().sum::<u64>() / samples.rates.len() as u64;
+        if self.idle_check_due(now) {
+            self.close_idle(&mut outbox, now);
+        }
+        outbox.into_outputs()
+    }
+
+    /// The monotonic time of the engine's next due work, `None` when it has none: then only input
+    /// gives it something to do. The host calls [`Engine::tick`] then (or earlier; a tick with
+    /// nothing due does nothing).
+    pub fn next_deadline(&self) -> Option<u64> {
+        let expiry = self.keyspace.has_volatile().then(|| self.expiry_due_ns());
+        let idle = if self.config.timeout != self.idle.timeout { Some(0) } else { self.idle.deadline_ns };
+        match (expiry, idle) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Active expiry runs `hz` times a second while some key has a time to live.
+    fn expiry_due_ns(&self) -> u64 {
+        self.expired_at_ns.saturating_add(1_000_000_000 / self.config.hz.max(1))
+    }
+
+    fn idle_limit_ns(&self) -> Option<u64> {
+        (self.config.timeout > 0).then(|| self.config.timeout.saturating_mul(1_000_000_000))
+    }
+
+    fn idle_check_due(&self, now: Now) -> bool {
+        self.config.timeout != self.idle.timeout || self.idle.deadline_ns.is_some_and(|d| now.mono_ns >= d)
+    }
+
+    /// Closes the connections idle for longer than `timeout`, and finds when the next one can be.
+    fn close_idle(&mut self, outbox: &mut Outbox, now: Now) {
+        self.idle = IdleCheck { deadline_ns: None, timeout: self.config.timeout };
+        let Some(limit_ns) = self.idle_limit_ns() else { return };
+        let mut idle = Vec::new();
+        for (id, session) in &self.sessions {
+            // UDP senders have no connection to close; the host forgets them when idle.
+            if session.peer.kind == PeerKind::Udp {
+                continue;
+            }
+            let due = session.last_active_ns.saturating_add(limit_ns);
+            if now.mono_ns > due {
+                idle.push(*id);
+            } else {
+                self.idle.deadline_ns = Some(self.idle.deadline_ns.map_or(due + 1, |d| d.min(due + 1)));
+            }
+        }
+        for id in idle {
+            self.sessions.remove(&id);
+            outbox.close(id);
+        }
     }
 }
 
@@ -369,8 +425,8 @@ mod tests {
         for entry in std::fs::read_dir(dir).expect("the fuzz corpus is in the repository") {
             let data = std::fs::read(entry.unwrap().path()).unwrap();
             let mut c = TestClient::new();
-            let out = c.engine.feed(1, &data, c.now);
-            assert!(out.consumed <= data.len());
+            let out = c.engine.feed_one(c.now, 1, &data);
+            assert!(out.progress.expect("fed").consumed <= data.len());
             seen += 1;
         }
         assert!(seen > 10, "only {seen} corpus files");
@@ -384,7 +440,7 @@ mod tests {
         let client_with_keys = |keys: usize| {
             let mut c = TestClient::new();
             for i in 0..keys {
-                c.engine.keyspace.set(0, format!("filler:{i}").as_bytes(), crate::keyspace::Value::from_bytes(b"x"), None);
+                c.engine.keyspace.set(0, format!("filler:{i}").as_bytes(), crate::keyspace::Value::from_bytes(b"x"), None, 0);
             }
             c
         };
@@ -394,10 +450,11 @@ mod tests {
             let mut c = client_with_keys(keys);
             let mut input: Vec<u8> = incr.iter().copied().cycle().take(incr.len() * 37).collect();
             input.extend_from_slice(b"*2\r\n$3\r\nGET\r\n$1");
-            let out = c.engine.feed(1, &input, c.now);
-            assert_eq!(String::from_utf8_lossy(&out.reply), counts(37));
-            assert_eq!(out.consumed, incr.len() * 37);
-            assert!(out.wanted > input.len() - out.consumed && !out.close);
+            let out = c.engine.feed_one(c.now, 1, &input);
+            let progress = out.progress.expect("fed");
+            assert_eq!(String::from_utf8_lossy(&out.data), counts(37));
+            assert_eq!(progress.consumed, incr.len() * 37);
+            assert!(progress.wanted > input.len() - progress.consumed && !out.close);
 
             let quit = &b"*1\r\n$4\r\nQUIT\r\n*1\r\n$4\r\nPING\r\n"[..];
             let bad = &b"*1\r\n:1\r\n"[..];
@@ -406,8 +463,8 @@ mod tests {
                 let mut input: Vec<u8> = incr.iter().copied().cycle().take(incr.len() * 20).collect();
                 input.extend_from_slice(tail);
                 input.extend_from_slice(incr);
-                let out = c.engine.feed(1, &input, c.now);
-                let reply = String::from_utf8_lossy(&out.reply).into_owned();
+                let out = c.engine.feed_one(c.now, 1, &input);
+                let reply = String::from_utf8_lossy(&out.data).into_owned();
                 assert_eq!(reply, counts(20) + reply_end);
                 assert!(out.close);
             }
@@ -425,11 +482,12 @@ mod tests {
         let mut replies = 0;
         let mut calls = 0;
         while offset < input.len() {
-            let out = c.engine.feed(1, &input[offset..], c.now);
-            assert!(out.reply.len() <= REPLY_CHUNK + value.len() + 16, "one call's reply stays bounded");
-            assert_eq!(out.more, offset + out.consumed < input.len());
-            replies += out.reply.len() / (value.len() + "$1048576\r\n\r\n".len());
-            offset += out.consumed;
+            let out = c.engine.feed_one(c.now, 1, &input[offset..]);
+            let progress = out.progress.expect("fed");
+            assert!(out.data.len() <= REPLY_CHUNK + value.len() + 16, "one call's reply stays bounded");
+            assert_eq!(progress.more, offset + progress.consumed < input.len());
+            replies += out.data.len() / (value.len() + "$1048576\r\n\r\n".len());
+            offset += progress.consumed;
             calls += 1;
         }
         assert_eq!(replies, 20);

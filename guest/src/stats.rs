@@ -1,0 +1,72 @@
+//! Counters INFO reports (the keyspace keeps its own).
+
+use crate::time::Now;
+
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub connections_received: u64,
+    pub rejected_connections: u64,
+    pub commands_processed: u64,
+    pub net_input_bytes: u64,
+    pub net_output_bytes: u64,
+    /// Commands per second, averaged over the last [`RATE_SAMPLES`] tenths of a second.
+    pub ops_per_sec: u64,
+    ops_samples: OpsSamples,
+}
+
+/// How many rate samples the average covers, one per [`SAMPLE_NS`].
+const RATE_SAMPLES: usize = 16;
+const SAMPLE_NS: u64 = 100_000_000;
+
+#[derive(Debug, Default, Clone)]
+struct OpsSamples {
+    last_ns: u64,
+    last_commands: u64,
+    rates: [u64; RATE_SAMPLES],
+    next: usize,
+}
+
+impl Stats {
+    /// CONFIG RESETSTAT: every counter back to zero.
+    pub fn reset(&mut self) {
+        *self = Stats::default();
+    }
+
+    /// Samples the command rate when a tenth of a second has passed since the last sample. Called
+    /// as the engine is used rather than on a timer: tenths that passed with no call count as idle.
+    pub fn sample_ops(&mut self, now: Now) {
+        let samples = &mut self.ops_samples;
+        let elapsed = now.mono_ns.saturating_sub(samples.last_ns);
+        if elapsed < SAMPLE_NS {
+            return;
+        }
+        // The commands since the last sample are spread evenly over the tenths that passed.
+        let done = self.commands_processed - samples.last_commands;
+        let rate = done * 1_000_000_000 / elapsed;
+        for _ in 0..(elapsed / SAMPLE_NS).min(RATE_SAMPLES as u64) {
+            samples.rates[samples.next] = rate;
+            samples.next = (samples.next + 1) % RATE_SAMPLES;
+        }
+        samples.last_ns = now.mono_ns;
+        samples.last_commands = self.commands_processed;
+        self.ops_per_sec = samples.rates.iter().sum::<u64>() / RATE_SAMPLES as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_falls_to_zero_when_the_server_goes_quiet() {
+        let mut stats = Stats::default();
+        let at = |tenths: u64| Now { wall_ms: 0, mono_ns: tenths * SAMPLE_NS };
+        for tenth in 1..=16 {
+            stats.commands_processed += 100;
+            stats.sample_ops(at(tenth));
+        }
+        assert_eq!(stats.ops_per_sec, 1000);
+        stats.sample_ops(at(100));
+        assert!(stats.ops_per_sec < 20, "{}", stats.ops_per_sec);
+    }
+}
