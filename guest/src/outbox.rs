@@ -39,7 +39,7 @@ pub struct Outbox {
     outputs: Vec<Output>,
     /// Where each connection's output is; kept only once more than one connection has output, so
     /// a call for one connection never hashes.
-    positions: HashMap<u64, usize>,
+    positions: HashMap<u64, usize, foldhash::fast::FixedState>,
     /// Connections asked to close, in order.
     closed: Vec<u64>,
 }

@@ -448,3 +448,159 @@ fn flush(conn: &mut Connection) -> io::Result<bool> {
     conn.written = 0;
     Ok(true)
 }
+
+/// The loop driven with in-memory streams: no sockets, and every interleaving forced by the test.
+/// Connections that arrive together with their input already written are read in one turn, so
+/// their input shares one engine call.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::{PeerKind, Runtime, RuntimeOptions};
+    use crate::server::Supervisor;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use std::sync::OnceLock;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+
+    fn runtime() -> Arc<Runtime> {
+        static RUNTIME: OnceLock<Arc<Runtime>> = OnceLock::new();
+        RUNTIME.get_or_init(|| Arc::new(Runtime::new(&RuntimeOptions::default()).expect("the component loads"))).clone()
+    }
+
+    struct Harness {
+        arrivals: mpsc::UnboundedSender<Arrival>,
+        stop: watch::Sender<bool>,
+        served: tokio::task::JoinHandle<anyhow::Result<()>>,
+        supervisor: Rc<RefCell<Supervisor>>,
+    }
+
+    impl Harness {
+        fn start() -> Harness {
+            let supervisor = Supervisor::new(runtime(), Vec::new()).expect("an engine");
+            let supervisor = Rc::new(RefCell::new(supervisor));
+            let shared = Shared { supervisor: supervisor.clone(), tcp_keepalive: 0 };
+            let (arrivals, arrived) = mpsc::unbounded_channel();
+            let (stop, stopped) = watch::channel(false);
+            let served = tokio::task::spawn_local(run(shared, arrived, stopped));
+            Harness { arrivals, stop, served, supervisor }
+        }
+
+        /// A client whose first bytes are already written when the loop first sees it. `capacity`
+        /// is how much either direction of the stream holds before the writer must wait.
+        async fn connect(&self, first: &[u8], capacity: usize) -> DuplexStream {
+            let (mut client, server) = tokio::io::duplex(capacity);
+            client.write_all(first).await.expect("room for the first bytes");
+            let peer = Peer { kind: PeerKind::Unix, address: "test".into(), local_address: "test".into() };
+            self.arrivals.send((Box::new(server), peer)).expect("the loop runs");
+            client
+        }
+
+        async fn stop(self) {
+            let _ = self.stop.send(true);
+            self.served.await.expect("the loop ends").expect("without a failure");
+        }
+    }
+
+    /// Reads `n` bytes; a test that waits for a reply that never comes fails instead of hanging.
+    async fn read_exactly(client: &mut DuplexStream, n: usize) -> String {
+        let mut reply = vec![0; n];
+        let read = tokio::time::timeout(std::time::Duration::from_secs(60), client.read_exact(&mut reply)).await;
+        read.expect("no reply within a minute").expect("the reply");
+        String::from_utf8_lossy(&reply).into_owned()
+    }
+
+    fn local<F: Future>(test: F) -> F::Output {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        tokio::task::LocalSet::new().block_on(&rt, test)
+    }
+
+    #[test]
+    fn a_command_arriving_a_byte_at_a_time_is_answered_once_whole() {
+        local(async {
+            let harness = Harness::start();
+            let mut client = harness.connect(b"", 1024).await;
+            for byte in b"*2\r\n$4\r\nECHO\r\n$5\r\nhello\r\n" {
+                client.write_all(&[*byte]).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+            assert_eq!(read_exactly(&mut client, 11).await, "$5\r\nhello\r\n");
+            harness.stop().await;
+        });
+    }
+
+    #[test]
+    fn many_connections_in_one_turn_each_get_their_own_replies_in_order() {
+        local(async {
+            let harness = Harness::start();
+            let mut clients = Vec::new();
+            for c in 0..40 {
+                let request: String = (0..10).map(|i| format!("ECHO {c}:{i}\r\n")).collect();
+                clients.push(harness.connect(request.as_bytes(), 4096).await);
+            }
+            for (c, client) in clients.iter_mut().enumerate() {
+                let expected: String = (0..10).map(|i| format!("{c}:{i}")).map(|w| format!("${}\r\n{w}\r\n", w.len())).collect();
+                assert_eq!(read_exactly(client, expected.len()).await, expected);
+            }
+            harness.stop().await;
+        });
+    }
+
+    #[test]
+    fn a_reader_that_does_not_read_holds_up_only_itself() {
+        local(async {
+            let harness = Harness::start();
+            let mut writer = harness.connect(format!("SET big {}\r\n", "x".repeat(100_000)).as_bytes(), 200_000).await;
+            assert_eq!(read_exactly(&mut writer, 5).await, "+OK\r\n");
+            // Its reply is 100 KB; the stream holds 1 KB until the client reads.
+            let mut slow = harness.connect(b"GET big\r\nGET big\r\n", 1024).await;
+            let mut other = harness.connect(b"PING\r\n", 1024).await;
+            assert_eq!(read_exactly(&mut other, 7).await, "+PONG\r\n");
+            other.write_all(b"ECHO still\r\n").await.unwrap();
+            assert_eq!(read_exactly(&mut other, 11).await, "$5\r\nstill\r\n");
+            let reply = read_exactly(&mut slow, 2 * "$100000\r\n\r\n".len() + 200_000).await;
+            assert_eq!(reply.matches("$100000\r\n").count(), 2);
+            harness.stop().await;
+        });
+    }
+
+    #[test]
+    fn a_connection_closed_by_another_ones_command_sees_its_stream_end() {
+        local(async {
+            let harness = Harness::start();
+            let mut victim = harness.connect(b"CLIENT ID\r\n", 1024).await;
+            assert_eq!(read_exactly(&mut victim, 4).await, ":1\r\n");
+            let mut killer = harness.connect(b"CLIENT KILL ID 1\r\n", 1024).await;
+            assert_eq!(read_exactly(&mut killer, 4).await, ":1\r\n");
+            let mut rest = Vec::new();
+            victim.read_to_end(&mut rest).await.expect("the stream ends");
+            assert!(rest.is_empty(), "nothing more was written: {rest:?}");
+            killer.write_all(b"PING\r\n").await.unwrap();
+            assert_eq!(read_exactly(&mut killer, 7).await, "+PONG\r\n");
+            harness.stop().await;
+        });
+    }
+
+    /// DEBUG PANIC shares its engine call with other clients' input: the fresh engine runs their
+    /// input again, and only the culprit is closed.
+    #[cfg(debug_assertions)]
+    #[test]
+    fn a_fault_in_a_shared_call_closes_only_its_culprit() {
+        local(async {
+            let harness = Harness::start();
+            let mut before = harness.connect(b"SELECT 3\r\nECHO a\r\n", 1024).await;
+            let mut culprit = harness.connect(b"DEBUG PANIC\r\n", 1024).await;
+            let mut after = harness.connect(b"ECHO b\r\nECHO c\r\n", 1024).await;
+            assert_eq!(read_exactly(&mut before, 12).await, "+OK\r\n$1\r\na\r\n");
+            assert_eq!(read_exactly(&mut after, 14).await, "$1\r\nb\r\n$1\r\nc\r\n");
+            let mut reply = String::new();
+            culprit.read_to_string(&mut reply).await.expect("the culprit's stream ends");
+            assert!(reply.starts_with("-ERR internal error: the engine faulted"), "{reply}");
+            assert_eq!(harness.supervisor.borrow().faults(), 1, "one fault, though the input ran twice");
+            before.write_all(b"CLIENT INFO\r\n").await.unwrap();
+            let mut info = vec![0; 4096];
+            let n = before.read(&mut info).await.unwrap();
+            assert!(String::from_utf8_lossy(&info[..n]).contains(" db=3 "), "the session survived the fault");
+            harness.stop().await;
+        });
+    }
+}
