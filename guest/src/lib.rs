@@ -22,5 +22,6 @@ mod bindings;
 pub use server::{Engine, Now, Output, Tick};
 pub use session::{Peer, PeerKind};
 
+#[cfg(any(target_family = "wasm", test))]
 #[global_allocator]
 static ALLOCATOR: memory::CountingAllocator = memory::CountingAllocator;
