@@ -3,11 +3,11 @@
 
 mod common;
 
-use common::{Server, resp};
+use common::{PATIENCE, Server, resp, wait_until};
 use redis::Commands;
 use std::io::Write;
 use std::net::UdpSocket;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[test]
 fn redis_crate_sets_and_gets() {
@@ -184,22 +184,24 @@ fn udp_datagrams_carry_commands_and_replies() {
 fn idle_clients_are_closed_after_timeout() {
     let server = Server::start(&["--timeout", "1"]);
     let mut idle = server.raw();
+    let before_last_command = Instant::now();
     idle.roundtrip("PING\r\n", "+PONG\r\n");
-    std::thread::sleep(Duration::from_millis(2500));
-    assert!(idle.closed(), "an idle client is closed after `timeout` seconds");
+    assert!(idle.closed_within(PATIENCE), "an idle client is closed after `timeout` seconds");
+    let idle_for = before_last_command.elapsed();
+    assert!(idle_for >= Duration::from_secs(1), "closed after {idle_for:?} of idleness, before `timeout`");
     server.raw().roundtrip("PING\r\n", "+PONG\r\n");
 }
 
 #[test]
 fn maxclients_refuses_with_redis_text() {
     let server = Server::start(&["--maxclients", "3"]);
-    let _kept: Vec<_> = (0..2).map(|_| {
+    let mut kept: Vec<_> = (0..2).map(|_| {
         let mut raw = server.raw();
         raw.roundtrip("PING\r\n", "+PONG\r\n");
         raw
     }).collect();
-    // The readiness probe's connection may still be closing; the third one is accepted.
-    std::thread::sleep(Duration::from_millis(100));
+    // The readiness probe's connection may still be closing; once it is gone, a third is accepted.
+    wait_until("the server to count only the two kept clients", || kept[0].clients() == 2);
     let mut third = server.raw();
     third.roundtrip("PING\r\n", "+PONG\r\n");
     let mut fourth = server.raw();
@@ -553,6 +555,11 @@ fn a_client_that_never_reads_cannot_grow_server_memory() {
     let request = resp(&["GET", "big"]).repeat(512);
     silent.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
     let _ = silent.write_all(request.as_bytes());
+    // Replies have started to arrive (a peek consumes nothing): the server is running the GETs.
+    silent.set_read_timeout(Some(PATIENCE)).unwrap();
+    let arrived = silent.peek(&mut [0u8; 16]).expect("the first reply arrives");
+    assert!(arrived > 0, "the server closed the connection");
+    // A server that buffered every reply would grow by hundreds of MiB within this time.
     std::thread::sleep(Duration::from_millis(500));
     let during = server.rss_kb();
     assert!(during < before + 64 * 1024, "RSS grew from {before} kB to {during} kB");
