@@ -9,12 +9,15 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use wasmtime::component::{Component, Instance, TypedFunc};
 
-const CACHET: &str = env!("CARGO_BIN_EXE_cachet");
-const TARGET: &str = "wasm32-wasip2";
+#[path = "../host/component/wasm_build.rs"]
+#[allow(dead_code)]
+mod wasm_build;
+
+const CACHET: &str = env!("CARGO_BIN_EXE_cachet-under-test");
 const PAGES: &str = "cachet-example:kv-app/pages";
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -24,32 +27,14 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 /// Builds examples/kv-app for wasm32-wasip2, once per test run, and returns its .wasm. It uses the
-/// target directory the engine's build script uses (not the outer build's, whose lock the running
-/// `cargo test` may hold), and drops flags meant for the host build.
+/// target directory of the engine's release build, not the outer build's, whose lock the running
+/// `cargo test` may hold.
 fn example_app() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
         let root = workspace_root();
-        let target_dir = root.join("target/guest");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut build = Command::new(cargo);
-        build
-            .args(["build", "--release", "--target", TARGET, "--package", "cachet-example-kv-app", "--manifest-path"])
-            .arg(root.join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(&target_dir);
-        for inherited in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "CARGO_MAKEFLAGS"] {
-            build.env_remove(inherited);
-        }
-        let output = build.output().expect("running cargo to build examples/kv-app");
-        assert!(
-            output.status.success(),
-            "building examples/kv-app for {TARGET} failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let wasm = target_dir.join(TARGET).join("release/cachet_example_kv_app.wasm");
-        assert!(wasm.is_file(), "the build succeeded but {} is missing", wasm.display());
-        wasm
+        wasm_build::build(&root, "cachet-example-kv-app", &[], &root.join("target/guest"))
+            .unwrap_or_else(|e| panic!("{e}"))
     })
 }
 

@@ -416,10 +416,10 @@ impl Native {
 
 // ---- the script under Node.js --------------------------------------------------------------------
 
-const SETUP: &str = "run `npm ci --prefix tests/js` (as .ci/run does)";
+const SETUP: &str = "run `npm ci --prefix tests/js` (tests/run does it)";
 
 fn js_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/js")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("js")
 }
 
 /// Fails, saying what to install, when Node.js or the JavaScript host's packages are missing.

@@ -3,11 +3,11 @@
 
 mod common;
 
-use common::{Server, resp};
+use common::{PATIENCE, Server, resp, wait_until};
 use redis::Commands;
 use std::io::Write;
 use std::net::UdpSocket;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[test]
 fn redis_crate_sets_and_gets() {
@@ -184,22 +184,24 @@ fn udp_datagrams_carry_commands_and_replies() {
 fn idle_clients_are_closed_after_timeout() {
     let server = Server::start(&["--timeout", "1"]);
     let mut idle = server.raw();
+    let before_last_command = Instant::now();
     idle.roundtrip("PING\r\n", "+PONG\r\n");
-    std::thread::sleep(Duration::from_millis(2500));
-    assert!(idle.closed(), "an idle client is closed after `timeout` seconds");
+    assert!(idle.closed_within(PATIENCE), "an idle client is closed after `timeout` seconds");
+    let idle_for = before_last_command.elapsed();
+    assert!(idle_for >= Duration::from_secs(1), "closed after {idle_for:?} of idleness, before `timeout`");
     server.raw().roundtrip("PING\r\n", "+PONG\r\n");
 }
 
 #[test]
 fn maxclients_refuses_with_redis_text() {
     let server = Server::start(&["--maxclients", "3"]);
-    let _kept: Vec<_> = (0..2).map(|_| {
+    let mut kept: Vec<_> = (0..2).map(|_| {
         let mut raw = server.raw();
         raw.roundtrip("PING\r\n", "+PONG\r\n");
         raw
     }).collect();
-    // The readiness probe's connection may still be closing; the third one is accepted.
-    std::thread::sleep(Duration::from_millis(100));
+    // The readiness probe's connection may still be closing; once it is gone, a third is accepted.
+    wait_until("the server to count only the two kept clients", || kept[0].clients() == 2);
     let mut third = server.raw();
     third.roundtrip("PING\r\n", "+PONG\r\n");
     let mut fourth = server.raw();
@@ -265,8 +267,11 @@ fn redis_benchmark_runs_without_errors() {
     assert!(!text.contains("ERR"), "{text}");
 }
 
-/// Debug builds embed an engine where DEBUG PANIC traps the component.
-#[cfg(debug_assertions)]
+// DEBUG PANIC and DEBUG SPIN fault only in an engine built with the fault-injection feature, which
+// this crate's dev-dependencies turn on for every build of the tests.
+const _: () = assert!(cachet_component::FAULT_INJECTION, "the fault tests need cachet's fault-injection feature");
+
+/// DEBUG PANIC traps the component.
 #[test]
 fn an_engine_fault_is_contained() {
     let server = Server::start(&[]);
@@ -348,7 +353,7 @@ fn a_fault_in_a_shared_engine_call_closes_only_its_culprit() {
 #[test]
 fn redis_py_works_unchanged() {
     let server = Server::start(&[]);
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/clients/redis_py.py");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/redis_py.py");
     let out = std::process::Command::new("python3")
         .args([script, &server.port.to_string()])
         .output()
@@ -378,8 +383,7 @@ fn many_pipelined_reads_of_a_large_value_are_all_answered() {
     raw.roundtrip("PING\r\n", "+PONG\r\n");
 }
 
-/// Debug builds embed an engine where DEBUG SPIN never returns: the call deadline interrupts it.
-#[cfg(debug_assertions)]
+/// DEBUG SPIN never returns: the call deadline interrupts it.
 #[test]
 fn a_runaway_engine_call_is_interrupted() {
     let server = Server::start(&["--engine-timeout", "300"]);
@@ -551,6 +555,11 @@ fn a_client_that_never_reads_cannot_grow_server_memory() {
     let request = resp(&["GET", "big"]).repeat(512);
     silent.set_write_timeout(Some(Duration::from_secs(2))).unwrap();
     let _ = silent.write_all(request.as_bytes());
+    // Replies have started to arrive (a peek consumes nothing): the server is running the GETs.
+    silent.set_read_timeout(Some(PATIENCE)).unwrap();
+    let arrived = silent.peek(&mut [0u8; 16]).expect("the first reply arrives");
+    assert!(arrived > 0, "the server closed the connection");
+    // A server that buffered every reply would grow by hundreds of MiB within this time.
     std::thread::sleep(Duration::from_millis(500));
     let during = server.rss_kb();
     assert!(during < before + 64 * 1024, "RSS grew from {before} kB to {during} kB");

@@ -17,6 +17,11 @@ use servers::{Kind, Server};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
+// The engine run natively (the sandbox's cost) counts its allocations as the component does, so
+// both sides of that comparison run the same code.
+#[global_allocator]
+static ALLOCATOR: cachet_guest::memory::CountingAllocator = cachet_guest::memory::CountingAllocator;
+
 #[derive(Parser, Debug)]
 #[command(about = "Measure cachet against redis-server on this machine")]
 struct Args {

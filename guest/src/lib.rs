@@ -28,5 +28,6 @@ pub use outbox::{Output, Progress};
 pub use time::Now;
 pub use session::{Peer, PeerKind};
 
+#[cfg(any(target_family = "wasm", test))]
 #[global_allocator]
 static ALLOCATOR: memory::CountingAllocator = memory::CountingAllocator;

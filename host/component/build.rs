@@ -2,11 +2,12 @@
 //! user runs. The guest is built with its own target directory: sharing the outer build's would
 //! deadlock on cargo's lock.
 
+mod wasm_build;
+
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-const TARGET: &str = "wasm32-wasip2";
+use wasm_build::TARGET;
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
@@ -16,29 +17,14 @@ fn main() {
     }
     ensure_target();
 
-    // Debug builds of cachet get an engine with fault injection (DEBUG PANIC traps the guest), so
-    // tests can prove a fault is contained. Release builds never contain it.
-    let fault_injection = env::var("PROFILE").as_deref() == Ok("debug");
-    let target_dir = root.join(if fault_injection { "target/guest-debug" } else { "target/guest" });
-    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut build = Command::new(cargo);
-    build
-        .args(["build", "--release", "--target", TARGET, "--package", "cachet-guest", "--manifest-path"])
-        .arg(root.join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target_dir);
-    if fault_injection {
-        build.args(["--features", "fault-injection"]);
-    }
-    println!("cargo:rerun-if-env-changed=PROFILE");
-    for inherited in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "CARGO_MAKEFLAGS"] {
-        build.env_remove(inherited);
-    }
-    let status = build.status().unwrap_or_else(|e| fail(&format!("could not run cargo to build the guest: {e}")));
-    if !status.success() {
-        fail("building the guest component failed; the errors are printed above");
-    }
-    let built = target_dir.join(TARGET).join("release/cachet_guest.wasm");
+    // `fault-injection` (cachet's tests ask for it) builds the guest with its feature of that name.
+    // Each engine has a target directory of its own, so building one never overwrites the other.
+    let (features, target_dir): (&[&str], _) = if env::var_os("CARGO_FEATURE_FAULT_INJECTION").is_some() {
+        (&["fault-injection"], root.join("target/guest-fault-injection"))
+    } else {
+        (&[], root.join("target/guest"))
+    };
+    let built = wasm_build::build(&root, "cachet-guest", features, &target_dir).unwrap_or_else(|e| fail(&e));
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR")).join("cachet_guest.wasm");
     std::fs::copy(&built, &out).unwrap_or_else(|e| fail(&format!("could not copy {}: {e}", built.display())));
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub const CACHET: &str = env!("CARGO_BIN_EXE_cachet");
+pub const CACHET: &str = env!("CARGO_BIN_EXE_cachet-under-test");
 
 /// A running `cachet serve`, stopped (SIGTERM, then killed) when dropped.
 pub struct Server {
@@ -262,8 +262,54 @@ impl Raw {
 
     /// Whether the server closed the connection (reads until EOF, at most 10 s).
     pub fn closed(&mut self) -> bool {
+        self.closed_within(Duration::from_secs(10))
+    }
+
+    /// Whether the server closes the connection within `limit` (reads until EOF).
+    pub fn closed_within(&mut self, limit: Duration) -> bool {
+        self.0.set_read_timeout(Some(limit)).expect("timeout");
         let mut rest = Vec::new();
         matches!(self.0.read_to_end(&mut rest), Ok(_))
+    }
+
+    /// Sends `request` and returns the bulk string it is answered with.
+    pub fn bulk(&mut self, request: &str) -> String {
+        self.send(request.as_bytes());
+        let header = self.read_until("\r\n");
+        let length: usize = header
+            .strip_prefix('$')
+            .and_then(|rest| rest.trim_end().parse().ok())
+            .unwrap_or_else(|| panic!("a bulk string was expected, not {header:?}"));
+        let mut body = vec![0u8; length + 2];
+        self.0.read_exact(&mut body).unwrap_or_else(|e| panic!("reading a bulk string of {length} bytes: {e}"));
+        body.truncate(length);
+        String::from_utf8_lossy(&body).into_owned()
+    }
+
+    /// How many clients CLIENT LIST shows, this one included.
+    pub fn clients(&mut self) -> usize {
+        self.bulk(&resp(&["CLIENT", "LIST"])).lines().count()
+    }
+}
+
+/// How long the waits below give a condition before failing: far longer than any of them takes.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+/// Checks `condition` until it holds; fails, saying `what` was awaited, after `PATIENCE`.
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !condition() {
+        assert!(Instant::now() < deadline, "waited {PATIENCE:?} for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// `wait_until` for async tests: it sleeps on the runtime, so the runtime's other tasks run.
+pub async fn wait_until_async(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !condition() {
+        assert!(Instant::now() < deadline, "waited {PATIENCE:?} for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

@@ -5,3 +5,7 @@
 
 /// The WebAssembly component (`wasm32-wasip2`) that implements the `server-engine` world.
 pub const WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cachet_guest.wasm"));
+
+/// Whether the component was built with fault injection (the `fault-injection` feature): DEBUG
+/// PANIC and DEBUG SPIN make it fault.
+pub const FAULT_INJECTION: bool = cfg!(feature = "fault-injection");

@@ -1,0 +1,42 @@
+//! Builds a package of cachet's workspace for wasm32-wasip2 with a nested cargo. Shared by the
+//! engine's build script and the compose test (`tests/compose.rs`), which both run while an outer
+//! cargo holds the lock of the workspace's own target directory.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const TARGET: &str = "wasm32-wasip2";
+
+/// Builds `package` of the workspace at `root` (release profile, with `features`) into
+/// `target_dir`, and returns the path of the `.wasm` it produced. `target_dir` must not be the
+/// outer build's: the nested cargo would wait forever for its lock. On failure the error holds
+/// what cargo printed.
+pub fn build(root: &Path, package: &str, features: &[&str], target_dir: &Path) -> Result<PathBuf, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .args(["build", "--release", "--target", TARGET, "--package", package, "--manifest-path"])
+        .arg(root.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir);
+    if !features.is_empty() {
+        command.arg("--features").arg(features.join(","));
+    }
+    // The outer build's flags, target and jobserver are not meant for this one.
+    for inherited in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "CARGO_MAKEFLAGS"] {
+        command.env_remove(inherited);
+    }
+    let output = command.output().map_err(|e| format!("could not run cargo to build {package}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "building {package} for {TARGET} failed ({}):\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let wasm = target_dir.join(TARGET).join("release").join(format!("{}.wasm", package.replace('-', "_")));
+    if !wasm.is_file() {
+        return Err(format!("cargo built {package} for {TARGET} but {} is missing", wasm.display()));
+    }
+    Ok(wasm)
+}
