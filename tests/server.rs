@@ -297,59 +297,6 @@ fn an_engine_fault_is_contained() {
     assert!(server.cli(&["INFO", "stats"]).contains("engine_faults:1"), "INFO counts the fault");
 }
 
-/// The server runs the input of every connection that was readable at once in one engine call.
-/// When such a call faults, the other connections' input is run again on the fresh engine: only
-/// the connection whose input faulted is closed, and busy clients get every answer, in order.
-#[cfg(debug_assertions)]
-#[test]
-fn a_fault_in_a_shared_engine_call_closes_only_its_culprit() {
-    use std::io::Read;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let server = Server::start(&[]);
-    let port = server.port;
-    let stop = Arc::new(AtomicBool::new(false));
-    let busy: Vec<_> = (0..8)
-        .map(|t| {
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-                stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-                let mut rounds = 0;
-                while rounds < 20 || !stop.load(Ordering::Relaxed) {
-                    let words: Vec<String> = (0..16).map(|i| format!("{t}:{rounds}:{i}")).collect();
-                    let request: String = words.iter().map(|w| resp(&["ECHO", w])).collect();
-                    let expected: String = words.iter().map(|w| format!("${}\r\n{w}\r\n", w.len())).collect();
-                    stream.write_all(request.as_bytes()).unwrap();
-                    let mut reply = vec![0; expected.len()];
-                    stream.read_exact(&mut reply).unwrap_or_else(|e| panic!("client {t}, round {rounds}: {e}"));
-                    assert_eq!(String::from_utf8_lossy(&reply), expected);
-                    rounds += 1;
-                }
-            })
-        })
-        .collect();
-    std::thread::sleep(Duration::from_millis(100));
-    // A faulting command shares its engine call with busy clients' input most times: repeat until
-    // one did, so the test proves the replay and not only the fault of a connection alone.
-    let shared_call_faulted = |server: &Server| server.log_text().contains("running each again on its own");
-    for _ in 0..20 {
-        let mut culprit = server.raw();
-        culprit.send(resp(&["DEBUG", "PANIC"]).as_bytes());
-        let reply = culprit.read_until("\r\n");
-        assert!(reply.starts_with("-ERR internal error: the engine faulted"), "{reply}");
-        assert!(culprit.closed(), "the faulting connection is closed");
-        if shared_call_faulted(&server) {
-            break;
-        }
-    }
-    stop.store(true, Ordering::Relaxed);
-    for client in busy {
-        client.join().expect("a busy client got every answer");
-    }
-    assert!(shared_call_faulted(&server), "no fault happened in a call shared with other connections");
-}
-
 #[test]
 fn redis_py_works_unchanged() {
     let server = Server::start(&[]);

@@ -582,7 +582,7 @@ mod tests {
 
     /// DEBUG PANIC shares its engine call with other clients' input: the fresh engine runs their
     /// input again, and only the culprit is closed.
-    #[cfg(debug_assertions)]
+    #[cfg(feature = "fault-injection")]
     #[test]
     fn a_fault_in_a_shared_call_closes_only_its_culprit() {
         local(async {
