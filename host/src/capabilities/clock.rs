@@ -1,6 +1,6 @@
 //! `cachet:engine/clock`: a monotonic clock for deadlines and the wall clock for absolute expiry.
 
-use crate::runtime::bindings::cachet::engine::clock;
+use super::bindings::cachet::engine::clock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// The monotonic clock counts from a fixed origin, shared by every instance the process creates so

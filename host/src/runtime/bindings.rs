@@ -1,13 +1,19 @@
-//! Rust types and traits for the component's worlds, generated from `wit/`.
+//! Rust types and traits for the component's worlds, generated from `wit/`. The imports are the
+//! capabilities' own bindings (see [`crate::capabilities::bindings`]); only the exports are
+//! generated here.
 //!
 //! The server world is called synchronously (its calls are short and never wait). The client
-//! world's stream imports wait on the network, so they are async host functions and the client is
-//! driven with wasmtime's async calls.
+//! world's stream imports wait on the network, so the client is driven with wasmtime's async calls.
 
 wasmtime::component::bindgen!({
     world: "server-engine",
     path: "../wit",
     ownership: Borrowing { duplicate_if_necessary: true },
+    with: {
+        "cachet:engine/clock": crate::capabilities::bindings::cachet::engine::clock,
+        "cachet:engine/random": crate::capabilities::bindings::cachet::engine::random,
+        "cachet:engine/log": crate::capabilities::bindings::cachet::engine::log,
+    },
 });
 
 /// The `client` world: the cache adapter exported, pooled streams imported.
@@ -15,16 +21,14 @@ pub mod client {
     wasmtime::component::bindgen!({
         world: "client",
         path: "../wit",
-        imports: {
-            "cachet:engine/streams": async | trappable,
-        },
         exports: { default: async },
+        // Hosts compare requests and results (tests do).
+        additional_derives: [PartialEq],
         with: {
-            "cachet:engine/clock": crate::runtime::bindings::cachet::engine::clock,
-            "cachet:engine/random": crate::runtime::bindings::cachet::engine::random,
-            "cachet:engine/log": crate::runtime::bindings::cachet::engine::log,
-            "cachet:engine/streams.pool": crate::client::pool::Pool,
-            "cachet:engine/streams.stream": crate::client::pool::PooledStream,
+            "cachet:engine/clock": crate::capabilities::bindings::cachet::engine::clock,
+            "cachet:engine/random": crate::capabilities::bindings::cachet::engine::random,
+            "cachet:engine/log": crate::capabilities::bindings::cachet::engine::log,
+            "cachet:engine/streams": crate::capabilities::bindings::cachet::engine::streams,
         },
     });
 }
@@ -36,9 +40,9 @@ pub mod keyvalue {
         world: "keyvalue",
         path: "../wit",
         with: {
-            "cachet:engine/clock": crate::runtime::bindings::cachet::engine::clock,
-            "cachet:engine/random": crate::runtime::bindings::cachet::engine::random,
-            "cachet:engine/log": crate::runtime::bindings::cachet::engine::log,
+            "cachet:engine/clock": crate::capabilities::bindings::cachet::engine::clock,
+            "cachet:engine/random": crate::capabilities::bindings::cachet::engine::random,
+            "cachet:engine/log": crate::capabilities::bindings::cachet::engine::log,
         },
     });
 }
