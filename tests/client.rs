@@ -141,7 +141,7 @@ fn endpoint(port: u16) -> Endpoint {
 }
 
 /// Sends one command on a pooled stream and returns the reply line.
-async fn ask(stream: &mut cachet::client::pool::PooledStream, command: &str) -> String {
+async fn ask(stream: &mut cachet::client::PooledStream, command: &str) -> String {
     let connection = stream.connection();
     connection.write(command.as_bytes()).await.unwrap();
     connection.drain().await.unwrap();
@@ -158,7 +158,7 @@ async fn non_blocking_pool_fails_at_once_when_exhausted() {
     let started = Instant::now();
     let Err(error) = pool.acquire(None).await else { panic!("a third connection was handed out") };
     assert!(started.elapsed() < PATIENCE, "the refusal waited {:?}", started.elapsed());
-    assert_eq!(error.kind, cachet::client::connection::StreamErrorKind::Exhausted);
+    assert_eq!(error.kind, cachet::client::StreamErrorKind::Exhausted);
     assert!(error.message.contains("all 2 connections") && error.message.contains("max_connections"), "{}", error.message);
     first.release();
     assert!(pool.acquire(None).await.is_ok(), "a released connection can be taken again");
@@ -182,7 +182,7 @@ async fn blocking_pool_waits_for_a_free_connection_then_times_out() {
     let started = Instant::now();
     let Err(error) = pool.acquire(None).await else { panic!("a second connection was handed out") };
     let waited_for = started.elapsed();
-    assert_eq!(error.kind, cachet::client::connection::StreamErrorKind::Timeout);
+    assert_eq!(error.kind, cachet::client::StreamErrorKind::Timeout);
     assert!(waited_for >= Duration::from_millis(290) && waited_for < PATIENCE, "waited {waited_for:?}");
     assert_eq!(pool.stats().timeouts, 1);
     drop(waited);

@@ -72,7 +72,7 @@ fn keyvalue_and_resp_share_one_keyspace() {
     expiry.call_set_with_ttl(&mut *s, bucket, "session", b"x", 60_000).unwrap().unwrap();
 
     let peer = Peer { kind: PeerKind::Tcp, address: "127.0.0.1:50000", local_address: "127.0.0.1:6379" };
-    let now = runtime.clock().now();
+    let now = runtime.now();
     assert!(server.call_open(&mut *s, now, 1, peer, None).unwrap().is_ok(), "the connection is welcome");
     let commands = b"*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n*3\r\n$4\r\nMGET\r\n$8\r\ngreeting\r\n$6\r\nvisits\r\n*3\r\n$6\r\nINCRBY\r\n$6\r\nvisits\r\n$2\r\n10\r\n*2\r\n$3\r\nTTL\r\n$7\r\nsession\r\n";
     let out = server.call_feed(&mut *s, now, &[Input { id: 1, data: commands }]).unwrap();

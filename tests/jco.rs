@@ -263,7 +263,10 @@ impl Native {
             };
         }
         let recorded = step_time(step).is_some();
-        let now = step_time(step).unwrap_or_else(|| store.data().clock.now());
+        let now = step_time(step).unwrap_or_else(|| {
+            let clock = store.data().clock;
+            Time { monotonic_ns: clock.monotonic_ns(), wall_ms: clock.wall_ms() }
+        });
         let outcome_json = |outcome: &EngineOutcome| outcome_json(outcome, recorded);
         if let Some(open) = step.get("open") {
             let kind = match text(open, "kind") {

@@ -48,7 +48,7 @@ pub fn measure(batch: usize, commands: usize) -> Result<Cost> {
     let mut instance = runtime.instantiate()?;
     instance.configure(&[])?.map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let peer = HostPeer { kind: cachet::runtime::PeerKind::Tcp, address: "127.0.0.1:1".into(), local_address: "127.0.0.1:2".into() };
-    let wasm_now = runtime.clock().now();
+    let wasm_now = runtime.now();
     instance.open(wasm_now, 1, &peer, None)?.map_err(|_| anyhow::anyhow!("the engine refused the connection"))?;
     let started = Instant::now();
     for round in 0..rounds {

@@ -1,33 +1,40 @@
-//! The glue between the WIT `cache` and `streams` interfaces and [`crate::client`]: conversions only.
+//! The glue between the WIT `cache` and `streams` interfaces and [`crate::client`]: the one place
+//! where their types and the client's meet, as `From` conversions, and nothing else.
 
 use super::Component;
 use super::cachet::engine::streams as host;
 use super::exports::cachet::engine::cache as wit;
-use crate::client::{self, Op, Outcome};
+use crate::client::cache::Cache;
+use crate::client::setup::Options;
+use crate::client::streams::{self, StreamError, StreamErrorKind};
+use crate::client::{Error, ErrorKind, Op, Outcome};
 use crate::resp::Node;
 
 /// The host's pool, as the client logic sees pools.
 struct HostPool(host::Pool);
 
-impl client::Stream for host::Stream {
-    fn read(&self, max: u32) -> Result<Vec<u8>, client::StreamError> {
-        host::Stream::read(self, max).map_err(stream_error)
+impl streams::Stream for host::Stream {
+    fn read(&self, max: u32) -> Result<Vec<u8>, StreamError> {
+        host::Stream::read(self, max).map_err(StreamError::from)
     }
-    fn write(&self, data: &[u8]) -> Result<(), client::StreamError> {
-        host::Stream::write(self, data).map_err(stream_error)
+    fn read_exact(&self, n: u32) -> Result<Vec<u8>, StreamError> {
+        host::Stream::read_exact(self, n).map_err(StreamError::from)
     }
-    fn drain(&self) -> Result<(), client::StreamError> {
-        host::Stream::drain(self).map_err(stream_error)
+    fn write(&self, data: &[u8]) -> Result<(), StreamError> {
+        host::Stream::write(self, data).map_err(StreamError::from)
+    }
+    fn drain(&self) -> Result<(), StreamError> {
+        host::Stream::drain(self).map_err(StreamError::from)
     }
     fn fresh(&self) -> bool {
         host::Stream::fresh(self)
     }
 }
 
-impl client::Pool for HostPool {
+impl streams::Pool for HostPool {
     type Stream = host::Stream;
-    fn acquire(&self) -> Result<host::Stream, client::StreamError> {
-        self.0.acquire(None).map_err(stream_error)
+    fn acquire(&self) -> Result<host::Stream, StreamError> {
+        self.0.acquire(None).map_err(StreamError::from)
     }
     fn release(&self, stream: host::Stream) {
         self.0.release(stream);
@@ -37,22 +44,7 @@ impl client::Pool for HostPool {
     }
 }
 
-fn stream_error(e: host::StreamError) -> client::StreamError {
-    use client::StreamErrorKind as K;
-    let kind = match e.kind {
-        host::ErrorKind::Timeout => K::Timeout,
-        host::ErrorKind::Closed => K::Closed,
-        host::ErrorKind::Connect => K::Connect,
-        host::ErrorKind::Exhausted => K::Exhausted,
-        host::ErrorKind::Incomplete => K::Incomplete,
-        host::ErrorKind::LimitOverrun => K::LimitOverrun,
-        host::ErrorKind::Unsupported => K::Unsupported,
-        host::ErrorKind::Io => K::Io,
-    };
-    client::StreamError { kind, message: e.message }
-}
-
-pub struct CacheResource(client::Cache<HostPool>);
+pub struct CacheResource(Cache<HostPool>);
 
 impl wit::Guest for Component {
     type Cache = CacheResource;
@@ -60,162 +52,154 @@ impl wit::Guest for Component {
 
 type Result<T, E = wit::Error> = std::result::Result<T, E>;
 
-impl CacheResource {
-    fn run(&self, op: Op) -> Result<Outcome> {
-        self.0.run(op).map_err(error)
-    }
-}
-
 impl wit::GuestCache for CacheResource {
     fn new(pool: host::Pool, options: wit::Options) -> Self {
         super::install_log();
-        let options = client::Options {
-            username: options.username,
-            password: options.password,
-            database: options.database,
-            client_name: options.client_name,
-            protocol: options.protocol,
-            retries: options.retries,
-        };
-        CacheResource(client::Cache::new(HostPool(pool), options))
+        CacheResource(Cache::new(HostPool(pool), options.into()))
     }
 
     fn get(&self, key: Vec<u8>) -> Result<Option<Vec<u8>>> {
-        self.run(Op::Get(key)).and_then(value)
+        Ok(self.0.run(Op::Get(key))?.into_value()?)
     }
 
     fn get_or_fail(&self, key: Vec<u8>) -> Result<Vec<u8>> {
-        self.run(Op::GetOrFail(key)).and_then(value).map(Option::unwrap_or_default)
+        Ok(self.0.run(Op::GetOrFail(key))?.into_value()?.unwrap_or_default())
     }
 
     fn set(&self, key: Vec<u8>, value: Vec<u8>, ttl: Option<u64>) -> Result<()> {
-        self.run(Op::Set(key, value, ttl)).map(drop)
+        Ok(self.0.run(Op::Set(key, value, ttl))?.into_done()?)
     }
 
     fn get_or_set(&self, key: Vec<u8>, value: Vec<u8>, ttl: Option<u64>) -> Result<Vec<u8>> {
-        self.run(Op::GetOrSet(key, value, ttl)).and_then(self::value).map(Option::unwrap_or_default)
+        Ok(self.0.run(Op::GetOrSet(key, value, ttl))?.into_value()?.unwrap_or_default())
     }
 
     fn remove(&self, keys: Vec<Vec<u8>>) -> Result<bool> {
-        self.run(Op::Remove(keys)).and_then(flag)
+        Ok(self.0.run(Op::Remove(keys))?.into_flag()?)
     }
 
     fn update_timeout(&self, key: Vec<u8>, ttl: Option<u64>) -> Result<bool> {
-        self.run(Op::UpdateTimeout(key, ttl)).and_then(flag)
+        Ok(self.0.run(Op::UpdateTimeout(key, ttl))?.into_flag()?)
     }
 
     fn mget(&self, keys: Vec<Vec<u8>>) -> Result<Vec<Option<Vec<u8>>>> {
-        match self.run(Op::Mget(keys))? {
-            Outcome::Values(values) => Ok(values),
-            other => Err(unexpected(other)),
-        }
+        Ok(self.0.run(Op::Mget(keys))?.into_values()?)
     }
 
     fn mset(&self, pairs: Vec<(Vec<u8>, Vec<u8>)>) -> Result<()> {
-        self.run(Op::Mset(pairs)).map(drop)
+        Ok(self.0.run(Op::Mset(pairs))?.into_done()?)
     }
 
     fn incr(&self, key: Vec<u8>, by: i64) -> Result<i64> {
-        self.run(Op::Incr(key, by)).and_then(integer)
+        Ok(self.0.run(Op::Incr(key, by))?.into_integer()?)
     }
 
     fn exists(&self, keys: Vec<Vec<u8>>) -> Result<u64> {
-        self.run(Op::Exists(keys)).and_then(integer).map(|n| n.max(0) as u64)
+        Ok(self.0.run(Op::Exists(keys))?.into_integer()?.max(0) as u64)
     }
 
     fn call(&self, args: Vec<Vec<u8>>) -> Result<wit::Reply> {
-        match self.run(Op::Call(args))? {
-            Outcome::Reply(nodes) => Ok(nodes.into_iter().map(node).collect()),
-            other => Err(unexpected(other)),
-        }
+        Ok(self.0.run(Op::Call(args))?.into_reply()?.into_iter().map(wit::Node::from).collect())
     }
 
     fn batch(&self, ops: Vec<wit::Op>) -> Vec<Result<wit::Outcome>> {
-        let ops = ops.into_iter().map(op).collect();
-        self.0.batch(ops).into_iter().map(|r| r.map(outcome).map_err(error)).collect()
+        let ops = ops.into_iter().map(Op::from).collect();
+        self.0.batch(ops).into_iter().map(|r| r.map(wit::Outcome::from).map_err(wit::Error::from)).collect()
     }
 }
 
-fn value(outcome: Outcome) -> Result<Option<Vec<u8>>> {
-    match outcome {
-        Outcome::Value(v) => Ok(v),
-        other => Err(unexpected(other)),
+impl From<host::StreamError> for StreamError {
+    fn from(e: host::StreamError) -> Self {
+        use StreamErrorKind as K;
+        let kind = match e.kind {
+            host::ErrorKind::Timeout => K::Timeout,
+            host::ErrorKind::Closed => K::Closed,
+            host::ErrorKind::Connect => K::Connect,
+            host::ErrorKind::Exhausted => K::Exhausted,
+            host::ErrorKind::Incomplete => K::Incomplete,
+            host::ErrorKind::LimitOverrun => K::LimitOverrun,
+            host::ErrorKind::Unsupported => K::Unsupported,
+            host::ErrorKind::Io => K::Io,
+        };
+        StreamError::new(kind, e.message)
     }
 }
 
-fn flag(outcome: Outcome) -> Result<bool> {
-    match outcome {
-        Outcome::Flag(f) => Ok(f),
-        other => Err(unexpected(other)),
+impl From<wit::Options> for Options {
+    fn from(o: wit::Options) -> Self {
+        Options {
+            username: o.username,
+            password: o.password,
+            database: o.database,
+            client_name: o.client_name,
+            protocol: o.protocol,
+            retries: o.retries,
+        }
     }
 }
 
-fn integer(outcome: Outcome) -> Result<i64> {
-    match outcome {
-        Outcome::Integer(n) => Ok(n),
-        other => Err(unexpected(other)),
+impl From<wit::Op> for Op {
+    fn from(op: wit::Op) -> Self {
+        match op {
+            wit::Op::Get(key) => Op::Get(key),
+            wit::Op::GetOrFail(key) => Op::GetOrFail(key),
+            wit::Op::Set((key, value, ttl)) => Op::Set(key, value, ttl),
+            wit::Op::GetOrSet((key, value, ttl)) => Op::GetOrSet(key, value, ttl),
+            wit::Op::Remove(keys) => Op::Remove(keys),
+            wit::Op::UpdateTimeout((key, ttl)) => Op::UpdateTimeout(key, ttl),
+            wit::Op::Mget(keys) => Op::Mget(keys),
+            wit::Op::Mset(pairs) => Op::Mset(pairs),
+            wit::Op::Incr((key, by)) => Op::Incr(key, by),
+            wit::Op::Exists(keys) => Op::Exists(keys),
+            wit::Op::Call(args) => Op::Call(args),
+        }
     }
 }
 
-fn unexpected(outcome: Outcome) -> wit::Error {
-    wit::Error { kind: wit::ErrorKind::Protocol, message: format!("unexpected result {outcome:?}") }
-}
-
-fn op(op: wit::Op) -> Op {
-    match op {
-        wit::Op::Get(key) => Op::Get(key),
-        wit::Op::GetOrFail(key) => Op::GetOrFail(key),
-        wit::Op::Set((key, value, ttl)) => Op::Set(key, value, ttl),
-        wit::Op::GetOrSet((key, value, ttl)) => Op::GetOrSet(key, value, ttl),
-        wit::Op::Remove(keys) => Op::Remove(keys),
-        wit::Op::UpdateTimeout((key, ttl)) => Op::UpdateTimeout(key, ttl),
-        wit::Op::Mget(keys) => Op::Mget(keys),
-        wit::Op::Mset(pairs) => Op::Mset(pairs),
-        wit::Op::Incr((key, by)) => Op::Incr(key, by),
-        wit::Op::Exists(keys) => Op::Exists(keys),
-        wit::Op::Call(args) => Op::Call(args),
+impl From<Outcome> for wit::Outcome {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Value(v) => wit::Outcome::Value(v),
+            Outcome::Values(v) => wit::Outcome::Values(v),
+            Outcome::Done => wit::Outcome::Done,
+            Outcome::Flag(f) => wit::Outcome::Flag(f),
+            Outcome::Integer(n) => wit::Outcome::Integer(n),
+            Outcome::Reply(nodes) => wit::Outcome::Reply(nodes.into_iter().map(wit::Node::from).collect()),
+        }
     }
 }
 
-fn outcome(outcome: Outcome) -> wit::Outcome {
-    match outcome {
-        Outcome::Value(v) => wit::Outcome::Value(v),
-        Outcome::Values(v) => wit::Outcome::Values(v),
-        Outcome::Done => wit::Outcome::Done,
-        Outcome::Flag(f) => wit::Outcome::Flag(f),
-        Outcome::Integer(n) => wit::Outcome::Integer(n),
-        Outcome::Reply(nodes) => wit::Outcome::Reply(nodes.into_iter().map(node).collect()),
+impl From<Node> for wit::Node {
+    fn from(node: Node) -> Self {
+        match node {
+            Node::Nil => wit::Node::Nil,
+            Node::Simple(s) => wit::Node::Simple(s),
+            Node::Error(s) => wit::Node::Error(s),
+            Node::Integer(n) => wit::Node::Integer(n),
+            Node::Bulk(b) => wit::Node::Bulk(b),
+            Node::Double(d) => wit::Node::Double(d),
+            Node::Boolean(b) => wit::Node::Boolean(b),
+            Node::BigNumber(s) => wit::Node::BigNumber(s),
+            Node::Verbatim(format, text) => wit::Node::Verbatim((format, text)),
+            Node::Array(n) => wit::Node::Array(n),
+            Node::Map(n) => wit::Node::Map(n),
+            Node::Set(n) => wit::Node::Set(n),
+            Node::Push(n) => wit::Node::Push(n),
+        }
     }
 }
 
-fn node(node: Node) -> wit::Node {
-    match node {
-        Node::Nil => wit::Node::Nil,
-        Node::Simple(s) => wit::Node::Simple(s),
-        Node::Error(s) => wit::Node::Error(s),
-        Node::Integer(n) => wit::Node::Integer(n),
-        Node::Bulk(b) => wit::Node::Bulk(b),
-        Node::Double(d) => wit::Node::Double(d),
-        Node::Boolean(b) => wit::Node::Boolean(b),
-        Node::BigNumber(s) => wit::Node::BigNumber(s),
-        Node::Verbatim(format, text) => wit::Node::Verbatim((format, text)),
-        Node::Array(n) => wit::Node::Array(n),
-        Node::Map(n) => wit::Node::Map(n),
-        Node::Set(n) => wit::Node::Set(n),
-        Node::Push(n) => wit::Node::Push(n),
+impl From<Error> for wit::Error {
+    fn from(e: Error) -> Self {
+        let kind = match e.kind {
+            ErrorKind::Connection => wit::ErrorKind::Connection,
+            ErrorKind::Timeout => wit::ErrorKind::Timeout,
+            ErrorKind::Exhausted => wit::ErrorKind::Exhausted,
+            ErrorKind::Server => wit::ErrorKind::Server,
+            ErrorKind::NotFound => wit::ErrorKind::NotFound,
+            ErrorKind::Protocol => wit::ErrorKind::Protocol,
+            ErrorKind::Invalid => wit::ErrorKind::Invalid,
+        };
+        wit::Error { kind, message: e.message }
     }
-}
-
-fn error(e: client::Error) -> wit::Error {
-    use client::ErrorKind as K;
-    let kind = match e.kind {
-        K::Connection => wit::ErrorKind::Connection,
-        K::Timeout => wit::ErrorKind::Timeout,
-        K::Exhausted => wit::ErrorKind::Exhausted,
-        K::Server => wit::ErrorKind::Server,
-        K::NotFound => wit::ErrorKind::NotFound,
-        K::Protocol => wit::ErrorKind::Protocol,
-        K::Invalid => wit::ErrorKind::Invalid,
-    };
-    wit::Error { kind, message: e.message }
 }

@@ -47,13 +47,18 @@ fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
 }
 
 fn send_log(level: crate::log::Level, message: &str) {
-    use crate::log::Level as L;
-    let level = match level {
-        L::Trace => log::Level::Trace,
-        L::Debug => log::Level::Debug,
-        L::Info => log::Level::Info,
-        L::Warn => log::Level::Warn,
-        L::Error => log::Level::Error,
-    };
-    log::log(level, message);
+    log::log(level.into(), message);
+}
+
+impl From<crate::log::Level> for log::Level {
+    fn from(level: crate::log::Level) -> Self {
+        use crate::log::Level as L;
+        match level {
+            L::Trace => log::Level::Trace,
+            L::Debug => log::Level::Debug,
+            L::Info => log::Level::Info,
+            L::Warn => log::Level::Warn,
+            L::Error => log::Level::Error,
+        }
+    }
 }

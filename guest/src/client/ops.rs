@@ -56,6 +56,60 @@ impl Error {
     }
 }
 
+impl Outcome {
+    /// The value of a `get`, `get-or-fail` or `get-or-set`.
+    pub fn into_value(self) -> Result<Option<Vec<u8>>, Error> {
+        match self {
+            Outcome::Value(v) => Ok(v),
+            other => Err(other.unexpected()),
+        }
+    }
+
+    /// The values of an `mget`.
+    pub fn into_values(self) -> Result<Vec<Option<Vec<u8>>>, Error> {
+        match self {
+            Outcome::Values(values) => Ok(values),
+            other => Err(other.unexpected()),
+        }
+    }
+
+    /// The answer of a `set` or `mset`.
+    pub fn into_done(self) -> Result<(), Error> {
+        match self {
+            Outcome::Done => Ok(()),
+            other => Err(other.unexpected()),
+        }
+    }
+
+    /// The answer of a `remove` or `update-timeout`.
+    pub fn into_flag(self) -> Result<bool, Error> {
+        match self {
+            Outcome::Flag(f) => Ok(f),
+            other => Err(other.unexpected()),
+        }
+    }
+
+    /// The number an `incr` or `exists` answers.
+    pub fn into_integer(self) -> Result<i64, Error> {
+        match self {
+            Outcome::Integer(n) => Ok(n),
+            other => Err(other.unexpected()),
+        }
+    }
+
+    /// The reply to a `call`.
+    pub fn into_reply(self) -> Result<Vec<Node>, Error> {
+        match self {
+            Outcome::Reply(nodes) => Ok(nodes),
+            other => Err(other.unexpected()),
+        }
+    }
+
+    fn unexpected(&self) -> Error {
+        Error::new(ErrorKind::Protocol, format!("the request got a result of another kind: {self:?}"))
+    }
+}
+
 /// Commands that can run twice with the same effect and answer, so a request cut off by a broken
 /// connection may be sent again without the caller seeing it happen twice.
 const REPEATABLE: &[&str] = &[

@@ -95,6 +95,19 @@ impl ReplyDecoder {
         Ok(reply)
     }
 
+    /// How many bytes the element at the front of `unconsumed` still lacks, when its header says
+    /// how long it is (a bulk, blob error or verbatim string whose length line has arrived), so
+    /// that the rest can be read in one go. `unconsumed` is what [`ReplyDecoder::decode_buffer`]
+    /// left: it starts with the element that was not whole.
+    pub fn missing(unconsumed: &[u8]) -> Option<usize> {
+        if !matches!(unconsumed.first(), Some(b'$' | b'!' | b'=')) {
+            return None;
+        }
+        let (line, after) = header_line(unconsumed, 0, "").ok()??;
+        let len = usize::try_from(parse_length(&line[1..])?).ok()?;
+        (after + len + 2).checked_sub(unconsumed.len()).filter(|&n| n > 0)
+    }
+
     /// Adds a parsed node to the reply being built; returns the reply when it is complete.
     fn accept(&mut self, node: Node) -> Result<Option<Vec<Node>>, ProtocolError> {
         let discard = self.open.last().is_some_and(|o| o.discard);
@@ -269,6 +282,17 @@ mod tests {
         }
         assert!(buffer.is_empty(), "left over: {buffer:?}");
         replies
+    }
+
+    #[test]
+    fn missing_counts_the_rest_of_a_value_whose_length_has_arrived() {
+        assert_eq!(ReplyDecoder::missing(b"$10\r\nabc"), Some(9), "7 bytes of data and the CRLF");
+        assert_eq!(ReplyDecoder::missing(b"=7\r\ntxt:"), Some(5));
+        assert_eq!(ReplyDecoder::missing(b"$3\r\nabc\r\n"), None, "nothing lacks");
+        assert_eq!(ReplyDecoder::missing(b"$10"), None, "the length line is not complete");
+        assert_eq!(ReplyDecoder::missing(b"$-1\r\n"), None);
+        assert_eq!(ReplyDecoder::missing(b"*2\r\n$3\r\n"), None, "an aggregate's length counts elements");
+        assert_eq!(ReplyDecoder::missing(b""), None);
     }
 
     #[test]

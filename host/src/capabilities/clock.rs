@@ -1,7 +1,6 @@
 //! `cachet:engine/clock`: a monotonic clock for deadlines and the wall clock for absolute expiry.
 
-use crate::runtime::bindings::keyvalue::cachet::engine::clock;
-use crate::runtime::bindings::exports::cachet::engine::server::Time;
+use super::bindings::cachet::engine::clock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// The monotonic clock counts from a fixed origin, shared by every instance the process creates so
@@ -24,11 +23,6 @@ impl Clock {
     /// Milliseconds since the Unix epoch.
     pub fn wall_ms(&self) -> u64 {
         SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-    }
-
-    /// The time of one call into the server engine, as the engine is given it.
-    pub fn now(&self) -> Time {
-        Time { monotonic_ns: self.monotonic_ns(), wall_ms: self.wall_ms() }
     }
 
     /// The instant a monotonic reading refers to.

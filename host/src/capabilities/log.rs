@@ -1,7 +1,7 @@
 //! `cachet:engine/log`: the component's messages become `tracing` events under the target
 //! `cachet::engine`.
 
-use crate::runtime::bindings::keyvalue::cachet::engine::log::{self, Level};
+use super::bindings::cachet::engine::log::{self, Level};
 
 impl log::Host for super::HostState {
     fn log(&mut self, level: Level, message: String) {

@@ -1,13 +1,18 @@
 //! What the host grants the component: one module per imported WIT interface, each a small
-//! implementation of the trait `bindgen!` generated for it, plus the empty WASI that Rust's standard
-//! library needs (no files, no network, no environment).
+//! implementation of the trait `bindgen!` generated for it (see [`bindings`]), plus the empty WASI
+//! that Rust's standard library needs (no files, no network, no environment).
+//!
+//! This is the bottom layer of the host: it depends on nothing else in the crate. The runtime
+//! links these capabilities into the component's worlds; the client lends them its pools.
 
+pub mod bindings;
 mod clock;
 mod log;
 mod random;
-mod streams;
+pub mod streams;
 
-use wasmtime::component::ResourceTable;
+use streams::Pool;
+use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -21,7 +26,7 @@ pub struct HostState {
     /// When set, randomness is a fixed sequence from this seed (see [`crate::runtime::RuntimeOptions::random_seed`]).
     pub random_seed: Option<u64>,
     wasi: WasiCtx,
-    pub(crate) table: ResourceTable,
+    table: ResourceTable,
 }
 
 impl HostState {
@@ -37,6 +42,26 @@ impl HostState {
         }
         HostState { clock, limits: limits.build(), random_seed: None, wasi: WasiCtx::builder().build(), table: ResourceTable::new() }
     }
+
+    /// Lends `pool` to the component: the handle it then holds (the `cache` constructor takes it).
+    pub fn lend_pool(&mut self, pool: Pool) -> wasmtime::Result<Resource<Pool>> {
+        Ok(self.table.push(pool)?)
+    }
+}
+
+/// Links cachet's clock, random and log capabilities, which every world imports. They never wait,
+/// so a linker with only these drives the component with plain synchronous calls.
+pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    use bindings::cachet::engine::{clock, log, random};
+    clock::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)?;
+    random::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)?;
+    log::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)
+}
+
+/// Links the streams capability. Its functions wait on the network: a store whose linker has them
+/// must be driven with wasmtime's async calls.
+pub fn add_streams_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    bindings::cachet::engine::streams::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)
 }
 
 impl WasiView for HostState {

@@ -1,6 +1,6 @@
 //! `cachet:engine/random`: seeds for the component's own generator.
 
-use crate::runtime::bindings::keyvalue::cachet::engine::random;
+use super::bindings::cachet::engine::random;
 
 impl random::Host for super::HostState {
     fn random_u64(&mut self) -> u64 {

@@ -57,14 +57,8 @@ impl CliArgs {
                     Some(path) => Target::Unix(path.clone()),
                     None => Target::Tcp { host: self.host.clone(), port: self.port },
                 };
-                let session = Session {
-                    username: self.user.clone(),
-                    password: self.password.clone(),
-                    database: self.db,
-                    protocol: 2,
-                    retries: 1,
-                    client_name: None,
-                };
+                let session =
+                    Session { username: self.user.clone(), password: self.password.clone(), database: self.db, ..Session::default() };
                 ClientConfig { target, session, pool: Default::default() }
             }
         };

@@ -5,20 +5,20 @@
 //! (one per connection it may use) takes everything queued at once and sends it as one batch, so
 //! throughput grows with the number of callers instead of waiting on round trips.
 
-pub mod connection;
-mod endpoint;
+mod component;
 mod memory;
-pub mod pool;
 mod single_flight;
 mod value;
 
+pub use crate::capabilities::streams::{
+    Connection, Endpoint, InProcessServer, Pool, PoolOptions, PoolStats, PooledStream, StreamError, StreamErrorKind,
+};
 pub use cachet_url::{ClientConfig, Session, Target, UrlError};
-pub use endpoint::Endpoint;
-pub use pool::{Pool, PoolOptions, PoolStats};
 pub use value::{DEFAULT_TTL, Error, ErrorKind, Ttl, Value};
 
 use crate::runtime::{CacheError, CacheOptions, ClientInstance, Op, Outcome, Runtime};
 use bytes::Bytes;
+use component::{flag, integer, reply, value, values};
 use memory::MemoryServer;
 use single_flight::Flights;
 use std::sync::{Arc, RwLock};
@@ -74,7 +74,7 @@ impl Client {
             ),
         };
         let pool = Pool::new(endpoint, config.pool.clone());
-        let options = cache_options(&config.session);
+        let options = CacheOptions::from(&config.session);
         let (queue, jobs) = mpsc::channel(QUEUE_LEN);
         let jobs = Arc::new(Mutex::new(jobs));
         for _ in 0..config.pool.max_connections.clamp(1, MAX_WORKERS) {
@@ -208,10 +208,7 @@ impl Client {
     }
 
     pub async fn mget<K: AsRef<[u8]>>(&self, keys: impl IntoIterator<Item = K>) -> Result<Vec<Option<Bytes>>, Error> {
-        match self.run(Op::Mget(owned(keys))).await? {
-            Outcome::Values(values) => Ok(values.into_iter().map(|v| v.map(Bytes::from)).collect()),
-            _ => Err(unexpected()),
-        }
+        values(self.run(Op::Mget(owned(keys))).await?)
     }
 
     /// Stores every pair, without expiry (as MSET does).
@@ -232,10 +229,7 @@ impl Client {
 
     /// Any command, e.g. `client.call(["HSET", "h", "f", "v"])`.
     pub async fn call<A: AsRef<[u8]>>(&self, args: impl IntoIterator<Item = A>) -> Result<Value, Error> {
-        match self.run(Op::Call(owned(args))).await? {
-            Outcome::Reply(nodes) => Ok(Value::from_nodes(nodes)),
-            _ => Err(unexpected()),
-        }
+        reply(self.run(Op::Call(owned(args))).await?)
     }
 
     /// Runs several requests at once; each has its own result. All are queued before any is
@@ -251,7 +245,7 @@ impl Client {
                 Ok(answer) => receive(answer).await,
                 Err(error) => Err(error),
             };
-            results.push(outcome.map(outcome_value));
+            results.push(outcome.map(Value::from));
         }
         results
     }
@@ -305,62 +299,12 @@ async fn receive(answer: oneshot::Receiver<Result<Reply, Error>>) -> Result<Outc
     }
 }
 
-fn outcome_value(outcome: Outcome) -> Value {
-    match outcome {
-        Outcome::Value(Some(v)) => Value::Bulk(Bytes::from(v)),
-        Outcome::Value(None) => Value::Nil,
-        Outcome::Values(values) => {
-            Value::Array(values.into_iter().map(|v| v.map_or(Value::Nil, |b| Value::Bulk(Bytes::from(b)))).collect())
-        }
-        Outcome::Done => Value::Status("OK".into()),
-        Outcome::Flag(f) => Value::Bool(f),
-        Outcome::Integer(n) => Value::Int(n),
-        Outcome::Reply(nodes) => Value::from_nodes(nodes),
-    }
-}
-
-fn cache_options(session: &Session) -> CacheOptions {
-    CacheOptions {
-        username: session.username.clone(),
-        password: session.password.clone(),
-        database: session.database,
-        client_name: session.client_name.clone(),
-        protocol: session.protocol,
-        retries: session.retries,
-    }
-}
-
 fn owned<A: AsRef<[u8]>>(items: impl IntoIterator<Item = A>) -> Vec<Vec<u8>> {
     items.into_iter().map(|a| a.as_ref().to_vec()).collect()
 }
 
 fn closed() -> Error {
     Error::new(ErrorKind::Closed, "the client is closed")
-}
-
-fn unexpected() -> Error {
-    Error::new(ErrorKind::Protocol, "the client component gave a result of the wrong kind")
-}
-
-fn value(outcome: Outcome) -> Result<Option<Bytes>, Error> {
-    match outcome {
-        Outcome::Value(v) => Ok(v.map(Bytes::from)),
-        _ => Err(unexpected()),
-    }
-}
-
-fn flag(outcome: Outcome) -> Result<bool, Error> {
-    match outcome {
-        Outcome::Flag(f) => Ok(f),
-        _ => Err(unexpected()),
-    }
-}
-
-fn integer(outcome: Outcome) -> Result<i64, Error> {
-    match outcome {
-        Outcome::Integer(n) => Ok(n),
-        _ => Err(unexpected()),
-    }
 }
 
 /// One worker: takes everything queued, runs it as one batch in its component instance, answers
@@ -414,5 +358,16 @@ async fn work(runtime: Arc<Runtime>, pool: Pool, options: CacheOptions, queue: A
 fn fail_all(jobs: Vec<Job>, message: &str) {
     for job in jobs {
         let _ = job.reply.send(Err(Error::new(ErrorKind::Engine, message)));
+    }
+}
+
+/// `mem://` servers are endpoints like any other.
+impl InProcessServer for MemoryServer {
+    fn name(&self) -> &str {
+        MemoryServer::name(self)
+    }
+
+    fn connect(&self) -> std::io::Result<tokio::net::UnixStream> {
+        MemoryServer::connect(self)
     }
 }

@@ -1,6 +1,6 @@
-//! Replies as Rust values, and the errors and time-to-live type of the client API.
+//! Replies as Rust values, and the errors and time-to-live type of the client API. How the
+//! component's results become them is in [`super::component`].
 
-use crate::runtime::{CacheError, CacheErrorKind, Node};
 use bytes::Bytes;
 use std::time::Duration;
 
@@ -25,13 +25,6 @@ pub enum Value {
 }
 
 impl Value {
-    /// Rebuilds the tree from the pre-order node list the component returns. Counts that claim
-    /// more elements than there are nodes are cut short rather than trusted.
-    pub fn from_nodes(nodes: Vec<Node>) -> Value {
-        let mut nodes = nodes.into_iter();
-        build(&mut nodes).unwrap_or(Value::Nil)
-    }
-
     /// The bytes of a bulk, status or verbatim string.
     pub fn as_bytes(&self) -> Option<&[u8]> {
         match self {
@@ -40,42 +33,6 @@ impl Value {
             _ => None,
         }
     }
-}
-
-fn build(nodes: &mut std::vec::IntoIter<Node>) -> Option<Value> {
-    Some(match nodes.next()? {
-        Node::Nil => Value::Nil,
-        Node::Simple(s) => Value::Status(s),
-        Node::Error(s) => Value::Error(s),
-        Node::Integer(n) => Value::Int(n),
-        Node::Bulk(b) => Value::Bulk(Bytes::from(b)),
-        Node::Double(d) => Value::Double(d),
-        Node::Boolean(b) => Value::Bool(b),
-        Node::BigNumber(s) => Value::BigNumber(s),
-        Node::Verbatim((format, text)) => Value::Verbatim { format, text: Bytes::from(text) },
-        Node::Array(n) => Value::Array(elements(nodes, n)),
-        Node::Set(n) => Value::Set(elements(nodes, n)),
-        Node::Push(n) => Value::Push(elements(nodes, n)),
-        Node::Map(n) => {
-            let mut pairs = Vec::with_capacity((n as usize).min(nodes.len() / 2));
-            for _ in 0..n {
-                let (Some(k), Some(v)) = (build(nodes), build(nodes)) else { break };
-                pairs.push((k, v));
-            }
-            Value::Map(pairs)
-        }
-    })
-}
-
-fn elements(nodes: &mut std::vec::IntoIter<Node>, n: u32) -> Vec<Value> {
-    let mut items = Vec::with_capacity((n as usize).min(nodes.len()));
-    for _ in 0..n {
-        match build(nodes) {
-            Some(v) => items.push(v),
-            None => break,
-        }
-    }
-    items
 }
 
 /// How long a stored value lives.
@@ -175,18 +132,3 @@ impl std::fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
-
-impl From<CacheError> for Error {
-    fn from(e: CacheError) -> Self {
-        let kind = match e.kind {
-            CacheErrorKind::Connection => ErrorKind::Connection,
-            CacheErrorKind::Timeout => ErrorKind::Timeout,
-            CacheErrorKind::Exhausted => ErrorKind::Exhausted,
-            CacheErrorKind::Server => ErrorKind::Server,
-            CacheErrorKind::NotFound => ErrorKind::NotFound,
-            CacheErrorKind::Protocol => ErrorKind::Protocol,
-            CacheErrorKind::Invalid => ErrorKind::Invalid,
-        };
-        Error::new(kind, e.message)
-    }
-}

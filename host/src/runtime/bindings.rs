@@ -1,16 +1,17 @@
-//! Rust types and traits for the component's worlds, generated from `wit/`.
+//! Rust types and traits for the component's worlds, generated from `wit/`. The imports are the
+//! capabilities' own bindings (see [`crate::capabilities::bindings`]); only the exports are
+//! generated here.
 //!
 //! The server world is called synchronously (its calls are short and never wait). The client
-//! world's stream imports wait on the network, so they are async host functions and the client is
-//! driven with wasmtime's async calls.
+//! world's stream imports wait on the network, so the client is driven with wasmtime's async calls.
 
 wasmtime::component::bindgen!({
     world: "server-engine",
     path: "../wit",
     ownership: Borrowing { duplicate_if_necessary: true },
     with: {
-        "cachet:engine/random": crate::runtime::bindings::keyvalue::cachet::engine::random,
-        "cachet:engine/log": crate::runtime::bindings::keyvalue::cachet::engine::log,
+        "cachet:engine/random": crate::capabilities::bindings::cachet::engine::random,
+        "cachet:engine/log": crate::capabilities::bindings::cachet::engine::log,
     },
 });
 
@@ -19,26 +20,28 @@ pub mod client {
     wasmtime::component::bindgen!({
         world: "client",
         path: "../wit",
-        imports: {
-            "cachet:engine/streams": async | trappable,
-        },
         exports: { default: async },
+        // Hosts compare requests and results (tests do).
+        additional_derives: [PartialEq],
         with: {
-            "cachet:engine/clock": crate::runtime::bindings::keyvalue::cachet::engine::clock,
-            "cachet:engine/random": crate::runtime::bindings::keyvalue::cachet::engine::random,
-            "cachet:engine/log": crate::runtime::bindings::keyvalue::cachet::engine::log,
-            "cachet:engine/streams.pool": crate::client::pool::Pool,
-            "cachet:engine/streams.stream": crate::client::pool::PooledStream,
+            "cachet:engine/clock": crate::capabilities::bindings::cachet::engine::clock,
+            "cachet:engine/random": crate::capabilities::bindings::cachet::engine::random,
+            "cachet:engine/log": crate::capabilities::bindings::cachet::engine::log,
+            "cachet:engine/streams": crate::capabilities::bindings::cachet::engine::streams,
         },
     });
 }
 
 /// The `keyvalue` world: wasi:keyvalue and cachet's expiry extension, for hosts that embed the
-/// keyspace as a plugin. It imports every one of cachet's plain capabilities (clock, random, log),
-/// so their host traits are generated here and the other worlds reuse them.
+/// keyspace as a plugin.
 pub mod keyvalue {
     wasmtime::component::bindgen!({
         world: "keyvalue",
         path: "../wit",
+        with: {
+            "cachet:engine/clock": crate::capabilities::bindings::cachet::engine::clock,
+            "cachet:engine/random": crate::capabilities::bindings::cachet::engine::random,
+            "cachet:engine/log": crate::capabilities::bindings::cachet::engine::log,
+        },
     });
 }

@@ -6,22 +6,20 @@
 
 pub mod bindings;
 mod cache;
+mod client;
 
-use crate::capabilities::{Clock, HostState};
+use crate::capabilities::{self, Clock, HostState};
 use anyhow::Result;
+use bindings::client::ClientPre;
 use bindings::exports::cachet::engine::server as wit;
-use bindings::client::{Client as ClientWorld, ClientPre};
 use bindings::{ServerEngine, ServerEnginePre};
-use crate::client::pool::Pool;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store};
 
-pub use bindings::client::exports::cachet::engine::cache::{
-    Error as CacheError, ErrorKind as CacheErrorKind, Node, Op, Options as CacheOptions, Outcome,
-};
+pub use client::{CacheError, CacheErrorKind, CacheOptions, ClientInstance, Node, Op, Outcome};
 pub use wit::{ConfigError, Outcome as EngineOutcome, Output, PeerKind, Progress, Time};
 
 /// Who is on the other end of a connection, as the host tells the engine.
@@ -115,10 +113,7 @@ impl Runtime {
         described(stub_streams(&mut linker, &component, &engine), "linking the stream imports")?;
         let pre = described(linker.instantiate_pre(&component), "the component's imports cannot all be satisfied")?;
         let pre = described(ServerEnginePre::new(pre), "the component does not export cachet:engine/server")?;
-        described(
-            bindings::client::cachet::engine::streams::add_to_linker::<HostState, HasSelf<HostState>>(&mut client_linker, |state| state),
-            "linking the stream capability",
-        )?;
+        described(capabilities::add_streams_to_linker(&mut client_linker), "linking the stream capability")?;
         let client_pre = described(client_linker.instantiate_pre(&component), "the component's imports cannot all be satisfied")?;
         let client_pre = described(ClientPre::new(client_pre), "the component does not export cachet:engine/cache")?;
         let call_deadline_ticks = (options.call_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
@@ -145,19 +140,6 @@ impl Runtime {
         let runtime = Arc::new(Runtime::new(&RuntimeOptions::from_env())?);
         *shared = Some(runtime.clone());
         Ok(runtime)
-    }
-
-    /// An instance running the cache client over `pool`. Its calls wait on the network, so they
-    /// are async; a long call yields to other tasks at every epoch tick instead of being cut off.
-    pub async fn instantiate_client(&self, pool: Pool, options: &CacheOptions) -> Result<ClientInstance> {
-        let mut store = Store::new(&self.engine, HostState::new(self.clock, self.memory_limit));
-        store.limiter(|state| &mut state.limits);
-        store.epoch_deadline_async_yield_and_update(1);
-        let bindings = described(self.client_pre.instantiate_async(&mut store).await, "instantiating the client component")?;
-        let pool = described(store.data_mut().table.push(pool).map_err(wasmtime::Error::from), "registering the pool")?;
-        let cache = bindings.cachet_engine_cache().cache();
-        let cache = described(cache.call_constructor(&mut store, pool, options).await, "creating the cache client")?;
-        Ok(ClientInstance { store, bindings, cache })
     }
 
     /// A fresh engine instance with an empty keyspace.
@@ -206,6 +188,11 @@ impl Runtime {
         self.clock
     }
 
+    /// The time of one call into a server engine, as the engine is given it.
+    pub fn now(&self) -> Time {
+        Time { monotonic_ns: self.clock.monotonic_ns(), wall_ms: self.clock.wall_ms() }
+    }
+
     /// The interfaces the component imports, by name (`cachet:engine/clock@0.1.0`, ...): everything
     /// it can ask of the outside world.
     pub fn imports(&self) -> Vec<String> {
@@ -238,10 +225,7 @@ pub type Input<'a> = wit::Input<'a>;
 /// A linker with cachet's clock, random and log capabilities, which every world imports.
 fn capabilities_linker(engine: &Engine) -> Result<Linker<HostState>> {
     let mut linker = Linker::<HostState>::new(engine);
-    described(
-        bindings::keyvalue::Keyvalue::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state),
-        "linking cachet's capabilities",
-    )?;
+    described(capabilities::add_to_linker(&mut linker), "linking cachet's capabilities")?;
     Ok(linker)
 }
 
@@ -326,20 +310,4 @@ pub struct PluginInstance {
     pub store: Store<HostState>,
     pub server: ServerEngine,
     pub keyvalue: bindings::keyvalue::Keyvalue,
-}
-
-/// A client instance: the component's cache adapter bound to one pool.
-pub struct ClientInstance {
-    store: Store<HostState>,
-    bindings: ClientWorld,
-    cache: wasmtime::component::ResourceAny,
-}
-
-impl ClientInstance {
-    /// Runs a batch of requests in one round trip. `Err` when the component trapped (the
-    /// instance must then be replaced); each request has its own result otherwise.
-    pub async fn batch(&mut self, ops: &[Op]) -> Result<Vec<std::result::Result<Outcome, CacheError>>> {
-        let cache = self.bindings.cachet_engine_cache().cache();
-        described(cache.call_batch(&mut self.store, self.cache, ops).await, "the client component failed")
-    }
 }

@@ -88,7 +88,7 @@ impl Supervisor {
         }
         let id = self.next_id;
         self.next_id += 1;
-        match self.instance.open(self.runtime.clock().now(), id, &peer, None) {
+        match self.instance.open(self.runtime.now(), id, &peer, None) {
             Ok(Ok(outcome)) => {
                 self.connections.insert(id, Registered { peer, session: None });
                 let outputs = self.outcome(outcome);
@@ -107,7 +107,7 @@ impl Supervisor {
         if self.connections.remove(&id).is_none() || self.failure.is_some() {
             return;
         }
-        match self.instance.close(self.runtime.clock().now(), id) {
+        match self.instance.close(self.runtime.now(), id) {
             Ok(outcome) => {
                 let outputs = self.outcome(outcome);
                 self.defer(outputs);
@@ -128,7 +128,7 @@ impl Supervisor {
         if self.failure.is_some() {
             return inputs.iter().map(|input| unserved(input)).collect();
         }
-        match self.instance.feed(self.runtime.clock().now(), inputs) {
+        match self.instance.feed(self.runtime.now(), inputs) {
             Ok(outcome) => self.outcome(outcome),
             Err(trap) => {
                 self.recover(&trap, None, Fault::New);
@@ -146,7 +146,7 @@ impl Supervisor {
             return vec![unserved(input)];
         }
         let inputs = std::slice::from_ref(input);
-        match self.instance.feed(self.runtime.clock().now(), inputs) {
+        match self.instance.feed(self.runtime.now(), inputs) {
             Ok(outcome) => self.outcome(outcome),
             Err(trap) => {
                 self.recover(&trap, Some(input.id), fault);
@@ -202,7 +202,7 @@ impl Supervisor {
         if self.failure.is_some() {
             return None;
         }
-        match self.instance.tick(self.runtime.clock().now()) {
+        match self.instance.tick(self.runtime.now()) {
             Ok(outcome) => {
                 let outputs = self.outcome(outcome);
                 self.defer(outputs);
@@ -258,7 +258,7 @@ impl Supervisor {
                 return;
             }
         };
-        let now = self.runtime.clock().now();
+        let now = self.runtime.now();
         let mut lost = Vec::new();
         for (id, conn) in &self.connections {
             match instance.open(now, *id, &conn.peer, conn.session.as_deref()) {

@@ -60,14 +60,23 @@ pub enum Target {
 }
 
 /// How a connection's session is set up.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Session {
     pub username: Option<String>,
     pub password: Option<String>,
     pub database: u32,
     pub client_name: Option<String>,
+    /// 2 or 3 (3 sends HELLO 3).
     pub protocol: u8,
+    /// How often a request that is safe to repeat is tried again after its connection broke.
     pub retries: u32,
+}
+
+/// RESP2, database 0, no credentials, one retry.
+impl Default for Session {
+    fn default() -> Self {
+        Session { username: None, password: None, database: 0, client_name: None, protocol: 2, retries: 1 }
+    }
 }
 
 /// Everything a URL says.
@@ -116,7 +125,7 @@ impl ClientConfig {
             "mem" => Target::Memory(url.host_str().unwrap_or_default().to_string()),
             other => return fail(format!("unknown URL scheme '{other}': use redis://, unix:// or mem://")),
         };
-        let mut session = Session { protocol: 2, retries: 1, ..Session::default() };
+        let mut session = Session::default();
         if !url.username().is_empty() {
             session.username = Some(decode(url.username()));
         }

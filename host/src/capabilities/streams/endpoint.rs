@@ -1,6 +1,6 @@
 //! Where a pool's connections go.
 
-use super::memory::MemoryServer;
+use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -9,7 +9,15 @@ pub enum Endpoint {
     Tcp { host: String, port: u16 },
     Unix(PathBuf),
     /// A cachet keyspace in this process (`mem://`).
-    Memory(Arc<MemoryServer>),
+    Memory(Arc<dyn InProcessServer>),
+}
+
+/// A server inside this process, reached through a socket pair rather than the network.
+pub trait InProcessServer: Send + Sync {
+    /// The name it goes by in `mem://name`.
+    fn name(&self) -> &str;
+    /// A new connection to it.
+    fn connect(&self) -> io::Result<tokio::net::UnixStream>;
 }
 
 impl std::fmt::Display for Endpoint {

@@ -10,7 +10,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 
 /// A stream's failures are the WIT `stream-error` itself: the component receives them as they are.
-pub use crate::runtime::bindings::client::cachet::engine::streams::{ErrorKind as StreamErrorKind, StreamError};
+pub use crate::capabilities::bindings::cachet::engine::streams::{ErrorKind as StreamErrorKind, StreamError};
 
 impl StreamError {
     pub fn new(kind: StreamErrorKind, message: impl Into<String>) -> Self {

@@ -1,8 +1,18 @@
 //! `cachet:engine/streams`: pooled connections lent to the component. Handles live in the store's
 //! resource table; a stream the component drops without releasing it is closed, never reused.
+//!
+//! The pools, their connections and where those go are this capability's own: the client makes
+//! pools and lends them, the component uses them.
 
-use crate::client::pool::{Pool, PooledStream};
-use crate::runtime::bindings::client::cachet::engine::streams as wit;
+pub mod connection;
+mod endpoint;
+mod pool;
+
+pub use connection::{Connection, StreamError, StreamErrorKind};
+pub use endpoint::{Endpoint, InProcessServer};
+pub use pool::{Pool, PoolOptions, PoolStats, PooledStream};
+
+use super::bindings::cachet::engine::streams as wit;
 use std::time::Duration;
 use wasmtime::component::Resource;
 
@@ -81,3 +91,6 @@ impl wit::HostStream for super::HostState {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,174 @@
+//! The adapter: a batch of requests sent on one stream, answered in order, and what happens when
+//! the stream fails part-way.
+//!
+//! The rules:
+//! - a request that cannot become a command fails at once and is never sent;
+//! - a pool that lends no stream fails the batch: the host's pool has already tried to connect as
+//!   often as it is configured to;
+//! - a stream that broke before any request went out (while a fresh connection was being set up)
+//!   sends them all again on another stream, up to `retries` times;
+//! - a stream that broke after the requests went out keeps the replies that arrived; of the rest,
+//!   those that cannot safely run twice fail saying they may or may not have run, and the others
+//!   go again, up to `retries` times;
+//! - a timeout, a reply that is not RESP, or a server refusing the set-up fails what is left
+//!   without trying again: the requests may still run, or no other stream would do better.
+
+use super::reader::Reader;
+use super::setup::Options;
+use super::streams::{Pool, Stream};
+use super::{Error, ErrorKind, Op, Outcome};
+use crate::resp::{Node, encode_command};
+use std::borrow::Cow;
+
+/// A cache client over one pool.
+pub(crate) struct Cache<P: Pool> {
+    pool: P,
+    options: Options,
+}
+
+/// Why a round on one stream stopped before every request was answered.
+pub(super) enum Interrupted {
+    /// The stream broke before any request was sent: all may be tried on another.
+    Unsent(Error),
+    /// The stream broke; requests not yet answered may be tried on another if repeatable.
+    Broken(Error),
+    /// Nothing more can be done for the requests left (timeout, bad reply, set-up refused).
+    Fatal(Error),
+}
+
+/// A request's result, once it has one.
+type Slot = Option<Result<Outcome, Error>>;
+
+/// A request's command, borrowing its keys and values.
+type Command<'a> = Vec<Cow<'a, [u8]>>;
+
+/// What a request fails with when it may have run and cannot be repeated.
+pub(crate) const MAY_HAVE_RUN: &str =
+    "the connection broke after the request was sent: it may or may not have run, so it was not sent again";
+
+impl<P: Pool> Cache<P> {
+    pub fn new(pool: P, options: Options) -> Self {
+        Cache { pool, options }
+    }
+
+    /// Runs a single request.
+    pub fn run(&self, op: Op) -> Result<Outcome, Error> {
+        self.batch(vec![op]).pop().unwrap_or_else(|| Err(Error::new(ErrorKind::Invalid, "no result")))
+    }
+
+    /// Runs the requests in one round trip, each with its own result (see the module's rules for
+    /// what happens when the stream fails).
+    pub fn batch(&self, ops: Vec<Op>) -> Vec<Result<Outcome, Error>> {
+        let (commands, mut results) = commands(&ops);
+        let mut attempt = 0;
+        loop {
+            let todo: Vec<usize> = (0..ops.len()).filter(|&i| results[i].is_none()).collect();
+            if todo.is_empty() {
+                break;
+            }
+            let (error, may_retry) = match self.round(&ops, &commands, &todo, &mut results) {
+                Ok(()) => continue,
+                Err(Interrupted::Fatal(error)) => (error, false),
+                Err(Interrupted::Unsent(error)) => (error, true),
+                Err(Interrupted::Broken(error)) => {
+                    give_up_unrepeatable(&ops, &mut results);
+                    (error, true)
+                }
+            };
+            if may_retry && attempt < self.options.retries {
+                attempt += 1;
+                crate::log::debug(&format!("connection broke ({}); trying again", error.message));
+                continue;
+            }
+            for slot in results.iter_mut().filter(|r| r.is_none()) {
+                *slot = Some(Err(error.clone()));
+            }
+        }
+        results.into_iter().map(|r| r.unwrap_or_else(|| Err(Error::new(ErrorKind::Invalid, "no result")))).collect()
+    }
+
+    /// One stream: set it up if new, send every request still to do, read their replies.
+    fn round(&self, ops: &[Op], commands: &[Option<Command<'_>>], todo: &[usize], results: &mut [Slot]) -> Result<(), Interrupted> {
+        let stream = self.pool.acquire().map_err(|e| Interrupted::Fatal(e.into()))?;
+        let mut reader = Reader::new();
+        let answered = self
+            .set_up(&stream, &mut reader)
+            .and_then(|()| send_and_read(&stream, &mut reader, ops, commands, todo, results));
+        match answered {
+            Ok(()) => self.pool.release(stream),
+            Err(_) => self.pool.discard(stream),
+        }
+        answered
+    }
+
+    /// Sends a fresh connection's set-up (HELLO/AUTH, SELECT, CLIENT SETNAME) and checks each
+    /// answer: a refusal (wrong password, bad database) fails the requests with the server's text.
+    /// No request has been sent yet, so a stream that breaks here leaves them all unsent.
+    fn set_up(&self, stream: &P::Stream, reader: &mut Reader) -> Result<(), Interrupted> {
+        if !stream.fresh() {
+            return Ok(());
+        }
+        let commands = self.options.set_up_commands();
+        if commands.is_empty() {
+            return Ok(());
+        }
+        let unsent = |interrupted| match interrupted {
+            Interrupted::Broken(error) => Interrupted::Unsent(error),
+            other => other,
+        };
+        let mut out = Vec::new();
+        for command in &commands {
+            encode_command(&mut out, command);
+        }
+        stream.write(&out).and_then(|()| stream.drain()).map_err(|e| Interrupted::Unsent(e.into()))?;
+        for _ in &commands {
+            if let [Node::Error(message)] = reader.reply(stream).map_err(unsent)?.as_slice() {
+                return Err(Interrupted::Fatal(Error::new(ErrorKind::Server, message.clone())));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Each request's command, and a result already for those that have none.
+fn commands(ops: &[Op]) -> (Vec<Option<Command<'_>>>, Vec<Slot>) {
+    ops.iter()
+        .map(|op| match op.command() {
+            Ok(command) => (Some(command), None),
+            Err(error) => (None, Some(Err(error))),
+        })
+        .unzip()
+}
+
+/// Writes the requests still to do in one go and reads their replies in order.
+fn send_and_read(
+    stream: &impl Stream,
+    reader: &mut Reader,
+    ops: &[Op],
+    commands: &[Option<Command<'_>>],
+    todo: &[usize],
+    results: &mut [Slot],
+) -> Result<(), Interrupted> {
+    let mut out = Vec::new();
+    for command in todo.iter().filter_map(|&i| commands[i].as_ref()) {
+        encode_command(&mut out, command);
+    }
+    stream.write(&out).and_then(|()| stream.drain()).map_err(|e| Interrupted::Broken(e.into()))?;
+    for &i in todo {
+        results[i] = Some(ops[i].outcome(reader.reply(stream)?));
+    }
+    Ok(())
+}
+
+/// After a broken connection: requests that were sent and cannot safely run twice are failed
+/// rather than silently repeated.
+fn give_up_unrepeatable(ops: &[Op], results: &mut [Slot]) {
+    for (slot, op) in results.iter_mut().zip(ops) {
+        if slot.is_none() && !op.repeatable() {
+            *slot = Some(Err(Error::new(ErrorKind::Connection, MAY_HAVE_RUN)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

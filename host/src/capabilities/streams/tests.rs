@@ -1,0 +1,124 @@
+//! The `streams` functions as the component calls them, on a stream lent from a pool to a real
+//! TCP peer on loopback that the test drives byte by byte.
+
+use super::wit::{ErrorKind, HostPool, HostStream, StreamError};
+use super::{Endpoint, Pool, PoolOptions, PooledStream};
+use crate::capabilities::{Clock, HostState};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use wasmtime::component::Resource;
+
+/// A stream lent to the component's side, and the peer at its other end.
+struct Lent {
+    state: HostState,
+    stream: u32,
+    peer: TcpStream,
+}
+
+impl Lent {
+    async fn new() -> Lent {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+        let port = listener.local_addr().expect("its address").port();
+        let options = PoolOptions { stream_timeout: Duration::from_secs(10), ..PoolOptions::default() };
+        let mut state = HostState::new(Clock::new(), None);
+        let pool = state.lend_pool(Pool::new(Endpoint::Tcp { host: "127.0.0.1".into(), port }, options)).expect("the pool is lent");
+        let stream = HostPool::acquire(&mut state, pool, None).await.expect("no trap").expect("a stream");
+        let (peer, _) = listener.accept().await.expect("the pool connected");
+        Lent { state, stream: stream.rep(), peer }
+    }
+
+    async fn peer_sends(&mut self, bytes: &[u8]) {
+        self.peer.write_all(bytes).await.expect("the peer writes");
+    }
+
+    async fn peer_closes(&mut self) {
+        self.peer.shutdown().await.expect("the peer closes");
+    }
+
+    async fn read(&mut self, max: u32) -> Result<Vec<u8>, StreamError> {
+        HostStream::read(&mut self.state, borrowed(self.stream), max).await.expect("no trap")
+    }
+
+    async fn read_exact(&mut self, n: u32) -> Result<Vec<u8>, StreamError> {
+        HostStream::read_exact(&mut self.state, borrowed(self.stream), n).await.expect("no trap")
+    }
+
+    async fn read_until(&mut self, separator: &[u8], limit: u32) -> Result<Vec<u8>, StreamError> {
+        HostStream::read_until(&mut self.state, borrowed(self.stream), separator.to_vec(), limit).await.expect("no trap")
+    }
+}
+
+/// A handle to the lent stream, as the component passes it to each call.
+fn borrowed(stream: u32) -> Resource<PooledStream> {
+    Resource::new_borrow(stream)
+}
+
+#[tokio::test]
+async fn read_exact_waits_for_every_byte_and_leaves_the_rest() {
+    let mut lent = Lent::new().await;
+    lent.peer_sends(b"abc").await;
+    lent.peer_sends(b"defgh").await;
+    assert_eq!(lent.read_exact(6).await.unwrap(), b"abcdef");
+    assert_eq!(lent.read_exact(2).await.unwrap(), b"gh");
+}
+
+#[tokio::test]
+async fn read_exact_cut_short_returns_what_came() {
+    let mut lent = Lent::new().await;
+    lent.peer_sends(b"abc").await;
+    lent.peer_closes().await;
+    let error = lent.read_exact(10).await.unwrap_err();
+    assert_eq!((error.kind, error.message.as_str(), error.partial.as_slice()), (ErrorKind::Incomplete, "the stream ended after 3 of 10 bytes", &b"abc"[..]));
+}
+
+#[tokio::test]
+async fn read_until_returns_each_line_with_its_separator() {
+    let mut lent = Lent::new().await;
+    lent.peer_sends(b"+PO").await;
+    lent.peer_sends(b"NG\r").await;
+    lent.peer_sends(b"\n:12\r\n$3").await;
+    assert_eq!(lent.read_until(b"\r\n", 64).await.unwrap(), b"+PONG\r\n");
+    assert_eq!(lent.read_until(b"\r\n", 64).await.unwrap(), b":12\r\n");
+    lent.peer_sends(b"\r\nabc\r\n").await;
+    assert_eq!(lent.read_until(b"\r\n", 64).await.unwrap(), b"$3\r\n");
+    assert_eq!(lent.read_exact(5).await.unwrap(), b"abc\r\n", "a bulk body after its length line");
+}
+
+#[tokio::test]
+async fn read_until_stops_at_its_limit() {
+    let mut lent = Lent::new().await;
+    lent.peer_sends(b"abcdefgh").await;
+    let error = lent.read_until(b"\r\n", 4).await.unwrap_err();
+    assert_eq!((error.kind, error.message.as_str(), error.partial.as_slice()), (ErrorKind::LimitOverrun, "no separator within 4 bytes", &b"abcd"[..]));
+    assert_eq!(lent.read_exact(4).await.unwrap(), b"efgh", "the bytes past the limit are still there");
+}
+
+#[tokio::test]
+async fn read_until_returns_what_came_when_the_peer_closes() {
+    let mut lent = Lent::new().await;
+    lent.peer_sends(b"abc").await;
+    lent.peer_closes().await;
+    let error = lent.read_until(b"\r\n", 64).await.unwrap_err();
+    assert_eq!((error.kind, error.partial.as_slice()), (ErrorKind::Closed, &b"abc"[..]));
+    assert!(error.message.ends_with("closed the connection"), "{}", error.message);
+}
+
+#[tokio::test]
+async fn read_until_refuses_an_empty_separator() {
+    let mut lent = Lent::new().await;
+    let error = lent.read_until(b"", 64).await.unwrap_err();
+    assert_eq!((error.kind, error.message.as_str()), (ErrorKind::Io, "read-until needs a non-empty separator"));
+}
+
+#[tokio::test]
+async fn close_ends_the_connection_for_both_sides() {
+    let mut lent = Lent::new().await;
+    HostStream::close(&mut lent.state, borrowed(lent.stream)).await.expect("no trap");
+    let mut rest = Vec::new();
+    lent.peer.read_to_end(&mut rest).await.expect("the peer reads to the end");
+    assert!(rest.is_empty(), "the peer sees the connection end");
+    let error = lent.read(16).await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Closed, "{}", error.message);
+    HostStream::drop(&mut lent.state, Resource::new_own(lent.stream)).await.expect("the handle is dropped");
+}
