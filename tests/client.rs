@@ -374,6 +374,26 @@ async fn new_connections_authenticate_select_and_name_themselves() {
     }
 }
 
+/// A `mem://` keyspace has no thread of its own: its timer task, on the opener's runtime, runs
+/// active expiry, so keys nobody reads are reclaimed (DBSIZE counts expired keys until then).
+#[tokio::test]
+async fn memory_keyspaces_reclaim_expired_keys_nobody_reads() {
+    let client = Client::open("mem://").await.unwrap();
+    for i in 0..50 {
+        client.call(["SET", &format!("short:{i}"), "v", "PX", "20"]).await.unwrap();
+    }
+    client.set("stays", "v", Ttl::Never).await.unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if client.call(["DBSIZE"]).await.unwrap() == Value::Int(1) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the expired keys were never reclaimed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(client.get("stays").await.unwrap(), Some(Bytes::from("v")));
+}
+
 #[tokio::test]
 async fn get_or_set_with_runs_the_producer_once_for_concurrent_callers() {
     let client = Client::open("mem://").await.unwrap();

@@ -6,7 +6,6 @@
 //! throughput grows with the number of callers instead of waiting on round trips.
 
 mod component;
-mod memory;
 mod single_flight;
 mod value;
 
@@ -19,7 +18,7 @@ pub use value::{DEFAULT_TTL, Error, ErrorKind, Ttl, Value};
 use crate::runtime::{CacheError, CacheOptions, ClientInstance, Op, Outcome, Runtime};
 use bytes::Bytes;
 use component::{flag, integer, reply, value, values};
-use memory::MemoryServer;
+use crate::server::InProcess;
 use single_flight::Flights;
 use std::sync::{Arc, RwLock};
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -70,7 +69,7 @@ impl Client {
             Target::Tcp { host, port } => Endpoint::Tcp { host: host.clone(), port: *port },
             Target::Unix(path) => Endpoint::Unix(path.clone()),
             Target::Memory(name) => Endpoint::Memory(
-                MemoryServer::open(name, runtime.clone()).map_err(|e| Error::new(ErrorKind::Engine, format!("{e:#}")))?,
+                InProcess::open(name, runtime.clone()).map_err(|e| Error::new(ErrorKind::Engine, format!("{e:#}")))?,
             ),
         };
         let pool = Pool::new(endpoint, config.pool.clone());
@@ -358,16 +357,5 @@ async fn work(runtime: Arc<Runtime>, pool: Pool, options: CacheOptions, queue: A
 fn fail_all(jobs: Vec<Job>, message: &str) {
     for job in jobs {
         let _ = job.reply.send(Err(Error::new(ErrorKind::Engine, message)));
-    }
-}
-
-/// `mem://` servers are endpoints like any other.
-impl InProcessServer for MemoryServer {
-    fn name(&self) -> &str {
-        MemoryServer::name(self)
-    }
-
-    fn connect(&self) -> std::io::Result<tokio::net::UnixStream> {
-        MemoryServer::connect(self)
     }
 }

@@ -5,9 +5,12 @@
 //! requests to another thread would cost more than that, so the loop calls the engine directly.
 
 mod event_loop;
+mod in_process;
 mod supervisor;
+mod timer;
 mod udp;
 
+pub use in_process::InProcess;
 pub use supervisor::Supervisor;
 pub use udp::MAX_DATAGRAM;
 
@@ -76,12 +79,7 @@ pub struct Server {
     tcp: Vec<TcpListener>,
     unix: Option<(UnixListener, PathBuf)>,
     udp: Vec<UdpSocket>,
-    /// Connections handed over from this process (`mem://` clients).
-    inbox: Option<Inbox>,
 }
-
-/// Receives the server's end of in-process connections.
-pub type Inbox = tokio::sync::mpsc::UnboundedReceiver<std::os::unix::net::UnixStream>;
 
 impl Server {
     /// Binds every listener the options ask for. Fails with a message naming the address when one
@@ -106,13 +104,7 @@ impl Server {
         if tcp.is_empty() && unix.is_none() && udp.is_empty() {
             bail!("nothing to listen on: give a TCP port, a Unix socket path or a UDP port");
         }
-        Ok(Server { runtime, options, tcp, unix, udp, inbox: None })
-    }
-
-    /// A server with no listeners that serves the connections sent to `inbox` by this process:
-    /// the keyspace behind `mem://` clients.
-    pub fn in_process(runtime: Arc<Runtime>, options: ServerOptions, inbox: Inbox) -> Server {
-        Server { runtime, options, tcp: Vec::new(), unix: None, udp: Vec::new(), inbox: Some(inbox) }
+        Ok(Server { runtime, options, tcp, unix, udp })
     }
 
     /// The TCP addresses actually bound.
@@ -140,9 +132,6 @@ impl Server {
                 let event_loop = tokio::task::spawn_local(event_loop::run(shared.clone(), arrived, stop_rx.clone()));
                 for listener in self.tcp {
                     tasks.push(tokio::task::spawn_local(accept_tcp(shared.clone(), listener, arrivals.clone(), stop_rx.clone())));
-                }
-                if let Some(inbox) = self.inbox {
-                    tasks.push(tokio::task::spawn_local(accept_in_process(inbox, arrivals.clone(), stop_rx.clone())));
                 }
                 if let Some((listener, path)) = self.unix {
                     tasks.push(tokio::task::spawn_local(accept_unix(listener, path, arrivals.clone(), stop_rx.clone())));
@@ -290,48 +279,15 @@ async fn accept_unix(listener: UnixListener, path: PathBuf, arrivals: Arrivals, 
     }
 }
 
-async fn accept_in_process(mut inbox: Inbox, arrivals: Arrivals, mut stop: Shutdown) {
-    loop {
-        let received = tokio::select! {
-            received = inbox.recv() => received,
-            _ = stop.changed() => break,
-        };
-        let Some(stream) = received else { break };
-        let Ok(stream) = stream.set_nonblocking(true).and_then(|()| tokio::net::UnixStream::from_std(stream)) else {
-            continue;
-        };
-        let peer = Peer { kind: PeerKind::Unix, address: "mem".into(), local_address: "mem".into() };
-        if arrivals.send((Box::new(stream), peer)).is_err() {
-            break;
-        }
-    }
-}
-
-/// Calls the engine's `tick` when its next deadline comes, sleeping while it has none.
+/// Runs the engine's background work when its deadline comes, until the server stops.
 async fn run_timer(shared: Shared, runtime: Arc<Runtime>, mut stop: Shutdown) {
-    let clock = runtime.clock();
     let moved = shared.supervisor.borrow().deadline_moved.clone();
-    let mut earliest = 0;
-    loop {
-        let deadline = shared.supervisor.borrow().deadline();
-        if let Some(at) = deadline
-            && at.max(earliest) <= clock.monotonic_ns()
-        {
-            shared.supervisor.borrow_mut().tick();
-            // However the engine answers, the next tick is at least a millisecond away.
-            earliest = clock.monotonic_ns() + 1_000_000;
-            continue;
-        }
-        let sleep = async {
-            match deadline {
-                Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(clock.instant_at(at.max(earliest)))).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = sleep => {}
-            _ = moved.notified() => {}
-            _ = stop.changed() => break,
-        }
+    let deadline = || Some(shared.supervisor.borrow().deadline());
+    let tick = || {
+        shared.supervisor.borrow_mut().tick();
+    };
+    tokio::select! {
+        _ = timer::run(runtime.clock(), moved, deadline, tick) => {}
+        _ = stop.changed() => {}
     }
 }

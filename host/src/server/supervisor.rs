@@ -14,7 +14,6 @@
 use crate::runtime::{EngineOutcome, Input, Instance, Output, Peer, Progress, Runtime};
 use anyhow::{Context, Result};
 use std::collections::HashMap;
-use std::rc::Rc;
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -43,11 +42,11 @@ pub struct Supervisor {
     /// UDP datagram's commands, a fault's lost connections).
     pending: Vec<Output>,
     /// Woken when `pending` gains output or the supervisor fails.
-    pub pending_ready: Rc<Notify>,
+    pub pending_ready: Arc<Notify>,
     /// The engine's next deadline, as its last call reported it.
     deadline: Option<u64>,
     /// Woken when a call moves the deadline earlier than the timer is waiting for.
-    pub deadline_moved: Rc<Notify>,
+    pub deadline_moved: Arc<Notify>,
     /// Set when no fresh engine could be made after a fault: there is nothing left to serve with.
     failure: Option<anyhow::Error>,
 }
@@ -65,9 +64,9 @@ impl Supervisor {
             next_id: 1,
             faults: 0,
             pending: Vec::new(),
-            pending_ready: Rc::new(Notify::new()),
+            pending_ready: Arc::new(Notify::new()),
             deadline: Some(0),
-            deadline_moved: Rc::new(Notify::new()),
+            deadline_moved: Arc::new(Notify::new()),
             failure: None,
         })
     }

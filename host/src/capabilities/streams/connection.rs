@@ -2,7 +2,7 @@
 //! to n bytes, exactly n, or up to a separator within a limit; buffered writes and a drain.
 //! Every wait is bounded by the stream timeout.
 
-use super::endpoint::Endpoint;
+use super::endpoint::{Endpoint, InProcessLink};
 use bytes::BytesMut;
 use std::io;
 use std::time::{Duration, Instant};
@@ -21,6 +21,8 @@ impl StreamError {
 enum Io {
     Tcp(TcpStream),
     Unix(UnixStream),
+    /// A server in this process: writes are calls into its engine.
+    InProcess(Box<dyn InProcessLink>),
 }
 
 /// A connection and its buffers.
@@ -47,7 +49,7 @@ impl Connection {
                     Ok::<Io, io::Error>(Io::Tcp(stream))
                 }
                 Endpoint::Unix(path) => Ok(Io::Unix(UnixStream::connect(path).await?)),
-                Endpoint::Memory(server) => Ok(Io::Unix(server.connect()?)),
+                Endpoint::Memory(server) => Ok(Io::InProcess(server.clone().connect()?)),
             }
         };
         let io = match tokio::time::timeout(connect_timeout, connecting).await {
@@ -140,6 +142,7 @@ impl Connection {
             match &mut self.io {
                 Io::Tcp(s) => s.write_all(&self.write_buffer).await,
                 Io::Unix(s) => s.write_all(&self.write_buffer).await,
+                Io::InProcess(link) => link.send(&self.write_buffer),
             }
         };
         let result = tokio::time::timeout(self.timeout, sending).await;
@@ -156,6 +159,10 @@ impl Connection {
         let _ = match &self.io {
             Io::Tcp(s) => socket2::SockRef::from(s).shutdown(std::net::Shutdown::Both),
             Io::Unix(s) => socket2::SockRef::from(s).shutdown(std::net::Shutdown::Both),
+            Io::InProcess(link) => {
+                link.close();
+                Ok(())
+            }
         };
     }
 
@@ -169,6 +176,7 @@ impl Connection {
         let peeked = match &self.io {
             Io::Tcp(s) => socket2::SockRef::from(s).peek(&mut probe),
             Io::Unix(s) => socket2::SockRef::from(s).peek(&mut probe),
+            Io::InProcess(link) => return !matches!(link.receive(&mut BytesMut::new()), Ok(0)),
         };
         !matches!(peeked, Err(ref e) if e.kind() == io::ErrorKind::WouldBlock)
     }
@@ -181,6 +189,7 @@ impl Connection {
             match &mut self.io {
                 Io::Tcp(s) => read_some(s, &mut self.read_buffer).await,
                 Io::Unix(s) => read_some(s, &mut self.read_buffer).await,
+                Io::InProcess(link) => receive_some(link.as_ref(), &mut self.read_buffer).await,
             }
         };
         match tokio::time::timeout(self.timeout, reading).await {
@@ -210,4 +219,16 @@ impl Connection {
 
 async fn read_some(stream: &mut (impl AsyncRead + Unpin), buffer: &mut BytesMut) -> io::Result<usize> {
     stream.read_buf(buffer).await
+}
+
+/// Output from an in-process server: what is waiting, else the next that arrives.
+async fn receive_some(link: &dyn InProcessLink, buffer: &mut BytesMut) -> io::Result<usize> {
+    loop {
+        let arrival = link.arrival();
+        match link.receive(buffer) {
+            Ok(0) => arrival.await,
+            Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
+            done => return done,
+        }
+    }
 }

@@ -12,12 +12,27 @@ pub enum Endpoint {
     Memory(Arc<dyn InProcessServer>),
 }
 
-/// A server inside this process, reached through a socket pair rather than the network.
+/// A server inside this process: a connection to it is calls into its engine, not a socket.
 pub trait InProcessServer: Send + Sync {
     /// The name it goes by in `mem://name`.
     fn name(&self) -> &str;
     /// A new connection to it.
-    fn connect(&self) -> io::Result<tokio::net::UnixStream>;
+    fn connect(self: Arc<Self>) -> io::Result<Box<dyn InProcessLink>>;
+}
+
+/// One connection to an in-process server.
+pub trait InProcessLink: Send + Sync {
+    /// Runs `data` as the connection's input, at once; what the server answers can then be taken
+    /// with [`InProcessLink::receive`].
+    fn send(&self, data: &[u8]) -> io::Result<()>;
+    /// Moves the output waiting for the connection to the end of `into` and says how many bytes it
+    /// moved. Fails with `UnexpectedEof` once the server has closed the connection and nothing is
+    /// left to take.
+    fn receive(&self, into: &mut bytes::BytesMut) -> io::Result<usize>;
+    /// Completes when output may have arrived for the connection, or it was closed.
+    fn arrival(&self) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+    /// Closes the connection.
+    fn close(&self);
 }
 
 impl std::fmt::Display for Endpoint {

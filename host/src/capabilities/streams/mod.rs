@@ -9,7 +9,7 @@ mod endpoint;
 mod pool;
 
 pub use connection::{Connection, StreamError, StreamErrorKind};
-pub use endpoint::{Endpoint, InProcessServer};
+pub use endpoint::{Endpoint, InProcessLink, InProcessServer};
 pub use pool::{Pool, PoolOptions, PoolStats, PooledStream};
 
 use super::bindings::cachet::engine::streams as wit;
