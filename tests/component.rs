@@ -94,3 +94,37 @@ fn keyvalue_and_resp_share_one_keyspace() {
     let Err(Error::Other(message)) = atomics.call_increment(&mut *s, bucket, "greeting", 1).unwrap() else { panic!("not a number") };
     assert_eq!(message, "ERR value is not an integer or out of range");
 }
+
+/// A plugin host with no server connections calls `maintenance.tick` for active expiry: keys
+/// nobody reads are reclaimed (DBSIZE counts expired keys until then), and it says when to call
+/// again.
+#[test]
+fn maintenance_tick_reclaims_expired_keys_and_names_its_next_call() {
+    use cachet::runtime::bindings::exports::cachet::engine::server::Peer;
+    use cachet::runtime::{Input, PeerKind};
+    let runtime = runtime();
+    let mut plugin = runtime.instantiate_plugin().expect("a plugin instance");
+    let s = &mut plugin.store;
+    let (store, expiry) = (plugin.keyvalue.wasi_keyvalue_store(), plugin.keyvalue.cachet_engine_expiry());
+    let maintenance = plugin.keyvalue.cachet_engine_maintenance();
+    let bucket = store.call_open(&mut *s, "0").unwrap().unwrap();
+    for i in 0..20 {
+        expiry.call_set_with_ttl(&mut *s, bucket, &format!("short:{i}"), b"v", 1).unwrap().unwrap();
+    }
+    store.bucket().call_set(&mut *s, bucket, "stays", b"v").unwrap().unwrap();
+    // Past the keys' millisecond of life on the clock the component reads.
+    std::thread::sleep(std::time::Duration::from_millis(5));
+
+    let server = plugin.server.cachet_engine_server();
+    let peer = Peer { kind: PeerKind::Unix, address: "test", local_address: "test" };
+    let now = runtime.now();
+    assert!(server.call_open(&mut *s, now, 1, peer, None).unwrap().is_ok());
+    let dbsize = |s: &mut wasmtime::Store<_>| {
+        let out = server.call_feed(&mut *s, runtime.now(), &[Input { id: 1, data: b"DBSIZE\r\n" }]).unwrap();
+        String::from_utf8_lossy(&out.outputs[0].data).into_owned()
+    };
+    assert_eq!(dbsize(s), ":21\r\n", "expired keys nobody read are still counted");
+    let next = maintenance.call_tick(&mut *s).unwrap();
+    assert_eq!(dbsize(s), ":1\r\n", "the tick reclaimed them");
+    assert!(next > runtime.now().monotonic_ns, "the next call is in the future");
+}
