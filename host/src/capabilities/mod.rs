@@ -23,7 +23,7 @@ pub struct HostState {
     pub clock: Clock,
     /// Caps the component's linear memory, so a bug in it cannot take the machine's memory.
     pub limits: StoreLimits,
-    /// When set, randomness is a fixed sequence from this seed (see [`crate::runtime::RuntimeOptions::random_seed`]).
+    /// When set, randomness is a fixed sequence from this seed (the runtime's `random_seed` option).
     pub random_seed: Option<u64>,
     wasi: WasiCtx,
     table: ResourceTable,
