@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Server, resp};
+use common::{Redis, Server, assert_same_as_redis, resp};
 use redis::{Commands, Value};
 use std::time::Duration;
 
@@ -286,4 +286,57 @@ fn server_commands() {
     assert!(format!("{docs:?}").contains("summary"), "{docs:?}");
     let info = cmd(&mut c, &["COMMAND", "INFO", "get"]).unwrap();
     assert!(format!("{info:?}").contains("readonly"), "{info:?}");
+}
+
+/// The same commands against cachet and Debian's redis-server, compared byte for byte in RESP2
+/// and RESP3.
+#[test]
+fn string_and_key_commands_reply_as_redis_does() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    assert_same_as_redis(&server, &redis, &[
+        &["SET", "s", "v"],
+        &["GET", "s"],
+        &["GET", "missing"],
+        &["SET", "s", "w", "NX"],
+        &["SET", "s", "w", "XX", "GET"],
+        &["APPEND", "s", "123"],
+        &["STRLEN", "s"],
+        &["GETRANGE", "s", "1", "-2"],
+        &["SETRANGE", "s", "10", "pad"],
+        &["GET", "s"],
+        &["INCR", "n"],
+        &["INCRBY", "n", "41"],
+        &["DECRBY", "n", "2"],
+        &["INCR", "s"],
+        &["MSET", "a", "1", "b", "2"],
+        &["MGET", "a", "b", "nope"],
+        &["MSETNX", "a", "x", "c", "3"],
+        &["EXISTS", "a", "b", "c", "nope"],
+        &["TYPE", "a"],
+        &["TYPE", "nope"],
+        &["RENAME", "a", "a2"],
+        &["RENAME", "nope", "x"],
+        &["RENAMENX", "a2", "b"],
+        &["EXPIRE", "b", "100"],
+        &["TTL", "b"],
+        &["PERSIST", "b"],
+        &["TTL", "b"],
+        &["EXPIRE", "b", "100", "XX", "GT"],
+        &["DEL", "a2", "b", "nope"],
+        &["DBSIZE"],
+        &["GETDEL", "n"],
+        &["GET", "n"],
+        &["SELECT", "1"],
+        &["SET", "other", "db"],
+        &["MOVE", "other", "0"],
+        &["SELECT", "0"],
+        &["GET", "other"],
+        &["COPY", "other", "copied"],
+        &["GET", "copied"],
+        &["ECHO", "hello"],
+        &["PING"],
+        &["PING", "message"],
+        &["GET"],
+        &["NOSUCHCOMMAND", "x"],
+    ]);
 }

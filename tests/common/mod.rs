@@ -321,3 +321,69 @@ pub fn resp(args: &[&str]) -> String {
     }
     out
 }
+
+impl Raw {
+    /// Reads one whole reply, RESP2 or RESP3, nested aggregates included, and returns its bytes.
+    pub fn reply(&mut self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.read_frame(&mut out);
+        out
+    }
+
+    fn read_line(&mut self, out: &mut Vec<u8>) -> String {
+        let start = out.len();
+        let mut byte = [0u8; 1];
+        while !out[start..].ends_with(b"\r\n") {
+            self.0.read_exact(&mut byte).unwrap_or_else(|e| panic!("reading a reply after {:?}: {e}", String::from_utf8_lossy(out)));
+            out.push(byte[0]);
+        }
+        String::from_utf8_lossy(&out[start..out.len() - 2]).into_owned()
+    }
+
+    fn read_frame(&mut self, out: &mut Vec<u8>) {
+        let line = self.read_line(out);
+        let (kind, rest) = line.split_at(1);
+        let count = || -> i64 { rest.parse().unwrap_or_else(|_| panic!("a length was expected in {line:?}")) };
+        match kind {
+            "$" | "=" | "!" if count() >= 0 => {
+                let mut body = vec![0u8; count() as usize + 2];
+                self.0.read_exact(&mut body).expect("a bulk body");
+                out.extend_from_slice(&body);
+            }
+            "*" | "~" | ">" if count() > 0 => (0..count()).for_each(|_| self.read_frame(out)),
+            "%" | "|" if count() > 0 => (0..2 * count()).for_each(|_| self.read_frame(out)),
+            _ => {}
+        }
+    }
+}
+
+/// Runs the same commands, in order, on one connection to cachet and one to Debian's redis-server
+/// — in RESP2, then again on fresh connections after `HELLO 3` — and fails on the first reply that
+/// is not byte for byte the same. Each run starts from empty databases (FLUSHALL).
+pub fn assert_same_as_redis(cachet: &Server, redis: &Redis, commands: &[&[&str]]) {
+    for protocol in [2, 3] {
+        let mut ours = cachet.raw();
+        let mut theirs = Raw(TcpStream::connect(("127.0.0.1", redis.port)).expect("redis-server accepts"));
+        let mut setup: Vec<&[&str]> = vec![&["FLUSHALL"]];
+        if protocol == 3 {
+            setup.push(&["HELLO", "3"]);
+        }
+        for args in setup {
+            ours.send(resp(args).as_bytes());
+            theirs.send(resp(args).as_bytes());
+            ours.reply();
+            theirs.reply();
+        }
+        for (i, args) in commands.iter().enumerate() {
+            ours.send(resp(args).as_bytes());
+            theirs.send(resp(args).as_bytes());
+            let (ours, theirs) = (ours.reply(), theirs.reply());
+            assert!(
+                ours == theirs,
+                "RESP{protocol}, command {i} {args:?}:\n  cachet: {:?}\n  redis:  {:?}",
+                String::from_utf8_lossy(&ours),
+                String::from_utf8_lossy(&theirs)
+            );
+        }
+    }
+}
