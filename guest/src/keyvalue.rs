@@ -6,8 +6,8 @@
 //! RESP clients share one keyspace with one set of rules: lazy and active expiry, `maxmemory` and
 //! its eviction policy, and Redis's error texts, which `Error::Other` carries.
 
-use crate::client::{Error as ClientError, Op, Outcome, Ttl};
 use crate::engine::Engine;
+use crate::request::{self, Op, Outcome, TtlMs};
 use crate::time::Now;
 
 /// The interface's error variant.
@@ -18,8 +18,8 @@ pub enum Error {
     Other(String),
 }
 
-impl From<ClientError> for Error {
-    fn from(e: ClientError) -> Self {
+impl From<request::Error> for Error {
+    fn from(e: request::Error) -> Self {
         Error::Other(e.message)
     }
 }
@@ -78,7 +78,7 @@ impl Bucket {
         self.set_for(engine, key, value, Some(ttl_ms), now)
     }
 
-    fn set_for(self, engine: &mut Engine, key: &str, value: Vec<u8>, ttl: Ttl, now: Now) -> Result<(), Error> {
+    fn set_for(self, engine: &mut Engine, key: &str, value: Vec<u8>, ttl: TtlMs, now: Now) -> Result<(), Error> {
         done(self.run(engine, Op::Set(key.into(), value, ttl), now)?)
     }
 

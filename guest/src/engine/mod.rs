@@ -2,12 +2,12 @@
 //! time, and gives back bytes and closes for any connection and the time it next has work to do.
 //! No I/O and no clock reading happens here; the host does all of it.
 
-use crate::client::{Error as ClientError, ErrorKind as ClientErrorKind, Op, Outcome};
 use crate::commands::{self, Ctx};
 use crate::config::{Config, ConfigError};
 use crate::facts::ServerInfo;
 use crate::keyspace::Keyspace;
 use crate::outbox::{Outbox, Output, Progress};
+use crate::request::{self, Op, Outcome};
 use crate::resp::{Args, Limits, Parsed, Reply, ReplyDecoder, parse_request};
 use crate::rng::Rng;
 use crate::session::{Peer, PeerKind, Session, Sessions};
@@ -120,7 +120,7 @@ impl Engine {
     /// connection (the key-value interfaces): the request becomes the command a client would send,
     /// run in database `db` exactly as a client's command is, and its reply is decoded. So both
     /// paths share one keyspace and one set of rules — expiry, memory limits, error texts.
-    pub fn run_op(&mut self, db: usize, op: &Op, now: Now) -> Result<Outcome, ClientError> {
+    pub fn run_op(&mut self, db: usize, op: &Op, now: Now) -> Result<Outcome, request::Error> {
         self.begin(now);
         let args = op.command()?;
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_ref()).collect();
@@ -135,7 +135,7 @@ impl Engine {
         self.outbox = outbox;
         self.embedded = Some(session);
         let nodes = ReplyDecoder::new(Limits::default()).decode(&reply).ok().and_then(|(nodes, _)| nodes);
-        let nodes = nodes.ok_or_else(|| ClientError::new(ClientErrorKind::Protocol, "the engine's reply could not be read"))?;
+        let nodes = nodes.ok_or_else(|| request::Error::new(request::ErrorKind::Protocol, "the engine's reply could not be read"))?;
         op.outcome(nodes)
     }
 

@@ -2,7 +2,7 @@
 //! failures they report. The component's bindings implement these traits on the WIT `streams`
 //! resources; the tests implement them in memory.
 
-use super::{Error, ErrorKind};
+use crate::request::{Error, ErrorKind};
 
 /// The kinds of failure a stream reports (the WIT `streams.error-kind`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
