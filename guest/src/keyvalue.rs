@@ -241,17 +241,17 @@ fn scan_page(nodes: Vec<crate::resp::Node>) -> Option<(Vec<String>, Option<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::test_support::{TestClient, bulk};
+    use crate::engine::test_harness::{Harness, bulk};
 
-    fn setup() -> (TestClient, Bucket) {
-        let mut c = TestClient::new();
+    fn setup() -> (Harness, Bucket) {
+        let mut c = Harness::new();
         let bucket = Bucket::open(&mut c.engine, "0").unwrap();
         (c, bucket)
     }
 
     #[test]
     fn buckets_are_databases() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         assert_eq!(Bucket::open(&mut c.engine, ""), Ok(Bucket { db: 0 }));
         assert_eq!(Bucket::open(&mut c.engine, "default"), Ok(Bucket { db: 0 }));
         assert_eq!(Bucket::open(&mut c.engine, "15"), Ok(Bucket { db: 15 }));

@@ -10,7 +10,7 @@ pub(crate) mod cache;
 pub mod commands;
 pub mod config;
 pub mod engine;
-pub mod facts;
+pub mod server_facts;
 pub mod glob;
 pub mod keyspace;
 pub mod keyvalue;

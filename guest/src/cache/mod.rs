@@ -52,7 +52,7 @@ enum Interrupted {
 type Slot = Option<Result<Outcome, Error>>;
 
 /// A request's command, borrowing its keys and values.
-type Command<'a> = Vec<Cow<'a, [u8]>>;
+type CommandArgs<'a> = Vec<Cow<'a, [u8]>>;
 
 /// What a request fails with when it may have run and cannot be repeated.
 pub(crate) const MAY_HAVE_RUN: &str =
@@ -100,7 +100,7 @@ impl<P: Pool> Cache<P> {
     }
 
     /// One stream: set it up if new, send every request still to do, read their replies.
-    fn round(&self, ops: &[Op], commands: &[Option<Command<'_>>], todo: &[usize], results: &mut [Slot]) -> Result<(), Interrupted> {
+    fn round(&self, ops: &[Op], commands: &[Option<CommandArgs<'_>>], todo: &[usize], results: &mut [Slot]) -> Result<(), Interrupted> {
         let stream = self.pool.acquire().map_err(|e| Interrupted::Fatal(e.into()))?;
         let mut reader = Reader::new();
         let answered = self
@@ -143,7 +143,7 @@ impl<P: Pool> Cache<P> {
 }
 
 /// Each request's command, and a result already for those that have none.
-fn commands(ops: &[Op]) -> (Vec<Option<Command<'_>>>, Vec<Slot>) {
+fn commands(ops: &[Op]) -> (Vec<Option<CommandArgs<'_>>>, Vec<Slot>) {
     ops.iter()
         .map(|op| match op.command() {
             Ok(command) => (Some(command), None),
@@ -157,7 +157,7 @@ fn send_and_read(
     stream: &impl Stream,
     reader: &mut Reader,
     ops: &[Op],
-    commands: &[Option<Command<'_>>],
+    commands: &[Option<CommandArgs<'_>>],
     todo: &[usize],
     results: &mut [Slot],
 ) -> Result<(), Interrupted> {

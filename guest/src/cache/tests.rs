@@ -1,4 +1,4 @@
-//! The adapter's retry rules, on scripted streams: which requests go out again, on which stream,
+//! The cache client's retry rules, on scripted streams: which requests go out again, on which stream,
 //! how often, and what error reaches the caller.
 
 use super::scripted_pool::{Event, ReadCall, Script, ScriptedPool, failure};
