@@ -6,8 +6,8 @@
 //! RESP clients share one keyspace with one set of rules: lazy and active expiry, `maxmemory` and
 //! its eviction policy, and Redis's error texts, which `Error::Other` carries.
 
-use crate::client::{Error as ClientError, Op, Outcome, Ttl};
 use crate::engine::Engine;
+use crate::request::{self, Op, Outcome, TtlMs};
 use crate::time::Now;
 
 /// The interface's error variant.
@@ -18,8 +18,8 @@ pub enum Error {
     Other(String),
 }
 
-impl From<ClientError> for Error {
-    fn from(e: ClientError) -> Self {
+impl From<request::Error> for Error {
+    fn from(e: request::Error) -> Self {
         Error::Other(e.message)
     }
 }
@@ -78,7 +78,7 @@ impl Bucket {
         self.set_for(engine, key, value, Some(ttl_ms), now)
     }
 
-    fn set_for(self, engine: &mut Engine, key: &str, value: Vec<u8>, ttl: Ttl, now: Now) -> Result<(), Error> {
+    fn set_for(self, engine: &mut Engine, key: &str, value: Vec<u8>, ttl: TtlMs, now: Now) -> Result<(), Error> {
         done(self.run(engine, Op::Set(key.into(), value, ttl), now)?)
     }
 
@@ -241,17 +241,17 @@ fn scan_page(nodes: Vec<crate::resp::Node>) -> Option<(Vec<String>, Option<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::test_support::{TestClient, bulk};
+    use crate::engine::test_harness::{Harness, bulk};
 
-    fn setup() -> (TestClient, Bucket) {
-        let mut c = TestClient::new();
+    fn setup() -> (Harness, Bucket) {
+        let mut c = Harness::new();
         let bucket = Bucket::open(&mut c.engine, "0").unwrap();
         (c, bucket)
     }
 
     #[test]
     fn buckets_are_databases() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         assert_eq!(Bucket::open(&mut c.engine, ""), Ok(Bucket { db: 0 }));
         assert_eq!(Bucket::open(&mut c.engine, "default"), Ok(Bucket { db: 0 }));
         assert_eq!(Bucket::open(&mut c.engine, "15"), Ok(Bucket { db: 15 }));

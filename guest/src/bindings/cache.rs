@@ -1,16 +1,16 @@
-//! The glue between the WIT `cache` and `streams` interfaces and [`crate::client`]: the one place
-//! where their types and the client's meet, as `From` conversions, and nothing else.
+//! The glue between the WIT `cache` and `streams` interfaces and [`crate::cache`]: the one place
+//! where their types and the cache client's meet, as `From` conversions, and nothing else.
 
 use super::Component;
 use super::cachet::engine::streams as host;
 use super::exports::cachet::engine::cache as wit;
-use crate::client::cache::Cache;
-use crate::client::setup::Options;
-use crate::client::streams::{self, StreamError, StreamErrorKind};
-use crate::client::{Error, ErrorKind, Op, Outcome};
+use crate::cache::Cache;
+use crate::cache::setup::Options;
+use crate::cache::streams::{self, StreamError, StreamErrorKind};
+use crate::request::{Error, ErrorKind, Op, Outcome};
 use crate::resp::Node;
 
-/// The host's pool, as the client logic sees pools.
+/// The host's pool, as the cache client sees pools.
 struct HostPool(host::Pool);
 
 impl streams::Stream for host::Stream {

@@ -1,34 +1,34 @@
 //! CLIENT: what a connection can learn and say about itself and the other clients.
 
-use super::{Command, Ctx, SYNTAX_ERROR, is, parse_i64, subcommand_required, write_help};
+use super::{Command, Ctx, Flag, SYNTAX_ERROR, is, parse_i64, subcommand_required, write_help};
 use crate::session::{PeerKind, Session};
 
 pub const COMMANDS: &[Command] = &[Command::new("client", -2, subcommand_required)
-    .flags(&["sentinel"])
+    .flags(&[Flag::Sentinel])
     .group("connection")
     .doc("A container for client connection commands.", "2.4.0", "Depends on subcommand.", "")
     .subcommands(&[
-        Command::new("client|id", 2, id).flags(&["noscript", "loading", "stale"]).group("connection")
+        Command::new("client|id", 2, id).flags(&[Flag::NoScript, Flag::Loading, Flag::Stale]).group("connection")
             .doc("Returns the unique client ID of the connection.", "5.0.0", "O(1)", ""),
-        Command::new("client|setname", 3, setname).flags(&["noscript", "loading", "stale"]).group("connection")
+        Command::new("client|setname", 3, setname).flags(&[Flag::NoScript, Flag::Loading, Flag::Stale]).group("connection")
             .doc("Sets the connection name.", "2.6.9", "O(1)", "connection-name"),
-        Command::new("client|getname", 2, getname).flags(&["noscript", "loading", "stale"]).group("connection")
+        Command::new("client|getname", 2, getname).flags(&[Flag::NoScript, Flag::Loading, Flag::Stale]).group("connection")
             .doc("Returns the name of the connection.", "2.6.9", "O(1)", ""),
-        Command::new("client|info", 2, info).flags(&["noscript", "loading", "stale"]).group("connection")
+        Command::new("client|info", 2, info).flags(&[Flag::NoScript, Flag::Loading, Flag::Stale]).group("connection")
             .doc("Returns information about the connection.", "6.2.0", "O(1)", ""),
-        Command::new("client|list", -2, list).flags(&["admin", "noscript", "loading", "stale"]).group("connection")
+        Command::new("client|list", -2, list).flags(&[Flag::Admin, Flag::NoScript, Flag::Loading, Flag::Stale]).group("connection")
             .doc("Lists open connections.", "2.4.0", "O(N) where N is the number of client connections",
                 "[TYPE <NORMAL | MASTER | REPLICA | PUBSUB>] [ID client-id [client-id ...]]"),
-        Command::new("client|kill", -3, kill).flags(&["admin", "noscript", "loading", "stale"]).group("connection")
+        Command::new("client|kill", -3, kill).flags(&[Flag::Admin, Flag::NoScript, Flag::Loading, Flag::Stale]).group("connection")
             .doc("Terminates open connections.", "2.4.0", "O(N) where N is the number of client connections",
                 "<ip:port | <[ID client-id] | [TYPE <NORMAL | MASTER | SLAVE | REPLICA | PUBSUB>] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME <YES | NO>] | [MAXAGE maxage]> [[ID client-id] | [TYPE <NORMAL | MASTER | SLAVE | REPLICA | PUBSUB>] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME <YES | NO>] | [MAXAGE maxage] ...]>"),
-        Command::new("client|setinfo", 4, setinfo).flags(&["noscript", "loading", "stale"]).group("connection")
+        Command::new("client|setinfo", 4, setinfo).flags(&[Flag::NoScript, Flag::Loading, Flag::Stale]).group("connection")
             .doc("Sets information specific to the client or connection.", "7.2.0", "O(1)", "<LIB-NAME libname | LIB-VER libver>"),
-        Command::new("client|no-evict", 3, on_off).flags(&["admin", "noscript", "loading", "stale"]).group("connection")
+        Command::new("client|no-evict", 3, on_off).flags(&[Flag::Admin, Flag::NoScript, Flag::Loading, Flag::Stale]).group("connection")
             .doc("Sets the client eviction mode of the connection.", "7.0.0", "O(1)", "<ON | OFF>"),
-        Command::new("client|no-touch", 3, on_off).flags(&["noscript", "loading", "stale"]).group("connection")
+        Command::new("client|no-touch", 3, on_off).flags(&[Flag::NoScript, Flag::Loading, Flag::Stale]).group("connection")
             .doc("Controls whether commands sent by the client affect the LRU/LFU of accessed keys.", "7.2.0", "O(1)", "<ON | OFF>"),
-        Command::new("client|help", 2, help).flags(&["loading", "stale"]).group("connection")
+        Command::new("client|help", 2, help).flags(&[Flag::Loading, Flag::Stale]).group("connection")
             .doc("Returns helpful text about the different subcommands.", "5.0.0", "O(1)", ""),
     ])];
 
@@ -313,11 +313,11 @@ fn help(ctx: &mut Ctx, _args: &[&[u8]]) {
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::test_support::{TestClient, bulk};
+    use crate::engine::test_harness::{Harness, bulk};
 
     #[test]
     fn names() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         assert_eq!(c.run(&["CLIENT", "GETNAME"]), "$-1\r\n");
         assert_eq!(c.run(&["CLIENT", "SETNAME", "worker"]), "+OK\r\n");
         assert_eq!(c.run(&["CLIENT", "GETNAME"]), bulk("worker"));
@@ -332,7 +332,7 @@ mod tests {
 
     #[test]
     fn list_and_info() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         let other = c.another(7);
         c.run_on(other, &[b"CLIENT", b"SETNAME", b"second"]);
         c.run(&["CLIENT", "SETINFO", "LIB-NAME", "redis-rs"]);
@@ -360,7 +360,7 @@ mod tests {
     #[test]
     fn kill_closes_another_connection_in_the_same_call() {
         use crate::engine::Input;
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         let (victim, bystander) = (c.another(7), c.another(8));
         let kill = b"*4\r\n$6\r\nCLIENT\r\n$4\r\nKILL\r\n$2\r\nID\r\n$1\r\n2\r\n";
         let inputs = [Input { id: 1, data: kill }, Input { id: victim, data: b"PING\r\n" }, Input { id: bystander, data: b"PING\r\n" }];
@@ -378,7 +378,7 @@ mod tests {
 
     #[test]
     fn kill_filters_and_errors() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         c.another(7);
         assert_eq!(c.run(&["CLIENT", "KILL", "127.0.0.1:1"]), "-ERR No such client\r\n");
         assert_eq!(c.run(&["CLIENT", "KILL", "ID", "0"]), "-ERR client-id should be greater than 0\r\n");

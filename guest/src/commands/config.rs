@@ -1,21 +1,21 @@
 //! CONFIG: reading and changing settings at run time.
 
-use super::{Command, Ctx, subcommand_required, write_help};
+use super::{Command, Ctx, Flag, subcommand_required, write_help};
 use crate::config::Config;
 
 pub const COMMANDS: &[Command] = &[Command::new("config", -2, subcommand_required)
     .group("server")
     .doc("A container for server configuration commands.", "2.0.0", "Depends on subcommand.", "")
     .subcommands(&[
-        Command::new("config|get", -3, get).flags(&["admin", "noscript", "loading", "stale"]).group("server")
+        Command::new("config|get", -3, get).flags(&[Flag::Admin, Flag::NoScript, Flag::Loading, Flag::Stale]).group("server")
             .doc("Returns the effective values of configuration parameters.", "2.0.0", "O(N) when N is the number of configuration parameters provided", "parameter [parameter ...]"),
-        Command::new("config|set", -4, set).flags(&["admin", "noscript", "loading", "stale"]).group("server")
+        Command::new("config|set", -4, set).flags(&[Flag::Admin, Flag::NoScript, Flag::Loading, Flag::Stale]).group("server")
             .doc("Sets configuration parameters in-flight.", "2.0.0", "O(N) when N is the number of configuration parameters provided", "parameter value [parameter value ...]"),
-        Command::new("config|resetstat", 2, resetstat).flags(&["admin", "noscript", "loading", "stale"]).group("server")
+        Command::new("config|resetstat", 2, resetstat).flags(&[Flag::Admin, Flag::NoScript, Flag::Loading, Flag::Stale]).group("server")
             .doc("Resets the server's statistics.", "2.0.0", "O(1)", ""),
-        Command::new("config|rewrite", 2, rewrite).flags(&["admin", "noscript", "loading", "stale"]).group("server")
+        Command::new("config|rewrite", 2, rewrite).flags(&[Flag::Admin, Flag::NoScript, Flag::Loading, Flag::Stale]).group("server")
             .doc("Persists the effective configuration to file.", "2.8.0", "O(1)", ""),
-        Command::new("config|help", 2, help).flags(&["loading", "stale"]).group("server")
+        Command::new("config|help", 2, help).flags(&[Flag::Loading, Flag::Stale]).group("server")
             .doc("Returns helpful text about the different subcommands.", "5.0.0", "O(1)", ""),
     ])];
 
@@ -88,11 +88,11 @@ fn help(ctx: &mut Ctx, _args: &[&[u8]]) {
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::test_support::{TestClient, bulk};
+    use crate::engine::test_harness::{Harness, bulk};
 
     #[test]
     fn get_and_set() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         assert_eq!(c.run(&["CONFIG", "GET", "maxclients"]), format!("*2\r\n{}{}", bulk("maxclients"), bulk("10000")));
         assert_eq!(c.run(&["CONFIG", "GET", "save", "appendonly"]), format!("*4\r\n{}{}{}{}", bulk("save"), bulk(""), bulk("appendonly"), bulk("no")));
         assert_eq!(c.run(&["CONFIG", "GET", "nosuch"]), "*0\r\n");
@@ -113,7 +113,7 @@ mod tests {
 
     #[test]
     fn resetstat_and_rewrite() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         c.run(&["GET", "missing"]);
         assert_eq!(c.run(&["CONFIG", "RESETSTAT"]), "+OK\r\n");
         assert!(c.run(&["INFO", "stats"]).contains("keyspace_misses:0\r\n"));

@@ -1,24 +1,24 @@
 //! Connection commands: the client's session with the server.
 
-use super::{Command, Ctx, is};
+use super::{Command, Ctx, Flag, is};
 use crate::commands::keys::db_index;
-use crate::facts::REDIS_VERSION;
+use crate::server_facts::REDIS_VERSION;
 
 pub const COMMANDS: &[Command] = &[
-    Command::new("ping", -1, ping).flags(&["fast"]).group("connection")
+    Command::new("ping", -1, ping).flags(&[Flag::Fast]).group("connection")
         .doc("Returns the server's liveliness response.", "1.0.0", "O(1)", "[message]"),
-    Command::new("echo", 2, echo).flags(&["fast"]).group("connection")
+    Command::new("echo", 2, echo).flags(&[Flag::Fast]).group("connection")
         .doc("Returns the given string.", "1.0.0", "O(1)", "message"),
-    Command::new("quit", -1, quit).flags(&["fast", "noscript", "loading", "stale", "allow_busy", "no_auth"]).group("connection")
+    Command::new("quit", -1, quit).flags(&[Flag::Fast, Flag::NoScript, Flag::Loading, Flag::Stale, Flag::AllowBusy, Flag::NoAuth]).group("connection")
         .doc("Closes the connection.", "1.0.0", "O(1)", ""),
-    Command::new("select", 2, select).flags(&["fast", "loading", "stale"]).group("connection")
+    Command::new("select", 2, select).flags(&[Flag::Fast, Flag::Loading, Flag::Stale]).group("connection")
         .doc("Changes the selected database.", "1.0.0", "O(1)", "index"),
-    Command::new("reset", 1, reset).flags(&["fast", "noscript", "loading", "stale", "no_auth", "allow_busy"]).group("connection")
+    Command::new("reset", 1, reset).flags(&[Flag::Fast, Flag::NoScript, Flag::Loading, Flag::Stale, Flag::NoAuth, Flag::AllowBusy]).group("connection")
         .doc("Resets the connection.", "6.2.0", "O(1)", ""),
-    Command::new("hello", -1, hello).flags(&["fast", "noscript", "loading", "stale", "no_auth", "allow_busy"]).group("connection")
+    Command::new("hello", -1, hello).flags(&[Flag::Fast, Flag::NoScript, Flag::Loading, Flag::Stale, Flag::NoAuth, Flag::AllowBusy]).group("connection")
         .doc("Handshakes with the Redis server.", "6.0.0", "O(1)",
             "[protover [AUTH username password] [SETNAME clientname]]"),
-    Command::new("auth", -2, auth).flags(&["fast", "noscript", "loading", "stale", "no_auth", "allow_busy"]).group("connection")
+    Command::new("auth", -2, auth).flags(&[Flag::Fast, Flag::NoScript, Flag::Loading, Flag::Stale, Flag::NoAuth, Flag::AllowBusy]).group("connection")
         .doc("Authenticates the connection.", "1.0.0", "O(N) where N is the number of passwords defined for the user", "[username] password"),
 ];
 
@@ -171,11 +171,11 @@ fn write_hello(ctx: &mut Ctx) {
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::test_support::{TestClient, bulk};
+    use crate::engine::test_harness::{Harness, bulk};
 
     #[test]
     fn ping_echo_quit() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         assert_eq!(c.run(&["PING"]), "+PONG\r\n");
         assert_eq!(c.run(&["PING", "hi"]), bulk("hi"));
         assert_eq!(c.run(&["PING", "a", "b"]), "-ERR wrong number of arguments for 'ping' command\r\n");
@@ -188,7 +188,7 @@ mod tests {
 
     #[test]
     fn select_changes_the_session() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         assert_eq!(c.run(&["SELECT", "16"]), "-ERR DB index is out of range\r\n");
         assert_eq!(c.run(&["SELECT", "-1"]), "-ERR DB index is out of range\r\n");
         assert_eq!(c.run(&["SELECT", "x"]), "-ERR value is not an integer or out of range\r\n");
@@ -202,7 +202,7 @@ mod tests {
 
     #[test]
     fn hello_switches_protocol() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         let reply = c.run(&["HELLO", "3"]);
         assert!(reply.starts_with("%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n"), "{reply}");
         assert!(reply.contains("$5\r\nproto\r\n:3\r\n$2\r\nid\r\n:1\r\n"), "{reply}");
@@ -223,11 +223,11 @@ mod tests {
 
     #[test]
     fn requirepass() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         assert_eq!(c.run(&["CONFIG", "SET", "requirepass", "s3cret"]), "+OK\r\n");
         assert_eq!(c.run(&["GET", "k"]), "$-1\r\n", "clients connected before keep their access");
         let other = c.another(2);
-        let on_other = |c: &mut TestClient, args: &[&str]| {
+        let on_other = |c: &mut Harness, args: &[&str]| {
             let bytes: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
             c.run_on(other, &bytes)
         };
@@ -252,7 +252,7 @@ mod tests {
     #[test]
     fn protected_mode_refuses_other_hosts_without_a_password() {
         use crate::session::{Peer, PeerKind};
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         let outsider = Peer { kind: PeerKind::Tcp, address: "192.0.2.7:4000".into(), local_address: "0.0.0.0:6379".into() };
         let refusal = c.engine.open(c.now, 10, outsider.clone(), None).expect("refused");
         assert!(String::from_utf8_lossy(&refusal).starts_with("-DENIED Redis is running in protected mode"));
@@ -273,7 +273,7 @@ mod tests {
 
     #[test]
     fn reset_and_auth() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         c.run(&["HELLO", "3", "SETNAME", "x"]);
         c.run(&["SELECT", "4"]);
         assert_eq!(c.run(&["RESET"]), "+RESET\r\n");

@@ -1,25 +1,25 @@
 //! Time to live: setting, reading and removing a key's expiry.
 
-use super::{Command, Ctx, int_arg, invalid_expire, is};
+use super::{Command, Ctx, Flag, int_arg, invalid_expire, is};
 
 pub const COMMANDS: &[Command] = &[
-    Command::new("expire", -3, expire).flags(&["write", "fast"]).keys(1, 1, 1).group("generic")
+    Command::new("expire", -3, expire).flags(&[Flag::Write, Flag::Fast]).keys(1, 1, 1).group("generic")
         .doc("Sets the expiration time of a key in seconds.", "1.0.0", "O(1)", "key seconds [NX | XX | GT | LT]"),
-    Command::new("pexpire", -3, pexpire).flags(&["write", "fast"]).keys(1, 1, 1).group("generic")
+    Command::new("pexpire", -3, pexpire).flags(&[Flag::Write, Flag::Fast]).keys(1, 1, 1).group("generic")
         .doc("Sets the expiration time of a key in milliseconds.", "2.6.0", "O(1)", "key milliseconds [NX | XX | GT | LT]"),
-    Command::new("expireat", -3, expireat).flags(&["write", "fast"]).keys(1, 1, 1).group("generic")
+    Command::new("expireat", -3, expireat).flags(&[Flag::Write, Flag::Fast]).keys(1, 1, 1).group("generic")
         .doc("Sets the expiration time of a key to a Unix timestamp.", "1.2.0", "O(1)", "key unix-time-seconds [NX | XX | GT | LT]"),
-    Command::new("pexpireat", -3, pexpireat).flags(&["write", "fast"]).keys(1, 1, 1).group("generic")
+    Command::new("pexpireat", -3, pexpireat).flags(&[Flag::Write, Flag::Fast]).keys(1, 1, 1).group("generic")
         .doc("Sets the expiration time of a key to a Unix milliseconds timestamp.", "2.6.0", "O(1)", "key unix-time-milliseconds [NX | XX | GT | LT]"),
-    Command::new("ttl", 2, ttl).flags(&["readonly", "fast"]).keys(1, 1, 1).group("generic")
+    Command::new("ttl", 2, ttl).flags(&[Flag::ReadOnly, Flag::Fast]).keys(1, 1, 1).group("generic")
         .doc("Returns the expiration time in seconds of a key.", "1.0.0", "O(1)", "key"),
-    Command::new("pttl", 2, pttl).flags(&["readonly", "fast"]).keys(1, 1, 1).group("generic")
+    Command::new("pttl", 2, pttl).flags(&[Flag::ReadOnly, Flag::Fast]).keys(1, 1, 1).group("generic")
         .doc("Returns the expiration time in milliseconds of a key.", "2.6.0", "O(1)", "key"),
-    Command::new("expiretime", 2, expiretime).flags(&["readonly", "fast"]).keys(1, 1, 1).group("generic")
+    Command::new("expiretime", 2, expiretime).flags(&[Flag::ReadOnly, Flag::Fast]).keys(1, 1, 1).group("generic")
         .doc("Returns the expiration time of a key as a Unix timestamp.", "7.0.0", "O(1)", "key"),
-    Command::new("pexpiretime", 2, pexpiretime).flags(&["readonly", "fast"]).keys(1, 1, 1).group("generic")
+    Command::new("pexpiretime", 2, pexpiretime).flags(&[Flag::ReadOnly, Flag::Fast]).keys(1, 1, 1).group("generic")
         .doc("Returns the expiration time of a key as a Unix milliseconds timestamp.", "7.0.0", "O(1)", "key"),
-    Command::new("persist", 2, persist).flags(&["write", "fast"]).keys(1, 1, 1).group("generic")
+    Command::new("persist", 2, persist).flags(&[Flag::Write, Flag::Fast]).keys(1, 1, 1).group("generic")
         .doc("Removes the expiration time of a key.", "2.2.0", "O(1)", "key"),
 ];
 
@@ -170,11 +170,11 @@ fn persist(ctx: &mut Ctx, args: &[&[u8]]) {
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::test_support::{TestClient, bulk};
+    use crate::engine::test_harness::{Harness, bulk};
 
     #[test]
     fn expire_options() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         assert_eq!(c.run(&["EXPIRE", "missing", "10"]), ":0\r\n");
         c.run(&["SET", "k", "v"]);
         assert_eq!(c.run(&["EXPIRE", "k", "100", "XX"]), ":0\r\n");
@@ -195,7 +195,7 @@ mod tests {
 
     #[test]
     fn ttl_readings() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         assert_eq!(c.run(&["TTL", "missing"]), ":-2\r\n");
         assert_eq!(c.run(&["PTTL", "missing"]), ":-2\r\n");
         assert_eq!(c.run(&["EXPIRETIME", "missing"]), ":-2\r\n");
@@ -217,7 +217,7 @@ mod tests {
 
     #[test]
     fn past_deadlines_delete() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         c.run(&["SET", "k", "v"]);
         assert_eq!(c.run(&["EXPIRE", "k", "-1"]), ":1\r\n");
         assert_eq!(c.run(&["EXISTS", "k"]), ":0\r\n");
@@ -228,7 +228,7 @@ mod tests {
 
     #[test]
     fn lazy_and_active_expiry() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         c.run(&["SET", "lazy", "v", "PX", "100"]);
         c.advance_ms(99);
         assert_eq!(c.run(&["GET", "lazy"]), bulk("v"));

@@ -1,42 +1,42 @@
 //! Commands about keys rather than their values: existence, names, types, moving keys between
 //! names and databases, and whole databases.
 
-use super::{Command, Ctx, DB_OUT_OF_RANGE, NO_SUCH_KEY, NOT_AN_INTEGER, SYNTAX_ERROR, is, parse_i64};
+use super::{Command, Ctx, Flag, DB_OUT_OF_RANGE, NO_SUCH_KEY, NOT_AN_INTEGER, SYNTAX_ERROR, is, parse_i64};
 use crate::glob;
 use crate::keyspace::Key;
 
 pub const COMMANDS: &[Command] = &[
-    Command::new("del", -2, del).flags(&["write"]).keys(1, -1, 1).group("generic")
+    Command::new("del", -2, del).flags(&[Flag::Write]).keys(1, -1, 1).group("generic")
         .doc("Deletes one or more keys.", "1.0.0", "O(N) where N is the number of keys that will be removed.", "key [key ...]"),
-    Command::new("unlink", -2, del).flags(&["write", "fast"]).keys(1, -1, 1).group("generic")
+    Command::new("unlink", -2, del).flags(&[Flag::Write, Flag::Fast]).keys(1, -1, 1).group("generic")
         .doc("Asynchronously deletes one or more keys.", "4.0.0", "O(1) for each key removed regardless of its size.", "key [key ...]"),
-    Command::new("exists", -2, exists).flags(&["readonly", "fast"]).keys(1, -1, 1).group("generic")
+    Command::new("exists", -2, exists).flags(&[Flag::ReadOnly, Flag::Fast]).keys(1, -1, 1).group("generic")
         .doc("Determines whether one or more keys exist.", "1.0.0", "O(N) where N is the number of keys to check.", "key [key ...]"),
-    Command::new("touch", -2, exists).flags(&["readonly", "fast"]).keys(1, -1, 1).group("generic")
+    Command::new("touch", -2, exists).flags(&[Flag::ReadOnly, Flag::Fast]).keys(1, -1, 1).group("generic")
         .doc("Returns the number of existing keys out of those specified after updating the time they were last accessed.", "3.2.1", "O(N) where N is the number of keys that will be touched.", "key [key ...]"),
-    Command::new("type", 2, type_of).flags(&["readonly", "fast"]).keys(1, 1, 1).group("generic")
+    Command::new("type", 2, type_of).flags(&[Flag::ReadOnly, Flag::Fast]).keys(1, 1, 1).group("generic")
         .doc("Determines the type of value stored at a key.", "1.0.0", "O(1)", "key"),
-    Command::new("keys", 2, keys).flags(&["readonly"]).group("generic")
+    Command::new("keys", 2, keys).flags(&[Flag::ReadOnly]).group("generic")
         .doc("Returns all key names that match a pattern.", "1.0.0", "O(N) with N being the number of keys in the database.", "pattern"),
-    Command::new("scan", -2, scan).flags(&["readonly"]).group("generic")
+    Command::new("scan", -2, scan).flags(&[Flag::ReadOnly]).group("generic")
         .doc("Iterates over the key names in the database.", "2.8.0", "O(1) for every call. O(N) for a complete iteration.", "cursor [MATCH pattern] [COUNT count] [TYPE type]"),
-    Command::new("randomkey", 1, randomkey).flags(&["readonly"]).group("generic")
+    Command::new("randomkey", 1, randomkey).flags(&[Flag::ReadOnly]).group("generic")
         .doc("Returns a random key name from the database.", "1.0.0", "O(1)", ""),
-    Command::new("rename", 3, rename).flags(&["write"]).keys(1, 2, 1).group("generic")
+    Command::new("rename", 3, rename).flags(&[Flag::Write]).keys(1, 2, 1).group("generic")
         .doc("Renames a key and overwrites the destination.", "1.0.0", "O(1)", "key newkey"),
-    Command::new("renamenx", 3, renamenx).flags(&["write", "fast"]).keys(1, 2, 1).group("generic")
+    Command::new("renamenx", 3, renamenx).flags(&[Flag::Write, Flag::Fast]).keys(1, 2, 1).group("generic")
         .doc("Renames a key only when the target key name doesn't exist.", "1.0.0", "O(1)", "key newkey"),
-    Command::new("copy", -3, copy).flags(&["write", "denyoom"]).keys(1, 2, 1).group("generic")
+    Command::new("copy", -3, copy).flags(&[Flag::Write, Flag::DenyOom]).keys(1, 2, 1).group("generic")
         .doc("Copies the value of a key to a new key.", "6.2.0", "O(N) worst case for collections, where N is the number of nested items.", "source destination [DB destination-db] [REPLACE]"),
-    Command::new("move", 3, move_key).flags(&["write", "fast"]).keys(1, 1, 1).group("generic")
+    Command::new("move", 3, move_key).flags(&[Flag::Write, Flag::Fast]).keys(1, 1, 1).group("generic")
         .doc("Moves a key to another database.", "1.0.0", "O(1)", "key db"),
-    Command::new("dbsize", 1, dbsize).flags(&["readonly", "fast"]).group("server")
+    Command::new("dbsize", 1, dbsize).flags(&[Flag::ReadOnly, Flag::Fast]).group("server")
         .doc("Returns the number of keys in the database.", "1.0.0", "O(1)", ""),
-    Command::new("flushdb", -1, flushdb).flags(&["write"]).group("server")
+    Command::new("flushdb", -1, flushdb).flags(&[Flag::Write]).group("server")
         .doc("Removes all keys from the current database.", "1.0.0", "O(N) where N is the number of keys in the selected database", "[ASYNC | SYNC]"),
-    Command::new("flushall", -1, flushall).flags(&["write"]).group("server")
+    Command::new("flushall", -1, flushall).flags(&[Flag::Write]).group("server")
         .doc("Removes all keys from all databases.", "1.0.0", "O(N) where N is the total number of keys in all databases", "[ASYNC | SYNC]"),
-    Command::new("swapdb", 3, swapdb).flags(&["write", "fast"]).group("server")
+    Command::new("swapdb", 3, swapdb).flags(&[Flag::Write, Flag::Fast]).group("server")
         .doc("Swaps two Redis databases.", "4.0.0", "O(N) where N is the count of clients watching or blocking on keys from both databases.", "index1 index2"),
 ];
 
@@ -292,7 +292,7 @@ fn swapdb(ctx: &mut Ctx, args: &[&[u8]]) {
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::test_support::{TestClient, bulk};
+    use crate::engine::test_harness::{Harness, bulk};
 
     fn sorted_array(reply: &str) -> Vec<String> {
         let mut items: Vec<String> = reply.split("\r\n").skip(1).filter(|l| !l.starts_with('$') && !l.is_empty()).map(String::from).collect();
@@ -302,7 +302,7 @@ mod tests {
 
     #[test]
     fn del_exists_type() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         c.run(&["MSET", "a", "1", "b", "2"]);
         assert_eq!(c.run(&["EXISTS", "a", "a", "z"]), ":2\r\n");
         assert_eq!(c.run(&["TOUCH", "a", "z"]), ":1\r\n");
@@ -317,7 +317,7 @@ mod tests {
 
     #[test]
     fn keys_and_scan() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         c.run(&["MSET", "user:1", "a", "user:2", "b", "other", "c"]);
         assert_eq!(sorted_array(&c.run(&["KEYS", "user:*"])), vec!["user:1", "user:2"]);
         assert_eq!(sorted_array(&c.run(&["KEYS", "*"])).len(), 3);
@@ -346,7 +346,7 @@ mod tests {
 
     #[test]
     fn randomkey() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         assert_eq!(c.run(&["RANDOMKEY"]), "$-1\r\n");
         c.run(&["SET", "only", "v"]);
         assert_eq!(c.run(&["RANDOMKEY"]), bulk("only"));
@@ -354,7 +354,7 @@ mod tests {
 
     #[test]
     fn rename_and_renamenx() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         c.run(&["SET", "a", "1", "EX", "100"]);
         c.run(&["SET", "b", "2"]);
         assert_eq!(c.run(&["RENAME", "missing", "x"]), "-ERR no such key\r\n");
@@ -370,7 +370,7 @@ mod tests {
 
     #[test]
     fn copy_and_move() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         c.run(&["SET", "src", "v", "EX", "50"]);
         assert_eq!(c.run(&["COPY", "src", "src"]), "-ERR source and destination objects are the same\r\n");
         assert_eq!(c.run(&["COPY", "missing", "dst"]), ":0\r\n");
@@ -393,7 +393,7 @@ mod tests {
 
     #[test]
     fn databases() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         c.run(&["MSET", "a", "1", "b", "2"]);
         assert_eq!(c.run(&["DBSIZE"]), ":2\r\n");
         assert_eq!(c.run(&["SWAPDB", "0", "5"]), "+OK\r\n");

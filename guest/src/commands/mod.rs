@@ -1,19 +1,23 @@
-//! The command table and what every command shares: the context it runs in, argument parsing,
-//! and Redis's error texts. Each family of commands lives in a file of its own and lists its
-//! commands in a `COMMANDS` table; [`dispatch`] finds a command by name, checks its arity and runs it.
+//! Running commands, and what every command shares: the context it runs in, argument parsing, and
+//! Redis's error texts. Each family of commands lives in a file of its own and lists its commands
+//! in a `COMMANDS` table (see [`table`]); [`dispatch`] finds a command by name, checks its arity
+//! and runs it.
 
 mod client;
+mod command;
 mod config;
 mod connection;
 mod expire;
-mod introspection;
 mod keys;
 mod object;
-mod server;
+mod server_info;
 mod strings;
+mod table;
+
+pub use table::{Command, Flag, Handler, all, lookup};
 
 use crate::config::Config;
-use crate::facts::ServerInfo;
+use crate::server_facts::ServerFacts;
 use crate::keyspace::Keyspace;
 use crate::outbox::Outbox;
 use crate::resp::Reply;
@@ -21,7 +25,6 @@ use crate::rng::Rng;
 use crate::session::Session;
 use crate::stats::Stats;
 use crate::time::Now;
-use std::sync::OnceLock;
 
 /// Everything a command may read or change.
 pub struct Ctx<'a> {
@@ -33,7 +36,7 @@ pub struct Ctx<'a> {
     pub session: &'a mut Session,
     /// Every other connected client (CLIENT LIST, INFO clients).
     pub others: &'a crate::session::Sessions,
-    pub info: &'a ServerInfo,
+    pub facts: &'a ServerFacts,
     pub reply: Reply<'a>,
     /// Output for other connections than the one running the command.
     pub outbox: &'a mut Outbox,
@@ -69,146 +72,6 @@ impl Ctx<'_> {
     }
 }
 
-pub type Handler = fn(&mut Ctx, &[&[u8]]);
-
-/// A command as COMMAND INFO and COMMAND DOCS describe it, with the function that runs it.
-pub struct Command {
-    /// Lower case, as Redis lists it. Subcommands are named `container|sub`.
-    pub name: &'static str,
-    /// Argument count including the name: exactly `n` when positive, at least `-n` when negative.
-    pub arity: i32,
-    pub flags: &'static [&'static str],
-    /// Positions of the first and last key argument and the step between keys (all 0 for none;
-    /// a negative last counts from the end).
-    pub keys: (i32, i32, i32),
-    pub group: &'static str,
-    pub summary: &'static str,
-    pub since: &'static str,
-    pub complexity: &'static str,
-    /// The arguments after the name, in the notation of Redis's documentation.
-    pub syntax: &'static str,
-    pub run: Handler,
-    pub subcommands: &'static [Command],
-}
-
-impl Command {
-    /// A command with no flags, keys or documentation yet; the builder methods below add them.
-    pub const fn new(name: &'static str, arity: i32, run: Handler) -> Self {
-        Command {
-            name,
-            arity,
-            flags: &[],
-            keys: (0, 0, 0),
-            group: "generic",
-            summary: "",
-            since: "1.0.0",
-            complexity: "O(1)",
-            syntax: "",
-            run,
-            subcommands: &[],
-        }
-    }
-
-    pub const fn flags(mut self, flags: &'static [&'static str]) -> Self {
-        self.flags = flags;
-        self
-    }
-
-    pub const fn keys(mut self, first: i32, last: i32, step: i32) -> Self {
-        self.keys = (first, last, step);
-        self
-    }
-
-    pub const fn group(mut self, group: &'static str) -> Self {
-        self.group = group;
-        self
-    }
-
-    /// Documentation: a one-line summary, the version that introduced it, its complexity and its
-    /// argument syntax.
-    pub const fn doc(
-        mut self,
-        summary: &'static str,
-        since: &'static str,
-        complexity: &'static str,
-        syntax: &'static str,
-    ) -> Self {
-        self.summary = summary;
-        self.since = since;
-        self.complexity = complexity;
-        self.syntax = syntax;
-        self
-    }
-
-    pub const fn subcommands(mut self, subcommands: &'static [Command]) -> Self {
-        self.subcommands = subcommands;
-        self
-    }
-
-    pub fn accepts(&self, argc: usize) -> bool {
-        let argc = argc as i64;
-        let arity = i64::from(self.arity);
-        if arity >= 0 { argc == arity } else { argc >= -arity }
-    }
-
-    pub fn has_flag(&self, flag: &str) -> bool {
-        self.flags.contains(&flag)
-    }
-}
-
-/// Every command family's table.
-const FAMILIES: &[&[Command]] = &[
-    strings::COMMANDS,
-    keys::COMMANDS,
-    expire::COMMANDS,
-    object::COMMANDS,
-    connection::COMMANDS,
-    client::COMMANDS,
-    config::COMMANDS,
-    introspection::COMMANDS,
-    server::COMMANDS,
-];
-
-/// All top-level commands, in table order.
-pub fn all() -> impl Iterator<Item = &'static Command> {
-    FAMILIES.iter().flat_map(|family| family.iter())
-}
-
-/// Looked up for every command. The commands are grouped by the length and first letter of
-/// their name, so a lookup compares a client's bytes with one or two names in place: no hashing
-/// and no lower-cased copy.
-struct Table {
-    buckets: Vec<Vec<&'static Command>>,
-}
-
-/// The longest name a command can have.
-const LONGEST_NAME: usize = 32;
-
-/// The bucket of a name: its length and the letter case-blind low bits of its first byte.
-fn bucket(name: &[u8]) -> Option<usize> {
-    let first = *name.first()?;
-    (name.len() <= LONGEST_NAME).then(|| name.len() * 32 + usize::from(first & 0x1f))
-}
-
-fn table() -> &'static Table {
-    static TABLE: OnceLock<Table> = OnceLock::new();
-    TABLE.get_or_init(|| {
-        let mut buckets = vec![Vec::new(); (LONGEST_NAME + 1) * 32];
-        for command in all() {
-            if let Some(at) = bucket(command.name.as_bytes()) {
-                buckets[at].push(command);
-            }
-        }
-        Table { buckets }
-    })
-}
-
-/// The command called `name`, in any letter case.
-pub fn lookup(name: &[u8]) -> Option<&'static Command> {
-    let candidates = &table().buckets[bucket(name)?];
-    candidates.iter().copied().find(|command| command.name.as_bytes().eq_ignore_ascii_case(name))
-}
-
 /// Runs one command (`args[0]` is its name) and writes its reply. Returns the command's table
 /// entry, or `None` when the name is unknown.
 pub fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command> {
@@ -216,7 +79,7 @@ pub fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command> {
         ctx.reply.error(&unknown_command(args));
         return None;
     };
-    if !ctx.session.authenticated && !command.has_flag("no_auth") {
+    if !ctx.session.authenticated && !command.has_flag(Flag::NoAuth) {
         ctx.reply.error("NOAUTH Authentication required.");
         return Some(command);
     }
@@ -224,7 +87,7 @@ pub fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command> {
         ctx.reply.error(&wrong_arity(command.name));
         return Some(command);
     }
-    if !make_room(ctx) && command.has_flag("denyoom") {
+    if !make_room(ctx) && command.has_flag(Flag::DenyOom) {
         ctx.reply.error("OOM command not allowed when used memory > 'maxmemory'.");
         return Some(command);
     }
@@ -378,9 +241,6 @@ pub fn is(arg: &[u8], word: &str) -> bool {
 }
 
 #[cfg(test)]
-pub(crate) mod test_support;
-
-#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -403,32 +263,6 @@ mod tests {
         assert_eq!(parse_f64(b"nan"), None);
         assert_eq!(parse_f64(b" 1"), None);
         assert_eq!(parse_f64(b"abc"), None);
-    }
-
-    #[test]
-    fn command_names_are_unique_and_lower_case() {
-        let mut seen = std::collections::HashSet::new();
-        for command in all() {
-            assert_eq!(command.name, command.name.to_ascii_lowercase());
-            assert!(seen.insert(command.name), "{} listed twice", command.name);
-            for sub in command.subcommands {
-                assert!(sub.name.starts_with(&format!("{}|", command.name)), "{}", sub.name);
-            }
-        }
-    }
-
-    #[test]
-    fn every_command_is_found_in_any_letter_case() {
-        for command in all() {
-            let upper = command.name.to_ascii_uppercase();
-            let mixed: String = command.name.chars().enumerate().map(|(i, c)| if i % 2 == 0 { c.to_ascii_uppercase() } else { c }).collect();
-            for name in [command.name, &upper, &mixed] {
-                assert!(std::ptr::eq(lookup(name.as_bytes()).unwrap(), command), "{name}");
-            }
-        }
-        for unknown in [&b""[..], b"gett", b"ge", b"g\x07t", b"@et", &[b'x'; 100]] {
-            assert!(lookup(unknown).is_none(), "{:?}", String::from_utf8_lossy(unknown));
-        }
     }
 
     #[test]

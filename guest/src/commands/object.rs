@@ -1,7 +1,7 @@
 //! OBJECT: what the server knows about how a key is stored and used. Looking does not count as
 //! using the key.
 
-use super::{Command, Ctx, subcommand_required, write_help};
+use super::{Command, Ctx, Flag, subcommand_required, write_help};
 use crate::keyspace::Entry;
 use crate::keyspace::Value;
 
@@ -9,15 +9,15 @@ pub const COMMANDS: &[Command] = &[Command::new("object", -2, subcommand_require
     .group("generic")
     .doc("A container for object introspection commands.", "2.2.3", "Depends on subcommand.", "")
     .subcommands(&[
-        Command::new("object|encoding", 3, encoding).flags(&["readonly"]).keys(2, 2, 1).group("generic")
+        Command::new("object|encoding", 3, encoding).flags(&[Flag::ReadOnly]).keys(2, 2, 1).group("generic")
             .doc("Returns the internal encoding of a Redis object.", "2.2.3", "O(1)", "key"),
-        Command::new("object|freq", 3, freq).flags(&["readonly"]).keys(2, 2, 1).group("generic")
+        Command::new("object|freq", 3, freq).flags(&[Flag::ReadOnly]).keys(2, 2, 1).group("generic")
             .doc("Returns the logarithmic access frequency counter of a Redis object.", "4.0.0", "O(1)", "key"),
-        Command::new("object|idletime", 3, idletime).flags(&["readonly"]).keys(2, 2, 1).group("generic")
+        Command::new("object|idletime", 3, idletime).flags(&[Flag::ReadOnly]).keys(2, 2, 1).group("generic")
             .doc("Returns the time since the last access to a Redis object.", "2.2.3", "O(1)", "key"),
-        Command::new("object|refcount", 3, refcount).flags(&["readonly"]).keys(2, 2, 1).group("generic")
+        Command::new("object|refcount", 3, refcount).flags(&[Flag::ReadOnly]).keys(2, 2, 1).group("generic")
             .doc("Returns the reference count of a value of a key.", "2.2.3", "O(1)", "key"),
-        Command::new("object|help", 2, help).flags(&["loading", "stale"]).group("generic")
+        Command::new("object|help", 2, help).flags(&[Flag::Loading, Flag::Stale]).group("generic")
             .doc("Returns helpful text about the different subcommands.", "6.2.0", "O(1)", ""),
     ])];
 
@@ -87,11 +87,11 @@ fn help(ctx: &mut Ctx, _args: &[&[u8]]) {
 
 #[cfg(test)]
 mod tests {
-    use crate::commands::test_support::{TestClient, bulk};
+    use crate::engine::test_harness::{Harness, bulk};
 
     #[test]
     fn object_subcommands() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         c.run(&["SET", "n", "12345"]);
         c.run(&["SET", "s", "short"]);
         c.run(&["SET", "l", &"x".repeat(45)]);
@@ -114,7 +114,7 @@ mod tests {
 
     #[test]
     fn writes_are_refused_when_nothing_can_be_evicted() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         c.run(&["SET", "k", "v"]);
         assert_eq!(c.run(&["CONFIG", "SET", "maxmemory", "1"]), "+OK\r\n");
         assert_eq!(c.run(&["SET", "k2", "v"]), "-OOM command not allowed when used memory > 'maxmemory'.\r\n");

@@ -1,62 +1,62 @@
 //! String commands: reading, writing and counting with the values keys hold.
 
 use super::{
-    Command, Ctx, NOT_A_FLOAT, NOT_AN_INTEGER, OVERFLOW, SYNTAX_ERROR, WRONG_TYPE, int_arg, invalid_expire, is,
+    Command, Ctx, Flag, NOT_A_FLOAT, NOT_AN_INTEGER, OVERFLOW, SYNTAX_ERROR, WRONG_TYPE, int_arg, invalid_expire, is,
     parse_f64, parse_i64,
 };
 use crate::keyspace::Value;
 use crate::resp::format_double;
 
 pub const COMMANDS: &[Command] = &[
-    Command::new("get", 2, get).flags(&["readonly", "fast"]).keys(1, 1, 1).group("string")
+    Command::new("get", 2, get).flags(&[Flag::ReadOnly, Flag::Fast]).keys(1, 1, 1).group("string")
         .doc("Returns the string value of a key.", "1.0.0", "O(1)", "key"),
-    Command::new("set", -3, set).flags(&["write", "denyoom"]).keys(1, 1, 1).group("string")
+    Command::new("set", -3, set).flags(&[Flag::Write, Flag::DenyOom]).keys(1, 1, 1).group("string")
         .doc("Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.", "1.0.0", "O(1)",
             "key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]"),
-    Command::new("setnx", 3, setnx).flags(&["write", "denyoom", "fast"]).keys(1, 1, 1).group("string")
+    Command::new("setnx", 3, setnx).flags(&[Flag::Write, Flag::DenyOom, Flag::Fast]).keys(1, 1, 1).group("string")
         .doc("Set the string value of a key only when the key doesn't exist.", "1.0.0", "O(1)", "key value"),
-    Command::new("setex", 4, setex).flags(&["write", "denyoom"]).keys(1, 1, 1).group("string")
+    Command::new("setex", 4, setex).flags(&[Flag::Write, Flag::DenyOom]).keys(1, 1, 1).group("string")
         .doc("Sets the string value and expiration time of a key. Creates the key if it doesn't exist.", "2.0.0", "O(1)", "key seconds value"),
-    Command::new("psetex", 4, psetex).flags(&["write", "denyoom"]).keys(1, 1, 1).group("string")
+    Command::new("psetex", 4, psetex).flags(&[Flag::Write, Flag::DenyOom]).keys(1, 1, 1).group("string")
         .doc("Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.", "2.6.0", "O(1)", "key milliseconds value"),
-    Command::new("getset", 3, getset).flags(&["write", "denyoom", "fast"]).keys(1, 1, 1).group("string")
+    Command::new("getset", 3, getset).flags(&[Flag::Write, Flag::DenyOom, Flag::Fast]).keys(1, 1, 1).group("string")
         .doc("Returns the previous string value of a key after setting it to a new value.", "1.0.0", "O(1)", "key value"),
-    Command::new("getdel", 2, getdel).flags(&["write", "fast"]).keys(1, 1, 1).group("string")
+    Command::new("getdel", 2, getdel).flags(&[Flag::Write, Flag::Fast]).keys(1, 1, 1).group("string")
         .doc("Returns the string value of a key after deleting the key.", "6.2.0", "O(1)", "key"),
-    Command::new("getex", -2, getex).flags(&["write", "fast"]).keys(1, 1, 1).group("string")
+    Command::new("getex", -2, getex).flags(&[Flag::Write, Flag::Fast]).keys(1, 1, 1).group("string")
         .doc("Returns the string value of a key after setting its expiration time.", "6.2.0", "O(1)",
             "key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]"),
-    Command::new("mget", -2, mget).flags(&["readonly", "fast"]).keys(1, -1, 1).group("string")
+    Command::new("mget", -2, mget).flags(&[Flag::ReadOnly, Flag::Fast]).keys(1, -1, 1).group("string")
         .doc("Atomically returns the string values of one or more keys.", "1.0.0", "O(N) where N is the number of keys to retrieve.", "key [key ...]"),
-    Command::new("mset", -3, mset).flags(&["write", "denyoom"]).keys(1, -1, 2).group("string")
+    Command::new("mset", -3, mset).flags(&[Flag::Write, Flag::DenyOom]).keys(1, -1, 2).group("string")
         .doc("Atomically creates or modifies the string values of one or more keys.", "1.0.1", "O(N) where N is the number of keys to set.", "key value [key value ...]"),
-    Command::new("msetnx", -3, msetnx).flags(&["write", "denyoom"]).keys(1, -1, 2).group("string")
+    Command::new("msetnx", -3, msetnx).flags(&[Flag::Write, Flag::DenyOom]).keys(1, -1, 2).group("string")
         .doc("Atomically modifies the string values of one or more keys only when all keys don't exist.", "1.0.1", "O(N) where N is the number of keys to set.", "key value [key value ...]"),
-    Command::new("append", 3, append).flags(&["write", "denyoom", "fast"]).keys(1, 1, 1).group("string")
+    Command::new("append", 3, append).flags(&[Flag::Write, Flag::DenyOom, Flag::Fast]).keys(1, 1, 1).group("string")
         .doc("Appends a string to the value of a key. Creates the key if it doesn't exist.", "2.0.0", "O(1)", "key value"),
-    Command::new("strlen", 2, strlen).flags(&["readonly", "fast"]).keys(1, 1, 1).group("string")
+    Command::new("strlen", 2, strlen).flags(&[Flag::ReadOnly, Flag::Fast]).keys(1, 1, 1).group("string")
         .doc("Returns the length of a string value.", "2.2.0", "O(1)", "key"),
-    Command::new("getrange", 4, getrange).flags(&["readonly"]).keys(1, 1, 1).group("string")
+    Command::new("getrange", 4, getrange).flags(&[Flag::ReadOnly]).keys(1, 1, 1).group("string")
         .doc("Returns a substring of the string stored at a key.", "2.4.0", "O(N) where N is the length of the returned string.", "key start end"),
-    Command::new("substr", 4, getrange).flags(&["readonly"]).keys(1, 1, 1).group("string")
+    Command::new("substr", 4, getrange).flags(&[Flag::ReadOnly]).keys(1, 1, 1).group("string")
         .doc("Returns a substring from a string value.", "1.0.0", "O(N) where N is the length of the returned string.", "key start end"),
-    Command::new("setrange", 4, setrange).flags(&["write", "denyoom"]).keys(1, 1, 1).group("string")
+    Command::new("setrange", 4, setrange).flags(&[Flag::Write, Flag::DenyOom]).keys(1, 1, 1).group("string")
         .doc("Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.", "2.2.0", "O(1)", "key offset value"),
-    Command::new("incr", 2, incr).flags(&["write", "denyoom", "fast"]).keys(1, 1, 1).group("string")
+    Command::new("incr", 2, incr).flags(&[Flag::Write, Flag::DenyOom, Flag::Fast]).keys(1, 1, 1).group("string")
         .doc("Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "1.0.0", "O(1)", "key"),
-    Command::new("decr", 2, decr).flags(&["write", "denyoom", "fast"]).keys(1, 1, 1).group("string")
+    Command::new("decr", 2, decr).flags(&[Flag::Write, Flag::DenyOom, Flag::Fast]).keys(1, 1, 1).group("string")
         .doc("Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.", "1.0.0", "O(1)", "key"),
-    Command::new("incrby", 3, incrby).flags(&["write", "denyoom", "fast"]).keys(1, 1, 1).group("string")
+    Command::new("incrby", 3, incrby).flags(&[Flag::Write, Flag::DenyOom, Flag::Fast]).keys(1, 1, 1).group("string")
         .doc("Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "1.0.0", "O(1)", "key increment"),
-    Command::new("decrby", 3, decrby).flags(&["write", "denyoom", "fast"]).keys(1, 1, 1).group("string")
+    Command::new("decrby", 3, decrby).flags(&[Flag::Write, Flag::DenyOom, Flag::Fast]).keys(1, 1, 1).group("string")
         .doc("Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.", "1.0.0", "O(1)", "key decrement"),
-    Command::new("incrbyfloat", 3, incrbyfloat).flags(&["write", "denyoom", "fast"]).keys(1, 1, 1).group("string")
+    Command::new("incrbyfloat", 3, incrbyfloat).flags(&[Flag::Write, Flag::DenyOom, Flag::Fast]).keys(1, 1, 1).group("string")
         .doc("Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.", "2.6.0", "O(1)", "key increment"),
 ];
 
-/// What a write does to the key's time to live.
+/// What a write does to the key's time to live: SET's and GETEX's expiry option.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Ttl {
+enum ExpiryChange {
     /// Drop any TTL (a plain SET).
     Clear,
     /// Keep the TTL the key has (KEEPTTL).
@@ -113,11 +113,11 @@ fn get(ctx: &mut Ctx, args: &[&[u8]]) {
 struct SetOptions {
     condition: Condition,
     get: bool,
-    ttl: Ttl,
+    ttl: ExpiryChange,
 }
 
 fn parse_set_options(ctx: &mut Ctx, options: &[&[u8]]) -> Option<SetOptions> {
-    let mut parsed = SetOptions { condition: Condition::Always, get: false, ttl: Ttl::Clear };
+    let mut parsed = SetOptions { condition: Condition::Always, get: false, ttl: ExpiryChange::Clear };
     // Redis accepts the same expiry option twice (the last wins) but not two different ones.
     let mut expiry_given: Option<ExpiryUnit> = None;
     let mut i = 0;
@@ -129,17 +129,17 @@ fn parse_set_options(ctx: &mut Ctx, options: &[&[u8]]) -> Option<SetOptions> {
             parsed.condition = Condition::IfExists;
         } else if is(option, "GET") {
             parsed.get = true;
-        } else if is(option, "KEEPTTL") && matches!(parsed.ttl, Ttl::Clear | Ttl::Keep) {
-            parsed.ttl = Ttl::Keep;
+        } else if is(option, "KEEPTTL") && matches!(parsed.ttl, ExpiryChange::Clear | ExpiryChange::Keep) {
+            parsed.ttl = ExpiryChange::Keep;
         } else if let Some(unit) = expiry_unit(option)
-            .filter(|unit| parsed.ttl != Ttl::Keep && expiry_given.is_none_or(|given| given == *unit))
+            .filter(|unit| parsed.ttl != ExpiryChange::Keep && expiry_given.is_none_or(|given| given == *unit))
         {
             expiry_given = Some(unit);
             let Some(&amount) = options.get(i + 1) else {
                 ctx.reply.error(SYNTAX_ERROR);
                 return None;
             };
-            parsed.ttl = Ttl::At(expiry_deadline(ctx, unit, amount, "set")?);
+            parsed.ttl = ExpiryChange::At(expiry_deadline(ctx, unit, amount, "set")?);
             i += 1;
         } else {
             ctx.reply.error(SYNTAX_ERROR);
@@ -210,7 +210,7 @@ fn set(ctx: &mut Ctx, args: &[&[u8]]) {
 
 /// Stores a string if `condition` allows it; returns whether it did. A deadline already in the
 /// past deletes the key instead, as Redis does.
-fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], condition: Condition, ttl: Ttl) -> bool {
+fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], condition: Condition, ttl: ExpiryChange) -> bool {
     let (db, now) = (ctx.db(), ctx.now_ms());
     let allowed = match condition {
         Condition::Always => true,
@@ -221,19 +221,19 @@ fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], condition: Condition, ttl: Ttl
         return false;
     }
     match ttl {
-        Ttl::Keep => ctx.keyspace.set_keep_ttl(db, key, Value::from_bytes(value), now),
-        Ttl::At(at) if at <= now => {
+        ExpiryChange::Keep => ctx.keyspace.set_keep_ttl(db, key, Value::from_bytes(value), now),
+        ExpiryChange::At(at) if at <= now => {
             // Deleted as DEL deletes: a key already expired is counted as expired.
             ctx.keyspace.take(db, key, now);
         }
-        Ttl::At(at) => ctx.keyspace.set_bytes(db, key, value, Some(at), now),
-        Ttl::Clear | Ttl::Persist => ctx.keyspace.set_bytes(db, key, value, None, now),
+        ExpiryChange::At(at) => ctx.keyspace.set_bytes(db, key, value, Some(at), now),
+        ExpiryChange::Clear | ExpiryChange::Persist => ctx.keyspace.set_bytes(db, key, value, None, now),
     }
     true
 }
 
 fn setnx(ctx: &mut Ctx, args: &[&[u8]]) {
-    let stored = store(ctx, args[1], args[2], Condition::IfMissing, Ttl::Clear);
+    let stored = store(ctx, args[1], args[2], Condition::IfMissing, ExpiryChange::Clear);
     ctx.reply.integer(i64::from(stored));
 }
 
@@ -248,13 +248,13 @@ fn psetex(ctx: &mut Ctx, args: &[&[u8]]) {
 /// SETEX and PSETEX: `key amount value`.
 fn set_with_expiry(ctx: &mut Ctx, args: &[&[u8]], unit: ExpiryUnit, command: &str) {
     let Some(at) = expiry_deadline(ctx, unit, args[2], command) else { return };
-    store(ctx, args[1], args[3], Condition::Always, Ttl::At(at));
+    store(ctx, args[1], args[3], Condition::Always, ExpiryChange::At(at));
     ctx.reply.ok();
 }
 
 fn getset(ctx: &mut Ctx, args: &[&[u8]]) {
     let Ok(old) = current_string(ctx, args[1]) else { return };
-    store(ctx, args[1], args[2], Condition::Always, Ttl::Clear);
+    store(ctx, args[1], args[2], Condition::Always, ExpiryChange::Clear);
     match old {
         Some(old) => ctx.reply.bulk(&old),
         None => ctx.reply.null(),
@@ -282,24 +282,24 @@ fn getex(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     let (db, now) = (ctx.db(), ctx.now_ms());
     match ttl {
-        Ttl::At(at) => {
+        ExpiryChange::At(at) => {
             ctx.keyspace.set_expiry(db, args[1], Some(at), now);
         }
-        Ttl::Persist => {
+        ExpiryChange::Persist => {
             ctx.keyspace.set_expiry(db, args[1], None, now);
         }
-        Ttl::Keep | Ttl::Clear => {}
+        ExpiryChange::Keep | ExpiryChange::Clear => {}
     }
     ctx.reply.bulk(&value);
 }
 
 /// GETEX takes at most one of EX, PX, EXAT, PXAT and PERSIST; without one the TTL is kept.
-fn parse_getex_options(ctx: &mut Ctx, options: &[&[u8]]) -> Option<Ttl> {
+fn parse_getex_options(ctx: &mut Ctx, options: &[&[u8]]) -> Option<ExpiryChange> {
     let ttl = match options {
-        [] => Ttl::Keep,
-        [persist] if is(persist, "PERSIST") => Ttl::Persist,
+        [] => ExpiryChange::Keep,
+        [persist] if is(persist, "PERSIST") => ExpiryChange::Persist,
         [option, amount] => match expiry_unit(option) {
-            Some(unit) => Ttl::At(expiry_deadline(ctx, unit, amount, "getex")?),
+            Some(unit) => ExpiryChange::At(expiry_deadline(ctx, unit, amount, "getex")?),
             None => {
                 ctx.reply.error(SYNTAX_ERROR);
                 return None;
@@ -331,7 +331,7 @@ fn mset(ctx: &mut Ctx, args: &[&[u8]]) {
         return;
     }
     for pair in args[1..].chunks_exact(2) {
-        store(ctx, pair[0], pair[1], Condition::Always, Ttl::Clear);
+        store(ctx, pair[0], pair[1], Condition::Always, ExpiryChange::Clear);
     }
     ctx.reply.ok();
 }
@@ -347,7 +347,7 @@ fn msetnx(ctx: &mut Ctx, args: &[&[u8]]) {
         return;
     }
     for pair in args[1..].chunks_exact(2) {
-        store(ctx, pair[0], pair[1], Condition::Always, Ttl::Clear);
+        store(ctx, pair[0], pair[1], Condition::Always, ExpiryChange::Clear);
     }
     ctx.reply.integer(1);
 }
@@ -518,11 +518,11 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[&[u8]]) {
 #[cfg(test)]
 mod tests {
     use super::byte_range;
-    use crate::commands::test_support::{TestClient, bulk};
+    use crate::engine::test_harness::{Harness, bulk};
 
     #[test]
     fn set_options() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         assert_eq!(c.run(&["SET", "k", "v", "NX", "GET"]), "$-1\r\n");
         assert_eq!(c.run(&["SET", "k", "w", "GET"]), bulk("v"));
         assert_eq!(c.run(&["SET", "k", "x", "NX"]), "$-1\r\n");
@@ -541,7 +541,7 @@ mod tests {
 
     #[test]
     fn set_expiry_and_keepttl() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         assert_eq!(c.run(&["SET", "k", "v", "PX", "1500"]), "+OK\r\n");
         assert_eq!(c.run(&["SET", "k", "w", "KEEPTTL"]), "+OK\r\n");
         c.advance_ms(1000);
@@ -558,7 +558,7 @@ mod tests {
 
     #[test]
     fn setnx_setex_getset_getdel() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         assert_eq!(c.run(&["SETNX", "k", "1"]), ":1\r\n");
         assert_eq!(c.run(&["SETNX", "k", "2"]), ":0\r\n");
         assert_eq!(c.run(&["SETEX", "e", "10", "v"]), "+OK\r\n");
@@ -577,7 +577,7 @@ mod tests {
 
     #[test]
     fn getex_options() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         assert_eq!(c.run(&["GETEX", "missing", "EX", "10"]), "$-1\r\n");
         c.run(&["SET", "k", "v"]);
         assert_eq!(c.run(&["GETEX", "k", "PX", "100"]), bulk("v"));
@@ -594,7 +594,7 @@ mod tests {
 
     #[test]
     fn multi_key() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         assert_eq!(c.run(&["MSET", "a", "1", "b", "2"]), "+OK\r\n");
         assert_eq!(c.run(&["MSET", "a", "1", "b"]), "-ERR wrong number of arguments for 'mset' command\r\n");
         assert_eq!(c.run(&["MGET", "a", "nope", "b"]), format!("*3\r\n{}$-1\r\n{}", bulk("1"), bulk("2")));
@@ -605,7 +605,7 @@ mod tests {
 
     #[test]
     fn append_strlen_ranges() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         assert_eq!(c.run(&["APPEND", "k", "Hello"]), ":5\r\n");
         assert_eq!(c.run(&["APPEND", "k", " World"]), ":11\r\n");
         assert_eq!(c.run(&["STRLEN", "k"]), ":11\r\n");
@@ -624,7 +624,7 @@ mod tests {
 
     #[test]
     fn setrange() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         assert_eq!(c.run(&["SETRANGE", "k", "6", "Redis"]), ":11\r\n");
         assert_eq!(c.run(&["GET", "k"]), "$11\r\n\0\0\0\0\0\0Redis\r\n");
         assert_eq!(c.run(&["SETRANGE", "k", "0", "Hello!"]), ":11\r\n");
@@ -640,7 +640,7 @@ mod tests {
 
     #[test]
     fn counters() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         assert_eq!(c.run(&["INCR", "n"]), ":1\r\n");
         assert_eq!(c.run(&["INCRBY", "n", "41"]), ":42\r\n");
         assert_eq!(c.run(&["DECR", "n"]), ":41\r\n");
@@ -664,7 +664,7 @@ mod tests {
 
     #[test]
     fn float_counters() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         c.run(&["SET", "f", "10.50"]);
         assert_eq!(c.run(&["INCRBYFLOAT", "f", "0.1"]), bulk("10.6"));
         assert_eq!(c.run(&["INCRBYFLOAT", "f", "-5"]), bulk("5.6"));
@@ -679,7 +679,7 @@ mod tests {
 
     #[test]
     fn arity_errors() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         assert_eq!(c.run(&["GET"]), "-ERR wrong number of arguments for 'get' command\r\n");
         assert_eq!(c.run(&["SET", "k"]), "-ERR wrong number of arguments for 'set' command\r\n");
         assert_eq!(c.run(&["GETRANGE", "k", "1"]), "-ERR wrong number of arguments for 'getrange' command\r\n");

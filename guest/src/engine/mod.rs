@@ -2,12 +2,12 @@
 //! time, and gives back bytes and closes for any connection and the time it next has work to do.
 //! No I/O and no clock reading happens here; the host does all of it.
 
-use crate::client::{Error as ClientError, ErrorKind as ClientErrorKind, Op, Outcome};
 use crate::commands::{self, Ctx};
 use crate::config::{Config, ConfigError};
-use crate::facts::ServerInfo;
+use crate::server_facts::ServerFacts;
 use crate::keyspace::Keyspace;
 use crate::outbox::{Outbox, Output, Progress};
+use crate::request::{self, Op, Outcome};
 use crate::resp::{Args, Limits, Parsed, Reply, ReplyDecoder, parse_request};
 use crate::rng::Rng;
 use crate::session::{Peer, PeerKind, Session, Sessions};
@@ -44,8 +44,8 @@ pub struct Engine {
     config: Config,
     stats: Stats,
     rng: Rng,
-    info: ServerInfo,
-    /// Whether `info.started` holds the time of the first call yet.
+    facts: ServerFacts,
+    /// Whether `facts.started` holds the time of the first call yet.
     started: bool,
     sessions: Sessions,
     next_client_id: u64,
@@ -77,7 +77,7 @@ impl Engine {
             config,
             stats: Stats::default(),
             rng,
-            info: ServerInfo { run_id, started: Now::default() },
+            facts: ServerFacts { run_id, started: Now::default() },
             started: false,
             sessions: Sessions::default(),
             next_client_id: 1,
@@ -112,7 +112,7 @@ impl Engine {
     fn begin(&mut self, now: Now) {
         if !self.started {
             self.started = true;
-            self.info.started = now;
+            self.facts.started = now;
         }
     }
 
@@ -120,7 +120,7 @@ impl Engine {
     /// connection (the key-value interfaces): the request becomes the command a client would send,
     /// run in database `db` exactly as a client's command is, and its reply is decoded. So both
     /// paths share one keyspace and one set of rules — expiry, memory limits, error texts.
-    pub fn run_op(&mut self, db: usize, op: &Op, now: Now) -> Result<Outcome, ClientError> {
+    pub fn run_op(&mut self, db: usize, op: &Op, now: Now) -> Result<Outcome, request::Error> {
         self.begin(now);
         let args = op.command()?;
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_ref()).collect();
@@ -135,7 +135,7 @@ impl Engine {
         self.outbox = outbox;
         self.embedded = Some(session);
         let nodes = ReplyDecoder::new(Limits::default()).decode(&reply).ok().and_then(|(nodes, _)| nodes);
-        let nodes = nodes.ok_or_else(|| ClientError::new(ClientErrorKind::Protocol, "the engine's reply could not be read"))?;
+        let nodes = nodes.ok_or_else(|| request::Error::new(request::ErrorKind::Protocol, "the engine's reply could not be read"))?;
         op.outcome(nodes)
     }
 
@@ -329,7 +329,7 @@ impl Engine {
             rng: &mut self.rng,
             session,
             others: &self.sessions,
-            info: &self.info,
+            facts: &self.facts,
             reply: Reply::new(buf, resp3),
             outbox,
             now,
@@ -412,9 +412,12 @@ impl Engine {
 }
 
 #[cfg(test)]
+pub(crate) mod test_harness;
+
+#[cfg(test)]
 mod tests {
     use super::REPLY_CHUNK;
-    use crate::commands::test_support::TestClient;
+    use crate::engine::test_harness::Harness;
 
     /// The fuzzer's command corpus, fed to the engine as raw client input: whatever arrives, the
     /// engine answers and never panics.
@@ -424,7 +427,7 @@ mod tests {
         let mut seen = 0;
         for entry in std::fs::read_dir(dir).expect("the fuzz corpus is in the repository") {
             let data = std::fs::read(entry.unwrap().path()).unwrap();
-            let mut c = TestClient::new();
+            let mut c = Harness::new();
             let out = c.engine.feed_one(c.now, 1, &data);
             assert!(out.progress.expect("fed").consumed <= data.len());
             seen += 1;
@@ -438,7 +441,7 @@ mod tests {
     #[test]
     fn long_pipelines_run_in_order_across_batches() {
         let client_with_keys = |keys: usize| {
-            let mut c = TestClient::new();
+            let mut c = Harness::new();
             for i in 0..keys {
                 c.engine.keyspace.set(0, format!("filler:{i}").as_bytes(), crate::keyspace::Value::from_bytes(b"x"), None, 0);
             }
@@ -473,7 +476,7 @@ mod tests {
 
     #[test]
     fn large_pipelined_replies_come_in_chunks() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         let value = "x".repeat(1024 * 1024);
         c.run(&["SET", "big", &value]);
         let get = b"*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n";

@@ -1,23 +1,25 @@
-//! A client for unit tests: sends commands to an [`Engine`] as a real client would (RESP arrays)
-//! and returns the raw reply text, so tests assert on exactly the bytes a client receives.
+//! The engine's test harness, shared by the engine's tests and every command family's: it drives a
+//! whole [`Engine`] over one or more connections, sending commands as a real client would (RESP
+//! arrays) and returning the raw reply text, so tests assert on exactly the bytes a client receives.
 
 use crate::engine::Engine;
-use crate::time::Now;
 use crate::session::{Peer, PeerKind};
+use crate::time::Now;
 
-pub struct TestClient {
+/// An engine with one open connection (more with [`Harness::another`]) and a clock tests move.
+pub struct Harness {
     pub engine: Engine,
     pub connection: u64,
     pub now: Now,
 }
 
-impl TestClient {
+impl Harness {
     pub fn new() -> Self {
         let now = Now { wall_ms: 1_700_000_000_000, mono_ns: 1_000_000_000 };
         let mut engine = Engine::new(42);
         let peer = Peer { kind: PeerKind::Tcp, address: "127.0.0.1:40000".into(), local_address: "127.0.0.1:6379".into() };
         assert!(engine.open(now, 1, peer, None).is_none());
-        TestClient { engine, connection: 1, now }
+        Harness { engine, connection: 1, now }
     }
 
     /// Opens a second connection to the same engine.

@@ -4,25 +4,25 @@
 //! told about it cannot drift apart. Argument documentation is parsed from each command's syntax
 //! line, written in the notation of Redis's documentation.
 
-use super::{Command, Ctx, all, is, lookup, write_help};
+use super::{Command, Ctx, Flag, all, is, lookup, write_help};
 use crate::glob;
 
 pub const COMMANDS: &[Command] = &[Command::new("command", -1, command)
-    .flags(&["loading", "stale"])
+    .flags(&[Flag::Loading, Flag::Stale])
     .group("server")
     .doc("Returns detailed information about all commands.", "2.8.13", "O(N) where N is the total number of Redis commands", "")
     .subcommands(&[
-        Command::new("command|count", 2, count).flags(&["loading", "stale"]).group("server")
+        Command::new("command|count", 2, count).flags(&[Flag::Loading, Flag::Stale]).group("server")
             .doc("Returns a count of commands.", "2.8.13", "O(1)", ""),
-        Command::new("command|info", -2, info).flags(&["loading", "stale"]).group("server")
+        Command::new("command|info", -2, info).flags(&[Flag::Loading, Flag::Stale]).group("server")
             .doc("Returns information about one, multiple or all commands.", "2.8.13", "O(N) where N is the number of commands to look up", "[command-name [command-name ...]]"),
-        Command::new("command|docs", -2, docs).flags(&["loading", "stale"]).group("server")
+        Command::new("command|docs", -2, docs).flags(&[Flag::Loading, Flag::Stale]).group("server")
             .doc("Returns documentary information about one, multiple or all commands.", "7.0.0", "O(N) where N is the number of commands to look up", "[command-name [command-name ...]]"),
-        Command::new("command|list", -2, list).flags(&["loading", "stale"]).group("server")
+        Command::new("command|list", -2, list).flags(&[Flag::Loading, Flag::Stale]).group("server")
             .doc("Returns a list of command names.", "7.0.0", "O(N) where N is the total number of Redis commands", "[FILTERBY <MODULE module-name | ACLCAT category | PATTERN pattern>]"),
-        Command::new("command|getkeys", -3, getkeys).flags(&["loading", "stale"]).group("server")
+        Command::new("command|getkeys", -3, getkeys).flags(&[Flag::Loading, Flag::Stale]).group("server")
             .doc("Extracts the key names from an arbitrary command.", "2.8.13", "O(N) where N is the number of arguments to the command", "command [arg [arg ...]]"),
-        Command::new("command|help", 2, help).flags(&["loading", "stale"]).group("server")
+        Command::new("command|help", 2, help).flags(&[Flag::Loading, Flag::Stale]).group("server")
             .doc("Returns helpful text about the different subcommands.", "5.0.0", "O(1)", ""),
     ])];
 
@@ -70,7 +70,7 @@ fn write_info(ctx: &mut Ctx, command: &Command) {
     ctx.reply.integer(i64::from(command.arity));
     ctx.reply.set(command.flags.len());
     for flag in command.flags {
-        ctx.reply.simple(flag);
+        ctx.reply.simple(flag.name());
     }
     let (first, last, step) = command.keys;
     ctx.reply.integer(i64::from(first));
@@ -97,14 +97,14 @@ fn acl_categories(command: &Command) -> Vec<&'static str> {
         "connection" => "@connection",
         _ => "@admin",
     }];
-    if command.has_flag("write") {
+    if command.has_flag(Flag::Write) {
         categories.push("@write");
     }
-    if command.has_flag("readonly") {
+    if command.has_flag(Flag::ReadOnly) {
         categories.push("@read");
     }
-    categories.push(if command.has_flag("fast") { "@fast" } else { "@slow" });
-    if command.has_flag("admin") || ["keys", "flushdb", "flushall", "swapdb"].contains(&command.name) {
+    categories.push(if command.has_flag(Flag::Fast) { "@fast" } else { "@slow" });
+    if command.has_flag(Flag::Admin) || ["keys", "flushdb", "flushall", "swapdb"].contains(&command.name) {
         categories.push("@dangerous");
     }
     categories
@@ -382,7 +382,7 @@ fn help(ctx: &mut Ctx, _args: &[&[u8]]) {
 #[cfg(test)]
 mod tests {
     use super::{Argument, parse_syntax};
-    use crate::commands::test_support::{TestClient, bulk};
+    use crate::engine::test_harness::{Harness, bulk};
 
     fn arg(name: &str, kind: &'static str, token: Option<&str>, flags: &[&'static str]) -> Argument {
         Argument { name: name.into(), kind, token: token.map(String::from), flags: flags.to_vec(), children: Vec::new() }
@@ -413,7 +413,7 @@ mod tests {
 
     #[test]
     fn info_count_list() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         let count = c.run(&["COMMAND", "COUNT"]);
         let n: usize = count.trim_start_matches(':').trim().parse().unwrap();
         assert!(n > 60, "{n} commands");
@@ -429,7 +429,7 @@ mod tests {
 
     #[test]
     fn docs_and_getkeys() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         let docs = c.run(&["COMMAND", "DOCS", "set"]);
         assert!(docs.starts_with(&format!("*2\r\n{}*10\r\n{}", bulk("set"), bulk("summary"))), "{docs}");
         assert!(docs.contains(&bulk("arguments")) && docs.contains(&bulk("KEEPTTL")), "{docs}");

@@ -1,4 +1,4 @@
-//! An in-memory pool for the adapter's tests. Each stream it lends plays a script: the bytes its
+//! An in-memory pool for the cache client's tests. Each stream it lends plays a script: the bytes its
 //! "server" answers and where it fails. The pool keeps every stream's traffic and what happened to
 //! it, so a test can check exactly which requests went out on which stream.
 
@@ -24,7 +24,7 @@ impl Script {
         Script::default()
     }
 
-    /// A new connection, which the adapter sets up before its first request.
+    /// A new connection, which the cache client sets up before its first request.
     pub fn fresh() -> Script {
         Script { fresh: true, ..Script::default() }
     }
@@ -189,7 +189,7 @@ impl Pool for &ScriptedPool {
     fn acquire(&self) -> Result<ScriptedStream, StreamError> {
         let next = self.lendings.borrow_mut().pop_front();
         let lent = self.events.borrow().iter().filter(|e| matches!(e, Event::Acquired(_))).count();
-        let script = next.unwrap_or_else(|| panic!("the adapter asked for one stream more than the {lent} scripted"))?;
+        let script = next.unwrap_or_else(|| panic!("the cache client asked for one stream more than the {lent} scripted"))?;
         let index = self.traffic.borrow().len();
         let traffic = Rc::new(RefCell::new(Traffic::default()));
         self.traffic.borrow_mut().push(traffic.clone());
@@ -219,7 +219,7 @@ fn commands(mut sent: &[u8]) -> Vec<String> {
     let mut found = Vec::new();
     while !sent.is_empty() {
         let Ok(Parsed::Command(args, used)) = parse_request(sent, &Limits::default()) else {
-            panic!("the adapter sent something that is not a whole command: {:?}", String::from_utf8_lossy(sent));
+            panic!("the cache client sent something that is not a whole command: {:?}", String::from_utf8_lossy(sent));
         };
         let words: Vec<String> = args.slices().iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
         found.push(words.join(" "));

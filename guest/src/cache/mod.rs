@@ -1,7 +1,12 @@
-//! The adapter: a batch of requests sent on one stream, answered in order, and what happens when
-//! the stream fails part-way.
+//! The cache client behind the WIT `cache` interface: requests become commands, written to a
+//! stream from the host's pool in one batch, and the replies read back in order.
 //!
-//! The rules:
+//! The streams are the host's (see the WIT `streams` interface); this module sees them through
+//! the `Pool` and `Stream` traits of its `streams` module, so the logic is plain Rust that also
+//! builds natively. The requests and their results are the crate's shared vocabulary
+//! ([`crate::request`]), which the engine also runs directly for hosts that embed the keyspace.
+//!
+//! What happens when the stream fails part-way:
 //! - a request that cannot become a command fails at once and is never sent;
 //! - a pool that lends no stream fails the batch: the host's pool has already tried to connect as
 //!   often as it is configured to;
@@ -13,12 +18,19 @@
 //! - a timeout, a reply that is not RESP, or a server refusing the set-up fails what is left
 //!   without trying again: the requests may still run, or no other stream would do better.
 
-use super::reader::Reader;
-use super::setup::Options;
-use super::streams::{Pool, Stream};
-use super::{Error, ErrorKind, Op, Outcome};
+mod reply_reader;
+pub(crate) mod setup;
+pub(crate) mod streams;
+
+#[cfg(test)]
+mod scripted_pool;
+
+use crate::request::{Error, ErrorKind, Op, Outcome};
 use crate::resp::{Node, encode_command};
+use reply_reader::Reader;
+use setup::Options;
 use std::borrow::Cow;
+use streams::{Pool, Stream};
 
 /// A cache client over one pool.
 pub(crate) struct Cache<P: Pool> {
@@ -27,7 +39,7 @@ pub(crate) struct Cache<P: Pool> {
 }
 
 /// Why a round on one stream stopped before every request was answered.
-pub(super) enum Interrupted {
+enum Interrupted {
     /// The stream broke before any request was sent: all may be tried on another.
     Unsent(Error),
     /// The stream broke; requests not yet answered may be tried on another if repeatable.
@@ -40,7 +52,7 @@ pub(super) enum Interrupted {
 type Slot = Option<Result<Outcome, Error>>;
 
 /// A request's command, borrowing its keys and values.
-type Command<'a> = Vec<Cow<'a, [u8]>>;
+type CommandArgs<'a> = Vec<Cow<'a, [u8]>>;
 
 /// What a request fails with when it may have run and cannot be repeated.
 pub(crate) const MAY_HAVE_RUN: &str =
@@ -88,7 +100,7 @@ impl<P: Pool> Cache<P> {
     }
 
     /// One stream: set it up if new, send every request still to do, read their replies.
-    fn round(&self, ops: &[Op], commands: &[Option<Command<'_>>], todo: &[usize], results: &mut [Slot]) -> Result<(), Interrupted> {
+    fn round(&self, ops: &[Op], commands: &[Option<CommandArgs<'_>>], todo: &[usize], results: &mut [Slot]) -> Result<(), Interrupted> {
         let stream = self.pool.acquire().map_err(|e| Interrupted::Fatal(e.into()))?;
         let mut reader = Reader::new();
         let answered = self
@@ -131,7 +143,7 @@ impl<P: Pool> Cache<P> {
 }
 
 /// Each request's command, and a result already for those that have none.
-fn commands(ops: &[Op]) -> (Vec<Option<Command<'_>>>, Vec<Slot>) {
+fn commands(ops: &[Op]) -> (Vec<Option<CommandArgs<'_>>>, Vec<Slot>) {
     ops.iter()
         .map(|op| match op.command() {
             Ok(command) => (Some(command), None),
@@ -145,7 +157,7 @@ fn send_and_read(
     stream: &impl Stream,
     reader: &mut Reader,
     ops: &[Op],
-    commands: &[Option<Command<'_>>],
+    commands: &[Option<CommandArgs<'_>>],
     todo: &[usize],
     results: &mut [Slot],
 ) -> Result<(), Interrupted> {

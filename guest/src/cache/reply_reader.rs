@@ -1,8 +1,8 @@
 //! Reading replies from one stream.
 
-use super::cache::Interrupted;
+use super::Interrupted;
 use super::streams::{Stream, StreamErrorKind};
-use super::{Error, ErrorKind};
+use crate::request::{Error, ErrorKind};
 use crate::resp::{Limits, Node, ReplyDecoder};
 
 /// How much to read at once.

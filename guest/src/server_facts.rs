@@ -5,7 +5,7 @@ pub const REDIS_VERSION: &str = "7.2.4";
 
 /// Facts fixed when the engine starts.
 #[derive(Debug, Clone)]
-pub struct ServerInfo {
+pub struct ServerFacts {
     /// 40 hex characters, new for every engine, as Redis's `run_id`.
     pub run_id: String,
     /// The time of the engine's first call.

@@ -1,8 +1,8 @@
-//! The adapter's retry rules, on scripted streams: which requests go out again, on which stream,
+//! The cache client's retry rules, on scripted streams: which requests go out again, on which stream,
 //! how often, and what error reaches the caller.
 
-use super::super::scripted::{Event, ReadCall, Script, ScriptedPool, failure};
-use super::super::streams::StreamErrorKind::{self, Closed, Connect, Exhausted, Timeout};
+use super::scripted_pool::{Event, ReadCall, Script, ScriptedPool, failure};
+use super::streams::StreamErrorKind::{self, Closed, Connect, Exhausted, Timeout};
 use super::*;
 
 fn key(k: &str) -> Vec<u8> {

@@ -1,20 +1,23 @@
-//! The cache adapter's requests: what command each becomes and what its reply means.
+//! The requests of the WIT `cache` interface and their results: what command each becomes and
+//! what its reply means. The cache client sends them to a server; the engine runs them against its
+//! own keyspace for hosts that embed it (the key-value interfaces). Both depend on this module,
+//! which depends only on the RESP codec.
 
 use crate::resp::Node;
 use std::borrow::Cow;
 
-/// Time to live in milliseconds; `None` stores without expiry.
-pub type Ttl = Option<u64>;
+/// A request's time to live in milliseconds; `None` stores without expiry.
+pub type TtlMs = Option<u64>;
 
 /// One request of a batch.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Op {
     Get(Vec<u8>),
     GetOrFail(Vec<u8>),
-    Set(Vec<u8>, Vec<u8>, Ttl),
-    GetOrSet(Vec<u8>, Vec<u8>, Ttl),
+    Set(Vec<u8>, Vec<u8>, TtlMs),
+    GetOrSet(Vec<u8>, Vec<u8>, TtlMs),
     Remove(Vec<Vec<u8>>),
-    UpdateTimeout(Vec<u8>, Ttl),
+    UpdateTimeout(Vec<u8>, TtlMs),
     Mget(Vec<Vec<u8>>),
     Mset(Vec<(Vec<u8>, Vec<u8>)>),
     Incr(Vec<u8>, i64),
@@ -214,7 +217,7 @@ fn invalid(message: &str) -> Error {
     Error::new(ErrorKind::Invalid, message)
 }
 
-fn with_ttl(mut args: Vec<Cow<'_, [u8]>>, ttl: Ttl) -> Vec<Cow<'_, [u8]>> {
+fn with_ttl(mut args: Vec<Cow<'_, [u8]>>, ttl: TtlMs) -> Vec<Cow<'_, [u8]>> {
     if let Some(ms) = ttl {
         args.push(Cow::Borrowed(b"PX"));
         args.push(number(ms.max(1)));

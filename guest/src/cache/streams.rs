@@ -1,8 +1,8 @@
-//! The host's streams as the adapter sees them: a pool that lends streams to one server, and the
+//! The host's streams as the cache client sees them: a pool that lends streams to one server, and the
 //! failures they report. The component's bindings implement these traits on the WIT `streams`
 //! resources; the tests implement them in memory.
 
-use super::{Error, ErrorKind};
+use crate::request::{Error, ErrorKind};
 
 /// The kinds of failure a stream reports (the WIT `streams.error-kind`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

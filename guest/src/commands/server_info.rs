@@ -1,25 +1,26 @@
-//! Server commands: INFO, TIME and the administrative commands cachet answers without having
-//! what they act on (snapshots, DEBUG).
+//! Redis's "server" group, apart from CONFIG and COMMAND: what the server tells about itself (INFO,
+//! TIME, LASTSAVE, ROLE) and the administrative commands cachet answers without having what they
+//! act on (SAVE, BGSAVE, DEBUG).
 
-use super::{Command, Ctx, is};
+use super::{Command, Ctx, Flag, is};
 use crate::keyspace::KeyspaceStats;
-use crate::facts::REDIS_VERSION;
+use crate::server_facts::REDIS_VERSION;
 use std::fmt::Write;
 
 pub const COMMANDS: &[Command] = &[
-    Command::new("info", -1, info).flags(&["loading", "stale"]).group("server")
+    Command::new("info", -1, info).flags(&[Flag::Loading, Flag::Stale]).group("server")
         .doc("Returns information and statistics about the server.", "1.0.0", "O(1)", "[section [section ...]]"),
-    Command::new("time", 1, time).flags(&["loading", "stale", "fast"]).group("server")
+    Command::new("time", 1, time).flags(&[Flag::Loading, Flag::Stale, Flag::Fast]).group("server")
         .doc("Returns the server time.", "2.6.0", "O(1)", ""),
-    Command::new("lastsave", 1, lastsave).flags(&["loading", "stale", "fast"]).group("server")
+    Command::new("lastsave", 1, lastsave).flags(&[Flag::Loading, Flag::Stale, Flag::Fast]).group("server")
         .doc("Returns the Unix timestamp of the last successful save to disk.", "1.0.0", "O(1)", ""),
-    Command::new("save", 1, no_snapshots).flags(&["admin", "noscript"]).group("server")
+    Command::new("save", 1, no_snapshots).flags(&[Flag::Admin, Flag::NoScript]).group("server")
         .doc("Synchronously saves the database(s) to disk.", "1.0.0", "O(N) where N is the total number of keys in all databases", ""),
-    Command::new("bgsave", -1, no_snapshots).flags(&["admin", "noscript"]).group("server")
+    Command::new("bgsave", -1, no_snapshots).flags(&[Flag::Admin, Flag::NoScript]).group("server")
         .doc("Asynchronously saves the database(s) to disk.", "1.0.0", "O(N) where N is the total number of keys in all databases", "[SCHEDULE]"),
-    Command::new("role", 1, role).flags(&["noscript", "loading", "stale", "fast"]).group("server")
+    Command::new("role", 1, role).flags(&[Flag::NoScript, Flag::Loading, Flag::Stale, Flag::Fast]).group("server")
         .doc("Returns the replication role.", "2.8.12", "O(1)", ""),
-    Command::new("debug", -2, debug).flags(&["admin", "noscript", "loading", "stale"]).group("server")
+    Command::new("debug", -2, debug).flags(&[Flag::Admin, Flag::NoScript, Flag::Loading, Flag::Stale]).group("server")
         .doc("A container for debugging commands.", "1.0.0", "Depends on subcommand.", "subcommand [argument ...]"),
 ];
 
@@ -70,7 +71,7 @@ fn write_section(ctx: &Ctx, section: &str, out: &mut String) {
 type Fields = Vec<(&'static str, String)>;
 
 fn server_fields(ctx: &Ctx) -> Fields {
-    let uptime = ctx.now.mono_ns.saturating_sub(ctx.info.started.mono_ns) / 1_000_000_000;
+    let uptime = ctx.now.mono_ns.saturating_sub(ctx.facts.started.mono_ns) / 1_000_000_000;
     let os = if ctx.config.os.is_empty() { "wasm32-wasip2".to_string() } else { ctx.config.os.clone() };
     vec![
         ("redis_version", REDIS_VERSION.into()),
@@ -82,7 +83,7 @@ fn server_fields(ctx: &Ctx) -> Fields {
         ("arch_bits", "64".into()),
         ("multiplexing_api", "tokio".into()),
         ("process_id", ctx.config.process_id.to_string()),
-        ("run_id", ctx.info.run_id.clone()),
+        ("run_id", ctx.facts.run_id.clone()),
         ("tcp_port", ctx.config.port.to_string()),
         ("server_time_usec", (ctx.now.wall_ms * 1000).to_string()),
         ("uptime_in_seconds", uptime.to_string()),
@@ -127,7 +128,7 @@ fn persistence_fields(ctx: &Ctx) -> Fields {
         ("loading", "0".into()),
         ("rdb_changes_since_last_save", "0".into()),
         ("rdb_bgsave_in_progress", "0".into()),
-        ("rdb_last_save_time", (ctx.info.started.wall_ms / 1000).to_string()),
+        ("rdb_last_save_time", (ctx.facts.started.wall_ms / 1000).to_string()),
         ("aof_enabled", "0".into()),
     ]
 }
@@ -169,7 +170,7 @@ fn time(ctx: &mut Ctx, _args: &[&[u8]]) {
 }
 
 fn lastsave(ctx: &mut Ctx, _args: &[&[u8]]) {
-    ctx.reply.integer((ctx.info.started.wall_ms / 1000) as i64);
+    ctx.reply.integer((ctx.facts.started.wall_ms / 1000) as i64);
 }
 
 fn no_snapshots(ctx: &mut Ctx, _args: &[&[u8]]) {
@@ -208,7 +209,7 @@ fn debug(ctx: &mut Ctx, args: &[&[u8]]) {
 #[cfg(test)]
 mod tests {
     use super::human_bytes;
-    use crate::commands::test_support::TestClient;
+    use crate::engine::test_harness::Harness;
 
     fn body(reply: &str) -> &str {
         reply.split_once("\r\n").map(|(_, rest)| rest).unwrap_or("")
@@ -216,7 +217,7 @@ mod tests {
 
     #[test]
     fn info_sections() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         c.run(&["SET", "k", "v", "EX", "100"]);
         c.run(&["GET", "k"]);
         c.run(&["GET", "missing"]);
@@ -242,7 +243,7 @@ mod tests {
 
     #[test]
     fn time_and_admin() {
-        let mut c = TestClient::new();
+        let mut c = Harness::new();
         assert_eq!(c.run(&["TIME"]), "*2\r\n$10\r\n1700000000\r\n$1\r\n0\r\n");
         assert_eq!(c.run(&["LASTSAVE"]), ":1700000000\r\n");
         assert_eq!(c.run(&["ROLE"]), "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");

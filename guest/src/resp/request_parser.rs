@@ -6,7 +6,7 @@
 //! there; when it is not, it says how many bytes it needs, so the caller can wait for them instead
 //! of parsing the same prefix again on every read.
 
-use super::find_crlf;
+use super::{MAX_INLINE_LEN, header_line, parse_length};
 use smallvec::SmallVec;
 
 /// Limits that protect the server from what a client announces before sending it.
@@ -23,10 +23,6 @@ impl Default for Limits {
         Limits { max_bulk_len: 512 * 1024 * 1024, max_multibulk_len: 1024 * 1024 }
     }
 }
-
-/// The longest inline command, and the longest `*N` or `$N` header line (Redis's
-/// `PROTO_INLINE_MAX_SIZE`).
-pub const MAX_INLINE_LEN: usize = 64 * 1024;
 
 /// One step of parsing.
 #[derive(Debug, PartialEq, Eq)]
@@ -162,33 +158,6 @@ fn plain_length(input: &[u8], from: usize) -> Option<(i64, usize)> {
     None
 }
 
-/// The line starting at `from` (without its CRLF) and the position after it, or `None` when the
-/// line is not complete yet. A header longer than [`MAX_INLINE_LEN`] is an error.
-pub(super) fn header_line<'a>(
-    input: &'a [u8],
-    from: usize,
-    too_big: &'static str,
-) -> Result<Option<(&'a [u8], usize)>, ProtocolError> {
-    match find_crlf(&input[from..]) {
-        Some(at) => Ok(Some((&input[from..from + at], from + at + 2))),
-        None if input.len() - from > MAX_INLINE_LEN => Err(ProtocolError(too_big)),
-        None => Ok(None),
-    }
-}
-
-/// The number after `*` or `$`. Only plain decimal digits with an optional minus sign.
-pub(super) fn parse_length(digits: &[u8]) -> Option<i64> {
-    let (negative, digits) = match digits.strip_prefix(b"-") {
-        Some(rest) => (true, rest),
-        None => (false, digits),
-    };
-    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let value = digits.iter().fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0'));
-    Some(if negative { -value } else { value })
-}
-
 fn parse_inline(input: &[u8]) -> Result<Parsed<'_>, ProtocolError> {
     let Some(newline) = input.iter().position(|&b| b == b'\n') else {
         if input.len() > MAX_INLINE_LEN {
@@ -207,7 +176,7 @@ fn parse_inline(input: &[u8]) -> Result<Parsed<'_>, ProtocolError> {
 /// Splits an inline command into words the way `redis-cli` and Redis do: spaces separate words,
 /// `"..."` understands `\n \r \t \b \a \\ \" \xHH`, `'...'` understands only `\'`. A closing quote
 /// must be followed by a space or the end of the line. `None` means unbalanced quotes.
-pub fn split_words(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+fn split_words(line: &[u8]) -> Option<Vec<Vec<u8>>> {
     let mut words = Vec::new();
     let mut i = 0;
     loop {

@@ -1,12 +1,11 @@
-//! Reading a server's replies: the client half of the codec.
+//! Reading a server's replies: the half of the codec a cache client reads with.
 //!
 //! A reply is a tree (arrays of maps of ...). The decoder keeps it as a flat list of [`Node`]s in
 //! pre-order, where an aggregate node says how many elements follow: that is the shape the WIT
 //! `reply` type has, and it lets the decoder resume exactly where the input ran out instead of
 //! parsing a large reply again from its start on every read.
 
-use super::request::{header_line, parse_length};
-use super::{Limits, ProtocolError};
+use super::{Limits, ProtocolError, header_line, parse_length};
 
 /// One element of a reply.
 #[derive(Clone, Debug, PartialEq)]
@@ -260,15 +259,6 @@ fn parse_double(text: &[u8]) -> Result<f64, ProtocolError> {
     }
 }
 
-/// Writes a command as RESP: an array of bulk strings, the only form servers must accept.
-pub fn encode_command<A: AsRef<[u8]>>(buf: &mut Vec<u8>, args: &[A]) {
-    let mut writer = super::Reply::new(buf, false);
-    writer.array(args.len());
-    for arg in args {
-        writer.bulk(arg.as_ref());
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,12 +368,5 @@ mod tests {
             }
         }
         Ok(replies)
-    }
-
-    #[test]
-    fn commands_are_arrays_of_bulk_strings() {
-        let mut buf = Vec::new();
-        encode_command(&mut buf, &[&b"SET"[..], b"k", b""]);
-        assert_eq!(buf, b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n");
     }
 }

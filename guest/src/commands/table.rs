@@ -1,0 +1,215 @@
+//! The command table: every command's name, arity, flags, key positions and documentation, and
+//! the lookup by name that runs for every command a client sends. COMMAND reports the same table.
+
+use super::{Ctx, client, command, config, connection, expire, keys, object, server_info, strings};
+use std::sync::OnceLock;
+
+pub type Handler = fn(&mut Ctx, &[&[u8]]);
+
+/// A command as COMMAND INFO and COMMAND DOCS describe it, with the function that runs it.
+pub struct Command {
+    /// Lower case, as Redis lists it. Subcommands are named `container|sub`.
+    pub name: &'static str,
+    /// Argument count including the name: exactly `n` when positive, at least `-n` when negative.
+    pub arity: i32,
+    /// In the order COMMAND INFO lists them.
+    pub flags: &'static [Flag],
+    /// Positions of the first and last key argument and the step between keys (all 0 for none;
+    /// a negative last counts from the end).
+    pub keys: (i32, i32, i32),
+    pub group: &'static str,
+    pub summary: &'static str,
+    pub since: &'static str,
+    pub complexity: &'static str,
+    /// The arguments after the name, in the notation of Redis's documentation.
+    pub syntax: &'static str,
+    pub run: Handler,
+    pub subcommands: &'static [Command],
+}
+
+impl Command {
+    /// A command with no flags, keys or documentation yet; the builder methods below add them.
+    pub const fn new(name: &'static str, arity: i32, run: Handler) -> Self {
+        Command {
+            name,
+            arity,
+            flags: &[],
+            keys: (0, 0, 0),
+            group: "generic",
+            summary: "",
+            since: "1.0.0",
+            complexity: "O(1)",
+            syntax: "",
+            run,
+            subcommands: &[],
+        }
+    }
+
+    pub const fn flags(mut self, flags: &'static [Flag]) -> Self {
+        self.flags = flags;
+        self
+    }
+
+    pub const fn keys(mut self, first: i32, last: i32, step: i32) -> Self {
+        self.keys = (first, last, step);
+        self
+    }
+
+    pub const fn group(mut self, group: &'static str) -> Self {
+        self.group = group;
+        self
+    }
+
+    /// Documentation: a one-line summary, the version that introduced it, its complexity and its
+    /// argument syntax.
+    pub const fn doc(
+        mut self,
+        summary: &'static str,
+        since: &'static str,
+        complexity: &'static str,
+        syntax: &'static str,
+    ) -> Self {
+        self.summary = summary;
+        self.since = since;
+        self.complexity = complexity;
+        self.syntax = syntax;
+        self
+    }
+
+    pub const fn subcommands(mut self, subcommands: &'static [Command]) -> Self {
+        self.subcommands = subcommands;
+        self
+    }
+
+    pub fn accepts(&self, argc: usize) -> bool {
+        let argc = argc as i64;
+        let arity = i64::from(self.arity);
+        if arity >= 0 { argc == arity } else { argc >= -arity }
+    }
+
+    pub fn has_flag(&self, flag: Flag) -> bool {
+        self.flags.contains(&flag)
+    }
+}
+
+/// A command flag, as Redis names it in COMMAND INFO. The dispatcher acts on some (`no_auth`,
+/// `denyoom`) and COMMAND derives ACL categories from others, so a misspelt flag must not compile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flag {
+    Write,
+    ReadOnly,
+    /// Refused while memory is over `maxmemory`.
+    DenyOom,
+    Admin,
+    NoScript,
+    Loading,
+    Stale,
+    Fast,
+    /// Runs before the client has authenticated.
+    NoAuth,
+    AllowBusy,
+    Sentinel,
+}
+
+impl Flag {
+    /// The flag's name in COMMAND INFO.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Flag::Write => "write",
+            Flag::ReadOnly => "readonly",
+            Flag::DenyOom => "denyoom",
+            Flag::Admin => "admin",
+            Flag::NoScript => "noscript",
+            Flag::Loading => "loading",
+            Flag::Stale => "stale",
+            Flag::Fast => "fast",
+            Flag::NoAuth => "no_auth",
+            Flag::AllowBusy => "allow_busy",
+            Flag::Sentinel => "sentinel",
+        }
+    }
+}
+
+/// Every command family's table.
+const FAMILIES: &[&[Command]] = &[
+    strings::COMMANDS,
+    keys::COMMANDS,
+    expire::COMMANDS,
+    object::COMMANDS,
+    connection::COMMANDS,
+    client::COMMANDS,
+    config::COMMANDS,
+    command::COMMANDS,
+    server_info::COMMANDS,
+];
+
+/// All top-level commands, in table order.
+pub fn all() -> impl Iterator<Item = &'static Command> {
+    FAMILIES.iter().flat_map(|family| family.iter())
+}
+
+/// Looked up for every command. The commands are grouped by the length and first letter of
+/// their name, so a lookup compares a client's bytes with one or two names in place: no hashing
+/// and no lower-cased copy.
+struct Table {
+    buckets: Vec<Vec<&'static Command>>,
+}
+
+/// The longest name a command can have.
+const LONGEST_NAME: usize = 32;
+
+/// The bucket of a name: its length and the letter case-blind low bits of its first byte.
+fn bucket(name: &[u8]) -> Option<usize> {
+    let first = *name.first()?;
+    (name.len() <= LONGEST_NAME).then(|| name.len() * 32 + usize::from(first & 0x1f))
+}
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut buckets = vec![Vec::new(); (LONGEST_NAME + 1) * 32];
+        for command in all() {
+            if let Some(at) = bucket(command.name.as_bytes()) {
+                buckets[at].push(command);
+            }
+        }
+        Table { buckets }
+    })
+}
+
+/// The command called `name`, in any letter case.
+pub fn lookup(name: &[u8]) -> Option<&'static Command> {
+    let candidates = &table().buckets[bucket(name)?];
+    candidates.iter().copied().find(|command| command.name.as_bytes().eq_ignore_ascii_case(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_names_are_unique_and_lower_case() {
+        let mut seen = std::collections::HashSet::new();
+        for command in all() {
+            assert_eq!(command.name, command.name.to_ascii_lowercase());
+            assert!(seen.insert(command.name), "{} listed twice", command.name);
+            for sub in command.subcommands {
+                assert!(sub.name.starts_with(&format!("{}|", command.name)), "{}", sub.name);
+            }
+        }
+    }
+
+    #[test]
+    fn every_command_is_found_in_any_letter_case() {
+        for command in all() {
+            let upper = command.name.to_ascii_uppercase();
+            let mixed: String = command.name.chars().enumerate().map(|(i, c)| if i % 2 == 0 { c.to_ascii_uppercase() } else { c }).collect();
+            for name in [command.name, &upper, &mixed] {
+                assert!(std::ptr::eq(lookup(name.as_bytes()).unwrap(), command), "{name}");
+            }
+        }
+        for unknown in [&b""[..], b"gett", b"ge", b"g\x07t", b"@et", &[b'x'; 100]] {
+            assert!(lookup(unknown).is_none(), "{:?}", String::from_utf8_lossy(unknown));
+        }
+    }
+}
