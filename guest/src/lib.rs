@@ -23,6 +23,7 @@ pub mod rng;
 pub mod session;
 pub mod stats;
 pub mod time;
+pub mod watches;
 
 #[cfg(target_family = "wasm")]
 mod bindings;

@@ -63,6 +63,16 @@ pub struct Session {
     pub close_after_reply: bool,
     /// A command changed something [`Session::encode`] saves; the host is handed the new state.
     pub changed: bool,
+    /// Between MULTI and EXEC or DISCARD: the commands queued so far.
+    pub transaction: Option<Transaction>,
+}
+
+/// MULTI's queue: the commands EXEC will run, without interleaving.
+#[derive(Debug, Clone, Default)]
+pub struct Transaction {
+    pub queued: Vec<Vec<Vec<u8>>>,
+    /// A command could not be queued (unknown, wrong arity, refused): EXEC answers EXECABORT.
+    pub failed: bool,
 }
 
 impl Session {
@@ -82,6 +92,7 @@ impl Session {
             authenticated: true,
             close_after_reply: false,
             changed: false,
+            transaction: None,
         }
     }
 
@@ -124,6 +135,7 @@ impl Session {
         self.protocol = 2;
         self.db = 0;
         self.name = None;
+        self.transaction = None;
         self.changed = true;
     }
 

@@ -206,6 +206,25 @@ fn peer_id(session: &Session) -> String {
     }
 }
 
+/// CLIENT LIST's `flags`, in Redis's order: `x` in MULTI, `d` when a watched key changed, `U` on a
+/// Unix socket, `N` when none applies.
+fn client_flags(ctx: &Ctx, session: &Session) -> String {
+    let mut flags = String::new();
+    if session.transaction.is_some() {
+        flags.push('x');
+    }
+    if ctx.watches.is_dirty(session.connection) {
+        flags.push('d');
+    }
+    if session.peer.kind == PeerKind::Unix {
+        flags.push('U');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
+    flags
+}
+
 /// One client as CLIENT LIST shows it. Fields the engine does not track (buffers live in the host)
 /// are reported as 0; `fd` is -1 because the engine never sees file descriptors.
 fn describe(ctx: &Ctx, session: &Session, command: &str) -> String {
@@ -213,13 +232,14 @@ fn describe(ctx: &Ctx, session: &Session, command: &str) -> String {
     let age = ctx.now.wall_ms.saturating_sub(session.created_ms) / 1000;
     let idle = if is_self { 0 } else { ctx.now.mono_ns.saturating_sub(session.last_active_ns) / 1_000_000_000 };
     let addr = peer_id(session);
-    let flags = if session.peer.kind == PeerKind::Unix { "U" } else { "N" };
+    let flags = client_flags(ctx, session);
+    let multi = session.transaction.as_ref().map_or(-1, |t| t.queued.len() as i64);
     fn text(field: &Option<Vec<u8>>) -> std::borrow::Cow<'_, str> {
         field.as_deref().map(String::from_utf8_lossy).unwrap_or_default()
     }
     format!(
         "id={} addr={addr} laddr={} fd=-1 name={} age={age} idle={idle} flags={flags} db={} sub=0 psub=0 ssub=0 \
-         multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r \
+         multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r \
          cmd={command} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
         session.client_id,
         session.peer.local_address,

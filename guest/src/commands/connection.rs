@@ -48,6 +48,7 @@ fn select(ctx: &mut Ctx, args: &[&[u8]]) {
 
 fn reset(ctx: &mut Ctx, _args: &[&[u8]]) {
     ctx.session.reset();
+    ctx.watches.unwatch(ctx.session.connection);
     ctx.session.authenticated = ctx.config.requirepass.is_empty();
     ctx.reply.set_resp3(false);
     ctx.reply.simple("RESET");

@@ -13,6 +13,7 @@ mod object;
 mod server_info;
 mod strings;
 mod table;
+mod transactions;
 
 pub use table::{Command, Flag, Handler, all, lookup};
 
@@ -25,6 +26,7 @@ use crate::rng::Rng;
 use crate::session::Session;
 use crate::stats::Stats;
 use crate::time::Now;
+use crate::watches::Watches;
 
 /// Everything a command may read or change.
 pub struct Ctx<'a> {
@@ -40,6 +42,8 @@ pub struct Ctx<'a> {
     pub reply: Reply<'a>,
     /// Output for other connections than the one running the command.
     pub outbox: &'a mut Outbox,
+    /// Who WATCHes which keys.
+    pub watches: &'a mut Watches,
     pub now: Now,
 }
 
@@ -76,40 +80,56 @@ impl Ctx<'_> {
 /// entry, or `None` when the name is unknown.
 pub fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command> {
     let Some(command) = lookup(args[0]) else {
-        ctx.reply.error(&unknown_command(args));
+        refuse(ctx, &unknown_command(args));
         return None;
     };
     if !ctx.session.authenticated && !command.has_flag(Flag::NoAuth) {
-        ctx.reply.error("NOAUTH Authentication required.");
+        refuse(ctx, "NOAUTH Authentication required.");
         return Some(command);
     }
     if !command.accepts(args.len()) {
-        ctx.reply.error(&wrong_arity(command.name));
+        refuse(ctx, &wrong_arity(command.name));
         return Some(command);
     }
     if !make_room(ctx) && command.has_flag(Flag::DenyOom) {
-        ctx.reply.error("OOM command not allowed when used memory > 'maxmemory'.");
+        refuse(ctx, "OOM command not allowed when used memory > 'maxmemory'.");
         return Some(command);
     }
     // A container named alone (COMMAND) runs its own handler; with a word after it, a subcommand.
-    if command.subcommands.is_empty() || args.len() == 1 {
-        (command.run)(ctx, args);
-        return Some(command);
-    }
-    let Some(sub) = find_subcommand(command, args[1]) else {
-        ctx.reply.error(&format!(
-            "ERR unknown subcommand '{}'. Try {} HELP.",
-            truncated(args[1]),
-            command.name.to_ascii_uppercase()
-        ));
-        return Some(command);
+    let run = if command.subcommands.is_empty() || args.len() == 1 {
+        command
+    } else {
+        let Some(sub) = find_subcommand(command, args[1]) else {
+            refuse(ctx, &format!(
+                "ERR unknown subcommand '{}'. Try {} HELP.",
+                truncated(args[1]),
+                command.name.to_ascii_uppercase()
+            ));
+            return Some(command);
+        };
+        if !sub.accepts(args.len()) {
+            refuse(ctx, &wrong_arity(sub.name));
+            return Some(sub);
+        }
+        sub
     };
-    if !sub.accepts(args.len()) {
-        ctx.reply.error(&wrong_arity(sub.name));
-        return Some(sub);
+    if let Some(transaction) = &mut ctx.session.transaction
+        && !transactions::runs_inside_multi(command)
+    {
+        transaction.queued.push(args.iter().map(|a| a.to_vec()).collect());
+        ctx.reply.simple("QUEUED");
+        return Some(run);
     }
-    (sub.run)(ctx, args);
-    Some(sub)
+    (run.run)(ctx, args);
+    Some(run)
+}
+
+/// Answers a command that cannot run; inside MULTI, EXEC will then refuse the whole transaction.
+fn refuse(ctx: &mut Ctx, error: &str) {
+    if let Some(transaction) = &mut ctx.session.transaction {
+        transaction.failed = true;
+    }
+    ctx.reply.error(error);
 }
 
 /// Evicts keys, as `maxmemory-policy` allows, until the engine's memory is within `maxmemory`.

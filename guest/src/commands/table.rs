@@ -1,7 +1,7 @@
 //! The command table: every command's name, arity, flags, key positions and documentation, and
 //! the lookup by name that runs for every command a client sends. COMMAND reports the same table.
 
-use super::{Ctx, client, command, config, connection, expire, keys, object, server_info, strings};
+use super::{Ctx, client, command, config, connection, expire, keys, object, server_info, strings, transactions};
 use std::sync::OnceLock;
 
 pub type Handler = fn(&mut Ctx, &[&[u8]]);
@@ -109,6 +109,8 @@ pub enum Flag {
     NoAuth,
     AllowBusy,
     Sentinel,
+    /// Not logged by SLOWLOG (EXEC: its commands are).
+    SkipSlowlog,
 }
 
 impl Flag {
@@ -126,6 +128,7 @@ impl Flag {
             Flag::NoAuth => "no_auth",
             Flag::AllowBusy => "allow_busy",
             Flag::Sentinel => "sentinel",
+            Flag::SkipSlowlog => "skip_slowlog",
         }
     }
 }
@@ -141,6 +144,7 @@ const FAMILIES: &[&[Command]] = &[
     config::COMMANDS,
     command::COMMANDS,
     server_info::COMMANDS,
+    transactions::COMMANDS,
 ];
 
 /// All top-level commands, in table order.

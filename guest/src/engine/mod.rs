@@ -13,6 +13,7 @@ use crate::rng::Rng;
 use crate::session::{Peer, PeerKind, Session, Sessions};
 use crate::stats::Stats;
 use crate::time::Now;
+use crate::watches::Watches;
 use smallvec::SmallVec;
 
 /// Redis's answer to a client from another machine while protected mode is on.
@@ -58,6 +59,8 @@ pub struct Engine {
     /// The earliest time a connection can have been idle for `timeout` seconds, as of the last
     /// check, and the `timeout` that check used.
     idle: IdleCheck,
+    /// Who WATCHes which keys (transactions).
+    watches: Watches,
 }
 
 #[derive(Debug, Default)]
@@ -85,6 +88,7 @@ impl Engine {
             outbox: Outbox::default(),
             expired_at_ns: 0,
             idle: IdleCheck::default(),
+            watches: Watches::default(),
         }
     }
 
@@ -180,7 +184,7 @@ impl Engine {
     /// the departure concerns.
     pub fn close(&mut self, now: Now, connection: u64) -> Vec<Output> {
         self.begin(now);
-        self.sessions.remove(&connection);
+        self.forget(connection);
         std::mem::take(&mut self.outbox).into_outputs()
     }
 
@@ -237,7 +241,9 @@ impl Engine {
             session.changed = false;
             out.session = Some(session.encode());
         }
-        if !out.close {
+        if out.close {
+            self.watches.unwatch(id);
+        } else {
             self.sessions.insert(id, session);
         }
     }
@@ -332,18 +338,35 @@ impl Engine {
             facts: &self.facts,
             reply: Reply::new(buf, resp3),
             outbox,
+            watches: &mut self.watches,
             now,
         };
         let command = commands::dispatch(&mut ctx, args);
         session.last_command = command.map_or("NULL", |c| c.name);
         session.last_active_ns = now.mono_ns;
         self.stats.commands_processed += 1;
+        self.note_changes();
         // Connections the command closed (CLIENT KILL) are gone at once for the commands after it.
         if outbox.closes() > closes_before {
             for id in outbox.closed_since(closes_before).to_vec() {
-                self.sessions.remove(&id);
+                self.forget(id);
             }
         }
+    }
+
+    /// Tells whoever watches a key that changed (WATCH), and has the keyspace keep a record of
+    /// changes only while somebody does.
+    fn note_changes(&mut self) {
+        for (db, key) in self.keyspace.take_modified() {
+            self.watches.touch(db, &key);
+        }
+        self.keyspace.keep_modified(!self.watches.is_empty());
+    }
+
+    /// Drops a connection's session and whatever it watched.
+    fn forget(&mut self, connection: u64) {
+        self.sessions.remove(&connection);
+        self.watches.unwatch(connection);
     }
 
     /// Runs due background work — active expiry, closing idle clients — and returns its output
@@ -355,6 +378,7 @@ impl Engine {
         if now.mono_ns >= self.expiry_due_ns() {
             self.keyspace.expire_cycle(&mut self.rng, now.wall_ms, EXPIRE_SAMPLES_PER_TICK);
             self.expired_at_ns = now.mono_ns;
+            self.note_changes();
         }
         if self.idle_check_due(now) {
             self.close_idle(&mut outbox, now);
@@ -405,7 +429,7 @@ impl Engine {
             }
         }
         for id in idle {
-            self.sessions.remove(&id);
+            self.forget(id);
             outbox.close(id);
         }
     }
