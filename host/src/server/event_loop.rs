@@ -603,4 +603,26 @@ mod tests {
             harness.stop().await;
         });
     }
+
+    /// What a fault loses besides the keyspace: an open transaction and its WATCHes. The
+    /// connection and its session (database, protocol) stay.
+    #[cfg(feature = "fault-injection")]
+    #[test]
+    fn a_fault_forgets_transactions_but_keeps_sessions() {
+        local(async {
+            let harness = Harness::start();
+            let mut client = harness.connect(b"SELECT 2\r\nSET k v\r\nWATCH k\r\nMULTI\r\nGET k\r\n", 1024).await;
+            assert_eq!(read_exactly(&mut client, 29).await, "+OK\r\n+OK\r\n+OK\r\n+OK\r\n+QUEUED\r\n");
+            let mut culprit = harness.connect(b"DEBUG PANIC\r\n", 1024).await;
+            let mut reply = String::new();
+            culprit.read_to_string(&mut reply).await.expect("the culprit's stream ends");
+            assert!(reply.starts_with("-ERR internal error: the engine faulted"), "{reply}");
+            client.write_all(b"EXEC\r\nCLIENT INFO\r\n").await.unwrap();
+            assert_eq!(read_exactly(&mut client, 25).await, "-ERR EXEC without MULTI\r\n");
+            let mut info = vec![0; 4096];
+            let n = client.read(&mut info).await.unwrap();
+            assert!(String::from_utf8_lossy(&info[..n]).contains(" db=2 "), "the session survived the fault");
+            harness.stop().await;
+        });
+    }
 }
