@@ -17,6 +17,7 @@ pub mod keyvalue;
 pub mod log;
 pub mod memory;
 pub mod outbox;
+pub mod pubsub;
 pub mod request;
 pub mod resp;
 pub mod rng;

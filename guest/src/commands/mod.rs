@@ -10,11 +10,13 @@ mod connection;
 mod expire;
 mod keys;
 mod object;
+mod pubsub;
 mod server_info;
 mod strings;
 mod table;
 mod transactions;
 
+pub use pubsub::unsubscribe_all;
 pub use table::{Command, Flag, Handler, all, lookup};
 
 use crate::config::Config;
@@ -26,6 +28,7 @@ use crate::rng::Rng;
 use crate::session::Session;
 use crate::stats::Stats;
 use crate::time::Now;
+use crate::pubsub::PubSub;
 use crate::watches::Watches;
 
 /// Everything a command may read or change.
@@ -44,6 +47,8 @@ pub struct Ctx<'a> {
     pub outbox: &'a mut Outbox,
     /// Who WATCHes which keys.
     pub watches: &'a mut Watches,
+    /// Who subscribes to which channels.
+    pub pubsub: &'a mut PubSub,
     pub now: Now,
 }
 
@@ -65,6 +70,16 @@ impl Ctx<'_> {
             self.session.close_after_reply = true;
         } else {
             self.outbox.close(connection);
+        }
+    }
+
+    /// Writes bytes the connection did not ask for (a pub/sub message) to any connection, this one
+    /// included, after whatever it has been given so far.
+    pub fn push_to(&mut self, connection: u64, bytes: &[u8]) {
+        if connection == self.session.connection {
+            self.reply.raw(bytes);
+        } else {
+            self.outbox.push(connection, bytes);
         }
     }
 
@@ -113,6 +128,16 @@ pub fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command> {
         }
         sub
     };
+    if ctx.session.subscriptions.any() && !ctx.session.resp3() && !pubsub::allowed_when_subscribed(command) {
+        let refusal = pubsub::not_allowed_when_subscribed(run.name);
+        if run.name == "exec" {
+            ctx.session.transaction = None;
+            ctx.reply.error(&format!("EXECABORT Transaction discarded because of: {refusal}"));
+        } else {
+            refuse(ctx, &format!("ERR {refusal}"));
+        }
+        return Some(run);
+    }
     if let Some(transaction) = &mut ctx.session.transaction
         && !transactions::runs_inside_multi(command)
     {

@@ -147,6 +147,9 @@ fn stats_fields(ctx: &Ctx) -> Fields {
         ("evicted_keys", evicted_keys.to_string()),
         ("keyspace_hits", hits.to_string()),
         ("keyspace_misses", misses.to_string()),
+        ("pubsub_channels", ctx.pubsub.channels().to_string()),
+        ("pubsub_patterns", ctx.pubsub.patterns().to_string()),
+        ("pubsubshard_channels", ctx.pubsub.shard_channels().to_string()),
         ("engine_faults", ctx.config.engine_faults.to_string()),
     ]
 }

@@ -1,7 +1,7 @@
 //! The command table: every command's name, arity, flags, key positions and documentation, and
 //! the lookup by name that runs for every command a client sends. COMMAND reports the same table.
 
-use super::{Ctx, client, command, config, connection, expire, keys, object, server_info, strings, transactions};
+use super::{Ctx, client, command, config, connection, expire, keys, object, pubsub, server_info, strings, transactions};
 use std::sync::OnceLock;
 
 pub type Handler = fn(&mut Ctx, &[&[u8]]);
@@ -111,6 +111,7 @@ pub enum Flag {
     Sentinel,
     /// Not logged by SLOWLOG (EXEC: its commands are).
     SkipSlowlog,
+    PubSub,
 }
 
 impl Flag {
@@ -129,6 +130,7 @@ impl Flag {
             Flag::AllowBusy => "allow_busy",
             Flag::Sentinel => "sentinel",
             Flag::SkipSlowlog => "skip_slowlog",
+            Flag::PubSub => "pubsub",
         }
     }
 }
@@ -145,6 +147,7 @@ const FAMILIES: &[&[Command]] = &[
     command::COMMANDS,
     server_info::COMMANDS,
     transactions::COMMANDS,
+    pubsub::COMMANDS,
 ];
 
 /// All top-level commands, in table order.

@@ -13,6 +13,7 @@ use crate::rng::Rng;
 use crate::session::{Peer, PeerKind, Session, Sessions};
 use crate::stats::Stats;
 use crate::time::Now;
+use crate::pubsub::PubSub;
 use crate::watches::Watches;
 use smallvec::SmallVec;
 
@@ -61,6 +62,8 @@ pub struct Engine {
     idle: IdleCheck,
     /// Who WATCHes which keys (transactions).
     watches: Watches,
+    /// Who subscribes to which channels.
+    pubsub: PubSub,
 }
 
 #[derive(Debug, Default)]
@@ -89,6 +92,7 @@ impl Engine {
             expired_at_ns: 0,
             idle: IdleCheck::default(),
             watches: Watches::default(),
+            pubsub: PubSub::default(),
         }
     }
 
@@ -242,6 +246,7 @@ impl Engine {
             out.session = Some(session.encode());
         }
         if out.close {
+            commands::unsubscribe_all(&mut self.pubsub, &mut session);
             self.watches.unwatch(id);
         } else {
             self.sessions.insert(id, session);
@@ -339,6 +344,7 @@ impl Engine {
             reply: Reply::new(buf, resp3),
             outbox,
             watches: &mut self.watches,
+            pubsub: &mut self.pubsub,
             now,
         };
         let command = commands::dispatch(&mut ctx, args);
@@ -363,9 +369,11 @@ impl Engine {
         self.keyspace.keep_modified(!self.watches.is_empty());
     }
 
-    /// Drops a connection's session and whatever it watched.
+    /// Drops a connection's session, whatever it watched and whatever it subscribed to.
     fn forget(&mut self, connection: u64) {
-        self.sessions.remove(&connection);
+        if let Some(mut session) = self.sessions.remove(&connection) {
+            commands::unsubscribe_all(&mut self.pubsub, &mut session);
+        }
         self.watches.unwatch(connection);
     }
 
