@@ -34,6 +34,10 @@ for protocol in (2, 3):
         assert str(error) == "value is not an integer or out of range", str(error)
     info = r.info()
     assert info["redis_version"].startswith("7"), info
+    # What redis-py's own test harness reads before it starts.
+    assert info["cluster_enabled"] == 0 and "used_cpu_user" in info, info
+    everything = r.info("everything")
+    assert "cmdstat_info" in everything and "errorstat_ERR" in everything, everything
     assert r.config_get("maxclients") == {"maxclients": "10000"}
     assert r.client_setname("py") is True
     assert r.client_getname() in (b"py", "py")  # redis-py decodes it only for RESP2, with Redis too

@@ -94,21 +94,51 @@ impl Ctx<'_> {
 /// Runs one command (`args[0]` is its name) and writes its reply. Returns the command's table
 /// entry, or `None` when the name is unknown.
 pub fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command> {
+    let start = ctx.reply.len();
+    let ran = run_command(ctx, args);
+    if let Some(error) = ctx.reply.error_since(start) {
+        let error = error.to_string();
+        ctx.stats.error_reply(&error);
+    }
+    match ran {
+        Ran::Unknown => None,
+        Ran::Refused(command) => {
+            ctx.stats.command_rejected(command.name);
+            Some(command)
+        }
+        Ran::Queued(command) => Some(command),
+        Ran::Ran(command) => {
+            let failed = ctx.reply.error_since(start).is_some();
+            ctx.stats.command_ran(command.name, failed);
+            Some(command)
+        }
+    }
+}
+
+/// What became of a command.
+enum Ran {
+    Unknown,
+    Refused(&'static Command),
+    Queued(&'static Command),
+    Ran(&'static Command),
+}
+
+fn run_command(ctx: &mut Ctx, args: &[&[u8]]) -> Ran {
     let Some(command) = lookup(args[0]) else {
         refuse(ctx, &unknown_command(args));
-        return None;
+        return Ran::Unknown;
     };
     if !ctx.session.authenticated && !command.has_flag(Flag::NoAuth) {
         refuse(ctx, "NOAUTH Authentication required.");
-        return Some(command);
+        return Ran::Refused(command);
     }
     if !command.accepts(args.len()) {
         refuse(ctx, &wrong_arity(command.name));
-        return Some(command);
+        return Ran::Refused(command);
     }
     if !make_room(ctx) && command.has_flag(Flag::DenyOom) {
         refuse(ctx, "OOM command not allowed when used memory > 'maxmemory'.");
-        return Some(command);
+        return Ran::Refused(command);
     }
     // A container named alone (COMMAND) runs its own handler; with a word after it, a subcommand.
     let run = if command.subcommands.is_empty() || args.len() == 1 {
@@ -120,11 +150,11 @@ pub fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command> {
                 truncated(args[1]),
                 command.name.to_ascii_uppercase()
             ));
-            return Some(command);
+            return Ran::Refused(command);
         };
         if !sub.accepts(args.len()) {
             refuse(ctx, &wrong_arity(sub.name));
-            return Some(sub);
+            return Ran::Refused(sub);
         }
         sub
     };
@@ -136,17 +166,17 @@ pub fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command> {
         } else {
             refuse(ctx, &format!("ERR {refusal}"));
         }
-        return Some(run);
+        return Ran::Refused(run);
     }
     if let Some(transaction) = &mut ctx.session.transaction
         && !transactions::runs_inside_multi(command)
     {
         transaction.queued.push(args.iter().map(|a| a.to_vec()).collect());
         ctx.reply.simple("QUEUED");
-        return Some(run);
+        return Ran::Queued(run);
     }
     (run.run)(ctx, args);
-    Some(run)
+    Ran::Ran(run)
 }
 
 /// Answers a command that cannot run; inside MULTI, EXEC will then refuse the whole transaction.

@@ -137,6 +137,14 @@ impl<'a> Reply<'a> {
         }
     }
 
+    /// The error text of the reply written from byte `start` on, if it is an error.
+    pub fn error_since(&self, start: usize) -> Option<&str> {
+        let written = self.buf.get(start..)?;
+        let line = written.strip_prefix(b"-")?;
+        let end = line.iter().position(|b| *b == b'\r').unwrap_or(line.len());
+        std::str::from_utf8(&line[..end]).ok()
+    }
+
     /// Bytes that already are a complete RESP reply.
     pub fn raw(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
