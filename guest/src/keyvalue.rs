@@ -14,7 +14,6 @@ use crate::time::Now;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
     NoSuchStore,
-    AccessDenied,
     Other(String),
 }
 

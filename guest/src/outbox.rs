@@ -77,11 +77,6 @@ impl Outbox {
         self.position(id).is_some()
     }
 
-    /// Appends bytes for connection `id` (a push: a message it did not ask for in this call).
-    pub fn push(&mut self, id: u64, bytes: &[u8]) {
-        self.to(id).data.extend_from_slice(bytes);
-    }
-
     /// Asks the host to close connection `id` once what it has been given is written.
     pub fn close(&mut self, id: u64) {
         let out = self.to(id);
@@ -101,10 +96,6 @@ impl Outbox {
         &self.closed[n.min(self.closed.len())..]
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.outputs.is_empty()
-    }
-
     pub fn into_outputs(self) -> Vec<Output> {
         self.outputs
     }
@@ -117,9 +108,9 @@ mod tests {
     #[test]
     fn each_connection_has_one_output_in_order_of_first_use() {
         let mut outbox = Outbox::default();
-        outbox.push(7, b"a");
-        outbox.push(3, b"b");
-        outbox.push(7, b"c");
+        outbox.to(7).data.extend_from_slice(b"a");
+        outbox.to(3).data.extend_from_slice(b"b");
+        outbox.to(7).data.extend_from_slice(b"c");
         outbox.close(3);
         outbox.to(9).progress = Some(Progress { consumed: 4, wanted: 0, more: false });
         assert!(outbox.has(9) && !outbox.has(1));
