@@ -303,8 +303,6 @@ const HELP: &[&str] = &[
     "    Accepted for compatibility.",
     "NO-TOUCH (ON|OFF)",
     "    Accepted for compatibility.",
-    "HELP",
-    "    Print this help.",
 ];
 
 fn help(ctx: &mut Ctx, _args: &[&[u8]]) {

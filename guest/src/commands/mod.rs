@@ -221,10 +221,14 @@ pub(crate) fn parse_f64(arg: &[u8]) -> Option<f64> {
     (!value.is_nan()).then_some(value)
 }
 
-/// A HELP subcommand's reply: one status line per line of text.
+/// The lines every HELP reply ends with, about HELP itself (Redis adds them the same way).
+const HELP_ON_HELP: [&str; 2] = ["HELP", "    Print this help."];
+
+/// A HELP subcommand's reply: one status line per line of a container's `lines`, then the lines
+/// about HELP itself.
 pub(crate) fn write_help(ctx: &mut Ctx, lines: &[&str]) {
-    ctx.reply.array(lines.len());
-    for line in lines {
+    ctx.reply.array(lines.len() + HELP_ON_HELP.len());
+    for line in lines.iter().chain(&HELP_ON_HELP) {
         ctx.reply.simple(line);
     }
 }
