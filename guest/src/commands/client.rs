@@ -340,8 +340,6 @@ const HELP: &[&str] = &[
     "    Accepted for compatibility.",
     "NO-TOUCH (ON|OFF)",
     "    Accepted for compatibility.",
-    "HELP",
-    "    Print this help.",
 ];
 
 fn help(ctx: &mut Ctx, _args: &[&[u8]]) {
@@ -410,7 +408,7 @@ mod tests {
             "the victim is closed before its own input runs, and that input is dropped"
         );
         assert_eq!(outputs[1].progress.map(|p| p.consumed), Some(6));
-        assert_eq!(c.engine.connected_clients(), 2);
+        assert_eq!(c.connected_clients(), 2);
     }
 
     #[test]
@@ -425,7 +423,7 @@ mod tests {
         assert_eq!(c.run(&["CLIENT", "KILL", "MAXAGE", "x"]), "-ERR value is not an integer or out of range\r\n");
         assert_eq!(c.run(&["CLIENT", "KILL", "TYPE", "pubsub"]), ":0\r\n");
         assert_eq!(c.run(&["CLIENT", "KILL", "TYPE", "normal"]), ":1\r\n", "everyone but the caller");
-        assert_eq!(c.engine.connected_clients(), 1);
+        assert_eq!(c.connected_clients(), 1);
         let out = c.engine.feed_one(c.now, 1, b"CLIENT KILL 127.0.0.1:40000\r\nPING\r\n");
         assert_eq!((out.data.as_slice(), out.close), (&b"+OK\r\n"[..], true), "a client killing itself hears +OK first");
     }

@@ -16,8 +16,8 @@ mod strings;
 mod table;
 mod transactions;
 
-pub use pubsub::unsubscribe_all;
-pub use table::{Command, Flag, Handler, all, lookup};
+pub(crate) use pubsub::unsubscribe_all;
+pub(crate) use table::{Command, Flag, all, lookup};
 
 use crate::config::Config;
 use crate::server_facts::ServerFacts;
@@ -32,7 +32,7 @@ use crate::pubsub::PubSub;
 use crate::watches::Watches;
 
 /// Everything a command may read or change.
-pub struct Ctx<'a> {
+pub(crate) struct Ctx<'a> {
     pub keyspace: &'a mut Keyspace,
     pub config: &'a mut Config,
     pub stats: &'a mut Stats,
@@ -93,7 +93,7 @@ impl Ctx<'_> {
 
 /// Runs one command (`args[0]` is its name) and writes its reply. Returns the command's table
 /// entry, or `None` when the name is unknown.
-pub fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command> {
+pub(crate) fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command> {
     let start = ctx.reply.len();
     let ran = run_command(ctx, args);
     if let Some(error) = ctx.reply.error_since(start) {
@@ -229,21 +229,21 @@ fn unknown_command(args: &[&[u8]]) -> String {
 }
 
 /// An argument as error messages quote it: lossy UTF-8, at most 128 characters.
-pub fn truncated(arg: &[u8]) -> String {
+pub(crate) fn truncated(arg: &[u8]) -> String {
     String::from_utf8_lossy(arg).chars().take(128).collect()
 }
 
 // Error texts clients and their test suites match on.
-pub const SYNTAX_ERROR: &str = "ERR syntax error";
-pub const WRONG_TYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
-pub const NOT_AN_INTEGER: &str = "ERR value is not an integer or out of range";
-pub const NOT_A_FLOAT: &str = "ERR value is not a valid float";
-pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
-pub const DB_OUT_OF_RANGE: &str = "ERR DB index is out of range";
-pub const NO_SUCH_KEY: &str = "ERR no such key";
+pub(crate) const SYNTAX_ERROR: &str = "ERR syntax error";
+pub(crate) const WRONG_TYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+pub(crate) const NOT_AN_INTEGER: &str = "ERR value is not an integer or out of range";
+pub(crate) const NOT_A_FLOAT: &str = "ERR value is not a valid float";
+pub(crate) const OVERFLOW: &str = "ERR increment or decrement would overflow";
+pub(crate) const DB_OUT_OF_RANGE: &str = "ERR DB index is out of range";
+pub(crate) const NO_SUCH_KEY: &str = "ERR no such key";
 
 /// `ERR invalid expire time in 'set' command`
-pub fn invalid_expire(command: &str) -> String {
+pub(crate) fn invalid_expire(command: &str) -> String {
     format!("ERR invalid expire time in '{command}' command")
 }
 
@@ -274,7 +274,7 @@ pub fn parse_i64(arg: &[u8]) -> Option<i64> {
 }
 
 /// An integer argument, or the reply Redis gives for a bad one.
-pub fn int_arg(ctx: &mut Ctx, arg: &[u8]) -> Option<i64> {
+pub(crate) fn int_arg(ctx: &mut Ctx, arg: &[u8]) -> Option<i64> {
     let value = parse_i64(arg);
     if value.is_none() {
         ctx.reply.error(NOT_AN_INTEGER);
@@ -283,7 +283,7 @@ pub fn int_arg(ctx: &mut Ctx, arg: &[u8]) -> Option<i64> {
 }
 
 /// A floating point number as Redis reads one: no spaces, no NaN; `inf` and `-inf` are allowed.
-pub fn parse_f64(arg: &[u8]) -> Option<f64> {
+pub(crate) fn parse_f64(arg: &[u8]) -> Option<f64> {
     let text = std::str::from_utf8(arg).ok()?;
     if text.is_empty() || text.starts_with(|c: char| c.is_whitespace()) || text.ends_with(|c: char| c.is_whitespace()) {
         return None;
@@ -296,22 +296,26 @@ pub fn parse_f64(arg: &[u8]) -> Option<f64> {
     (!value.is_nan()).then_some(value)
 }
 
-/// A HELP subcommand's reply: one status line per line of text.
-pub fn write_help(ctx: &mut Ctx, lines: &[&str]) {
-    ctx.reply.array(lines.len());
-    for line in lines {
+/// The lines every HELP reply ends with, about HELP itself (Redis adds them the same way).
+const HELP_ON_HELP: [&str; 2] = ["HELP", "    Print this help."];
+
+/// A HELP subcommand's reply: one status line per line of a container's `lines`, then the lines
+/// about HELP itself.
+pub(crate) fn write_help(ctx: &mut Ctx, lines: &[&str]) {
+    ctx.reply.array(lines.len() + HELP_ON_HELP.len());
+    for line in lines.iter().chain(&HELP_ON_HELP) {
         ctx.reply.simple(line);
     }
 }
 
 /// The handler of a container whose arity already demands a subcommand (CLIENT, CONFIG): the
 /// dispatcher always runs a subcommand instead, so this only answers if that ever changes.
-pub fn subcommand_required(ctx: &mut Ctx, args: &[&[u8]]) {
+pub(crate) fn subcommand_required(ctx: &mut Ctx, args: &[&[u8]]) {
     ctx.reply.error(&wrong_arity(&String::from_utf8_lossy(args[0]).to_ascii_lowercase()));
 }
 
 /// Whether `arg` is `word`, ignoring letter case (option names).
-pub fn is(arg: &[u8], word: &str) -> bool {
+pub(crate) fn is(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())
 }
 

@@ -155,10 +155,10 @@ pub fn all() -> impl Iterator<Item = &'static Command> {
     FAMILIES.iter().flat_map(|family| family.iter())
 }
 
-/// Looked up for every command. The commands are grouped by the length and first letter of
-/// their name, so a lookup compares a client's bytes with one or two names in place: no hashing
-/// and no lower-cased copy.
-struct Table {
+/// The commands by name, looked up for every command. They are grouped by the length and first
+/// letter of their name, so a lookup compares a client's bytes with one or two names in place: no
+/// hashing and no lower-cased copy.
+struct NameIndex {
     buckets: Vec<Vec<&'static Command>>,
 }
 
@@ -171,22 +171,22 @@ fn bucket(name: &[u8]) -> Option<usize> {
     (name.len() <= LONGEST_NAME).then(|| name.len() * 32 + usize::from(first & 0x1f))
 }
 
-fn table() -> &'static Table {
-    static TABLE: OnceLock<Table> = OnceLock::new();
-    TABLE.get_or_init(|| {
+fn name_index() -> &'static NameIndex {
+    static INDEX: OnceLock<NameIndex> = OnceLock::new();
+    INDEX.get_or_init(|| {
         let mut buckets = vec![Vec::new(); (LONGEST_NAME + 1) * 32];
         for command in all() {
             if let Some(at) = bucket(command.name.as_bytes()) {
                 buckets[at].push(command);
             }
         }
-        Table { buckets }
+        NameIndex { buckets }
     })
 }
 
 /// The command called `name`, in any letter case.
 pub fn lookup(name: &[u8]) -> Option<&'static Command> {
-    let candidates = &table().buckets[bucket(name)?];
+    let candidates = &name_index().buckets[bucket(name)?];
     candidates.iter().copied().find(|command| command.name.as_bytes().eq_ignore_ascii_case(name))
 }
 

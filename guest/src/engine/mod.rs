@@ -30,7 +30,7 @@ pub struct Input<'a> {
 /// Once a connection's replies in one call reach this size, the engine stops running its commands
 /// and lets the host write them before it continues: a client pipelining many reads of large
 /// values cannot make the server buffer all their replies at once.
-pub const REPLY_CHUNK: usize = 4 * 1024 * 1024;
+pub(crate) const REPLY_CHUNK: usize = 4 * 1024 * 1024;
 
 /// Commands whose keys are read ahead together.
 const WARM_BATCH: usize = 16;
@@ -107,12 +107,12 @@ impl Engine {
         Ok(())
     }
 
-    pub fn databases(&self) -> usize {
+    pub(crate) fn databases(&self) -> usize {
         self.config.databases
     }
 
     /// Fixes the settings that cannot change while the keyspace is in use (`databases`).
-    pub fn freeze_config(&mut self) {
+    pub(crate) fn freeze_config(&mut self) {
         self.config.frozen = true;
     }
 
@@ -128,7 +128,7 @@ impl Engine {
     /// connection (the key-value interfaces): the request becomes the command a client would send,
     /// run in database `db` exactly as a client's command is, and its reply is decoded. So both
     /// paths share one keyspace and one set of rules — expiry, memory limits, error texts.
-    pub fn run_op(&mut self, db: usize, op: &Op, now: Now) -> Result<Outcome, request::Error> {
+    pub(crate) fn run_op(&mut self, db: usize, op: &Op, now: Now) -> Result<Outcome, request::Error> {
         self.begin(now);
         let args = op.command()?;
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_ref()).collect();
@@ -190,10 +190,6 @@ impl Engine {
         self.begin(now);
         self.forget(connection);
         std::mem::take(&mut self.outbox).into_outputs()
-    }
-
-    pub fn connected_clients(&self) -> usize {
-        self.sessions.len()
     }
 
     /// Runs every complete command in each input, in order, and returns the output of the call:

@@ -314,10 +314,6 @@ impl Keyspace {
         self.dbs[db].entries.len()
     }
 
-    pub fn is_empty(&self, db: usize) -> bool {
-        self.dbs[db].entries.is_empty()
-    }
-
     /// Whether any key of any database has a time to live.
     pub fn has_volatile(&self) -> bool {
         self.dbs.iter().any(|db| !db.volatile.is_empty())
