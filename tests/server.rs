@@ -77,24 +77,27 @@ fn large_values_round_trip() {
     assert!(back == value, "an 8 MiB value comes back unchanged");
 }
 
-#[test]
-fn many_clients_at_once() {
-    let server = Server::start(&[]);
-    let port = server.port;
-    let threads: Vec<_> = (0..64)
+/// `clients` threads, each on a connection of its own, setting `rounds` keys of its own
+/// (`{prefix}:{thread}:{round}`, the round as value) and reading each back at once.
+fn well_behaved_clients(port: u16, clients: usize, rounds: i64, prefix: &'static str) -> Vec<std::thread::JoinHandle<()>> {
+    (0..clients)
         .map(|t| {
             std::thread::spawn(move || {
                 let mut conn = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
-                for i in 0..200 {
-                    let key = format!("client:{t}:{i}");
+                for i in 0..rounds {
+                    let key = format!("{prefix}:{t}:{i}");
                     let _: () = conn.set(&key, i).unwrap();
-                    let back: i64 = conn.get(&key).unwrap();
-                    assert_eq!(back, i);
+                    assert_eq!(conn.get::<_, i64>(&key).unwrap(), i);
                 }
             })
         })
-        .collect();
-    for thread in threads {
+        .collect()
+}
+
+#[test]
+fn many_clients_at_once() {
+    let server = Server::start(&[]);
+    for thread in well_behaved_clients(server.port, 64, 200, "client") {
         thread.join().expect("client thread succeeded");
     }
     let idle: Vec<_> = (0..1000).map(|_| server.raw()).collect();
@@ -422,18 +425,7 @@ fn good_clients_are_unaffected_by_bad_ones() {
     use std::io::Read;
     let server = Server::start(&[]);
     let port = server.port;
-    let good: Vec<_> = (0..16)
-        .map(|t| {
-            std::thread::spawn(move || {
-                let mut conn = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap().get_connection().unwrap();
-                for i in 0..300 {
-                    let key = format!("good:{t}:{i}");
-                    let _: () = conn.set(&key, i).unwrap();
-                    assert_eq!(conn.get::<_, i64>(&key).unwrap(), i);
-                }
-            })
-        })
-        .collect();
+    let good = well_behaved_clients(port, 16, 300, "good");
     let hostile_inputs: Vec<Vec<u8>> = vec![
         b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$536870913\r\n".to_vec(),
         b"*2000000\r\n".to_vec(),

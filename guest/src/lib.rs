@@ -1,7 +1,18 @@
-//! cachet's engine: the RESP protocol, the keyspace and the commands, as plain sans-IO Rust.
+//! cachet's component: the RESP protocol, the keyspace, the commands and the cache client, as
+//! plain sans-IO Rust.
 //!
 //! Built for `wasm32-wasip2` it is the component the `cachet` host runs (see `bindings`); built
 //! natively it is an ordinary library, which is how its unit tests and benchmarks run.
+//!
+//! Its modules are layers, each depending only on those before it:
+//! - the shared vocabulary: `time`, `log`, `rng`, `memory`, `stats`, `server_facts`, `glob`,
+//!   `resp` (the codec, both directions) and `request` (the cache requests and their outcomes);
+//! - the server's state: `keyspace`, `config`, `session` and `outbox`;
+//! - `commands`: the command table and every command;
+//! - `engine`: the server state machine the `server` export drives; `keyvalue`: the key-value
+//!   exports, run through the engine;
+//! - `cache`: the cache client behind the `cache` export, over the host's streams;
+//! - `bindings`: the WIT glue, in the component only.
 
 // The cache client, the key-value interfaces and most of the request vocabulary serve only the
 // component's exports: a native build sees them used by their tests alone, so unused code in them

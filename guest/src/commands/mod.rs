@@ -20,11 +20,11 @@ pub(crate) use pubsub::unsubscribe_all;
 pub(crate) use table::{Command, Flag, all, lookup};
 
 use crate::config::Config;
-use crate::server_facts::ServerFacts;
 use crate::keyspace::Keyspace;
 use crate::outbox::Outbox;
 use crate::resp::Reply;
 use crate::rng::Rng;
+use crate::server_facts::ServerFacts;
 use crate::session::Session;
 use crate::stats::Stats;
 use crate::time::Now;

@@ -113,11 +113,11 @@ fn get(ctx: &mut Ctx, args: &[&[u8]]) {
 struct SetOptions {
     condition: Condition,
     get: bool,
-    ttl: ExpiryChange,
+    expiry: ExpiryChange,
 }
 
 fn parse_set_options(ctx: &mut Ctx, options: &[&[u8]]) -> Option<SetOptions> {
-    let mut parsed = SetOptions { condition: Condition::Always, get: false, ttl: ExpiryChange::Clear };
+    let mut parsed = SetOptions { condition: Condition::Always, get: false, expiry: ExpiryChange::Clear };
     // Redis accepts the same expiry option twice (the last wins) but not two different ones.
     let mut expiry_given: Option<ExpiryUnit> = None;
     let mut i = 0;
@@ -129,17 +129,17 @@ fn parse_set_options(ctx: &mut Ctx, options: &[&[u8]]) -> Option<SetOptions> {
             parsed.condition = Condition::IfExists;
         } else if is(option, "GET") {
             parsed.get = true;
-        } else if is(option, "KEEPTTL") && matches!(parsed.ttl, ExpiryChange::Clear | ExpiryChange::Keep) {
-            parsed.ttl = ExpiryChange::Keep;
+        } else if is(option, "KEEPTTL") && matches!(parsed.expiry, ExpiryChange::Clear | ExpiryChange::Keep) {
+            parsed.expiry = ExpiryChange::Keep;
         } else if let Some(unit) = expiry_unit(option)
-            .filter(|unit| parsed.ttl != ExpiryChange::Keep && expiry_given.is_none_or(|given| given == *unit))
+            .filter(|unit| parsed.expiry != ExpiryChange::Keep && expiry_given.is_none_or(|given| given == *unit))
         {
             expiry_given = Some(unit);
             let Some(&amount) = options.get(i + 1) else {
                 ctx.reply.error(SYNTAX_ERROR);
                 return None;
             };
-            parsed.ttl = ExpiryChange::At(expiry_deadline(ctx, unit, amount, "set")?);
+            parsed.expiry = ExpiryChange::At(expiry_deadline(ctx, unit, amount, "set")?);
             i += 1;
         } else {
             ctx.reply.error(SYNTAX_ERROR);
@@ -197,7 +197,7 @@ fn set(ctx: &mut Ctx, args: &[&[u8]]) {
     } else {
         None
     };
-    let stored = store(ctx, key, value, options.condition, options.ttl);
+    let stored = store(ctx, key, value, options.condition, options.expiry);
     match (options.get, stored) {
         (true, _) => match old {
             Some(old) => ctx.reply.bulk(&old),
@@ -210,7 +210,7 @@ fn set(ctx: &mut Ctx, args: &[&[u8]]) {
 
 /// Stores a string if `condition` allows it; returns whether it did. A deadline already in the
 /// past deletes the key instead, as Redis does.
-fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], condition: Condition, ttl: ExpiryChange) -> bool {
+fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], condition: Condition, expiry: ExpiryChange) -> bool {
     let (db, now) = (ctx.db(), ctx.now_ms());
     let allowed = match condition {
         Condition::Always => true,
@@ -220,7 +220,7 @@ fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], condition: Condition, ttl: Exp
     if !allowed {
         return false;
     }
-    match ttl {
+    match expiry {
         ExpiryChange::Keep => ctx.keyspace.set_keep_ttl(db, key, Value::from_bytes(value), now),
         ExpiryChange::At(at) if at <= now => {
             // Deleted as DEL deletes: a key already expired is counted as expired.
@@ -274,14 +274,14 @@ fn getdel(ctx: &mut Ctx, args: &[&[u8]]) {
 }
 
 fn getex(ctx: &mut Ctx, args: &[&[u8]]) {
-    let Some(ttl) = parse_getex_options(ctx, &args[2..]) else { return };
+    let Some(expiry) = parse_getex_options(ctx, &args[2..]) else { return };
     let Ok(value) = read_string(ctx, args[1]) else { return };
     let Some(value) = value else {
         ctx.reply.null();
         return;
     };
     let (db, now) = (ctx.db(), ctx.now_ms());
-    match ttl {
+    match expiry {
         ExpiryChange::At(at) => {
             ctx.keyspace.set_expiry(db, args[1], Some(at), now);
         }
@@ -295,7 +295,7 @@ fn getex(ctx: &mut Ctx, args: &[&[u8]]) {
 
 /// GETEX takes at most one of EX, PX, EXAT, PXAT and PERSIST; without one the TTL is kept.
 fn parse_getex_options(ctx: &mut Ctx, options: &[&[u8]]) -> Option<ExpiryChange> {
-    let ttl = match options {
+    let expiry = match options {
         [] => ExpiryChange::Keep,
         [persist] if is(persist, "PERSIST") => ExpiryChange::Persist,
         [option, amount] => match expiry_unit(option) {
@@ -310,7 +310,7 @@ fn parse_getex_options(ctx: &mut Ctx, options: &[&[u8]]) -> Option<ExpiryChange>
             return None;
         }
     };
-    Some(ttl)
+    Some(expiry)
 }
 
 fn mget(ctx: &mut Ctx, args: &[&[u8]]) {

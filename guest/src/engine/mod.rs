@@ -4,12 +4,12 @@
 
 use crate::commands::{self, Ctx};
 use crate::config::{Config, ConfigError};
-use crate::server_facts::ServerFacts;
 use crate::keyspace::Keyspace;
 use crate::outbox::{Outbox, Output, Progress};
 use crate::request::{self, Op, Outcome};
 use crate::resp::{Args, Limits, Parsed, Reply, ReplyDecoder, parse_request};
 use crate::rng::Rng;
+use crate::server_facts::ServerFacts;
 use crate::session::{Peer, PeerKind, Session, Sessions};
 use crate::stats::Stats;
 use crate::time::Now;

@@ -181,39 +181,41 @@ fn write_value(out: &mut String, value: &Value, indent: usize) {
         Value::Verbatim { text, .. } => out.push_str(&String::from_utf8_lossy(text)),
         Value::Array(items) | Value::Push(items) => write_list(out, items, indent, "(empty array)"),
         Value::Set(items) => write_list(out, items, indent, "(empty set)"),
-        Value::Map(pairs) => {
-            if pairs.is_empty() {
-                out.push_str("(empty hash)");
-            }
-            let width = pairs.len().to_string().len();
-            for (i, (key, value)) in pairs.iter().enumerate() {
-                if i > 0 {
-                    out.push('\n');
-                    out.push_str(&" ".repeat(indent));
-                }
-                let label = format!("{:>width$}# ", i + 1);
-                out.push_str(&label);
-                write_value(out, key, indent + label.len());
-                out.push_str(" => ");
-                write_value(out, value, indent + label.len() + 4);
-            }
-        }
+        Value::Map(pairs) => write_numbered(out, pairs, indent, "(empty hash)", "#", |out, (key, value), at| {
+            write_value(out, key, at);
+            out.push_str(" => ");
+            write_value(out, value, at + 4);
+        }),
     }
 }
 
 fn write_list(out: &mut String, items: &[Value], indent: usize, empty: &str) {
-    if items.is_empty() {
+    write_numbered(out, items, indent, empty, ")", |out, item, at| write_value(out, item, at));
+}
+
+/// Elements numbered as redis-cli numbers them (`1) `, or `1# ` for a map's pairs), each after the
+/// first on a line of its own indented to `indent`; `write` prints one element whose nested lines
+/// start at the column it is given.
+fn write_numbered<T>(
+    out: &mut String,
+    elements: &[T],
+    indent: usize,
+    empty: &str,
+    marker: &str,
+    mut write: impl FnMut(&mut String, &T, usize),
+) {
+    if elements.is_empty() {
         out.push_str(empty);
     }
-    let width = items.len().to_string().len();
-    for (i, item) in items.iter().enumerate() {
+    let width = elements.len().to_string().len();
+    for (i, element) in elements.iter().enumerate() {
         if i > 0 {
             out.push('\n');
             out.push_str(&" ".repeat(indent));
         }
-        let label = format!("{:>width$}) ", i + 1);
+        let label = format!("{:>width$}{marker} ", i + 1);
         out.push_str(&label);
-        write_value(out, item, indent + label.len());
+        write(out, element, indent + label.len());
     }
 }
 
@@ -280,6 +282,12 @@ mod tests {
         let nested = Value::Array(vec![Value::Bulk(Bytes::from_static(b"x")), Value::Array(vec![Value::Int(1), Value::Int(2)])]);
         assert_eq!(ok(nested), "1) \"x\"\n2) 1) (integer) 1\n   2) (integer) 2\n");
         assert_eq!(ok(Value::Array(vec![])), "(empty array)\n");
+        let map = Value::Map(vec![
+            (Value::Bulk(Bytes::from_static(b"k")), Value::Array(vec![Value::Int(1), Value::Int(2)])),
+            (Value::Bulk(Bytes::from_static(b"k2")), Value::Nil),
+        ]);
+        assert_eq!(ok(map), "1# \"k\" => 1) (integer) 1\n       2) (integer) 2\n2# \"k2\" => (nil)\n");
+        assert_eq!(ok(Value::Map(vec![])), "(empty hash)\n");
         let error = crate::client::Error::new(crate::client::ErrorKind::Server, "ERR unknown command 'x'");
         assert_eq!(show(&Err(error), false), "(error) ERR unknown command 'x'\n");
         assert_eq!(show(&Ok(Value::Array(vec![Value::Int(1), Value::Nil])), true), "1\n\n");
