@@ -104,7 +104,7 @@ fn write_pairs(ctx: &mut Ctx, key: &[u8], pairs: &[&[u8]]) -> Option<i64> {
 }
 
 fn hset(ctx: &mut Ctx, args: &[&[u8]]) {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         ctx.reply.error(&wrong_arity("hset"));
         return;
     }
@@ -114,7 +114,7 @@ fn hset(ctx: &mut Ctx, args: &[&[u8]]) {
 }
 
 fn hmset(ctx: &mut Ctx, args: &[&[u8]]) {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         ctx.reply.error(&wrong_arity("hmset"));
         return;
     }
@@ -347,6 +347,9 @@ fn distinct_positions(len: usize, count: usize, rng: &mut crate::rng::Rng) -> Ve
     all
 }
 
+/// A field and its value, borrowed from the hash.
+type Pair<'h> = (&'h [u8], &'h [u8]);
+
 /// HSCAN's options after the cursor.
 struct ScanOptions<'a> {
     pattern: Option<&'a [u8]>,
@@ -416,7 +419,7 @@ fn hscan(ctx: &mut Ctx, args: &[&[u8]]) {
 /// One HSCAN step: a packed hash whole (cursor 0 after it), a table `count` positions at a time,
 /// walking from its end so that removals, which move the last field into the hole, never hide a
 /// field that exists for the whole scan.
-fn scan_step(hash: &Hash, cursor: u64, count: usize) -> (u64, Vec<(&[u8], &[u8])>) {
+fn scan_step(hash: &Hash, cursor: u64, count: usize) -> (u64, Vec<Pair<'_>>) {
     if hash.is_packed() {
         return (0, hash.pairs());
     }

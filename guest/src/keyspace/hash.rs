@@ -38,6 +38,9 @@ struct Packed {
     len: u32,
     /// How many fields have a TTL, so "does this hash have field TTLs" needs no scan.
     with_ttl: u32,
+    /// Whether any field ever had a TTL: Redis's `listpackex` encoding, which a hash keeps once
+    /// it has it.
+    expirable: bool,
 }
 
 struct Hashed {
@@ -123,6 +126,7 @@ impl Packed {
         let new = record(field, value, expires_at);
         let old = self.find(field).map(|slot| (slot.start, slot.end, slot.expires_at));
         self.with_ttl += u32::from(expires_at != 0);
+        self.expirable |= expires_at != 0;
         match old {
             Some((start, end, old_expiry)) => {
                 self.with_ttl -= u32::from(old_expiry != 0);
@@ -202,7 +206,7 @@ impl Hash {
     /// OBJECT ENCODING's name, as Redis 7.4 reports it.
     pub fn encoding(&self) -> &'static str {
         match &self.repr {
-            Repr::Packed(_) if self.has_field_ttls() => "listpackex",
+            Repr::Packed(p) if p.expirable => "listpackex",
             Repr::Packed(_) => "listpack",
             Repr::Table(_) => "hashtable",
         }
@@ -380,7 +384,8 @@ mod tests {
         assert_eq!(h.encoding(), "listpackex");
         assert_eq!(h.expiry(b"b"), Some(Some(500)));
         assert!(h.remove(b"b"));
-        assert_eq!(h.encoding(), "listpack");
+        assert!(!h.has_field_ttls());
+        assert_eq!(h.encoding(), "listpackex", "as in Redis, the encoding stays");
         assert_eq!(h.len(), 1);
     }
 

@@ -179,3 +179,39 @@ fn documented_examples_of_redis_8_0() {
     assert_eq!(c.run(&["HTTL", "h", "FIELDS", "2", "field1", "field2"]), array(&[":120\r\n", ":-1\r\n"]));
     assert_eq!(c.run(&["HGETEX", "h", "PERSIST", "EX", "1", "FIELDS", "1", "field1"]), "-ERR Only one of EX, PX, EXAT, PXAT or PERSIST arguments can be specified\r\n");
 }
+
+#[test]
+fn a_hash_whose_fields_all_expired_is_gone_on_access() {
+    let mut c = Harness::new();
+    c.run(&["HSET", "h", "a", "1", "b", "2"]);
+    c.run(&["HPEXPIRE", "h", "10", "FIELDS", "2", "a", "b"]);
+    c.advance_ms(10);
+    assert_eq!(c.run(&["HLEN", "h"]), ":0\r\n");
+    assert_eq!(c.run(&["EXISTS", "h"]), ":0\r\n");
+    assert_eq!(c.run(&["HGETALL", "h"]), "*0\r\n");
+}
+
+#[test]
+fn renamed_hashes_keep_their_field_ttls() {
+    let mut c = Harness::new();
+    c.run(&["HSET", "h", "a", "1", "b", "2"]);
+    c.run(&["HPEXPIRE", "h", "100", "FIELDS", "1", "a"]);
+    c.run(&["RENAME", "h", "r"]);
+    assert_eq!(c.run(&["HPTTL", "r", "FIELDS", "1", "a"]), array(&[":100\r\n"]));
+    c.advance_ms(150);
+    c.engine.tick(c.now);
+    assert!(c.run(&["INFO", "stats"]).contains("expired_subkeys:1\r\n"), "the active cycle found the renamed hash");
+    assert_eq!(c.run(&["HKEYS", "r"]), array(&[&bulk("b")]));
+}
+
+#[test]
+fn resp3_replies() {
+    let mut c = Harness::new();
+    c.run(&["HELLO", "3"]);
+    c.run(&["HSET", "h", "a", "1"]);
+    assert_eq!(c.run(&["HGETALL", "h"]), format!("%1\r\n{}{}", bulk("a"), bulk("1")));
+    assert_eq!(c.run(&["HGETALL", "nope"]), "%0\r\n");
+    assert_eq!(c.run(&["HRANDFIELD", "h", "-2", "WITHVALUES"]), format!("*2\r\n*2\r\n{0}{1}*2\r\n{0}{1}", bulk("a"), bulk("1")));
+    assert_eq!(c.run(&["HGET", "h", "nope"]), "_\r\n");
+    assert_eq!(c.run(&["HINCRBYFLOAT", "h", "f", "1.5"]), bulk("1.5"), "a bulk string, as in Redis");
+}
