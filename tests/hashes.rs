@@ -52,6 +52,9 @@ fn hash_commands_reply_as_redis_does() {
         &["HSET", "h", "s", "text"],
         &["HINCRBY", "h", "s", "1"],
         &["HINCRBYFLOAT", "h", "s", "1"],
+        &["HSET", "h", "sp", " 1"],
+        &["HINCRBY", "h", "sp", "1"],
+        &["HINCRBY", "h", "n", ""],
         &["HINCRBYFLOAT", "h", "f", "10.5"],
         &["HINCRBYFLOAT", "h", "f", "5.0e3"],
         &["HINCRBYFLOAT", "h", "f", "abc"],
@@ -86,7 +89,21 @@ fn hash_commands_reply_as_redis_does() {
         &["HINCRBY", "s", "a", "1"],
         &["HSCAN", "s", "0"],
         &["HRANDFIELD", "s"],
+        &["HMGET", "s", "a"],
+        &["HKEYS", "s"],
+        &["HVALS", "s"],
+        &["HLEN", "s"],
+        &["HEXISTS", "s", "a"],
+        &["HSTRLEN", "s", "a"],
+        &["HDEL", "s", "a"],
+        &["HSETNX", "s", "a", "1"],
+        &["HMSET", "s", "a", "1"],
+        &["HINCRBYFLOAT", "s", "a", "1"],
+        &["HRANDFIELD", "s", "2", "WITHVALUES"],
         &["GET", "h"],
+        &["SETRANGE", "h", "0", "x"],
+        &["STRLEN", "h"],
+        &["GETDEL", "h"],
         &["APPEND", "h", "x"],
         &["INCR", "h"],
         // Key commands on a hash.
@@ -100,6 +117,11 @@ fn hash_commands_reply_as_redis_does() {
         &["EXISTS", "h", "h3"],
         &["DEL", "h3"],
         &["DBSIZE"],
+        // Binary-safe fields and values, empty ones included.
+        &["HSET", "bin", "", "", "f\r\n", "v\x00w"],
+        &["HGETALL", "bin"],
+        &["HSTRLEN", "bin", "f\r\n"],
+        &["HEXISTS", "bin", ""],
         // An emptied hash is gone.
         &["HSET", "g", "only", "1"],
         &["HDEL", "g", "only"],
@@ -261,4 +283,24 @@ fn the_redis_crate_uses_hashes() {
     let mut c3 = server.connect_resp3();
     let map: std::collections::HashMap<String, String> = c3.hgetall("h").unwrap();
     assert_eq!(map.len(), 2);
+}
+
+/// Random picks differ between servers; how many come back, and in what shape, must not.
+#[test]
+fn hrandfield_returns_as_many_picks_as_redis() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    let mut ours = server.connect();
+    let mut theirs = redis::Client::open(redis.url()).unwrap().get_connection().unwrap();
+    for conn in [&mut ours, &mut theirs] {
+        cmd(conn, &["HSET", "h", "a", "1", "b", "2", "c", "3"]).unwrap();
+    }
+    for args in [&["HRANDFIELD", "h", "-5"][..], &["HRANDFIELD", "h", "-5", "WITHVALUES"], &["HRANDFIELD", "h", "2"], &["HRANDFIELD", "h", "2", "WITHVALUES"]] {
+        let shape = |conn: &mut redis::Connection| match cmd(conn, args).unwrap() {
+            Value::Array(items) => items.len(),
+            other => panic!("{args:?}: {other:?}"),
+        };
+        assert_eq!(shape(&mut ours), shape(&mut theirs), "{args:?}");
+    }
+    let distinct: Vec<String> = redis::cmd("HRANDFIELD").arg("h").arg(3).query(&mut ours).unwrap();
+    assert_eq!(distinct, ["a", "b", "c"]);
 }
