@@ -41,10 +41,11 @@ pub const COMMANDS: &[Command] = &[
         .doc("Iterates over fields and values of a hash.", "2.8.0", "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.", "key cursor [MATCH pattern] [COUNT count] [NOVALUES]"),
 ];
 
-/// The encoding thresholds as configured now.
-pub(super) fn limits(ctx: &Ctx) -> HashLimits {
+/// The encoding thresholds as configured now, and a fresh seed for a hash that outgrows them.
+pub(super) fn limits(ctx: &mut Ctx) -> HashLimits {
     let clamp = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
-    HashLimits { entries: clamp(ctx.config.hash_max_listpack_entries), value: clamp(ctx.config.hash_max_listpack_value) }
+    let (entries, value) = (clamp(ctx.config.hash_max_listpack_entries), clamp(ctx.config.hash_max_listpack_value));
+    HashLimits { entries, value, seed: ctx.rng.next_u64() }
 }
 
 /// The hash at `key` for a read, counted as a keyspace hit or miss, after its expired fields

@@ -94,7 +94,7 @@ mod tests {
     use super::super::{Hash, HashLimits, Keyspace, Value};
     use crate::rng::Rng;
 
-    const LIMITS: HashLimits = HashLimits { entries: 128, value: 64 };
+    const LIMITS: HashLimits = HashLimits { entries: 128, value: 64, seed: 1 };
 
     #[test]
     fn active_cycle_removes_expired_fields_and_empty_hashes() {

@@ -14,11 +14,13 @@ use super::table::Table;
 use foldhash::fast::FixedState;
 use std::collections::BTreeSet;
 
-/// When a hash stops being packed (CONFIG's `hash-max-listpack-entries` and `-value`).
+/// When a hash stops being packed (CONFIG's `hash-max-listpack-entries` and `-value`), and the
+/// random seed of the table it becomes, so clients cannot choose fields that collide.
 #[derive(Clone, Copy, Debug)]
 pub struct HashLimits {
     pub entries: usize,
     pub value: usize,
+    pub seed: u64,
 }
 
 pub struct Hash {
@@ -236,7 +238,7 @@ impl Hash {
             let grows = p.find(field).is_none();
             let too_many = grows && p.len as usize >= limits.entries;
             if too_many || field.len() > limits.value || value.len() > limits.value {
-                self.convert(field.len() as u64 ^ p.bytes.len() as u64);
+                self.convert(limits.seed);
             }
         }
         match &mut self.repr {
@@ -255,7 +257,7 @@ impl Hash {
     pub fn set_expiry(&mut self, field: &[u8], expires_at: Option<u64>) -> bool {
         let Some(value) = self.get(field).map(<[u8]>::to_vec) else { return false };
         // The value's length is unchanged, so no limit can be crossed.
-        let limits = HashLimits { entries: usize::MAX, value: usize::MAX };
+        let limits = HashLimits { entries: usize::MAX, value: usize::MAX, seed: 0 };
         self.set(field, &value, expires_at, limits);
         true
     }
@@ -316,7 +318,7 @@ impl Hash {
     /// Turns a packed hash into a table, keeping every field's value and TTL.
     fn convert(&mut self, seed: u64) {
         let Repr::Packed(p) = &self.repr else { return };
-        let mut table = Hashed::new(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ p.bytes.as_ptr() as u64);
+        let mut table = Hashed::new(seed);
         for slot in p.slots() {
             table.write(slot.field, slot.value, slot.expires_at);
         }
@@ -343,7 +345,9 @@ impl Clone for Hash {
         let repr = match &self.repr {
             Repr::Packed(p) => Repr::Packed(p.clone()),
             Repr::Table(t) => {
-                let mut copy = Hashed::new(t.fields.len() as u64 ^ 0x5bd1_e995);
+                // The copy's seed comes from the original's, which clients never learn.
+                let copy_seed = std::hash::BuildHasher::hash_one(t.fields.hasher(), t.fields.len());
+                let mut copy = Hashed::new(copy_seed);
                 for (field, f) in t.fields.iter() {
                     copy.write(field, &f.value, f.expires_at);
                 }
@@ -372,7 +376,7 @@ impl std::fmt::Debug for Hash {
 mod tests {
     use super::*;
 
-    const SMALL: HashLimits = HashLimits { entries: 4, value: 8 };
+    const SMALL: HashLimits = HashLimits { entries: 4, value: 8, seed: 1 };
 
     #[test]
     fn packed_keeps_insertion_order_and_replaces_in_place() {
@@ -411,7 +415,7 @@ mod tests {
     fn long_records_round_trip() {
         let mut h = Hash::new();
         let value = vec![b'x'; 1000];
-        h.set(b"f", &value, Some(u64::from(u32::MAX) * 7), HashLimits { entries: 128, value: 10_000 });
+        h.set(b"f", &value, Some(u64::from(u32::MAX) * 7), HashLimits { entries: 128, value: 10_000, seed: 1 });
         assert_eq!(h.get(b"f"), Some(&value[..]));
         assert_eq!(h.expiry(b"f"), Some(Some(u64::from(u32::MAX) * 7)));
         assert_eq!(h.clone(), h);
