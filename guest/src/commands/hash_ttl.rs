@@ -119,6 +119,30 @@ fn expiry_ms(ctx: &mut Ctx, arg: &[u8], kind: TimeArg, command: &str) -> Option<
     }
 }
 
+/// Runs `f` on each field of the hash at `key` and collects the answers; `missing` for each field
+/// when there is no hash. `None` after answering WRONGTYPE. A `counted` lookup counts as a read
+/// (a keyspace hit or miss).
+fn per_field<T: Clone>(
+    ctx: &mut Ctx,
+    key: &[u8],
+    fields: &[&[u8]],
+    counted: bool,
+    missing: T,
+    mut f: impl FnMut(&mut crate::keyspace::Hash, &[u8]) -> T,
+) -> Option<Vec<T>> {
+    let (db, now) = (ctx.db(), ctx.now_ms());
+    let found = if counted { read(ctx.keyspace, db, key, now).map(|h| h.is_some()) } else { Ok(true) };
+    let answers = match found.and_then(|found| if found { modify(ctx.keyspace, db, key, now) } else { Ok(None) }) {
+        Err(()) => {
+            ctx.reply.error(WRONG_TYPE);
+            return None;
+        }
+        Ok(None) => vec![missing; fields.len()],
+        Ok(Some(hash)) => fields.iter().map(|field| f(hash, field)).collect(),
+    };
+    Some(answers)
+}
+
 fn hexpire_generic(ctx: &mut Ctx, args: &[&[u8]], kind: TimeArg, command: &str) {
     let Some(at) = expiry_ms(ctx, args[2], kind, command) else { return };
     let (condition, fields_at) = match Condition::parse(args[3]) {
@@ -126,26 +150,22 @@ fn hexpire_generic(ctx: &mut Ctx, args: &[&[u8]], kind: TimeArg, command: &str) 
         None => (Condition::Always, 3),
     };
     let Some(fields) = fields_arg(ctx, args, fields_at, 1) else { return };
-    let (db, now) = (ctx.db(), ctx.now_ms());
-    let codes: Vec<i64> = match modify(ctx.keyspace, db, args[1], now) {
-        Err(()) => return ctx.reply.error(WRONG_TYPE),
-        Ok(None) => vec![-2; fields.len()],
-        Ok(Some(hash)) => fields
-            .iter()
-            .map(|field| match hash.expiry(field) {
-                None => -2,
-                Some(current) if !condition.allows(current, at) => 0,
-                Some(_) if at <= now => {
-                    hash.remove(field);
-                    2
-                }
-                Some(_) => {
-                    hash.set_expiry(field, Some(at));
-                    1
-                }
-            })
-            .collect(),
+    let now = ctx.now_ms();
+    let Some(codes) = per_field(ctx, args[1], fields, false, -2, |hash, field| match hash.expiry(field) {
+        None => -2,
+        Some(current) if !condition.allows(current, at) => 0,
+        Some(_) if at <= now => {
+            hash.remove(field);
+            2
+        }
+        Some(_) => {
+            hash.set_expiry(field, Some(at));
+            1
+        }
+    }) else {
+        return;
     };
+    let db = ctx.db();
     if codes.contains(&1) {
         ctx.keyspace.note_field_ttls(db, args[1]);
     }
@@ -179,20 +199,15 @@ fn hpexpireat(ctx: &mut Ctx, args: &[&[u8]]) {
 /// HTTL and friends: per field -2 (no field), -1 (no TTL), or `report(expires_at, now)`.
 fn ttl_generic(ctx: &mut Ctx, args: &[&[u8]], report: fn(u64, u64) -> i64) {
     let Some(fields) = fields_arg(ctx, args, 2, 1) else { return };
-    let (db, now) = (ctx.db(), ctx.now_ms());
-    let codes: Vec<i64> = match read(ctx.keyspace, db, args[1], now) {
-        Err(()) => return ctx.reply.error(WRONG_TYPE),
-        Ok(None) => vec![-2; fields.len()],
-        Ok(Some(hash)) => fields
-            .iter()
-            .map(|field| match hash.expiry(field) {
-                None => -2,
-                Some(None) => -1,
-                Some(Some(at)) => report(at, now),
-            })
-            .collect(),
-    };
-    write_codes(ctx, &codes);
+    let now = ctx.now_ms();
+    let codes = per_field(ctx, args[1], fields, true, -2, |hash, field| match hash.expiry(field) {
+        None => -2,
+        Some(None) => -1,
+        Some(Some(at)) => report(at, now),
+    });
+    if let Some(codes) = codes {
+        write_codes(ctx, &codes);
+    }
 }
 
 fn httl(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -213,23 +228,17 @@ fn hpexpiretime(ctx: &mut Ctx, args: &[&[u8]]) {
 
 fn hpersist(ctx: &mut Ctx, args: &[&[u8]]) {
     let Some(fields) = fields_arg(ctx, args, 2, 1) else { return };
-    let (db, now) = (ctx.db(), ctx.now_ms());
-    let codes: Vec<i64> = match modify(ctx.keyspace, db, args[1], now) {
-        Err(()) => return ctx.reply.error(WRONG_TYPE),
-        Ok(None) => vec![-2; fields.len()],
-        Ok(Some(hash)) => fields
-            .iter()
-            .map(|field| match hash.expiry(field) {
-                None => -2,
-                Some(None) => -1,
-                Some(Some(_)) => {
-                    hash.set_expiry(field, None);
-                    1
-                }
-            })
-            .collect(),
-    };
-    write_codes(ctx, &codes);
+    let codes = per_field(ctx, args[1], fields, false, -2, |hash, field| match hash.expiry(field) {
+        None => -2,
+        Some(None) => -1,
+        Some(Some(_)) => {
+            hash.set_expiry(field, None);
+            1
+        }
+    });
+    if let Some(codes) = codes {
+        write_codes(ctx, &codes);
+    }
 }
 
 /// What HGETEX and HSETEX do to the TTL of the fields they touch.
@@ -284,30 +293,20 @@ fn ex_options(ctx: &mut Ctx, args: &[&[u8]], command: &str, setex: bool) -> Opti
 fn hgetex(ctx: &mut Ctx, args: &[&[u8]]) {
     let Some((ttl, _, at)) = ex_options(ctx, args, "hgetex", false) else { return };
     let Some(fields) = fields_arg(ctx, args, at, 1) else { return };
-    let (db, now) = (ctx.db(), ctx.now_ms());
-    let values: Vec<Option<Vec<u8>>> = match modify(ctx.keyspace, db, args[1], now) {
-        Err(()) => return ctx.reply.error(WRONG_TYPE),
-        Ok(None) => vec![None; fields.len()],
-        Ok(Some(hash)) => fields
-            .iter()
-            .map(|field| {
-                let value = hash.get(field).map(<[u8]>::to_vec);
-                match ttl {
-                    TtlChange::At(at) if at <= now => {
-                        hash.remove(field);
-                    }
-                    TtlChange::At(at) => {
-                        hash.set_expiry(field, Some(at));
-                    }
-                    TtlChange::Persist => {
-                        hash.set_expiry(field, None);
-                    }
-                    TtlChange::Default | TtlChange::KeepTtl => {}
-                }
-                value
-            })
-            .collect(),
+    let now = ctx.now_ms();
+    let Some(values) = per_field(ctx, args[1], fields, false, None, |hash, field| {
+        let value = hash.get(field).map(<[u8]>::to_vec);
+        match ttl {
+            TtlChange::At(at) if at <= now => hash.remove(field),
+            TtlChange::At(at) => hash.set_expiry(field, Some(at)),
+            TtlChange::Persist => hash.set_expiry(field, None),
+            TtlChange::Default | TtlChange::KeepTtl => false,
+        };
+        value
+    }) else {
+        return;
     };
+    let db = ctx.db();
     if matches!(ttl, TtlChange::At(_)) {
         ctx.keyspace.note_field_ttls(db, args[1]);
     }
@@ -325,44 +324,37 @@ fn write_values(ctx: &mut Ctx, values: &[Option<Vec<u8>>]) {
     }
 }
 
+/// Whether HSETEX's FNX (`Some(true)`: none of the fields exists) or FXX (`Some(false)`: all
+/// do) lets it write `pairs` into `hash`.
+fn fields_condition_met(hash: Option<&crate::keyspace::Hash>, pairs: &[&[u8]], only_new: Option<bool>) -> bool {
+    let present = |pair: &[&[u8]]| hash.is_some_and(|h| h.get(pair[0]).is_some());
+    match only_new {
+        None => true,
+        Some(true) => !pairs.chunks_exact(2).any(present),
+        Some(false) => pairs.chunks_exact(2).all(present),
+    }
+}
+
 fn hsetex(ctx: &mut Ctx, args: &[&[u8]]) {
     let Some((ttl, only_new, at)) = ex_options(ctx, args, "hsetex", true) else { return };
     let Some(pairs) = fields_arg(ctx, args, at, 2) else { return };
     let (db, now, limits) = (ctx.db(), ctx.now_ms(), limits(ctx));
-    let allowed = match modify(ctx.keyspace, db, args[1], now) {
+    match modify(ctx.keyspace, db, args[1], now) {
         Err(()) => return ctx.reply.error(WRONG_TYPE),
-        Ok(hash) => {
-            let present = |field: &[u8]| hash.as_ref().is_some_and(|h| h.get(field).is_some());
-            match only_new {
-                None => true,
-                Some(true) => pairs.chunks_exact(2).all(|p| !present(p[0])),
-                Some(false) => pairs.chunks_exact(2).all(|p| present(p[0])),
-            }
-        }
-    };
-    if !allowed {
-        return ctx.reply.integer(0);
+        Ok(hash) if !fields_condition_met(hash.as_deref(), pairs, only_new) => return ctx.reply.integer(0),
+        Ok(_) => {}
     }
     let Ok(hash) = create(ctx.keyspace, db, args[1], now) else { return ctx.reply.error(WRONG_TYPE) };
     for pair in pairs.chunks_exact(2) {
         let (field, value) = (pair[0], pair[1]);
         match ttl {
-            TtlChange::At(at) if at <= now => {
-                hash.remove(field);
-            }
-            TtlChange::At(at) => {
-                hash.set(field, value, Some(at), limits);
-            }
-            TtlChange::KeepTtl => {
-                hash.set_keep_ttl(field, value, limits);
-            }
-            TtlChange::Default | TtlChange::Persist => {
-                hash.set(field, value, None, limits);
-            }
-        }
+            TtlChange::At(at) if at <= now => hash.remove(field),
+            TtlChange::At(at) => hash.set(field, value, Some(at), limits),
+            TtlChange::KeepTtl => hash.set_keep_ttl(field, value, limits),
+            TtlChange::Default | TtlChange::Persist => hash.set(field, value, None, limits),
+        };
     }
-    let has_ttls = hash.has_field_ttls();
-    if has_ttls {
+    if hash.has_field_ttls() {
         ctx.keyspace.note_field_ttls(db, args[1]);
     }
     drop_if_empty(ctx.keyspace, db, args[1]);
@@ -371,19 +363,13 @@ fn hsetex(ctx: &mut Ctx, args: &[&[u8]]) {
 
 fn hgetdel(ctx: &mut Ctx, args: &[&[u8]]) {
     let Some(fields) = fields_arg(ctx, args, 2, 1) else { return };
-    let (db, now) = (ctx.db(), ctx.now_ms());
-    let values: Vec<Option<Vec<u8>>> = match modify(ctx.keyspace, db, args[1], now) {
-        Err(()) => return ctx.reply.error(WRONG_TYPE),
-        Ok(None) => vec![None; fields.len()],
-        Ok(Some(hash)) => fields
-            .iter()
-            .map(|field| {
-                let value = hash.get(field).map(<[u8]>::to_vec);
-                hash.remove(field);
-                value
-            })
-            .collect(),
-    };
+    let values = per_field(ctx, args[1], fields, false, None, |hash, field| {
+        let value = hash.get(field).map(<[u8]>::to_vec);
+        hash.remove(field);
+        value
+    });
+    let Some(values) = values else { return };
+    let db = ctx.db();
     drop_if_empty(ctx.keyspace, db, args[1]);
     write_values(ctx, &values);
 }
