@@ -116,4 +116,23 @@ mod tests {
         assert_eq!(ks.stats.expired_subkeys, 75);
         assert!(!ks.has_volatile());
     }
+
+    #[test]
+    fn one_tick_removes_a_bounded_number_of_fields() {
+        let mut ks = Keyspace::new(1, 3);
+        let mut rng = Rng::new(1);
+        let mut h = Hash::new();
+        for i in 0..5_000u32 {
+            h.set(&i.to_be_bytes(), b"v", Some(10), LIMITS);
+        }
+        ks.set(0, b"big", Value::Hash(Box::new(h)), None, 0);
+        ks.expire_cycle(&mut rng, 100, 2_000);
+        let left = ks.peek_hash_len(0, b"big").unwrap_or(0);
+        assert!((3_000..5_000).contains(&left), "{left} fields left after one tick");
+        for _ in 0..100 {
+            ks.expire_cycle(&mut rng, 100, 2_000);
+        }
+        assert_eq!(ks.len(0), 0);
+        assert_eq!(ks.stats.expired_subkeys, 5_000);
+    }
 }
