@@ -330,7 +330,8 @@ fn hrandfield(ctx: &mut Ctx, args: &[&[u8]]) {
 /// `count` different ones came up, so a small sample of a large hash costs O(count).
 fn distinct_positions(len: usize, count: usize, rng: &mut crate::rng::Rng) -> Vec<usize> {
     if count.saturating_mul(3) <= len {
-        let mut seen = std::collections::HashSet::with_capacity(count);
+        // Ordered, not hashed: std's hashed sets would make the component import an OS seed.
+        let mut seen = std::collections::BTreeSet::new();
         let mut picks = Vec::with_capacity(count);
         while picks.len() < count {
             let at = rng.below(len as u64) as usize;
