@@ -35,6 +35,11 @@ pub struct Config {
     pub maxmemory_policy: Policy,
     /// How many keys eviction samples to find each victim.
     pub maxmemory_samples: u64,
+    /// A hash stays in its compact encoding up to this many fields (512: redis-server's built-in
+    /// default; the sample redis.conf lowers it to 128)...
+    pub hash_max_listpack_entries: u64,
+    /// ...and while no field or value is longer than this.
+    pub hash_max_listpack_value: u64,
     /// The default user's password; empty means no password is needed.
     pub requirepass: String,
     /// Refuse clients from other hosts while no password is set.
@@ -71,6 +76,8 @@ impl Default for Config {
             maxmemory: 0,
             maxmemory_policy: Policy::NoEviction,
             maxmemory_samples: 5,
+            hash_max_listpack_entries: 512,
+            hash_max_listpack_value: 64,
             requirepass: String::new(),
             protected_mode: true,
             port: 6379,
@@ -179,6 +186,8 @@ const PARAMS: &[Param] = &[
         },
     },
     number_param!("maxmemory-samples", maxmemory_samples, Access::Mutable, 1, 64),
+    number_param!("hash-max-listpack-entries", hash_max_listpack_entries, Access::Mutable, 0, i64::MAX as u64),
+    number_param!("hash-max-listpack-value", hash_max_listpack_value, Access::Mutable, 0, i64::MAX as u64),
     text_param!("requirepass", requirepass, Access::Mutable),
     Param {
         name: "protected-mode",

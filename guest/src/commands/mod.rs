@@ -8,6 +8,8 @@ mod command;
 mod config;
 mod connection;
 mod expire;
+mod hash_ttl;
+mod hashes;
 mod keys;
 mod object;
 mod pubsub;

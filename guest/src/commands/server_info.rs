@@ -198,7 +198,7 @@ fn persistence_fields(ctx: &Ctx) -> Fields {
 
 fn stats_fields(ctx: &Ctx) -> Fields {
     let stats = &ctx.stats;
-    let KeyspaceStats { hits, misses, expired_keys, evicted_keys } = ctx.keyspace.stats;
+    let KeyspaceStats { hits, misses, expired_keys, evicted_keys, expired_subkeys } = ctx.keyspace.stats;
     vec![
         ("total_connections_received", stats.connections_received.to_string()),
         ("total_commands_processed", stats.commands_processed.to_string()),
@@ -207,6 +207,7 @@ fn stats_fields(ctx: &Ctx) -> Fields {
         ("total_net_output_bytes", stats.net_output_bytes.to_string()),
         ("rejected_connections", stats.rejected_connections.to_string()),
         ("expired_keys", expired_keys.to_string()),
+        ("expired_subkeys", expired_subkeys.to_string()),
         ("evicted_keys", evicted_keys.to_string()),
         ("keyspace_hits", hits.to_string()),
         ("keyspace_misses", misses.to_string()),

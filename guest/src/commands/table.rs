@@ -1,7 +1,7 @@
 //! The command table: every command's name, arity, flags, key positions and documentation, and
 //! the lookup by name that runs for every command a client sends. COMMAND reports the same table.
 
-use super::{Ctx, client, command, config, connection, expire, keys, object, pubsub, server_info, strings, transactions};
+use super::{Ctx, client, command, config, connection, expire, hash_ttl, hashes, keys, object, pubsub, server_info, strings, transactions};
 use std::sync::OnceLock;
 
 pub type Handler = fn(&mut Ctx, &[&[u8]]);
@@ -148,6 +148,8 @@ const FAMILIES: &[&[Command]] = &[
     server_info::COMMANDS,
     transactions::COMMANDS,
     pubsub::COMMANDS,
+    hashes::COMMANDS,
+    hash_ttl::COMMANDS,
 ];
 
 /// All top-level commands, in table order.

@@ -402,7 +402,7 @@ impl Engine {
         }
     }
 
-    /// Active expiry runs `hz` times a second while some key has a time to live.
+    /// Active expiry runs `hz` times a second while some key or hash field has a time to live.
     fn expiry_due_ns(&self) -> u64 {
         self.expired_at_ns.saturating_add(1_000_000_000 / self.config.hz.max(1))
     }

@@ -5,6 +5,8 @@
 //! nobody reads are found by [`Keyspace::expire_cycle`], which the timer runs (active expiry).
 
 mod eviction;
+mod field_expiry;
+mod hash;
 mod index;
 mod key;
 mod table;
@@ -12,6 +14,7 @@ mod value;
 
 pub use eviction::{Access, Policy};
 pub use key::Key;
+pub use hash::{Hash, HashLimits};
 pub use value::Value;
 
 use crate::rng::Rng;
@@ -56,12 +59,16 @@ pub struct KeyspaceStats {
     pub misses: u64,
     pub expired_keys: u64,
     pub evicted_keys: u64,
+    /// Hash fields removed because their own TTL passed.
+    pub expired_subkeys: u64,
 }
 
 struct Db {
     entries: Table<Entry>,
     /// Keys that have an expiry, so the active cycle samples only those.
     volatile: Table<()>,
+    /// Hashes that may have fields with a TTL, so active field expiry visits only those.
+    field_ttls: Table<()>,
 }
 
 impl Db {
@@ -69,6 +76,7 @@ impl Db {
         Db {
             entries: Table::with_hasher(FixedState::with_seed(seed)),
             volatile: Table::with_hasher(FixedState::with_seed(seed.rotate_left(17))),
+            field_ttls: Table::with_hasher(FixedState::with_seed(seed.rotate_left(41))),
         }
     }
 }
@@ -220,6 +228,9 @@ impl Keyspace {
     /// Stores `value` at `at`, where `key` is, or as a new key when `at` is `None`.
     fn store_at(&mut self, db: usize, key: &[u8], at: Option<usize>, value: Value, expires_at: Option<u64>, now: u64) {
         self.note_modified(db, key);
+        if value.as_hash().is_some_and(Hash::has_field_ttls) {
+            self.note_field_ttls(db, key);
+        }
         let Some(at) = at else {
             let access = Access::new(now);
             let db = &mut self.dbs[db];
@@ -288,6 +299,9 @@ impl Keyspace {
         if entry.expires_at.is_some() {
             entries.volatile.swap_remove(key);
         }
+        if entry.value.as_hash().is_some() {
+            entries.field_ttls.swap_remove(key);
+        }
         self.note_modified(db, key);
         Some(entry)
     }
@@ -314,9 +328,10 @@ impl Keyspace {
         self.dbs[db].entries.len()
     }
 
-    /// Whether any key of any database has a time to live.
+    /// Whether any key of any database, or any field of a hash, has a time to live: then active
+    /// expiry has work and the engine asks for timer ticks.
     pub fn has_volatile(&self) -> bool {
-        self.dbs.iter().any(|db| !db.volatile.is_empty())
+        self.dbs.iter().any(|db| !db.volatile.is_empty() || !db.field_ttls.is_empty())
     }
 
     pub fn volatile_len(&self, db: usize) -> usize {
@@ -429,6 +444,7 @@ impl Keyspace {
                 }
             }
         }
+        self.expire_fields(rng, now, max_samples);
         report
     }
 

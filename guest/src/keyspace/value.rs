@@ -1,9 +1,10 @@
-//! What a key holds. cachet stores strings; the type exists so that commands answer `WRONGTYPE`
-//! the way Redis does once other types are added, and so TYPE has something to report.
+//! What a key holds: a string or a collection. Collections sit behind a box so an entry stays
+//! small; commands on the wrong type answer `WRONGTYPE` as Redis does.
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     String(Vec<u8>),
+    Hash(Box<super::hash::Hash>),
 }
 
 impl Value {
@@ -15,6 +16,7 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::String(_) => "string",
+            Value::Hash(_) => "hash",
         }
     }
 
@@ -22,6 +24,7 @@ impl Value {
     pub fn as_string(&self) -> Option<&[u8]> {
         match self {
             Value::String(bytes) => Some(bytes),
+            _ => None,
         }
     }
 
@@ -29,6 +32,7 @@ impl Value {
     pub fn as_string_mut(&mut self) -> Option<&mut Vec<u8>> {
         match self {
             Value::String(bytes) => Some(bytes),
+            _ => None,
         }
     }
 
@@ -36,6 +40,25 @@ impl Value {
     pub fn as_bytes(&self) -> &[u8] {
         match self {
             Value::String(bytes) => bytes,
+            _ => &[],
+        }
+    }
+
+}
+
+impl Value {
+    /// The hash a key holds; `None` for other types.
+    pub fn as_hash(&self) -> Option<&super::hash::Hash> {
+        match self {
+            Value::Hash(hash) => Some(hash),
+            _ => None,
+        }
+    }
+
+    pub fn as_hash_mut(&mut self) -> Option<&mut super::hash::Hash> {
+        match self {
+            Value::Hash(hash) => Some(hash),
+            _ => None,
         }
     }
 }
