@@ -11,6 +11,7 @@ mod expire;
 mod keys;
 mod object;
 mod server_info;
+mod sets;
 mod strings;
 mod table;
 

@@ -36,6 +36,7 @@ fn encoding(ctx: &mut Ctx, args: &[&[u8]]) {
             Value::String(bytes) if bytes.len() <= 20 && super::parse_i64(bytes).is_some() => "int",
             Value::String(bytes) if bytes.len() <= 44 => "embstr",
             Value::String(_) => "raw",
+            Value::Set(set) => set.encoding(),
         };
         ctx.reply.bulk(name.as_bytes());
     });

@@ -1,7 +1,7 @@
 //! The command table: every command's name, arity, flags, key positions and documentation, and
 //! the lookup by name that runs for every command a client sends. COMMAND reports the same table.
 
-use super::{Ctx, client, command, config, connection, expire, keys, object, server_info, strings};
+use super::{Ctx, client, command, config, connection, expire, keys, object, server_info, sets, strings};
 use std::sync::OnceLock;
 
 pub type Handler = fn(&mut Ctx, &[&[u8]]);
@@ -133,6 +133,7 @@ impl Flag {
 /// Every command family's table.
 const FAMILIES: &[&[Command]] = &[
     strings::COMMANDS,
+    sets::COMMANDS,
     keys::COMMANDS,
     expire::COMMANDS,
     object::COMMANDS,

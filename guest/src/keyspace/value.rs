@@ -1,9 +1,12 @@
-//! What a key holds. cachet stores strings; the type exists so that commands answer `WRONGTYPE`
-//! the way Redis does once other types are added, and so TYPE has something to report.
+//! What a key holds: a string, or a collection (boxed, so an entry stays small whatever the type).
+//! Commands answer `WRONGTYPE` for a value of another type than theirs, as Redis does.
+
+use super::set::Set;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     String(Vec<u8>),
+    Set(Box<Set>),
 }
 
 impl Value {
@@ -15,6 +18,7 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::String(_) => "string",
+            Value::Set(_) => "set",
         }
     }
 
@@ -22,6 +26,7 @@ impl Value {
     pub fn as_string(&self) -> Option<&[u8]> {
         match self {
             Value::String(bytes) => Some(bytes),
+            _ => None,
         }
     }
 
@@ -29,13 +34,15 @@ impl Value {
     pub fn as_string_mut(&mut self) -> Option<&mut Vec<u8>> {
         match self {
             Value::String(bytes) => Some(bytes),
+            _ => None,
         }
     }
 
-    /// The value's bytes, for commands that work on strings.
+    /// The value's bytes, for commands that work on strings; empty for other types.
     pub fn as_bytes(&self) -> &[u8] {
         match self {
             Value::String(bytes) => bytes,
+            _ => &[],
         }
     }
 
@@ -43,6 +50,25 @@ impl Value {
     pub fn heap_size(&self) -> usize {
         match self {
             Value::String(bytes) => bytes.capacity(),
+            Value::Set(set) => set.heap_size(),
+        }
+    }
+}
+
+/// Set values (SADD and friends).
+impl Value {
+    /// The set a key holds; `None` for other types (the command answers WRONGTYPE).
+    pub fn as_set(&self) -> Option<&Set> {
+        match self {
+            Value::Set(set) => Some(set),
+            _ => None,
+        }
+    }
+
+    pub fn as_set_mut(&mut self) -> Option<&mut Set> {
+        match self {
+            Value::Set(set) => Some(set),
+            _ => None,
         }
     }
 }
