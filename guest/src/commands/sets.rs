@@ -297,10 +297,9 @@ fn spop(ctx: &mut Ctx, args: &[&[u8]]) {
 
 /// SPOP with a count: up to that many distinct members, removed; a set reply.
 fn spop_count(ctx: &mut Ctx, args: &[&[u8]]) {
-    let count = match parse_i64(args[2]) {
-        None => return ctx.reply.error(NOT_AN_INTEGER),
-        Some(count) if count < 0 => return ctx.reply.error("ERR value is out of range, must be positive"),
-        Some(count) => count as u64,
+    // Redis gives one answer for a count that is negative or no integer at all.
+    let Some(count) = parse_i64(args[2]).and_then(|n| u64::try_from(n).ok()) else {
+        return ctx.reply.error("ERR value is out of range, must be positive");
     };
     let Some(len) = random_source(ctx, args[1], true, |ctx| ctx.reply.set(0)) else { return };
     let positions = if count >= len as u64 { (0..len).collect() } else { distinct_positions(ctx, len, count as usize) };
@@ -350,8 +349,12 @@ fn smove(ctx: &mut Ctx, args: &[&[u8]]) {
 /// with [`sets_of`].
 fn all_sets(ctx: &mut Ctx, keys: &[&[u8]], counted: bool) -> bool {
     keys.iter().all(|key| {
-        let lookup = if counted { matches!(read_set(ctx, key), Lookup::WrongType) } else { matches!(write_set(ctx, key), Lookup::WrongType) };
-        !lookup
+        let wrong = if counted {
+            matches!(read_set(ctx, key), Lookup::WrongType)
+        } else {
+            matches!(write_set(ctx, key), Lookup::WrongType)
+        };
+        !wrong
     })
 }
 
@@ -399,8 +402,8 @@ enum Operation {
     Diff,
 }
 
-/// The operation's result over the sets at `keys`: the members in reply order, and the set a
-/// STORE form keeps.
+/// The operation's result over the sets at `keys` (checked by [`all_sets`]), as a new set built
+/// the way Redis builds a STORE form's result: from an intset up, member by member.
 fn combine(ctx: &mut Ctx, operation: Operation, keys: &[&[u8]]) -> Set {
     let limits = limits(ctx);
     let sets = sets_of(ctx, keys);

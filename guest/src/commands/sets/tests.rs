@@ -113,6 +113,7 @@ fn random_members() {
         "-ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807\r\n"
     );
     assert_eq!(c.run(&["SPOP", "s", "-1"]), "-ERR value is out of range, must be positive\r\n");
+    assert_eq!(c.run(&["SPOP", "s", "x"]), "-ERR value is out of range, must be positive\r\n");
     assert_eq!(c.run(&["SPOP", "s", "0"]), "*0\r\n");
     assert!(c.run(&["SPOP", "s", "2"]).starts_with("*2\r\n"));
     assert_eq!(c.run(&["SCARD", "s"]), ":2\r\n");
