@@ -436,3 +436,35 @@ except redis.ResponseError as e:
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+fn info_number(conn: &mut redis::Connection, name: &str) -> u64 {
+    let info: String = redis::cmd("INFO").query(conn).unwrap();
+    info.lines().find_map(|l| l.strip_prefix(&format!("{name}:"))).unwrap().trim().parse().unwrap()
+}
+
+/// Sets are counted in used_memory: writing far more than maxmemory evicts whole sets, and
+/// deleting a large set gives its memory back.
+#[test]
+fn sets_are_evicted_and_freed() {
+    let server = Server::start(&["--set", "maxmemory", "8mb", "--set", "maxmemory-policy", "allkeys-lru"]);
+    let mut conn = server.connect();
+    let before = info_number(&mut conn, "used_memory");
+    let members: Vec<String> = (0..1000).map(|i| format!("member-{i:0>40}")).collect();
+    let _: i64 = conn.sadd("big", &members).unwrap();
+    let with_big = info_number(&mut conn, "used_memory");
+    assert!(with_big > before + 40_000, "a 1000-member set is counted: {before} -> {with_big}");
+    let _: i64 = conn.del("big").unwrap();
+    assert!(info_number(&mut conn, "used_memory") < with_big - 40_000, "and freed by DEL");
+
+    for batch in 0..30 {
+        let mut pipe = redis::pipe();
+        for i in 0..100 {
+            pipe.sadd(format!("set:{batch}:{i}"), &members[..100]).ignore();
+        }
+        let _: () = pipe.query(&mut conn).expect("every SADD succeeds while eviction makes room");
+    }
+    assert!(info_number(&mut conn, "used_memory") <= 8 * 1024 * 1024);
+    assert!(info_number(&mut conn, "evicted_keys") > 0);
+    let keys: u64 = redis::cmd("DBSIZE").query(&mut conn).unwrap();
+    assert!(keys > 100 && keys < 3000, "{keys} sets kept");
+}
