@@ -216,7 +216,9 @@ impl Set {
         (remaining, found)
     }
 
-    /// Heap bytes the set holds beyond its own box, for memory accounting reports.
+    /// An estimate of the heap bytes the set holds (members and per-member overhead). The
+    /// counting allocator keeps `used_memory` exact; this only sizes a value without walking
+    /// the allocator.
     pub fn heap_size(&self) -> usize {
         match self {
             Set::Ints(ints) => ints.capacity() * 8,
