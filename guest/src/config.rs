@@ -50,6 +50,11 @@ pub struct Config {
     pub unixsocketperm: u64,
     pub udp_port: u64,
     pub dir: String,
+    /// Set encodings: the largest all-integer set kept as an `intset`, and the largest set (in
+    /// members and in bytes per member) kept as a `listpack`.
+    pub set_max_intset_entries: u64,
+    pub set_max_listpack_entries: u64,
+    pub set_max_listpack_value: u64,
     // Facts about the host process; INFO shows them, CONFIG does not.
     pub process_id: u64,
     pub executable: String,
@@ -86,6 +91,9 @@ impl Default for Config {
             unixsocketperm: 0,
             udp_port: 0,
             dir: String::new(),
+            set_max_intset_entries: 512,
+            set_max_listpack_entries: 128,
+            set_max_listpack_value: 64,
             process_id: 0,
             executable: String::new(),
             config_file: String::new(),
@@ -212,6 +220,9 @@ const PARAMS: &[Param] = &[
     },
     number_param!("udp-port", udp_port, Access::Immutable, 0, 65535),
     text_param!("dir", dir, Access::Immutable),
+    number_param!("set-max-intset-entries", set_max_intset_entries, Access::Mutable, 0, i64::MAX as u64),
+    number_param!("set-max-listpack-entries", set_max_listpack_entries, Access::Mutable, 0, i64::MAX as u64),
+    number_param!("set-max-listpack-value", set_max_listpack_value, Access::Mutable, 0, i64::MAX as u64),
     number_param!("process-id", process_id, Access::Hidden, 0, u64::MAX),
     text_param!("executable", executable, Access::Hidden),
     text_param!("config-file", config_file, Access::Hidden),

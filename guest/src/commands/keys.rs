@@ -71,13 +71,14 @@ fn keys(ctx: &mut Ctx, args: &[&[u8]]) {
 }
 
 /// SCAN's options after the cursor.
-struct ScanOptions<'a> {
-    pattern: Option<&'a [u8]>,
-    count: usize,
-    type_name: Option<&'a [u8]>,
+pub(super) struct ScanOptions<'a> {
+    pub pattern: Option<&'a [u8]>,
+    pub count: usize,
+    pub type_name: Option<&'a [u8]>,
 }
 
-fn parse_scan_options<'a>(ctx: &mut Ctx, options: &[&'a [u8]]) -> Option<ScanOptions<'a>> {
+/// SCAN's options; SSCAN and the other collection scans share them.
+pub(super) fn parse_scan_options<'a>(ctx: &mut Ctx, options: &[&'a [u8]]) -> Option<ScanOptions<'a>> {
     let mut parsed = ScanOptions { pattern: None, count: 10, type_name: None };
     for pair in options.chunks(2) {
         let [option, value] = pair else {
@@ -108,11 +109,17 @@ fn parse_scan_options<'a>(ctx: &mut Ctx, options: &[&'a [u8]]) -> Option<ScanOpt
     Some(parsed)
 }
 
-fn scan(ctx: &mut Ctx, args: &[&[u8]]) {
-    let Some(cursor) = std::str::from_utf8(args[1]).ok().and_then(|c| c.parse::<u64>().ok()) else {
+/// A SCAN cursor: an unsigned 64-bit number, or the reply Redis gives for a bad one.
+pub(super) fn scan_cursor(ctx: &mut Ctx, arg: &[u8]) -> Option<u64> {
+    let cursor = std::str::from_utf8(arg).ok().and_then(|c| c.parse::<u64>().ok());
+    if cursor.is_none() {
         ctx.reply.error("ERR invalid cursor");
-        return;
-    };
+    }
+    cursor
+}
+
+fn scan(ctx: &mut Ctx, args: &[&[u8]]) {
+    let Some(cursor) = scan_cursor(ctx, args[1]) else { return };
     let Some(options) = parse_scan_options(ctx, &args[2..]) else { return };
     let (db, now) = (ctx.db(), ctx.now_ms());
     let (next, found) = ctx.keyspace.scan(db, cursor, options.count, now);

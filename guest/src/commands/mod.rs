@@ -14,6 +14,7 @@ mod keys;
 mod object;
 mod pubsub;
 mod server_info;
+mod sets;
 mod strings;
 mod table;
 mod transactions;

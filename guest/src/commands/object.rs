@@ -37,6 +37,7 @@ fn encoding(ctx: &mut Ctx, args: &[&[u8]]) {
             Value::String(bytes) if bytes.len() <= 44 => "embstr",
             Value::String(_) => "raw",
             Value::Hash(hash) => hash.encoding(),
+            Value::Set(set) => set.encoding(),
         };
         ctx.reply.bulk(name.as_bytes());
     });

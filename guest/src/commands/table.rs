@@ -1,7 +1,7 @@
 //! The command table: every command's name, arity, flags, key positions and documentation, and
 //! the lookup by name that runs for every command a client sends. COMMAND reports the same table.
 
-use super::{Ctx, client, command, config, connection, expire, hash_ttl, hashes, keys, object, pubsub, server_info, strings, transactions};
+use super::{Ctx, client, command, config, connection, expire, hash_ttl, hashes, keys, object, pubsub, server_info, sets, strings, transactions};
 use std::sync::OnceLock;
 
 pub type Handler = fn(&mut Ctx, &[&[u8]]);
@@ -138,6 +138,7 @@ impl Flag {
 /// Every command family's table.
 const FAMILIES: &[&[Command]] = &[
     strings::COMMANDS,
+    sets::COMMANDS,
     keys::COMMANDS,
     expire::COMMANDS,
     object::COMMANDS,

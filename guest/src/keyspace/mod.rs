@@ -9,12 +9,14 @@ mod field_expiry;
 mod hash;
 mod index;
 mod key;
+mod set;
 mod table;
 mod value;
 
 pub use eviction::{Access, Policy};
 pub use key::Key;
 pub use hash::{Hash, HashLimits};
+pub use set::{Set, SetLimits};
 pub use value::Value;
 
 use crate::rng::Rng;
@@ -194,6 +196,12 @@ impl Keyspace {
     /// A look at a key that does not count as using it (OBJECT, eviction, EXISTS).
     pub fn peek(&mut self, db: usize, key: &[u8], now: u64) -> Option<&Entry> {
         if self.live(db, key, now) { self.dbs[db].entries.get(key) } else { None }
+    }
+
+    /// A shared look at a key this command has already looked up (so expiry has been applied),
+    /// for commands that read several keys' values at once (SINTER, SUNION...).
+    pub fn stored(&self, db: usize, key: &[u8]) -> Option<&Entry> {
+        self.dbs[db].entries.get(key)
     }
 
     /// Whether the key exists, without counting a hit or miss.

@@ -1,10 +1,14 @@
 //! What a key holds: a string or a collection. Collections sit behind a box so an entry stays
-//! small; commands on the wrong type answer `WRONGTYPE` as Redis does.
+//! small whatever the type; commands on the wrong type answer `WRONGTYPE` as Redis does.
+
+use super::hash::Hash;
+use super::set::Set;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     String(Vec<u8>),
-    Hash(Box<super::hash::Hash>),
+    Hash(Box<Hash>),
+    Set(Box<Set>),
 }
 
 impl Value {
@@ -17,6 +21,7 @@ impl Value {
         match self {
             Value::String(_) => "string",
             Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
         }
     }
 
@@ -36,28 +41,46 @@ impl Value {
         }
     }
 
-    /// The value's bytes, for commands that work on strings.
+    /// The value's bytes, for commands that work on strings; empty for other types.
     pub fn as_bytes(&self) -> &[u8] {
         match self {
             Value::String(bytes) => bytes,
             _ => &[],
         }
     }
-
 }
 
+/// Hash values (HSET and friends).
 impl Value {
     /// The hash a key holds; `None` for other types.
-    pub fn as_hash(&self) -> Option<&super::hash::Hash> {
+    pub fn as_hash(&self) -> Option<&Hash> {
         match self {
             Value::Hash(hash) => Some(hash),
             _ => None,
         }
     }
 
-    pub fn as_hash_mut(&mut self) -> Option<&mut super::hash::Hash> {
+    pub fn as_hash_mut(&mut self) -> Option<&mut Hash> {
         match self {
             Value::Hash(hash) => Some(hash),
+            _ => None,
+        }
+    }
+}
+
+/// Set values (SADD and friends).
+impl Value {
+    /// The set a key holds; `None` for other types (the command answers WRONGTYPE).
+    pub fn as_set(&self) -> Option<&Set> {
+        match self {
+            Value::Set(set) => Some(set),
+            _ => None,
+        }
+    }
+
+    pub fn as_set_mut(&mut self) -> Option<&mut Set> {
+        match self {
+            Value::Set(set) => Some(set),
             _ => None,
         }
     }
