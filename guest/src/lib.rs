@@ -12,6 +12,7 @@ pub mod config;
 pub mod engine;
 pub mod server_facts;
 pub mod glob;
+pub mod hyperloglog;
 pub mod keyspace;
 pub mod keyvalue;
 pub mod log;

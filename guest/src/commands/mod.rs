@@ -3,11 +3,14 @@
 //! in a `COMMANDS` table (see [`table`]); [`dispatch`] finds a command by name, checks its arity
 //! and runs it.
 
+mod bitfield;
+mod bitmaps;
 mod client;
 mod command;
 mod config;
 mod connection;
 mod expire;
+mod hyperloglog;
 mod keys;
 mod object;
 mod server_info;

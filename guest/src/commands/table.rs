@@ -1,7 +1,7 @@
 //! The command table: every command's name, arity, flags, key positions and documentation, and
 //! the lookup by name that runs for every command a client sends. COMMAND reports the same table.
 
-use super::{Ctx, client, command, config, connection, expire, keys, object, server_info, strings};
+use super::{Ctx, bitfield, bitmaps, client, command, config, connection, expire, hyperloglog, keys, object, server_info, strings};
 use std::sync::OnceLock;
 
 pub type Handler = fn(&mut Ctx, &[&[u8]]);
@@ -141,6 +141,9 @@ const FAMILIES: &[&[Command]] = &[
     config::COMMANDS,
     command::COMMANDS,
     server_info::COMMANDS,
+    bitmaps::COMMANDS,
+    bitfield::COMMANDS,
+    hyperloglog::COMMANDS,
 ];
 
 /// All top-level commands, in table order.
