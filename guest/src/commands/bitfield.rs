@@ -44,17 +44,22 @@ struct Field {
     overflow: Overflow,
 }
 
+/// Where a result falls against a field's range, by Redis's test.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fit {
+    Fits,
+    Above,
+    Below,
+}
+
 impl Field {
     fn last_bit(&self) -> u64 {
         self.offset + u64::from(self.bits) - 1
     }
 
-    fn min(&self) -> i128 {
-        if self.signed { -(1i128 << (self.bits - 1)) } else { 0 }
-    }
-
-    fn max(&self) -> i128 {
-        if self.signed { (1i128 << (self.bits - 1)) - 1 } else { (1i128 << self.bits) - 1 }
+    /// The field's low bits set.
+    fn mask(&self) -> u64 {
+        u64::MAX >> (64 - self.bits)
     }
 
     /// The field's raw bits read as its type.
@@ -63,18 +68,52 @@ impl Field {
         if self.signed { ((raw << unused) as i64) >> unused } else { raw as i64 }
     }
 
-    /// The raw bits to store for an exact result, after the overflow rule; `None` to fail.
-    fn fit(&self, result: i128) -> Option<u64> {
-        let fitted = if (self.min()..=self.max()).contains(&result) {
-            result
-        } else {
-            match self.overflow {
-                Overflow::Fail => return None,
-                Overflow::Sat => result.clamp(self.min(), self.max()),
-                Overflow::Wrap => result,
+    /// The largest and smallest values, as raw bits.
+    fn limits(&self) -> (u64, u64) {
+        if self.signed { (self.mask() >> 1, !(self.mask() >> 1)) } else { (self.mask(), 0) }
+    }
+
+    /// Whether `value + increment` fits, tested as Redis tests it: in 64-bit arithmetic that
+    /// wraps, so that (as in Redis) a SET far below a signed field's range can count as above it.
+    fn fit(&self, value: i64, increment: i64) -> Fit {
+        if self.signed {
+            let max = (self.mask() >> 1) as i64;
+            let min = -max - 1;
+            let max_increment = (max as u64).wrapping_sub(value as u64) as i64;
+            let min_increment = min.wrapping_sub(value);
+            let narrow = self.bits != 64;
+            if value > max || (narrow && increment > max_increment) || (value >= 0 && increment > 0 && increment > max_increment) {
+                Fit::Above
+            } else if value < min || (narrow && increment < min_increment) || (value < 0 && increment < 0 && increment < min_increment) {
+                Fit::Below
+            } else {
+                Fit::Fits
             }
+        } else {
+            let value = value as u64;
+            let max_increment = self.mask().wrapping_sub(value) as i64;
+            let min_increment = value.wrapping_neg() as i64;
+            if value > self.mask() || (increment > 0 && increment > max_increment) {
+                Fit::Above
+            } else if increment < 0 && increment < min_increment {
+                Fit::Below
+            } else {
+                Fit::Fits
+            }
+        }
+    }
+
+    /// The raw bits to store for `value + increment` under the overflow rule; `None` to fail.
+    fn result(&self, value: i64, increment: i64) -> Option<u64> {
+        let sum = (value as u64).wrapping_add(increment as u64);
+        let (max, min) = self.limits();
+        let stored = match (self.fit(value, increment), self.overflow) {
+            (Fit::Fits, _) | (_, Overflow::Wrap) => sum,
+            (_, Overflow::Fail) => return None,
+            (Fit::Above, Overflow::Sat) => max,
+            (Fit::Below, Overflow::Sat) => min,
         };
-        Some(fitted as u64 & (u64::MAX >> (64 - self.bits)))
+        Some(stored & self.mask())
     }
 }
 
@@ -103,18 +142,15 @@ fn run(ctx: &mut Ctx, args: &[&[u8]], read_only: bool) {
     for field in &fields {
         let raw = read(bytes, field.offset, field.bits);
         let old = field.value(raw);
-        let (result, answer_old) = match field.action {
+        let (value, increment, answer_old) = match field.action {
             Action::Get => {
                 ctx.reply.integer(old);
                 continue;
             }
-            // A SET of a negative number in an unsigned field is out of range from above, as in
-            // Redis: the number is read as unsigned.
-            Action::Set(value) if !field.signed => (i128::from(value as u64), true),
-            Action::Set(value) => (i128::from(value), true),
-            Action::IncrBy(increment) => (i128::from(old) + i128::from(increment), false),
+            Action::Set(value) => (value, 0, true),
+            Action::IncrBy(increment) => (old, increment, false),
         };
-        match field.fit(result) {
+        match field.result(value, increment) {
             None => ctx.reply.null(),
             Some(new) => {
                 write(bytes, field.offset, field.bits, new);
@@ -242,6 +278,9 @@ mod tests {
         assert_eq!(c.run(&["BITFIELD", "w", "SET", "u63", "3", "-1", "GET", "u63", "3"]), "*2\r\n:0\r\n:9223372036854775807\r\n");
         assert_eq!(c.run(&["BITFIELD", "u", "OVERFLOW", "SAT", "SET", "u8", "0", "-1"]), "*1\r\n:0\r\n");
         assert_eq!(c.run(&["BITFIELD", "u", "GET", "u8", "0"]), "*1\r\n:255\r\n");
+        // Redis's wrapping range test takes this number, far below an i57, as above it.
+        c.run(&["BITFIELD", "q", "OVERFLOW", "SAT", "SET", "i57", "0", "-9223372032571236597"]);
+        assert_eq!(c.run(&["BITFIELD", "q", "GET", "i57", "0"]), "*1\r\n:72057594037927935\r\n");
         let bad_type = "-ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.\r\n";
         assert_eq!(c.run(&["BITFIELD", "k", "GET", "u64", "0"]), bad_type);
         assert_eq!(c.run(&["BITFIELD", "k", "GET", "I8", "0"]), bad_type);
