@@ -331,6 +331,35 @@ fn sketches_move_between_cachet_and_redis() {
     assert!(ours_all == theirs_all, "PFMERGE makes the same bytes");
 }
 
+/// A dense sketch whose registers all hold `value`.
+fn dense_sketch(value: u8) -> Vec<u8> {
+    let mut bytes = b"HYLL\0\0\0\0\0\0\0\0\0\0\0\x80".to_vec();
+    bytes.resize(16 + 12288, 0);
+    for bit in (0..16384 * 6).filter(|bit| (value >> (bit % 6)) & 1 == 1) {
+        bytes[16 + bit / 8] |= 1 << (bit % 8);
+    }
+    bytes
+}
+
+/// Sketches no real elements make — every register at its largest values — count the same on
+/// both servers, alone and in unions.
+#[test]
+fn extreme_sketches_count_as_redis_counts_them() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    let mut ours = server.connect();
+    let mut theirs = redis::Client::open(redis.url()).expect("a URL").get_connection().expect("redis-server accepts");
+    for value in [1, 20, 32, 33, 50, 51, 63] {
+        let sketch = dense_sketch(value);
+        for conn in [&mut ours, &mut theirs] {
+            let _: () = conn.set("d", &sketch).unwrap();
+            let _: () = conn.set("e", &dense_sketch(value / 2)).unwrap();
+        }
+        for args in [&[&b"PFCOUNT"[..], b"d"][..], &[b"PFCOUNT", b"d", b"e"], &[b"PFMERGE", b"m", b"e", b"d"], &[b"GET", b"d"], &[b"GET", b"m"], &[b"PFADD", b"d", b"x"]] {
+            assert_eq!(query(&mut ours, args), query(&mut theirs, args), "registers at {value}: {:?}", String::from_utf8_lossy(args[0]));
+        }
+    }
+}
+
 /// A tiny deterministic generator, so the random walk below is the same on every run.
 struct Lcg(u64);
 
@@ -419,12 +448,50 @@ fn random_field(rng: &mut Lcg) -> Vec<String> {
 #[test]
 fn a_random_walk_of_bit_commands_replies_as_redis_does() {
     let (server, redis) = (Server::start(&[]), Redis::start(&[]));
-    let mut rng = Lcg(2026);
-    let mut commands: Vec<Vec<String>> = (0..1500).map(|_| random_command(&mut rng)).collect();
-    commands.extend([["GET", "a"], ["GET", "b"], ["GET", "c"]].map(|c| c.map(String::from).to_vec()));
-    let as_str: Vec<Vec<&str>> = commands.iter().map(|c| c.iter().map(String::as_str).collect()).collect();
-    let slices: Vec<&[&str]> = as_str.iter().map(Vec::as_slice).collect();
-    assert_same_as_redis(&server, &redis, &slices);
+    for seed in [2026, 7, 99] {
+        let mut rng = Lcg(seed);
+        let mut commands: Vec<Vec<String>> = (0..1500).map(|_| random_command(&mut rng)).collect();
+        commands.extend([["GET", "a"], ["GET", "b"], ["GET", "c"]].map(|c| c.map(String::from).to_vec()));
+        assert_same_as_redis(&server, &redis, &as_slices(&commands).iter().map(Vec::as_slice).collect::<Vec<_>>());
+    }
+}
+
+fn as_slices(commands: &[Vec<String>]) -> Vec<Vec<&str>> {
+    commands.iter().map(|c| c.iter().map(String::as_str).collect()).collect()
+}
+
+/// One random HyperLogLog command on keys `x`, `y` and `z`, or a GET of one of them.
+fn random_sketch_command(rng: &mut Lcg) -> Vec<String> {
+    let key = || ["x", "y", "z"];
+    let mut command = match rng.below(6) {
+        0..=2 => {
+            let mut args = vec!["PFADD".to_string(), rng.pick(&key()).to_string()];
+            args.extend((0..rng.below(40)).map(|_| format!("e{}", rng.below(5000))));
+            args
+        }
+        3 => vec!["PFCOUNT".to_string()],
+        4 => vec!["PFMERGE".to_string()],
+        _ => vec!["GET".to_string(), rng.pick(&key()).to_string()],
+    };
+    if command.len() == 1 {
+        command.extend((0..1 + rng.below(3)).map(|_| rng.pick(&key()).to_string()));
+    }
+    command
+}
+
+/// A seeded random walk of additions, counts and merges, under several sparse size limits: the
+/// sketches stay the same bytes as Redis's through every split, join and turn to dense.
+#[test]
+fn a_random_walk_of_sketch_commands_makes_the_same_bytes() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    for (seed, limit) in [(1, "3000"), (2, "300"), (3, "60"), (4, "0")] {
+        let mut rng = Lcg(seed);
+        let mut commands = vec![["CONFIG", "SET", "hll-sparse-max-bytes", limit].map(String::from).to_vec()];
+        commands.extend((0..400).map(|_| random_sketch_command(&mut rng)));
+        commands.extend([["GET", "x"], ["GET", "y"], ["GET", "z"]].map(|c| c.map(String::from).to_vec()));
+        assert_same_as_redis(&server, &redis, &as_slices(&commands).iter().map(Vec::as_slice).collect::<Vec<_>>());
+    }
+    server.cli(&["CONFIG", "SET", "hll-sparse-max-bytes", "3000"]);
 }
 
 /// The commands through the `redis` crate, as an application uses them.

@@ -388,7 +388,10 @@ fn estimate(histogram: &[u64; 64]) -> u64 {
         z *= 0.5;
     }
     z += m * sigma(histogram[0] as f64 / m);
-    (ALPHA_INF * m * m / z).round() as u64
+    let estimate = (ALPHA_INF * m * m / z).round();
+    // Registers no sketch of real elements has (all at their maximum) give an infinite estimate;
+    // Redis's conversion to an integer then yields 2^63, and so does this.
+    if estimate < 9_223_372_036_854_775_808.0 { estimate as u64 } else { 1 << 63 }
 }
 
 /// σ(x) = x + Σ x^(2^k) 2^(k-1), summed until it stops changing.
@@ -538,6 +541,45 @@ mod tests {
         let estimate = count(&hll).unwrap() as f64;
         let error = (estimate - total as f64).abs() / total as f64;
         assert!(error < 0.0081 * 3.0, "estimate {estimate}, error {error}");
+    }
+
+    #[test]
+    fn damaged_sketches_never_panic() {
+        let mut seed = 12345u64;
+        let mut next = move || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) as usize
+        };
+        let mut base = empty();
+        for i in 0..300 {
+            add(&mut base, format!("{i}").as_bytes(), 3000).unwrap();
+        }
+        for _ in 0..3000 {
+            let mut hll = base.clone();
+            for _ in 0..1 + next() % 4 {
+                let at = HEADER + next() % (hll.len() - HEADER);
+                match next() % 3 {
+                    0 => hll[at] = next() as u8,
+                    1 => hll.truncate(at.max(HEADER + 1)),
+                    _ => hll.insert(at, next() as u8),
+                }
+            }
+            let mut max = [0u8; REGISTERS];
+            let _ = (count(&hll), merge_into(&mut max, &hll));
+            for i in 0..5 {
+                let _ = add(&mut hll, format!("x{i}").as_bytes(), 3000);
+                let _ = set_register(&mut hll, next() % REGISTERS, (next() % 64) as u8, 3000);
+            }
+            let _ = to_dense(&mut hll);
+        }
+    }
+
+    #[test]
+    fn registers_at_their_maximum_count_as_redis_counts_them() {
+        let mut full = [MAX_COUNT; REGISTERS];
+        assert_eq!(count_registers(&full), 1 << 63);
+        full[0] = 0;
+        assert!(count_registers(&full) < 1 << 63);
     }
 
     #[test]
