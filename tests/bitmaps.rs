@@ -114,6 +114,18 @@ fn bitmap_commands_reply_as_redis_does() {
         &["BITCOUNT", "n"],
         &["SETBIT", "n", "7", "0"],
         &["GET", "n"],
+        // Growth stops at proto-max-bulk-len.
+        &["CONFIG", "SET", "proto-max-bulk-len", "1mb"],
+        &["SETBIT", "big", "8388608", "1"],
+        &["BITFIELD", "big", "SET", "u8", "8388608", "1"],
+        &["BITFIELD", "big", "SET", "u8", "#1048576", "1"],
+        &["SETBIT", "big", "8388607", "1"],
+        &["STRLEN", "big"],
+        &["BITCOUNT", "big"],
+        &["BITPOS", "big", "1"],
+        &["BITPOS", "big", "0", "-1"],
+        &["BITFIELD", "big", "GET", "u4", "8388604", "GET", "i8", "8388604"],
+        &["CONFIG", "SET", "proto-max-bulk-len", "512mb"],
     ]);
 }
 

@@ -300,10 +300,8 @@ fn bitop(ctx: &mut Ctx, args: &[&[u8]]) {
 fn combine(keyspace: &mut Keyspace, (db, now): (usize, u64), op: BitOp, sources: &[&[u8]], longest: usize) -> Vec<u8> {
     let mut result = vec![0u8; longest];
     for (i, key) in sources.iter().enumerate() {
-        let bytes = match readable(keyspace, db, key, now) {
-            Readable::Bytes(bytes) => bytes,
-            Readable::Missing | Readable::WrongType => &[],
-        };
+        // Already looked up (and counted as a hit or miss) once: only peek now.
+        let bytes = keyspace.peek(db, key, now).and_then(|entry| entry.value.as_string()).unwrap_or_default();
         let byte_at = |j: usize| bytes.get(j).copied().unwrap_or(0);
         for (j, out) in result.iter_mut().enumerate() {
             *out = match (op, i) {
