@@ -232,6 +232,43 @@ fn wrong_values_are_refused_as_redis_refuses_them() {
     ]);
 }
 
+/// WATCH sees exactly the changes Redis signals: SETBIT and BITFIELD writes even when no bit
+/// changes, PFADD only when a register grows, PFCOUNT only when it caches a new count.
+#[test]
+fn watch_sees_the_changes_redis_signals() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    let watched = |setup: &'static [&'static str], change: &'static [&'static str]| -> Vec<&'static [&'static str]> {
+        vec![setup, &["WATCH", "k"], change, &["MULTI"], &["PING"], &["EXEC"], &["DEL", "k"]]
+    };
+    let mut commands: Vec<&[&str]> = Vec::new();
+    for (setup, change) in [
+        (&["SETBIT", "k", "1", "1"][..], &["SETBIT", "k", "1", "1"][..]),
+        (&["SETBIT", "k", "1", "1"], &["GETBIT", "k", "1"]),
+        (&["SETBIT", "k", "1", "1"], &["BITCOUNT", "k"]),
+        (&["SETBIT", "k", "1", "1"], &["BITFIELD", "k", "GET", "u8", "0"]),
+        (&["SETBIT", "k", "1", "1"], &["BITFIELD", "k", "OVERFLOW", "FAIL", "INCRBY", "u1", "1", "1"]),
+        (&["SETBIT", "k", "1", "1"], &["SETBIT", "k", "100", "0"]),
+        (&["SETBIT", "k", "1", "1"], &["BITFIELD", "k", "SET", "u1", "1", "1"]),
+        (&["SETBIT", "k", "1", "1"], &["BITFIELD", "k", "SET", "u1", "1", "0", "SET", "u1", "1", "1"]),
+        (&["SETBIT", "k", "1", "1"], &["BITFIELD", "k", "SET", "u8", "100", "0"]),
+        (&["SETBIT", "k", "1", "1"], &["BITFIELD", "k", "INCRBY", "u8", "0", "0"]),
+        (&["SETBIT", "k", "1", "1"], &["BITOP", "NOT", "other", "k"]),
+        (&["SETBIT", "k", "1", "1"], &["BITOP", "AND", "k", "missing"]),
+        (&["PING"], &["BITOP", "AND", "k", "missing"]),
+        (&["PFADD", "k", "a"], &["PFADD", "k", "a"]),
+        (&["PFADD", "k", "a"], &["PFADD", "k", "b"]),
+        (&["PFADD", "k", "a"], &["PFCOUNT", "k"]),
+        (&["PFADD", "k", "a"], &["PFCOUNT", "k", "missing"]),
+        (&["PFADD", "k", "a"], &["PFMERGE", "k"]),
+    ] {
+        commands.extend(watched(setup, change));
+        commands.extend(watched(setup, &["PING"]));
+    }
+    // A count already cached is read, not written.
+    commands.extend([&["PFADD", "k", "a"][..], &["PFCOUNT", "k"], &["WATCH", "k"], &["PFCOUNT", "k"], &["MULTI"], &["PING"], &["EXEC"]]);
+    assert_same_as_redis(&server, &redis, &commands);
+}
+
 /// The same additions give the same bytes on both servers, sparse and dense, before and after a
 /// count is cached in the header, and after merges.
 #[test]

@@ -340,3 +340,94 @@ fn string_and_key_commands_reply_as_redis_does() {
         &["NOSUCHCOMMAND", "x"],
     ]);
 }
+
+/// MULTI/EXEC/DISCARD/WATCH as Redis answers them, errors included, in RESP2 and RESP3.
+#[test]
+fn transactions_reply_as_redis_does() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    assert_same_as_redis(&server, &redis, &[
+        &["EXEC"],
+        &["DISCARD"],
+        &["MULTI"],
+        &["MULTI"],
+        &["WATCH", "k"],
+        &["SET", "k", "v"],
+        &["INCR", "k"],
+        &["GET", "k"],
+        &["EXEC"],
+        &["MULTI"],
+        &["SET", "k", "1"],
+        &["NOSUCHCOMMAND"],
+        &["GET"],
+        &["EXEC"],
+        &["GET", "k"],
+        &["MULTI"],
+        &["SET", "k", "2"],
+        &["DISCARD"],
+        &["GET", "k"],
+        &["WATCH", "k", "other"],
+        &["SET", "k", "mine"],
+        &["MULTI"],
+        &["GET", "k"],
+        &["EXEC"],
+        &["WATCH", "k"],
+        &["UNWATCH"],
+        &["SET", "k", "again"],
+        &["MULTI"],
+        &["GET", "k"],
+        &["EXEC"],
+        &["MULTI"],
+        &["EXEC"],
+        &["WATCH"],
+        &["MULTI", "extra"],
+    ]);
+}
+
+/// Two clients racing on a watched key, the same interleaving on cachet and on redis-server.
+#[test]
+fn a_watch_race_between_two_clients_ends_as_on_redis() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    let run = |mut first: common::Raw, mut second: common::Raw| -> Vec<Vec<u8>> {
+        let steps: &[(bool, &[&str])] = &[
+            (true, &["SET", "balance", "100"]),
+            (true, &["WATCH", "balance"]),
+            (true, &["GET", "balance"]),
+            (false, &["DECRBY", "balance", "30"]),
+            (true, &["MULTI"]),
+            (true, &["SET", "balance", "90"]),
+            (true, &["EXEC"]),
+            (true, &["GET", "balance"]),
+            (false, &["WATCH", "balance"]),
+            (false, &["MULTI"]),
+            (false, &["DECRBY", "balance", "20"]),
+            (true, &["GET", "balance"]),
+            (false, &["EXEC"]),
+        ];
+        steps
+            .iter()
+            .map(|(on_first, args)| {
+                let conn = if *on_first { &mut first } else { &mut second };
+                conn.send(resp(args).as_bytes());
+                conn.reply()
+            })
+            .collect()
+    };
+    let ours = run(server.raw(), server.raw());
+    let redis_raw = || common::Raw(std::net::TcpStream::connect(("127.0.0.1", redis.port)).unwrap());
+    let theirs = run(redis_raw(), redis_raw());
+    assert_eq!(ours, theirs);
+    assert_eq!(ours[6], b"*-1\r\n", "the first client's EXEC failed");
+    assert_eq!(ours[12], b"*1\r\n:50\r\n", "the second client's ran");
+}
+
+/// The `redis` crate's atomic pipeline is a MULTI/EXEC transaction.
+#[test]
+fn redis_crate_atomic_pipelines() {
+    let server = Server::start(&[]);
+    let mut c = server.connect();
+    let (a, b): (i64, i64) = redis::pipe().atomic().incr("x", 1).incr("x", 2).query(&mut c).unwrap();
+    assert_eq!((a, b), (1, 3));
+    let mut c3 = server.connect_resp3();
+    let (v,): (String,) = redis::pipe().atomic().set("y", "z").ignore().get("y").query(&mut c3).unwrap();
+    assert_eq!(v, "z");
+}

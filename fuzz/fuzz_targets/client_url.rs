@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
     match ClientConfig::parse(text) {
         Ok(config) => {
-            assert!(config.session.protocol == 2 || config.session.protocol == 3);
+            assert!(config.connection.protocol == 2 || config.connection.protocol == 3);
             assert!(config.pool.max_connections >= 1 && config.pool.connect_attempts >= 1 && config.pool.buffer_size >= 1);
             if let Target::Unix(path) = &config.target {
                 assert!(!path.as_os_str().is_empty());

@@ -235,11 +235,6 @@ impl Config {
         (param.set)(self, value).map_err(|m| error(param.name, set_failed(param.name, &m)))
     }
 
-    /// Whether `name` is a setting CONFIG SET knows (mutable or not).
-    pub fn is_known(name: &str) -> bool {
-        find(name).is_some_and(|p| p.access != Access::Hidden)
-    }
-
     /// CONFIG GET: every visible setting whose name matches one of the patterns, each once.
     pub fn get_matching(&self, patterns: &[&[u8]]) -> Vec<(&'static str, String)> {
         PARAMS

@@ -121,6 +121,20 @@ pub fn add(hll: &mut Vec<u8>, element: &[u8], sparse_max_bytes: usize) -> Result
     set_register(hll, index, count, sparse_max_bytes)
 }
 
+/// Whether adding `elements` would raise a register (or meet damage that adding reports),
+/// without changing anything: a PFADD that raises nothing is not a write.
+pub fn would_grow(hll: &[u8], elements: &[&[u8]]) -> bool {
+    elements.iter().any(|element| {
+        let (index, count) = register_of(element);
+        let current = if hll[4] == DENSE {
+            Some(dense_get(&hll[HEADER..], index))
+        } else {
+            find_opcode(hll, index).map(|(at, _, _)| opcode_at(hll, at).value)
+        };
+        current.is_none_or(|value| value < count)
+    })
+}
+
 /// Raises register `index` to `count` if it is lower; returns whether it did.
 pub fn set_register(hll: &mut Vec<u8>, index: usize, count: u8, sparse_max_bytes: usize) -> Result<bool, Corrupt> {
     if hll[4] == DENSE {
@@ -501,6 +515,18 @@ mod tests {
             i += 1;
         }
         assert_eq!(hll.len(), DENSE_SIZE);
+    }
+
+    #[test]
+    fn would_grow_agrees_with_add() {
+        let mut hll = empty();
+        for i in 0..3000 {
+            let element = format!("{}", i % 1700);
+            let predicted = would_grow(&hll, &[element.as_bytes()]);
+            assert_eq!(add(&mut hll, element.as_bytes(), 3000), Ok(predicted), "{element}");
+        }
+        assert!(is_dense(&hll));
+        assert!(!would_grow(&hll, &[b"5", b"17"]));
     }
 
     #[test]

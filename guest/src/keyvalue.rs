@@ -8,13 +8,13 @@
 
 use crate::engine::Engine;
 use crate::request::{self, Op, Outcome, TtlMs};
+use crate::resp::Node;
 use crate::time::Now;
 
 /// The interface's error variant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
     NoSuchStore,
-    AccessDenied,
     Other(String),
 }
 
@@ -63,10 +63,7 @@ impl Bucket {
     }
 
     pub fn get(self, engine: &mut Engine, key: &str, now: Now) -> Result<Option<Vec<u8>>, Error> {
-        match self.run(engine, Op::Get(key.into()), now)? {
-            Outcome::Value(value) => Ok(value),
-            other => Err(unexpected(other)),
-        }
+        Ok(self.run(engine, Op::Get(key.into()), now)?.into_value()?)
     }
 
     /// Stores `value` without expiry, replacing any value and TTL the key had (Redis's SET).
@@ -79,7 +76,7 @@ impl Bucket {
     }
 
     fn set_for(self, engine: &mut Engine, key: &str, value: Vec<u8>, ttl: TtlMs, now: Now) -> Result<(), Error> {
-        done(self.run(engine, Op::Set(key.into(), value, ttl), now)?)
+        Ok(self.run(engine, Op::Set(key.into(), value, ttl), now)?.into_done()?)
     }
 
     /// Removes the key; removing a missing key is not an error.
@@ -88,10 +85,7 @@ impl Bucket {
     }
 
     pub fn exists(self, engine: &mut Engine, key: &str, now: Now) -> Result<bool, Error> {
-        match self.run(engine, Op::Exists(vec![key.into()]), now)? {
-            Outcome::Integer(n) => Ok(n > 0),
-            other => Err(unexpected(other)),
-        }
+        Ok(self.run(engine, Op::Exists(vec![key.into()]), now)?.into_integer()? > 0)
     }
 
     /// One page of keys, and the cursor for the next (`None` when the listing is complete). A key
@@ -104,19 +98,14 @@ impl Bucket {
             Some(c) => return Err(Error::Other(format!("invalid cursor '{c}': pass back a cursor list-keys returned"))),
         };
         let scan = Op::Call(vec![b"SCAN".to_vec(), cursor.into(), b"COUNT".to_vec(), LIST_PAGE.to_string().into_bytes()]);
-        let Outcome::Reply(nodes) = self.run(engine, scan, now)? else {
-            return Err(Error::Other("SCAN answered something other than a reply".into()));
-        };
+        let nodes = self.run(engine, scan, now)?.into_reply()?;
         scan_page(nodes).ok_or_else(|| Error::Other("SCAN's reply did not have the shape of a cursor and keys".into()))
     }
 
     /// Adds `delta` to the integer stored at `key` (0 when missing) and returns the result; the
     /// key keeps its TTL (Redis's INCRBY).
     pub fn increment(self, engine: &mut Engine, key: &str, delta: i64, now: Now) -> Result<i64, Error> {
-        match self.run(engine, Op::Incr(key.into(), delta), now)? {
-            Outcome::Integer(n) => Ok(n),
-            other => Err(unexpected(other)),
-        }
+        Ok(self.run(engine, Op::Incr(key.into(), delta), now)?.into_integer()?)
     }
 
     /// For each key, the key and its value, or `None` when it has no value.
@@ -125,10 +114,8 @@ impl Bucket {
             return Ok(Vec::new());
         }
         let op = Op::Mget(keys.iter().map(|k| k.as_bytes().to_vec()).collect());
-        match self.run(engine, op, now)? {
-            Outcome::Values(values) => Ok(keys.into_iter().zip(values).map(|(k, v)| v.map(|v| (k, v))).collect()),
-            other => Err(unexpected(other)),
-        }
+        let values = self.run(engine, op, now)?.into_values()?;
+        Ok(keys.into_iter().zip(values).map(|(k, v)| v.map(|v| (k, v))).collect())
     }
 
     /// Stores every pair at once (Redis's MSET: none of the keys keeps a TTL).
@@ -137,37 +124,30 @@ impl Bucket {
             return Ok(());
         }
         let pairs = pairs.into_iter().map(|(k, v)| (k.into_bytes(), v)).collect();
-        done(self.run(engine, Op::Mset(pairs), now)?)
+        Ok(self.run(engine, Op::Mset(pairs), now)?.into_done()?)
     }
 
     pub fn delete_many(self, engine: &mut Engine, keys: &[String], now: Now) -> Result<(), Error> {
         if keys.is_empty() {
             return Ok(());
         }
-        match self.run(engine, Op::Remove(keys.iter().map(|k| k.as_bytes().to_vec()).collect()), now)? {
-            Outcome::Flag(_) => Ok(()),
-            other => Err(unexpected(other)),
-        }
+        let remove = Op::Remove(keys.iter().map(|k| k.as_bytes().to_vec()).collect());
+        self.run(engine, remove, now)?.into_flag()?;
+        Ok(())
     }
 
     /// Sets when an existing key expires: after `ttl_ms`, or never. False when there is no key.
     pub fn expire(self, engine: &mut Engine, key: &str, ttl_ms: Option<u64>, now: Now) -> Result<bool, Error> {
-        match self.run(engine, Op::UpdateTimeout(key.into(), ttl_ms.map(|ms| ms.max(1))), now)? {
-            Outcome::Flag(changed) => Ok(changed),
-            other => Err(unexpected(other)),
-        }
+        Ok(self.run(engine, Op::UpdateTimeout(key.into(), ttl_ms.map(|ms| ms.max(1))), now)?.into_flag()?)
     }
 
     pub fn ttl(self, engine: &mut Engine, key: &str, now: Now) -> Result<TimeToLive, Error> {
         let pttl = Op::Call(vec![b"PTTL".to_vec(), key.into()]);
-        match self.run(engine, pttl, now)? {
-            Outcome::Reply(nodes) => match nodes.as_slice() {
-                [crate::resp::Node::Integer(-2)] => Ok(TimeToLive::Missing),
-                [crate::resp::Node::Integer(-1)] => Ok(TimeToLive::Forever),
-                [crate::resp::Node::Integer(ms)] if *ms >= 0 => Ok(TimeToLive::Milliseconds(*ms as u64)),
-                _ => Err(Error::Other("PTTL answered something other than an integer".into())),
-            },
-            other => Err(unexpected(other)),
+        match self.run(engine, pttl, now)?.into_reply()?.as_slice() {
+            [Node::Integer(-2)] => Ok(TimeToLive::Missing),
+            [Node::Integer(-1)] => Ok(TimeToLive::Forever),
+            [Node::Integer(ms)] if *ms >= 0 => Ok(TimeToLive::Milliseconds(*ms as u64)),
+            _ => Err(Error::Other("PTTL answered something other than an integer".into())),
         }
     }
 }
@@ -203,27 +183,13 @@ impl Cas {
             return Err(SwapError::Failed(Cas { current: now_current, ..self }));
         }
         let set = Op::Call(vec![b"SET".to_vec(), self.key.into_bytes(), value, b"KEEPTTL".to_vec()]);
-        match self.bucket.run(engine, set, now).map_err(SwapError::Store)? {
-            Outcome::Reply(_) => Ok(()),
-            other => Err(SwapError::Store(unexpected(other))),
-        }
+        let reply = self.bucket.run(engine, set, now).and_then(|outcome| Ok(outcome.into_reply()?));
+        reply.map(drop).map_err(SwapError::Store)
     }
-}
-
-fn done(outcome: Outcome) -> Result<(), Error> {
-    match outcome {
-        Outcome::Done => Ok(()),
-        other => Err(unexpected(other)),
-    }
-}
-
-fn unexpected(outcome: Outcome) -> Error {
-    Error::Other(format!("the engine answered with an unexpected {outcome:?}"))
 }
 
 /// SCAN's reply: `[cursor, [key, ...]]`.
-fn scan_page(nodes: Vec<crate::resp::Node>) -> Option<(Vec<String>, Option<String>)> {
-    use crate::resp::Node;
+fn scan_page(nodes: Vec<Node>) -> Option<(Vec<String>, Option<String>)> {
     let mut nodes = nodes.into_iter();
     let (Some(Node::Array(2)), Some(Node::Bulk(cursor)), Some(Node::Array(_))) = (nodes.next(), nodes.next(), nodes.next()) else {
         return None;

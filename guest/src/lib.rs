@@ -3,35 +3,42 @@
 //! Built for `wasm32-wasip2` it is the component the `cachet` host runs (see `bindings`); built
 //! natively it is an ordinary library, which is how its unit tests and benchmarks run.
 
-// The cache client runs only behind the component's `cache` export: a native build sees it used by
-// its tests alone, so unused code in it shows in the component's build.
+// The cache client, the key-value interfaces and most of the request vocabulary serve only the
+// component's exports: a native build sees them used by their tests alone, so unused code in them
+// shows in the component's build.
 #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
-pub(crate) mod cache;
+mod cache;
 pub mod commands;
-pub mod config;
-pub mod engine;
-pub mod server_facts;
-pub mod glob;
-pub mod hyperloglog;
-pub mod keyspace;
-pub mod keyvalue;
-pub mod log;
+mod config;
+mod engine;
+mod glob;
+mod hyperloglog;
+mod keyspace;
+#[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
+mod keyvalue;
+mod log;
 pub mod memory;
-pub mod outbox;
-pub mod request;
+mod outbox;
+mod pubsub;
+#[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
+mod request;
 pub mod resp;
-pub mod rng;
-pub mod session;
-pub mod stats;
-pub mod time;
+mod rng;
+mod server_facts;
+mod session;
+mod stats;
+mod time;
+mod watches;
 
 #[cfg(target_family = "wasm")]
 mod bindings;
 
+// What native users (the fuzz targets and benchmarks) drive the engine with; everything else is the
+// crate's own.
 pub use engine::{Engine, Input};
 pub use outbox::{Output, Progress};
-pub use time::Now;
 pub use session::{Peer, PeerKind};
+pub use time::Now;
 
 #[cfg(any(target_family = "wasm", test))]
 #[global_allocator]

@@ -1,22 +1,21 @@
-//! Logging through the host's `log` import. Natively (unit tests, benchmarks) messages go nowhere
-//! unless a sink is installed.
+//! Logging through the host's `log` import. Only the component installs a sink; natively (unit
+//! tests, benchmarks) messages go nowhere.
 
 use std::sync::OnceLock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
-    Trace,
     Debug,
     Info,
     Warn,
-    Error,
 }
 
-pub type Sink = fn(Level, &str);
+type Sink = fn(Level, &str);
 
 static SINK: OnceLock<Sink> = OnceLock::new();
 
 /// Sends every later message to `sink`. Only the first call has an effect.
+#[cfg(target_family = "wasm")]
 pub fn set_sink(sink: Sink) {
     let _ = SINK.set(sink);
 }

@@ -48,17 +48,17 @@ fn grew(size: usize) {
 }
 
 /// Bytes allocated and not yet freed.
-pub fn used() -> usize {
+pub(crate) fn used() -> usize {
     USED.load(Ordering::Relaxed)
 }
 
 /// The most that was ever allocated at once.
-pub fn peak() -> usize {
+pub(crate) fn peak() -> usize {
     PEAK.load(Ordering::Relaxed)
 }
 
 /// The size of the component's linear memory, which only grows (0 outside WebAssembly).
-pub fn linear_memory() -> usize {
+pub(crate) fn linear_memory() -> usize {
     #[cfg(target_family = "wasm")]
     {
         core::arch::wasm32::memory_size(0) * 65_536

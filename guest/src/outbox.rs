@@ -101,10 +101,6 @@ impl Outbox {
         &self.closed[n.min(self.closed.len())..]
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.outputs.is_empty()
-    }
-
     pub fn into_outputs(self) -> Vec<Output> {
         self.outputs
     }
@@ -117,9 +113,9 @@ mod tests {
     #[test]
     fn each_connection_has_one_output_in_order_of_first_use() {
         let mut outbox = Outbox::default();
-        outbox.push(7, b"a");
-        outbox.push(3, b"b");
-        outbox.push(7, b"c");
+        outbox.to(7).data.extend_from_slice(b"a");
+        outbox.to(3).data.extend_from_slice(b"b");
+        outbox.to(7).data.extend_from_slice(b"c");
         outbox.close(3);
         outbox.to(9).progress = Some(Progress { consumed: 4, wanted: 0, more: false });
         assert!(outbox.has(9) && !outbox.has(1));

@@ -63,6 +63,45 @@ pub struct Session {
     pub close_after_reply: bool,
     /// A command changed something [`Session::encode`] saves; the host is handed the new state.
     pub changed: bool,
+    /// Between MULTI and EXEC or DISCARD: the commands queued so far.
+    pub transaction: Option<Transaction>,
+    /// Channels, patterns and shard channels subscribed to, in the order of subscription.
+    pub subscriptions: Subscriptions,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Subscriptions {
+    pub channels: Vec<Vec<u8>>,
+    pub patterns: Vec<Vec<u8>>,
+    pub shard: Vec<Vec<u8>>,
+}
+
+impl Subscriptions {
+    pub fn of(&mut self, kind: crate::pubsub::Kind) -> &mut Vec<Vec<u8>> {
+        match kind {
+            crate::pubsub::Kind::Channel => &mut self.channels,
+            crate::pubsub::Kind::Pattern => &mut self.patterns,
+            crate::pubsub::Kind::Shard => &mut self.shard,
+        }
+    }
+
+    /// Whether the client is in subscribed mode (any subscription at all).
+    pub fn any(&self) -> bool {
+        !(self.channels.is_empty() && self.patterns.is_empty() && self.shard.is_empty())
+    }
+
+    /// The count (P)SUBSCRIBE and (P)UNSUBSCRIBE replies carry: channels and patterns.
+    pub fn count(&self) -> usize {
+        self.channels.len() + self.patterns.len()
+    }
+}
+
+/// MULTI's queue: the commands EXEC will run, without interleaving.
+#[derive(Debug, Clone, Default)]
+pub struct Transaction {
+    pub queued: Vec<Vec<Vec<u8>>>,
+    /// A command could not be queued (unknown, wrong arity, refused): EXEC answers EXECABORT.
+    pub failed: bool,
 }
 
 impl Session {
@@ -82,6 +121,8 @@ impl Session {
             authenticated: true,
             close_after_reply: false,
             changed: false,
+            transaction: None,
+            subscriptions: Subscriptions::default(),
         }
     }
 
@@ -124,6 +165,7 @@ impl Session {
         self.protocol = 2;
         self.db = 0;
         self.name = None;
+        self.transaction = None;
         self.changed = true;
     }
 

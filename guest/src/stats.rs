@@ -1,6 +1,7 @@
 //! Counters INFO reports (the keyspace keeps its own).
 
 use crate::time::Now;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Default, Clone)]
 pub struct Stats {
@@ -12,7 +13,24 @@ pub struct Stats {
     /// Commands per second, averaged over the last [`RATE_SAMPLES`] tenths of a second.
     pub ops_per_sec: u64,
     ops_samples: OpsSamples,
+    /// Per command, by its table name (`get`, `client|list`): INFO commandstats.
+    pub commands: BTreeMap<&'static str, CommandStats>,
+    /// Error replies by their first word (`ERR`, `WRONGTYPE`): INFO errorstats.
+    pub errors: BTreeMap<String, u64>,
+    pub error_replies: u64,
 }
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct CommandStats {
+    pub calls: u64,
+    /// Refused before running (wrong arity, NOAUTH, OOM, not allowed in this context).
+    pub rejected: u64,
+    /// Ran and answered with an error.
+    pub failed: u64,
+}
+
+/// Redis keeps at most this many kinds of error in errorstats; others are still counted in total.
+const ERROR_KINDS: usize = 128;
 
 /// How many rate samples the average covers, one per [`SAMPLE_NS`].
 const RATE_SAMPLES: usize = 16;
@@ -30,6 +48,28 @@ impl Stats {
     /// CONFIG RESETSTAT: every counter back to zero.
     pub fn reset(&mut self) {
         *self = Stats::default();
+    }
+
+    /// Counts an error reply (`text` is the error without its `-`).
+    pub fn error_reply(&mut self, text: &str) {
+        self.error_replies += 1;
+        let kind = text.split(' ').next().unwrap_or(text);
+        if let Some(count) = self.errors.get_mut(kind) {
+            *count += 1;
+        } else if self.errors.len() < ERROR_KINDS {
+            self.errors.insert(kind.to_string(), 1);
+        }
+    }
+
+    /// Counts a command that ran, and whether it answered with an error.
+    pub fn command_ran(&mut self, name: &'static str, failed: bool) {
+        let stats = self.commands.entry(name).or_default();
+        stats.calls += 1;
+        stats.failed += u64::from(failed);
+    }
+
+    pub fn command_rejected(&mut self, name: &'static str) {
+        self.commands.entry(name).or_default().rejected += 1;
     }
 
     /// Samples the command rate when a tenth of a second has passed since the last sample. Called

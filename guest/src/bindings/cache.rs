@@ -5,7 +5,7 @@ use super::Component;
 use super::cachet::engine::streams as host;
 use super::exports::cachet::engine::cache as wit;
 use crate::cache::Cache;
-use crate::cache::setup::Options;
+use crate::cache::connection_settings::ConnectionSettings;
 use crate::cache::streams::{self, StreamError, StreamErrorKind};
 use crate::request::{Error, ErrorKind, Op, Outcome};
 use crate::resp::Node;
@@ -125,9 +125,9 @@ impl From<host::StreamError> for StreamError {
     }
 }
 
-impl From<wit::Options> for Options {
+impl From<wit::Options> for ConnectionSettings {
     fn from(o: wit::Options) -> Self {
-        Options {
+        ConnectionSettings {
             username: o.username,
             password: o.password,
             database: o.database,

@@ -41,7 +41,6 @@ fn with_engine_now<T>(f: impl FnOnce(&mut Engine, Now) -> T) -> T {
 fn wit_error(e: Error) -> store::Error {
     match e {
         Error::NoSuchStore => store::Error::NoSuchStore,
-        Error::AccessDenied => store::Error::AccessDenied,
         Error::Other(message) => store::Error::Other(message),
     }
 }

@@ -54,11 +54,9 @@ impl From<crate::log::Level> for log::Level {
     fn from(level: crate::log::Level) -> Self {
         use crate::log::Level as L;
         match level {
-            L::Trace => log::Level::Trace,
             L::Debug => log::Level::Debug,
             L::Info => log::Level::Info,
             L::Warn => log::Level::Warn,
-            L::Error => log::Level::Error,
         }
     }
 }

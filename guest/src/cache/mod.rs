@@ -19,7 +19,7 @@
 //!   without trying again: the requests may still run, or no other stream would do better.
 
 mod reply_reader;
-pub(crate) mod setup;
+pub(crate) mod connection_settings;
 pub(crate) mod streams;
 
 #[cfg(test)]
@@ -28,14 +28,14 @@ mod scripted_pool;
 use crate::request::{Error, ErrorKind, Op, Outcome};
 use crate::resp::{Node, encode_command};
 use reply_reader::Reader;
-use setup::Options;
+use connection_settings::ConnectionSettings;
 use std::borrow::Cow;
 use streams::{Pool, Stream};
 
 /// A cache client over one pool.
 pub(crate) struct Cache<P: Pool> {
     pool: P,
-    options: Options,
+    settings: ConnectionSettings,
 }
 
 /// Why a round on one stream stopped before every request was answered.
@@ -59,8 +59,8 @@ pub(crate) const MAY_HAVE_RUN: &str =
     "the connection broke after the request was sent: it may or may not have run, so it was not sent again";
 
 impl<P: Pool> Cache<P> {
-    pub fn new(pool: P, options: Options) -> Self {
-        Cache { pool, options }
+    pub fn new(pool: P, settings: ConnectionSettings) -> Self {
+        Cache { pool, settings }
     }
 
     /// Runs a single request.
@@ -87,7 +87,7 @@ impl<P: Pool> Cache<P> {
                     (error, true)
                 }
             };
-            if may_retry && attempt < self.options.retries {
+            if may_retry && attempt < self.settings.retries {
                 attempt += 1;
                 crate::log::debug(&format!("connection broke ({}); trying again", error.message));
                 continue;
@@ -120,7 +120,7 @@ impl<P: Pool> Cache<P> {
         if !stream.fresh() {
             return Ok(());
         }
-        let commands = self.options.set_up_commands();
+        let commands = self.settings.set_up_commands();
         if commands.is_empty() {
             return Ok(());
         }

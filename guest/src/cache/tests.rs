@@ -13,17 +13,17 @@ fn words(args: &[&str]) -> Vec<Vec<u8>> {
     args.iter().map(|a| key(a)).collect()
 }
 
-fn options(retries: u32) -> Options {
-    Options { protocol: 2, retries, ..Options::default() }
+fn settings(retries: u32) -> ConnectionSettings {
+    ConnectionSettings { protocol: 2, retries, ..ConnectionSettings::default() }
 }
 
-/// Options that make a fresh stream send `CLIENT SETNAME app` before any request.
-fn named(retries: u32) -> Options {
-    Options { client_name: Some("app".into()), ..options(retries) }
+/// Settings that make a fresh stream send `CLIENT SETNAME app` before any request.
+fn named(retries: u32) -> ConnectionSettings {
+    ConnectionSettings { client_name: Some("app".into()), ..settings(retries) }
 }
 
-fn run(pool: &ScriptedPool, options: Options, ops: Vec<Op>) -> Vec<Result<Outcome, Error>> {
-    Cache::new(pool, options).batch(ops)
+fn run(pool: &ScriptedPool, settings: ConnectionSettings, ops: Vec<Op>) -> Vec<Result<Outcome, Error>> {
+    Cache::new(pool, settings).batch(ops)
 }
 
 fn value(v: &str) -> Result<Outcome, Error> {
@@ -41,7 +41,7 @@ fn scripted(kind: StreamErrorKind) -> String {
 #[test]
 fn a_batch_goes_out_in_one_write_and_the_stream_is_released() {
     let pool = ScriptedPool::new([Script::reused().answers("$1\r\n1\r\n:3\r\n+OK\r\n")]);
-    let results = run(&pool, options(1), vec![Op::Get(key("a")), Op::Incr(key("n"), 3), Op::Set(key("k"), key("v"), None)]);
+    let results = run(&pool, settings(1), vec![Op::Get(key("a")), Op::Incr(key("n"), 3), Op::Set(key("k"), key("v"), None)]);
     assert_eq!(results, vec![value("1"), Ok(Outcome::Integer(3)), Ok(Outcome::Done)]);
     assert_eq!(pool.sent(0), ["GET a", "INCRBY n 3", "SET k v"]);
     assert_eq!(pool.events(), [Event::Acquired(0), Event::Released(0)]);
@@ -50,7 +50,7 @@ fn a_batch_goes_out_in_one_write_and_the_stream_is_released() {
 #[test]
 fn a_request_that_cannot_be_sent_fails_alone_and_never_goes_out() {
     let pool = ScriptedPool::new([Script::reused().answers("$-1\r\n")]);
-    let results = run(&pool, options(1), vec![Op::Call(vec![]), Op::Get(key("a")), Op::Remove(vec![])]);
+    let results = run(&pool, settings(1), vec![Op::Call(vec![]), Op::Get(key("a")), Op::Remove(vec![])]);
     assert_eq!(results[0].as_ref().unwrap_err().kind, ErrorKind::Invalid);
     assert_eq!(results[1], Ok(Outcome::Value(None)));
     assert_eq!(results[2].as_ref().unwrap_err().kind, ErrorKind::Invalid);
@@ -60,7 +60,7 @@ fn a_request_that_cannot_be_sent_fails_alone_and_never_goes_out() {
 #[test]
 fn a_server_error_answers_its_request_only_and_is_not_retried() {
     let pool = ScriptedPool::new([Script::reused().answers("-ERR value is not an integer or out of range\r\n$1\r\nx\r\n")]);
-    let results = run(&pool, options(3), vec![Op::Incr(key("k"), 1), Op::Get(key("k"))]);
+    let results = run(&pool, settings(3), vec![Op::Incr(key("k"), 1), Op::Get(key("k"))]);
     assert_eq!(results[0], Err(Error::new(ErrorKind::Server, "ERR value is not an integer or out of range")));
     assert_eq!(results[1], value("x"));
     assert_eq!(pool.events(), [Event::Acquired(0), Event::Released(0)], "the stream is still in step");
@@ -79,7 +79,7 @@ fn after_a_break_only_repeatable_requests_go_again() {
         Op::Call(words(&["LPUSH", "l", "x"])),
         Op::Call(words(&["get", "a"])),
     ];
-    let results = run(&pool, options(1), ops);
+    let results = run(&pool, settings(1), ops);
     assert_eq!(pool.sent(0), ["GET a", "INCRBY n 1", "SET k v PX 1000", "DEL x", "LPUSH l x", "get a"]);
     assert_eq!(pool.sent(1), ["GET a", "SET k v PX 1000", "get a"], "the repeatable ones, once each");
     assert_eq!(results[0], value("1"));
@@ -96,7 +96,7 @@ fn replies_that_arrived_before_a_break_are_kept() {
     let first = Script::reused().answers(":5\r\n").then_fails(Closed);
     let second = Script::reused().answers("$1\r\nx\r\n");
     let pool = ScriptedPool::new([first, second]);
-    let results = run(&pool, options(1), vec![Op::Incr(key("n"), 1), Op::Get(key("a"))]);
+    let results = run(&pool, settings(1), vec![Op::Incr(key("n"), 1), Op::Get(key("a"))]);
     assert_eq!(results, vec![Ok(Outcome::Integer(5)), value("x")]);
     assert_eq!(pool.sent(1), ["GET a"], "the answered increment is not sent again");
 }
@@ -106,7 +106,7 @@ fn a_write_that_fails_counts_as_sent() {
     let first = Script::reused().drain_fails(0, Closed);
     let second = Script::reused().answers("$1\r\nx\r\n");
     let pool = ScriptedPool::new([first, second]);
-    let results = run(&pool, options(1), vec![Op::Incr(key("n"), 1), Op::Get(key("a"))]);
+    let results = run(&pool, settings(1), vec![Op::Incr(key("n"), 1), Op::Get(key("a"))]);
     assert_eq!(results, vec![connection_error(MAY_HAVE_RUN), value("x")]);
     assert_eq!(pool.sent(1), ["GET a"]);
 }
@@ -137,7 +137,7 @@ fn a_set_up_that_cannot_be_written_sends_every_request_again() {
 #[test]
 fn a_fresh_stream_without_set_up_sends_only_the_requests() {
     let pool = ScriptedPool::new([Script::fresh().answers(":1\r\n")]);
-    assert_eq!(run(&pool, options(0), vec![Op::Incr(key("n"), 1)]), vec![Ok(Outcome::Integer(1))]);
+    assert_eq!(run(&pool, settings(0), vec![Op::Incr(key("n"), 1)]), vec![Ok(Outcome::Integer(1))]);
     assert_eq!(pool.sent(0), ["INCRBY n 1"]);
 }
 
@@ -154,7 +154,7 @@ fn retries_are_counted_across_the_whole_batch() {
 #[test]
 fn when_retries_run_out_the_last_break_reaches_the_caller() {
     let pool = ScriptedPool::new([Script::reused().then_fails(Closed), Script::reused().then_fails(StreamErrorKind::Io)]);
-    let results = run(&pool, options(1), vec![Op::Get(key("a")), Op::Incr(key("n"), 1)]);
+    let results = run(&pool, settings(1), vec![Op::Get(key("a")), Op::Incr(key("n"), 1)]);
     assert_eq!(results, vec![connection_error(&scripted(StreamErrorKind::Io)), connection_error(MAY_HAVE_RUN)]);
     assert_eq!(pool.sent(1), ["GET a"]);
     assert_eq!(pool.events().len(), 4, "two streams, each discarded: {:?}", pool.events());
@@ -163,7 +163,7 @@ fn when_retries_run_out_the_last_break_reaches_the_caller() {
 #[test]
 fn without_retries_a_sent_request_that_cannot_repeat_still_says_it_may_have_run() {
     let pool = ScriptedPool::new([Script::reused().then_fails(Closed)]);
-    let results = run(&pool, options(0), vec![Op::Get(key("a")), Op::Incr(key("n"), 1)]);
+    let results = run(&pool, settings(0), vec![Op::Get(key("a")), Op::Incr(key("n"), 1)]);
     assert_eq!(results, vec![connection_error(&scripted(Closed)), connection_error(MAY_HAVE_RUN)]);
 }
 
@@ -177,7 +177,7 @@ fn without_retries_an_unsent_request_fails_with_the_break() {
 #[test]
 fn a_timeout_is_not_retried_even_for_a_repeatable_request() {
     let pool = ScriptedPool::new([Script::reused().answers("$1\r\nx\r\n").then_fails(Timeout)]);
-    let results = run(&pool, options(3), vec![Op::Get(key("a")), Op::Get(key("b")), Op::Incr(key("n"), 1)]);
+    let results = run(&pool, settings(3), vec![Op::Get(key("a")), Op::Get(key("b")), Op::Incr(key("n"), 1)]);
     let timeout = Err(Error::new(ErrorKind::Timeout, scripted(Timeout)));
     assert_eq!(results, vec![value("x"), timeout.clone(), timeout]);
     assert_eq!(pool.events(), [Event::Acquired(0), Event::Discarded(0)]);
@@ -186,7 +186,7 @@ fn a_timeout_is_not_retried_even_for_a_repeatable_request() {
 #[test]
 fn a_reply_that_is_not_resp_is_not_retried() {
     let pool = ScriptedPool::new([Script::reused().answers("hello\r\n")]);
-    let results = run(&pool, options(3), vec![Op::Get(key("a"))]);
+    let results = run(&pool, settings(3), vec![Op::Get(key("a"))]);
     let error = results[0].as_ref().unwrap_err();
     assert_eq!(error.kind, ErrorKind::Protocol);
     assert!(error.message.starts_with("the server sent invalid RESP"), "{}", error.message);
@@ -195,9 +195,9 @@ fn a_reply_that_is_not_resp_is_not_retried() {
 
 #[test]
 fn a_refused_set_up_fails_every_request_with_the_servers_text() {
-    let options = Options { password: Some("wrong".into()), ..options(3) };
+    let settings = ConnectionSettings { password: Some("wrong".into()), ..settings(3) };
     let pool = ScriptedPool::new([Script::fresh().answers("-WRONGPASS invalid username-password pair or user is disabled.\r\n")]);
-    let results = run(&pool, options, vec![Op::Get(key("a")), Op::Incr(key("n"), 1)]);
+    let results = run(&pool, settings, vec![Op::Get(key("a")), Op::Incr(key("n"), 1)]);
     let refused = Err(Error::new(ErrorKind::Server, "WRONGPASS invalid username-password pair or user is disabled."));
     assert_eq!(results, vec![refused.clone(), refused]);
     assert_eq!(pool.sent(0), ["AUTH wrong"], "no request follows a refused set-up");
@@ -208,7 +208,7 @@ fn a_refused_set_up_fails_every_request_with_the_servers_text() {
 fn a_pool_that_lends_no_stream_is_not_asked_again() {
     for (kind, expected) in [(Connect, ErrorKind::Connection), (Exhausted, ErrorKind::Exhausted), (Timeout, ErrorKind::Timeout)] {
         let pool = ScriptedPool::refusing(kind);
-        let results = run(&pool, options(3), vec![Op::Get(key("a")), Op::Get(key("b"))]);
+        let results = run(&pool, settings(3), vec![Op::Get(key("a")), Op::Get(key("b"))]);
         let refused = Err(Error::new(expected, scripted(kind)));
         assert_eq!(results, vec![refused.clone(), refused], "{kind:?}");
         assert_eq!(pool.events(), [], "{kind:?}");
@@ -221,7 +221,7 @@ fn a_value_longer_than_one_read_is_fetched_whole() {
     let reply = format!("${}\r\n{big}\r\n+OK\r\n", big.len());
     let (head, rest) = reply.as_bytes().split_at(1000);
     let pool = ScriptedPool::new([Script::reused().answers(head).answers(rest)]);
-    let results = run(&pool, options(0), vec![Op::Get(key("big")), Op::Set(key("k"), key("v"), None)]);
+    let results = run(&pool, settings(0), vec![Op::Get(key("big")), Op::Set(key("k"), key("v"), None)]);
     assert_eq!(results, vec![value(&big), Ok(Outcome::Done)]);
     let missing = (big.len() + "$200000\r\n".len() + 2 - 1000) as u32;
     assert_eq!(pool.reads(0), [ReadCall::UpTo(65536), ReadCall::Exactly(missing), ReadCall::UpTo(65536)]);
@@ -230,7 +230,7 @@ fn a_value_longer_than_one_read_is_fetched_whole() {
 #[test]
 fn a_value_cut_short_is_a_break() {
     let pool = ScriptedPool::new([Script::reused().answers("$100000\r\nabc"), Script::reused().answers("$3\r\nabc\r\n")]);
-    let results = run(&pool, options(1), vec![Op::Get(key("a"))]);
+    let results = run(&pool, settings(1), vec![Op::Get(key("a"))]);
     assert_eq!(results, vec![value("abc")]);
     assert_eq!(pool.reads(0)[1], ReadCall::Exactly(100_000 - 3 + 2));
 }

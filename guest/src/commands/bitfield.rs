@@ -4,6 +4,8 @@
 
 use super::bitmaps::{bit_offset, writable_bits};
 use super::{Command, Ctx, Flag, NOT_AN_INTEGER, SYNTAX_ERROR, WRONG_TYPE, is, parse_i64};
+use crate::resp::Reply;
+use std::collections::BTreeMap;
 
 pub const COMMANDS: &[Command] = &[
     Command::new("bitfield", -2, bitfield).flags(&[Flag::Write, Flag::DenyOom]).keys(1, 1, 1).group("bitmap")
@@ -137,25 +139,69 @@ fn run(ctx: &mut Ctx, args: &[&[u8]], read_only: bool) {
     if read_only {
         return ctx.reply.error("ERR BITFIELD_RO only supports the GET subcommand");
     }
-    let Some(bytes) = writable_bits(ctx.keyspace, &mut ctx.reply, (db, key, now), last_write) else { return };
+    let stored = match ctx.keyspace.lookup(db, key, now).map(|e| e.value.as_string()) {
+        Some(None) => return ctx.reply.error(WRONG_TYPE),
+        Some(Some(bytes)) => Some(bytes),
+        None => None,
+    };
+    // Growing the string is a change even when every write fails.
+    let grows = stored.is_none_or(|bytes| bytes.len() <= (last_write >> 3) as usize);
+    let mut view = Overlay { stored: stored.unwrap_or_default(), written: BTreeMap::new() };
+    let mut changed = grows;
     ctx.reply.array(fields.len());
     for field in &fields {
-        let raw = read(bytes, field.offset, field.bits);
-        let old = field.value(raw);
-        let (value, increment, answer_old) = match field.action {
-            Action::Get => {
-                ctx.reply.integer(old);
-                continue;
-            }
-            Action::Set(value) => (value, 0, true),
-            Action::IncrBy(increment) => (old, increment, false),
-        };
-        match field.result(value, increment) {
-            None => ctx.reply.null(),
-            Some(new) => {
-                write(bytes, field.offset, field.bits, new);
-                ctx.reply.integer(if answer_old { old } else { field.value(new) });
-            }
+        changed |= apply(&mut ctx.reply, &mut view, field);
+    }
+    // Only a write that changes the string (or its length) is seen by WATCH, as in Redis.
+    let written = view.written;
+    if changed && let Some(bytes) = writable_bits(ctx.keyspace, &mut ctx.reply, (db, key, now), last_write) {
+        for (at, byte) in written {
+            bytes[at] = byte;
+        }
+    }
+}
+
+/// Runs one operation on the string's view and answers it; returns whether it changed a value.
+fn apply(reply: &mut Reply, view: &mut Overlay, field: &Field) -> bool {
+    let raw = read(|at| view.byte(at), field.offset, field.bits);
+    let old = field.value(raw);
+    let (value, increment, answer_old) = match field.action {
+        Action::Get => {
+            reply.integer(old);
+            return false;
+        }
+        Action::Set(value) => (value, 0, true),
+        Action::IncrBy(increment) => (old, increment, false),
+    };
+    let Some(new) = field.result(value, increment) else {
+        reply.null();
+        return false;
+    };
+    view.write(field.offset, field.bits, new);
+    reply.integer(if answer_old { old } else { field.value(new) });
+    new != raw
+}
+
+/// The string as a BITFIELD's operations see it: the stored bytes, under those written so far.
+/// The writes reach the key only once all operations ran, and only if they changed something.
+struct Overlay<'a> {
+    stored: &'a [u8],
+    written: BTreeMap<usize, u8>,
+}
+
+impl Overlay<'_> {
+    fn byte(&self, at: usize) -> u8 {
+        self.written.get(&at).or_else(|| self.stored.get(at)).copied().unwrap_or(0)
+    }
+
+    /// Writes the low `bits` bits of `value` from `offset`.
+    fn write(&mut self, offset: u64, bits: u32, value: u64) {
+        for i in 0..bits {
+            let at = offset + u64::from(i);
+            let (index, mask) = ((at >> 3) as usize, 0x80u8 >> (at & 7));
+            let byte = self.byte(index);
+            let byte = if (value >> (bits - 1 - i)) & 1 == 1 { byte | mask } else { byte & !mask };
+            self.written.insert(index, byte);
         }
     }
 }
@@ -170,7 +216,8 @@ fn read_fields(ctx: &mut Ctx, key: &[u8], fields: &[Field]) {
     };
     ctx.reply.array(fields.len());
     for field in fields {
-        ctx.reply.integer(field.value(read(bytes, field.offset, field.bits)));
+        let raw = read(|at| bytes.get(at).copied().unwrap_or(0), field.offset, field.bits);
+        ctx.reply.integer(field.value(raw));
     }
 }
 
@@ -231,26 +278,12 @@ fn parse_type(ctx: &mut Ctx, word: &[u8]) -> Option<(bool, u32)> {
     parsed
 }
 
-/// `bits` bits from `offset`, the first the most significant; bits past the end read as 0.
-fn read(bytes: &[u8], offset: u64, bits: u32) -> u64 {
+/// `bits` bits from `offset`, the first the most significant, with `byte_at` giving the bytes.
+fn read(byte_at: impl Fn(usize) -> u8, offset: u64, bits: u32) -> u64 {
     (offset..offset + u64::from(bits)).fold(0, |value, at| {
-        let byte = bytes.get((at >> 3) as usize).copied().unwrap_or(0);
+        let byte = byte_at((at >> 3) as usize);
         (value << 1) | u64::from((byte >> (7 - (at & 7))) & 1)
     })
-}
-
-/// Writes the low `bits` bits of `value` from `offset`; the string already holds them.
-fn write(bytes: &mut [u8], offset: u64, bits: u32, value: u64) {
-    for i in 0..bits {
-        let at = offset + u64::from(i);
-        let mask = 0x80u8 >> (at & 7);
-        let byte = &mut bytes[(at >> 3) as usize];
-        if (value >> (bits - 1 - i)) & 1 == 1 {
-            *byte |= mask;
-        } else {
-            *byte &= !mask;
-        }
-    }
 }
 
 #[cfg(test)]

@@ -89,9 +89,18 @@ fn setbit(ctx: &mut Ctx, args: &[&[u8]]) {
         Some(1) => true,
         _ => return ctx.reply.error(BAD_BIT),
     };
-    let place = (ctx.db(), args[1], ctx.now_ms());
-    let Some(bytes) = writable_bits(ctx.keyspace, &mut ctx.reply, place, offset) else { return };
+    let (db, key, now) = (ctx.db(), args[1], ctx.now_ms());
     let (byte, mask) = ((offset >> 3) as usize, 0x80u8 >> (offset & 7));
+    // A SETBIT that neither grows the string nor changes the bit is no change (WATCH does not
+    // see it), as in Redis.
+    if let Some(entry) = ctx.keyspace.lookup(db, key, now) {
+        match entry.value.as_string().map(|bytes| bytes.get(byte).map(|b| b & mask != 0)) {
+            None => return ctx.reply.error(WRONG_TYPE),
+            Some(Some(was)) if was == on => return ctx.reply.integer(i64::from(was)),
+            Some(_) => {}
+        }
+    }
+    let Some(bytes) = writable_bits(ctx.keyspace, &mut ctx.reply, (db, key, now), offset) else { return };
     let was = bytes[byte] & mask != 0;
     if on {
         bytes[byte] |= mask;

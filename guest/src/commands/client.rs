@@ -82,14 +82,8 @@ fn parse_list_filter(ctx: &mut Ctx, options: &[&[u8]]) -> Option<Option<Vec<u64>
     match options {
         [] => Some(None),
         [kind, name] if is(kind, "TYPE") => {
-            if is(name, "normal") {
-                Some(None)
-            } else if ["master", "replica", "slave", "pubsub"].iter().any(|k| is(name, k)) {
-                Some(Some(Vec::new()))
-            } else {
-                ctx.reply.error(&format!("ERR Unknown client type '{}'", String::from_utf8_lossy(name)));
-                None
-            }
+            let wanted = client_type(ctx, name)?;
+            Some(Some(ctx.all_sessions().iter().filter(|s| type_of(s) == wanted).map(|s| s.client_id).collect()))
         }
         [kind, ids @ ..] if is(kind, "ID") && !ids.is_empty() => {
             let parsed: Option<Vec<u64>> = ids.iter().map(|id| parse_i64(id).and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0)).collect();
@@ -105,13 +99,37 @@ fn parse_list_filter(ctx: &mut Ctx, options: &[&[u8]]) -> Option<Option<Vec<u64>
     }
 }
 
+/// The kinds of client CLIENT LIST and CLIENT KILL filter by. cachet has no replicas or masters.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ClientType {
+    Normal,
+    PubSub,
+    Replication,
+}
+
+/// A TYPE argument, or Redis's error for an unknown one.
+fn client_type(ctx: &mut Ctx, name: &[u8]) -> Option<ClientType> {
+    if is(name, "normal") {
+        Some(ClientType::Normal)
+    } else if is(name, "pubsub") {
+        Some(ClientType::PubSub)
+    } else if ["master", "replica", "slave"].iter().any(|k| is(name, k)) {
+        Some(ClientType::Replication)
+    } else {
+        ctx.reply.error(&format!("ERR Unknown client type '{}'", String::from_utf8_lossy(name)));
+        None
+    }
+}
+
+fn type_of(session: &Session) -> ClientType {
+    if session.subscriptions.any() { ClientType::PubSub } else { ClientType::Normal }
+}
+
 /// The clients CLIENT KILL's filters select.
 #[derive(Default)]
 struct KillFilter {
     id: Option<u64>,
-    /// TYPE: `false` when it names a kind of client cachet never has (master, replica, pubsub).
-    normal: bool,
-    typed: bool,
+    kind: Option<ClientType>,
     addr: Option<Vec<u8>>,
     laddr: Option<Vec<u8>>,
     skip_me: bool,
@@ -124,7 +142,7 @@ impl KillFilter {
         let age_s = ctx.now.wall_ms.saturating_sub(session.created_ms) / 1000;
         !(self.skip_me && is_self)
             && self.id.is_none_or(|id| id == session.client_id)
-            && (!self.typed || self.normal)
+            && self.kind.is_none_or(|kind| kind == type_of(session))
             && self.addr.as_ref().is_none_or(|a| a[..] == *peer_id(session).as_bytes())
             && self.laddr.as_ref().is_none_or(|a| a[..] == *session.peer.local_address.as_bytes())
             && self.max_age.is_none_or(|max| max == 0 || age_s as i64 >= max)
@@ -170,13 +188,7 @@ fn parse_kill_filter(ctx: &mut Ctx, options: &[&[u8]]) -> Option<KillFilter> {
                 }
             }
         } else if is(name, "TYPE") {
-            filter.typed = true;
-            if is(value, "normal") {
-                filter.normal = true;
-            } else if !["master", "replica", "slave", "pubsub"].iter().any(|k| is(value, k)) {
-                ctx.reply.error(&format!("ERR Unknown client type '{}'", String::from_utf8_lossy(value)));
-                return None;
-            }
+            filter.kind = Some(client_type(ctx, value)?);
         } else if is(name, "USER") {
             if value != b"default" {
                 ctx.reply.error(&format!("ERR No such user '{}'", String::from_utf8_lossy(value)));
@@ -206,6 +218,28 @@ fn peer_id(session: &Session) -> String {
     }
 }
 
+/// CLIENT LIST's `flags`, in Redis's order: `P` subscribed, `x` in MULTI, `d` when a watched key changed, `U` on a
+/// Unix socket, `N` when none applies.
+fn client_flags(ctx: &Ctx, session: &Session) -> String {
+    let mut flags = String::new();
+    if session.subscriptions.any() {
+        flags.push('P');
+    }
+    if session.transaction.is_some() {
+        flags.push('x');
+    }
+    if ctx.watches.is_dirty(session.connection) {
+        flags.push('d');
+    }
+    if session.peer.kind == PeerKind::Unix {
+        flags.push('U');
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
+    flags
+}
+
 /// One client as CLIENT LIST shows it. Fields the engine does not track (buffers live in the host)
 /// are reported as 0; `fd` is -1 because the engine never sees file descriptors.
 fn describe(ctx: &Ctx, session: &Session, command: &str) -> String {
@@ -213,13 +247,16 @@ fn describe(ctx: &Ctx, session: &Session, command: &str) -> String {
     let age = ctx.now.wall_ms.saturating_sub(session.created_ms) / 1000;
     let idle = if is_self { 0 } else { ctx.now.mono_ns.saturating_sub(session.last_active_ns) / 1_000_000_000 };
     let addr = peer_id(session);
-    let flags = if session.peer.kind == PeerKind::Unix { "U" } else { "N" };
+    let flags = client_flags(ctx, session);
+    let multi = session.transaction.as_ref().map_or(-1, |t| t.queued.len() as i64);
+    let subscriptions = &session.subscriptions;
+    let (sub, psub, ssub) = (subscriptions.channels.len(), subscriptions.patterns.len(), subscriptions.shard.len());
     fn text(field: &Option<Vec<u8>>) -> std::borrow::Cow<'_, str> {
         field.as_deref().map(String::from_utf8_lossy).unwrap_or_default()
     }
     format!(
-        "id={} addr={addr} laddr={} fd=-1 name={} age={age} idle={idle} flags={flags} db={} sub=0 psub=0 ssub=0 \
-         multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r \
+        "id={} addr={addr} laddr={} fd=-1 name={} age={age} idle={idle} flags={flags} db={} sub={sub} psub={psub} ssub={ssub} \
+         multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r \
          cmd={command} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
         session.client_id,
         session.peer.local_address,
@@ -303,8 +340,6 @@ const HELP: &[&str] = &[
     "    Accepted for compatibility.",
     "NO-TOUCH (ON|OFF)",
     "    Accepted for compatibility.",
-    "HELP",
-    "    Print this help.",
 ];
 
 fn help(ctx: &mut Ctx, _args: &[&[u8]]) {
@@ -373,7 +408,7 @@ mod tests {
             "the victim is closed before its own input runs, and that input is dropped"
         );
         assert_eq!(outputs[1].progress.map(|p| p.consumed), Some(6));
-        assert_eq!(c.engine.connected_clients(), 2);
+        assert_eq!(c.connected_clients(), 2);
     }
 
     #[test]
@@ -388,7 +423,7 @@ mod tests {
         assert_eq!(c.run(&["CLIENT", "KILL", "MAXAGE", "x"]), "-ERR value is not an integer or out of range\r\n");
         assert_eq!(c.run(&["CLIENT", "KILL", "TYPE", "pubsub"]), ":0\r\n");
         assert_eq!(c.run(&["CLIENT", "KILL", "TYPE", "normal"]), ":1\r\n", "everyone but the caller");
-        assert_eq!(c.engine.connected_clients(), 1);
+        assert_eq!(c.connected_clients(), 1);
         let out = c.engine.feed_one(c.now, 1, b"CLIENT KILL 127.0.0.1:40000\r\nPING\r\n");
         assert_eq!((out.data.as_slice(), out.close), (&b"+OK\r\n"[..], true), "a client killing itself hears +OK first");
     }

@@ -373,8 +373,6 @@ const HELP: &[&str] = &[
     "    Return documentation details about multiple commands.",
     "GETKEYS <full-command>",
     "    Return the keys from a full command.",
-    "HELP",
-    "    Print this help.",
 ];
 
 fn help(ctx: &mut Ctx, _args: &[&[u8]]) {

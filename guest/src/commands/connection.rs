@@ -23,6 +23,13 @@ pub const COMMANDS: &[Command] = &[
 ];
 
 fn ping(ctx: &mut Ctx, args: &[&[u8]]) {
+    // A RESP2 client in subscribed mode reads only arrays: PING answers ["pong", message].
+    if ctx.session.subscriptions.any() && !ctx.session.resp3() && args.len() <= 2 {
+        ctx.reply.array(2);
+        ctx.reply.bulk(b"pong");
+        ctx.reply.bulk(args.get(1).copied().unwrap_or_default());
+        return;
+    }
     match args {
         [_] => ctx.reply.simple("PONG"),
         [_, message] => ctx.reply.bulk(message),
@@ -48,6 +55,8 @@ fn select(ctx: &mut Ctx, args: &[&[u8]]) {
 
 fn reset(ctx: &mut Ctx, _args: &[&[u8]]) {
     ctx.session.reset();
+    ctx.watches.unwatch(ctx.session.connection);
+    super::unsubscribe_all(ctx.pubsub, ctx.session);
     ctx.session.authenticated = ctx.config.requirepass.is_empty();
     ctx.reply.set_resp3(false);
     ctx.reply.simple("RESET");

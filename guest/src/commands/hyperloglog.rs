@@ -33,11 +33,11 @@ fn check_sketch(reply: &mut Reply, value: &Value) -> bool {
 }
 
 fn pfadd(ctx: &mut Ctx, args: &[&[u8]]) {
-    let (db, now, key) = (ctx.db(), ctx.now_ms(), args[1]);
+    let (db, now, key, elements) = (ctx.db(), ctx.now_ms(), args[1], &args[2..]);
     let sparse_max = ctx.config.hll_sparse_max_bytes as usize;
-    let Some(entry) = ctx.keyspace.get_mut(db, key, now) else {
+    let Some(entry) = ctx.keyspace.lookup(db, key, now) else {
         let mut sketch = hll::empty();
-        for element in &args[2..] {
+        for element in elements {
             // A fresh sketch is never corrupt.
             let _ = hll::add(&mut sketch, element, sparse_max);
         }
@@ -49,9 +49,13 @@ fn pfadd(ctx: &mut Ctx, args: &[&[u8]]) {
     if !check_sketch(&mut ctx.reply, &entry.value) {
         return;
     }
-    let Some(sketch) = entry.value.as_string_mut() else { return };
+    // Elements already counted change nothing, and WATCH does not see a change.
+    if !hll::would_grow(entry.value.as_bytes(), elements) {
+        return ctx.reply.integer(0);
+    }
+    let Some(sketch) = ctx.keyspace.get_mut(db, key, now).and_then(|e| e.value.as_string_mut()) else { return };
     let mut changed = false;
-    for element in &args[2..] {
+    for element in elements {
         match hll::add(sketch, element, sparse_max) {
             Ok(grew) => changed |= grew,
             Err(hll::Corrupt) => return ctx.reply.error(CORRUPT),
@@ -68,25 +72,25 @@ fn pfcount(ctx: &mut Ctx, args: &[&[u8]]) {
         return count_union(ctx, &args[1..]);
     }
     let (db, now) = (ctx.db(), ctx.now_ms());
-    let Some(entry) = ctx.keyspace.get_mut(db, args[1], now) else {
+    let Some(entry) = ctx.keyspace.lookup(db, args[1], now) else {
         return ctx.reply.integer(0);
     };
     if !check_sketch(&mut ctx.reply, &entry.value) {
         return;
     }
-    let Some(sketch) = entry.value.as_string_mut() else { return };
-    // The count is cached in the sketch's header until an addition changes a register.
-    let count = match hll::cached_count(sketch) {
-        Some(count) => count,
-        None => match hll::count(sketch) {
-            Ok(count) => {
-                hll::store_count(sketch, count);
-                count
-            }
-            Err(hll::Corrupt) => return ctx.reply.error(CORRUPT),
-        },
-    };
-    ctx.reply.integer(count as i64);
+    // The count is cached in the sketch's header until an addition changes a register; writing
+    // it there is a change of the key (WATCH sees it), as in Redis.
+    if let Some(count) = hll::cached_count(entry.value.as_bytes()) {
+        return ctx.reply.integer(count as i64);
+    }
+    let Some(sketch) = ctx.keyspace.get_mut(db, args[1], now).and_then(|e| e.value.as_string_mut()) else { return };
+    match hll::count(sketch) {
+        Ok(count) => {
+            hll::store_count(sketch, count);
+            ctx.reply.integer(count as i64);
+        }
+        Err(hll::Corrupt) => ctx.reply.error(CORRUPT),
+    }
 }
 
 /// The registers of every sketch named, each at its highest; `None` after answering an error.

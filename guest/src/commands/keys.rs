@@ -55,7 +55,7 @@ fn exists(ctx: &mut Ctx, args: &[&[u8]]) {
 
 fn type_of(ctx: &mut Ctx, args: &[&[u8]]) {
     let (db, now) = (ctx.db(), ctx.now_ms());
-    let name = ctx.keyspace.get_mut(db, args[1], now).map_or("none", |e| e.value.type_name());
+    let name = ctx.keyspace.lookup(db, args[1], now).map_or("none", |e| e.value.type_name());
     ctx.reply.simple(name);
 }
 
@@ -119,7 +119,7 @@ fn scan(ctx: &mut Ctx, args: &[&[u8]]) {
     let keep = |ctx: &mut Ctx, key: &Key| {
         let pattern_ok = options.pattern.is_none_or(|p| glob::matches(p, key, false));
         let type_ok = options.type_name.is_none_or(|wanted| {
-            ctx.keyspace.get_mut(db, key, now).is_some_and(|e| e.value.type_name().as_bytes().eq_ignore_ascii_case(wanted))
+            ctx.keyspace.lookup(db, key, now).is_some_and(|e| e.value.type_name().as_bytes().eq_ignore_ascii_case(wanted))
         });
         pattern_ok && type_ok
     };
@@ -215,7 +215,7 @@ fn copy(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.reply.error("ERR source and destination objects are the same");
         return;
     }
-    let Some(entry) = ctx.keyspace.get_mut(db, from, now).map(|e| e.clone()) else {
+    let Some(entry) = ctx.keyspace.lookup(db, from, now).cloned() else {
         ctx.reply.integer(0);
         return;
     };
@@ -264,6 +264,7 @@ fn flush_mode_ok(ctx: &mut Ctx, args: &[&[u8]]) -> bool {
 fn flushdb(ctx: &mut Ctx, args: &[&[u8]]) {
     if flush_mode_ok(ctx, args) {
         let db = ctx.db();
+        touch_watched_in(ctx, db, db);
         ctx.keyspace.flush(db);
         ctx.reply.ok();
     }
@@ -271,6 +272,9 @@ fn flushdb(ctx: &mut Ctx, args: &[&[u8]]) {
 
 fn flushall(ctx: &mut Ctx, args: &[&[u8]]) {
     if flush_mode_ok(ctx, args) {
+        for db in 0..ctx.keyspace.databases() {
+            touch_watched_in(ctx, db, db);
+        }
         ctx.keyspace.flush_all();
         ctx.reply.ok();
     }
@@ -286,8 +290,18 @@ fn swapdb(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.reply.error(DB_OUT_OF_RANGE);
         return;
     }
+    touch_watched_in(ctx, a, b);
+    touch_watched_in(ctx, b, a);
     ctx.keyspace.swap(a, b);
     ctx.reply.ok();
+}
+
+/// Database `db`'s contents are replaced by `other`'s (or emptied, when `other` is `db`): a watched
+/// key of `db` that exists in either changes, as Redis counts it.
+fn touch_watched_in(ctx: &mut Ctx, db: usize, other: usize) {
+    let now = ctx.now_ms();
+    let keyspace = &mut *ctx.keyspace;
+    ctx.watches.touch_db(db, |key| keyspace.contains(db, key, now) || keyspace.contains(other, key, now));
 }
 
 #[cfg(test)]

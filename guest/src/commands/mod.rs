@@ -13,11 +13,14 @@ mod expire;
 mod hyperloglog;
 mod keys;
 mod object;
+mod pubsub;
 mod server_info;
 mod strings;
 mod table;
+mod transactions;
 
-pub use table::{Command, Flag, Handler, all, lookup};
+pub(crate) use pubsub::unsubscribe_all;
+pub(crate) use table::{Command, Flag, all, lookup};
 
 use crate::config::Config;
 use crate::server_facts::ServerFacts;
@@ -28,9 +31,11 @@ use crate::rng::Rng;
 use crate::session::Session;
 use crate::stats::Stats;
 use crate::time::Now;
+use crate::pubsub::PubSub;
+use crate::watches::Watches;
 
 /// Everything a command may read or change.
-pub struct Ctx<'a> {
+pub(crate) struct Ctx<'a> {
     pub keyspace: &'a mut Keyspace,
     pub config: &'a mut Config,
     pub stats: &'a mut Stats,
@@ -43,6 +48,10 @@ pub struct Ctx<'a> {
     pub reply: Reply<'a>,
     /// Output for other connections than the one running the command.
     pub outbox: &'a mut Outbox,
+    /// Who WATCHes which keys.
+    pub watches: &'a mut Watches,
+    /// Who subscribes to which channels.
+    pub pubsub: &'a mut PubSub,
     pub now: Now,
 }
 
@@ -67,6 +76,16 @@ impl Ctx<'_> {
         }
     }
 
+    /// Writes bytes the connection did not ask for (a pub/sub message) to any connection, this one
+    /// included, after whatever it has been given so far.
+    pub fn push_to(&mut self, connection: u64, bytes: &[u8]) {
+        if connection == self.session.connection {
+            self.reply.raw(bytes);
+        } else {
+            self.outbox.push(connection, bytes);
+        }
+    }
+
     /// All connected clients, this one included, in CLIENT ID order.
     pub fn all_sessions(&self) -> Vec<&Session> {
         let mut all: Vec<&Session> = self.others.values().map(|s| &**s).chain([&*self.session]).collect();
@@ -77,42 +96,98 @@ impl Ctx<'_> {
 
 /// Runs one command (`args[0]` is its name) and writes its reply. Returns the command's table
 /// entry, or `None` when the name is unknown.
-pub fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command> {
+pub(crate) fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command> {
+    let start = ctx.reply.len();
+    let ran = run_command(ctx, args);
+    if let Some(error) = ctx.reply.error_since(start) {
+        let error = error.to_string();
+        ctx.stats.error_reply(&error);
+    }
+    match ran {
+        Ran::Unknown => None,
+        Ran::Refused(command) => {
+            ctx.stats.command_rejected(command.name);
+            Some(command)
+        }
+        Ran::Queued(command) => Some(command),
+        Ran::Ran(command) => {
+            let failed = ctx.reply.error_since(start).is_some();
+            ctx.stats.command_ran(command.name, failed);
+            Some(command)
+        }
+    }
+}
+
+/// What became of a command.
+enum Ran {
+    Unknown,
+    Refused(&'static Command),
+    Queued(&'static Command),
+    Ran(&'static Command),
+}
+
+fn run_command(ctx: &mut Ctx, args: &[&[u8]]) -> Ran {
     let Some(command) = lookup(args[0]) else {
-        ctx.reply.error(&unknown_command(args));
-        return None;
+        refuse(ctx, &unknown_command(args));
+        return Ran::Unknown;
     };
     if !ctx.session.authenticated && !command.has_flag(Flag::NoAuth) {
-        ctx.reply.error("NOAUTH Authentication required.");
-        return Some(command);
+        refuse(ctx, "NOAUTH Authentication required.");
+        return Ran::Refused(command);
     }
     if !command.accepts(args.len()) {
-        ctx.reply.error(&wrong_arity(command.name));
-        return Some(command);
+        refuse(ctx, &wrong_arity(command.name));
+        return Ran::Refused(command);
     }
     if !make_room(ctx) && command.has_flag(Flag::DenyOom) {
-        ctx.reply.error("OOM command not allowed when used memory > 'maxmemory'.");
-        return Some(command);
+        refuse(ctx, "OOM command not allowed when used memory > 'maxmemory'.");
+        return Ran::Refused(command);
     }
     // A container named alone (COMMAND) runs its own handler; with a word after it, a subcommand.
-    if command.subcommands.is_empty() || args.len() == 1 {
-        (command.run)(ctx, args);
-        return Some(command);
-    }
-    let Some(sub) = find_subcommand(command, args[1]) else {
-        ctx.reply.error(&format!(
-            "ERR unknown subcommand '{}'. Try {} HELP.",
-            truncated(args[1]),
-            command.name.to_ascii_uppercase()
-        ));
-        return Some(command);
+    let run = if command.subcommands.is_empty() || args.len() == 1 {
+        command
+    } else {
+        let Some(sub) = find_subcommand(command, args[1]) else {
+            refuse(ctx, &format!(
+                "ERR unknown subcommand '{}'. Try {} HELP.",
+                truncated(args[1]),
+                command.name.to_ascii_uppercase()
+            ));
+            return Ran::Refused(command);
+        };
+        if !sub.accepts(args.len()) {
+            refuse(ctx, &wrong_arity(sub.name));
+            return Ran::Refused(sub);
+        }
+        sub
     };
-    if !sub.accepts(args.len()) {
-        ctx.reply.error(&wrong_arity(sub.name));
-        return Some(sub);
+    if ctx.session.subscriptions.any() && !ctx.session.resp3() && !pubsub::allowed_when_subscribed(command) {
+        let refusal = pubsub::not_allowed_when_subscribed(run.name);
+        if run.name == "exec" {
+            ctx.session.transaction = None;
+            ctx.reply.error(&format!("EXECABORT Transaction discarded because of: {refusal}"));
+        } else {
+            refuse(ctx, &format!("ERR {refusal}"));
+        }
+        return Ran::Refused(run);
     }
-    (sub.run)(ctx, args);
-    Some(sub)
+    if let Some(transaction) = &mut ctx.session.transaction
+        && !transactions::runs_inside_multi(command)
+    {
+        transaction.queued.push(args.iter().map(|a| a.to_vec()).collect());
+        ctx.reply.simple("QUEUED");
+        return Ran::Queued(run);
+    }
+    (run.run)(ctx, args);
+    Ran::Ran(run)
+}
+
+/// Answers a command that cannot run; inside MULTI, EXEC will then refuse the whole transaction.
+fn refuse(ctx: &mut Ctx, error: &str) {
+    if let Some(transaction) = &mut ctx.session.transaction {
+        transaction.failed = true;
+    }
+    ctx.reply.error(error);
 }
 
 /// Evicts keys, as `maxmemory-policy` allows, until the engine's memory is within `maxmemory`.
@@ -157,21 +232,21 @@ fn unknown_command(args: &[&[u8]]) -> String {
 }
 
 /// An argument as error messages quote it: lossy UTF-8, at most 128 characters.
-pub fn truncated(arg: &[u8]) -> String {
+pub(crate) fn truncated(arg: &[u8]) -> String {
     String::from_utf8_lossy(arg).chars().take(128).collect()
 }
 
 // Error texts clients and their test suites match on.
-pub const SYNTAX_ERROR: &str = "ERR syntax error";
-pub const WRONG_TYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
-pub const NOT_AN_INTEGER: &str = "ERR value is not an integer or out of range";
-pub const NOT_A_FLOAT: &str = "ERR value is not a valid float";
-pub const OVERFLOW: &str = "ERR increment or decrement would overflow";
-pub const DB_OUT_OF_RANGE: &str = "ERR DB index is out of range";
-pub const NO_SUCH_KEY: &str = "ERR no such key";
+pub(crate) const SYNTAX_ERROR: &str = "ERR syntax error";
+pub(crate) const WRONG_TYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+pub(crate) const NOT_AN_INTEGER: &str = "ERR value is not an integer or out of range";
+pub(crate) const NOT_A_FLOAT: &str = "ERR value is not a valid float";
+pub(crate) const OVERFLOW: &str = "ERR increment or decrement would overflow";
+pub(crate) const DB_OUT_OF_RANGE: &str = "ERR DB index is out of range";
+pub(crate) const NO_SUCH_KEY: &str = "ERR no such key";
 
 /// `ERR invalid expire time in 'set' command`
-pub fn invalid_expire(command: &str) -> String {
+pub(crate) fn invalid_expire(command: &str) -> String {
     format!("ERR invalid expire time in '{command}' command")
 }
 
@@ -202,7 +277,7 @@ pub fn parse_i64(arg: &[u8]) -> Option<i64> {
 }
 
 /// An integer argument, or the reply Redis gives for a bad one.
-pub fn int_arg(ctx: &mut Ctx, arg: &[u8]) -> Option<i64> {
+pub(crate) fn int_arg(ctx: &mut Ctx, arg: &[u8]) -> Option<i64> {
     let value = parse_i64(arg);
     if value.is_none() {
         ctx.reply.error(NOT_AN_INTEGER);
@@ -211,7 +286,7 @@ pub fn int_arg(ctx: &mut Ctx, arg: &[u8]) -> Option<i64> {
 }
 
 /// A floating point number as Redis reads one: no spaces, no NaN; `inf` and `-inf` are allowed.
-pub fn parse_f64(arg: &[u8]) -> Option<f64> {
+pub(crate) fn parse_f64(arg: &[u8]) -> Option<f64> {
     let text = std::str::from_utf8(arg).ok()?;
     if text.is_empty() || text.starts_with(|c: char| c.is_whitespace()) || text.ends_with(|c: char| c.is_whitespace()) {
         return None;
@@ -224,22 +299,26 @@ pub fn parse_f64(arg: &[u8]) -> Option<f64> {
     (!value.is_nan()).then_some(value)
 }
 
-/// A HELP subcommand's reply: one status line per line of text.
-pub fn write_help(ctx: &mut Ctx, lines: &[&str]) {
-    ctx.reply.array(lines.len());
-    for line in lines {
+/// The lines every HELP reply ends with, about HELP itself (Redis adds them the same way).
+const HELP_ON_HELP: [&str; 2] = ["HELP", "    Print this help."];
+
+/// A HELP subcommand's reply: one status line per line of a container's `lines`, then the lines
+/// about HELP itself.
+pub(crate) fn write_help(ctx: &mut Ctx, lines: &[&str]) {
+    ctx.reply.array(lines.len() + HELP_ON_HELP.len());
+    for line in lines.iter().chain(&HELP_ON_HELP) {
         ctx.reply.simple(line);
     }
 }
 
 /// The handler of a container whose arity already demands a subcommand (CLIENT, CONFIG): the
 /// dispatcher always runs a subcommand instead, so this only answers if that ever changes.
-pub fn subcommand_required(ctx: &mut Ctx, args: &[&[u8]]) {
+pub(crate) fn subcommand_required(ctx: &mut Ctx, args: &[&[u8]]) {
     ctx.reply.error(&wrong_arity(&String::from_utf8_lossy(args[0]).to_ascii_lowercase()));
 }
 
 /// Whether `arg` is `word`, ignoring letter case (option names).
-pub fn is(arg: &[u8], word: &str) -> bool {
+pub(crate) fn is(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())
 }
 

@@ -77,8 +77,6 @@ const HELP: &[&str] = &[
     "REFCOUNT <key>",
     "    Return the number of references of the value associated with the specified",
     "    <key>.",
-    "HELP",
-    "    Print this help.",
 ];
 
 fn help(ctx: &mut Ctx, _args: &[&[u8]]) {

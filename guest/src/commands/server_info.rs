@@ -24,19 +24,36 @@ pub const COMMANDS: &[Command] = &[
         .doc("A container for debugging commands.", "1.0.0", "Depends on subcommand.", "subcommand [argument ...]"),
 ];
 
-/// The sections INFO shows without arguments, in Redis's order.
-const DEFAULT_SECTIONS: &[&str] = &["server", "clients", "memory", "persistence", "stats", "replication", "keyspace"];
+/// INFO's sections in Redis's order: name, title, and whether a plain INFO (`default`) shows it.
+/// `all` shows every one, `everything` too (cachet has no module sections to add).
+const SECTIONS: &[(&str, &str, bool)] = &[
+    ("server", "Server", true),
+    ("clients", "Clients", true),
+    ("memory", "Memory", true),
+    ("persistence", "Persistence", true),
+    ("stats", "Stats", true),
+    ("replication", "Replication", true),
+    ("cpu", "CPU", true),
+    ("modules", "Modules", true),
+    ("commandstats", "Commandstats", false),
+    ("errorstats", "Errorstats", true),
+    ("latencystats", "Latencystats", false),
+    ("cluster", "Cluster", true),
+    ("keyspace", "Keyspace", true),
+];
 
 fn info(ctx: &mut Ctx, args: &[&[u8]]) {
-    let asked: Vec<&[u8]> = args[1..].to_vec();
-    let everything = asked.is_empty() || asked.iter().any(|a| is(a, "all") || is(a, "everything") || is(a, "default"));
+    let asked = &args[1..];
+    let all = asked.iter().any(|a| is(a, "all") || is(a, "everything"));
+    let default = asked.is_empty() || asked.iter().any(|a| is(a, "default"));
     let mut text = String::new();
-    for section in DEFAULT_SECTIONS {
-        if everything || asked.iter().any(|a| is(a, section)) {
+    for (name, title, in_default) in SECTIONS {
+        if all || (default && *in_default) || asked.iter().any(|a| is(a, name)) {
             if !text.is_empty() {
                 text.push_str("\r\n");
             }
-            write_section(ctx, section, &mut text);
+            let _ = write!(text, "# {title}\r\n");
+            write_section(ctx, name, &mut text);
         }
     }
     ctx.reply.verbatim(text.as_bytes());
@@ -49,23 +66,65 @@ fn write_section(ctx: &Ctx, section: &str, out: &mut String) {
         "memory" => memory_fields(ctx),
         "persistence" => persistence_fields(ctx),
         "stats" => stats_fields(ctx),
-        "replication" => vec![("role", "master".into()), ("connected_slaves", "0".into())],
+        "replication" => replication_fields(ctx),
+        "cpu" => cpu_fields(),
+        "cluster" => vec![("cluster_enabled", "0".into())],
         _ => Vec::new(),
     };
-    let mut title = section.to_string();
-    title[..1].make_ascii_uppercase();
-    let _ = write!(out, "# {title}\r\n");
     for (name, value) in fields {
         let _ = write!(out, "{name}:{value}\r\n");
     }
-    if section == "keyspace" {
-        for db in 0..ctx.keyspace.databases() {
-            let keys = ctx.keyspace.len(db);
-            if keys > 0 {
-                let _ = write!(out, "db{db}:keys={keys},expires={},avg_ttl=0\r\n", ctx.keyspace.volatile_len(db));
+    match section {
+        "keyspace" => {
+            for db in 0..ctx.keyspace.databases() {
+                let keys = ctx.keyspace.len(db);
+                if keys > 0 {
+                    let _ = write!(out, "db{db}:keys={keys},expires={},avg_ttl=0\r\n", ctx.keyspace.volatile_len(db));
+                }
             }
         }
+        "commandstats" => {
+            for (name, stats) in &ctx.stats.commands {
+                let _ = write!(
+                    out,
+                    "cmdstat_{name}:calls={},usec=0,usec_per_call=0.00,rejected_calls={},failed_calls={}\r\n",
+                    stats.calls, stats.rejected, stats.failed
+                );
+            }
+        }
+        "errorstats" => {
+            for (kind, count) in &ctx.stats.errors {
+                let _ = write!(out, "errorstat_{kind}:count={count}\r\n");
+            }
+        }
+        _ => {}
     }
+}
+
+/// cachet has no replicas: Redis's fields for a master without any.
+fn replication_fields(ctx: &Ctx) -> Fields {
+    vec![
+        ("role", "master".into()),
+        ("connected_slaves", "0".into()),
+        ("master_failover_state", "no-failover".into()),
+        ("master_replid", ctx.facts.run_id.clone()),
+        ("master_replid2", "0".repeat(40)),
+        ("master_repl_offset", "0".into()),
+        ("second_repl_offset", "-1".into()),
+        ("repl_backlog_active", "0".into()),
+        ("repl_backlog_size", "1048576".into()),
+        ("repl_backlog_first_byte_offset", "0".into()),
+        ("repl_backlog_histlen", "0".into()),
+    ]
+}
+
+/// The engine is not told the process's CPU time: the fields are there, at zero, for tools that
+/// read them.
+fn cpu_fields() -> Fields {
+    ["used_cpu_sys", "used_cpu_user", "used_cpu_sys_children", "used_cpu_user_children", "used_cpu_sys_main_thread", "used_cpu_user_main_thread"]
+        .into_iter()
+        .map(|name| (name, "0.000000".to_string()))
+        .collect()
 }
 
 type Fields = Vec<(&'static str, String)>;
@@ -98,9 +157,13 @@ fn server_fields(ctx: &Ctx) -> Fields {
 fn client_fields(ctx: &Ctx) -> Fields {
     vec![
         ("connected_clients", (ctx.others.len() + 1).to_string()),
+        ("cluster_connections", "0".into()),
         ("maxclients", ctx.config.maxclients.to_string()),
+        ("client_recent_max_input_buffer", "0".into()),
+        ("client_recent_max_output_buffer", "0".into()),
         ("blocked_clients", "0".into()),
         ("tracking_clients", "0".into()),
+        ("clients_in_timeout_table", "0".into()),
     ]
 }
 
@@ -147,6 +210,10 @@ fn stats_fields(ctx: &Ctx) -> Fields {
         ("evicted_keys", evicted_keys.to_string()),
         ("keyspace_hits", hits.to_string()),
         ("keyspace_misses", misses.to_string()),
+        ("pubsub_channels", ctx.pubsub.channels().to_string()),
+        ("pubsub_patterns", ctx.pubsub.patterns().to_string()),
+        ("pubsubshard_channels", ctx.pubsub.shard_channels().to_string()),
+        ("total_error_replies", stats.error_replies.to_string()),
         ("engine_faults", ctx.config.engine_faults.to_string()),
     ]
 }
@@ -250,5 +317,34 @@ mod tests {
         assert!(c.run(&["SAVE"]).starts_with("-ERR cachet is an in-memory cache"));
         assert_eq!(c.run(&["DEBUG", "SLEEP", "0"]), "+OK\r\n");
         assert_eq!(c.run(&["DEBUG", "segfault"]), "-ERR DEBUG SEGFAULT is not supported by cachet\r\n");
+    }
+
+    #[test]
+    fn info_selects_sections_as_redis_does() {
+        let mut c = Harness::new();
+        let titles = |reply: &str| -> Vec<String> { reply.lines().filter(|l| l.starts_with('#')).map(str::to_string).collect() };
+        let default = ["# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Replication", "# CPU", "# Modules", "# Errorstats", "# Cluster", "# Keyspace"];
+        assert_eq!(titles(&c.run(&["INFO"])), default);
+        assert_eq!(titles(&c.run(&["INFO", "default"])), default);
+        let all = c.run(&["INFO", "all"]);
+        assert!(titles(&all).contains(&"# Commandstats".to_string()) && titles(&all).contains(&"# Latencystats".to_string()));
+        assert_eq!(titles(&c.run(&["INFO", "everything"])), titles(&all));
+        assert_eq!(titles(&c.run(&["INFO", "cpu", "CLUSTER"])), ["# CPU", "# Cluster"]);
+        assert_eq!(c.run(&["INFO", "bogus"]), "$0\r\n\r\n");
+        assert!(c.run(&["INFO", "cluster"]).contains("cluster_enabled:0\r\n"));
+    }
+
+    #[test]
+    fn command_and_error_statistics() {
+        let mut c = Harness::new();
+        c.run(&["SET", "k", "v"]);
+        c.run(&["INCR", "k"]);
+        c.run(&["GET"]);
+        c.run(&["NOPE"]);
+        let stats = c.run(&["INFO", "commandstats", "errorstats", "stats"]);
+        assert!(stats.contains("cmdstat_set:calls=1,usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=0\r\n"), "{stats}");
+        assert!(stats.contains("cmdstat_incr:calls=1,usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=1\r\n"), "{stats}");
+        assert!(stats.contains("cmdstat_get:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0\r\n"), "{stats}");
+        assert!(stats.contains("errorstat_ERR:count=3\r\n") && stats.contains("total_error_replies:3\r\n"), "{stats}");
     }
 }

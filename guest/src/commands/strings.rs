@@ -81,7 +81,7 @@ enum Condition {
 /// command about to change the key does not.
 fn string_value(ctx: &mut Ctx, key: &[u8], counted: bool) -> Result<Option<Vec<u8>>, ()> {
     let (db, now) = (ctx.db(), ctx.now_ms());
-    let entry = if counted { ctx.keyspace.get(db, key, now) } else { ctx.keyspace.get_mut(db, key, now).map(|e| &*e) };
+    let entry = if counted { ctx.keyspace.get(db, key, now) } else { ctx.keyspace.lookup(db, key, now) };
     match entry.map(|e| e.value.as_string().map(<[u8]>::to_vec)) {
         None => Ok(None),
         Some(Some(bytes)) => Ok(Some(bytes)),

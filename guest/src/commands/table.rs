@@ -1,7 +1,10 @@
 //! The command table: every command's name, arity, flags, key positions and documentation, and
 //! the lookup by name that runs for every command a client sends. COMMAND reports the same table.
 
-use super::{Ctx, bitfield, bitmaps, client, command, config, connection, expire, hyperloglog, keys, object, server_info, strings};
+use super::{
+    Ctx, bitfield, bitmaps, client, command, config, connection, expire, hyperloglog, keys, object, pubsub, server_info, strings,
+    transactions,
+};
 use std::sync::OnceLock;
 
 pub type Handler = fn(&mut Ctx, &[&[u8]]);
@@ -109,6 +112,9 @@ pub enum Flag {
     NoAuth,
     AllowBusy,
     Sentinel,
+    /// Not logged by SLOWLOG (EXEC: its commands are).
+    SkipSlowlog,
+    PubSub,
 }
 
 impl Flag {
@@ -126,6 +132,8 @@ impl Flag {
             Flag::NoAuth => "no_auth",
             Flag::AllowBusy => "allow_busy",
             Flag::Sentinel => "sentinel",
+            Flag::SkipSlowlog => "skip_slowlog",
+            Flag::PubSub => "pubsub",
         }
     }
 }
@@ -141,6 +149,8 @@ const FAMILIES: &[&[Command]] = &[
     config::COMMANDS,
     command::COMMANDS,
     server_info::COMMANDS,
+    transactions::COMMANDS,
+    pubsub::COMMANDS,
     bitmaps::COMMANDS,
     bitfield::COMMANDS,
     hyperloglog::COMMANDS,
@@ -151,10 +161,10 @@ pub fn all() -> impl Iterator<Item = &'static Command> {
     FAMILIES.iter().flat_map(|family| family.iter())
 }
 
-/// Looked up for every command. The commands are grouped by the length and first letter of
-/// their name, so a lookup compares a client's bytes with one or two names in place: no hashing
-/// and no lower-cased copy.
-struct Table {
+/// The commands by name, looked up for every command. They are grouped by the length and first
+/// letter of their name, so a lookup compares a client's bytes with one or two names in place: no
+/// hashing and no lower-cased copy.
+struct NameIndex {
     buckets: Vec<Vec<&'static Command>>,
 }
 
@@ -167,22 +177,22 @@ fn bucket(name: &[u8]) -> Option<usize> {
     (name.len() <= LONGEST_NAME).then(|| name.len() * 32 + usize::from(first & 0x1f))
 }
 
-fn table() -> &'static Table {
-    static TABLE: OnceLock<Table> = OnceLock::new();
-    TABLE.get_or_init(|| {
+fn name_index() -> &'static NameIndex {
+    static INDEX: OnceLock<NameIndex> = OnceLock::new();
+    INDEX.get_or_init(|| {
         let mut buckets = vec![Vec::new(); (LONGEST_NAME + 1) * 32];
         for command in all() {
             if let Some(at) = bucket(command.name.as_bytes()) {
                 buckets[at].push(command);
             }
         }
-        Table { buckets }
+        NameIndex { buckets }
     })
 }
 
 /// The command called `name`, in any letter case.
 pub fn lookup(name: &[u8]) -> Option<&'static Command> {
-    let candidates = &table().buckets[bucket(name)?];
+    let candidates = &name_index().buckets[bucket(name)?];
     candidates.iter().copied().find(|command| command.name.as_bytes().eq_ignore_ascii_case(name))
 }
 

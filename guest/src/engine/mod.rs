@@ -13,6 +13,8 @@ use crate::rng::Rng;
 use crate::session::{Peer, PeerKind, Session, Sessions};
 use crate::stats::Stats;
 use crate::time::Now;
+use crate::pubsub::PubSub;
+use crate::watches::Watches;
 use smallvec::SmallVec;
 
 /// Redis's answer to a client from another machine while protected mode is on.
@@ -28,7 +30,7 @@ pub struct Input<'a> {
 /// Once a connection's replies in one call reach this size, the engine stops running its commands
 /// and lets the host write them before it continues: a client pipelining many reads of large
 /// values cannot make the server buffer all their replies at once.
-pub const REPLY_CHUNK: usize = 4 * 1024 * 1024;
+pub(crate) const REPLY_CHUNK: usize = 4 * 1024 * 1024;
 
 /// Commands whose keys are read ahead together.
 const WARM_BATCH: usize = 16;
@@ -58,6 +60,10 @@ pub struct Engine {
     /// The earliest time a connection can have been idle for `timeout` seconds, as of the last
     /// check, and the `timeout` that check used.
     idle: IdleCheck,
+    /// Who WATCHes which keys (transactions).
+    watches: Watches,
+    /// Who subscribes to which channels.
+    pubsub: PubSub,
 }
 
 #[derive(Debug, Default)]
@@ -85,6 +91,8 @@ impl Engine {
             outbox: Outbox::default(),
             expired_at_ns: 0,
             idle: IdleCheck::default(),
+            watches: Watches::default(),
+            pubsub: PubSub::default(),
         }
     }
 
@@ -99,12 +107,12 @@ impl Engine {
         Ok(())
     }
 
-    pub fn databases(&self) -> usize {
+    pub(crate) fn databases(&self) -> usize {
         self.config.databases
     }
 
     /// Fixes the settings that cannot change while the keyspace is in use (`databases`).
-    pub fn freeze_config(&mut self) {
+    pub(crate) fn freeze_config(&mut self) {
         self.config.frozen = true;
     }
 
@@ -120,7 +128,7 @@ impl Engine {
     /// connection (the key-value interfaces): the request becomes the command a client would send,
     /// run in database `db` exactly as a client's command is, and its reply is decoded. So both
     /// paths share one keyspace and one set of rules — expiry, memory limits, error texts.
-    pub fn run_op(&mut self, db: usize, op: &Op, now: Now) -> Result<Outcome, request::Error> {
+    pub(crate) fn run_op(&mut self, db: usize, op: &Op, now: Now) -> Result<Outcome, request::Error> {
         self.begin(now);
         let args = op.command()?;
         let args: Vec<&[u8]> = args.iter().map(|a| a.as_ref()).collect();
@@ -180,12 +188,8 @@ impl Engine {
     /// the departure concerns.
     pub fn close(&mut self, now: Now, connection: u64) -> Vec<Output> {
         self.begin(now);
-        self.sessions.remove(&connection);
+        self.forget(connection);
         std::mem::take(&mut self.outbox).into_outputs()
-    }
-
-    pub fn connected_clients(&self) -> usize {
-        self.sessions.len()
     }
 
     /// Runs every complete command in each input, in order, and returns the output of the call:
@@ -237,7 +241,10 @@ impl Engine {
             session.changed = false;
             out.session = Some(session.encode());
         }
-        if !out.close {
+        if out.close {
+            commands::unsubscribe_all(&mut self.pubsub, &mut session);
+            self.watches.unwatch(id);
+        } else {
             self.sessions.insert(id, session);
         }
     }
@@ -332,18 +339,38 @@ impl Engine {
             facts: &self.facts,
             reply: Reply::new(buf, resp3),
             outbox,
+            watches: &mut self.watches,
+            pubsub: &mut self.pubsub,
             now,
         };
         let command = commands::dispatch(&mut ctx, args);
         session.last_command = command.map_or("NULL", |c| c.name);
         session.last_active_ns = now.mono_ns;
         self.stats.commands_processed += 1;
+        self.note_changes();
         // Connections the command closed (CLIENT KILL) are gone at once for the commands after it.
         if outbox.closes() > closes_before {
             for id in outbox.closed_since(closes_before).to_vec() {
-                self.sessions.remove(&id);
+                self.forget(id);
             }
         }
+    }
+
+    /// Tells whoever watches a key that changed (WATCH), and has the keyspace keep a record of
+    /// changes only while somebody does.
+    fn note_changes(&mut self) {
+        for (db, key) in self.keyspace.take_modified() {
+            self.watches.touch(db, &key);
+        }
+        self.keyspace.keep_modified(!self.watches.is_empty());
+    }
+
+    /// Drops a connection's session, whatever it watched and whatever it subscribed to.
+    fn forget(&mut self, connection: u64) {
+        if let Some(mut session) = self.sessions.remove(&connection) {
+            commands::unsubscribe_all(&mut self.pubsub, &mut session);
+        }
+        self.watches.unwatch(connection);
     }
 
     /// Runs due background work — active expiry, closing idle clients — and returns its output
@@ -355,6 +382,7 @@ impl Engine {
         if now.mono_ns >= self.expiry_due_ns() {
             self.keyspace.expire_cycle(&mut self.rng, now.wall_ms, EXPIRE_SAMPLES_PER_TICK);
             self.expired_at_ns = now.mono_ns;
+            self.note_changes();
         }
         if self.idle_check_due(now) {
             self.close_idle(&mut outbox, now);
@@ -405,7 +433,7 @@ impl Engine {
             }
         }
         for id in idle {
-            self.sessions.remove(&id);
+            self.forget(id);
             outbox.close(id);
         }
     }

@@ -51,6 +51,11 @@ impl Harness {
         String::from_utf8_lossy(&out.data).into_owned()
     }
 
+    /// How many connections the engine holds open.
+    pub fn connected_clients(&self) -> usize {
+        self.engine.sessions.len()
+    }
+
     /// Moves both clocks forward.
     pub fn advance_ms(&mut self, ms: u64) {
         self.now.wall_ms += ms;

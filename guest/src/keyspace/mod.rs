@@ -78,6 +78,10 @@ pub struct Keyspace {
     pub stats: KeyspaceStats,
     /// For the LFU counter's probabilistic growth.
     rng: Rng,
+    /// Keys changed since the engine last took them, kept only while someone watches for changes
+    /// (WATCH): every write, expiry and eviction of a key goes through the few methods that add
+    /// to it.
+    modified: Option<Vec<(usize, Key)>>,
 }
 
 /// How much one [`Keyspace::expire_cycle`] call did.
@@ -91,7 +95,7 @@ impl Keyspace {
     /// `seed` keys the hash functions, so clients cannot pick keys that collide.
     pub fn new(databases: usize, seed: u64) -> Self {
         let dbs = (0..databases as u64).map(|i| Db::new(seed ^ i.wrapping_mul(0x9e37_79b9))).collect();
-        Keyspace { dbs, stats: KeyspaceStats::default(), rng: Rng::new(seed.rotate_left(31)) }
+        Keyspace { dbs, stats: KeyspaceStats::default(), rng: Rng::new(seed.rotate_left(31)), modified: None }
     }
 
     pub fn databases(&self) -> usize {
@@ -137,10 +141,39 @@ impl Keyspace {
         std::hint::black_box(seen);
     }
 
-    /// A lookup for a command about to change the key; not counted as a hit or miss.
+    /// A lookup for a command about to change the key; not counted as a hit or miss, and taken
+    /// as a change of the key by whoever watches it.
     pub fn get_mut(&mut self, db: usize, key: &[u8], now: u64) -> Option<&mut Entry> {
         let at = self.live_position(db, key, now)?;
+        self.note_modified(db, key);
         Some(self.touch(db, at, now))
+    }
+
+    /// A read that uses the key (its LRU/LFU access) without counting a hit or miss (TYPE, the
+    /// current value a write command checks first).
+    pub fn lookup(&mut self, db: usize, key: &[u8], now: u64) -> Option<&Entry> {
+        let at = self.live_position(db, key, now)?;
+        Some(self.touch(db, at, now))
+    }
+
+    /// Starts or stops keeping the keys that change (see [`Keyspace::take_modified`]).
+    pub fn keep_modified(&mut self, on: bool) {
+        match (on, self.modified.is_some()) {
+            (true, false) => self.modified = Some(Vec::new()),
+            (false, true) => self.modified = None,
+            _ => {}
+        }
+    }
+
+    /// The keys changed since the last call, by database, while [`Keyspace::keep_modified`] is on.
+    pub fn take_modified(&mut self) -> Vec<(usize, Key)> {
+        self.modified.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    fn note_modified(&mut self, db: usize, key: &[u8]) {
+        if let Some(modified) = &mut self.modified {
+            modified.push((db, key.into()));
+        }
     }
 
     /// The entry at `at`, marked as used now.
@@ -177,6 +210,7 @@ impl Keyspace {
             && old.len() == bytes.len()
         {
             old.copy_from_slice(bytes);
+            self.note_modified(db, key);
             self.replace_expiry(db, key, at, expires_at);
             return;
         }
@@ -185,6 +219,7 @@ impl Keyspace {
 
     /// Stores `value` at `at`, where `key` is, or as a new key when `at` is `None`.
     fn store_at(&mut self, db: usize, key: &[u8], at: Option<usize>, value: Value, expires_at: Option<u64>, now: u64) {
+        self.note_modified(db, key);
         let Some(at) = at else {
             let access = Access::new(now);
             let db = &mut self.dbs[db];
@@ -224,6 +259,7 @@ impl Keyspace {
         if !self.live(db, key, now) {
             return false;
         }
+        self.note_modified(db, key);
         if let Some(at) = expires_at
             && at <= now
         {
@@ -247,11 +283,12 @@ impl Keyspace {
     }
 
     pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
-        let db = &mut self.dbs[db];
-        let (_, entry) = db.entries.swap_remove(key)?;
+        let entries = &mut self.dbs[db];
+        let (_, entry) = entries.entries.swap_remove(key)?;
         if entry.expires_at.is_some() {
-            db.volatile.swap_remove(key);
+            entries.volatile.swap_remove(key);
         }
+        self.note_modified(db, key);
         Some(entry)
     }
 
@@ -275,10 +312,6 @@ impl Keyspace {
     /// Keys in the database, counting ones that expired but were not removed yet.
     pub fn len(&self, db: usize) -> usize {
         self.dbs[db].entries.len()
-    }
-
-    pub fn is_empty(&self, db: usize) -> bool {
-        self.dbs[db].entries.is_empty()
     }
 
     /// Whether any key of any database has a time to live.

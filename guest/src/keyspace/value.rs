@@ -38,11 +38,4 @@ impl Value {
             Value::String(bytes) => bytes,
         }
     }
-
-    /// Heap bytes the value holds, for memory accounting.
-    pub fn heap_size(&self) -> usize {
-        match self {
-            Value::String(bytes) => bytes.capacity(),
-        }
-    }
 }

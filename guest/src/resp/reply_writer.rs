@@ -1,6 +1,6 @@
 //! Writing replies in the protocol version a connection chose.
 //!
-//! Commands describe their reply in RESP3 terms (maps, sets, doubles, booleans, nulls); on a RESP2
+//! Commands describe their reply in RESP3 terms (maps, sets, verbatim text, nulls); on a RESP2
 //! connection the writer lowers each to the RESP2 form Redis uses for it, so no command has to care
 //! which protocol its client speaks.
 
@@ -15,27 +15,9 @@ impl<'a> Reply<'a> {
         Reply { buf, resp3 }
     }
 
-    pub fn is_resp3(&self) -> bool {
-        self.resp3
-    }
-
     /// Switches protocol mid-command: HELLO answers in the version it just chose.
     pub fn set_resp3(&mut self, resp3: bool) {
         self.resp3 = resp3;
-    }
-
-    /// Bytes written so far to the underlying buffer (including earlier replies).
-    pub fn len(&self) -> usize {
-        self.buf.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
-    }
-
-    /// Drops everything written after `len` (a reply that turned out to be an error).
-    pub fn truncate(&mut self, len: usize) {
-        self.buf.truncate(len);
     }
 
     /// `+OK`
@@ -66,12 +48,6 @@ impl<'a> Reply<'a> {
         self.buf.extend_from_slice(b"\r\n");
     }
 
-    /// A bulk string holding a number, as GET returns a counter.
-    pub fn bulk_integer(&mut self, value: i64) {
-        let mut digits = itoa::Buffer::new();
-        self.bulk(digits.format(value).as_bytes());
-    }
-
     /// The absent value: `_` in RESP3, the null bulk string `$-1` in RESP2.
     pub fn null(&mut self) {
         self.buf.extend_from_slice(if self.resp3 { b"_\r\n" } else { b"$-1\r\n" });
@@ -100,30 +76,6 @@ impl<'a> Reply<'a> {
         self.number_line(if self.resp3 { b'~' } else { b'*' }, len as i64);
     }
 
-    /// A push message (out-of-band data); an array in RESP2.
-    pub fn push(&mut self, len: usize) {
-        self.number_line(if self.resp3 { b'>' } else { b'*' }, len as i64);
-    }
-
-    /// `#t`/`#f` in RESP3, the integers 1 and 0 in RESP2.
-    pub fn boolean(&mut self, value: bool) {
-        if self.resp3 {
-            self.buf.extend_from_slice(if value { b"#t\r\n" } else { b"#f\r\n" });
-        } else {
-            self.integer(i64::from(value));
-        }
-    }
-
-    /// A double in RESP3, a bulk string in RESP2, formatted as Redis does.
-    pub fn double(&mut self, value: f64) {
-        let text = format_double(value);
-        if self.resp3 {
-            self.line(b',', text.as_bytes());
-        } else {
-            self.bulk(text.as_bytes());
-        }
-    }
-
     /// Text meant for people (INFO, CLIENT LIST): a verbatim string `=len\r\ntxt:...` in RESP3, a
     /// bulk string in RESP2.
     pub fn verbatim(&mut self, text: &[u8]) {
@@ -135,6 +87,24 @@ impl<'a> Reply<'a> {
         } else {
             self.bulk(text);
         }
+    }
+
+    /// How many bytes have been written: where the next reply starts.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// A push message (out-of-band data); an array in RESP2.
+    pub fn push(&mut self, len: usize) {
+        self.number_line(if self.resp3 { b'>' } else { b'*' }, len as i64);
+    }
+
+    /// The error text of the reply written from byte `start` on, if it is an error.
+    pub fn error_since(&self, start: usize) -> Option<&str> {
+        let written = self.buf.get(start..)?;
+        let line = written.strip_prefix(b"-")?;
+        let end = line.iter().position(|b| *b == b'\r').unwrap_or(line.len());
+        std::str::from_utf8(&line[..end]).ok()
     }
 
     /// Bytes that already are a complete RESP reply.
@@ -182,8 +152,6 @@ mod tests {
         assert_eq!(written(false, |r| r.null_array()), "*-1\r\n");
         assert_eq!(written(false, |r| r.map(2)), "*4\r\n");
         assert_eq!(written(false, |r| r.set(3)), "*3\r\n");
-        assert_eq!(written(false, |r| r.boolean(true)), ":1\r\n");
-        assert_eq!(written(false, |r| r.double(1.5)), "$3\r\n1.5\r\n");
         assert_eq!(written(false, |r| r.verbatim(b"hi")), "$2\r\nhi\r\n");
     }
 
@@ -192,9 +160,6 @@ mod tests {
         assert_eq!(written(true, |r| r.null()), "_\r\n");
         assert_eq!(written(true, |r| r.map(2)), "%2\r\n");
         assert_eq!(written(true, |r| r.set(3)), "~3\r\n");
-        assert_eq!(written(true, |r| r.boolean(false)), "#f\r\n");
-        assert_eq!(written(true, |r| r.double(-2.25)), ",-2.25\r\n");
-        assert_eq!(written(true, |r| r.double(f64::INFINITY)), ",inf\r\n");
         assert_eq!(written(true, |r| r.verbatim(b"hi")), "=6\r\ntxt:hi\r\n");
     }
 
@@ -203,9 +168,9 @@ mod tests {
         assert_eq!(written(false, |r| r.bulk(b"a\r\nb")), "$4\r\na\r\nb\r\n");
         assert_eq!(written(false, |r| r.integer(-42)), ":-42\r\n");
         assert_eq!(written(false, |r| r.error("ERR bad\r\nthing")), "-ERR bad  thing\r\n");
-        assert_eq!(written(false, |r| r.bulk_integer(10)), "$2\r\n10\r\n");
         assert_eq!(format_double(5200.0), "5200");
         assert_eq!(format_double(10.6), "10.6");
         assert_eq!(format_double(1e20), "100000000000000000000");
+        assert_eq!(format_double(f64::NEG_INFINITY), "-inf");
     }
 }

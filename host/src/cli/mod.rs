@@ -1,9 +1,9 @@
 //! The `cachet` command line.
 
-mod client;
 pub mod compose;
 mod config_file;
 mod serve;
+mod shell;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
@@ -20,7 +20,7 @@ enum Command {
     /// Run the cache server (any Redis client can talk to it).
     Serve(serve::ServeArgs),
     /// A command-line client, like redis-cli: `cachet cli SET k v`, or a prompt without a command.
-    Cli(client::CliArgs),
+    Cli(shell::ShellArgs),
     /// Print the engine component's imports and exports (its whole contact with the outside).
     Inspect,
     /// Write cachet's component (the engine, with its wasi:keyvalue exports) to a .wasm file.
@@ -34,7 +34,7 @@ pub fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(args),
-        Command::Cli(args) => client::run(args),
+        Command::Cli(args) => shell::run(args),
         Command::Inspect => inspect(),
         Command::Component(args) => compose::component(args),
         Command::Compose(args) => compose::compose_command(args),

@@ -1,20 +1,20 @@
 //! Where the client meets the component's `cache` interface: every conversion between the WIT
-//! types (`options`, `outcome`, `node`, `error`) and the client's own (`Session`, `Value`, `Error`)
+//! types (`options`, `outcome`, `node`, `error`) and the client's own (`ConnectionSettings`, `Value`, `Error`)
 //! is here, once.
 
-use super::{Error, ErrorKind, Session, Value};
+use super::{ConnectionSettings, Error, ErrorKind, Value};
 use crate::runtime::{CacheError, CacheErrorKind, CacheOptions, Node, Outcome};
 use bytes::Bytes;
 
-impl From<&Session> for CacheOptions {
-    fn from(session: &Session) -> Self {
+impl From<&ConnectionSettings> for CacheOptions {
+    fn from(settings: &ConnectionSettings) -> Self {
         CacheOptions {
-            username: session.username.clone(),
-            password: session.password.clone(),
-            database: session.database,
-            client_name: session.client_name.clone(),
-            protocol: session.protocol,
-            retries: session.retries,
+            username: settings.username.clone(),
+            password: settings.password.clone(),
+            database: settings.database,
+            client_name: settings.client_name.clone(),
+            protocol: settings.protocol,
+            retries: settings.retries,
         }
     }
 }

@@ -12,7 +12,7 @@ mod value;
 pub use crate::capabilities::streams::{
     Connection, Endpoint, InProcessServer, Pool, PoolOptions, PoolStats, PooledStream, StreamError, StreamErrorKind,
 };
-pub use cachet_url::{ClientConfig, Session, Target, UrlError};
+pub use cachet_url::{ClientConfig, ConnectionSettings, Target, UrlError};
 pub use value::{DEFAULT_TTL, Error, ErrorKind, Ttl, Value};
 
 use crate::runtime::{CacheError, CacheOptions, ClientInstance, Op, Outcome, Runtime};
@@ -73,7 +73,7 @@ impl Client {
             ),
         };
         let pool = Pool::new(endpoint, config.pool.clone());
-        let options = CacheOptions::from(&config.session);
+        let options = CacheOptions::from(&config.connection);
         let (queue, jobs) = mpsc::channel(QUEUE_LEN);
         let jobs = Arc::new(Mutex::new(jobs));
         for _ in 0..config.pool.max_connections.clamp(1, MAX_WORKERS) {

@@ -603,4 +603,46 @@ mod tests {
             harness.stop().await;
         });
     }
+
+    /// What a fault loses besides the keyspace: an open transaction and its WATCHes. The
+    /// connection and its session (database, protocol) stay.
+    #[cfg(feature = "fault-injection")]
+    #[test]
+    fn a_fault_forgets_transactions_but_keeps_sessions() {
+        local(async {
+            let harness = Harness::start();
+            let mut client = harness.connect(b"SELECT 2\r\nSET k v\r\nWATCH k\r\nMULTI\r\nGET k\r\n", 1024).await;
+            assert_eq!(read_exactly(&mut client, 29).await, "+OK\r\n+OK\r\n+OK\r\n+OK\r\n+QUEUED\r\n");
+            let mut culprit = harness.connect(b"DEBUG PANIC\r\n", 1024).await;
+            let mut reply = String::new();
+            culprit.read_to_string(&mut reply).await.expect("the culprit's stream ends");
+            assert!(reply.starts_with("-ERR internal error: the engine faulted"), "{reply}");
+            client.write_all(b"EXEC\r\nCLIENT INFO\r\n").await.unwrap();
+            assert_eq!(read_exactly(&mut client, 25).await, "-ERR EXEC without MULTI\r\n");
+            let mut info = vec![0; 4096];
+            let n = client.read(&mut info).await.unwrap();
+            assert!(String::from_utf8_lossy(&info[..n]).contains(" db=2 "), "the session survived the fault");
+            harness.stop().await;
+        });
+    }
+
+    /// Subscriptions live in the engine: after a fault the subscriber keeps its connection, and
+    /// must subscribe again to hear anything.
+    #[cfg(feature = "fault-injection")]
+    #[test]
+    fn a_fault_forgets_subscriptions_but_keeps_the_subscriber() {
+        local(async {
+            let harness = Harness::start();
+            let mut subscriber = harness.connect(b"SUBSCRIBE news\r\n", 1024).await;
+            assert_eq!(read_exactly(&mut subscriber, 33).await, "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n");
+            let mut culprit = harness.connect(b"DEBUG PANIC\r\n", 1024).await;
+            let mut reply = String::new();
+            culprit.read_to_string(&mut reply).await.expect("the culprit's stream ends");
+            let mut publisher = harness.connect(b"PUBLISH news lost\r\n", 1024).await;
+            assert_eq!(read_exactly(&mut publisher, 4).await, ":0\r\n");
+            subscriber.write_all(b"PING\r\n").await.unwrap();
+            assert_eq!(read_exactly(&mut subscriber, 7).await, "+PONG\r\n", "the connection stays, out of subscribed mode");
+            harness.stop().await;
+        });
+    }
 }

@@ -59,9 +59,10 @@ pub enum Target {
     Memory(String),
 }
 
-/// How a connection's session is set up.
+/// What every new connection is set up with (credentials, database, name, protocol), and how often
+/// a request is tried again when its connection breaks.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Session {
+pub struct ConnectionSettings {
     pub username: Option<String>,
     pub password: Option<String>,
     pub database: u32,
@@ -73,9 +74,9 @@ pub struct Session {
 }
 
 /// RESP2, database 0, no credentials, one retry.
-impl Default for Session {
+impl Default for ConnectionSettings {
     fn default() -> Self {
-        Session { username: None, password: None, database: 0, client_name: None, protocol: 2, retries: 1 }
+        ConnectionSettings { username: None, password: None, database: 0, client_name: None, protocol: 2, retries: 1 }
     }
 }
 
@@ -83,7 +84,7 @@ impl Default for Session {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientConfig {
     pub target: Target,
-    pub session: Session,
+    pub connection: ConnectionSettings,
     pub pool: PoolOptions,
 }
 
@@ -125,15 +126,15 @@ impl ClientConfig {
             "mem" => Target::Memory(url.host_str().unwrap_or_default().to_string()),
             other => return fail(format!("unknown URL scheme '{other}': use redis://, unix:// or mem://")),
         };
-        let mut session = Session::default();
+        let mut connection = ConnectionSettings::default();
         if !url.username().is_empty() {
-            session.username = Some(decode(url.username()));
+            connection.username = Some(decode(url.username()));
         }
-        session.password = url.password().map(decode);
+        connection.password = url.password().map(decode);
         if let Target::Tcp { .. } = target {
-            session.database = path_database(url.path())?;
+            connection.database = path_database(url.path())?;
         }
-        let mut config = ClientConfig { target, session, pool: PoolOptions::default() };
+        let mut config = ClientConfig { target, connection, pool: PoolOptions::default() };
         for (name, value) in url.query_pairs() {
             config.apply(&name, &value)?;
         }
@@ -143,16 +144,16 @@ impl ClientConfig {
     fn apply(&mut self, name: &str, value: &str) -> Result<(), UrlError> {
         let pool = &mut self.pool;
         match name {
-            "db" => self.session.database = number(name, value)?,
-            "client_name" => self.session.client_name = Some(value.to_string()),
+            "db" => self.connection.database = number(name, value)?,
+            "client_name" => self.connection.client_name = Some(value.to_string()),
             "protocol" => {
-                self.session.protocol = match value {
+                self.connection.protocol = match value {
                     "2" => 2,
                     "3" => 3,
                     _ => return fail(format!("protocol={value} in the URL: use 2 or 3")),
                 }
             }
-            "retries" => self.session.retries = number(name, value)?,
+            "retries" => self.connection.retries = number(name, value)?,
             "connect_timeout" => pool.connect_timeout = seconds(name, value)?,
             "stream_timeout" | "socket_timeout" => pool.stream_timeout = seconds(name, value)?,
             "timeout" => pool.timeout = seconds(name, value)?,
@@ -219,23 +220,23 @@ mod tests {
     fn redis_urls() {
         let c = ClientConfig::parse("redis://alice:p%40ss@example.com:7000/3?client_name=app&protocol=3&max_connections=4&blocking=false&timeout=0.5").unwrap();
         assert_eq!(c.target, Target::Tcp { host: "example.com".into(), port: 7000 });
-        assert_eq!(c.session.username.as_deref(), Some("alice"));
-        assert_eq!(c.session.password.as_deref(), Some("p@ss"));
-        assert_eq!((c.session.database, c.session.protocol), (3, 3));
-        assert_eq!(c.session.client_name.as_deref(), Some("app"));
+        assert_eq!(c.connection.username.as_deref(), Some("alice"));
+        assert_eq!(c.connection.password.as_deref(), Some("p@ss"));
+        assert_eq!((c.connection.database, c.connection.protocol), (3, 3));
+        assert_eq!(c.connection.client_name.as_deref(), Some("app"));
         assert_eq!((c.pool.max_connections, c.pool.blocking, c.pool.timeout), (4, false, Duration::from_millis(500)));
         let plain = ClientConfig::parse("redis://localhost").unwrap();
         assert_eq!(plain.target, Target::Tcp { host: "localhost".into(), port: 6379 });
-        assert_eq!((plain.session.database, plain.session.password), (0, None));
+        assert_eq!((plain.connection.database, plain.connection.password), (0, None));
         let v6 = ClientConfig::parse("redis://:secret@[::1]:6380").unwrap();
         assert_eq!(v6.target, Target::Tcp { host: "::1".into(), port: 6380 });
-        assert_eq!((v6.session.username, v6.session.password.as_deref()), (None, Some("secret")));
+        assert_eq!((v6.connection.username, v6.connection.password.as_deref()), (None, Some("secret")));
     }
 
     #[test]
     fn unix_and_memory_urls() {
         let c = ClientConfig::parse("unix:///tmp/cachet.sock?db=2").unwrap();
-        assert_eq!((c.target, c.session.database), (Target::Unix("/tmp/cachet.sock".into()), 2));
+        assert_eq!((c.target, c.connection.database), (Target::Unix("/tmp/cachet.sock".into()), 2));
         assert_eq!(ClientConfig::parse("mem://").unwrap().target, Target::Memory(String::new()));
         assert_eq!(ClientConfig::parse("mem://sessions").unwrap().target, Target::Memory("sessions".into()));
     }

@@ -1,8 +1,10 @@
-//! What a fresh connection is told before its first request.
+//! What a fresh connection is told before its first request: the settings a client's URL gives
+//! (the WIT `options`).
 
-/// How every new connection is set up, and how hard to try.
+/// What every new connection is set up with, and how often a request is tried again when its
+/// connection breaks.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Options {
+pub struct ConnectionSettings {
     pub username: Option<String>,
     pub password: Option<String>,
     pub database: u32,
@@ -12,7 +14,7 @@ pub struct Options {
     pub retries: u32,
 }
 
-impl Options {
+impl ConnectionSettings {
     /// The commands that set a new connection up, in order. RESP3 (or a user name) takes HELLO,
     /// which authenticates in the same round trip; otherwise plain AUTH keeps Redis 5 and
     /// password-only servers working.
@@ -53,10 +55,10 @@ mod tests {
 
     #[test]
     fn set_up_commands() {
-        assert!(Options::default().set_up_commands().is_empty());
-        let options = Options { password: Some("pw".into()), database: 2, client_name: Some("app".into()), ..Options::default() };
-        assert_eq!(text(options.set_up_commands()), ["AUTH pw", "SELECT 2", "CLIENT SETNAME app"]);
-        let resp3 = Options { protocol: 3, username: Some("u".into()), password: Some("pw".into()), ..Options::default() };
+        assert!(ConnectionSettings::default().set_up_commands().is_empty());
+        let settings = ConnectionSettings { password: Some("pw".into()), database: 2, client_name: Some("app".into()), ..ConnectionSettings::default() };
+        assert_eq!(text(settings.set_up_commands()), ["AUTH pw", "SELECT 2", "CLIENT SETNAME app"]);
+        let resp3 = ConnectionSettings { protocol: 3, username: Some("u".into()), password: Some("pw".into()), ..ConnectionSettings::default() };
         assert_eq!(text(resp3.set_up_commands()), ["HELLO 3 AUTH u pw"]);
     }
 }

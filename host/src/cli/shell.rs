@@ -1,15 +1,15 @@
-//! `cachet cli`: a command-line client in the spirit of `redis-cli`. One command from the
-//! arguments, or an interactive prompt with history; replies shown as redis-cli shows them, or
+//! `cachet cli`, the command-line shell: a client in the spirit of `redis-cli`. One command from
+//! the arguments, or an interactive prompt with history; replies shown as redis-cli shows them, or
 //! raw with `--raw`.
 
-use crate::client::{Client, ClientConfig, Session, Target, Value};
+use crate::client::{Client, ClientConfig, ConnectionSettings, Target, Value};
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
 #[command(disable_help_flag = true)]
-pub struct CliArgs {
+pub struct ShellArgs {
     /// Print help.
     #[arg(long, action = clap::ArgAction::Help)]
     help: Option<bool>,
@@ -48,7 +48,7 @@ pub struct CliArgs {
     command: Vec<String>,
 }
 
-impl CliArgs {
+impl ShellArgs {
     fn config(&self) -> Result<ClientConfig> {
         let mut config = match &self.url {
             Some(url) => ClientConfig::parse(url)?,
@@ -57,13 +57,17 @@ impl CliArgs {
                     Some(path) => Target::Unix(path.clone()),
                     None => Target::Tcp { host: self.host.clone(), port: self.port },
                 };
-                let session =
-                    Session { username: self.user.clone(), password: self.password.clone(), database: self.db, ..Session::default() };
-                ClientConfig { target, session, pool: Default::default() }
+                let connection = ConnectionSettings {
+                    username: self.user.clone(),
+                    password: self.password.clone(),
+                    database: self.db,
+                    ..ConnectionSettings::default()
+                };
+                ClientConfig { target, connection, pool: Default::default() }
             }
         };
         if self.resp3 {
-            config.session.protocol = 3;
+            config.connection.protocol = 3;
         }
         // One connection, so that SELECT and other session commands keep applying.
         config.pool.max_connections = 1;
@@ -76,14 +80,14 @@ impl CliArgs {
             Target::Unix(path) => path.display().to_string(),
             Target::Memory(name) => format!("mem://{name}"),
         };
-        match config.session.database {
+        match config.connection.database {
             0 => format!("{target}> "),
             db => format!("{target}[{db}]> "),
         }
     }
 }
 
-pub fn run(args: CliArgs) -> Result<()> {
+pub fn run(args: ShellArgs) -> Result<()> {
     let reactor = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the client's event loop")?;
     reactor.block_on(async {
         let mut args = args;
@@ -98,7 +102,7 @@ pub fn run(args: CliArgs) -> Result<()> {
     })
 }
 
-async fn one_shot(client: &Client, args: &CliArgs) -> Result<()> {
+async fn one_shot(client: &Client, args: &ShellArgs) -> Result<()> {
     let reply = client.call(&args.command).await;
     let failed = reply.is_err();
     print!("{}", show(&reply, args.raw));
@@ -108,7 +112,7 @@ async fn one_shot(client: &Client, args: &CliArgs) -> Result<()> {
     Ok(())
 }
 
-async fn interactive(mut client: Client, mut config: ClientConfig, args: &CliArgs) -> Result<()> {
+async fn interactive(mut client: Client, mut config: ClientConfig, args: &ShellArgs) -> Result<()> {
     let mut editor = rustyline::DefaultEditor::new().context("opening the terminal")?;
     let history = std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cachet_history"));
     if let Some(path) = &history {
@@ -134,7 +138,7 @@ async fn interactive(mut client: Client, mut config: ClientConfig, args: &CliArg
         // The prompt shows the database; a new client keeps it across reconnects.
         if name.eq_ignore_ascii_case("select") && reply.is_ok() {
             if let Some(db) = words.get(1).and_then(|d| d.parse().ok()) {
-                config.session.database = db;
+                config.connection.database = db;
                 client = Client::with_config(config.clone()).await?;
             }
         }
