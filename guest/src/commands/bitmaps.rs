@@ -35,10 +35,11 @@ pub fn bit_offset(ctx: &mut Ctx, arg: &[u8], width: Option<u32>) -> Option<u64> 
         _ => (arg, 1),
     };
     // Redis multiplies without an overflow check; a wrapped product is refused below as negative
-    // or too large, or taken as Redis takes it.
+    // or too large, or taken as Redis takes it. No string can outgrow `isize::MAX` bytes.
+    let limit = ctx.config.proto_max_bulk_len.min(isize::MAX as u64);
     let offset = parse_i64(digits)
         .map(|n| n.wrapping_mul(multiplier))
-        .filter(|&n| n >= 0 && ((n as u64) >> 3) < ctx.config.proto_max_bulk_len);
+        .filter(|&n| n >= 0 && ((n as u64) >> 3) < limit);
     if offset.is_none() {
         ctx.reply.error(BAD_OFFSET);
     }
