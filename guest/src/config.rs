@@ -26,6 +26,8 @@ pub struct Config {
     /// How many times a second background work runs.
     pub hz: u64,
     pub proto_max_bulk_len: u64,
+    /// Bytes a sparse HyperLogLog may grow to before it is rewritten dense.
+    pub hll_sparse_max_bytes: u64,
     pub client_query_buffer_limit: u64,
     pub tcp_keepalive: u64,
     pub save: String,
@@ -74,6 +76,7 @@ impl Default for Config {
             timeout: 0,
             hz: 10,
             proto_max_bulk_len: 512 * 1024 * 1024,
+            hll_sparse_max_bytes: 3000,
             client_query_buffer_limit: 1024 * 1024 * 1024,
             tcp_keepalive: 300,
             save: String::new(),
@@ -156,6 +159,7 @@ const PARAMS: &[Param] = &[
     number_param!("timeout", timeout, Access::Mutable, 0, i32::MAX as u64),
     number_param!("hz", hz, Access::Mutable, 1, 500),
     number_param!("proto-max-bulk-len", proto_max_bulk_len, Access::Mutable, 1024 * 1024, i64::MAX as u64),
+    number_param!("hll-sparse-max-bytes", hll_sparse_max_bytes, Access::Mutable, 0, i64::MAX as u64),
     number_param!("client-query-buffer-limit", client_query_buffer_limit, Access::Mutable, 1024 * 1024, i64::MAX as u64),
     number_param!("tcp-keepalive", tcp_keepalive, Access::Immutable, 0, i32::MAX as u64),
     Param {

@@ -23,6 +23,7 @@ pub mod commands;
 mod config;
 mod engine;
 mod glob;
+mod hyperloglog;
 mod keyspace;
 #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
 mod keyvalue;

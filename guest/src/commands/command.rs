@@ -95,6 +95,8 @@ fn acl_categories(command: &Command) -> Vec<&'static str> {
         "string" => "@string",
         "generic" => "@keyspace",
         "connection" => "@connection",
+        "bitmap" => "@bitmap",
+        "hyperloglog" => "@hyperloglog",
         _ => "@admin",
     }];
     if command.has_flag(Flag::Write) {

@@ -3,6 +3,8 @@
 //! in a `COMMANDS` table (see [`table`]); [`dispatch`] finds a command by name, checks its arity
 //! and runs it.
 
+mod bitfield;
+mod bitmaps;
 mod client;
 mod command;
 mod config;
@@ -10,6 +12,7 @@ mod connection;
 mod expire;
 mod hash_ttl;
 mod hashes;
+mod hyperloglog;
 mod keys;
 mod object;
 mod pubsub;

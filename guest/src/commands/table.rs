@@ -1,7 +1,10 @@
 //! The command table: every command's name, arity, flags, key positions and documentation, and
 //! the lookup by name that runs for every command a client sends. COMMAND reports the same table.
 
-use super::{Ctx, client, command, config, connection, expire, hash_ttl, hashes, keys, object, pubsub, server_info, sets, strings, transactions};
+use super::{
+    Ctx, bitfield, bitmaps, client, command, config, connection, expire, hash_ttl, hashes, hyperloglog, keys, object, pubsub,
+    server_info, sets, strings, transactions,
+};
 use std::sync::OnceLock;
 
 pub type Handler = fn(&mut Ctx, &[&[u8]]);
@@ -151,6 +154,9 @@ const FAMILIES: &[&[Command]] = &[
     pubsub::COMMANDS,
     hashes::COMMANDS,
     hash_ttl::COMMANDS,
+    bitmaps::COMMANDS,
+    bitfield::COMMANDS,
+    hyperloglog::COMMANDS,
 ];
 
 /// All top-level commands, in table order.
