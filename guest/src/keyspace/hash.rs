@@ -325,15 +325,6 @@ impl Hash {
         }
         self.repr = Repr::Table(Box::new(table));
     }
-
-    /// Heap bytes the hash holds beyond its box (approximate for a table).
-    #[cfg(test)]
-    pub fn heap_size(&self) -> usize {
-        match &self.repr {
-            Repr::Packed(p) => p.bytes.capacity(),
-            Repr::Table(t) => t.fields.iter().map(|(k, f)| k.len() + f.value.len() + 32).sum(),
-        }
-    }
 }
 
 impl Default for Hash {
