@@ -568,14 +568,5 @@ fn the_redis_crate_drives_bitmaps_and_sketches() {
 fn redis_py_drives_bitmaps_and_sketches() {
     let server = Server::start(&[]);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/bitmaps_py.py");
-    let out = std::process::Command::new("python3")
-        .args([script, &server.port.to_string()])
-        .output()
-        .expect("python3 runs (with redis-py: pip install redis)");
-    assert!(
-        out.status.success(),
-        "redis-py failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::run_redis_py(&[script], server.port);
 }

@@ -262,11 +262,7 @@ r3.hset("h", "f", "v")
 assert r3.hgetall("h") == {"f": "v"}
 print("ok")
 "#;
-    let out = std::process::Command::new("python3")
-        .args(["-c", script, &server.port.to_string()])
-        .output()
-        .expect("python3 runs (with redis-py)");
-    assert!(out.status.success(), "redis-py failed:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    common::run_redis_py(&["-c", script], server.port);
 }
 
 #[test]

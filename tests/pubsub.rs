@@ -97,14 +97,5 @@ fn redis_crate_subscribes_and_receives() {
 fn redis_py_subscribes_and_receives() {
     let server = Server::start(&[]);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/redis_py_pubsub.py");
-    let out = std::process::Command::new("python3")
-        .args([script, &server.port.to_string()])
-        .output()
-        .expect("python3 runs (with redis-py: pip install redis)");
-    assert!(
-        out.status.success(),
-        "redis-py failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::run_redis_py(&[script], server.port);
 }

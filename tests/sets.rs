@@ -425,16 +425,7 @@ try:
 except redis.ResponseError as e:
     assert str(e).startswith("WRONGTYPE"), e
 "#;
-    let out = std::process::Command::new("python3")
-        .args(["-c", script, &server.port.to_string()])
-        .output()
-        .expect("python3 runs (with redis-py: pip install redis)");
-    assert!(
-        out.status.success(),
-        "redis-py failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::run_redis_py(&["-c", script], server.port);
 }
 
 fn info_number(conn: &mut redis::Connection, name: &str) -> u64 {

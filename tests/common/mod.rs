@@ -387,3 +387,19 @@ pub fn assert_same_as_redis(cachet: &Server, redis: &Redis, commands: &[&[&str]]
         }
     }
 }
+
+/// Runs a redis-py script against a server: `args` are python3's (a script's path, or `-c` and
+/// its text), then the port. Fails with the script's output when it fails.
+pub fn run_redis_py(args: &[&str], port: u16) {
+    let out = Command::new("python3")
+        .args(args)
+        .arg(port.to_string())
+        .output()
+        .expect("python3 runs (with redis-py: pip install redis; tests/run installs it)");
+    assert!(
+        out.status.success(),
+        "redis-py failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -189,7 +189,7 @@ fn smembers(ctx: &mut Ctx, args: &[&[u8]]) {
 /// Fisher-Yates shuffle that remembers only the positions it swapped, so the work and memory
 /// follow `count`, not the set's size.
 fn distinct_positions(ctx: &mut Ctx, len: usize, count: usize) -> Vec<usize> {
-    let mut swapped: HashMap<usize, usize> = HashMap::new();
+    let mut swapped: HashMap<usize, usize, foldhash::fast::FixedState> = HashMap::default();
     let mut picked = Vec::with_capacity(count);
     for i in 0..count.min(len) {
         let j = i + ctx.rng.below((len - i) as u64) as usize;
