@@ -431,3 +431,37 @@ fn redis_crate_atomic_pipelines() {
     let (v,): (String,) = redis::pipe().atomic().set("y", "z").ignore().get("y").query(&mut c3).unwrap();
     assert_eq!(v, "z");
 }
+
+/// Repeated options (the last wins), which error Redis reports first, and SWAPDB's texts.
+#[test]
+fn option_parsing_and_error_order_as_redis() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    assert_same_as_redis(&server, &redis, &[
+        &["SET", "k", "v", "EX", "abc", "EX", "100"],
+        &["TTL", "k"],
+        &["SET", "k", "v", "EX", "abc", "NX", "XX"],
+        &["SET", "k", "v", "EX", "100", "PX", "100"],
+        &["SET", "k", "v", "EX", "abc"],
+        &["SET", "k", "v", "EX", "0"],
+        &["SET", "k", "v", "KEEPTTL", "EX", "10"],
+        &["SET", "k", "v", "EX", "10", "KEEPTTL"],
+        &["GETEX", "k", "PERSIST", "PERSIST"],
+        &["TTL", "k"],
+        &["GETEX", "missing", "EX", "abc"],
+        &["GETEX", "k", "EX", "abc"],
+        &["GETEX", "k", "EX", "10", "PX", "10"],
+        &["GETEX", "k", "EX", "abc", "PERSIST"],
+        &["GETEX", "k", "EX", "5", "EX", "50"],
+        &["TTL", "k"],
+        &["EXPIRE", "k", "abc", "XX", "NX"],
+        &["EXPIRE", "k", "100", "NX", "XX"],
+        &["EXPIRE", "k", "abc"],
+        &["EXPIRE", "k", "10", "GT", "LT"],
+        &["EXPIRE", "k", "10", "FOO"],
+        &["SWAPDB", "a", "1"],
+        &["SWAPDB", "1", "a"],
+        &["SWAPDB", "100", "1"],
+        &["SWAPDB", "-1", "1"],
+        &["SWAPDB", "0", "100"],
+    ]);
+}

@@ -73,9 +73,10 @@ fn pexpireat(ctx: &mut Ctx, args: &[&[u8]]) {
 }
 
 /// The EXPIRE family: `key amount [NX | XX | GT | LT]`. A deadline already past deletes the key.
+/// As in Redis, the options are checked before the amount.
 fn set_expiry(ctx: &mut Ctx, args: &[&[u8]], kind: Deadline, command: &str) {
-    let Some(amount) = int_arg(ctx, args[2]) else { return };
     let Some(conditions) = parse_conditions(ctx, &args[3..]) else { return };
+    let Some(amount) = int_arg(ctx, args[2]) else { return };
     let now = ctx.now_ms() as i64;
     let deadline = match kind {
         Deadline::SecondsFromNow => amount.checked_mul(1000).and_then(|ms| ms.checked_add(now)),

@@ -288,15 +288,20 @@ fn flushall(ctx: &mut Ctx, args: &[&[u8]]) {
 }
 
 fn swapdb(ctx: &mut Ctx, args: &[&[u8]]) {
-    let indexes = [args[1], args[2]].map(|arg| parse_i64(arg).and_then(|i| usize::try_from(i).ok()));
-    let [Some(a), Some(b)] = indexes else {
+    let Some(a) = parse_i64(args[1]) else {
         ctx.reply.error("ERR invalid first DB index");
         return;
     };
-    if a >= ctx.keyspace.databases() || b >= ctx.keyspace.databases() {
+    let Some(b) = parse_i64(args[2]) else {
+        ctx.reply.error("ERR invalid second DB index");
+        return;
+    };
+    let databases = ctx.keyspace.databases();
+    let (Some(a), Some(b)) = (usize::try_from(a).ok().filter(|a| *a < databases), usize::try_from(b).ok().filter(|b| *b < databases))
+    else {
         ctx.reply.error(DB_OUT_OF_RANGE);
         return;
-    }
+    };
     touch_watched_in(ctx, a, b);
     touch_watched_in(ctx, b, a);
     ctx.keyspace.swap(a, b);

@@ -118,8 +118,9 @@ struct SetOptions {
 
 fn parse_set_options(ctx: &mut Ctx, options: &[&[u8]]) -> Option<SetOptions> {
     let mut parsed = SetOptions { condition: Condition::Always, get: false, expiry: ExpiryChange::Clear };
-    // Redis accepts the same expiry option twice (the last wins) but not two different ones.
-    let mut expiry_given: Option<ExpiryUnit> = None;
+    // Redis reads every option before any number: a syntax error is reported before a bad
+    // number, and the same expiry option given twice is accepted (the last one counts).
+    let mut expiry: Option<(ExpiryUnit, &[u8])> = None;
     let mut i = 0;
     while i < options.len() {
         let option = options[i];
@@ -129,23 +130,22 @@ fn parse_set_options(ctx: &mut Ctx, options: &[&[u8]]) -> Option<SetOptions> {
             parsed.condition = Condition::IfExists;
         } else if is(option, "GET") {
             parsed.get = true;
-        } else if is(option, "KEEPTTL") && matches!(parsed.expiry, ExpiryChange::Clear | ExpiryChange::Keep) {
+        } else if is(option, "KEEPTTL") && expiry.is_none() {
             parsed.expiry = ExpiryChange::Keep;
         } else if let Some(unit) = expiry_unit(option)
-            .filter(|unit| parsed.expiry != ExpiryChange::Keep && expiry_given.is_none_or(|given| given == *unit))
+            .filter(|unit| parsed.expiry != ExpiryChange::Keep && expiry.is_none_or(|(given, _)| given == *unit))
+            && let Some(&amount) = options.get(i + 1)
         {
-            expiry_given = Some(unit);
-            let Some(&amount) = options.get(i + 1) else {
-                ctx.reply.error(SYNTAX_ERROR);
-                return None;
-            };
-            parsed.expiry = ExpiryChange::At(expiry_deadline(ctx, unit, amount, "set")?);
+            expiry = Some((unit, amount));
             i += 1;
         } else {
             ctx.reply.error(SYNTAX_ERROR);
             return None;
         }
         i += 1;
+    }
+    if let Some((unit, amount)) = expiry {
+        parsed.expiry = ExpiryChange::At(expiry_deadline(ctx, unit, amount, "set")?);
     }
     Some(parsed)
 }
@@ -274,11 +274,20 @@ fn getdel(ctx: &mut Ctx, args: &[&[u8]]) {
 }
 
 fn getex(ctx: &mut Ctx, args: &[&[u8]]) {
-    let Some(expiry) = parse_getex_options(ctx, &args[2..]) else { return };
+    let Some(change) = parse_getex_options(ctx, &args[2..]) else { return };
     let Ok(value) = read_string(ctx, args[1]) else { return };
     let Some(value) = value else {
         ctx.reply.null();
         return;
+    };
+    // As in Redis, the key is looked up before the expiry's number is read.
+    let expiry = match change {
+        GetexChange::Keep => ExpiryChange::Keep,
+        GetexChange::Persist => ExpiryChange::Persist,
+        GetexChange::At(unit, amount) => match expiry_deadline(ctx, unit, amount, "getex") {
+            Some(at) => ExpiryChange::At(at),
+            None => return,
+        },
     };
     let (db, now) = (ctx.db(), ctx.now_ms());
     match expiry {
@@ -293,24 +302,37 @@ fn getex(ctx: &mut Ctx, args: &[&[u8]]) {
     ctx.reply.bulk(&value);
 }
 
-/// GETEX takes at most one of EX, PX, EXAT, PXAT and PERSIST; without one the TTL is kept.
-fn parse_getex_options(ctx: &mut Ctx, options: &[&[u8]]) -> Option<ExpiryChange> {
-    let expiry = match options {
-        [] => ExpiryChange::Keep,
-        [persist] if is(persist, "PERSIST") => ExpiryChange::Persist,
-        [option, amount] => match expiry_unit(option) {
-            Some(unit) => ExpiryChange::At(expiry_deadline(ctx, unit, amount, "getex")?),
-            None => {
+/// GETEX's options as written: one kind of EX, PX, EXAT, PXAT or PERSIST, possibly repeated (the
+/// last counts, as in Redis); without one the TTL is kept.
+enum GetexChange<'a> {
+    Keep,
+    Persist,
+    At(ExpiryUnit, &'a [u8]),
+}
+
+fn parse_getex_options<'a>(ctx: &mut Ctx, options: &[&'a [u8]]) -> Option<GetexChange<'a>> {
+    let mut change = GetexChange::Keep;
+    let mut i = 0;
+    while i < options.len() {
+        let option = options[i];
+        match (&change, expiry_unit(option), options.get(i + 1)) {
+            (GetexChange::Keep | GetexChange::Persist, None, _) if is(option, "PERSIST") => change = GetexChange::Persist,
+            (GetexChange::Keep, Some(unit), Some(amount)) => {
+                change = GetexChange::At(unit, amount);
+                i += 1;
+            }
+            (GetexChange::At(given, _), Some(unit), Some(amount)) if *given == unit => {
+                change = GetexChange::At(unit, amount);
+                i += 1;
+            }
+            _ => {
                 ctx.reply.error(SYNTAX_ERROR);
                 return None;
             }
-        },
-        _ => {
-            ctx.reply.error(SYNTAX_ERROR);
-            return None;
         }
-    };
-    Some(expiry)
+        i += 1;
+    }
+    Some(change)
 }
 
 fn mget(ctx: &mut Ctx, args: &[&[u8]]) {
