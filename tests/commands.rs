@@ -465,3 +465,31 @@ fn option_parsing_and_error_order_as_redis() {
         &["SWAPDB", "0", "100"],
     ]);
 }
+
+/// Unknown commands whose name or arguments hold NUL, CR/LF or bytes that are not UTF-8 are
+/// quoted byte for byte as Redis quotes them.
+#[test]
+fn unknown_command_errors_quote_raw_bytes_as_redis_does() {
+    use std::io::Write;
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    let frame = |args: &[&[u8]]| {
+        let mut out = format!("*{}\r\n", args.len()).into_bytes();
+        for arg in args {
+            write!(out, "${}\r\n", arg.len()).unwrap();
+            out.extend_from_slice(arg);
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    };
+    let long = [b'x'; 200];
+    let cases: [&[&[u8]]; 4] =
+        [&[b"fo\0ox", b"a"], &[b"fo\r\nx", b"b\r\nc"], &[b"f\xffo", b"\xfe"], &[&long, &long]];
+    for args in cases {
+        let mut ours = server.raw();
+        let mut theirs = common::Raw(std::net::TcpStream::connect(("127.0.0.1", redis.port)).unwrap());
+        ours.send(&frame(args));
+        theirs.send(&frame(args));
+        let (ours, theirs) = (ours.reply(), theirs.reply());
+        assert!(ours == theirs, "{args:?}: cachet {:?}, redis {:?}", String::from_utf8_lossy(&ours), String::from_utf8_lossy(&theirs));
+    }
+}

@@ -131,7 +131,7 @@ enum Ran {
 
 fn run_command(ctx: &mut Ctx, args: &[&[u8]]) -> Ran {
     let Some(command) = lookup(args[0]) else {
-        refuse(ctx, &unknown_command(args));
+        refuse_bytes(ctx, &unknown_command(args));
         return Ran::Unknown;
     };
     if !ctx.session.authenticated && !command.has_flag(Flag::NoAuth) {
@@ -187,10 +187,14 @@ fn run_command(ctx: &mut Ctx, args: &[&[u8]]) -> Ran {
 
 /// Answers a command that cannot run; inside MULTI, EXEC will then refuse the whole transaction.
 fn refuse(ctx: &mut Ctx, error: &str) {
+    refuse_bytes(ctx, error.as_bytes());
+}
+
+fn refuse_bytes(ctx: &mut Ctx, error: &[u8]) {
     if let Some(transaction) = &mut ctx.session.transaction {
         transaction.failed = true;
     }
-    ctx.reply.error(error);
+    ctx.reply.error_bytes(error);
 }
 
 /// Evicts keys, as `maxmemory-policy` allows, until the engine's memory is within `maxmemory`.
@@ -220,18 +224,28 @@ fn wrong_arity(name: &str) -> String {
 }
 
 /// Redis's text for an unknown command, quoting its name and the start of its arguments.
-fn unknown_command(args: &[&[u8]]) -> String {
-    let mut quoted = String::new();
+fn unknown_command(args: &[&[u8]]) -> Vec<u8> {
+    let mut text = b"ERR unknown command '".to_vec();
+    text.extend_from_slice(c_string(args[0], 128));
+    text.extend_from_slice(b"', with args beginning with: ");
+    let mut quoted = 0;
     for arg in &args[1..] {
-        if quoted.len() >= 128 {
+        if quoted >= 128 {
             break;
         }
-        let room = 128 - quoted.len();
-        let text = String::from_utf8_lossy(arg);
-        let shown: String = text.chars().take(room).collect();
-        quoted.push_str(&format!("'{shown}' "));
+        let shown = c_string(arg, 128 - quoted);
+        quoted += shown.len() + 3;
+        text.push(b'\'');
+        text.extend_from_slice(shown);
+        text.extend_from_slice(b"' ");
     }
-    format!("ERR unknown command '{}', with args beginning with: {quoted}", truncated(args[0]))
+    text
+}
+
+/// An argument as Redis's C formatting quotes it: its bytes up to the first NUL, at most `max`.
+fn c_string(arg: &[u8], max: usize) -> &[u8] {
+    let end = arg.iter().position(|b| *b == 0).unwrap_or(arg.len());
+    &arg[..end.min(max)]
 }
 
 /// An argument as error messages quote it: lossy UTF-8, at most 128 characters.
@@ -352,10 +366,8 @@ mod tests {
 
     #[test]
     fn unknown_command_text() {
-        assert_eq!(
-            unknown_command(&[b"foo", b"a", b"b"]),
-            "ERR unknown command 'foo', with args beginning with: 'a' 'b' "
-        );
-        assert_eq!(unknown_command(&[b"foo"]), "ERR unknown command 'foo', with args beginning with: ");
+        assert_eq!(unknown_command(&[b"foo", b"a", b"b"]), b"ERR unknown command 'foo', with args beginning with: 'a' 'b' ");
+        assert_eq!(unknown_command(&[b"foo"]), b"ERR unknown command 'foo', with args beginning with: ");
+        assert_eq!(unknown_command(&[b"fo\0ox", b"\xfe"]), b"ERR unknown command 'fo', with args beginning with: '\xfe' ");
     }
 }

@@ -33,8 +33,14 @@ impl<'a> Reply<'a> {
     /// An error line such as `ERR syntax error` or `WRONGTYPE ...`: the first word is the code.
     /// Line breaks in the text are replaced by spaces so a message can never break the framing.
     pub fn error(&mut self, text: &str) {
+        self.error_bytes(text.as_bytes());
+    }
+
+    /// An error whose text quotes a client's bytes as they are (Redis does not re-encode them);
+    /// only CR and LF become spaces, so the reply stays one line.
+    pub fn error_bytes(&mut self, text: &[u8]) {
         self.buf.push(b'-');
-        self.buf.extend(text.bytes().map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
+        self.buf.extend(text.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }));
         self.buf.extend_from_slice(b"\r\n");
     }
 
@@ -100,11 +106,11 @@ impl<'a> Reply<'a> {
     }
 
     /// The error text of the reply written from byte `start` on, if it is an error.
-    pub fn error_since(&self, start: usize) -> Option<&str> {
+    pub fn error_since(&self, start: usize) -> Option<std::borrow::Cow<'_, str>> {
         let written = self.buf.get(start..)?;
         let line = written.strip_prefix(b"-")?;
         let end = line.iter().position(|b| *b == b'\r').unwrap_or(line.len());
-        std::str::from_utf8(&line[..end]).ok()
+        Some(String::from_utf8_lossy(&line[..end]))
     }
 
     /// Bytes that already are a complete RESP reply.
