@@ -67,6 +67,32 @@ pub struct Session {
     pub transaction: Option<Transaction>,
     /// Channels, patterns and shard channels subscribed to, in the order of subscription.
     pub subscriptions: Subscriptions,
+    /// CLIENT REPLY: whether the replies of the next commands are sent.
+    pub reply_mode: ReplyMode,
+}
+
+/// CLIENT REPLY's modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReplyMode {
+    #[default]
+    On,
+    Off,
+    /// Drop the replies of this many commands (the SKIP command itself, then the next).
+    Skip { commands: u8 },
+}
+
+impl ReplyMode {
+    /// Whether the command just run is to be answered, moving on to the next command's mode.
+    pub fn answers_and_advance(&mut self) -> bool {
+        match *self {
+            ReplyMode::On => true,
+            ReplyMode::Off => false,
+            ReplyMode::Skip { commands } => {
+                *self = if commands > 1 { ReplyMode::Skip { commands: commands - 1 } } else { ReplyMode::On };
+                false
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -123,6 +149,7 @@ impl Session {
             changed: false,
             transaction: None,
             subscriptions: Subscriptions::default(),
+            reply_mode: ReplyMode::On,
         }
     }
 

@@ -28,6 +28,8 @@ pub const COMMANDS: &[Command] = &[Command::new("client", -2, subcommand_require
             .doc("Sets the client eviction mode of the connection.", "7.0.0", "O(1)", "<ON | OFF>"),
         Command::new("client|no-touch", 3, on_off).flags(&[Flag::NoScript, Flag::Loading, Flag::Stale]).group("connection")
             .doc("Controls whether commands sent by the client affect the LRU/LFU of accessed keys.", "7.2.0", "O(1)", "<ON | OFF>"),
+        Command::new("client|reply", 3, reply).flags(&[Flag::NoScript, Flag::Loading, Flag::Stale]).group("connection")
+            .doc("Instruct the server whether to reply to commands", "3.2.0", "O(1)", "<ON | OFF | SKIP>"),
         Command::new("client|help", 2, help).flags(&[Flag::Loading, Flag::Stale]).group("connection")
             .doc("Returns helpful text about the different subcommands.", "5.0.0", "O(1)", ""),
     ])];
@@ -289,6 +291,24 @@ fn setinfo(ctx: &mut Ctx, args: &[&[u8]]) {
     ctx.reply.ok();
 }
 
+/// CLIENT REPLY: OFF and SKIP answer nothing themselves; SKIP also silences the next command. The
+/// engine drops the replies the mode says to (see `ReplyMode`).
+fn reply(ctx: &mut Ctx, args: &[&[u8]]) {
+    use crate::session::ReplyMode;
+    if is(args[2], "ON") {
+        ctx.session.reply_mode = ReplyMode::On;
+        ctx.reply.ok();
+    } else if is(args[2], "OFF") {
+        ctx.session.reply_mode = ReplyMode::Off;
+    } else if is(args[2], "SKIP") {
+        if ctx.session.reply_mode != ReplyMode::Off {
+            ctx.session.reply_mode = ReplyMode::Skip { commands: 2 };
+        }
+    } else {
+        ctx.reply.error(SYNTAX_ERROR);
+    }
+}
+
 /// NO-EVICT and NO-TOUCH: accepted for compatibility; nothing here depends on them yet.
 fn on_off(ctx: &mut Ctx, args: &[&[u8]]) {
     if is(args[2], "ON") || is(args[2], "OFF") {
@@ -338,6 +358,8 @@ const HELP: &[&str] = &[
     "    * LIB-VER: the client lib version.",
     "NO-EVICT (ON|OFF)",
     "    Accepted for compatibility.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
     "NO-TOUCH (ON|OFF)",
     "    Accepted for compatibility.",
 ];
@@ -389,7 +411,7 @@ mod tests {
         assert_eq!(c.run(&["CLIENT", "SETINFO", "COLOR", "red"]), "-ERR Unrecognized option 'COLOR'\r\n");
         assert_eq!(c.run(&["CLIENT", "NO-EVICT", "on"]), "+OK\r\n");
         assert_eq!(c.run(&["CLIENT", "NO-TOUCH", "maybe"]), "-ERR syntax error\r\n");
-        assert!(c.run(&["CLIENT", "HELP"]).starts_with("*43\r\n+CLIENT <subcommand>"));
+        assert!(c.run(&["CLIENT", "HELP"]).starts_with("*45\r\n+CLIENT <subcommand>"));
     }
 
     #[test]
@@ -426,5 +448,12 @@ mod tests {
         assert_eq!(c.connected_clients(), 1);
         let out = c.engine.feed_one(c.now, 1, b"CLIENT KILL 127.0.0.1:40000\r\nPING\r\n");
         assert_eq!((out.data.as_slice(), out.close), (&b"+OK\r\n"[..], true), "a client killing itself hears +OK first");
+    }
+
+    #[test]
+    fn reply_off_on_and_skip() {
+        let mut c = Harness::new();
+        let out = c.engine.feed_one(c.now, 1, b"CLIENT REPLY SKIP\r\nPING\r\nPING x\r\nCLIENT REPLY OFF\r\nPING\r\nCLIENT REPLY ON\r\nPING\r\nCLIENT REPLY FOO\r\n");
+        assert_eq!(String::from_utf8_lossy(&out.data), "$1\r\nx\r\n+OK\r\n+PONG\r\n-ERR syntax error\r\n");
     }
 }

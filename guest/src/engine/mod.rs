@@ -329,6 +329,7 @@ impl Engine {
     fn execute(&mut self, session: &mut Session, args: &[&[u8]], buf: &mut Vec<u8>, outbox: &mut Outbox, now: Now) {
         let resp3 = session.resp3();
         let closes_before = outbox.closes();
+        let reply_start = buf.len();
         let mut ctx = Ctx {
             keyspace: &mut self.keyspace,
             config: &mut self.config,
@@ -344,6 +345,9 @@ impl Engine {
             now,
         };
         let command = commands::dispatch(&mut ctx, args);
+        if !session.reply_mode.answers_and_advance() {
+            buf.truncate(reply_start);
+        }
         session.last_command = command.map_or("NULL", |c| c.name);
         session.last_active_ns = now.mono_ns;
         self.stats.commands_processed += 1;
