@@ -493,3 +493,10 @@ fn unknown_command_errors_quote_raw_bytes_as_redis_does() {
         assert!(ours == theirs, "{args:?}: cachet {:?}, redis {:?}", String::from_utf8_lossy(&ours), String::from_utf8_lossy(&theirs));
     }
 }
+
+/// MONITOR's own reply and COMMAND's description of it, as Redis gives them.
+#[test]
+fn monitor_is_described_as_redis_does() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    assert_same_as_redis(&server, &redis, &[&["COMMAND", "INFO", "monitor"], &["COMMAND", "DOCS", "monitor"], &["MONITOR"]]);
+}

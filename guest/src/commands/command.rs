@@ -81,9 +81,15 @@ fn write_info(ctx: &mut Ctx, command: &Command) {
     for category in categories {
         ctx.reply.simple(category);
     }
+    // Tips and key specifications (cachet reports none), then the subcommands: RESP3 sets, as
+    // Redis writes them, but an array when there are subcommands.
     ctx.reply.set(0);
-    ctx.reply.array(0);
-    ctx.reply.array(command.subcommands.len());
+    ctx.reply.set(0);
+    if command.subcommands.is_empty() {
+        ctx.reply.set(0);
+    } else {
+        ctx.reply.array(command.subcommands.len());
+    }
     for sub in command.subcommands {
         write_info(ctx, sub);
     }
@@ -124,9 +130,12 @@ fn docs(ctx: &mut Ctx, args: &[&[u8]]) {
 
 fn write_doc(ctx: &mut Ctx, command: &Command) {
     let arguments = parse_syntax(command.syntax);
-    let fields = 4 + usize::from(!arguments.is_empty()) + usize::from(!command.subcommands.is_empty());
+    // MONITOR, say, has no stated complexity: Redis then leaves the field out.
+    let described = [("summary", command.summary), ("since", command.since), ("group", command.group), ("complexity", command.complexity)];
+    let described: Vec<_> = described.into_iter().filter(|(name, value)| *name != "complexity" || !value.is_empty()).collect();
+    let fields = described.len() + usize::from(!arguments.is_empty()) + usize::from(!command.subcommands.is_empty());
     ctx.reply.map(fields);
-    for (name, value) in [("summary", command.summary), ("since", command.since), ("group", command.group), ("complexity", command.complexity)] {
+    for (name, value) in described {
         ctx.reply.bulk(name.as_bytes());
         ctx.reply.bulk(value.as_bytes());
     }

@@ -14,6 +14,7 @@ mod hash_ttl;
 mod hashes;
 mod hyperloglog;
 mod keys;
+mod monitor;
 mod object;
 mod pubsub;
 mod server_info;
@@ -55,6 +56,8 @@ pub(crate) struct Ctx<'a> {
     pub watches: &'a mut Watches,
     /// Who subscribes to which channels.
     pub pubsub: &'a mut PubSub,
+    /// Connections in MONITOR mode.
+    pub monitors: &'a mut Vec<u64>,
     pub now: Now,
 }
 
@@ -116,6 +119,7 @@ pub(crate) fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command
         Ran::Ran(command) => {
             let failed = ctx.reply.error_since(start).is_some();
             ctx.stats.command_ran(command.name, failed);
+            monitor::show(ctx, command, args);
             Some(command)
         }
     }

@@ -2,7 +2,7 @@
 //! the lookup by name that runs for every command a client sends. COMMAND reports the same table.
 
 use super::{
-    Ctx, bitfield, bitmaps, client, command, config, connection, expire, hash_ttl, hashes, hyperloglog, keys, object, pubsub,
+    Ctx, bitfield, bitmaps, client, command, config, connection, expire, hash_ttl, hashes, hyperloglog, keys, monitor, object, pubsub,
     server_info, sets, strings, transactions,
 };
 use std::sync::OnceLock;
@@ -152,6 +152,7 @@ const FAMILIES: &[&[Command]] = &[
     server_info::COMMANDS,
     transactions::COMMANDS,
     pubsub::COMMANDS,
+    monitor::COMMANDS,
     hashes::COMMANDS,
     hash_ttl::COMMANDS,
     bitmaps::COMMANDS,

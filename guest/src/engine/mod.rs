@@ -64,6 +64,8 @@ pub struct Engine {
     watches: Watches,
     /// Who subscribes to which channels.
     pubsub: PubSub,
+    /// Connections in MONITOR mode.
+    monitors: Vec<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -93,6 +95,7 @@ impl Engine {
             idle: IdleCheck::default(),
             watches: Watches::default(),
             pubsub: PubSub::default(),
+            monitors: Vec::new(),
         }
     }
 
@@ -244,6 +247,7 @@ impl Engine {
         if out.close {
             commands::unsubscribe_all(&mut self.pubsub, &mut session);
             self.watches.unwatch(id);
+            self.monitors.retain(|m| *m != id);
         } else {
             self.sessions.insert(id, session);
         }
@@ -342,6 +346,7 @@ impl Engine {
             outbox,
             watches: &mut self.watches,
             pubsub: &mut self.pubsub,
+            monitors: &mut self.monitors,
             now,
         };
         let command = commands::dispatch(&mut ctx, args);
@@ -375,6 +380,7 @@ impl Engine {
             commands::unsubscribe_all(&mut self.pubsub, &mut session);
         }
         self.watches.unwatch(connection);
+        self.monitors.retain(|m| *m != connection);
     }
 
     /// Runs due background work — active expiry, closing idle clients — and returns its output
