@@ -13,8 +13,9 @@ pub struct Stats {
     /// Commands per second, averaged over the last [`RATE_SAMPLES`] tenths of a second.
     pub ops_per_sec: u64,
     ops_samples: OpsSamples,
-    /// Per command, by its table name (`get`, `client|list`): INFO commandstats.
-    pub commands: BTreeMap<&'static str, CommandStats>,
+    /// Per command, by the command's number in the table (no hashing on the hot path): INFO
+    /// commandstats.
+    commands: Vec<CommandStats>,
     /// Error replies by their first word (`ERR`, `WRONGTYPE`): INFO errorstats.
     pub errors: BTreeMap<String, u64>,
     pub error_replies: u64,
@@ -22,6 +23,8 @@ pub struct Stats {
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CommandStats {
+    /// The command's table name (`get`, `client|list`).
+    pub name: &'static str,
     pub calls: u64,
     /// Refused before running (wrong arity, NOAUTH, OOM, not allowed in this context).
     pub rejected: u64,
@@ -61,15 +64,32 @@ impl Stats {
         }
     }
 
-    /// Counts a command that ran, and whether it answered with an error.
-    pub fn command_ran(&mut self, name: &'static str, failed: bool) {
-        let stats = self.commands.entry(name).or_default();
+    /// Counts a command that ran, and whether it answered with an error. `number` is the
+    /// command's number in the table.
+    pub fn command_ran(&mut self, number: usize, name: &'static str, failed: bool) {
+        let stats = self.command(number, name);
         stats.calls += 1;
         stats.failed += u64::from(failed);
     }
 
-    pub fn command_rejected(&mut self, name: &'static str) {
-        self.commands.entry(name).or_default().rejected += 1;
+    pub fn command_rejected(&mut self, number: usize, name: &'static str) {
+        self.command(number, name).rejected += 1;
+    }
+
+    fn command(&mut self, number: usize, name: &'static str) -> &mut CommandStats {
+        if number >= self.commands.len() {
+            self.commands.resize(number + 1, CommandStats::default());
+        }
+        let stats = &mut self.commands[number];
+        stats.name = name;
+        stats
+    }
+
+    /// Every command that was called or refused, by name.
+    pub fn commands_by_name(&self) -> Vec<CommandStats> {
+        let mut all: Vec<CommandStats> = self.commands.iter().filter(|s| !s.name.is_empty()).copied().collect();
+        all.sort_unstable_by_key(|stats| stats.name);
+        all
     }
 
     /// Samples the command rate when a tenth of a second has passed since the last sample. Called

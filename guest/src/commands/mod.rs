@@ -25,6 +25,7 @@ mod transactions;
 
 pub(crate) use pubsub::unsubscribe_all;
 pub(crate) use table::{Command, Flag, all, lookup};
+use table::{numbered, subcommand_number};
 
 use crate::config::Config;
 use crate::keyspace::Keyspace;
@@ -111,66 +112,70 @@ pub(crate) fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command
     }
     match ran {
         Ran::Unknown => None,
-        Ran::Refused(command) => {
-            ctx.stats.command_rejected(command.name);
+        Ran::Refused((command, number)) => {
+            ctx.stats.command_rejected(number, command.name);
             Some(command)
         }
-        Ran::Queued(command) => Some(command),
-        Ran::Ran(command) => {
+        Ran::Queued((command, _)) => Some(command),
+        Ran::Ran((command, number)) => {
             let failed = ctx.reply.error_since(start).is_some();
-            ctx.stats.command_ran(command.name, failed);
+            ctx.stats.command_ran(number, command.name, failed);
             monitor::show(ctx, command, args);
             Some(command)
         }
     }
 }
 
+/// A command's table entry and its number (see `table::numbered`).
+type Numbered = (&'static Command, usize);
+
 /// What became of a command.
 enum Ran {
     Unknown,
-    Refused(&'static Command),
-    Queued(&'static Command),
-    Ran(&'static Command),
+    Refused(Numbered),
+    Queued(Numbered),
+    Ran(Numbered),
 }
 
 fn run_command(ctx: &mut Ctx, args: &[&[u8]]) -> Ran {
-    let Some(command) = lookup(args[0]) else {
+    let Some((command, number)) = numbered(args[0]) else {
         refuse_bytes(ctx, &unknown_command(args));
         return Ran::Unknown;
     };
     if !ctx.session.authenticated && !command.has_flag(Flag::NoAuth) {
         refuse(ctx, "NOAUTH Authentication required.");
-        return Ran::Refused(command);
+        return Ran::Refused((command, number));
     }
     if !command.accepts(args.len()) {
         refuse(ctx, &wrong_arity(command.name));
-        return Ran::Refused(command);
+        return Ran::Refused((command, number));
     }
     if !make_room(ctx) && command.has_flag(Flag::DenyOom) {
         refuse(ctx, "OOM command not allowed when used memory > 'maxmemory'.");
-        return Ran::Refused(command);
+        return Ran::Refused((command, number));
     }
     // A container named alone (COMMAND) runs its own handler; with a word after it, a subcommand.
     let run = if command.subcommands.is_empty() || args.len() == 1 {
-        command
+        (command, number)
     } else {
-        let Some(sub) = find_subcommand(command, args[1]) else {
+        let Some((position, sub)) = find_subcommand(command, args[1]) else {
             refuse(ctx, &format!(
                 "ERR unknown subcommand '{}'. Try {} HELP.",
                 truncated(args[1]),
                 command.name.to_ascii_uppercase()
             ));
-            return Ran::Refused(command);
+            return Ran::Refused((command, number));
         };
-        if !sub.accepts(args.len()) {
-            refuse(ctx, &wrong_arity(sub.name));
+        let sub = (sub, subcommand_number(number, position));
+        if !sub.0.accepts(args.len()) {
+            refuse(ctx, &wrong_arity(sub.0.name));
             return Ran::Refused(sub);
         }
         sub
     };
     if ctx.session.subscriptions.any() && !ctx.session.resp3() && !pubsub::allowed_when_subscribed(command) {
-        let refusal = pubsub::not_allowed_when_subscribed(run.name);
-        if run.name == "exec" {
+        let refusal = pubsub::not_allowed_when_subscribed(run.0.name);
+        if run.0.name == "exec" {
             ctx.session.transaction = None;
             ctx.reply.error(&format!("EXECABORT Transaction discarded because of: {refusal}"));
         } else {
@@ -185,7 +190,7 @@ fn run_command(ctx: &mut Ctx, args: &[&[u8]]) -> Ran {
         ctx.reply.simple("QUEUED");
         return Ran::Queued(run);
     }
-    (run.run)(ctx, args);
+    (run.0.run)(ctx, args);
     Ran::Ran(run)
 }
 
@@ -217,8 +222,8 @@ fn make_room(ctx: &mut Ctx) -> bool {
     true
 }
 
-fn find_subcommand(command: &'static Command, name: &[u8]) -> Option<&'static Command> {
-    command.subcommands.iter().find(|sub| {
+fn find_subcommand(command: &'static Command, name: &[u8]) -> Option<(usize, &'static Command)> {
+    command.subcommands.iter().enumerate().find(|(_, sub)| {
         sub.name.split_once('|').is_some_and(|(_, s)| s.as_bytes().eq_ignore_ascii_case(name))
     })
 }

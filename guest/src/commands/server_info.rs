@@ -84,11 +84,11 @@ fn write_section(ctx: &Ctx, section: &str, out: &mut String) {
             }
         }
         "commandstats" => {
-            for (name, stats) in &ctx.stats.commands {
+            for stats in ctx.stats.commands_by_name() {
                 let _ = write!(
                     out,
-                    "cmdstat_{name}:calls={},usec=0,usec_per_call=0.00,rejected_calls={},failed_calls={}\r\n",
-                    stats.calls, stats.rejected, stats.failed
+                    "cmdstat_{}:calls={},usec=0,usec_per_call=0.00,rejected_calls={},failed_calls={}\r\n",
+                    stats.name, stats.calls, stats.rejected, stats.failed
                 );
             }
         }

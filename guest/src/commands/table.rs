@@ -169,7 +169,10 @@ pub fn all() -> impl Iterator<Item = &'static Command> {
 /// letter of their name, so a lookup compares a client's bytes with one or two names in place: no
 /// hashing and no lower-cased copy.
 struct NameIndex {
-    buckets: Vec<Vec<&'static Command>>,
+    /// Each command with its number: top-level commands in table order.
+    buckets: Vec<Vec<(&'static Command, usize)>>,
+    /// The number of each top-level command's first subcommand; the others follow in order.
+    first_subcommand: Vec<usize>,
 }
 
 /// The longest name a command can have.
@@ -185,19 +188,35 @@ fn name_index() -> &'static NameIndex {
     static INDEX: OnceLock<NameIndex> = OnceLock::new();
     INDEX.get_or_init(|| {
         let mut buckets = vec![Vec::new(); (LONGEST_NAME + 1) * 32];
-        for command in all() {
+        let commands: Vec<&'static Command> = all().collect();
+        let mut next = commands.len();
+        let mut first_subcommand = Vec::with_capacity(commands.len());
+        for (number, command) in commands.into_iter().enumerate() {
             if let Some(at) = bucket(command.name.as_bytes()) {
-                buckets[at].push(command);
+                buckets[at].push((command, number));
             }
+            first_subcommand.push(next);
+            next += command.subcommands.len();
         }
-        NameIndex { buckets }
+        NameIndex { buckets, first_subcommand }
     })
 }
 
 /// The command called `name`, in any letter case.
 pub fn lookup(name: &[u8]) -> Option<&'static Command> {
+    numbered(name).map(|(command, _)| command)
+}
+
+/// The command called `name` and its number: a small dense index for per-command counters, so
+/// counting costs no hashing. Subcommands are numbered after every top-level command.
+pub fn numbered(name: &[u8]) -> Option<(&'static Command, usize)> {
     let candidates = &name_index().buckets[bucket(name)?];
-    candidates.iter().copied().find(|command| command.name.as_bytes().eq_ignore_ascii_case(name))
+    candidates.iter().copied().find(|(command, _)| command.name.as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// The number of the subcommand at `position` of the command numbered `parent`.
+pub fn subcommand_number(parent: usize, position: usize) -> usize {
+    name_index().first_subcommand.get(parent).map_or(0, |first| first + position)
 }
 
 #[cfg(test)]
