@@ -1,6 +1,9 @@
 //! Clients compared against the same redis-server: cachet's Rust client, the `redis` crate's
 //! multiplexed connection and `fred`, each doing GET and SET from 1, 16 and 256 concurrent tasks.
 //! The three take turns within each round; the figure is the median of the rounds.
+//!
+//! The same method measures cachet's client alone on several URLs ([`compare_cachet`]): its
+//! in-process keyspace (`mem://`) against a cachet server reached over loopback.
 
 use crate::throughput::median;
 use anyhow::{Context, Result};
@@ -58,21 +61,47 @@ pub fn compare(url: &str, ops: usize, rounds: usize) -> Result<Vec<ClientRow>> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async {
         let contenders = Contender::connect_all(url).await?;
-        let mut rows = Vec::new();
-        for op in ["SET", "GET"] {
-            for tasks in [1, 16, 256] {
-                let mut samples: [Vec<f64>; 3] = Default::default();
-                for _ in 0..rounds {
-                    for (i, contender) in contenders.iter().enumerate() {
-                        samples[i].push(run(contender, op, tasks, ops).await?);
-                    }
-                }
-                let ops_per_sec = samples.map(median);
-                rows.push(ClientRow { op, tasks, ops_per_sec });
-            }
-        }
-        Ok(rows)
+        let rows = measure(&contenders, ops, rounds).await?;
+        Ok(rows.into_iter().map(|row| ClientRow { op: row.op, tasks: row.tasks, ops_per_sec: [row.ops_per_sec[0], row.ops_per_sec[1], row.ops_per_sec[2]] }).collect())
     })
+}
+
+/// One row: operations per second of each contender (client, or cachet's client on each URL), in order.
+pub struct Row {
+    pub op: &'static str,
+    pub tasks: usize,
+    pub ops_per_sec: Vec<f64>,
+}
+
+/// cachet's client on each of `urls` (e.g. `mem://` and a server's `redis://` address), every
+/// combination `rounds` times, the URLs taking turns within each round.
+pub fn compare_cachet(urls: &[String], ops: usize, rounds: usize) -> Result<Vec<Row>> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(async {
+        let mut contenders = Vec::with_capacity(urls.len());
+        for url in urls {
+            let client = cachet::client::Client::open(url).await.map_err(|e| anyhow::anyhow!("cachet client on {url}: {e}"))?;
+            contenders.push(Contender::Cachet(client));
+        }
+        measure(&contenders, ops, rounds).await
+    })
+}
+
+/// Every operation and task count, `rounds` times; the contenders take turns within each round.
+async fn measure(contenders: &[Contender], ops: usize, rounds: usize) -> Result<Vec<Row>> {
+    let mut rows = Vec::new();
+    for op in ["SET", "GET"] {
+        for tasks in [1, 16, 256] {
+            let mut samples = vec![Vec::with_capacity(rounds); contenders.len()];
+            for _ in 0..rounds {
+                for (i, contender) in contenders.iter().enumerate() {
+                    samples[i].push(run(contender, op, tasks, ops).await?);
+                }
+            }
+            rows.push(Row { op, tasks, ops_per_sec: samples.into_iter().map(median).collect() });
+        }
+    }
+    Ok(rows)
 }
 
 /// `ops` operations split over `tasks` concurrent tasks; operations per second.

@@ -46,6 +46,8 @@ struct Args {
 enum Part {
     Throughput,
     Client,
+    /// cachet's client on its in-process keyspace (`mem://`) and on a cachet server over loopback
+    InProcess,
     Memory,
     Startup,
     Wasm,
@@ -64,6 +66,9 @@ fn main() -> Result<()> {
     }
     if wants(Part::Client) {
         report.push_str(&client_section(&cachet, rounds, args.quick)?);
+    }
+    if wants(Part::InProcess) {
+        report.push_str(&in_process_section(&cachet, rounds, args.quick)?);
     }
     if wants(Part::Memory) {
         report.push_str(&memory_section(&cachet, args.quick)?);
@@ -130,6 +135,20 @@ fn client_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
     for row in rows {
         let [c, r, f] = row.ops_per_sec;
         writeln!(out, "| {} | {} | {c:.0} | {r:.0} | {f:.0} | **{:.2}** | **{:.2}** |", row.op, row.tasks, c / r, c / f)?;
+    }
+    Ok(out)
+}
+
+fn in_process_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
+    let ops = if quick { 5_000 } else { 100_000 };
+    let server = Server::start(Kind::Cachet, cachet, &[])?;
+    let urls = ["mem://".to_string(), format!("redis://127.0.0.1:{}/", server.port)];
+    let rows = client::compare_cachet(&urls, ops, rounds)?;
+    let mut out = format!("\n### cachet's client in process (`mem://`) and over loopback (64-byte values; {ops} operations per measurement)\n\n");
+    out.push_str("| operation | tasks | `mem://` ops/s | cachet server over TCP ops/s | mem/TCP |\n|---|---:|---:|---:|---:|\n");
+    for row in rows {
+        let (memory, tcp) = (row.ops_per_sec[0], row.ops_per_sec[1]);
+        writeln!(out, "| {} | {} | {memory:.0} | {tcp:.0} | **{:.2}** |", row.op, row.tasks, memory / tcp)?;
     }
     Ok(out)
 }
