@@ -296,6 +296,9 @@ fn hrandfield(ctx: &mut Ctx, args: &[&[u8]]) {
         return ctx.reply.error("ERR value is out of range");
     }
     let (db, now) = (ctx.db(), ctx.now_ms());
+    if count < 0 && ctx.keyspace.contains(db, args[1], now) && super::too_many_picks(ctx, count.unsigned_abs()) {
+        return;
+    }
     match read(ctx.keyspace, db, args[1], now) {
         Err(()) => ctx.reply.error(WRONG_TYPE),
         Ok(None) => ctx.reply.array(0),

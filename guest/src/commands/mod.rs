@@ -328,6 +328,22 @@ pub(crate) fn parse_f64(arg: &[u8]) -> Option<f64> {
 /// The lines every HELP reply ends with, about HELP itself (Redis adds them the same way).
 const HELP_ON_HELP: [&str; 2] = ["HELP", "    Print this help."];
 
+/// The most picks a random command with repeats (SRANDMEMBER, HRANDFIELD with a negative count)
+/// answers. Redis builds any reply it is asked for; inside the sandbox a reply of billions of picks
+/// would run the engine out of memory or time, and a fault costs every client the keyspace.
+const MAX_RANDOM_PICKS: u64 = 1 << 24;
+
+/// Answers Redis's range error, and returns true, when `picks` random picks are more than the
+/// engine answers (see [`MAX_RANDOM_PICKS`]) or would take more than `maxmemory`.
+pub(crate) fn too_many_picks(ctx: &mut Ctx, picks: u64) -> bool {
+    let over_memory = ctx.config.maxmemory > 0 && picks.saturating_mul(16) > ctx.config.maxmemory;
+    if picks > MAX_RANDOM_PICKS || over_memory {
+        ctx.reply.error("ERR value is out of range");
+        return true;
+    }
+    false
+}
+
 /// A HELP subcommand's reply: one status line per line of a container's `lines`, then the lines
 /// about HELP itself.
 pub(crate) fn write_help(ctx: &mut Ctx, lines: &[&str]) {

@@ -268,6 +268,9 @@ fn srandmember_count(ctx: &mut Ctx, args: &[&[u8]]) {
     let empty = |ctx: &mut Ctx| ctx.reply.array(0);
     let Some(len) = random_source(ctx, args[1], false, empty) else { return };
     let wanted = count.unsigned_abs();
+    if count < 0 && super::too_many_picks(ctx, wanted) {
+        return;
+    }
     if count < 0 {
         // Written as picked: the reply may be longer than the set, and is never held whole here.
         ctx.reply.array(usize::try_from(wanted).unwrap_or(usize::MAX));

@@ -218,3 +218,13 @@ fn key_commands_work_on_sets() {
     assert_eq!(c.run(&["MOVE", "s", "1"]), ":1\r\n");
     assert_eq!(c.run(&["DBSIZE"]), ":0\r\n");
 }
+
+#[test]
+fn a_huge_negative_count_is_refused_instead_of_exhausting_the_engine() {
+    let mut c = Harness::new();
+    c.run(&["SADD", "s", "a", "b"]);
+    c.run(&["HSET", "h", "f", "v"]);
+    assert_eq!(c.run(&["SRANDMEMBER", "s", "-1000000000000"]), "-ERR value is out of range\r\n");
+    assert_eq!(c.run(&["HRANDFIELD", "h", "-1000000000000"]), "-ERR value is out of range\r\n");
+    assert!(c.run(&["SRANDMEMBER", "s", "-3"]).starts_with("*3\r\n"));
+}
