@@ -106,9 +106,9 @@ impl Ctx<'_> {
 pub(crate) fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command> {
     let start = ctx.reply.len();
     let ran = run_command(ctx, args);
-    if let Some(error) = ctx.reply.error_since(start) {
-        let error = error.to_string();
-        ctx.stats.error_reply(&error);
+    let error = ctx.reply.error_since(start).map(|e| e.into_owned());
+    if let Some(error) = &error {
+        ctx.stats.error_reply(error);
     }
     match ran {
         Ran::Unknown => None,
@@ -118,8 +118,7 @@ pub(crate) fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command
         }
         Ran::Queued((command, _)) => Some(command),
         Ran::Ran((command, number)) => {
-            let failed = ctx.reply.error_since(start).is_some();
-            ctx.stats.command_ran(number, command.name, failed);
+            ctx.stats.command_ran(number, command.name, error.is_some());
             monitor::show(ctx, command, args);
             Some(command)
         }

@@ -149,11 +149,20 @@ fn publish(ctx: &mut Ctx, args: &[&[u8]]) {
     let (channel, message) = (args[1], args[2]);
     let receivers: Vec<(u64, Option<Vec<u8>>)> =
         ctx.pubsub.receivers(channel).into_iter().map(|(c, p)| (c, p.map(<[u8]>::to_vec))).collect();
+    // Receivers come grouped: the channel's subscribers, then each matching pattern's, so one
+    // encoding per group and protocol serves them all.
+    let mut encoded: Option<(Option<&[u8]>, Message)> = None;
     for (connection, pattern) in &receivers {
-        let mut fields: Vec<&[u8]> = vec![if pattern.is_some() { b"pmessage" } else { b"message" }];
-        fields.extend(pattern.as_deref());
-        fields.extend([channel, message]);
-        deliver(ctx, *connection, &fields);
+        let pattern = pattern.as_deref();
+        if encoded.as_ref().is_none_or(|(current, _)| *current != pattern) {
+            let mut fields: Vec<&[u8]> = vec![if pattern.is_some() { b"pmessage" } else { b"message" }];
+            fields.extend(pattern);
+            fields.extend([channel, message]);
+            encoded = Some((pattern, Message::new(fields)));
+        }
+        if let Some((_, message)) = &mut encoded {
+            message.deliver(ctx, *connection);
+        }
     }
     ctx.reply.integer(receivers.len() as i64);
 }
@@ -161,26 +170,44 @@ fn publish(ctx: &mut Ctx, args: &[&[u8]]) {
 fn spublish(ctx: &mut Ctx, args: &[&[u8]]) {
     let (channel, message) = (args[1], args[2]);
     let receivers = ctx.pubsub.shard_receivers(channel).to_vec();
+    let mut encoded = Message::new(vec![b"smessage", channel, message]);
     for connection in &receivers {
-        deliver(ctx, *connection, &[b"smessage", channel, message]);
+        encoded.deliver(ctx, *connection);
     }
     ctx.reply.integer(receivers.len() as i64);
 }
 
-/// Writes a message to a subscriber, in its own protocol.
-fn deliver(ctx: &mut Ctx, connection: u64, fields: &[&[u8]]) {
-    let resp3 = if connection == ctx.session.connection {
-        ctx.session.resp3()
-    } else {
-        ctx.others.get(&connection).is_some_and(|s| s.resp3())
-    };
-    let mut bytes = Vec::with_capacity(fields.iter().map(|f| f.len() + 16).sum());
-    let mut message = Reply::new(&mut bytes, resp3);
-    message.push(fields.len());
-    for field in fields {
-        message.bulk(field);
+/// A message for subscribers, encoded at most once per protocol however many receive it.
+struct Message<'a> {
+    fields: Vec<&'a [u8]>,
+    /// RESP2's array and RESP3's push, once written.
+    encoded: [Option<Vec<u8>>; 2],
+}
+
+impl<'a> Message<'a> {
+    fn new(fields: Vec<&'a [u8]>) -> Self {
+        Message { fields, encoded: [None, None] }
     }
-    ctx.push_to(connection, &bytes);
+
+    /// Writes the message to a subscriber, in its own protocol.
+    fn deliver(&mut self, ctx: &mut Ctx, connection: u64) {
+        let resp3 = if connection == ctx.session.connection {
+            ctx.session.resp3()
+        } else {
+            ctx.others.get(&connection).is_some_and(|s| s.resp3())
+        };
+        let fields = &self.fields;
+        let bytes = self.encoded[usize::from(resp3)].get_or_insert_with(|| {
+            let mut bytes = Vec::with_capacity(fields.iter().map(|f| f.len() + 16).sum());
+            let mut message = Reply::new(&mut bytes, resp3);
+            message.push(fields.len());
+            for field in fields {
+                message.bulk(field);
+            }
+            bytes
+        });
+        ctx.push_to(connection, bytes);
+    }
 }
 
 fn channels(ctx: &mut Ctx, args: &[&[u8]]) {

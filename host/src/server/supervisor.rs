@@ -221,9 +221,10 @@ impl Supervisor {
         self.faults
     }
 
-    /// Why the server cannot go on, once no fresh engine could replace a faulted one.
+    /// Why the server cannot go on, once no fresh engine could replace a faulted one. The
+    /// supervisor stays failed; the first caller gets the reason, later ones a plain statement.
     pub fn take_failure(&mut self) -> Option<anyhow::Error> {
-        self.failure.take().inspect(|_| self.failure = Some(anyhow::anyhow!("the engine has failed")))
+        self.failure.as_mut().map(|failure| std::mem::replace(failure, anyhow::anyhow!("the engine has failed")))
     }
 
     /// Replaces the faulted instance and re-registers every connection but `culprit`.
