@@ -119,7 +119,9 @@ pub(crate) fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command
         Ran::Queued((command, _)) => Some(command),
         Ran::Ran((command, number)) => {
             ctx.stats.command_ran(number, command.name, error.is_some());
-            monitor::show(ctx, command, args);
+            if !ctx.monitors.is_empty() {
+                monitor::show(ctx, command, args);
+            }
             Some(command)
         }
     }

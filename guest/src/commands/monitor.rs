@@ -18,10 +18,11 @@ fn monitor(ctx: &mut Ctx, _args: &[&[u8]]) {
     ctx.reply.ok();
 }
 
-/// Shows a command that ran to every monitor. Administrative commands are not shown, and
-/// passwords are replaced by `(redacted)`, as Redis does.
+/// Shows a command that ran to every monitor (the caller checks there is one: this runs after
+/// every command). Administrative commands are not shown, and passwords are replaced by
+/// `(redacted)`, as Redis does.
 pub fn show(ctx: &mut Ctx, command: &Command, args: &[&[u8]]) {
-    if ctx.monitors.is_empty() || command.has_flag(Flag::Admin) {
+    if command.has_flag(Flag::Admin) {
         return;
     }
     let line = line(ctx, args);

@@ -367,7 +367,11 @@ impl Engine {
 
     /// Tells whoever watches a key that changed (WATCH), and has the keyspace keep a record of
     /// changes only while somebody does.
+    #[inline]
     fn note_changes(&mut self) {
+        if self.watches.is_empty() && !self.keyspace.keeps_modified() {
+            return;
+        }
         for (db, key) in self.keyspace.take_modified() {
             self.watches.touch(db, &key);
         }

@@ -175,6 +175,10 @@ impl Keyspace {
         }
     }
 
+    pub fn keeps_modified(&self) -> bool {
+        self.modified.is_some()
+    }
+
     /// The keys changed since the last call, by database, while [`Keyspace::keep_modified`] is on.
     pub fn take_modified(&mut self) -> Vec<(usize, Key)> {
         self.modified.as_mut().map(std::mem::take).unwrap_or_default()

@@ -471,6 +471,7 @@ mod tests {
         arrivals: mpsc::UnboundedSender<Arrival>,
         stop: watch::Sender<bool>,
         served: tokio::task::JoinHandle<anyhow::Result<()>>,
+        #[cfg_attr(not(feature = "fault-injection"), allow(dead_code))]
         supervisor: Rc<RefCell<Supervisor>>,
     }
 

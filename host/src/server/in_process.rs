@@ -1,45 +1,53 @@
 //! `mem://`: a cachet keyspace inside this process. Its connections are calls into one engine
-//! instance, made by whoever writes to them: no socket, no thread and no runtime of its own. A
+//! instance, made by whoever writes to them: no socket, no thread and no runtime of its own. Input
+//! sent while another connection's call holds the engine is run by that caller, with its own, in
+//! one engine call (as the server's event loop runs every readable connection at once). A
 //! timer task on the opener's tokio runtime runs the engine's background work while anyone holds
 //! the keyspace. `mem://name` is shared by every client of the process that opens the same name;
 //! plain `mem://` is private to the client opened with it (and its clones).
 
 use super::Supervisor;
 use crate::capabilities::streams::{InProcessLink, InProcessServer};
-use crate::runtime::{Input, Output, Peer, PeerKind, Runtime};
+use crate::runtime::{Input, Output, Peer, PeerKind, Progress, Runtime};
 use anyhow::Result;
 use bytes::BytesMut;
 use std::collections::HashMap;
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError, Weak};
 use tokio::sync::Notify;
 
 pub struct InProcess {
     name: String,
     engine: Mutex<Engine>,
+    /// Connections with input the engine has not run yet, in the order they sent it. Whoever
+    /// holds the engine runs them all in one call, so a sender never waits for another's call.
+    waiting: Mutex<Vec<Arc<Mailbox>>>,
     /// Woken when the engine's deadline moves earlier, and when the keyspace is dropped.
     deadline_moved: Arc<Notify>,
 }
 
-/// The engine and the output waiting for each of its connections.
+/// The engine and the mailbox of each of its connections.
 struct Engine {
     supervisor: Supervisor,
     mailboxes: HashMap<u64, Arc<Mailbox>>,
 }
 
-/// What the engine has for one connection that its owner has not taken yet.
-#[derive(Default)]
+/// What passes between one connection and the engine outside the engine's lock.
 struct Mailbox {
+    id: u64,
     state: Mutex<MailboxState>,
     arrival: Notify,
 }
 
 #[derive(Default)]
 struct MailboxState {
+    /// Output the connection's owner has not taken yet.
     output: Vec<u8>,
-    /// Input the engine has not consumed yet: the start of a command still being written.
-    pending_input: Vec<u8>,
+    /// Input the engine has not run yet: new input, and the start of a command still being written.
+    input: Vec<u8>,
+    /// Whether the mailbox is in `waiting`.
+    waiting: bool,
     closed: bool,
 }
 
@@ -69,24 +77,80 @@ impl InProcess {
         let server = Arc::new(InProcess {
             name: name.to_string(),
             engine: Mutex::new(Engine { supervisor, mailboxes: HashMap::new() }),
+            waiting: Mutex::new(Vec::new()),
             deadline_moved: deadline_moved.clone(),
         });
         let weak = Arc::downgrade(&server);
         let deadline = {
             let weak = weak.clone();
-            move || weak.upgrade().map(|server| server.lock().supervisor.deadline())
+            move || weak.upgrade().map(|server| server.with_engine(|engine| engine.supervisor.deadline()))
         };
         let tick = move || {
             if let Some(server) = weak.upgrade() {
-                server.lock().tick();
+                server.with_engine(Engine::tick);
             }
         };
         tokio::spawn(super::timer::run(runtime.clock(), deadline_moved, deadline, tick));
         Ok(server)
     }
 
-    fn lock(&self) -> MutexGuard<'_, Engine> {
-        self.engine.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Runs `work` on the engine, waiting for it if another call holds it; then runs the input
+    /// that arrived meanwhile.
+    fn with_engine<R>(&self, work: impl FnOnce(&mut Engine) -> R) -> R {
+        let mut engine = self.engine.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let result = work(&mut engine);
+        self.run_waiting(engine);
+        result
+    }
+
+    /// Queues a connection's input and runs it, unless the engine is busy: then whoever holds it
+    /// runs this input with its own, and the sender goes on at once.
+    fn send(&self, mailbox: &Arc<Mailbox>, data: &[u8]) -> io::Result<()> {
+        {
+            let mut state = mailbox.lock();
+            if state.closed {
+                return Err(io::Error::new(io::ErrorKind::BrokenPipe, "the in-process server closed this connection"));
+            }
+            state.input.extend_from_slice(data);
+            if !state.waiting {
+                state.waiting = true;
+                self.waiting_list().push(mailbox.clone());
+            }
+        }
+        match self.engine.try_lock() {
+            Ok(engine) => self.run_waiting(engine),
+            Err(TryLockError::Poisoned(poisoned)) => self.run_waiting(poisoned.into_inner()),
+            // The holder looks at `waiting` again after it lets go (below), so this input is run.
+            Err(TryLockError::WouldBlock) => {}
+        }
+        Ok(())
+    }
+
+    /// Runs everything waiting, lets the engine go, and takes it again if more input arrived from
+    /// senders that found it busy in the meantime.
+    fn run_waiting<'a>(&'a self, mut engine: MutexGuard<'a, Engine>) {
+        loop {
+            loop {
+                let batch = std::mem::take(&mut *self.waiting_list());
+                if batch.is_empty() {
+                    break;
+                }
+                engine.run(batch);
+            }
+            drop(engine);
+            if self.waiting_list().is_empty() {
+                return;
+            }
+            engine = match self.engine.try_lock() {
+                Ok(engine) => engine,
+                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+                Err(TryLockError::WouldBlock) => return,
+            };
+        }
+    }
+
+    fn waiting_list(&self) -> MutexGuard<'_, Vec<Arc<Mailbox>>> {
+        self.waiting.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -120,26 +184,42 @@ impl Engine {
         }
     }
 
-    /// Runs a connection's input, and the rest of it again while the engine stops early.
-    fn run(&mut self, id: u64, mailbox: &Mailbox, data: &[u8]) {
-        let mut input = std::mem::take(&mut mailbox.lock().pending_input);
-        input.extend_from_slice(data);
-        let mut start = 0;
-        loop {
-            let outputs = self.supervisor.feed_all(&[Input { id, data: &input[start..] }]);
-            let progress = outputs.iter().find(|o| o.id == id).and_then(|o| o.progress);
+    /// Runs the input of several connections in one engine call, and again for those the engine
+    /// stopped early while more of their input is complete. What is left (the start of a
+    /// command) waits in the mailbox for the rest.
+    fn run(&mut self, batch: Vec<Arc<Mailbox>>) {
+        let mut fed: Vec<(Arc<Mailbox>, Vec<u8>, usize)> = batch
+            .into_iter()
+            .filter_map(|mailbox| {
+                let mut state = mailbox.lock();
+                state.waiting = false;
+                let input = (!state.closed).then(|| std::mem::take(&mut state.input))?;
+                drop(state);
+                Some((mailbox, input, 0))
+            })
+            .collect();
+        let mut active: Vec<usize> = (0..fed.len()).collect();
+        while !active.is_empty() {
+            let inputs: Vec<Input<'_>> = active.iter().map(|&i| Input { id: fed[i].0.id, data: &fed[i].1[fed[i].2..] }).collect();
+            let outputs = self.supervisor.feed_all(&inputs);
+            let progress: HashMap<u64, Progress> = outputs.iter().filter_map(|o| Some((o.id, o.progress.clone()?))).collect();
             self.deliver(outputs);
             let pending = self.supervisor.take_pending();
             self.deliver(pending);
-            let Some(progress) = progress else { break };
-            start += progress.consumed as usize;
-            if !progress.more || start >= input.len() {
-                break;
-            }
+            active.retain(|&i| {
+                let (mailbox, input, start) = &mut fed[i];
+                let Some(progress) = progress.get(&mailbox.id) else { return false };
+                *start += progress.consumed as usize;
+                progress.more && *start < input.len()
+            });
         }
-        let mut state = mailbox.lock();
-        if !state.closed {
-            state.pending_input = input.split_off(start.min(input.len()));
+        for (mailbox, mut input, start) in fed {
+            let mut state = mailbox.lock();
+            if !state.closed {
+                let mut rest = input.split_off(start.min(input.len()));
+                rest.extend_from_slice(&state.input);
+                state.input = rest;
+            }
         }
     }
 }
@@ -156,32 +236,28 @@ impl InProcessServer for InProcess {
     }
 
     fn connect(self: Arc<Self>) -> io::Result<Box<dyn InProcessLink>> {
-        let mut engine = self.lock();
         let peer = Peer { kind: PeerKind::Unix, address: "mem".into(), local_address: "mem".into() };
-        let id = engine.supervisor.open(peer).map_err(|refusal| {
-            io::Error::new(io::ErrorKind::ConnectionRefused, String::from_utf8_lossy(&refusal).trim_end().to_string())
+        let mailbox = self.with_engine(|engine| {
+            let id = engine.supervisor.open(peer).map_err(|refusal| {
+                io::Error::new(io::ErrorKind::ConnectionRefused, String::from_utf8_lossy(&refusal).trim_end().to_string())
+            })?;
+            let mailbox = Arc::new(Mailbox { id, state: Mutex::default(), arrival: Notify::new() });
+            engine.mailboxes.insert(id, mailbox.clone());
+            Ok::<_, io::Error>(mailbox)
         })?;
-        let mailbox = Arc::new(Mailbox::default());
-        engine.mailboxes.insert(id, mailbox.clone());
-        drop(engine);
-        Ok(Box::new(Link { id, mailbox, server: self }))
+        Ok(Box::new(Link { mailbox, server: self }))
     }
 }
 
 /// One connection to an in-process keyspace.
 struct Link {
-    id: u64,
     mailbox: Arc<Mailbox>,
     server: Arc<InProcess>,
 }
 
 impl InProcessLink for Link {
     fn send(&self, data: &[u8]) -> io::Result<()> {
-        if self.mailbox.lock().closed {
-            return Err(io::Error::new(io::ErrorKind::BrokenPipe, "the in-process server closed this connection"));
-        }
-        self.server.lock().run(self.id, &self.mailbox, data);
-        Ok(())
+        self.server.send(&self.mailbox, data)
     }
 
     fn receive(&self, into: &mut BytesMut) -> io::Result<usize> {
@@ -207,16 +283,69 @@ impl InProcessLink for Link {
             }
             state.closed = true;
         }
-        let mut engine = self.server.lock();
-        engine.mailboxes.remove(&self.id);
-        engine.supervisor.close(self.id);
-        let pending = engine.supervisor.take_pending();
-        engine.deliver(pending);
+        let id = self.mailbox.id;
+        self.server.with_engine(|engine| {
+            engine.mailboxes.remove(&id);
+            engine.supervisor.close(id);
+            let pending = engine.supervisor.take_pending();
+            engine.deliver(pending);
+        });
     }
 }
 
 impl Drop for Link {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keyspace() -> Arc<InProcess> {
+        InProcess::open("", Runtime::shared().expect("the component loads")).expect("a keyspace")
+    }
+
+    fn taken(link: &dyn InProcessLink) -> String {
+        let mut into = BytesMut::new();
+        link.receive(&mut into).expect("the link is open");
+        String::from_utf8_lossy(&into).into_owned()
+    }
+
+    #[tokio::test]
+    async fn input_sent_while_the_engine_is_busy_is_run_by_its_holder_when_it_lets_go() {
+        let server = keyspace();
+        let first = server.clone().connect().expect("a link");
+        let second = server.clone().connect().expect("a link");
+        server.with_engine(|_| {
+            first.send(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n").expect("sent");
+            // A command in two pieces: the engine sees it whole only once both have arrived.
+            second.send(b"*2\r\n$3\r\nGET\r\n$1").expect("sent");
+            second.send(b"\r\nk\r\n").expect("sent");
+            assert_eq!(taken(first.as_ref()), "", "nothing runs while the engine is held");
+        });
+        assert_eq!(taken(first.as_ref()), "+OK\r\n");
+        assert_eq!(taken(second.as_ref()), "$1\r\nv\r\n", "the later sender's input ran after the earlier one's");
+    }
+
+    #[tokio::test]
+    async fn the_start_of_a_command_waits_for_its_rest() {
+        let server = keyspace();
+        let link = server.clone().connect().expect("a link");
+        link.send(b"*1\r\n$4\r\nPI").expect("sent");
+        assert_eq!(taken(link.as_ref()), "");
+        link.send(b"NG\r\n*1\r\n$4\r\nPING\r\n").expect("sent");
+        assert_eq!(taken(link.as_ref()), "+PONG\r\n+PONG\r\n");
+    }
+
+    #[tokio::test]
+    async fn a_link_the_engine_closed_refuses_input() {
+        let server = keyspace();
+        let link = server.clone().connect().expect("a link");
+        link.send(b"*1\r\n$4\r\nQUIT\r\n").expect("sent");
+        assert_eq!(taken(link.as_ref()), "+OK\r\n");
+        let refused = link.send(b"*1\r\n$4\r\nPING\r\n").expect_err("closed");
+        assert_eq!(refused.kind(), io::ErrorKind::BrokenPipe);
     }
 }
