@@ -9,6 +9,7 @@ mod memory;
 mod plot;
 mod servers;
 mod throughput;
+mod types;
 mod wasm_cost;
 
 use anyhow::{Context, Result};
@@ -49,6 +50,8 @@ enum Part {
     /// cachet's client on its in-process keyspace (`mem://`) and on a cachet server over loopback
     InProcess,
     Memory,
+    /// Hashes and sets: bytes per element, and redis-benchmark's hash and set commands
+    Types,
     Startup,
     Wasm,
 }
@@ -72,6 +75,9 @@ fn main() -> Result<()> {
     }
     if wants(Part::Memory) {
         report.push_str(&memory_section(&cachet, args.quick)?);
+    }
+    if wants(Part::Types) {
+        report.push_str(&types_section(&cachet, rounds, args.quick)?);
     }
     if wants(Part::Startup) {
         report.push_str(&startup_section(&cachet)?);
@@ -181,6 +187,46 @@ fn memory_section(cachet: &Path, quick: bool) -> Result<String> {
         per_key[0].used_memory_per_key / per_key[1].used_memory_per_key,
         per_key[0].rss_per_key / per_key[1].rss_per_key
     )?;
+    Ok(out)
+}
+
+fn types_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
+    let collections = if quick { 1_000 } else { 10_000 };
+    let mut out = format!(
+        "\n### Hashes and sets\n\n{} elements: {collections} collections of {} each, loaded over one pipelined connection; bytes per element as the growth of `used_memory` and of RSS over the empty server.\n\n",
+        collections * types::ELEMENTS,
+        types::ELEMENTS
+    );
+    out.push_str("| elements | cachet bytes/element (used_memory) | redis | cachet/redis | cachet bytes/element (RSS) | redis | cachet/redis |\n|---|---:|---:|---:|---:|---:|---:|\n");
+    for shape in types::Shape::ALL {
+        let cachet_cost = types::bytes_per_element(&Server::start(Kind::Cachet, cachet, &[])?, shape, collections)?;
+        // Debian's redis-server 7.0 has no field TTLs (Redis 7.4 added them).
+        let redis_cost = match shape {
+            types::Shape::HashWithFieldTtls => None,
+            _ => Some(types::bytes_per_element(&Server::start(Kind::Redis, cachet, &[])?, shape, collections)?),
+        };
+        let (used, rss) = match redis_cost {
+            Some(r) => (
+                format!("{:.1} | **{:.2}**", r.used_memory, cachet_cost.used_memory / r.used_memory),
+                format!("{:.1} | **{:.2}**", r.rss, cachet_cost.rss / r.rss),
+            ),
+            None => ("n/a | n/a".to_string(), "n/a | n/a".to_string()),
+        };
+        writeln!(out, "| {} | {:.1} | {used} | {:.1} | {rss} |", shape.describe(), cachet_cost.used_memory, cachet_cost.rss)?;
+    }
+    let requests = if quick { 20_000 } else { 200_000 };
+    let (cachet_server, redis_server) = throughput::pair(cachet)?;
+    writeln!(out, "\nredis-benchmark, {rounds} interleaved round(s), {requests} requests per test; medians.\n")?;
+    out.push_str("| scenario | test | cachet ops/s | redis ops/s | cachet/redis | cachet p50 / p99 ms | redis p50 / p99 ms |\n|---|---|---:|---:|---:|---:|---:|\n");
+    for (scenario, args) in types::scenarios(requests) {
+        for row in throughput::compare(&cachet_server, &redis_server, &scenario, &args, rounds)? {
+            writeln!(
+                out,
+                "| `{}` | {} | {:.0} | {:.0} | **{:.2}** | {:.3} / {:.3} | {:.3} / {:.3} |",
+                row.scenario, types::test_name(&row.test), row.cachet.rps, row.redis.rps, row.ratio(), row.cachet.p50_ms, row.cachet.p99_ms, row.redis.p50_ms, row.redis.p99_ms
+            )?;
+        }
+    }
     Ok(out)
 }
 

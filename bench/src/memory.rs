@@ -16,7 +16,7 @@ pub struct KeyCost {
 
 /// Loads `keys` keys with `value_size`-byte values over one pipelined connection.
 pub fn bytes_per_key(server: &Server, keys: usize, value_size: usize) -> Result<KeyCost> {
-    let (used_before, rss_before) = (server.info_field("used_memory")?, server.rss()?);
+    let (used_before, rss_before) = used_and_rss(server)?;
     let mut conn = TcpStream::connect(("127.0.0.1", server.port))?;
     let value = "v".repeat(value_size);
     const BATCH: usize = 10_000;
@@ -30,23 +30,52 @@ pub fn bytes_per_key(server: &Server, keys: usize, value_size: usize) -> Result<
         conn.write_all(&batch)?;
         read_replies(&mut conn, end - start)?;
     }
-    let (used_after, rss_after) = (server.info_field("used_memory")?, server.rss()?);
+    let (used_after, rss_after) = used_and_rss(server)?;
     Ok(KeyCost {
         used_memory_per_key: used_after.saturating_sub(used_before) as f64 / keys as f64,
         rss_per_key: rss_after.saturating_sub(rss_before) as f64 / keys as f64,
     })
 }
 
-/// Reads `count` `+OK` replies.
+/// The server's `used_memory` and its process's resident memory, in bytes.
+pub fn used_and_rss(server: &Server) -> Result<(u64, u64)> {
+    Ok((server.info_field("used_memory")?, server.rss()?))
+}
+
+/// Sends `commands` commands written in `batch` over a new connection and waits for their replies.
+pub fn pipeline(server: &Server, batch: &[u8], commands: usize) -> Result<()> {
+    let mut conn = TcpStream::connect(("127.0.0.1", server.port))?;
+    conn.write_all(batch)?;
+    read_replies(&mut conn, commands)
+}
+
+/// Reads `count` replies, each one line or a flat array of one-line elements (what loading
+/// commands answer: `+OK`, an integer, HEXPIRE's array of integers).
 fn read_replies(conn: &mut TcpStream, count: usize) -> Result<()> {
-    let expected = count * 5;
-    let mut got = 0;
+    let mut replies = 0;
+    let mut elements_left = 0u64;
+    let mut line = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
-    while got < expected {
+    while replies < count {
         let n = conn.read(&mut buf).context("reading replies")?;
-        anyhow::ensure!(n > 0, "the server closed the connection while loading keys");
-        anyhow::ensure!(!buf[..n].contains(&b'-'), "the server answered an error while loading keys");
-        got += n;
+        anyhow::ensure!(n > 0, "the server closed the connection while loading");
+        for &byte in &buf[..n] {
+            line.push(byte);
+            if byte != b'\n' {
+                continue;
+            }
+            anyhow::ensure!(!line.starts_with(b"-"), "the server answered an error while loading: {}", String::from_utf8_lossy(&line));
+            if elements_left > 0 {
+                elements_left -= 1;
+                replies += usize::from(elements_left == 0);
+            } else if let Some(header) = line.strip_prefix(b"*") {
+                elements_left = std::str::from_utf8(header)?.trim().parse()?;
+                replies += usize::from(elements_left == 0);
+            } else {
+                replies += 1;
+            }
+            line.clear();
+        }
     }
     Ok(())
 }

@@ -124,6 +124,8 @@ impl Packed {
     }
 
     /// Writes the field's record, replacing the old one where it was. Returns whether it is new.
+    /// The buffer grows to the size needed, as a listpack does: a packed hash is small, so
+    /// copying it costs less than the half-empty buffer that doubling would leave behind.
     fn write(&mut self, field: &[u8], value: &[u8], expires_at: u64) -> bool {
         let new = record(field, value, expires_at);
         let old = self.find(field).map(|slot| (slot.start, slot.end, slot.expires_at));
@@ -132,10 +134,12 @@ impl Packed {
         match old {
             Some((start, end, old_expiry)) => {
                 self.with_ttl -= u32::from(old_expiry != 0);
+                self.bytes.reserve_exact(new.len().saturating_sub(end - start));
                 self.bytes.splice(start..end, new);
                 false
             }
             None => {
+                self.bytes.reserve_exact(new.len());
                 self.bytes.extend_from_slice(&new);
                 self.len += 1;
                 true
@@ -148,6 +152,9 @@ impl Packed {
             return false;
         };
         self.bytes.drain(start..end);
+        if self.bytes.capacity() > 2 * self.bytes.len() {
+            self.bytes.shrink_to_fit();
+        }
         self.len -= 1;
         self.with_ttl -= u32::from(expires_at != 0);
         true

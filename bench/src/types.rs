@@ -1,0 +1,107 @@
+//! The data types beyond strings: bytes per element of hashes and sets loaded into each server,
+//! and redis-benchmark's hash and set commands against both.
+
+use crate::memory::{pipeline, used_and_rss};
+use crate::servers::Server;
+use anyhow::Result;
+use std::io::Write;
+
+/// Elements in each collection loaded: 10,000 collections of 100 are a million elements, each
+/// collection small enough for the compact encodings (listpack) of both servers.
+pub const ELEMENTS: usize = 100;
+
+/// What one way of loading elements cost a server, per element.
+#[derive(Clone, Copy, Debug)]
+pub struct ElementCost {
+    pub used_memory: f64,
+    pub rss: f64,
+}
+
+/// The shapes measured: hashes of 16-byte values, the same with a TTL on every field, sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    Hash,
+    HashWithFieldTtls,
+    Set,
+}
+
+impl Shape {
+    pub const ALL: [Shape; 3] = [Shape::Hash, Shape::HashWithFieldTtls, Shape::Set];
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Shape::Hash => "hash fields (16-byte values)",
+            Shape::HashWithFieldTtls => "hash fields with a TTL each (HEXPIRE)",
+            Shape::Set => "set members",
+        }
+    }
+
+    /// The commands that fill collection `n`, written in RESP.
+    fn load(self, n: usize, out: &mut Vec<u8>) -> Result<usize> {
+        let key = format!("{}:{n:08}", if self == Shape::Set { "set" } else { "hash" });
+        let mut args: Vec<String> = vec![if self == Shape::Set { "SADD".into() } else { "HSET".into() }, key.clone()];
+        for e in 0..ELEMENTS {
+            args.push(format!("element:{e:06}"));
+            if self != Shape::Set {
+                args.push("value-0123456789".into());
+            }
+        }
+        write_command(out, &args)?;
+        if self != Shape::HashWithFieldTtls {
+            return Ok(1);
+        }
+        let mut expire: Vec<String> = vec!["HEXPIRE".into(), key, "3600".into(), "FIELDS".into(), ELEMENTS.to_string()];
+        expire.extend((0..ELEMENTS).map(|e| format!("element:{e:06}")));
+        write_command(out, &expire)?;
+        Ok(2)
+    }
+}
+
+fn write_command(out: &mut Vec<u8>, args: &[String]) -> Result<()> {
+    write!(out, "*{}\r\n", args.len())?;
+    for arg in args {
+        write!(out, "${}\r\n{arg}\r\n", arg.len())?;
+    }
+    Ok(())
+}
+
+/// Loads `collections` collections of `shape` into a fresh server and measures the growth.
+pub fn bytes_per_element(server: &Server, shape: Shape, collections: usize) -> Result<ElementCost> {
+    let before = used_and_rss(server)?;
+    const BATCH: usize = 100;
+    for start in (0..collections).step_by(BATCH) {
+        let mut batch = Vec::new();
+        let mut commands = 0;
+        for n in start..(start + BATCH).min(collections) {
+            commands += shape.load(n, &mut batch)?;
+        }
+        pipeline(server, &batch, commands)?;
+    }
+    let after = used_and_rss(server)?;
+    let elements = (collections * ELEMENTS) as f64;
+    Ok(ElementCost {
+        used_memory: after.0.saturating_sub(before.0) as f64 / elements,
+        rss: after.1.saturating_sub(before.1) as f64 / elements,
+    })
+}
+
+/// redis-benchmark runs for the hash and set commands: (scenario, short test names, arguments).
+/// HSET and SADD come first, so HGET and SISMEMBER find what they fill.
+pub fn scenarios(requests: usize) -> Vec<(String, Vec<String>)> {
+    let n = requests.to_string();
+    let mut out = Vec::new();
+    for pipeline in ["1", "16"] {
+        let common = ["-c", "50", "-P", pipeline, "-n", &n, "-r", "100000"];
+        let with = |tail: &[&str]| -> Vec<String> { common.iter().chain(tail).map(|s| s.to_string()).collect() };
+        let scenario = format!("-c 50 -P {pipeline} -r 100000");
+        out.push((scenario.clone(), with(&["-t", "hset,sadd"])));
+        out.push((scenario.clone(), with(&["HGET", "myhash", "element:__rand_int__"])));
+        out.push((scenario, with(&["SISMEMBER", "myset", "element:__rand_int__"])));
+    }
+    out
+}
+
+/// The command's name of a redis-benchmark test (a custom command's test is its whole line).
+pub fn test_name(test: &str) -> String {
+    test.split_whitespace().next().unwrap_or(test).to_ascii_uppercase()
+}
