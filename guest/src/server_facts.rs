@@ -1,7 +1,9 @@
 //! Facts about the running server that commands report (HELLO, INFO, LASTSAVE).
 
 /// The Redis version cachet answers as (HELLO, INFO): the one whose commands and replies it follows.
-pub const REDIS_VERSION: &str = "7.2.4";
+/// 7.4 is the first with per-field hash TTLs (HEXPIRE and its family), so clients that check the
+/// version before using them do; HGETEX, HSETEX and HGETDEL (Redis 8.0) are served as well.
+pub const REDIS_VERSION: &str = "7.4.0";
 
 /// Facts fixed when the engine starts.
 #[derive(Debug, Clone)]

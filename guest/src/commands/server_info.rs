@@ -291,7 +291,7 @@ mod tests {
         c.run(&["GET", "missing"]);
         let reply = c.run(&["INFO"]);
         let text = body(&reply);
-        assert!(text.starts_with("# Server\r\nredis_version:7.2.4\r\n"), "{text}");
+        assert!(text.starts_with("# Server\r\nredis_version:7.4.0\r\n"), "{text}");
         for section in ["# Clients\r\n", "\r\n\r\n# Memory\r\n", "# Stats\r\n", "# Keyspace\r\ndb0:keys=1,expires=1,avg_ttl=0\r\n"] {
             assert!(text.contains(section), "{section:?} in {text}");
         }

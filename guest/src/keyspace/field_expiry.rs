@@ -43,6 +43,10 @@ impl Keyspace {
 
     /// Lazy field expiry: run by every hash command before it reads or changes the hash.
     pub fn reap_fields(&mut self, db: usize, key: &[u8], now: u64) {
+        // Every hash read comes here first: without field TTLs in the database, it costs no lookup.
+        if self.dbs[db].field_ttls.is_empty() {
+            return;
+        }
         let has_ttls = self.dbs[db].entries.get(key).and_then(|e| e.value.as_hash()).is_some_and(|h| h.has_field_ttls());
         if has_ttls {
             self.reap(db, key, now, usize::MAX);
