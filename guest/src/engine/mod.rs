@@ -607,6 +607,23 @@ mod tests {
         assert_eq!(info_field(&mut c, "lazyfreed_objects"), "5");
     }
 
+    /// Over `maxmemory`, what waits to be freed is freed before anything is evicted or refused.
+    #[test]
+    fn memory_pressure_frees_the_queue_first() {
+        let mut c = Harness::new();
+        fill(&mut c, "SADD", "big", 3 * super::commands::LAZY_FREE_SLICE);
+        c.run(&["SET", "small", "v"]);
+        c.run(&["DEL", "big"]);
+        assert!(c.engine.keyspace.has_lazy_free());
+        c.run(&["CONFIG", "SET", "maxmemory", "1"]);
+        let refused = c.run(&["SET", "other", "v"]);
+        assert!(refused.starts_with("-OOM"), "{refused}");
+        assert!(!c.engine.keyspace.has_lazy_free(), "the queue was freed in full first");
+        assert_eq!(c.run(&["EXISTS", "small"]), ":1\r\n", "noeviction keeps the keys");
+        c.run(&["CONFIG", "SET", "maxmemory", "0"]);
+        assert_eq!(info_field(&mut c, "lazyfreed_objects"), "1");
+    }
+
     #[test]
     fn large_pipelined_replies_come_in_chunks() {
         let mut c = Harness::new();
