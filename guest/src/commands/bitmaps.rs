@@ -298,7 +298,7 @@ fn bitop(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let result = combine(ctx.keyspace, (db, now), op, sources, longest);
     if result.is_empty() {
-        ctx.keyspace.take(db, destination, now);
+        ctx.keyspace.delete(db, destination, now);
     } else {
         ctx.keyspace.set(db, destination, Value::String(result), None, now);
     }

@@ -42,7 +42,7 @@ pub const COMMANDS: &[Command] = &[
 
 fn del(ctx: &mut Ctx, args: &[&[u8]]) {
     let (db, now) = (ctx.db(), ctx.now_ms());
-    let removed = args[1..].iter().filter(|key| ctx.keyspace.take(db, key, now).is_some()).count();
+    let removed = args[1..].iter().filter(|key| ctx.keyspace.delete(db, key, now)).count();
     ctx.reply.integer(removed as i64);
 }
 
@@ -256,34 +256,52 @@ fn dbsize(ctx: &mut Ctx, _args: &[&[u8]]) {
     ctx.reply.integer(ctx.keyspace.len(db) as i64);
 }
 
-/// FLUSHDB and FLUSHALL take an optional ASYNC or SYNC; both free memory at once here.
-fn flush_mode_ok(ctx: &mut Ctx, args: &[&[u8]]) -> bool {
+/// How FLUSHDB and FLUSHALL free what they remove.
+#[derive(PartialEq)]
+enum FlushMode {
+    /// No option, or ASYNC: a big database is freed lazily, so other clients do not wait for it.
+    Lazy,
+    /// SYNC: everything is freed before the reply, as the client asked.
+    Sync,
+}
+
+/// The optional ASYNC or SYNC of FLUSHDB and FLUSHALL, or `None` after answering a syntax error.
+fn flush_mode(ctx: &mut Ctx, args: &[&[u8]]) -> Option<FlushMode> {
     match args {
-        [_] => true,
-        [_, mode] if is(mode, "ASYNC") || is(mode, "SYNC") => true,
+        [_] => Some(FlushMode::Lazy),
+        [_, mode] if is(mode, "ASYNC") => Some(FlushMode::Lazy),
+        [_, mode] if is(mode, "SYNC") => Some(FlushMode::Sync),
         _ => {
             ctx.reply.error(SYNTAX_ERROR);
-            false
+            None
         }
     }
 }
 
+/// Finishes a flush: with SYNC, frees everything waiting to be freed before answering.
+fn flushed(ctx: &mut Ctx, mode: FlushMode) {
+    if mode == FlushMode::Sync {
+        ctx.keyspace.free_lazily(usize::MAX);
+    }
+    ctx.reply.ok();
+}
+
 fn flushdb(ctx: &mut Ctx, args: &[&[u8]]) {
-    if flush_mode_ok(ctx, args) {
+    if let Some(mode) = flush_mode(ctx, args) {
         let db = ctx.db();
         touch_watched_in(ctx, db, db);
         ctx.keyspace.flush(db);
-        ctx.reply.ok();
+        flushed(ctx, mode);
     }
 }
 
 fn flushall(ctx: &mut Ctx, args: &[&[u8]]) {
-    if flush_mode_ok(ctx, args) {
+    if let Some(mode) = flush_mode(ctx, args) {
         for db in 0..ctx.keyspace.databases() {
             touch_watched_in(ctx, db, db);
         }
         ctx.keyspace.flush_all();
-        ctx.reply.ok();
+        flushed(ctx, mode);
     }
 }
 

@@ -209,6 +209,9 @@ fn refuse_bytes(ctx: &mut Ctx, error: &[u8]) {
 
 /// Evicts keys, as `maxmemory-policy` allows, until the engine's memory is within `maxmemory`.
 /// Returns false when it could not get there: commands that would use more memory are refused.
+///
+/// Memory of values waiting to be freed lazily still counts as used: it is freed first, a slice at
+/// a time, so that no key is evicted while freeing what is already removed would make room.
 fn make_room(ctx: &mut Ctx) -> bool {
     let limit = ctx.config.maxmemory;
     if limit == 0 {
@@ -216,12 +219,18 @@ fn make_room(ctx: &mut Ctx) -> bool {
     }
     let (policy, samples, now) = (ctx.config.maxmemory_policy, ctx.config.maxmemory_samples as usize, ctx.now_ms());
     while crate::memory::used() as u64 > limit {
-        if !ctx.keyspace.evict_one(policy, samples, ctx.rng, now) {
+        if ctx.keyspace.has_lazy_free() {
+            ctx.keyspace.free_lazily(LAZY_FREE_SLICE);
+        } else if !ctx.keyspace.evict_one(policy, samples, ctx.rng, now) {
             return false;
         }
     }
     true
 }
+
+/// Pieces of lazily freed values (members, fields, keys of a flushed database) freed at a time:
+/// a slice takes well under a millisecond, so nobody waits long for it.
+pub(crate) const LAZY_FREE_SLICE: usize = 8_192;
 
 fn find_subcommand(command: &'static Command, name: &[u8]) -> Option<(usize, &'static Command)> {
     command.subcommands.iter().enumerate().find(|(_, sub)| {

@@ -183,6 +183,9 @@ fn memory_fields(ctx: &Ctx) -> Fields {
         ("maxmemory_human", human_bytes(ctx.config.maxmemory)),
         ("maxmemory_policy", ctx.config.maxmemory_policy.name().into()),
         ("mem_allocator", "dlmalloc".into()),
+        // Both lazy-free figures are in this section in Redis 7, the count of freed ones too.
+        ("lazyfree_pending_objects", ctx.keyspace.lazyfree_pending_objects().to_string()),
+        ("lazyfreed_objects", ctx.keyspace.stats.lazyfreed_objects.to_string()),
     ]
 }
 
@@ -198,7 +201,7 @@ fn persistence_fields(ctx: &Ctx) -> Fields {
 
 fn stats_fields(ctx: &Ctx) -> Fields {
     let stats = &ctx.stats;
-    let KeyspaceStats { hits, misses, expired_keys, evicted_keys, expired_subkeys } = ctx.keyspace.stats;
+    let KeyspaceStats { hits, misses, expired_keys, evicted_keys, expired_subkeys, .. } = ctx.keyspace.stats;
     vec![
         ("total_connections_received", stats.connections_received.to_string()),
         ("total_commands_processed", stats.commands_processed.to_string()),

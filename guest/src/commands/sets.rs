@@ -440,7 +440,7 @@ fn store_with(ctx: &mut Ctx, operation: Operation, destination: &[u8], keys: &[&
     let len = result.len();
     if len == 0 {
         let (db, now) = (ctx.db(), ctx.now_ms());
-        ctx.keyspace.take(db, destination, now);
+        ctx.keyspace.delete(db, destination, now);
     } else {
         store_set(ctx, destination, result);
     }

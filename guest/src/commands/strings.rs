@@ -224,7 +224,7 @@ fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], condition: Condition, expiry: 
         ExpiryChange::Keep => ctx.keyspace.set_keep_ttl(db, key, Value::from_bytes(value), now),
         ExpiryChange::At(at) if at <= now => {
             // Deleted as DEL deletes: a key already expired is counted as expired.
-            ctx.keyspace.take(db, key, now);
+            ctx.keyspace.delete(db, key, now);
         }
         ExpiryChange::At(at) => ctx.keyspace.set_bytes(db, key, value, Some(at), now),
         ExpiryChange::Clear | ExpiryChange::Persist => ctx.keyspace.set_bytes(db, key, value, None, now),

@@ -205,6 +205,7 @@ impl Engine {
         for input in inputs {
             self.serve(&mut outbox, input, now);
         }
+        self.keyspace.free_lazily(commands::LAZY_FREE_SLICE);
         outbox.into_outputs()
     }
 
@@ -387,7 +388,8 @@ impl Engine {
         self.monitors.retain(|m| *m != connection);
     }
 
-    /// Runs due background work — active expiry, closing idle clients — and returns its output
+    /// Runs due background work — active expiry, closing idle clients, a slice of lazy freeing —
+    /// and returns its output
     /// (connections closed for being idle).
     pub fn tick(&mut self, now: Now) -> Vec<Output> {
         self.begin(now);
@@ -401,13 +403,20 @@ impl Engine {
         if self.idle_check_due(now) {
             self.close_idle(&mut outbox, now);
         }
+        self.keyspace.free_lazily(commands::LAZY_FREE_SLICE);
         outbox.into_outputs()
     }
 
     /// The monotonic time of the engine's next due work, `None` when it has none: then only input
     /// gives it something to do. The host calls [`Engine::tick`] then (or earlier; a tick with
     /// nothing due does nothing).
+    ///
+    /// While values wait to be freed lazily, the answer is "now": the host spaces its ticks (by a
+    /// millisecond at least), so the freeing goes on a slice per tick between clients' commands.
     pub fn next_deadline(&self) -> Option<u64> {
+        if self.keyspace.has_lazy_free() {
+            return Some(0);
+        }
         let expiry = self.keyspace.has_volatile().then(|| self.expiry_due_ns());
         let idle = if self.config.timeout != self.idle.timeout { Some(0) } else { self.idle.deadline_ns };
         match (expiry, idle) {
@@ -514,6 +523,109 @@ mod tests {
                 assert!(out.close);
             }
         }
+    }
+
+    /// An INFO field's value.
+    fn info_field(c: &mut Harness, name: &str) -> String {
+        let info = c.run(&["INFO", "memory"]);
+        let line = info.lines().find_map(|l| l.strip_prefix(&format!("{name}:")));
+        line.expect("the field is reported").to_string()
+    }
+
+    /// Adds `n` members (or fields) to `key` with SADD (or HSET), a batch of arguments at a time.
+    fn fill(c: &mut Harness, command: &str, key: &str, n: usize) {
+        for start in (0..n).step_by(10_000) {
+            let mut args = vec![command.to_string(), key.to_string()];
+            for i in start..(start + 10_000).min(n) {
+                args.push(format!("member:{i}"));
+                if command == "HSET" {
+                    args.push("v".into());
+                }
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            assert!(c.run(&args).starts_with(':'));
+        }
+    }
+
+    /// Ticks until nothing waits to be freed; returns how many ticks it took.
+    fn drain(c: &mut Harness) -> usize {
+        let mut ticks = 0;
+        while c.engine.keyspace.has_lazy_free() {
+            assert_eq!(c.engine.next_deadline(), Some(0), "a tick is asked for at once while values wait");
+            c.advance_ms(1);
+            c.engine.tick(c.now);
+            ticks += 1;
+            assert!(ticks < 1_000, "the queue drains");
+        }
+        ticks
+    }
+
+    #[test]
+    fn deleting_a_big_set_frees_it_in_bounded_slices_on_ticks() {
+        let mut c = Harness::new();
+        let members = 10 * super::commands::LAZY_FREE_SLICE;
+        fill(&mut c, "SADD", "big", members);
+        assert_eq!(c.engine.next_deadline(), None);
+        assert_eq!(c.run(&["DEL", "big"]), ":1\r\n");
+        assert_eq!(c.run(&["EXISTS", "big"]), ":0\r\n", "the key is gone at once");
+        assert_eq!(info_field(&mut c, "lazyfree_pending_objects"), "1");
+        assert_eq!(info_field(&mut c, "lazyfreed_objects"), "0");
+        // The four calls above freed a slice each; each tick frees one more, no more, and the tick
+        // after the last member finds the set empty.
+        let ticks = drain(&mut c);
+        assert_eq!(ticks, members / super::commands::LAZY_FREE_SLICE - 4 + 1);
+        assert_eq!(c.engine.next_deadline(), None);
+        assert_eq!(info_field(&mut c, "lazyfree_pending_objects"), "0");
+        assert_eq!(info_field(&mut c, "lazyfreed_objects"), "1");
+    }
+
+    #[test]
+    fn small_values_are_freed_at_once() {
+        let mut c = Harness::new();
+        fill(&mut c, "SADD", "small", crate::keyspace::LAZYFREE_THRESHOLD);
+        assert_eq!(c.run(&["UNLINK", "small"]), ":1\r\n");
+        assert!(!c.engine.keyspace.has_lazy_free());
+        assert_eq!(info_field(&mut c, "lazyfreed_objects"), "0");
+    }
+
+    /// Whatever removes a big value — UNLINK, an overwrite, expiry, FLUSHALL — hands it to lazy
+    /// freeing; FLUSHALL SYNC frees everything before it answers.
+    #[test]
+    fn every_way_of_removing_a_big_value_frees_it_lazily() {
+        let mut c = Harness::new();
+        let big = 3 * super::commands::LAZY_FREE_SLICE;
+        let removals: [&[&str]; 4] = [&["UNLINK", "big"], &["SET", "big", "x"], &["PEXPIRE", "big", "1"], &["FLUSHALL"]];
+        for removal in removals {
+            c.run(&["DEL", "big"]);
+            fill(&mut c, "HSET", "big", big);
+            c.run(removal);
+            c.advance_ms(5);
+            assert_eq!(c.run(&["EXISTS", "big"]), if removal[0] == "SET" { ":1\r\n" } else { ":0\r\n" });
+            assert_eq!(info_field(&mut c, "lazyfree_pending_objects"), "1", "after {removal:?}");
+            drain(&mut c);
+        }
+        assert_eq!(info_field(&mut c, "lazyfreed_objects"), "4");
+        fill(&mut c, "SADD", "big", big);
+        assert_eq!(c.run(&["FLUSHALL", "SYNC"]), "+OK\r\n");
+        assert!(!c.engine.keyspace.has_lazy_free());
+        assert_eq!(info_field(&mut c, "lazyfreed_objects"), "5");
+    }
+
+    /// Over `maxmemory`, what waits to be freed is freed before anything is evicted or refused.
+    #[test]
+    fn memory_pressure_frees_the_queue_first() {
+        let mut c = Harness::new();
+        fill(&mut c, "SADD", "big", 3 * super::commands::LAZY_FREE_SLICE);
+        c.run(&["SET", "small", "v"]);
+        c.run(&["DEL", "big"]);
+        assert!(c.engine.keyspace.has_lazy_free());
+        c.run(&["CONFIG", "SET", "maxmemory", "1"]);
+        let refused = c.run(&["SET", "other", "v"]);
+        assert!(refused.starts_with("-OOM"), "{refused}");
+        assert!(!c.engine.keyspace.has_lazy_free(), "the queue was freed in full first");
+        assert_eq!(c.run(&["EXISTS", "small"]), ":1\r\n", "noeviction keeps the keys");
+        c.run(&["CONFIG", "SET", "maxmemory", "0"]);
+        assert_eq!(info_field(&mut c, "lazyfreed_objects"), "1");
     }
 
     #[test]

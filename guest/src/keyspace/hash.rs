@@ -204,6 +204,27 @@ impl Hash {
         self.len() == 0
     }
 
+    /// How many blocks freeing the hash releases, as Redis's `lazyfreeGetFreeEffort` counts them:
+    /// a packed hash is one buffer, a table one block per field.
+    pub fn free_effort(&self) -> usize {
+        match &self.repr {
+            Repr::Packed(_) => 1,
+            Repr::Table(t) => t.fields.len() + t.ttls.len(),
+        }
+    }
+
+    /// The hash's fields (and their TTL records), each freed when the iterator passes it (see
+    /// `lazy_free`).
+    pub fn into_pieces(self) -> Box<dyn Iterator<Item = ()>> {
+        match self.repr {
+            Repr::Packed(_) => Box::new(std::iter::empty()),
+            Repr::Table(t) => {
+                let Hashed { fields, ttls } = *t;
+                Box::new(fields.into_entries().map(drop).chain(ttls.into_iter().map(drop)))
+            }
+        }
+    }
+
     /// Whether any field has a time to live.
     pub fn has_field_ttls(&self) -> bool {
         match &self.repr {

@@ -9,12 +9,15 @@ mod field_expiry;
 mod hash;
 mod index;
 mod key;
+mod lazy_free;
 mod set;
 mod table;
 mod value;
 
 pub use eviction::{Access, Policy};
 pub use key::Key;
+#[cfg(test)]
+pub(crate) use lazy_free::LAZYFREE_THRESHOLD;
 pub use hash::{Hash, HashLimits};
 pub use set::{Set, SetLimits};
 pub use value::Value;
@@ -22,6 +25,7 @@ pub use value::Value;
 use crate::rng::Rng;
 use smallvec::SmallVec;
 use foldhash::fast::FixedState;
+use lazy_free::LazyFree;
 use table::Table;
 use std::num::NonZeroU64;
 
@@ -63,6 +67,8 @@ pub struct KeyspaceStats {
     pub evicted_keys: u64,
     /// Hash fields removed because their own TTL passed.
     pub expired_subkeys: u64,
+    /// Values freed lazily, completely (see [`lazy_free`]).
+    pub lazyfreed_objects: u64,
 }
 
 struct Db {
@@ -81,6 +87,14 @@ impl Db {
             field_ttls: Table::with_hasher(FixedState::with_seed(seed.rotate_left(41))),
         }
     }
+
+    /// Everything the database holds, freed a key at a time as the iterator goes; each key's value
+    /// is handed back, so a big one is freed lazily in turn.
+    fn into_pieces(self) -> Box<dyn Iterator<Item = Option<Value>>> {
+        let values = self.entries.into_entries().map(|(_, entry)| Some(entry.value));
+        let indexes = self.volatile.into_entries().chain(self.field_ttls.into_entries()).map(|_| None);
+        Box::new(values.chain(indexes))
+    }
 }
 
 pub struct Keyspace {
@@ -92,6 +106,8 @@ pub struct Keyspace {
     /// (WATCH): every write, expiry and eviction of a key goes through the few methods that add
     /// to it.
     modified: Option<Vec<(usize, Key)>>,
+    /// Big values removed and not yet freed.
+    lazy: LazyFree,
 }
 
 /// How much one [`Keyspace::expire_cycle`] call did.
@@ -105,7 +121,7 @@ impl Keyspace {
     /// `seed` keys the hash functions, so clients cannot pick keys that collide.
     pub fn new(databases: usize, seed: u64) -> Self {
         let dbs = (0..databases as u64).map(|i| Db::new(seed ^ i.wrapping_mul(0x9e37_79b9))).collect();
-        Keyspace { dbs, stats: KeyspaceStats::default(), rng: Rng::new(seed.rotate_left(31)), modified: None }
+        Keyspace { dbs, stats: KeyspaceStats::default(), rng: Rng::new(seed.rotate_left(31)), modified: None, lazy: LazyFree::default() }
     }
 
     pub fn databases(&self) -> usize {
@@ -252,7 +268,8 @@ impl Keyspace {
             db.entries.insert_new(key.into(), Entry { value, expires_at: expiry(expires_at), access });
             return;
         };
-        self.dbs[db].entries.value_at_mut(at).value = value;
+        let old = std::mem::replace(&mut self.dbs[db].entries.value_at_mut(at).value, value);
+        self.lazy.dispose(old);
         self.replace_expiry(db, key, at, expires_at);
     }
 
@@ -271,7 +288,10 @@ impl Keyspace {
     /// Stores `value`, keeping the TTL the key had (KEEPTTL, APPEND, INCR...).
     pub fn set_keep_ttl(&mut self, db: usize, key: &[u8], value: Value, now: u64) {
         match self.get_mut(db, key, now) {
-            Some(entry) => entry.value = value,
+            Some(entry) => {
+                let old = std::mem::replace(&mut entry.value, value);
+                self.lazy.dispose(old);
+            }
             None => self.set(db, key, value, None, now),
         }
     }
@@ -305,7 +325,21 @@ impl Keyspace {
         true
     }
 
-    pub fn remove(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
+    /// Removes the key, expired or not, and frees its value (lazily when big). Returns whether
+    /// the key was there.
+    pub fn remove(&mut self, db: usize, key: &[u8]) -> bool {
+        let Some(entry) = self.detach(db, key) else { return false };
+        self.lazy.dispose(entry.value);
+        true
+    }
+
+    /// Removes a live key, as DEL does. Returns whether it existed.
+    pub fn delete(&mut self, db: usize, key: &[u8], now: u64) -> bool {
+        self.live(db, key, now) && self.remove(db, key)
+    }
+
+    /// Removes the key and hands its entry to the caller, which keeps or frees it.
+    fn detach(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
         let entries = &mut self.dbs[db];
         let (_, entry) = entries.entries.swap_remove(key)?;
         if entry.expires_at.is_some() {
@@ -320,7 +354,7 @@ impl Keyspace {
 
     /// Removes a live key and returns it (GETDEL, RENAME, MOVE).
     pub fn take(&mut self, db: usize, key: &[u8], now: u64) -> Option<Entry> {
-        if self.live(db, key, now) { self.remove(db, key) } else { None }
+        if self.live(db, key, now) { self.detach(db, key) } else { None }
     }
 
     /// Puts back an entry taken with [`Keyspace::take`], with its expiry and access history.
@@ -350,9 +384,26 @@ impl Keyspace {
         self.dbs[db].volatile.len()
     }
 
+    /// Empties a database; what it held is freed lazily when it is much.
     pub fn flush(&mut self, db: usize) {
         let fresh_seed = std::hash::BuildHasher::hash_one(self.dbs[db].entries.hasher(), db);
-        self.dbs[db] = Db::new(fresh_seed);
+        let old = std::mem::replace(&mut self.dbs[db], Db::new(fresh_seed));
+        self.lazy.dispose_keys(old.entries.len(), old.into_pieces());
+    }
+
+    /// Frees up to `budget` pieces of the values waiting to be freed (see [`lazy_free`]).
+    pub fn free_lazily(&mut self, budget: usize) {
+        self.stats.lazyfreed_objects += self.lazy.free(budget);
+    }
+
+    /// Whether values wait to be freed: then the engine asks for a tick soon.
+    pub fn has_lazy_free(&self) -> bool {
+        !self.lazy.is_empty()
+    }
+
+    /// Objects waiting to be freed (INFO's `lazyfree_pending_objects`).
+    pub fn lazyfree_pending_objects(&self) -> u64 {
+        self.lazy.pending_objects()
     }
 
     /// Exchanges the contents of two databases (SWAPDB).
@@ -508,7 +559,7 @@ impl Keyspace {
     }
 
     fn expire(&mut self, db: usize, key: &[u8]) {
-        if self.remove(db, key).is_some() {
+        if self.remove(db, key) {
             self.stats.expired_keys += 1;
         }
     }

@@ -91,6 +91,25 @@ impl Set {
         self.len() == 0
     }
 
+    /// How many blocks freeing the set releases, as Redis's `lazyfreeGetFreeEffort` counts them:
+    /// an intset is one block, the other encodings one per member.
+    pub fn free_effort(&self) -> usize {
+        match self {
+            Set::Ints(_) => 1,
+            Set::Compact(members) => members.len(),
+            Set::Hashed(table) => table.len(),
+        }
+    }
+
+    /// The set's members, each freed when the iterator passes it (see `lazy_free`).
+    pub fn into_pieces(self) -> Box<dyn Iterator<Item = ()>> {
+        match self {
+            Set::Ints(_) => Box::new(std::iter::empty()),
+            Set::Compact(members) => Box::new(members.into_iter().map(drop)),
+            Set::Hashed(table) => Box::new(table.into_entries().map(drop)),
+        }
+    }
+
     pub fn contains(&self, member: &[u8]) -> bool {
         match self {
             Set::Ints(ints) => as_integer(member).is_some_and(|n| ints.binary_search(&n).is_ok()),

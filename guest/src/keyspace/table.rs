@@ -111,6 +111,12 @@ impl<V> Table<V> {
         }
         self.entries.swap_remove(at)
     }
+
+    /// The entries, by value, for freeing a table a piece at a time (see `lazy_free`): the index
+    /// goes at once (a few large blocks), each entry only when the iterator reaches it.
+    pub fn into_entries(self) -> impl Iterator<Item = (Key, V)> {
+        self.entries.chunks.into_iter().flatten()
+    }
 }
 
 /// Entries per chunk: a full chunk of keyspace entries is under 200 KB.

@@ -41,6 +41,24 @@ impl Value {
         }
     }
 
+    /// How many blocks freeing the value releases: what decides whether it is freed lazily.
+    pub fn free_effort(&self) -> usize {
+        match self {
+            Value::String(_) => 1,
+            Value::Hash(hash) => hash.free_effort(),
+            Value::Set(set) => set.free_effort(),
+        }
+    }
+
+    /// The value's parts, each freed when the iterator passes it (see `lazy_free`).
+    pub fn into_pieces(self) -> Box<dyn Iterator<Item = ()>> {
+        match self {
+            Value::String(_) => Box::new(std::iter::empty()),
+            Value::Hash(hash) => hash.into_pieces(),
+            Value::Set(set) => set.into_pieces(),
+        }
+    }
+
     /// The value's bytes, for commands that work on strings; empty for other types.
     pub fn as_bytes(&self) -> &[u8] {
         match self {
