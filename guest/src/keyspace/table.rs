@@ -43,6 +43,7 @@ impl<V> Table<V> {
     }
 
     /// Where the key's entry is (0 to `len() - 1`).
+    #[inline]
     pub fn position(&self, key: &[u8]) -> Option<usize> {
         let entries = &self.entries;
         let found = self.index.find(self.hash(key), |at| entries.at(at as usize).0.is(key));
