@@ -14,6 +14,7 @@ mod hash_ttl;
 mod hashes;
 mod hyperloglog;
 mod keys;
+mod memory;
 mod monitor;
 mod object;
 mod pubsub;

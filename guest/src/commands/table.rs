@@ -2,7 +2,7 @@
 //! the lookup by name that runs for every command a client sends. COMMAND reports the same table.
 
 use super::{
-    Ctx, bitfield, bitmaps, client, command, config, connection, expire, hash_ttl, hashes, hyperloglog, keys, monitor, object, pubsub,
+    Ctx, bitfield, bitmaps, client, command, config, connection, expire, hash_ttl, hashes, hyperloglog, keys, monitor, memory, object, pubsub,
     server_info, sets, strings, transactions,
 };
 use std::sync::OnceLock;
@@ -145,6 +145,7 @@ const FAMILIES: &[&[Command]] = &[
     keys::COMMANDS,
     expire::COMMANDS,
     object::COMMANDS,
+    memory::COMMANDS,
     connection::COMMANDS,
     client::COMMANDS,
     config::COMMANDS,

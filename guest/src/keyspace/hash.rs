@@ -11,6 +11,7 @@
 //! fields costs only the fields that expired.
 
 use super::table::Table;
+use super::value::sampled_size;
 use foldhash::fast::FixedState;
 use std::collections::BTreeSet;
 
@@ -223,6 +224,22 @@ impl Hash {
                 Box::new(fields.into_entries().map(drop).chain(ttls.into_iter().map(drop)))
             }
         }
+    }
+
+    /// Bytes the hash occupies (MEMORY USAGE): its buffer when packed; a table's own memory, its
+    /// fields' values estimated from `samples` of them (0: all), and its TTL records.
+    pub fn memory_usage(&self, samples: usize) -> usize {
+        std::mem::size_of::<Hash>()
+            + match &self.repr {
+                Repr::Packed(packed) => packed.bytes.capacity(),
+                Repr::Table(table) => {
+                    let ttl_record = std::mem::size_of::<(u64, Box<[u8]>)>();
+                    std::mem::size_of::<Hashed>()
+                        + table.fields.footprint()
+                        + table.fields.sampled_heap(samples, |field| field.value.len())
+                        + sampled_size(table.ttls.iter(), table.ttls.len(), samples, |(_, field)| field.len() + ttl_record)
+                }
+            }
     }
 
     /// Whether any field has a time to live.

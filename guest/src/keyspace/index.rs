@@ -64,6 +64,11 @@ pub struct Index {
 }
 
 impl Index {
+    /// The memory of its slot arrays.
+    pub fn footprint(&self) -> usize {
+        (self.slots.len() + self.old.len() + self.next.capacity()) * std::mem::size_of::<Slot>()
+    }
+
     /// The position whose slot has `hash` and for which `is_key` is true.
     pub fn find(&self, hash: u32, is_key: impl Fn(u32) -> bool) -> Option<u32> {
         if let Some(at) = probe(&self.slots, hash, &is_key) {

@@ -32,6 +32,14 @@ impl From<&[u8]> for Key {
 }
 
 impl Key {
+    /// Bytes the key holds outside the entry it is stored in.
+    pub fn heap_size(&self) -> usize {
+        match self {
+            Key::Inline { .. } => 0,
+            Key::Heap(bytes) => bytes.len(),
+        }
+    }
+
     /// Whether this is the key `other`. Compares eight bytes at a time: in the component, a
     /// slice comparison calls a `memcmp` that goes byte by byte.
     pub fn is(&self, other: &[u8]) -> bool {

@@ -13,6 +13,7 @@
 
 use super::Key;
 use super::table::Table;
+use super::value::sampled_size;
 use foldhash::fast::FixedState;
 
 /// The thresholds that decide a set's encoding (the `set-max-*` settings), and a seed for the
@@ -99,6 +100,19 @@ impl Set {
             Set::Compact(members) => members.len(),
             Set::Hashed(table) => table.len(),
         }
+    }
+
+    /// Bytes the set occupies (MEMORY USAGE), members of a table or a compact set estimated from
+    /// `samples` of them (0: all).
+    pub fn memory_usage(&self, samples: usize) -> usize {
+        std::mem::size_of::<Set>()
+            + match self {
+                Set::Ints(members) => members.capacity() * std::mem::size_of::<i64>(),
+                Set::Compact(members) => {
+                    members.capacity() * std::mem::size_of::<Box<[u8]>>() + sampled_size(members.iter(), members.len(), samples, |m| m.len())
+                }
+                Set::Hashed(table) => table.footprint() + table.sampled_heap(samples, |_| 0),
+            }
     }
 
     /// The set's members, each freed when the iterator passes it (see `lazy_free`).

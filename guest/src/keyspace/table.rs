@@ -8,6 +8,7 @@
 
 use super::Key;
 use super::index::Index;
+use super::value::sampled_size;
 use foldhash::fast::FixedState;
 use std::hash::BuildHasher;
 
@@ -74,6 +75,19 @@ impl<V> Table<V> {
 
     pub fn len(&self) -> usize {
         self.entries.len()
+    }
+
+    /// The memory of the table itself: entry chunks and index, without what entries point to.
+    pub fn footprint(&self) -> usize {
+        let entries: usize = self.entries.chunks.iter().map(Vec::capacity).sum();
+        entries * std::mem::size_of::<(Key, V)>() + self.index.footprint()
+    }
+
+    /// What entries own beyond the table, as MEMORY USAGE estimates it: `heap_size` of the first
+    /// `samples` entries (all of them for 0), scaled up to every entry.
+    pub fn sampled_heap(&self, samples: usize, heap_size: impl Fn(&V) -> usize) -> usize {
+        let entries = (0..self.len()).map(|at| self.entries.at(at));
+        sampled_size(entries, self.len(), samples, |(key, value)| key.heap_size() + heap_size(value))
     }
 
     pub fn is_empty(&self) -> bool {

@@ -41,6 +41,15 @@ impl Value {
         }
     }
 
+    /// Bytes the value occupies, collections estimated from `samples` elements (0: all).
+    pub fn memory_usage(&self, samples: usize) -> usize {
+        match self {
+            Value::String(bytes) => bytes.capacity(),
+            Value::Hash(hash) => hash.memory_usage(samples),
+            Value::Set(set) => set.memory_usage(samples),
+        }
+    }
+
     /// How many blocks freeing the value releases: what decides whether it is freed lazily.
     pub fn free_effort(&self) -> usize {
         match self {
@@ -102,4 +111,12 @@ impl Value {
             _ => None,
         }
     }
+}
+
+/// The size of `len` items estimated as Redis's MEMORY USAGE does: `size` of the first `samples`
+/// items (all of them for 0), averaged and scaled up to all `len`.
+pub fn sampled_size<T>(items: impl Iterator<Item = T>, len: usize, samples: usize, size: impl Fn(T) -> usize) -> usize {
+    let taken = if samples == 0 { len } else { samples.min(len) };
+    let sum: usize = items.take(taken).map(size).sum();
+    sum.checked_div(taken).unwrap_or(0) * len
 }
