@@ -500,3 +500,35 @@ fn monitor_is_described_as_redis_does() {
     let (server, redis) = (Server::start(&[]), Redis::start(&[]));
     assert_same_as_redis(&server, &redis, &[&["COMMAND", "INFO", "monitor"], &["COMMAND", "DOCS", "monitor"], &["MONITOR"]]);
 }
+
+/// MEMORY's replies whose bytes do not depend on the allocator match redis-server's; USAGE of
+/// every type is an integer there and here (the figures themselves are each server's own).
+#[test]
+fn memory_replies_as_redis_does() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    assert_same_as_redis(&server, &redis, &[
+        &["SET", "s", "v"],
+        &["MEMORY", "USAGE", "missing"],
+        &["MEMORY", "USAGE", "s", "SAMPLES", "x"],
+        &["MEMORY", "USAGE", "s", "SAMPLES", "-1"],
+        &["MEMORY", "USAGE", "s", "SAMPLES"],
+        &["MEMORY", "USAGE", "s", "FOO", "1"],
+        &["MEMORY", "USAGE"],
+        &["MEMORY", "PURGE"],
+        &["MEMORY", "NOPE"],
+        &["MEMORY"],
+    ]);
+    for url in [server.url(), redis.url()] {
+        let mut c = redis::Client::open(url).expect("valid url").get_connection().expect("connects");
+        cmd(&mut c, &["HSET", "h", "f", "v"]).unwrap();
+        cmd(&mut c, &["SADD", "set", "a", "b"]).unwrap();
+        cmd(&mut c, &["SETBIT", "bits", "100", "1"]).unwrap();
+        cmd(&mut c, &["PFADD", "hll", "a"]).unwrap();
+        for key in ["s", "h", "set", "bits", "hll"] {
+            for samples in ["0", "5"] {
+                let usage = cmd(&mut c, &["MEMORY", "USAGE", key, "SAMPLES", samples]).unwrap();
+                assert!(matches!(usage, Value::Int(n) if n > 0), "{key}: {usage:?}");
+            }
+        }
+    }
+}
