@@ -70,10 +70,9 @@ pub(super) fn modify<'k>(ks: &'k mut Keyspace, db: usize, key: &[u8], now: u64) 
 /// The hash at `key`, created empty when missing; `Err(())` for another type. The caller must
 /// add a field (or call [`drop_if_empty`]) so no empty hash is left behind.
 pub(super) fn create<'k>(ks: &'k mut Keyspace, db: usize, key: &[u8], now: u64) -> Result<&'k mut Hash, ()> {
-    if modify(ks, db, key, now)?.is_none() {
-        ks.set(db, key, Value::Hash(Box::default()), None, now);
-    }
-    modify(ks, db, key, now)?.ok_or(())
+    ks.reap_fields(db, key, now);
+    let entry = ks.get_mut_or_insert(db, key, now, || Value::Hash(Box::default())).ok_or(())?;
+    entry.value.as_hash_mut().ok_or(())
 }
 
 /// Deletes the hash at `key` if its last field went, as Redis never keeps an empty hash.

@@ -175,6 +175,17 @@ impl Keyspace {
         Some(self.touch(db, at, now))
     }
 
+    /// [`Keyspace::get_mut`], with the entry made from `make` first when there is none: one
+    /// lookup for a key that exists, the common case of a write to a collection.
+    pub fn get_mut_or_insert(&mut self, db: usize, key: &[u8], now: u64, make: impl FnOnce() -> Value) -> Option<&mut Entry> {
+        if let Some(at) = self.live_position(db, key, now) {
+            self.note_modified(db, key);
+            return Some(self.touch(db, at, now));
+        }
+        self.set(db, key, make(), None, now);
+        self.get_mut(db, key, now)
+    }
+
     /// A read that uses the key (its LRU/LFU access) without counting a hit or miss (TYPE, the
     /// current value a write command checks first).
     pub fn lookup(&mut self, db: usize, key: &[u8], now: u64) -> Option<&Entry> {
