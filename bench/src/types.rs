@@ -4,7 +4,7 @@
 use crate::memory::{pipeline, used_and_rss};
 use crate::servers::Server;
 use anyhow::Result;
-use std::io::Write;
+use cachet_guest::resp::encode_command;
 
 /// Elements in each collection loaded: 10,000 collections of 100 are a million elements, each
 /// collection small enough for the compact encodings (listpack) of both servers.
@@ -37,7 +37,7 @@ impl Shape {
     }
 
     /// The commands that fill collection `n`, written in RESP.
-    fn load(self, n: usize, out: &mut Vec<u8>) -> Result<usize> {
+    fn load(self, n: usize, out: &mut Vec<u8>) -> usize {
         let key = format!("{}:{n:08}", if self == Shape::Set { "set" } else { "hash" });
         let mut args: Vec<String> = vec![if self == Shape::Set { "SADD".into() } else { "HSET".into() }, key.clone()];
         for e in 0..ELEMENTS {
@@ -46,23 +46,15 @@ impl Shape {
                 args.push("value-0123456789".into());
             }
         }
-        write_command(out, &args)?;
+        encode_command(out, &args);
         if self != Shape::HashWithFieldTtls {
-            return Ok(1);
+            return 1;
         }
         let mut expire: Vec<String> = vec!["HEXPIRE".into(), key, "3600".into(), "FIELDS".into(), ELEMENTS.to_string()];
         expire.extend((0..ELEMENTS).map(|e| format!("element:{e:06}")));
-        write_command(out, &expire)?;
-        Ok(2)
+        encode_command(out, &expire);
+        2
     }
-}
-
-fn write_command(out: &mut Vec<u8>, args: &[String]) -> Result<()> {
-    write!(out, "*{}\r\n", args.len())?;
-    for arg in args {
-        write!(out, "${}\r\n{arg}\r\n", arg.len())?;
-    }
-    Ok(())
 }
 
 /// Loads `collections` collections of `shape` into a fresh server and measures the growth.
@@ -73,7 +65,7 @@ pub fn bytes_per_element(server: &Server, shape: Shape, collections: usize) -> R
         let mut batch = Vec::new();
         let mut commands = 0;
         for n in start..(start + BATCH).min(collections) {
-            commands += shape.load(n, &mut batch)?;
+            commands += shape.load(n, &mut batch);
         }
         pipeline(server, &batch, commands)?;
     }

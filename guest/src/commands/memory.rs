@@ -48,7 +48,7 @@ fn usage(ctx: &mut Ctx, args: &[&[u8]]) {
         return ctx.reply.null();
     };
     let index_slot = 2 * std::mem::size_of::<u32>();
-    let bytes = std::mem::size_of::<Entry>() + index_slot + Key::from(key).heap_size() + entry.value.memory_usage(samples);
+    let bytes = std::mem::size_of::<Entry>() + index_slot + Key::heap_size_of(key) + entry.value.memory_usage(samples);
     ctx.reply.integer(i64::try_from(bytes).unwrap_or(i64::MAX));
 }
 

@@ -32,12 +32,13 @@ impl From<&[u8]> for Key {
 }
 
 impl Key {
-    /// Bytes the key holds outside the entry it is stored in.
+    /// Bytes a key of these bytes holds outside the entry it is stored in.
+    pub fn heap_size_of(key: &[u8]) -> usize {
+        if key.len() <= INLINE { 0 } else { key.len() }
+    }
+
     pub fn heap_size(&self) -> usize {
-        match self {
-            Key::Inline { .. } => 0,
-            Key::Heap(bytes) => bytes.len(),
-        }
+        Self::heap_size_of(self)
     }
 
     /// Whether this is the key `other`. Compares eight bytes at a time: in the component, a

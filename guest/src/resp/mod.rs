@@ -7,7 +7,7 @@ mod reply_decoder;
 mod reply_writer;
 mod request_parser;
 
-pub(crate) use command_encoder::encode_command;
+pub use command_encoder::encode_command;
 pub use reply_decoder::{Node, ReplyDecoder};
 pub(crate) use reply_writer::{Reply, format_double};
 pub use request_parser::{Args, Limits, Parsed, ProtocolError, parse_request};

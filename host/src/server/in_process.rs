@@ -117,11 +117,9 @@ impl InProcess {
                 self.waiting_list().push(mailbox.clone());
             }
         }
-        match self.engine.try_lock() {
-            Ok(engine) => self.run_waiting(engine),
-            Err(TryLockError::Poisoned(poisoned)) => self.run_waiting(poisoned.into_inner()),
-            // The holder looks at `waiting` again after it lets go (below), so this input is run.
-            Err(TryLockError::WouldBlock) => {}
+        // When the engine is busy, its holder looks at `waiting` again after it lets go (below).
+        if let Some(engine) = self.engine_if_free() {
+            self.run_waiting(engine);
         }
         Ok(())
     }
@@ -141,11 +139,17 @@ impl InProcess {
             if self.waiting_list().is_empty() {
                 return;
             }
-            engine = match self.engine.try_lock() {
-                Ok(engine) => engine,
-                Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-                Err(TryLockError::WouldBlock) => return,
-            };
+            let Some(free) = self.engine_if_free() else { return };
+            engine = free;
+        }
+    }
+
+    /// The engine, unless another call holds it.
+    fn engine_if_free(&self) -> Option<MutexGuard<'_, Engine>> {
+        match self.engine.try_lock() {
+            Ok(engine) => Some(engine),
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
         }
     }
 
