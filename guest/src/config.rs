@@ -3,6 +3,7 @@
 
 use crate::glob;
 use crate::keyspace::Policy;
+use crate::notify;
 
 /// Why a setting was refused, in the words CONFIG SET answers with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +58,8 @@ pub struct Config {
     pub set_max_intset_entries: u64,
     pub set_max_listpack_entries: u64,
     pub set_max_listpack_value: u64,
+    /// Which keyspace notifications are published (see [`crate::notify`]); none by default.
+    pub notify_keyspace_events: u16,
     // Facts about the host process; INFO shows them, CONFIG does not.
     pub process_id: u64,
     pub executable: String,
@@ -97,6 +100,7 @@ impl Default for Config {
             set_max_intset_entries: 512,
             set_max_listpack_entries: 128,
             set_max_listpack_value: 64,
+            notify_keyspace_events: 0,
             process_id: 0,
             executable: String::new(),
             config_file: String::new(),
@@ -227,6 +231,15 @@ const PARAMS: &[Param] = &[
     number_param!("set-max-intset-entries", set_max_intset_entries, Access::Mutable, 0, i64::MAX as u64),
     number_param!("set-max-listpack-entries", set_max_listpack_entries, Access::Mutable, 0, i64::MAX as u64),
     number_param!("set-max-listpack-value", set_max_listpack_value, Access::Mutable, 0, i64::MAX as u64),
+    Param {
+        name: "notify-keyspace-events",
+        access: Access::Mutable,
+        get: |c| notify::format(c.notify_keyspace_events),
+        set: |c, v| {
+            c.notify_keyspace_events = notify::parse(v).ok_or_else(|| notify::INVALID_CLASS.to_string())?;
+            Ok(())
+        },
+    },
     number_param!("process-id", process_id, Access::Hidden, 0, u64::MAX),
     text_param!("executable", executable, Access::Hidden),
     text_param!("config-file", config_file, Access::Hidden),

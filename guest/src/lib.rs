@@ -29,6 +29,7 @@ mod keyspace;
 mod keyvalue;
 mod log;
 pub mod memory;
+mod notify;
 mod outbox;
 mod pubsub;
 #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]

@@ -51,6 +51,7 @@ fn set(ctx: &mut Ctx, args: &[&[u8]]) {
         seen.push(name);
     }
     *ctx.config = updated;
+    ctx.keyspace.events.configure(ctx.config.notify_keyspace_events);
     ctx.reply.ok();
 }
 

@@ -24,7 +24,7 @@ mod strings;
 mod table;
 mod transactions;
 
-pub(crate) use pubsub::unsubscribe_all;
+pub(crate) use pubsub::{publish_events, unsubscribe_all};
 pub(crate) use table::{Command, Flag, all, lookup};
 use table::{numbered, subcommand_number};
 
@@ -72,6 +72,13 @@ impl Ctx<'_> {
     /// Wall-clock milliseconds: what key expiry is measured in.
     pub fn now_ms(&self) -> u64 {
         self.now.wall_ms
+    }
+
+    /// Notes keyspace notification `event` of `class` about `key` in the selected database; the
+    /// engine publishes it after the command (see [`crate::notify`]).
+    #[inline]
+    pub fn notify(&mut self, class: u16, event: &'static str, key: &[u8]) {
+        self.keyspace.events.note(class, event, self.session.db, key);
     }
 
     /// Closes another client's connection (CLIENT KILL); this client's own closes once its reply

@@ -3,7 +3,8 @@
 //! the array a RESP2 client in subscribed mode expects.
 
 use super::{Command, Ctx, Flag, write_help};
-use crate::pubsub::Kind;
+use crate::notify::Event;
+use crate::pubsub::{Kind, PubSub};
 use crate::resp::Reply;
 
 const SUBSCRIBING: &[Flag] = &[Flag::PubSub, Flag::NoScript, Flag::Loading, Flag::Stale];
@@ -145,36 +146,66 @@ fn sunsubscribe(ctx: &mut Ctx, args: &[&[u8]]) {
     unsubscribe_from(ctx, Kind::Shard, &args[1..]);
 }
 
+/// Whether a connection speaks RESP3, and how bytes are written to it: what delivering a message
+/// needs, inside a command (through its context) or outside one (a timer tick's notifications).
+pub(crate) type Resp3Of<'a> = &'a dyn Fn(u64) -> bool;
+pub(crate) type PushTo<'a> = &'a mut dyn FnMut(u64, &[u8]);
+
 fn publish(ctx: &mut Ctx, args: &[&[u8]]) {
-    let (channel, message) = (args[1], args[2]);
-    let receivers: Vec<(u64, Option<Vec<u8>>)> =
-        ctx.pubsub.receivers(channel).into_iter().map(|(c, p)| (c, p.map(<[u8]>::to_vec))).collect();
+    let receivers = with_receivers(ctx, |pubsub, resp3_of, push| publish_to(pubsub, args[1], args[2], resp3_of, push));
+    ctx.reply.integer(receivers as i64);
+}
+
+fn spublish(ctx: &mut Ctx, args: &[&[u8]]) {
+    let receivers = with_receivers(ctx, |pubsub, resp3_of, push| {
+        let receivers = pubsub.shard_receivers(args[1]);
+        let mut encoded = Message::new(vec![b"smessage", args[1], args[2]]);
+        for connection in receivers {
+            push(*connection, encoded.encoded(resp3_of(*connection)));
+        }
+        receivers.len()
+    });
+    ctx.reply.integer(receivers as i64);
+}
+
+/// Runs `deliver` with the subscriptions and the ways of reaching any connection from a command:
+/// its own connection through its reply, the others through the outbox.
+fn with_receivers(ctx: &mut Ctx, deliver: impl FnOnce(&PubSub, Resp3Of, PushTo) -> usize) -> usize {
+    let (me, my_resp3) = (ctx.session.connection, ctx.session.resp3());
+    let Ctx { pubsub, others, reply, outbox, .. } = ctx;
+    let resp3_of = |c: u64| if c == me { my_resp3 } else { others.get(&c).is_some_and(|s| s.resp3()) };
+    let mut push = |c: u64, bytes: &[u8]| if c == me { reply.raw(bytes) } else { outbox.push(c, bytes) };
+    deliver(pubsub, &resp3_of, &mut push)
+}
+
+/// Publishes `message` on `channel` to its subscribers and every matching pattern's; returns how
+/// many received it.
+pub(crate) fn publish_to(pubsub: &PubSub, channel: &[u8], message: &[u8], resp3_of: Resp3Of, push: PushTo) -> usize {
+    let receivers = pubsub.receivers(channel);
     // Receivers come grouped: the channel's subscribers, then each matching pattern's, so one
     // encoding per group and protocol serves them all.
     let mut encoded: Option<(Option<&[u8]>, Message)> = None;
     for (connection, pattern) in &receivers {
-        let pattern = pattern.as_deref();
-        if encoded.as_ref().is_none_or(|(current, _)| *current != pattern) {
+        if encoded.as_ref().is_none_or(|(current, _)| current != pattern) {
             let mut fields: Vec<&[u8]> = vec![if pattern.is_some() { b"pmessage" } else { b"message" }];
-            fields.extend(pattern);
+            fields.extend(*pattern);
             fields.extend([channel, message]);
-            encoded = Some((pattern, Message::new(fields)));
+            encoded = Some((*pattern, Message::new(fields)));
         }
         if let Some((_, message)) = &mut encoded {
-            message.deliver(ctx, *connection);
+            push(*connection, message.encoded(resp3_of(*connection)));
         }
     }
-    ctx.reply.integer(receivers.len() as i64);
+    receivers.len()
 }
 
-fn spublish(ctx: &mut Ctx, args: &[&[u8]]) {
-    let (channel, message) = (args[1], args[2]);
-    let receivers = ctx.pubsub.shard_receivers(channel).to_vec();
-    let mut encoded = Message::new(vec![b"smessage", channel, message]);
-    for connection in &receivers {
-        encoded.deliver(ctx, *connection);
+/// Publishes keyspace notifications (see [`crate::notify`]) on the channels `flags` asks for.
+pub(crate) fn publish_events(pubsub: &PubSub, events: &[Event], flags: u16, resp3_of: Resp3Of, push: PushTo) {
+    for event in events {
+        for (channel, message) in event.messages(flags) {
+            publish_to(pubsub, &channel, message, resp3_of, push);
+        }
     }
-    ctx.reply.integer(receivers.len() as i64);
 }
 
 /// A message for subscribers, encoded at most once per protocol however many receive it.
@@ -189,15 +220,10 @@ impl<'a> Message<'a> {
         Message { fields, encoded: [None, None] }
     }
 
-    /// Writes the message to a subscriber, in its own protocol.
-    fn deliver(&mut self, ctx: &mut Ctx, connection: u64) {
-        let resp3 = if connection == ctx.session.connection {
-            ctx.session.resp3()
-        } else {
-            ctx.others.get(&connection).is_some_and(|s| s.resp3())
-        };
+    /// The message in RESP3 or RESP2.
+    fn encoded(&mut self, resp3: bool) -> &[u8] {
         let fields = &self.fields;
-        let bytes = self.encoded[usize::from(resp3)].get_or_insert_with(|| {
+        self.encoded[usize::from(resp3)].get_or_insert_with(|| {
             let mut bytes = Vec::with_capacity(fields.iter().map(|f| f.len() + 16).sum());
             let mut message = Reply::new(&mut bytes, resp3);
             message.push(fields.len());
@@ -205,8 +231,7 @@ impl<'a> Message<'a> {
                 message.bulk(field);
             }
             bytes
-        });
-        ctx.push_to(connection, bytes);
+        })
     }
 }
 

@@ -107,6 +107,7 @@ impl Engine {
         if self.keyspace.databases() != self.config.databases {
             self.keyspace = Keyspace::new(self.config.databases, self.rng.next_u64());
         }
+        self.keyspace.events.configure(self.config.notify_keyspace_events);
         Ok(())
     }
 
@@ -354,6 +355,9 @@ impl Engine {
         if !session.reply_mode.answers_and_advance() {
             buf.truncate(reply_start);
         }
+        if self.keyspace.events.any() {
+            self.publish_events(Some((session, buf, reply_start)), outbox);
+        }
         session.last_command = command.map_or("NULL", |c| c.name);
         session.last_active_ns = now.mono_ns;
         self.stats.commands_processed += 1;
@@ -379,6 +383,26 @@ impl Engine {
         self.keyspace.keep_modified(!self.watches.is_empty());
     }
 
+    /// Publishes the keyspace notifications noted since the last time (see [`crate::notify`]).
+    /// Those for `own`, the connection whose command they come from, go before that command's
+    /// reply, where Redis writes them.
+    #[cold]
+    fn publish_events(&mut self, own: Option<(&Session, &mut Vec<u8>, usize)>, outbox: &mut Outbox) {
+        let events = self.keyspace.events.take();
+        let flags = self.keyspace.events.flags();
+        let (me, my_resp3) = own.as_ref().map_or((None, false), |(s, _, _)| (Some(s.connection), s.resp3()));
+        let sessions = &self.sessions;
+        let resp3_of = |c: u64| if Some(c) == me { my_resp3 } else { sessions.get(&c).is_some_and(|s| s.resp3()) };
+        let mut mine = Vec::new();
+        let mut push = |c: u64, bytes: &[u8]| if Some(c) == me { mine.extend_from_slice(bytes) } else { outbox.push(c, bytes) };
+        commands::publish_events(&self.pubsub, &events, flags, &resp3_of, &mut push);
+        if let Some((_, buf, at)) = own
+            && !mine.is_empty()
+        {
+            buf.splice(at..at, mine);
+        }
+    }
+
     /// Drops a connection's session, whatever it watched and whatever it subscribed to.
     fn forget(&mut self, connection: u64) {
         if let Some(mut session) = self.sessions.remove(&connection) {
@@ -399,6 +423,9 @@ impl Engine {
             self.keyspace.expire_cycle(&mut self.rng, now.wall_ms, EXPIRE_SAMPLES_PER_TICK);
             self.expired_at_ns = now.mono_ns;
             self.note_changes();
+            if self.keyspace.events.any() {
+                self.publish_events(None, &mut outbox);
+            }
         }
         if self.idle_check_due(now) {
             self.close_idle(&mut outbox, now);

@@ -4,6 +4,7 @@
 //! from each database's index of hashes with field TTLs. A hash whose last field goes is deleted.
 
 use super::Keyspace;
+use crate::notify;
 #[cfg(test)]
 use super::Value;
 use crate::rng::Rng;
@@ -33,8 +34,12 @@ impl Keyspace {
         let removed = hash.remove_expired(now, limit);
         let (empty, ttls_left) = (hash.is_empty(), hash.has_field_ttls());
         self.stats.expired_subkeys += removed as u64;
+        if removed > 0 {
+            self.events.note(notify::HASH, "hexpired", db, key);
+        }
         if empty {
             self.remove(db, key);
+            self.events.note(notify::GENERIC, "del", db, key);
         } else if !ttls_left {
             self.dbs[db].field_ttls.swap_remove(key);
         }

@@ -22,6 +22,7 @@ pub use hash::{Hash, HashLimits};
 pub use set::{Set, SetLimits};
 pub use value::Value;
 
+use crate::notify::{self, Events};
 use crate::rng::Rng;
 use smallvec::SmallVec;
 use foldhash::fast::FixedState;
@@ -108,6 +109,9 @@ pub struct Keyspace {
     modified: Option<Vec<(usize, Key)>>,
     /// Big values removed and not yet freed.
     lazy: LazyFree,
+    /// Keyspace notifications noted and not yet published: by commands, and by the keyspace for
+    /// what it does on its own (a key created, expired or evicted, a read that found nothing).
+    pub events: Events,
 }
 
 /// How much one [`Keyspace::expire_cycle`] call did.
@@ -121,7 +125,7 @@ impl Keyspace {
     /// `seed` keys the hash functions, so clients cannot pick keys that collide.
     pub fn new(databases: usize, seed: u64) -> Self {
         let dbs = (0..databases as u64).map(|i| Db::new(seed ^ i.wrapping_mul(0x9e37_79b9))).collect();
-        Keyspace { dbs, stats: KeyspaceStats::default(), rng: Rng::new(seed.rotate_left(31)), modified: None, lazy: LazyFree::default() }
+        Keyspace { dbs, stats: KeyspaceStats::default(), rng: Rng::new(seed.rotate_left(31)), modified: None, lazy: LazyFree::default(), events: Events::default() }
     }
 
     pub fn databases(&self) -> usize {
@@ -132,6 +136,7 @@ impl Keyspace {
     pub fn get(&mut self, db: usize, key: &[u8], now: u64) -> Option<&Entry> {
         let Some(at) = self.live_position(db, key, now) else {
             self.stats.misses += 1;
+            self.events.note(notify::KEY_MISS, "keymiss", db, key);
             return None;
         };
         self.stats.hits += 1;
@@ -271,6 +276,7 @@ impl Keyspace {
             self.note_field_ttls(db, key);
         }
         let Some(at) = at else {
+            self.events.note(notify::NEW, "new", db, key);
             let access = Access::new(now);
             let db = &mut self.dbs[db];
             if expires_at.is_some() {
@@ -550,6 +556,7 @@ impl Keyspace {
         let Some((_, db, key)) = best else { return false };
         self.remove(db, &key);
         self.stats.evicted_keys += 1;
+        self.events.note(notify::EVICTED, "evicted", db, &key);
         true
     }
 
@@ -572,6 +579,7 @@ impl Keyspace {
     fn expire(&mut self, db: usize, key: &[u8]) {
         if self.remove(db, key) {
             self.stats.expired_keys += 1;
+            self.events.note(notify::EXPIRED, "expired", db, key);
         }
     }
 }
