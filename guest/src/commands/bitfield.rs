@@ -4,6 +4,7 @@
 
 use super::bitmaps::{bit_offset, writable_bits};
 use super::{Command, Ctx, Flag, NOT_AN_INTEGER, SYNTAX_ERROR, WRONG_TYPE, is, parse_i64};
+use crate::notify;
 use crate::resp::Reply;
 use std::collections::BTreeMap;
 
@@ -148,9 +149,13 @@ fn run(ctx: &mut Ctx, args: &[&[u8]], read_only: bool) {
     let grows = stored.is_none_or(|bytes| bytes.len() <= (last_write >> 3) as usize);
     let mut view = Overlay { stored: stored.unwrap_or_default(), written: BTreeMap::new() };
     let mut changed = grows;
+    // Redis publishes `setbit` for any SET or INCRBY that ran, whether or not it changed a bit.
+    let mut wrote = false;
     ctx.reply.array(fields.len());
     for field in &fields {
-        changed |= apply(&mut ctx.reply, &mut view, field);
+        let applied = apply(&mut ctx.reply, &mut view, field);
+        changed |= applied == Some(true);
+        wrote |= applied.is_some();
     }
     // Only a write that changes the string (or its length) is seen by WATCH, as in Redis.
     let written = view.written;
@@ -159,27 +164,31 @@ fn run(ctx: &mut Ctx, args: &[&[u8]], read_only: bool) {
             bytes[at] = byte;
         }
     }
+    if wrote {
+        ctx.notify(notify::STRING, "setbit", key);
+    }
 }
 
-/// Runs one operation on the string's view and answers it; returns whether it changed a value.
-fn apply(reply: &mut Reply, view: &mut Overlay, field: &Field) -> bool {
+/// Runs one operation on the string's view and answers it; returns whether it changed a value,
+/// or `None` when it wrote nothing (a GET, or a write refused by OVERFLOW FAIL).
+fn apply(reply: &mut Reply, view: &mut Overlay, field: &Field) -> Option<bool> {
     let raw = read(|at| view.byte(at), field.offset, field.bits);
     let old = field.value(raw);
     let (value, increment, answer_old) = match field.action {
         Action::Get => {
             reply.integer(old);
-            return false;
+            return None;
         }
         Action::Set(value) => (value, 0, true),
         Action::IncrBy(increment) => (old, increment, false),
     };
     let Some(new) = field.result(value, increment) else {
         reply.null();
-        return false;
+        return None;
     };
     view.write(field.offset, field.bits, new);
     reply.integer(if answer_old { old } else { field.value(new) });
-    new != raw
+    Some(new != raw)
 }
 
 /// The string as a BITFIELD's operations see it: the stored bytes, under those written so far.

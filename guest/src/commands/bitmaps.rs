@@ -3,6 +3,7 @@
 //! `proto-max-bulk-len`. BITFIELD is in [`super::bitfield`].
 
 use super::{Command, Ctx, Flag, NOT_AN_INTEGER, SYNTAX_ERROR, WRONG_TYPE, is, parse_i64};
+use crate::notify;
 use crate::keyspace::{Keyspace, Value};
 use crate::resp::Reply;
 
@@ -108,6 +109,7 @@ fn setbit(ctx: &mut Ctx, args: &[&[u8]]) {
     } else {
         bytes[byte] &= !mask;
     }
+    ctx.notify(notify::STRING, "setbit", key);
     ctx.reply.integer(i64::from(was));
 }
 
@@ -298,9 +300,12 @@ fn bitop(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let result = combine(ctx.keyspace, (db, now), op, sources, longest);
     if result.is_empty() {
-        ctx.keyspace.delete(db, destination, now);
+        if ctx.keyspace.delete(db, destination, now) {
+            ctx.notify(notify::GENERIC, "del", destination);
+        }
     } else {
         ctx.keyspace.set(db, destination, Value::String(result), None, now);
+        ctx.notify(notify::STRING, "set", destination);
     }
     ctx.reply.integer(longest as i64);
 }

@@ -1,6 +1,7 @@
 //! Time to live: setting, reading and removing a key's expiry.
 
 use super::{Command, Ctx, Flag, int_arg, invalid_expire, is};
+use crate::notify;
 
 pub const COMMANDS: &[Command] = &[
     Command::new("expire", -3, expire).flags(&[Flag::Write, Flag::Fast]).keys(1, 1, 1).group("generic")
@@ -97,6 +98,7 @@ fn set_expiry(ctx: &mut Ctx, args: &[&[u8]], kind: Deadline, command: &str) {
     if allowed {
         // A negative deadline is simply in the past.
         ctx.keyspace.set_expiry(db, key, Some(deadline.max(0) as u64), now as u64);
+        ctx.notify(notify::GENERIC, if deadline <= now { "del" } else { "expire" }, key);
     }
     ctx.reply.integer(i64::from(allowed));
 }
@@ -138,25 +140,34 @@ fn deadline_of(ctx: &mut Ctx, key: &[u8]) -> Result<u64, i64> {
     }
 }
 
+/// [`deadline_of`] for the TTL readings, which are reads: a missing key is a `keymiss`.
+fn read_deadline(ctx: &mut Ctx, key: &[u8]) -> Result<u64, i64> {
+    let deadline = deadline_of(ctx, key);
+    if deadline == Err(-2) {
+        ctx.notify(notify::KEY_MISS, "keymiss", key);
+    }
+    deadline
+}
+
 fn ttl(ctx: &mut Ctx, args: &[&[u8]]) {
     let now = ctx.now_ms();
-    let reply = deadline_of(ctx, args[1]).map_or_else(|code| code, |at| ((at.saturating_sub(now) + 500) / 1000) as i64);
+    let reply = read_deadline(ctx, args[1]).map_or_else(|code| code, |at| ((at.saturating_sub(now) + 500) / 1000) as i64);
     ctx.reply.integer(reply);
 }
 
 fn pttl(ctx: &mut Ctx, args: &[&[u8]]) {
     let now = ctx.now_ms();
-    let reply = deadline_of(ctx, args[1]).map_or_else(|code| code, |at| at.saturating_sub(now) as i64);
+    let reply = read_deadline(ctx, args[1]).map_or_else(|code| code, |at| at.saturating_sub(now) as i64);
     ctx.reply.integer(reply);
 }
 
 fn expiretime(ctx: &mut Ctx, args: &[&[u8]]) {
-    let reply = deadline_of(ctx, args[1]).map_or_else(|code| code, |at| (at / 1000) as i64);
+    let reply = read_deadline(ctx, args[1]).map_or_else(|code| code, |at| (at / 1000) as i64);
     ctx.reply.integer(reply);
 }
 
 fn pexpiretime(ctx: &mut Ctx, args: &[&[u8]]) {
-    let reply = deadline_of(ctx, args[1]).map_or_else(|code| code, |at| at as i64);
+    let reply = read_deadline(ctx, args[1]).map_or_else(|code| code, |at| at as i64);
     ctx.reply.integer(reply);
 }
 
@@ -165,6 +176,7 @@ fn persist(ctx: &mut Ctx, args: &[&[u8]]) {
     if had_expiry {
         let (db, now) = (ctx.db(), ctx.now_ms());
         ctx.keyspace.set_expiry(db, args[1], None, now);
+        ctx.notify(notify::GENERIC, "persist", args[1]);
     }
     ctx.reply.integer(i64::from(had_expiry));
 }

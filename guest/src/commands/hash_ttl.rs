@@ -5,6 +5,7 @@
 
 use super::hashes::{create, drop_if_empty, limits, modify, read};
 use super::{Command, Ctx, Flag, SYNTAX_ERROR, WRONG_TYPE, int_arg, invalid_expire, is};
+use crate::notify;
 
 /// The latest expiry a field can have, in Unix milliseconds (2^48 - 1, as in Redis).
 const MAX_EXPIRY_MS: i64 = (1 << 48) - 1;
@@ -169,7 +170,13 @@ fn hexpire_generic(ctx: &mut Ctx, args: &[&[u8]], kind: TimeArg, command: &str) 
     if codes.contains(&1) {
         ctx.keyspace.note_field_ttls(db, args[1]);
     }
-    drop_if_empty(ctx.keyspace, db, args[1]);
+    // As Redis 7.4: `hdel` when a deadline already past removed a field, else `hexpire`.
+    if codes.contains(&2) {
+        ctx.notify(notify::HASH, "hdel", args[1]);
+    } else if codes.contains(&1) {
+        ctx.notify(notify::HASH, "hexpire", args[1]);
+    }
+    drop_if_empty(ctx, args[1]);
     write_codes(ctx, &codes);
 }
 
@@ -237,6 +244,9 @@ fn hpersist(ctx: &mut Ctx, args: &[&[u8]]) {
         }
     });
     if let Some(codes) = codes {
+        if codes.contains(&1) {
+            ctx.notify(notify::HASH, "hpersist", args[1]);
+        }
         write_codes(ctx, &codes);
     }
 }
@@ -294,9 +304,10 @@ fn hgetex(ctx: &mut Ctx, args: &[&[u8]]) {
     let Some((ttl, _, at)) = ex_options(ctx, args, "hgetex", false) else { return };
     let Some(fields) = fields_arg(ctx, args, at, 1) else { return };
     let now = ctx.now_ms();
+    let mut changed = false;
     let Some(values) = per_field(ctx, args[1], fields, false, None, |hash, field| {
         let value = hash.get(field).map(<[u8]>::to_vec);
-        match ttl {
+        changed |= match ttl {
             TtlChange::At(at) if at <= now => hash.remove(field),
             TtlChange::At(at) => hash.set_expiry(field, Some(at)),
             TtlChange::Persist => hash.set_expiry(field, None),
@@ -310,7 +321,15 @@ fn hgetex(ctx: &mut Ctx, args: &[&[u8]]) {
     if matches!(ttl, TtlChange::At(_)) {
         ctx.keyspace.note_field_ttls(db, args[1]);
     }
-    drop_if_empty(ctx.keyspace, db, args[1]);
+    if changed {
+        let event = match ttl {
+            TtlChange::At(at) if at <= now => "hdel",
+            TtlChange::Persist => "hpersist",
+            _ => "hexpire",
+        };
+        ctx.notify(notify::HASH, event, args[1]);
+    }
+    drop_if_empty(ctx, args[1]);
     write_values(ctx, &values);
 }
 
@@ -357,7 +376,15 @@ fn hsetex(ctx: &mut Ctx, args: &[&[u8]]) {
     if hash.has_field_ttls() {
         ctx.keyspace.note_field_ttls(db, args[1]);
     }
-    drop_if_empty(ctx.keyspace, db, args[1]);
+    match ttl {
+        TtlChange::At(at) if at <= now => ctx.notify(notify::HASH, "hdel", args[1]),
+        TtlChange::At(_) => {
+            ctx.notify(notify::HASH, "hset", args[1]);
+            ctx.notify(notify::HASH, "hexpire", args[1]);
+        }
+        _ => ctx.notify(notify::HASH, "hset", args[1]),
+    }
+    drop_if_empty(ctx, args[1]);
     ctx.reply.integer(1);
 }
 
@@ -369,7 +396,9 @@ fn hgetdel(ctx: &mut Ctx, args: &[&[u8]]) {
         value
     });
     let Some(values) = values else { return };
-    let db = ctx.db();
-    drop_if_empty(ctx.keyspace, db, args[1]);
+    if values.iter().any(Option::is_some) {
+        ctx.notify(notify::HASH, "hdel", args[1]);
+    }
+    drop_if_empty(ctx, args[1]);
     write_values(ctx, &values);
 }

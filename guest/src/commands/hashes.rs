@@ -4,6 +4,7 @@
 use super::{Command, Ctx, Flag, NOT_A_FLOAT, OVERFLOW, SYNTAX_ERROR, WRONG_TYPE, int_arg, is, parse_f64, parse_i64, wrong_arity};
 use crate::glob;
 use crate::keyspace::{Hash, HashLimits, Keyspace, Value};
+use crate::notify;
 use crate::resp::format_double;
 
 pub const COMMANDS: &[Command] = &[
@@ -75,10 +76,13 @@ pub(super) fn create<'k>(ks: &'k mut Keyspace, db: usize, key: &[u8], now: u64) 
     entry.value.as_hash_mut().ok_or(())
 }
 
-/// Deletes the hash at `key` if its last field went, as Redis never keeps an empty hash.
-pub(super) fn drop_if_empty(ks: &mut Keyspace, db: usize, key: &[u8]) {
-    if ks.peek_hash_len(db, key) == Some(0) {
-        ks.remove(db, key);
+/// Deletes the hash at `key` if its last field went, as Redis never keeps an empty hash (a `del`
+/// event, after the command's own).
+pub(super) fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
+    let db = ctx.db();
+    if ctx.keyspace.peek_hash_len(db, key) == Some(0) {
+        ctx.keyspace.remove(db, key);
+        ctx.notify(notify::GENERIC, "del", key);
     }
 }
 
@@ -109,6 +113,7 @@ fn hset(ctx: &mut Ctx, args: &[&[u8]]) {
         return;
     }
     if let Some(added) = write_pairs(ctx, args[1], &args[2..]) {
+        ctx.notify(notify::HASH, "hset", args[1]);
         ctx.reply.integer(added);
     }
 }
@@ -119,6 +124,7 @@ fn hmset(ctx: &mut Ctx, args: &[&[u8]]) {
         return;
     }
     if write_pairs(ctx, args[1], &args[2..]).is_some() {
+        ctx.notify(notify::HASH, "hset", args[1]);
         ctx.reply.ok();
     }
 }
@@ -133,6 +139,7 @@ fn hsetnx(ctx: &mut Ctx, args: &[&[u8]]) {
         return ctx.reply.integer(0);
     }
     if write_pairs(ctx, args[1], &args[2..4]).is_some() {
+        ctx.notify(notify::HASH, "hset", args[1]);
         ctx.reply.integer(1);
     }
 }
@@ -168,7 +175,10 @@ fn hdel(ctx: &mut Ctx, args: &[&[u8]]) {
         Ok(None) => 0,
         Ok(Some(hash)) => args[2..].iter().filter(|field| hash.remove(field)).count(),
     };
-    drop_if_empty(ctx.keyspace, db, args[1]);
+    if removed > 0 {
+        ctx.notify(notify::HASH, "hdel", args[1]);
+        drop_if_empty(ctx, args[1]);
+    }
     ctx.reply.integer(removed as i64);
 }
 
@@ -248,6 +258,7 @@ fn hincrby(ctx: &mut Ctx, args: &[&[u8]]) {
     };
     let Some(result) = current.checked_add(increment) else { return ctx.reply.error(OVERFLOW) };
     store_incremented(ctx, args[1], args[2], itoa::Buffer::new().format(result).as_bytes());
+    ctx.notify(notify::HASH, "hincrby", args[1]);
     ctx.reply.integer(result);
 }
 
@@ -270,6 +281,7 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let text = format_double(result);
     store_incremented(ctx, args[1], args[2], text.as_bytes());
+    ctx.notify(notify::HASH, "hincrbyfloat", args[1]);
     ctx.reply.bulk(text.as_bytes());
 }
 

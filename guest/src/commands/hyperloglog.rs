@@ -2,6 +2,7 @@
 //! layout (see [`crate::hyperloglog`]), so a sketch moves between cachet and Redis with GET and SET.
 
 use super::{Command, Ctx, Flag, WRONG_TYPE};
+use crate::notify;
 use crate::hyperloglog::{self as hll, REGISTERS};
 use crate::keyspace::Value;
 use crate::resp::Reply;
@@ -43,6 +44,7 @@ fn pfadd(ctx: &mut Ctx, args: &[&[u8]]) {
         }
         hll::invalidate_count(&mut sketch);
         ctx.keyspace.set(db, key, Value::String(sketch), None, now);
+        ctx.notify(notify::STRING, "pfadd", key);
         ctx.reply.integer(1);
         return;
     };
@@ -63,6 +65,7 @@ fn pfadd(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     if changed {
         hll::invalidate_count(sketch);
+        ctx.notify(notify::STRING, "pfadd", key);
     }
     ctx.reply.integer(i64::from(changed));
 }
@@ -72,7 +75,7 @@ fn pfcount(ctx: &mut Ctx, args: &[&[u8]]) {
         return count_union(ctx, &args[1..]);
     }
     let (db, now) = (ctx.db(), ctx.now_ms());
-    let Some(entry) = ctx.keyspace.lookup(db, args[1], now) else {
+    let Some(entry) = ctx.keyspace.get(db, args[1], now) else {
         return ctx.reply.integer(0);
     };
     if !check_sketch(&mut ctx.reply, &entry.value) {
@@ -139,6 +142,7 @@ fn pfmerge(ctx: &mut Ctx, args: &[&[u8]]) {
         let _ = hll::set_register(sketch, index, value, sparse_max);
     }
     hll::invalidate_count(sketch);
+    ctx.notify(notify::STRING, "pfadd", key);
     ctx.reply.ok();
 }
 

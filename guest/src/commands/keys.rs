@@ -3,6 +3,7 @@
 
 use super::{Command, Ctx, Flag, DB_OUT_OF_RANGE, NO_SUCH_KEY, NOT_AN_INTEGER, SYNTAX_ERROR, is, parse_i64};
 use crate::glob;
+use crate::notify;
 use crate::keyspace::Key;
 
 pub const COMMANDS: &[Command] = &[
@@ -42,21 +43,37 @@ pub const COMMANDS: &[Command] = &[
 
 fn del(ctx: &mut Ctx, args: &[&[u8]]) {
     let (db, now) = (ctx.db(), ctx.now_ms());
-    let removed = args[1..].iter().filter(|key| ctx.keyspace.delete(db, key, now)).count();
-    ctx.reply.integer(removed as i64);
+    let mut removed = 0;
+    for key in &args[1..] {
+        if ctx.keyspace.delete(db, key, now) {
+            ctx.notify(notify::GENERIC, "del", key);
+            removed += 1;
+        }
+    }
+    ctx.reply.integer(removed);
 }
 
 /// EXISTS and TOUCH: how many of the named keys exist, a key named twice counting twice.
 fn exists(ctx: &mut Ctx, args: &[&[u8]]) {
     let (db, now) = (ctx.db(), ctx.now_ms());
-    let found = args[1..].iter().filter(|key| ctx.keyspace.contains(db, key, now)).count();
-    ctx.reply.integer(found as i64);
+    let mut found = 0;
+    for key in &args[1..] {
+        if ctx.keyspace.contains(db, key, now) {
+            found += 1;
+        } else {
+            ctx.notify(notify::KEY_MISS, "keymiss", key);
+        }
+    }
+    ctx.reply.integer(found);
 }
 
 fn type_of(ctx: &mut Ctx, args: &[&[u8]]) {
     let (db, now) = (ctx.db(), ctx.now_ms());
-    let name = ctx.keyspace.lookup(db, args[1], now).map_or("none", |e| e.value.type_name());
-    ctx.reply.simple(name);
+    let name = ctx.keyspace.lookup(db, args[1], now).map(|e| e.value.type_name());
+    if name.is_none() {
+        ctx.notify(notify::KEY_MISS, "keymiss", args[1]);
+    }
+    ctx.reply.simple(name.unwrap_or("none"));
 }
 
 fn keys(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -166,8 +183,12 @@ fn move_name(ctx: &mut Ctx, from: &[u8], to: &[u8], only_if_free: bool) -> Optio
     if only_if_free && ctx.keyspace.contains(db, to, now) {
         return Some(false);
     }
+    // A destination that exists is deleted first: the key arrives as a new one, as in Redis.
     let entry = ctx.keyspace.take(db, from, now)?;
+    ctx.keyspace.remove(db, to);
     ctx.keyspace.put(db, to, entry);
+    ctx.notify(notify::GENERIC, "rename_from", from);
+    ctx.notify(notify::GENERIC, "rename_to", to);
     Some(true)
 }
 
@@ -230,7 +251,9 @@ fn copy(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.reply.integer(0);
         return;
     }
+    ctx.keyspace.remove(target_db, to);
     ctx.keyspace.put(target_db, to, entry);
+    ctx.keyspace.events.note(notify::GENERIC, "copy_to", target_db, to);
     ctx.reply.integer(1);
 }
 
@@ -247,6 +270,8 @@ fn move_key(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     if let Some(entry) = ctx.keyspace.take(db, key, now) {
         ctx.keyspace.put(target_db, key, entry);
+        ctx.keyspace.events.note(notify::GENERIC, "move_from", db, key);
+        ctx.keyspace.events.note(notify::GENERIC, "move_to", target_db, key);
     }
     ctx.reply.integer(1);
 }

@@ -4,6 +4,7 @@
 
 use super::keys::{parse_scan_options, scan_cursor};
 use super::{Command, Ctx, Flag, NOT_AN_INTEGER, SYNTAX_ERROR, WRONG_TYPE, is, parse_i64};
+use crate::notify;
 use crate::glob;
 use crate::keyspace::{Set, SetLimits, Value};
 use std::collections::HashMap;
@@ -100,11 +101,12 @@ fn write_set<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Lookup<&'a mut Set> {
     }
 }
 
-/// Removes the key when its set has no members left.
+/// Removes the key when its set has no members left (a `del` event).
 fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
     let db = ctx.db();
     if ctx.keyspace.stored(db, key).and_then(|e| e.value.as_set()).is_some_and(Set::is_empty) {
         ctx.keyspace.remove(db, key);
+        ctx.notify(notify::GENERIC, "del", key);
     }
 }
 
@@ -133,6 +135,9 @@ fn sadd(ctx: &mut Ctx, args: &[&[u8]]) {
             added
         }
     };
+    if added > 0 {
+        ctx.notify(notify::SET, "sadd", key);
+    }
     ctx.reply.integer(added as i64);
 }
 
@@ -142,7 +147,10 @@ fn srem(ctx: &mut Ctx, args: &[&[u8]]) {
         Lookup::Missing => 0,
         Lookup::Found(set) => args[2..].iter().filter(|m| set.remove(m)).count(),
     };
-    drop_if_empty(ctx, args[1]);
+    if removed > 0 {
+        ctx.notify(notify::SET, "srem", args[1]);
+        drop_if_empty(ctx, args[1]);
+    }
     ctx.reply.integer(removed as i64);
 }
 
@@ -249,12 +257,17 @@ fn random_member(ctx: &mut Ctx, key: &[u8], pop: bool) {
     ctx.reply.bulk(&member);
 }
 
+/// SPOP's removal of the members it picked.
 fn remove_members(ctx: &mut Ctx, key: &[u8], members: &[Vec<u8>]) {
+    if members.is_empty() {
+        return;
+    }
     if let Lookup::Found(set) = write_set(ctx, key) {
         for member in members {
             set.remove(member);
         }
     }
+    ctx.notify(notify::SET, "spop", key);
     drop_if_empty(ctx, key);
 }
 
@@ -310,6 +323,8 @@ fn spop_count(ctx: &mut Ctx, args: &[&[u8]]) {
     if members.len() == len {
         let db = ctx.db();
         ctx.keyspace.remove(db, args[1]);
+        ctx.notify(notify::SET, "spop", args[1]);
+        ctx.notify(notify::GENERIC, "del", args[1]);
     } else {
         remove_members(ctx, args[1], &members);
     }
@@ -336,13 +351,16 @@ fn smove(ctx: &mut Ctx, args: &[&[u8]]) {
     if !moved || from == to {
         return ctx.reply.integer(i64::from(moved));
     }
+    ctx.notify(notify::SET, "srem", from);
     drop_if_empty(ctx, from);
     let limits = limits(ctx);
     if !to_exists {
         store_set(ctx, to, Set::with_hint(member, 1, &limits));
     }
-    if let Lookup::Found(set) = write_set(ctx, to) {
-        set.add(member, &limits);
+    if let Lookup::Found(set) = write_set(ctx, to)
+        && set.add(member, &limits)
+    {
+        ctx.notify(notify::SET, "sadd", to);
     }
     ctx.reply.integer(1);
 }
@@ -431,20 +449,35 @@ fn reply_with(ctx: &mut Ctx, operation: Operation, keys: &[&[u8]]) {
 }
 
 /// SINTERSTORE, SUNIONSTORE, SDIFFSTORE: the result replaces whatever `destination` held (any
-/// type, TTL dropped), or deletes it when empty; the reply is its size.
+/// type, TTL dropped), or deletes it when empty; the reply is its size. The sources are read as
+/// the plain forms read them (a missing one is a miss).
 fn store_with(ctx: &mut Ctx, operation: Operation, destination: &[u8], keys: &[&[u8]]) {
-    if !all_sets(ctx, keys, false) {
+    if !all_sets(ctx, keys, true) {
         return;
     }
     let result = combine(ctx, operation, keys);
     let len = result.len();
     if len == 0 {
         let (db, now) = (ctx.db(), ctx.now_ms());
-        ctx.keyspace.delete(db, destination, now);
+        if ctx.keyspace.delete(db, destination, now) {
+            ctx.notify(notify::GENERIC, "del", destination);
+        }
     } else {
         store_set(ctx, destination, result);
+        ctx.notify(notify::SET, operation.event(), destination);
     }
     ctx.reply.integer(len as i64);
+}
+
+impl Operation {
+    /// The event its STORE form publishes.
+    fn event(self) -> &'static str {
+        match self {
+            Operation::Inter => "sinterstore",
+            Operation::Union => "sunionstore",
+            Operation::Diff => "sdiffstore",
+        }
+    }
 }
 
 fn sinter(ctx: &mut Ctx, args: &[&[u8]]) {

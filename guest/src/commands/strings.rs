@@ -4,6 +4,7 @@ use super::{
     Command, Ctx, Flag, NOT_A_FLOAT, NOT_AN_INTEGER, OVERFLOW, SYNTAX_ERROR, WRONG_TYPE, int_arg, invalid_expire, is,
     parse_f64, parse_i64,
 };
+use crate::notify;
 use crate::keyspace::Value;
 use crate::resp::format_double;
 
@@ -189,8 +190,9 @@ fn expiry_deadline(ctx: &mut Ctx, unit: ExpiryUnit, amount: &[u8], command: &str
 fn set(ctx: &mut Ctx, args: &[&[u8]]) {
     let Some(options) = parse_set_options(ctx, &args[3..]) else { return };
     let (key, value) = (args[1], args[2]);
+    // GET reads the old value as GET would: a missing key counts as a miss.
     let old = if options.get {
-        match current_string(ctx, key) {
+        match read_string(ctx, key) {
             Ok(old) => old,
             Err(()) => return,
         }
@@ -209,7 +211,7 @@ fn set(ctx: &mut Ctx, args: &[&[u8]]) {
 }
 
 /// Stores a string if `condition` allows it; returns whether it did. A deadline already in the
-/// past deletes the key instead, as Redis does.
+/// past is stored as any other, as Redis does: the key is then expired by the next look at it.
 fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], condition: Condition, expiry: ExpiryChange) -> bool {
     let (db, now) = (ctx.db(), ctx.now_ms());
     let allowed = match condition {
@@ -222,12 +224,12 @@ fn store(ctx: &mut Ctx, key: &[u8], value: &[u8], condition: Condition, expiry: 
     }
     match expiry {
         ExpiryChange::Keep => ctx.keyspace.set_keep_ttl(db, key, Value::from_bytes(value), now),
-        ExpiryChange::At(at) if at <= now => {
-            // Deleted as DEL deletes: a key already expired is counted as expired.
-            ctx.keyspace.delete(db, key, now);
-        }
         ExpiryChange::At(at) => ctx.keyspace.set_bytes(db, key, value, Some(at), now),
         ExpiryChange::Clear | ExpiryChange::Persist => ctx.keyspace.set_bytes(db, key, value, None, now),
+    }
+    ctx.notify(notify::STRING, "set", key);
+    if let ExpiryChange::At(_) = expiry {
+        ctx.notify(notify::GENERIC, "expire", key);
     }
     true
 }
@@ -253,7 +255,7 @@ fn set_with_expiry(ctx: &mut Ctx, args: &[&[u8]], unit: ExpiryUnit, command: &st
 }
 
 fn getset(ctx: &mut Ctx, args: &[&[u8]]) {
-    let Ok(old) = current_string(ctx, args[1]) else { return };
+    let Ok(old) = read_string(ctx, args[1]) else { return };
     store(ctx, args[1], args[2], Condition::Always, ExpiryChange::Clear);
     match old {
         Some(old) => ctx.reply.bulk(&old),
@@ -267,6 +269,7 @@ fn getdel(ctx: &mut Ctx, args: &[&[u8]]) {
         Some(old) => {
             let db = ctx.db();
             ctx.keyspace.remove(db, args[1]);
+            ctx.notify(notify::GENERIC, "del", args[1]);
             ctx.reply.bulk(&old);
         }
         None => ctx.reply.null(),
@@ -293,9 +296,14 @@ fn getex(ctx: &mut Ctx, args: &[&[u8]]) {
     match expiry {
         ExpiryChange::At(at) => {
             ctx.keyspace.set_expiry(db, args[1], Some(at), now);
+            ctx.notify(notify::GENERIC, if at <= now { "del" } else { "expire" }, args[1]);
         }
         ExpiryChange::Persist => {
-            ctx.keyspace.set_expiry(db, args[1], None, now);
+            let had_ttl = ctx.keyspace.peek(db, args[1], now).is_some_and(|e| e.expires_at().is_some());
+            if had_ttl {
+                ctx.keyspace.set_expiry(db, args[1], None, now);
+                ctx.notify(notify::GENERIC, "persist", args[1]);
+            }
         }
         ExpiryChange::Keep | ExpiryChange::Clear => {}
     }
@@ -399,6 +407,7 @@ fn append(ctx: &mut Ctx, args: &[&[u8]]) {
             args[2].len()
         }
     };
+    ctx.notify(notify::STRING, "append", args[1]);
     ctx.reply.integer(length as i64);
 }
 
@@ -467,6 +476,7 @@ fn setrange(ctx: &mut Ctx, args: &[&[u8]]) {
             length
         }
     };
+    ctx.notify(notify::STRING, "setrange", key);
     ctx.reply.integer(length as i64);
 }
 
@@ -513,6 +523,7 @@ fn add_integer(ctx: &mut Ctx, key: &[u8], increment: i64) {
     let mut digits = itoa::Buffer::new();
     let (db, now) = (ctx.db(), ctx.now_ms());
     ctx.keyspace.set_keep_ttl(db, key, Value::from_bytes(digits.format(result).as_bytes()), now);
+    ctx.notify(notify::STRING, "incrby", key);
     ctx.reply.integer(result);
 }
 
@@ -534,6 +545,7 @@ fn incrbyfloat(ctx: &mut Ctx, args: &[&[u8]]) {
     let text = format_double(result);
     let (db, now) = (ctx.db(), ctx.now_ms());
     ctx.keyspace.set_keep_ttl(db, args[1], Value::from_bytes(text.as_bytes()), now);
+    ctx.notify(notify::STRING, "incrbyfloat", args[1]);
     ctx.reply.bulk(text.as_bytes());
 }
 

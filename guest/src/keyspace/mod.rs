@@ -246,9 +246,9 @@ impl Keyspace {
     }
 
     /// Stores `value` under `key`, replacing any value and TTL it had. `now` is a new key's first
-    /// access.
+    /// access; a key already expired is expired first, so the value arrives as a new key.
     pub fn set(&mut self, db: usize, key: &[u8], value: Value, expires_at: Option<u64>, now: u64) {
-        let at = self.dbs[db].entries.position(key);
+        let at = self.live_position(db, key, now);
         self.store_at(db, key, at, value, expires_at, now);
     }
 
