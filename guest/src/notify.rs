@@ -213,4 +213,198 @@ mod tests {
         assert_eq!(messages, [(b"__keyspace@3__:k".to_vec(), &b"set"[..]), (b"__keyevent@3__:set".to_vec(), &b"k"[..])]);
         assert!(!events.any());
     }
+
+    use crate::engine::Input;
+    use crate::engine::test_harness::Harness;
+
+    /// An engine publishing every class on `__keyevent@<db>__:<event>` (with `flags`), a subscriber
+    /// to all of it on connection 2, and the client on connection 1.
+    fn subscribed(flags: &str) -> Harness {
+        let mut c = Harness::new();
+        assert_eq!(c.run(&["CONFIG", "SET", "notify-keyspace-events", flags]), "+OK\r\n");
+        c.another(2);
+        c.run_on(2, &[b"PSUBSCRIBE", b"__key*__:*"]);
+        c
+    }
+
+    /// Runs a command on connection 1 and returns what the subscriber received, as
+    /// `event key` (`event@db key` outside database 0), keyspace messages as `key: event`.
+    fn events(c: &mut Harness, args: &[&str]) -> Vec<String> {
+        let input: String = format!("*{}\r\n", args.len()) + &args.iter().map(|a| format!("${}\r\n{a}\r\n", a.len())).collect::<String>();
+        let outputs = c.engine.feed(c.now, &[Input { id: 1, data: input.as_bytes() }]);
+        decode(outputs.iter().find(|o| o.id == 2).map_or(&[][..], |o| &o.data))
+    }
+
+    /// The `pmessage` pushes in `bytes`, as [`events`] shows them.
+    fn decode(bytes: &[u8]) -> Vec<String> {
+        let text = String::from_utf8_lossy(bytes);
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        let mut seen = Vec::new();
+        for at in 0..lines.len() {
+            if lines[at] != "pmessage" {
+                continue;
+            }
+            let (channel, message) = (lines[at + 4], lines[at + 6]);
+            let (kind, rest) = channel.split_once('@').expect("a key channel");
+            let (db, name) = rest.split_once("__:").expect("a database");
+            let db = if db == "0" { String::new() } else { format!("@{db}") };
+            seen.push(match kind {
+                "__keyevent" => format!("{name}{db} {message}"),
+                _ => format!("{name}{db}: {message}"),
+            });
+        }
+        seen
+    }
+
+    fn check(c: &mut Harness, args: &[&str], expected: &[&str]) {
+        assert_eq!(events(c, args), expected, "{args:?}");
+    }
+
+    #[test]
+    fn strings_and_keys_publish_redis_events_in_redis_order() {
+        let mut c = subscribed("EAnm");
+        check(&mut c, &["SET", "a", "1"], &["new a", "set a"]);
+        check(&mut c, &["SET", "a", "2", "EX", "100"], &["set a", "expire a"]);
+        check(&mut c, &["SET", "b", "1", "PXAT", "1"], &["new b", "set b", "expire b"]);
+        check(&mut c, &["GET", "b"], &["expired b", "keymiss b"]);
+        check(&mut c, &["SET", "a", "1", "NX"], &[]);
+        check(&mut c, &["SET", "q", "1", "GET"], &["keymiss q", "new q", "set q"]);
+        check(&mut c, &["SETEX", "s", "10", "v"], &["new s", "set s", "expire s"]);
+        check(&mut c, &["MSET", "m1", "1", "m2", "2"], &["new m1", "set m1", "new m2", "set m2"]);
+        check(&mut c, &["MSETNX", "m1", "1", "m3", "3"], &[]);
+        check(&mut c, &["GETSET", "a", "5"], &["set a"]);
+        check(&mut c, &["GETDEL", "a"], &["del a"]);
+        check(&mut c, &["GETDEL", "a"], &["keymiss a"]);
+        check(&mut c, &["GETEX", "m1", "EX", "100"], &["expire m1"]);
+        check(&mut c, &["GETEX", "m1", "PERSIST"], &["persist m1"]);
+        check(&mut c, &["GETEX", "m1", "PERSIST"], &[]);
+        check(&mut c, &["GETEX", "m1", "EXAT", "1"], &["del m1"]);
+        check(&mut c, &["APPEND", "ap", "x"], &["new ap", "append ap"]);
+        check(&mut c, &["SETRANGE", "sr", "0", ""], &[]);
+        check(&mut c, &["SETRANGE", "sr", "2", "x"], &["new sr", "setrange sr"]);
+        check(&mut c, &["INCR", "i"], &["new i", "incrby i"]);
+        check(&mut c, &["DECRBY", "i", "3"], &["incrby i"]);
+        check(&mut c, &["INCRBYFLOAT", "i", "1.5"], &["incrbyfloat i"]);
+        for read in [&["STRLEN", "no"][..], &["EXISTS", "no"], &["TYPE", "no"], &["TTL", "no"], &["MGET", "no"]] {
+            check(&mut c, read, &["keymiss no"]);
+        }
+        check(&mut c, &["EXPIRE", "m2", "100"], &["expire m2"]);
+        check(&mut c, &["EXPIRE", "m2", "100", "NX"], &[]);
+        check(&mut c, &["PERSIST", "m2"], &["persist m2"]);
+        check(&mut c, &["PERSIST", "m2"], &[]);
+        check(&mut c, &["EXPIRE", "m2", "-1"], &["del m2"]);
+        c.run(&["MSET", "r1", "1", "r2", "2"]);
+        check(&mut c, &["RENAME", "r1", "r2"], &["new r2", "rename_from r1", "rename_to r2"]);
+        check(&mut c, &["RENAMENX", "r2", "r3"], &["new r3", "rename_from r2", "rename_to r3"]);
+        check(&mut c, &["COPY", "r3", "r4"], &["new r4", "copy_to r4"]);
+        check(&mut c, &["COPY", "r3", "r4", "REPLACE"], &["new r4", "copy_to r4"]);
+        check(&mut c, &["MOVE", "r4", "1"], &["new@1 r4", "move_from r4", "move_to@1 r4"]);
+        check(&mut c, &["DEL", "r3", "r4", "no"], &["del r3"]);
+        check(&mut c, &["FLUSHALL"], &[]);
+    }
+
+    #[test]
+    fn sets_hashes_bitmaps_and_sketches_publish_redis_events() {
+        let mut c = subscribed("EAnm");
+        check(&mut c, &["SADD", "s", "a", "b"], &["new s", "sadd s"]);
+        check(&mut c, &["SADD", "s", "a"], &[]);
+        check(&mut c, &["SREM", "s", "a", "zz"], &["srem s"]);
+        check(&mut c, &["SREM", "s", "b"], &["srem s", "del s"]);
+        c.run(&["SADD", "s", "a", "b", "c", "d"]);
+        check(&mut c, &["SPOP", "s"], &["spop s"]);
+        check(&mut c, &["SPOP", "s", "0"], &[]);
+        check(&mut c, &["SPOP", "s", "5"], &["spop s", "del s"]);
+        c.run(&["SADD", "s", "a", "b"]);
+        check(&mut c, &["SMOVE", "s", "t", "a"], &["srem s", "new t", "sadd t"]);
+        check(&mut c, &["SMOVE", "s", "t", "b"], &["srem s", "del s", "sadd t"]);
+        c.run(&["SADD", "u", "1", "2"]);
+        check(&mut c, &["SINTERSTORE", "d", "s", "t"], &["keymiss s"]);
+        check(&mut c, &["SUNIONSTORE", "d", "t", "u"], &["new d", "sunionstore d"]);
+        check(&mut c, &["SDIFFSTORE", "d", "t", "u"], &["sdiffstore d"]);
+        check(&mut c, &["SINTERSTORE", "d", "t", "u"], &["del d"]);
+        check(&mut c, &["HSET", "h", "a", "1", "b", "2"], &["new h", "hset h"]);
+        check(&mut c, &["HSETNX", "h", "a", "1"], &[]);
+        check(&mut c, &["HMSET", "h", "x", "1"], &["hset h"]);
+        check(&mut c, &["HDEL", "h", "zz"], &[]);
+        check(&mut c, &["HINCRBY", "h", "n", "1"], &["hincrby h"]);
+        check(&mut c, &["HINCRBYFLOAT", "h", "f", "1.5"], &["hincrbyfloat h"]);
+        check(&mut c, &["HDEL", "h", "a", "b", "x", "n", "f"], &["hdel h", "del h"]);
+        check(&mut c, &["HGET", "h", "a"], &["keymiss h"]);
+        check(&mut c, &["SETBIT", "bm", "3", "1"], &["new bm", "setbit bm"]);
+        check(&mut c, &["SETBIT", "bm", "3", "1"], &[]);
+        check(&mut c, &["BITOP", "OR", "bd", "bm", "bm"], &["new bd", "set bd"]);
+        check(&mut c, &["BITOP", "AND", "bd", "n1", "n2"], &["keymiss n1", "keymiss n2", "del bd"]);
+        check(&mut c, &["BITFIELD", "bf", "SET", "u8", "0", "255", "GET", "u8", "0"], &["new bf", "setbit bf"]);
+        check(&mut c, &["BITFIELD", "bf", "SET", "u8", "0", "255"], &["setbit bf"]);
+        check(&mut c, &["BITFIELD", "bf", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "255"], &[]);
+        check(&mut c, &["PFADD", "p", "a", "b"], &["new p", "pfadd p"]);
+        check(&mut c, &["PFADD", "p", "a"], &[]);
+        check(&mut c, &["PFMERGE", "pm", "p", "no"], &["keymiss pm", "keymiss no", "new pm", "pfadd pm"]);
+    }
+
+    #[test]
+    fn hash_field_expiry_publishes_as_redis_7_4_does() {
+        let mut c = subscribed("EA");
+        c.run(&["HSET", "h", "a", "1", "b", "2", "c", "3"]);
+        check(&mut c, &["HEXPIRE", "h", "100", "FIELDS", "2", "a", "zz"], &["hexpire h"]);
+        check(&mut c, &["HEXPIRE", "h", "100", "NX", "FIELDS", "1", "a"], &[]);
+        check(&mut c, &["HPERSIST", "h", "FIELDS", "1", "a"], &["hpersist h"]);
+        check(&mut c, &["HPERSIST", "h", "FIELDS", "1", "a"], &[]);
+        check(&mut c, &["HPEXPIREAT", "h", "1", "FIELDS", "1", "a"], &["hdel h"]);
+        check(&mut c, &["HPEXPIRE", "h", "10", "FIELDS", "1", "b"], &["hexpire h"]);
+        c.advance_ms(20);
+        check(&mut c, &["HGET", "h", "c"], &["hexpired h"]);
+        check(&mut c, &["HGETDEL", "h", "FIELDS", "1", "c"], &["hdel h", "del h"]);
+        c.run(&["HSET", "g", "a", "1"]);
+        check(&mut c, &["HSETEX", "g", "PX", "10", "FIELDS", "1", "b", "2"], &["hset g", "hexpire g"]);
+        check(&mut c, &["HGETEX", "g", "PERSIST", "FIELDS", "1", "b"], &["hpersist g"]);
+        check(&mut c, &["HGETEX", "g", "PX", "10", "FIELDS", "2", "a", "b"], &["hexpire g"]);
+        // Active expiry: the tick's output carries `hexpired`, then `del` for the emptied hash.
+        c.advance_ms(20);
+        let outputs = c.engine.tick(c.now);
+        let pushed = outputs.iter().find(|o| o.id == 2).map(|o| decode(&o.data));
+        assert_eq!(pushed.as_deref(), Some(&["hexpired g".to_string(), "del g".to_string()][..]));
+    }
+
+    #[test]
+    fn expiry_and_eviction_are_published_from_ticks_and_commands() {
+        let mut c = subscribed("KEA");
+        c.run(&["SET", "k", "v", "PX", "5"]);
+        c.advance_ms(10);
+        let outputs = c.engine.tick(c.now);
+        let pushed = outputs.iter().find(|o| o.id == 2).map(|o| decode(&o.data));
+        assert_eq!(pushed.as_deref(), Some(&["k: expired".to_string(), "expired k".to_string()][..]));
+        c.run(&["CONFIG", "SET", "maxmemory-policy", "allkeys-random"]);
+        c.run(&["SET", "victim", "v"]);
+        c.run(&["CONFIG", "SET", "maxmemory", "1"]);
+        let seen = events(&mut c, &["GET", "victim"]);
+        c.run(&["CONFIG", "SET", "maxmemory", "0"]);
+        assert_eq!(seen, ["victim: evicted", "evicted victim"]);
+    }
+
+    #[test]
+    fn a_subscriber_of_its_own_events_gets_them_before_the_reply_and_flags_choose_channels() {
+        let mut c = Harness::new();
+        c.run(&["HELLO", "3"]);
+        c.run(&["CONFIG", "SET", "notify-keyspace-events", "K$"]);
+        c.run(&["SUBSCRIBE", "__keyspace@0__:k"]);
+        assert_eq!(c.run(&["SET", "k", "v"]), ">3\r\n$7\r\nmessage\r\n$16\r\n__keyspace@0__:k\r\n$3\r\nset\r\n+OK\r\n");
+        assert_eq!(c.run(&["DEL", "k"]), ":1\r\n", "g is not asked for");
+        c.run(&["CONFIG", "SET", "notify-keyspace-events", "$"]);
+        assert_eq!(c.run(&["SET", "k", "v"]), "+OK\r\n", "neither K nor E publishes nothing");
+        assert_eq!(c.run(&["CONFIG", "GET", "notify-keyspace-events"]), "%1\r\n$22\r\nnotify-keyspace-events\r\n$1\r\n$\r\n");
+        assert_eq!(
+            c.run(&["CONFIG", "SET", "notify-keyspace-events", "KEA "]),
+            "-ERR CONFIG SET failed (possibly related to argument 'notify-keyspace-events') - Invalid event class character. Use 'Ag$lshzxeKEtmdn'.\r\n"
+        );
+    }
+
+    #[test]
+    fn a_transaction_publishes_its_commands_events_in_order() {
+        let mut c = subscribed("E$g");
+        c.run(&["MULTI"]);
+        c.run(&["SET", "a", "1"]);
+        c.run(&["DEL", "a"]);
+        check(&mut c, &["EXEC"], &["set a", "del a"]);
+    }
 }
