@@ -201,6 +201,10 @@ pub(crate) fn publish_to(pubsub: &PubSub, channel: &[u8], message: &[u8], resp3_
 
 /// Publishes keyspace notifications (see [`crate::notify`]) on the channels `flags` asks for.
 pub(crate) fn publish_events(pubsub: &PubSub, events: &[Event], flags: u16, resp3_of: Resp3Of, push: PushTo) {
+    // Nobody subscribes to anything: no channel name need be built.
+    if pubsub.channels() == 0 && pubsub.patterns() == 0 {
+        return;
+    }
     for event in events {
         for (channel, message) in event.messages(flags) {
             publish_to(pubsub, &channel, message, resp3_of, push);

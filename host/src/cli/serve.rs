@@ -52,6 +52,9 @@ pub struct ServeArgs {
     /// With no password set, refuse clients that are not on this machine: yes or no [default: yes]
     #[arg(long, value_name = "yes|no")]
     protected_mode: Option<String>,
+    /// Publish keyspace notifications of these classes, in Redis's letters (e.g. KEA) [default: none]
+    #[arg(long, value_name = "CLASSES")]
+    notify_keyspace_events: Option<String>,
     /// Any other setting, as CONFIG SET names it: --set proto-max-bulk-len 64mb
     #[arg(long, num_args = 2, value_names = ["NAME", "VALUE"], action = clap::ArgAction::Append)]
     set: Vec<String>,
@@ -132,6 +135,7 @@ fn collect_directives(args: &ServeArgs) -> Result<Vec<(String, String)>> {
     flag("hz", args.hz.map(|n| n.to_string()));
     flag("requirepass", args.requirepass.clone());
     flag("protected-mode", args.protected_mode.clone());
+    flag("notify-keyspace-events", args.notify_keyspace_events.clone());
     for pair in args.set.chunks(2) {
         if let [name, value] = pair {
             directives.push((name.to_ascii_lowercase(), value.clone()));
