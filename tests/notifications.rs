@@ -70,6 +70,7 @@ const STEPS: &[&[&str]] = &[
     &["COPY", "r3", "r4"],
     &["COPY", "r3", "r4", "REPLACE"],
     &["COPY", "r3", "r5", "DB", "2"],
+    &["COPY", "nokey", "r5"],
     &["MOVE", "r4", "1"],
     &["MOVE", "r3", "2"],
     &["DEL", "r3", "r4", "nokey"],

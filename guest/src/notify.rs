@@ -297,6 +297,7 @@ mod tests {
         check(&mut c, &["RENAME", "r1", "r2"], &["new r2", "rename_from r1", "rename_to r2"]);
         check(&mut c, &["RENAMENX", "r2", "r3"], &["new r3", "rename_from r2", "rename_to r3"]);
         check(&mut c, &["COPY", "r3", "r4"], &["new r4", "copy_to r4"]);
+        check(&mut c, &["COPY", "nokey", "r4"], &["keymiss nokey"]);
         check(&mut c, &["COPY", "r3", "r4", "REPLACE"], &["new r4", "copy_to r4"]);
         check(&mut c, &["MOVE", "r4", "1"], &["new@1 r4", "move_from r4", "move_to@1 r4"]);
         check(&mut c, &["DEL", "r3", "r4", "no"], &["del r3"]);

@@ -244,6 +244,8 @@ fn copy(ctx: &mut Ctx, args: &[&[u8]]) {
         return;
     }
     let Some(entry) = ctx.keyspace.lookup(db, from, now).cloned() else {
+        // The source is read as a read command reads: a missing one is a miss.
+        ctx.notify(notify::KEY_MISS, "keymiss", from);
         ctx.reply.integer(0);
         return;
     };
