@@ -336,7 +336,8 @@ mod tests {
         check(&mut c, &["BITOP", "OR", "bd", "bm", "bm"], &["new bd", "set bd"]);
         check(&mut c, &["BITOP", "AND", "bd", "n1", "n2"], &["keymiss n1", "keymiss n2", "del bd"]);
         check(&mut c, &["BITFIELD", "bf", "SET", "u8", "0", "255", "GET", "u8", "0"], &["new bf", "setbit bf"]);
-        check(&mut c, &["BITFIELD", "bf", "SET", "u8", "0", "255"], &["setbit bf"]);
+        check(&mut c, &["BITFIELD", "bf", "SET", "u8", "0", "255"], &[]);
+        check(&mut c, &["BITFIELD", "bf", "INCRBY", "u8", "0", "1"], &["setbit bf"]);
         check(&mut c, &["BITFIELD", "bf", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "255"], &[]);
         check(&mut c, &["PFADD", "p", "a", "b"], &["new p", "pfadd p"]);
         check(&mut c, &["PFADD", "p", "a"], &[]);

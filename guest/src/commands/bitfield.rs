@@ -149,13 +149,13 @@ fn run(ctx: &mut Ctx, args: &[&[u8]], read_only: bool) {
     let grows = stored.is_none_or(|bytes| bytes.len() <= (last_write >> 3) as usize);
     let mut view = Overlay { stored: stored.unwrap_or_default(), written: BTreeMap::new() };
     let mut changed = grows;
-    // Redis publishes `setbit` for any SET or INCRBY that ran, whether or not it changed a bit.
+    // Redis publishes `setbit` only when a SET or INCRBY changed a value, not for growing alone.
     let mut wrote = false;
     ctx.reply.array(fields.len());
     for field in &fields {
         let applied = apply(&mut ctx.reply, &mut view, field);
         changed |= applied == Some(true);
-        wrote |= applied.is_some();
+        wrote |= applied == Some(true);
     }
     // Only a write that changes the string (or its length) is seen by WATCH, as in Redis.
     let written = view.written;
