@@ -337,8 +337,8 @@ mod tests {
         check(&mut c, &["BITOP", "AND", "bd", "n1", "n2"], &["keymiss n1", "keymiss n2", "del bd"]);
         check(&mut c, &["BITFIELD", "bf", "SET", "u8", "0", "255", "GET", "u8", "0"], &["new bf", "setbit bf"]);
         check(&mut c, &["BITFIELD", "bf", "SET", "u8", "0", "255"], &[]);
-        check(&mut c, &["BITFIELD", "bf", "INCRBY", "u8", "0", "1"], &["setbit bf"]);
         check(&mut c, &["BITFIELD", "bf", "OVERFLOW", "FAIL", "INCRBY", "u8", "0", "255"], &[]);
+        check(&mut c, &["BITFIELD", "bf", "INCRBY", "u8", "0", "1"], &["setbit bf"]);
         check(&mut c, &["PFADD", "p", "a", "b"], &["new p", "pfadd p"]);
         check(&mut c, &["PFADD", "p", "a"], &[]);
         check(&mut c, &["PFMERGE", "pm", "p", "no"], &["keymiss pm", "keymiss no", "new pm", "pfadd pm"]);
