@@ -7,7 +7,8 @@
 //! Its modules are layers, each depending only on those before it:
 //! - the shared vocabulary: `time`, `log`, `rng`, `memory`, `stats`, `server_facts`, `glob`,
 //!   `resp` (the codec, both directions) and `request` (the cache requests and their outcomes);
-//! - the server's state: `keyspace`, `config`, `session` and `outbox`;
+//! - the server's state: `keyspace` (with `notify`, the keyspace notifications it records),
+//!   `config`, `session` and `outbox`;
 //! - `commands`: the command table and every command;
 //! - `engine`: the server state machine the `server` export drives; `keyvalue`: the key-value
 //!   exports, run through the engine;
