@@ -30,6 +30,7 @@ mod keyvalue;
 mod log;
 pub mod memory;
 mod outbox;
+mod pause;
 mod pubsub;
 #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
 mod request;
@@ -39,6 +40,7 @@ mod server_facts;
 mod session;
 mod stats;
 mod time;
+mod tracking;
 mod watches;
 
 #[cfg(target_family = "wasm")]

@@ -22,9 +22,11 @@ mod server_info;
 mod sets;
 mod strings;
 mod table;
+mod tracking;
 mod transactions;
 
 pub(crate) use pubsub::unsubscribe_all;
+pub(crate) use tracking::{deliver as deliver_invalidations, ends_caching};
 pub(crate) use table::{Command, Flag, all, lookup};
 use table::{numbered, subcommand_number};
 
@@ -37,7 +39,9 @@ use crate::server_facts::ServerFacts;
 use crate::session::Session;
 use crate::stats::Stats;
 use crate::time::Now;
+use crate::pause::Pause;
 use crate::pubsub::PubSub;
+use crate::tracking::Tracking;
 use crate::watches::Watches;
 
 /// Everything a command may read or change.
@@ -60,6 +64,10 @@ pub(crate) struct Ctx<'a> {
     pub pubsub: &'a mut PubSub,
     /// Connections in MONITOR mode.
     pub monitors: &'a mut Vec<u64>,
+    /// Which clients track which keys (CLIENT TRACKING).
+    pub tracking: &'a mut Tracking,
+    /// CLIENT PAUSE.
+    pub pause: &'a mut Pause,
     pub now: Now,
 }
 
@@ -111,6 +119,10 @@ pub(crate) fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command
     if let Some(error) = &error {
         ctx.stats.error_reply(error);
     }
+    note_changes(ctx.keyspace, ctx.watches, ctx.tracking, Some(ctx.session.client_id));
+    if let (Ran::Ran((command, _)), true) = (&ran, ctx.session.tracking) {
+        tracking::remember_reads(ctx, command, args);
+    }
     match ran {
         Ran::Unknown => None,
         Ran::Refused((command, number)) => {
@@ -126,6 +138,33 @@ pub(crate) fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command
             Some(command)
         }
     }
+}
+
+/// Tells whoever watches (WATCH) or tracks (CLIENT TRACKING) a key that a command, expiry or
+/// eviction changed; `by` is the client whose command did. The keyspace keeps a record of
+/// changes only while somebody wants it.
+#[inline]
+pub(crate) fn note_changes(keyspace: &mut Keyspace, watches: &mut Watches, tracking: &mut Tracking, by: Option<u64>) {
+    if !keyspace.keeps_modified() && watches.is_empty() {
+        return;
+    }
+    for (db, key) in keyspace.take_modified() {
+        watches.touch(db, &key);
+        tracking.invalidate(&key, by);
+    }
+    keyspace.keep_modified(!watches.is_empty() || tracking.wants_changes());
+}
+
+/// Whether a command line waits for CLIENT PAUSE to end: in WRITE mode, commands that write or
+/// reach other clients (and EXEC of a transaction that has one).
+pub(crate) fn waits_for_pause(pause: &Pause, session: &Session, args: &[&[u8]]) -> bool {
+    let writes = |name: &[u8]| {
+        lookup(name).is_some_and(|c| c.has_flag(Flag::Write) || matches!(c.name, "publish" | "spublish" | "pfcount"))
+    };
+    let exec_writes = || {
+        session.transaction.as_ref().is_some_and(|t| t.queued.iter().any(|command| command.first().is_some_and(|name| writes(name))))
+    };
+    pause.holds(args.first().is_some_and(|name| writes(name) || (is(name, "exec") && exec_writes())))
 }
 
 /// A command's table entry and its number (see `table::numbered`).
@@ -215,7 +254,8 @@ fn refuse_bytes(ctx: &mut Ctx, error: &[u8]) {
 /// a time, so that no key is evicted while freeing what is already removed would make room.
 fn make_room(ctx: &mut Ctx) -> bool {
     let limit = ctx.config.maxmemory;
-    if limit == 0 {
+    // Nothing is evicted during CLIENT PAUSE: the keyspace stays as it was.
+    if limit == 0 || ctx.pause.is_active() {
         return true;
     }
     let (policy, samples, now) = (ctx.config.maxmemory_policy, ctx.config.maxmemory_samples as usize, ctx.now_ms());

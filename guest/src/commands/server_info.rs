@@ -162,7 +162,7 @@ fn client_fields(ctx: &Ctx) -> Fields {
         ("client_recent_max_input_buffer", "0".into()),
         ("client_recent_max_output_buffer", "0".into()),
         ("blocked_clients", "0".into()),
-        ("tracking_clients", "0".into()),
+        ("tracking_clients", ctx.tracking.clients_count().to_string()),
         ("clients_in_timeout_table", "0".into()),
     ]
 }
@@ -217,6 +217,9 @@ fn stats_fields(ctx: &Ctx) -> Fields {
         ("pubsub_channels", ctx.pubsub.channels().to_string()),
         ("pubsub_patterns", ctx.pubsub.patterns().to_string()),
         ("pubsubshard_channels", ctx.pubsub.shard_channels().to_string()),
+        ("tracking_total_keys", ctx.tracking.keys_count().to_string()),
+        ("tracking_total_items", ctx.tracking.items_count().to_string()),
+        ("tracking_total_prefixes", ctx.tracking.prefixes_count().to_string()),
         ("total_error_replies", stats.error_replies.to_string()),
         ("engine_faults", ctx.config.engine_faults.to_string()),
     ]

@@ -20,6 +20,8 @@ pub struct Command {
     /// Positions of the first and last key argument and the step between keys (all 0 for none;
     /// a negative last counts from the end).
     pub keys: (i32, i32, i32),
+    /// For commands whose keys follow a count (SINTERCARD numkeys key ...): the count's position.
+    pub key_count_at: Option<usize>,
     pub group: &'static str,
     pub summary: &'static str,
     pub since: &'static str,
@@ -38,6 +40,7 @@ impl Command {
             arity,
             flags: &[],
             keys: (0, 0, 0),
+            key_count_at: None,
             group: "generic",
             summary: "",
             since: "1.0.0",
@@ -55,6 +58,12 @@ impl Command {
 
     pub const fn keys(mut self, first: i32, last: i32, step: i32) -> Self {
         self.keys = (first, last, step);
+        self
+    }
+
+    /// Keys follow a count at position `at` (`numkeys key [key ...]`).
+    pub const fn counted_keys(mut self, at: usize) -> Self {
+        self.key_count_at = Some(at);
         self
     }
 
@@ -88,6 +97,20 @@ impl Command {
         let argc = argc as i64;
         let arity = i64::from(self.arity);
         if arity >= 0 { argc == arity } else { argc >= -arity }
+    }
+
+    /// The key arguments of a command line `args` (name first) of this command.
+    pub fn key_args<'a>(&self, args: &[&'a [u8]]) -> Vec<&'a [u8]> {
+        if let Some(at) = self.key_count_at {
+            let count = args.get(at).and_then(|c| super::parse_i64(c)).and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
+            return args.iter().skip(at + 1).take(count).copied().collect();
+        }
+        let (first, last, step) = self.keys;
+        if first <= 0 {
+            return Vec::new();
+        }
+        let last = if last < 0 { args.len() as i32 + last } else { last };
+        (first..=last).step_by(step.max(1) as usize).filter_map(|i| args.get(i as usize).copied()).collect()
     }
 
     pub fn has_flag(&self, flag: Flag) -> bool {

@@ -108,6 +108,8 @@ pub struct Keyspace {
     modified: Option<Vec<(usize, Key)>>,
     /// Big values removed and not yet freed.
     lazy: LazyFree,
+    /// Whether reads update the keys' LRU/LFU data (off for a client in CLIENT NO-TOUCH mode).
+    touches: bool,
 }
 
 /// How much one [`Keyspace::expire_cycle`] call did.
@@ -121,7 +123,7 @@ impl Keyspace {
     /// `seed` keys the hash functions, so clients cannot pick keys that collide.
     pub fn new(databases: usize, seed: u64) -> Self {
         let dbs = (0..databases as u64).map(|i| Db::new(seed ^ i.wrapping_mul(0x9e37_79b9))).collect();
-        Keyspace { dbs, stats: KeyspaceStats::default(), rng: Rng::new(seed.rotate_left(31)), modified: None, lazy: LazyFree::default() }
+        Keyspace { dbs, stats: KeyspaceStats::default(), rng: Rng::new(seed.rotate_left(31)), modified: None, lazy: LazyFree::default(), touches: true }
     }
 
     pub fn databases(&self) -> usize {
@@ -220,8 +222,15 @@ impl Keyspace {
     /// The entry at `at`, marked as used now.
     fn touch(&mut self, db: usize, at: usize, now: u64) -> &mut Entry {
         let entry = self.dbs[db].entries.value_at_mut(at);
-        entry.access.touch(now, &mut self.rng);
+        if self.touches {
+            entry.access.touch(now, &mut self.rng);
+        }
         entry
+    }
+
+    /// Whether the next reads update LRU/LFU data (CLIENT NO-TOUCH turns it off for a client).
+    pub fn set_touches(&mut self, on: bool) {
+        self.touches = on;
     }
 
     /// A look at a key that does not count as using it (OBJECT, eviction, EXISTS).
