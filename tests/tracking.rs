@@ -185,3 +185,29 @@ fn pause_holds_writes_until_unpause_as_on_redis() {
     assert_eq!(ours, transcript(redis.port));
     assert_eq!(ours, ["+OK\r\n", "+OK\r\n", "$-1\r\n", "$-1\r\n", "+OK\r\n", "+OK\r\n", "$1\r\nv\r\n"]);
 }
+
+/// After an engine fault: a tracking client is disconnected (the fresh engine cannot know what it
+/// read), and a command CLIENT PAUSE held is run by the fresh engine, which is not paused.
+#[test]
+fn a_fault_disconnects_tracking_clients_and_runs_held_commands() {
+    let server = Server::start(&[]);
+    let mut run = |conn: &mut Raw, args: &[&str]| {
+        conn.send(resp(args).as_bytes());
+        String::from_utf8_lossy(&conn.reply()).into_owned()
+    };
+    let (mut tracker, mut admin, mut writer) = (server.raw(), server.raw(), server.raw());
+    run(&mut tracker, &["HELLO", "3"]);
+    assert_eq!(run(&mut tracker, &["CLIENT", "TRACKING", "ON"]), "+OK\r\n");
+    assert_eq!(run(&mut admin, &["CLIENT", "PAUSE", "100000", "WRITE"]), "+OK\r\n");
+    writer.send(resp(&["SET", "held", "1"]).as_bytes());
+    wait_until("the writer's SET to be held", || run(&mut admin, &["CLIENT", "LIST"]).contains(" flags=b "));
+
+    let mut culprit = server.raw();
+    culprit.send(resp(&["DEBUG", "PANIC"]).as_bytes());
+    assert!(culprit.read_until("\r\n").starts_with("-ERR internal error: the engine faulted"));
+
+    assert_eq!(String::from_utf8_lossy(&writer.reply()), "+OK\r\n", "the held SET ran on the fresh engine");
+    assert_eq!(run(&mut admin, &["GET", "held"]), "$1\r\n1\r\n");
+    assert!(tracker.closed(), "the tracking client is disconnected");
+    assert_eq!(run(&mut admin, &["INFO", "clients"]).lines().find(|l| l.starts_with("tracking_clients:")), Some("tracking_clients:0"));
+}
