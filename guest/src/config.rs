@@ -57,6 +57,11 @@ pub struct Config {
     pub set_max_intset_entries: u64,
     pub set_max_listpack_entries: u64,
     pub set_max_listpack_value: u64,
+    /// The size of a list's packed nodes: negative, a byte size class (-2: 8 KiB); positive, a
+    /// count of elements.
+    pub list_max_listpack_size: i64,
+    /// Accepted for compatibility; cachet does not compress list nodes.
+    pub list_compress_depth: u64,
     /// The most keys CLIENT TRACKING remembers; past it, keys are forgotten and their readers told
     /// (0: no limit).
     pub tracking_table_max_keys: u64,
@@ -101,6 +106,8 @@ impl Default for Config {
             set_max_listpack_entries: 128,
             set_max_listpack_value: 64,
             tracking_table_max_keys: 1_000_000,
+            list_max_listpack_size: -2,
+            list_compress_depth: 0,
             process_id: 0,
             executable: String::new(),
             config_file: String::new(),
@@ -231,6 +238,16 @@ const PARAMS: &[Param] = &[
     number_param!("set-max-intset-entries", set_max_intset_entries, Access::Mutable, 0, i64::MAX as u64),
     number_param!("set-max-listpack-entries", set_max_listpack_entries, Access::Mutable, 0, i64::MAX as u64),
     number_param!("set-max-listpack-value", set_max_listpack_value, Access::Mutable, 0, i64::MAX as u64),
+    Param {
+        name: "list-max-listpack-size",
+        access: Access::Mutable,
+        get: |c| c.list_max_listpack_size.to_string(),
+        set: |c, v| {
+            c.list_max_listpack_size = v.parse::<i32>().map_err(|_| "argument couldn't be parsed into an integer".to_string())?.into();
+            Ok(())
+        },
+    },
+    number_param!("list-compress-depth", list_compress_depth, Access::Mutable, 0, i32::MAX as u64),
     number_param!("tracking-table-max-keys", tracking_table_max_keys, Access::Mutable, 0, i64::MAX as u64),
     number_param!("process-id", process_id, Access::Hidden, 0, u64::MAX),
     text_param!("executable", executable, Access::Hidden),

@@ -18,6 +18,7 @@
 // component's exports: a native build sees them used by their tests alone, so unused code in them
 // shows in the component's build.
 #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
+mod blocking;
 mod cache;
 pub mod commands;
 mod config;

@@ -231,8 +231,8 @@ fn peer_id(session: &Session) -> String {
     }
 }
 
-/// CLIENT LIST's `flags`, in Redis's order: `P` subscribed, `x` in MULTI, `b` waiting for a pause
-/// to end, `t` tracking (`R` its redirect is gone, `B` broadcast mode), `d` when a watched key
+/// CLIENT LIST's `flags`, in Redis's order: `P` subscribed, `x` in MULTI, `b` blocked (waiting for
+/// a key, or for a pause to end), `t` tracking (`R` its redirect is gone, `B` broadcast mode), `d` when a watched key
 /// changed, `U` on a Unix socket, `e` NO-EVICT, `T` NO-TOUCH, `N` when none applies.
 fn client_flags(ctx: &Ctx, session: &Session) -> String {
     let mut flags = String::new();
@@ -242,7 +242,7 @@ fn client_flags(ctx: &Ctx, session: &Session) -> String {
     if session.transaction.is_some() {
         flags.push('x');
     }
-    if session.postponed {
+    if session.postponed || session.blocked {
         flags.push('b');
     }
     if let Some(tracking) = ctx.tracking.client(session.client_id) {
@@ -399,16 +399,16 @@ fn unpause(ctx: &mut Ctx, _args: &[&[u8]]) {
     ctx.reply.ok();
 }
 
-/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: cachet has no blocking commands yet, so no client is ever
-/// blocked and the answer is 0, as Redis's for a client that is not blocked.
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends another client's blocking command as if its time were
+/// up, or with an error. 1 when the client was blocked, 0 otherwise.
 fn unblock(ctx: &mut Ctx, args: &[&[u8]]) {
-    if parse_i64(args[2]).is_none() {
+    let Some(id) = parse_i64(args[2]) else {
         ctx.reply.error(super::NOT_AN_INTEGER);
         return;
-    }
-    match &args[3..] {
-        [] => {}
-        [reason] if is(reason, "TIMEOUT") || is(reason, "ERROR") => {}
+    };
+    let error = match &args[3..] {
+        [] => false,
+        [reason] if is(reason, "TIMEOUT") || is(reason, "ERROR") => is(reason, "ERROR"),
         [_] => {
             ctx.reply.error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
             return;
@@ -417,8 +417,12 @@ fn unblock(ctx: &mut Ctx, args: &[&[u8]]) {
             ctx.reply.error(SYNTAX_ERROR);
             return;
         }
+    };
+    let blocked = u64::try_from(id).ok().and_then(|id| ctx.tracking.connection_of(id)).filter(|c| ctx.blocking.is_blocked(*c));
+    if let Some(connection) = blocked {
+        ctx.blocking.request_unblock(connection, error);
     }
-    ctx.reply.integer(0);
+    ctx.reply.integer(i64::from(blocked.is_some()));
 }
 
 const HELP: &[&str] = &[

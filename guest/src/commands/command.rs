@@ -68,9 +68,14 @@ fn write_info(ctx: &mut Ctx, command: &Command) {
     ctx.reply.array(10);
     ctx.reply.bulk(command.name.as_bytes());
     ctx.reply.integer(i64::from(command.arity));
-    ctx.reply.set(command.flags.len());
+    // Commands whose keys follow a count are listed as having movable keys, as Redis derives it.
+    let movable = command.key_count_at.is_some();
+    ctx.reply.set(command.flags.len() + usize::from(movable));
     for flag in command.flags {
         ctx.reply.simple(flag.name());
+    }
+    if movable {
+        ctx.reply.simple("movablekeys");
     }
     let (first, last, step) = command.keys;
     ctx.reply.integer(i64::from(first));
@@ -95,27 +100,34 @@ fn write_info(ctx: &mut Ctx, command: &Command) {
     }
 }
 
-/// ACL categories as Redis assigns them, derived from the group and flags.
+/// ACL categories as Redis assigns them, derived from the group and flags, in the order Redis
+/// lists them (the order of its category bits).
 fn acl_categories(command: &Command) -> Vec<&'static str> {
-    let mut categories = vec![match command.group {
-        "string" => "@string",
-        "generic" => "@keyspace",
-        "connection" => "@connection",
-        "bitmap" => "@bitmap",
-        "hyperloglog" => "@hyperloglog",
-        _ => "@admin",
-    }];
-    if command.has_flag(Flag::Write) {
-        categories.push("@write");
-    }
-    if command.has_flag(Flag::ReadOnly) {
-        categories.push("@read");
-    }
-    categories.push(if command.has_flag(Flag::Fast) { "@fast" } else { "@slow" });
-    if command.has_flag(Flag::Admin) || ["keys", "flushdb", "flushall", "swapdb"].contains(&command.name) {
-        categories.push("@dangerous");
-    }
-    categories
+    let group = command.group;
+    let dangerous = command.has_flag(Flag::Admin) || ["keys", "flushdb", "flushall", "swapdb"].contains(&command.name);
+    [
+        ("@keyspace", group == "generic"),
+        ("@read", command.has_flag(Flag::ReadOnly)),
+        ("@write", command.has_flag(Flag::Write)),
+        ("@set", group == "set"),
+        ("@sortedset", group == "sorted-set"),
+        ("@list", group == "list"),
+        ("@hash", group == "hash"),
+        ("@string", group == "string"),
+        ("@bitmap", group == "bitmap"),
+        ("@hyperloglog", group == "hyperloglog"),
+        ("@pubsub", group == "pubsub"),
+        ("@admin", command.has_flag(Flag::Admin)),
+        ("@fast", command.has_flag(Flag::Fast)),
+        ("@slow", !command.has_flag(Flag::Fast)),
+        ("@blocking", command.has_flag(Flag::Blocking)),
+        ("@dangerous", dangerous),
+        ("@connection", group == "connection"),
+        ("@transaction", group == "transactions"),
+    ]
+    .into_iter()
+    .filter_map(|(name, applies)| applies.then_some(name))
+    .collect()
 }
 
 fn docs(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -355,13 +367,11 @@ fn getkeys(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.reply.error("ERR Invalid number of arguments specified for command");
         return;
     }
-    let (first, last, step) = command.keys;
-    if first <= 0 {
+    if command.keys.0 <= 0 && command.key_count_at.is_none() {
         ctx.reply.error("ERR The command has no key arguments");
         return;
     }
-    let last = if last < 0 { line.len() as i32 + last } else { last };
-    let keys: Vec<&[u8]> = (first..=last).step_by(step.max(1) as usize).filter_map(|i| line.get(i as usize).copied()).collect();
+    let keys = command.key_args(line);
     ctx.reply.array(keys.len());
     for key in keys {
         ctx.reply.bulk(key);

@@ -5,6 +5,7 @@
 
 mod bitfield;
 mod bitmaps;
+mod blocking;
 mod client;
 mod command;
 mod config;
@@ -14,6 +15,7 @@ mod hash_ttl;
 mod hashes;
 mod hyperloglog;
 mod keys;
+mod lists;
 mod memory;
 mod monitor;
 mod object;
@@ -30,6 +32,7 @@ pub(crate) use tracking::{deliver as deliver_invalidations, ends_caching};
 pub(crate) use table::{Command, Flag, all, lookup};
 use table::{numbered, subcommand_number};
 
+use crate::blocking::Blocking;
 use crate::config::Config;
 use crate::keyspace::Keyspace;
 use crate::outbox::Outbox;
@@ -68,6 +71,8 @@ pub(crate) struct Ctx<'a> {
     pub tracking: &'a mut Tracking,
     /// CLIENT PAUSE.
     pub pause: &'a mut Pause,
+    /// Who waits for which keys (BLPOP and friends).
+    pub blocking: &'a mut Blocking,
     pub now: Now,
 }
 
@@ -119,7 +124,7 @@ pub(crate) fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command
     if let Some(error) = &error {
         ctx.stats.error_reply(error);
     }
-    note_changes(ctx.keyspace, ctx.watches, ctx.tracking, Some(ctx.session.client_id));
+    note_changes(ctx.keyspace, ctx.watches, ctx.tracking, ctx.blocking, Some(ctx.session.client_id));
     if let (Ran::Ran((command, _)), true) = (&ran, ctx.session.tracking) {
         tracking::remember_reads(ctx, command, args);
     }
@@ -140,19 +145,20 @@ pub(crate) fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command
     }
 }
 
-/// Tells whoever watches (WATCH) or tracks (CLIENT TRACKING) a key that a command, expiry or
-/// eviction changed; `by` is the client whose command did. The keyspace keeps a record of
+/// Tells whoever watches (WATCH), tracks (CLIENT TRACKING) or waits for (BLPOP...) a key that a
+/// command, expiry or eviction changed; `by` is the client whose command did. The keyspace keeps a record of
 /// changes only while somebody wants it.
 #[inline]
-pub(crate) fn note_changes(keyspace: &mut Keyspace, watches: &mut Watches, tracking: &mut Tracking, by: Option<u64>) {
+pub(crate) fn note_changes(keyspace: &mut Keyspace, watches: &mut Watches, tracking: &mut Tracking, blocking: &mut Blocking, by: Option<u64>) {
     if !keyspace.keeps_modified() && watches.is_empty() {
         return;
     }
     for (db, key) in keyspace.take_modified() {
         watches.touch(db, &key);
         tracking.invalidate(&key, by);
+        blocking.changed(db, &key);
     }
-    keyspace.keep_modified(!watches.is_empty() || tracking.wants_changes());
+    keyspace.keep_modified(!watches.is_empty() || tracking.wants_changes() || !blocking.is_empty());
 }
 
 /// Whether a command line waits for CLIENT PAUSE to end: in WRITE mode, commands that write or

@@ -161,7 +161,7 @@ fn client_fields(ctx: &Ctx) -> Fields {
         ("maxclients", ctx.config.maxclients.to_string()),
         ("client_recent_max_input_buffer", "0".into()),
         ("client_recent_max_output_buffer", "0".into()),
-        ("blocked_clients", "0".into()),
+        ("blocked_clients", ctx.blocking.len().to_string()),
         ("tracking_clients", ctx.tracking.clients_count().to_string()),
         ("clients_in_timeout_table", "0".into()),
     ]

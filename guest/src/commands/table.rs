@@ -2,7 +2,7 @@
 //! the lookup by name that runs for every command a client sends. COMMAND reports the same table.
 
 use super::{
-    Ctx, bitfield, bitmaps, client, command, config, connection, expire, hash_ttl, hashes, hyperloglog, keys, monitor, memory, object, pubsub,
+    Ctx, bitfield, bitmaps, blocking, client, lists, command, config, connection, expire, hash_ttl, hashes, hyperloglog, keys, monitor, memory, object, pubsub,
     server_info, sets, strings, transactions,
 };
 use std::sync::OnceLock;
@@ -138,6 +138,8 @@ pub enum Flag {
     /// Not logged by SLOWLOG (EXEC: its commands are).
     SkipSlowlog,
     PubSub,
+    /// May wait for a key to change (BLPOP and friends).
+    Blocking,
 }
 
 impl Flag {
@@ -157,6 +159,7 @@ impl Flag {
             Flag::Sentinel => "sentinel",
             Flag::SkipSlowlog => "skip_slowlog",
             Flag::PubSub => "pubsub",
+            Flag::Blocking => "blocking",
         }
     }
 }
@@ -165,6 +168,8 @@ impl Flag {
 const FAMILIES: &[&[Command]] = &[
     strings::COMMANDS,
     sets::COMMANDS,
+    lists::COMMANDS,
+    blocking::COMMANDS,
     keys::COMMANDS,
     expire::COMMANDS,
     object::COMMANDS,

@@ -2,6 +2,7 @@
 //! time, and gives back bytes and closes for any connection and the time it next has work to do.
 //! No I/O and no clock reading happens here; the host does all of it.
 
+use crate::blocking::{Blocking, OnTimeout};
 use crate::commands::{self, Ctx};
 use crate::config::{Config, ConfigError};
 use crate::keyspace::Keyspace;
@@ -39,6 +40,9 @@ const WARM_BATCH: usize = 16;
 
 /// Databases with fewer keys stay in the processor's cache: reading ahead would only cost time.
 const WARM_ABOVE_KEYS: usize = 16 * 1024;
+
+/// The answer a client blocked in a faulted engine gets from the engine that replaces it.
+const BLOCKED_AT_FAULT: &[u8] = b"-ERR internal error: the engine faulted while this client was blocked; the cache was reset\r\n";
 
 /// What a held connection's `wanted` says: more input never makes the host feed it again; only
 /// the engine's `resume` does.
@@ -83,6 +87,19 @@ pub struct Engine {
     tracking_over_limit: bool,
     /// CLIENT PAUSE, and the connections whose commands wait for its end.
     pause: Pause,
+    /// Clients waiting in a blocking command, and the keys they wait for.
+    blocking: Blocking,
+    /// Blocked clients are being served (see [`Engine::serve_ready`]): their commands do not
+    /// serve others in turn.
+    serving_blocked: bool,
+}
+
+/// How a wait ends without being served.
+#[derive(Clone, Copy)]
+enum Ending {
+    Timeout,
+    /// CLIENT UNBLOCK ... ERROR.
+    Error,
 }
 
 #[derive(Debug, Default)]
@@ -116,6 +133,8 @@ impl Engine {
             tracking: Tracking::default(),
             tracking_over_limit: false,
             pause: Pause::default(),
+            blocking: Blocking::default(),
+            serving_blocked: false,
         }
     }
 
@@ -199,6 +218,15 @@ impl Engine {
             }
         }
         self.tracking.connected(session.client_id, connection);
+        if session.blocked {
+            // It waited in the faulted engine, which cannot answer it now; it is told, and its
+            // next commands run.
+            session.blocked = false;
+            let out = self.outbox.to(connection);
+            out.data.extend_from_slice(BLOCKED_AT_FAULT);
+            out.resume = true;
+            out.session = Some(session.encode());
+        }
         if let Some(limit_ns) = self.idle_limit_ns()
             && session.peer.kind != PeerKind::Udp
         {
@@ -282,6 +310,7 @@ impl Engine {
             self.watches.unwatch(id);
             self.monitors.retain(|m| *m != id);
             self.pause.forget(id);
+            self.blocking.unblock(id);
         } else {
             self.sessions.insert(id, session);
         }
@@ -316,6 +345,11 @@ impl Engine {
                     match &args {
                         Args::Borrowed(args) => self.execute(session, args, reply, outbox, now),
                         Args::Owned(_) => self.execute(session, &args.slices(), reply, outbox, now),
+                    }
+                    if session.blocked {
+                        // Its next commands run once it is served (the host is asked to feed them).
+                        progress.wanted = HELD;
+                        break;
                     }
                 }
                 Ok(Parsed::Skip(used)) => progress.consumed += used,
@@ -361,6 +395,79 @@ impl Engine {
         if self.pause.has_released() {
             self.release_paused(outbox);
         }
+    }
+
+    /// A blocking command found nothing to serve: its client waits, and runs nothing more until it
+    /// is served or its time is up.
+    fn start_wait(&mut self, session: &mut Session, args: &[&[u8]], request: crate::blocking::Request) {
+        let command = args.iter().map(|a| a.to_vec()).collect();
+        let waiter = crate::blocking::Waiter { client_id: session.client_id, db: session.db, command, request };
+        self.blocking.block(session.connection, waiter);
+        session.blocked = true;
+        session.changed = true;
+        self.keyspace.keep_modified(true);
+    }
+
+    /// Runs the commands of the clients waiting for keys that changed, oldest waiter first, as
+    /// long as the key can serve them. A served client gets its reply and is fed again.
+    fn serve_ready(&mut self, outbox: &mut Outbox, now: Now) {
+        self.serving_blocked = true;
+        while let Some((db, key)) = self.blocking.next_ready() {
+            for connection in self.blocking.waiting_for(db, &key) {
+                let Some(waiter) = self.blocking.waiter(connection) else { continue };
+                if !self.keyspace.holds(db, &key, waiter.request.wants, now.wall_ms) {
+                    break;
+                }
+                let command = waiter.command.clone();
+                let Some(mut session) = self.sessions.remove(&connection) else {
+                    self.blocking.unblock(connection);
+                    continue;
+                };
+                let mut reply = std::mem::take(&mut outbox.to(connection).data);
+                session.retrying = true;
+                let args: Vec<&[u8]> = command.iter().map(Vec::as_slice).collect();
+                self.execute(&mut session, &args, &mut reply, outbox, now);
+                session.retrying = false;
+                if session.block_request.take().is_none() {
+                    self.blocking.unblock(connection);
+                    session.blocked = false;
+                    session.changed = true;
+                    outbox.to(connection).resume = true;
+                }
+                self.put_back(session, reply, outbox);
+            }
+        }
+        self.serving_blocked = false;
+    }
+
+    /// Ends a client's wait without serving it: its command's timeout reply, or CLIENT UNBLOCK's
+    /// error.
+    fn end_wait(&mut self, connection: u64, ending: Ending, outbox: &mut Outbox) {
+        let Some(waiter) = self.blocking.unblock(connection) else { return };
+        let Some(mut session) = self.sessions.remove(&connection) else { return };
+        let mut data = std::mem::take(&mut outbox.to(connection).data);
+        let mut reply = crate::resp::Reply::new(&mut data, session.resp3());
+        match (ending, waiter.request.on_timeout) {
+            (Ending::Error, _) => reply.error("UNBLOCKED client unblocked via CLIENT UNBLOCK"),
+            (Ending::Timeout, OnTimeout::NullArray) => reply.null_array(),
+            (Ending::Timeout, OnTimeout::Null) => reply.null(),
+        }
+        session.blocked = false;
+        session.changed = true;
+        outbox.to(connection).resume = true;
+        self.put_back(session, data, outbox);
+    }
+
+    /// Returns a session taken out of the table to serve it outside its own input, with its
+    /// output and its saved state when it changed.
+    fn put_back(&mut self, mut session: Box<Session>, data: Vec<u8>, outbox: &mut Outbox) {
+        let out = outbox.to(session.connection);
+        out.data = data;
+        if session.changed {
+            session.changed = false;
+            out.session = Some(session.encode());
+        }
+        self.sessions.insert(session.connection, session);
     }
 
     /// Asks the host to feed again the connections whose commands waited for the pause.
@@ -416,6 +523,7 @@ impl Engine {
             monitors: &mut self.monitors,
             tracking: &mut self.tracking,
             pause: &mut self.pause,
+            blocking: &mut self.blocking,
             now,
         };
         if ctx.session.no_touch {
@@ -434,6 +542,19 @@ impl Engine {
         }
         if self.pause.has_released() {
             self.release_paused(outbox);
+        }
+        if !session.retrying
+            && let Some(request) = session.block_request.take()
+        {
+            self.start_wait(session, args, request);
+        }
+        if self.blocking.has_pending_unblocks() {
+            for (connection, error) in self.blocking.take_pending_unblocks() {
+                self.end_wait(connection, if error { Ending::Error } else { Ending::Timeout }, outbox);
+            }
+        }
+        if self.blocking.has_ready() && !self.serving_blocked {
+            self.serve_ready(outbox, now);
         }
         session.last_command = command.map_or("NULL", |c| c.name);
         session.last_active_ns = now.mono_ns;
@@ -475,6 +596,7 @@ impl Engine {
         self.watches.unwatch(connection);
         self.monitors.retain(|m| *m != connection);
         self.pause.forget(connection);
+        self.blocking.unblock(connection);
     }
 
     /// Runs due background work — active expiry, closing idle clients, a slice of lazy freeing —
@@ -488,13 +610,16 @@ impl Engine {
         if now.mono_ns >= self.expiry_due_ns() && !self.pause.is_active() {
             self.keyspace.expire_cycle(&mut self.rng, now.wall_ms, EXPIRE_SAMPLES_PER_TICK);
             self.expired_at_ns = now.mono_ns;
-            commands::note_changes(&mut self.keyspace, &mut self.watches, &mut self.tracking, None);
+            commands::note_changes(&mut self.keyspace, &mut self.watches, &mut self.tracking, &mut self.blocking, None);
         }
         if self.tracking.wants_changes() || self.tracking.has_pending() || self.tracking_over_limit {
             self.finish_tracking(&mut outbox);
         }
         if self.idle_check_due(now) {
             self.close_idle(&mut outbox, now);
+        }
+        for connection in self.blocking.timed_out(now.mono_ns) {
+            self.end_wait(connection, Ending::Timeout, &mut outbox);
         }
         self.keyspace.free_lazily(commands::LAZY_FREE_SLICE);
         outbox.into_outputs()
@@ -512,7 +637,7 @@ impl Engine {
         }
         let expiry = self.keyspace.has_volatile().then(|| self.expiry_due_ns());
         let idle = if self.config.timeout != self.idle.timeout { Some(0) } else { self.idle.deadline_ns };
-        [expiry, idle, self.pause.deadline()].into_iter().flatten().min()
+        [expiry, idle, self.pause.deadline(), self.blocking.next_deadline()].into_iter().flatten().min()
     }
 
     /// Active expiry runs `hz` times a second while some key or hash field has a time to live.

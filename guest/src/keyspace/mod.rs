@@ -10,6 +10,7 @@ mod hash;
 mod index;
 mod key;
 mod lazy_free;
+mod list;
 mod set;
 mod table;
 mod value;
@@ -19,6 +20,7 @@ pub use key::Key;
 #[cfg(test)]
 pub(crate) use lazy_free::LAZYFREE_THRESHOLD;
 pub use hash::{Hash, HashLimits};
+pub use list::{List, ListLimits};
 pub use set::{Set, SetLimits};
 pub use value::Value;
 
@@ -226,6 +228,15 @@ impl Keyspace {
             entry.access.touch(now, &mut self.rng);
         }
         entry
+    }
+
+    /// Whether `key` holds a live value a blocked client waiting for `wants` can be served from.
+    pub fn holds(&mut self, db: usize, key: &[u8], wants: crate::blocking::Wants, now: u64) -> bool {
+        use crate::blocking::Wants;
+        self.peek(db, key, now).is_some_and(|entry| match wants {
+            Wants::List => entry.value.as_list().is_some(),
+            Wants::SortedSet => false,
+        })
     }
 
     /// Whether the next reads update LRU/LFU data (CLIENT NO-TOUCH turns it off for a client).
