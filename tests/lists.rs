@@ -111,6 +111,62 @@ fn list_commands_reply_as_redis_does() {
     ]);
 }
 
+#[test]
+fn sort_replies_as_redis_does() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    assert_same_as_redis(&server, &redis, &[
+        &["RPUSH", "n", "3", "10", "-1.5", "2", "10", "0x10"],
+        &["SORT", "n"],
+        &["RPUSH", "nums", "3", "10", "-1.5", "2", "10", "1e2"],
+        &["SORT", "nums"],
+        &["SORT", "nums", "DESC"],
+        &["SORT", "nums", "LIMIT", "1", "3"],
+        &["SORT", "nums", "LIMIT", "-5", "2"],
+        &["SORT", "nums", "LIMIT", "2", "-1"],
+        &["SORT", "nums", "LIMIT", "100", "1"],
+        &["SORT", "nums", "LIMIT", "0", "0"],
+        &["SORT", "nums", "ALPHA"],
+        &["SORT", "nums", "ALPHA", "DESC", "LIMIT", "0", "2"],
+        &["RPUSH", "words", "pear", "apple", "fig", "banana"],
+        &["SORT", "words"],
+        &["SORT", "words", "ALPHA"],
+        &["MSET", "w_pear", "3", "w_apple", "1", "w_fig", "2", "w_banana", "4"],
+        &["SORT", "words", "BY", "w_*"],
+        &["SORT", "words", "BY", "w_*", "DESC", "GET", "#", "GET", "w_*"],
+        &["SORT", "words", "BY", "nosort"],
+        &["SORT", "words", "BY", "nosort", "DESC"],
+        &["SORT", "words", "BY", "nosort", "LIMIT", "1", "2"],
+        &["HSET", "h_pear", "price", "5"],
+        &["HSET", "h_apple", "price", "1"],
+        &["HSET", "h_fig", "price", "3"],
+        &["HSET", "h_banana", "price", "2"],
+        &["SORT", "words", "BY", "h_*->price", "GET", "h_*->price", "GET", "#", "GET", "missing_*"],
+        &["SORT", "words", "BY", "w_*", "ALPHA", "GET", "w_*"],
+        &["SORT", "words", "ALPHA", "STORE", "sorted"],
+        &["LRANGE", "sorted", "0", "-1"],
+        &["SORT", "words", "BY", "w_*", "GET", "nothing_*", "STORE", "sorted"],
+        &["LRANGE", "sorted", "0", "-1"],
+        &["SORT", "empty", "STORE", "sorted"],
+        &["EXISTS", "sorted"],
+        &["SADD", "s", "5", "1", "3"],
+        &["SORT", "s"],
+        &["SORT", "s", "DESC"],
+        &["SORT", "s", "BY", "nosort", "STORE", "fromset"],
+        &["LRANGE", "fromset", "0", "-1"],
+        &["SORT_RO", "nums", "LIMIT", "0", "2"],
+        &["SORT_RO", "nums", "STORE", "x"],
+        &["SORT", "nums", "LIMIT", "a", "1"],
+        &["SORT", "nums", "LIMIT", "1"],
+        &["SORT", "nums", "FOO"],
+        &["SET", "str", "x"],
+        &["SORT", "str"],
+        &["SORT", "none"],
+        &["SET", "w_fig", "notanumber"],
+        &["SORT", "words", "BY", "w_*"],
+        &["SORT", "n", "BY", "absent_*"],
+    ]);
+}
+
 /// Two connections on each server: a client waits, another pushes; what the waiter receives is
 /// the same on both, RESP2 and RESP3, including timeouts and CLIENT UNBLOCK.
 #[test]

@@ -22,6 +22,7 @@ mod object;
 mod pubsub;
 mod server_info;
 mod sets;
+mod sort;
 mod strings;
 mod table;
 mod tracking;

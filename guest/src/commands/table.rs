@@ -3,7 +3,7 @@
 
 use super::{
     Ctx, bitfield, bitmaps, blocking, client, lists, command, config, connection, expire, hash_ttl, hashes, hyperloglog, keys, monitor, memory, object, pubsub,
-    server_info, sets, strings, transactions,
+    server_info, sets, sort, strings, transactions,
 };
 use std::sync::OnceLock;
 
@@ -170,6 +170,7 @@ const FAMILIES: &[&[Command]] = &[
     sets::COMMANDS,
     lists::COMMANDS,
     blocking::COMMANDS,
+    sort::COMMANDS,
     keys::COMMANDS,
     expire::COMMANDS,
     object::COMMANDS,
