@@ -105,3 +105,19 @@ fn long_lists_span_nodes_and_trim_by_whole_nodes() {
     assert_eq!(c.run(&["LLEN", "big"]), ":100\r\n");
     assert_eq!(c.run(&["LINDEX", "big", "0"]), bulk("element-19900"));
 }
+
+#[test]
+fn a_big_list_is_freed_lazily_and_sized_by_memory_usage() {
+    let mut c = Harness::new();
+    for start in (0..200_000).step_by(10_000) {
+        let mut args = vec!["RPUSH".to_string(), "big".to_string()];
+        args.extend((start..start + 10_000).map(|i| format!("element-{i:08}")));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        c.run(&args);
+    }
+    let usage: usize = c.run(&["MEMORY", "USAGE", "big"]).trim_start_matches(':').trim().parse().expect("an integer");
+    assert!((200_000 * 16..200_000 * 24).contains(&usage), "{usage} bytes for 200,000 16-byte elements");
+    assert_eq!(c.run(&["DEL", "big"]), ":1\r\n");
+    // Its few hundred nodes went to the lazy-free queue, a slice of which the call itself frees.
+    assert!(c.run(&["INFO", "memory"]).contains("lazyfreed_objects:1\r\n"));
+}
