@@ -1,7 +1,7 @@
 //! Lists: a double-ended queue of packed nodes, as Redis's quicklist of listpacks.
 //!
 //! Elements are stored back to back in byte buffers ("nodes") of at most `list-max-listpack-size`
-//! (by default 8 KiB), each with the end offset of every element: two bytes of bookkeeping per
+//! (by default 8 KiB), each with the length of every element: two bytes of bookkeeping per
 //! element instead of a pointer and an allocation. Pushing and popping at either end touch one
 //! node; an element in the middle is found by skipping whole nodes by their counts, then within
 //! one bounded node. An element larger than a node gets a node of its own.
@@ -42,72 +42,172 @@ impl Default for ListLimits {
 
 #[derive(Clone, PartialEq, Eq)]
 enum Node {
-    /// Elements back to back; `ends[i]` is where element `i` ends.
-    Packed { bytes: Vec<u8>, ends: Vec<u16> },
+    Packed(Packed),
     /// One element too large for a packed node.
     Big(Box<[u8]>),
 }
 
+/// Elements back to back in `bytes[head..]`, with each one's length. The room left before
+/// `head` takes pushes at the front without moving the others, so both ends cost O(1) (amortized).
+#[derive(Clone, PartialEq, Eq)]
+struct Packed {
+    bytes: Vec<u8>,
+    head: usize,
+    lens: VecDeque<u16>,
+}
+
+impl Packed {
+    fn new(element: &[u8]) -> Packed {
+        Packed { bytes: element.to_vec(), head: 0, lens: VecDeque::from([element.len() as u16]) }
+    }
+
+    fn live_bytes(&self) -> usize {
+        self.bytes.len() - self.head
+    }
+
+    /// Where element `index` starts, summing lengths from the nearer end.
+    fn start_of(&self, index: usize) -> usize {
+        if index <= self.lens.len() / 2 {
+            self.head + self.lens.iter().take(index).map(|l| usize::from(*l)).sum::<usize>()
+        } else {
+            self.bytes.len() - self.lens.iter().skip(index).map(|l| usize::from(*l)).sum::<usize>()
+        }
+    }
+
+    fn get(&self, index: usize) -> &[u8] {
+        let start = self.start_of(index);
+        &self.bytes[start..start + usize::from(self.lens[index])]
+    }
+
+    fn push_back(&mut self, element: &[u8]) {
+        // Small growth steps: a node's spare room stays a small part of it.
+        if self.bytes.capacity() - self.bytes.len() < element.len() {
+            self.bytes.reserve_exact(element.len().max(self.bytes.capacity() / 8).max(16));
+        }
+        self.bytes.extend_from_slice(element);
+        self.lens.push_back(element.len() as u16);
+    }
+
+    fn push_front(&mut self, element: &[u8]) {
+        if self.head < element.len() {
+            // Move the elements back, leaving as much room in front as they take.
+            let live = self.live_bytes();
+            let gap = element.len().max(live).max(16);
+            let mut bytes = Vec::with_capacity(gap + live);
+            bytes.resize(gap, 0);
+            bytes.extend_from_slice(&self.bytes[self.head..]);
+            self.bytes = bytes;
+            self.head = gap;
+        }
+        self.head -= element.len();
+        self.bytes[self.head..self.head + element.len()].copy_from_slice(element);
+        self.lens.push_front(element.len() as u16);
+    }
+
+    fn pop_front(&mut self) -> Vec<u8> {
+        let len = usize::from(self.lens.pop_front().unwrap_or(0));
+        let element = self.bytes[self.head..self.head + len].to_vec();
+        self.head += len;
+        element
+    }
+
+    fn pop_back(&mut self) -> Vec<u8> {
+        let len = usize::from(self.lens.pop_back().unwrap_or(0));
+        let start = self.bytes.len() - len;
+        let element = self.bytes[start..].to_vec();
+        self.bytes.truncate(start);
+        element
+    }
+
+    fn insert(&mut self, index: usize, element: &[u8]) {
+        if index == 0 {
+            return self.push_front(element);
+        }
+        if index >= self.lens.len() {
+            return self.push_back(element);
+        }
+        let at = self.start_of(index);
+        self.bytes.splice(at..at, element.iter().copied());
+        self.lens.insert(index, element.len() as u16);
+    }
+
+    fn remove(&mut self, index: usize) -> Vec<u8> {
+        if index == 0 {
+            return self.pop_front();
+        }
+        if index + 1 == self.lens.len() {
+            return self.pop_back();
+        }
+        let at = self.start_of(index);
+        let len = usize::from(self.lens.remove(index).unwrap_or(0));
+        self.bytes.drain(at..at + len).collect()
+    }
+}
+
 impl Node {
     fn single(element: &[u8], limits: &ListLimits) -> Node {
-        if element.len() > limits.max_bytes {
-            Node::Big(element.into())
-        } else {
-            Node::Packed { bytes: element.to_vec(), ends: vec![element.len() as u16] }
-        }
+        if element.len() > limits.max_bytes { Node::Big(element.into()) } else { Node::Packed(Packed::new(element)) }
     }
 
     fn len(&self) -> usize {
         match self {
-            Node::Packed { ends, .. } => ends.len(),
+            Node::Packed(packed) => packed.lens.len(),
             Node::Big(_) => 1,
         }
     }
 
     fn get(&self, index: usize) -> &[u8] {
         match self {
-            Node::Packed { bytes, ends } => {
-                let start = if index == 0 { 0 } else { ends[index - 1] as usize };
-                &bytes[start..ends[index] as usize]
-            }
+            Node::Packed(packed) => packed.get(index),
             Node::Big(element) => element,
         }
     }
 
-    /// Whether `element` fits in this node at either end.
+    /// Whether `element` fits in this node.
     fn has_room(&self, element: &[u8], limits: &ListLimits) -> bool {
         match self {
-            Node::Packed { bytes, ends } => bytes.len() + element.len() <= limits.max_bytes && ends.len() < limits.max_entries,
+            Node::Packed(packed) => packed.live_bytes() + element.len() <= limits.max_bytes && packed.lens.len() < limits.max_entries,
             Node::Big(_) => false,
         }
     }
 
     /// Inserts `element` before position `index` (a node with room only).
     fn insert(&mut self, index: usize, element: &[u8]) {
-        let Node::Packed { bytes, ends } = self else { return };
-        let at = if index == 0 { 0 } else { ends[index - 1] as usize };
-        bytes.splice(at..at, element.iter().copied());
-        let grown = element.len() as u16;
-        for end in &mut ends[index..] {
-            *end += grown;
+        if let Node::Packed(packed) = self {
+            packed.insert(index, element);
         }
-        ends.insert(index, (at + element.len()) as u16);
+    }
+
+    fn push_front(&mut self, element: &[u8]) {
+        if let Node::Packed(packed) = self {
+            packed.push_front(element);
+        }
+    }
+
+    fn push_back(&mut self, element: &[u8]) {
+        if let Node::Packed(packed) = self {
+            packed.push_back(element);
+        }
     }
 
     /// Removes and returns the element at `index`.
     fn remove(&mut self, index: usize) -> Vec<u8> {
         match self {
-            Node::Packed { bytes, ends } => {
-                let start = if index == 0 { 0 } else { ends[index - 1] as usize };
-                let end = ends[index] as usize;
-                let element: Vec<u8> = bytes.drain(start..end).collect();
-                ends.remove(index);
-                let shrunk = element.len() as u16;
-                for e in &mut ends[index..] {
-                    *e -= shrunk;
-                }
-                element
-            }
+            Node::Packed(packed) => packed.remove(index),
+            Node::Big(element) => std::mem::take(element).into_vec(),
+        }
+    }
+
+    fn pop_front(&mut self) -> Vec<u8> {
+        match self {
+            Node::Packed(packed) => packed.pop_front(),
+            Node::Big(element) => std::mem::take(element).into_vec(),
+        }
+    }
+
+    fn pop_back(&mut self) -> Vec<u8> {
+        match self {
+            Node::Packed(packed) => packed.pop_back(),
             Node::Big(element) => std::mem::take(element).into_vec(),
         }
     }
@@ -115,7 +215,7 @@ impl Node {
     /// Bytes of heap the node holds.
     fn heap_size(&self) -> usize {
         match self {
-            Node::Packed { bytes, ends } => bytes.capacity() + ends.capacity() * 2,
+            Node::Packed(packed) => packed.bytes.capacity() + packed.lens.capacity() * 2,
             Node::Big(element) => element.len(),
         }
     }
@@ -148,7 +248,7 @@ impl List {
 
     pub fn push_front(&mut self, element: &[u8], limits: &ListLimits) {
         match self.nodes.front_mut() {
-            Some(node) if node.has_room(element, limits) => node.insert(0, element),
+            Some(node) if node.has_room(element, limits) => node.push_front(element),
             _ => self.nodes.push_front(Node::single(element, limits)),
         }
         self.len += 1;
@@ -156,10 +256,7 @@ impl List {
 
     pub fn push_back(&mut self, element: &[u8], limits: &ListLimits) {
         match self.nodes.back_mut() {
-            Some(node) if node.has_room(element, limits) => {
-                let at = node.len();
-                node.insert(at, element);
-            }
+            Some(node) if node.has_room(element, limits) => node.push_back(element),
             _ => self.nodes.push_back(Node::single(element, limits)),
         }
         self.len += 1;
@@ -167,7 +264,7 @@ impl List {
 
     pub fn pop_front(&mut self) -> Option<Vec<u8>> {
         let node = self.nodes.front_mut()?;
-        let element = node.remove(0);
+        let element = node.pop_front();
         if node.len() == 0 || matches!(node, Node::Big(_)) {
             self.nodes.pop_front();
         }
@@ -177,7 +274,7 @@ impl List {
 
     pub fn pop_back(&mut self) -> Option<Vec<u8>> {
         let node = self.nodes.back_mut()?;
-        let element = node.remove(node.len() - 1);
+        let element = node.pop_back();
         if node.len() == 0 || matches!(node, Node::Big(_)) {
             self.nodes.pop_back();
         }
