@@ -263,17 +263,23 @@ fn two_ints(ctx: &mut Ctx, a: &[u8], b: &[u8]) -> Option<(i64, i64)> {
     }
 }
 
+/// LRANGE writes the elements straight from the list into the reply.
 fn lrange(ctx: &mut Ctx, args: &[&[u8]]) {
     let Some((start, stop)) = two_ints(ctx, args[2], args[3]) else { return };
-    let elements: Vec<Vec<u8>> = match read_list(ctx, args[1]) {
-        Lookup::WrongType => return,
-        Lookup::Missing => Vec::new(),
-        Lookup::Found(list) => match clamp_range(start, stop, list.len()) {
-            Some((from, to)) => list.range(from, to).map(<[u8]>::to_vec).collect(),
-            None => Vec::new(),
+    let (db, now) = (ctx.db(), ctx.now_ms());
+    match ctx.keyspace.get(db, args[1], now).map(|e| e.value.as_list()) {
+        None => ctx.reply.array(0),
+        Some(None) => ctx.reply.error(WRONG_TYPE),
+        Some(Some(list)) => match clamp_range(start, stop, list.len()) {
+            Some((from, to)) => {
+                ctx.reply.array(to - from);
+                for element in list.range(from, to) {
+                    ctx.reply.bulk(element);
+                }
+            }
+            None => ctx.reply.array(0),
         },
-    };
-    write_elements(ctx, &elements);
+    }
 }
 
 /// A list index (negative from the end) as a position, if inside a list of `len`.
@@ -441,7 +447,7 @@ fn lpos(ctx: &mut Ctx, args: &[&[u8]]) {
                 list.iter().take(scanned).enumerate().filter_map(matches).skip(skip).take(wanted).collect()
             } else {
                 let len = list.len();
-                list.iter().rev().take(scanned).enumerate().map(|(i, e)| (len - 1 - i, e)).filter_map(matches).skip(skip).take(wanted).collect()
+                list.iter_rev().take(scanned).enumerate().map(|(i, e)| (len - 1 - i, e)).filter_map(matches).skip(skip).take(wanted).collect()
             }
         }
     };

@@ -79,6 +79,25 @@ impl Packed {
         &self.bytes[start..start + usize::from(self.lens[index])]
     }
 
+    /// Elements `from..` in order, walking the lengths once.
+    fn iter_from(&self, from: usize) -> impl Iterator<Item = &[u8]> + '_ {
+        let mut at = self.start_of(from);
+        self.lens.iter().skip(from).map(move |len| {
+            let element = &self.bytes[at..at + usize::from(*len)];
+            at += usize::from(*len);
+            element
+        })
+    }
+
+    /// Every element from the last, walking the lengths once.
+    fn iter_rev(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let mut end = self.bytes.len();
+        self.lens.iter().rev().map(move |len| {
+            end -= usize::from(*len);
+            &self.bytes[end..end + usize::from(*len)]
+        })
+    }
+
     fn push_back(&mut self, element: &[u8]) {
         // Small growth steps: a node's spare room stays a small part of it.
         if self.bytes.capacity() - self.bytes.len() < element.len() {
@@ -160,6 +179,21 @@ impl Node {
         match self {
             Node::Packed(packed) => packed.get(index),
             Node::Big(element) => element,
+        }
+    }
+
+    fn iter_rev(&self) -> Box<dyn Iterator<Item = &[u8]> + '_> {
+        match self {
+            Node::Packed(packed) => Box::new(packed.iter_rev()),
+            Node::Big(element) => Box::new(std::iter::once(&element[..])),
+        }
+    }
+
+    /// Elements `from..` of the node, in order.
+    fn iter_from(&self, from: usize) -> Box<dyn Iterator<Item = &[u8]> + '_> {
+        match self {
+            Node::Packed(packed) => Box::new(packed.iter_from(from)),
+            Node::Big(element) => Box::new(std::iter::once(&element[..]).skip(from)),
         }
     }
 
@@ -372,17 +406,19 @@ impl List {
         first
             .into_iter()
             .flat_map(move |(n, at)| {
-                self.nodes.range(n..).enumerate().flat_map(move |(i, node)| {
-                    let from = if i == 0 { at } else { 0 };
-                    (from..node.len()).map(move |j| node.get(j))
-                })
+                self.nodes.range(n..).enumerate().flat_map(move |(i, node)| node.iter_from(if i == 0 { at } else { 0 }))
             })
             .take(count)
     }
 
     /// Every element, from the head.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &[u8]> + '_ {
-        self.nodes.iter().flat_map(|node| (0..node.len()).map(move |j| node.get(j)))
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.nodes.iter().flat_map(|node| node.iter_from(0))
+    }
+
+    /// Every element, from the tail.
+    pub fn iter_rev(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.nodes.iter().rev().flat_map(|node| node.iter_rev())
     }
 
     /// Keeps elements `start..end` only (LTRIM): whole nodes outside are dropped at once, so
