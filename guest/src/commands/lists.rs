@@ -3,7 +3,8 @@
 //! as Redis does. The blocking pops (BLPOP and friends) are in `blocking.rs` and share the pops
 //! here.
 
-use super::{Command, Ctx, Flag, NOT_AN_INTEGER, SYNTAX_ERROR, WRONG_TYPE, int_arg, is, parse_i64};
+pub(crate) use super::Lookup;
+use super::{Command, Ctx, Flag, NOT_AN_INTEGER, SYNTAX_ERROR, WRONG_TYPE, int_arg, is, parse_i64, read_as, write_as};
 use crate::keyspace::{List, ListLimits, Value};
 
 const PUSH: &str = "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.";
@@ -67,38 +68,14 @@ pub(crate) fn limits(ctx: &Ctx) -> ListLimits {
     ListLimits::from_setting(ctx.config.list_max_listpack_size)
 }
 
-/// A key as a list command sees it.
-pub(crate) enum Lookup<T> {
-    Missing,
-    Found(T),
-    /// Holds another type; WRONGTYPE has been answered.
-    WrongType,
-}
-
 /// The list at `key` for reading (counted as a keyspace hit or miss). Answers WRONGTYPE itself.
 fn read_list<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Lookup<&'a List> {
-    let (db, now) = (ctx.db(), ctx.now_ms());
-    match ctx.keyspace.get(db, key, now).map(|e| e.value.as_list()) {
-        None => Lookup::Missing,
-        Some(Some(list)) => Lookup::Found(list),
-        Some(None) => {
-            ctx.reply.error(WRONG_TYPE);
-            Lookup::WrongType
-        }
-    }
+    read_as(ctx, key, Value::as_list)
 }
 
 /// The list at `key` for a command about to change it. Answers WRONGTYPE itself.
 pub(crate) fn write_list<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Lookup<&'a mut List> {
-    let (db, now) = (ctx.db(), ctx.now_ms());
-    match ctx.keyspace.get_mut(db, key, now).map(|e| e.value.as_list_mut()) {
-        None => Lookup::Missing,
-        Some(Some(list)) => Lookup::Found(list),
-        Some(None) => {
-            ctx.reply.error(WRONG_TYPE);
-            Lookup::WrongType
-        }
-    }
+    write_as(ctx, key, Value::as_list_mut)
 }
 
 /// Removes the key when its list has no elements left.

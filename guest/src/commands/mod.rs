@@ -35,7 +35,7 @@ use table::{numbered, subcommand_number};
 
 use crate::blocking::Blocking;
 use crate::config::Config;
-use crate::keyspace::Keyspace;
+use crate::keyspace::{Keyspace, Value};
 use crate::outbox::Outbox;
 use crate::resp::Reply;
 use crate::rng::Rng;
@@ -113,6 +113,42 @@ impl Ctx<'_> {
         let mut all: Vec<&Session> = self.others.values().map(|s| &**s).chain([&*self.session]).collect();
         all.sort_by_key(|s| s.client_id);
         all
+    }
+}
+
+/// A key as a command on one type of value sees it.
+pub(crate) enum Lookup<T> {
+    Missing,
+    Found(T),
+    /// Holds another type; WRONGTYPE has been answered.
+    WrongType,
+}
+
+/// The value at `key` as the type `as_type` picks, for reading (a keyspace hit or miss).
+/// Answers WRONGTYPE itself.
+pub(crate) fn read_as<'a, T: ?Sized>(ctx: &'a mut Ctx, key: &[u8], as_type: fn(&Value) -> Option<&T>) -> Lookup<&'a T> {
+    let (db, now) = (ctx.db(), ctx.now_ms());
+    match ctx.keyspace.get(db, key, now).map(|e| as_type(&e.value)) {
+        None => Lookup::Missing,
+        Some(Some(value)) => Lookup::Found(value),
+        Some(None) => {
+            ctx.reply.error(WRONG_TYPE);
+            Lookup::WrongType
+        }
+    }
+}
+
+/// The value at `key` as the type `as_type` picks, for a command about to change it. Answers
+/// WRONGTYPE itself.
+pub(crate) fn write_as<'a, T: ?Sized>(ctx: &'a mut Ctx, key: &[u8], as_type: fn(&mut Value) -> Option<&mut T>) -> Lookup<&'a mut T> {
+    let (db, now) = (ctx.db(), ctx.now_ms());
+    match ctx.keyspace.get_mut(db, key, now).map(|e| as_type(&mut e.value)) {
+        None => Lookup::Missing,
+        Some(Some(value)) => Lookup::Found(value),
+        Some(None) => {
+            ctx.reply.error(WRONG_TYPE);
+            Lookup::WrongType
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! edge cases. A set whose last member goes is removed from the keyspace, as Redis does.
 
 use super::keys::{parse_scan_options, scan_cursor};
-use super::{Command, Ctx, Flag, NOT_AN_INTEGER, SYNTAX_ERROR, WRONG_TYPE, is, parse_i64};
+use super::{Command, Ctx, Flag, Lookup, NOT_AN_INTEGER, SYNTAX_ERROR, is, parse_i64, read_as, write_as};
 use crate::glob;
 use crate::keyspace::{Set, SetLimits, Value};
 use std::collections::HashMap;
@@ -66,38 +66,14 @@ fn limits(ctx: &mut Ctx) -> SetLimits {
     }
 }
 
-/// A key as a set command sees it.
-enum Lookup<T> {
-    Missing,
-    Found(T),
-    /// Holds another type; WRONGTYPE has been answered.
-    WrongType,
-}
-
 /// The set at `key` for reading (counted as a keyspace hit or miss). Answers WRONGTYPE itself.
 fn read_set<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Lookup<&'a Set> {
-    let (db, now) = (ctx.db(), ctx.now_ms());
-    match ctx.keyspace.get(db, key, now).map(|e| e.value.as_set()) {
-        None => Lookup::Missing,
-        Some(Some(set)) => Lookup::Found(set),
-        Some(None) => {
-            ctx.reply.error(WRONG_TYPE);
-            Lookup::WrongType
-        }
-    }
+    read_as(ctx, key, Value::as_set)
 }
 
 /// The set at `key` for a command about to change it. Answers WRONGTYPE itself.
 fn write_set<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Lookup<&'a mut Set> {
-    let (db, now) = (ctx.db(), ctx.now_ms());
-    match ctx.keyspace.get_mut(db, key, now).map(|e| e.value.as_set_mut()) {
-        None => Lookup::Missing,
-        Some(Some(set)) => Lookup::Found(set),
-        Some(None) => {
-            ctx.reply.error(WRONG_TYPE);
-            Lookup::WrongType
-        }
-    }
+    write_as(ctx, key, Value::as_set_mut)
 }
 
 /// Removes the key when its set has no members left.

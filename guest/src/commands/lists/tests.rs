@@ -90,15 +90,20 @@ fn moves_and_multi_pops() {
     assert_eq!(c.run(&["LMPOP", "1", "x", "UP"]), "-ERR syntax error\r\n");
 }
 
-#[test]
-fn long_lists_span_nodes_and_trim_by_whole_nodes() {
-    let mut c = Harness::new();
-    for start in (0..20_000).step_by(1000) {
+/// RPUSHes `count` elements named by `name` onto `big`, a thousand per command.
+fn push_numbered(c: &mut Harness, count: usize, name: impl Fn(usize) -> String) {
+    for start in (0..count).step_by(1000) {
         let mut args = vec!["RPUSH".to_string(), "big".to_string()];
-        args.extend((start..start + 1000).map(|i| format!("element-{i}")));
+        args.extend((start..(start + 1000).min(count)).map(&name));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         c.run(&args);
     }
+}
+
+#[test]
+fn long_lists_span_nodes_and_trim_by_whole_nodes() {
+    let mut c = Harness::new();
+    push_numbered(&mut c, 20_000, |i| format!("element-{i}"));
     assert_eq!(c.run(&["OBJECT", "ENCODING", "big"]), bulk("quicklist"));
     assert_eq!(c.run(&["LINDEX", "big", "12345"]), bulk("element-12345"));
     assert_eq!(c.run(&["LTRIM", "big", "-100", "-1"]), "+OK\r\n");
@@ -109,12 +114,7 @@ fn long_lists_span_nodes_and_trim_by_whole_nodes() {
 #[test]
 fn a_big_list_is_freed_lazily_and_sized_by_memory_usage() {
     let mut c = Harness::new();
-    for start in (0..200_000).step_by(10_000) {
-        let mut args = vec!["RPUSH".to_string(), "big".to_string()];
-        args.extend((start..start + 10_000).map(|i| format!("element-{i:08}")));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        c.run(&args);
-    }
+    push_numbered(&mut c, 200_000, |i| format!("element-{i:08}"));
     let usage: usize = c.run(&["MEMORY", "USAGE", "big"]).trim_start_matches(':').trim().parse().expect("an integer");
     assert!((200_000 * 16..200_000 * 24).contains(&usage), "{usage} bytes for 200,000 16-byte elements");
     assert_eq!(c.run(&["DEL", "big"]), ":1\r\n");
