@@ -532,3 +532,94 @@ fn memory_replies_as_redis_does() {
         }
     }
 }
+
+/// A tiny deterministic generator, so the random sequences below are the same on every run.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+
+    fn digits(&mut self, count: u64, radix: u32) -> String {
+        (0..count).map(|_| char::from_digit(self.below(u64::from(radix)) as u32, radix).unwrap_or('0')).collect()
+    }
+}
+
+/// A number in one of the forms INCRBYFLOAT reads, or one it refuses: decimals short and long,
+/// exponents near the edges of double and of long double, hexadecimal floats, infinities, NaN and
+/// malformed text.
+fn random_float_text(rng: &mut Lcg) -> String {
+    let sign = ["", "", "-", "+"][rng.below(4) as usize];
+    match rng.below(10) {
+        0..=3 => {
+            let (integer, fraction) = (rng.below(4), rng.below(22));
+            format!("{sign}{}.{}", rng.digits(integer.max(1), 10), rng.digits(fraction, 10))
+        }
+        4 | 5 => {
+            let exponent = [rng.below(25), 290 + rng.below(30), 4000 + rng.below(960)][rng.below(3) as usize];
+            let exponent_sign = ["", "-", "+"][rng.below(3) as usize];
+            let mantissa = rng.digits(1 + rng.below(25), 10);
+            let (head, tail) = mantissa.split_at(1);
+            format!("{sign}{head}.{tail}{}{exponent_sign}{exponent}", ["e", "E"][rng.below(2) as usize])
+        }
+        6 => {
+            let digits = rng.digits(1 + rng.below(18), 16);
+            let point = rng.below(digits.len() as u64 + 1) as usize;
+            let exponent = match rng.below(3) {
+                0 => String::new(),
+                _ => format!("p{}{}", ["", "-", "+"][rng.below(3) as usize], rng.below(80)),
+            };
+            format!("{sign}{}{}.{}{exponent}", ["0x", "0X"][rng.below(2) as usize], &digits[..point], &digits[point..])
+        }
+        7 => ["0.1", "0.2", "625.66039", "1.1", "3.0", "10.5", "1e17", "0.0000001", "99999999999999999999"][rng.below(9) as usize].to_string(),
+        8 => format!("{sign}{}", rng.digits(1 + rng.below(30), 10)),
+        _ => ["inf", "-inf", "+Infinity", "nan", "-nan", " 1", "1 ", "1e", "0x", "", "1.2.3", "1e-5000", "1e5000", "0e-9999",
+            "1e-4940", "0x1p16383", "0x1p16384", "0x1p-16445", "abc"][rng.below(19) as usize]
+            .to_string(),
+    }
+}
+
+/// One random command on the float counters `a` and `b` and the hash field `h f`.
+fn random_float_command(rng: &mut Lcg) -> Vec<String> {
+    let key = ["a", "b"][rng.below(2) as usize].to_string();
+    let number = random_float_text(rng);
+    let words: Vec<&str> = match rng.below(10) {
+        0 | 1 => vec!["SET", &key, &number],
+        2..=5 => vec!["INCRBYFLOAT", &key, &number],
+        6 => vec!["HSET", "h", "f", &number],
+        7 | 8 => vec!["HINCRBYFLOAT", "h", "f", &number],
+        _ => vec!["GET", &key],
+    };
+    words.into_iter().map(String::from).collect()
+}
+
+/// INCRBYFLOAT and HINCRBYFLOAT are C long double arithmetic in Redis, read with strtold and
+/// printed with "%.17Lf": seeded random sequences of them — values that round differently in
+/// double and in long double, exponents past double's range, hexadecimal floats and every error —
+/// reply byte for byte as on redis-server.
+#[test]
+fn float_increments_are_long_double_arithmetic_as_on_redis() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    assert_same_as_redis(&server, &redis, &[
+        &["SET", "f", "625.66039"],
+        &["INCRBYFLOAT", "f", "0"],
+        &["INCRBYFLOAT", "big", "1e4000"],
+        &["INCRBYFLOAT", "big", "1e4000"],
+        &["INCRBYFLOAT", "x", "0x10"],
+        &["INCRBYFLOAT", "x", "inf"],
+        &["INCRBYFLOAT", "x", "nan"],
+        &["HINCRBYFLOAT", "h", "f", "-inf"],
+        &["HINCRBYFLOAT", "h", "f", "0x1.8p1"],
+        &["HINCRBYFLOAT", "h", "f", "1e4932"],
+        &["HINCRBYFLOAT", "h", "f", "1e4932"],
+    ]);
+    for seed in [2026, 11, 404] {
+        let mut rng = Lcg(seed);
+        let commands: Vec<Vec<String>> = (0..1500).map(|_| random_float_command(&mut rng)).collect();
+        let slices: Vec<Vec<&str>> = commands.iter().map(|c| c.iter().map(String::as_str).collect()).collect();
+        assert_same_as_redis(&server, &redis, &slices.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    }
+}
+

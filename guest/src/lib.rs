@@ -28,6 +28,7 @@ mod keyspace;
 #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
 mod keyvalue;
 mod log;
+mod long_double;
 pub mod memory;
 mod outbox;
 mod pubsub;

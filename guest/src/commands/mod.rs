@@ -322,20 +322,6 @@ pub(crate) fn int_arg(ctx: &mut Ctx, arg: &[u8]) -> Option<i64> {
     value
 }
 
-/// A floating point number as Redis reads one: no spaces, no NaN; `inf` and `-inf` are allowed.
-pub(crate) fn parse_f64(arg: &[u8]) -> Option<f64> {
-    let text = std::str::from_utf8(arg).ok()?;
-    if text.is_empty() || text.starts_with(|c: char| c.is_whitespace()) || text.ends_with(|c: char| c.is_whitespace()) {
-        return None;
-    }
-    let value: f64 = match text.to_ascii_lowercase().as_str() {
-        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
-        "-inf" | "-infinity" => f64::NEG_INFINITY,
-        _ => text.parse().ok()?,
-    };
-    (!value.is_nan()).then_some(value)
-}
-
 /// The lines every HELP reply ends with, about HELP itself (Redis adds them the same way).
 const HELP_ON_HELP: [&str; 2] = ["HELP", "    Print this help."];
 
@@ -388,16 +374,6 @@ mod tests {
         for bad in [&b"9223372036854775808"[..], b"", b"-", b"-0", b"01", b"+1", b" 1", b"1 ", b"1.0", b"0x10"] {
             assert_eq!(parse_i64(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
-    }
-
-    #[test]
-    fn floats_parse_like_redis() {
-        assert_eq!(parse_f64(b"1.5"), Some(1.5));
-        assert_eq!(parse_f64(b"-inf"), Some(f64::NEG_INFINITY));
-        assert_eq!(parse_f64(b"5e3"), Some(5000.0));
-        assert_eq!(parse_f64(b"nan"), None);
-        assert_eq!(parse_f64(b" 1"), None);
-        assert_eq!(parse_f64(b"abc"), None);
     }
 
     #[test]

@@ -130,18 +130,6 @@ impl<'a> Reply<'a> {
     }
 }
 
-/// Doubles as Redis prints them: the shortest text that reads back as the same number, `inf`,
-/// `-inf` and `nan` for the special values, and no exponent.
-pub fn format_double(value: f64) -> String {
-    if value.is_nan() {
-        "nan".to_string()
-    } else if value.is_infinite() {
-        if value > 0.0 { "inf" } else { "-inf" }.to_string()
-    } else {
-        format!("{value}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,9 +162,5 @@ mod tests {
         assert_eq!(written(false, |r| r.bulk(b"a\r\nb")), "$4\r\na\r\nb\r\n");
         assert_eq!(written(false, |r| r.integer(-42)), ":-42\r\n");
         assert_eq!(written(false, |r| r.error("ERR bad\r\nthing")), "-ERR bad  thing\r\n");
-        assert_eq!(format_double(5200.0), "5200");
-        assert_eq!(format_double(10.6), "10.6");
-        assert_eq!(format_double(1e20), "100000000000000000000");
-        assert_eq!(format_double(f64::NEG_INFINITY), "-inf");
     }
 }
