@@ -623,3 +623,40 @@ fn float_increments_are_long_double_arithmetic_as_on_redis() {
     }
 }
 
+/// COMMAND GETKEYS and GETKEYSANDFLAGS name the same keys with the same flags as Redis 7's key
+/// specifications, for a command line of every family (and the options that change a command's
+/// flags: SET ... GET, BITFIELD with a write), with the same errors.
+#[test]
+fn keys_and_their_flags_as_redis_reports_them() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    let lines: &[&[&str]] = &[
+        &["GET", "k"], &["SET", "k", "v"], &["SET", "k", "v", "EX", "10", "get"], &["SETNX", "k", "v"], &["SETEX", "k", "10", "v"],
+        &["GETSET", "k", "v"], &["GETDEL", "k"], &["GETEX", "k", "PERSIST"], &["MGET", "a", "b"], &["MSET", "a", "1", "b", "2"],
+        &["MSETNX", "a", "1", "b", "2"], &["APPEND", "k", "v"], &["STRLEN", "k"], &["GETRANGE", "k", "0", "1"], &["SETRANGE", "k", "0", "v"],
+        &["INCR", "k"], &["DECRBY", "k", "1"], &["INCRBYFLOAT", "k", "1"], &["SETBIT", "k", "0", "1"], &["GETBIT", "k", "0"],
+        &["BITCOUNT", "k"], &["BITPOS", "k", "1"], &["BITOP", "AND", "d", "a", "b"], &["BITOP", "NOT", "d", "a"],
+        &["BITFIELD", "k", "GET", "u8", "0"], &["BITFIELD", "k", "OVERFLOW", "WRAP", "INCRBY", "u8", "0", "1"], &["BITFIELD_RO", "k", "GET", "u8", "0"],
+        &["PFADD", "k", "a"], &["PFCOUNT", "a", "b"], &["PFMERGE", "d", "a", "b"],
+        &["SADD", "k", "m"], &["SREM", "k", "m"], &["SISMEMBER", "k", "m"], &["SMISMEMBER", "k", "m", "n"], &["SCARD", "k"],
+        &["SMEMBERS", "k"], &["SRANDMEMBER", "k"], &["SPOP", "k"], &["SMOVE", "a", "b", "m"], &["SINTER", "a", "b"],
+        &["SINTERSTORE", "d", "a", "b"], &["SUNIONSTORE", "d", "a", "b"], &["SDIFFSTORE", "d", "a"], &["SSCAN", "k", "0"],
+        &["SINTERCARD", "2", "a", "b", "LIMIT", "1"], &["SINTERCARD", "3", "a"], &["SINTERCARD", "0", "a"],
+        &["HSET", "k", "f", "v"], &["HSETNX", "k", "f", "v"], &["HGET", "k", "f"], &["HMGET", "k", "f", "g"], &["HDEL", "k", "f"],
+        &["HEXISTS", "k", "f"], &["HLEN", "k"], &["HSTRLEN", "k", "f"], &["HGETALL", "k"], &["HINCRBY", "k", "f", "1"],
+        &["HINCRBYFLOAT", "k", "f", "1"], &["HRANDFIELD", "k"], &["HSCAN", "k", "0"],
+        &["DEL", "a", "b"], &["UNLINK", "a"], &["EXISTS", "a", "b"], &["TOUCH", "a"], &["TYPE", "k"], &["RENAME", "a", "b"],
+        &["RENAMENX", "a", "b"], &["COPY", "a", "b"], &["MOVE", "k", "1"], &["EXPIRE", "k", "1"], &["PEXPIREAT", "k", "1"],
+        &["TTL", "k"], &["PEXPIRETIME", "k"], &["PERSIST", "k"], &["WATCH", "a", "b"], &["OBJECT", "ENCODING", "k"],
+        &["OBJECT", "FREQ", "k"], &["MEMORY", "USAGE", "k"],
+        &["SPUBLISH", "c", "m"], &["SSUBSCRIBE", "c"], &["PING"], &["GET", "a", "b"], &["NOPE", "a"],
+    ];
+    let mut commands: Vec<Vec<&str>> = Vec::new();
+    for line in lines {
+        for sub in ["GETKEYS", "GETKEYSANDFLAGS"] {
+            commands.push([&["COMMAND", sub][..], line].concat());
+        }
+    }
+    commands.push(vec!["COMMAND", "GETKEYSANDFLAGS"]);
+    commands.push(vec!["COMMAND", "GETKEYSANDFLAGS", "GET"]);
+    assert_same_as_redis(&server, &redis, &commands.iter().map(Vec::as_slice).collect::<Vec<_>>());
+}

@@ -13,6 +13,7 @@ mod expire;
 mod hash_ttl;
 mod hashes;
 mod hyperloglog;
+mod key_flags;
 mod keys;
 mod memory;
 mod monitor;
