@@ -660,3 +660,62 @@ fn keys_and_their_flags_as_redis_reports_them() {
     commands.push(vec!["COMMAND", "GETKEYSANDFLAGS", "GET"]);
     assert_same_as_redis(&server, &redis, &commands.iter().map(Vec::as_slice).collect::<Vec<_>>());
 }
+
+/// The kind of a reply value, for comparing shapes whose figures differ.
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Int(_) => "integer",
+        Value::Double(_) => "double",
+        Value::BulkString(_) => "bulk",
+        Value::Array(_) => "array",
+        Value::Map(_) => "map",
+        _ => "other",
+    }
+}
+
+/// MEMORY STATS's fields, in order, each with the kind of its value (and the fields of db.N).
+fn memory_stats_shape(c: &mut redis::Connection) -> Vec<String> {
+    let pairs: Vec<(Value, Value)> = match cmd(c, &["MEMORY", "STATS"]).expect("MEMORY STATS") {
+        Value::Map(pairs) => pairs,
+        Value::Array(items) => items.chunks(2).map(|pair| (pair[0].clone(), pair[1].clone())).collect(),
+        other => panic!("MEMORY STATS answered {other:?}"),
+    };
+    let name = |v: &Value| match v {
+        Value::BulkString(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        other => format!("{other:?}"),
+    };
+    let mut shape = Vec::new();
+    for (field, value) in &pairs {
+        shape.push(format!("{} {}", name(field), kind(value)));
+        match value {
+            Value::Map(inner) => shape.extend(inner.iter().map(|(f, v)| format!("  {} {}", name(f), kind(v)))),
+            Value::Array(inner) => shape.extend(inner.chunks(2).map(|p| format!("  {} {}", name(&p[0]), kind(&p[1])))),
+            _ => {}
+        }
+    }
+    shape
+}
+
+/// MEMORY STATS has Redis's fields in Redis's order with values of the same kinds — integers,
+/// doubles (bulk strings in RESP2), a map per database with keys — in RESP2 and RESP3. Redis 7.0
+/// adds `overhead.hashtable.slot-to-keys` to each database, which later versions dropped.
+#[test]
+fn memory_stats_has_the_shape_of_redis() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    for resp3 in [false, true] {
+        let shapes: Vec<Vec<String>> = [(server.url(), "cachet"), (redis.url(), "redis")]
+            .iter()
+            .map(|(url, _)| {
+                let url = if resp3 { format!("{url}?protocol=resp3") } else { url.clone() };
+                let mut c = redis::Client::open(url).expect("valid url").get_connection().expect("connects");
+                cmd(&mut c, &["FLUSHALL"]).unwrap();
+                cmd(&mut c, &["SET", "k", "v", "EX", "100"]).unwrap();
+                memory_stats_shape(&mut c).into_iter().filter(|line| !line.contains("slot-to-keys")).collect()
+            })
+            .collect();
+        assert_eq!(shapes[0], shapes[1], "RESP{}", if resp3 { 3 } else { 2 });
+        assert!(shapes[0].contains(&"db.0 map".to_string()) || shapes[0].contains(&"db.0 array".to_string()), "{:?}", shapes[0]);
+    }
+    let mut c = server.connect();
+    assert_eq!(error_text(cmd(&mut c, &["MEMORY", "STATS", "x"])), "ERR wrong number of arguments for 'memory|stats' command");
+}
