@@ -27,6 +27,7 @@ mod hyperloglog;
 mod keyspace;
 #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
 mod keyvalue;
+mod latency;
 mod log;
 mod long_double;
 pub mod memory;
@@ -38,7 +39,9 @@ pub mod resp;
 mod rng;
 mod server_facts;
 mod session;
+mod slowlog;
 mod stats;
+mod stopwatch;
 mod time;
 mod watches;
 

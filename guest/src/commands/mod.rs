@@ -15,12 +15,14 @@ mod hashes;
 mod hyperloglog;
 mod key_flags;
 mod keys;
+mod latency;
 mod memory;
 mod monitor;
 mod object;
 mod pubsub;
 mod server_info;
 mod sets;
+mod slowlog;
 mod strings;
 mod table;
 mod transactions;
@@ -107,7 +109,9 @@ impl Ctx<'_> {
 /// entry, or `None` when the name is unknown.
 pub(crate) fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command> {
     let start = ctx.reply.len();
+    let started_ns = ctx.stats.stopwatch.start();
     let ran = run_command(ctx, args);
+    let nanos = ctx.stats.stopwatch.stop(started_ns);
     let error = ctx.reply.error_since(start).map(|e| e.into_owned());
     if let Some(error) = &error {
         ctx.stats.error_reply(error);
@@ -120,7 +124,9 @@ pub(crate) fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command
         }
         Ran::Queued((command, _)) => Some(command),
         Ran::Ran((command, number)) => {
-            ctx.stats.command_ran(number, command.name, error.is_some());
+            ctx.stats.command_ran(number, command.name, error.is_some(), nanos, ctx.config.latency_tracking);
+            slowlog::log_if_slow(ctx, command, args, nanos);
+            latency::record_if_slow(ctx, command, nanos);
             if !ctx.monitors.is_empty() {
                 monitor::show(ctx, command, args);
             }

@@ -2,8 +2,8 @@
 //! the lookup by name that runs for every command a client sends. COMMAND reports the same table.
 
 use super::{
-    Ctx, bitfield, bitmaps, client, command, config, connection, expire, hash_ttl, hashes, hyperloglog, keys, monitor, memory, object, pubsub,
-    server_info, sets, strings, transactions,
+    Ctx, bitfield, bitmaps, client, command, config, connection, expire, hash_ttl, hashes, hyperloglog, keys, latency, monitor, memory, object,
+    pubsub, server_info, sets, slowlog, strings, transactions,
 };
 use std::sync::OnceLock;
 
@@ -151,6 +151,8 @@ const FAMILIES: &[&[Command]] = &[
     config::COMMANDS,
     command::COMMANDS,
     server_info::COMMANDS,
+    slowlog::COMMANDS,
+    latency::COMMANDS,
     transactions::COMMANDS,
     pubsub::COMMANDS,
     monitor::COMMANDS,

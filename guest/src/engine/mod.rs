@@ -126,6 +126,7 @@ impl Engine {
             self.facts.started = now;
             self.facts.startup_allocated = crate::memory::used();
         }
+        self.stats.stopwatch.new_call();
     }
 
     /// Runs one request for a host that calls the engine directly rather than through a
