@@ -719,3 +719,155 @@ fn memory_stats_has_the_shape_of_redis() {
     let mut c = server.connect();
     assert_eq!(error_text(cmd(&mut c, &["MEMORY", "STATS", "x"])), "ERR wrong number of arguments for 'memory|stats' command");
 }
+
+/// SLOWLOG's and LATENCY's help, errors, settings and empty states as on redis-server.
+#[test]
+fn slowlog_and_latency_reply_as_redis_does() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    assert_same_as_redis(&server, &redis, &[
+        &["SLOWLOG", "HELP"],
+        &["SLOWLOG", "GET", "-2"],
+        &["SLOWLOG", "GET", "x"],
+        &["SLOWLOG", "GET", "1", "2"],
+        &["SLOWLOG", "NOPE"],
+        &["SLOWLOG", "LEN", "x"],
+        &["SLOWLOG"],
+        &["CONFIG", "GET", "slowlog-log-slower-than"],
+        &["CONFIG", "GET", "slowlog-max-len"],
+        &["CONFIG", "SET", "slowlog-log-slower-than", "-2"],
+        &["CONFIG", "SET", "slowlog-log-slower-than", "-1"],
+        &["SLOWLOG", "RESET"],
+        &["SET", "k", "v"],
+        &["SLOWLOG", "LEN"],
+        &["SLOWLOG", "GET"],
+        &["CONFIG", "SET", "slowlog-log-slower-than", "10000"],
+        &["LATENCY", "HELP"],
+        &["LATENCY", "NOPE"],
+        &["LATENCY", "HISTORY"],
+        &["LATENCY", "LATEST"],
+        &["LATENCY", "HISTORY", "command"],
+        &["LATENCY", "GRAPH", "command"],
+        &["LATENCY", "RESET"],
+        &["LATENCY", "DOCTOR"],
+        &["CONFIG", "GET", "latency-monitor-threshold"],
+        &["CONFIG", "GET", "latency-tracking"],
+        &["CONFIG", "GET", "latency-tracking-info-percentiles"],
+        &["CONFIG", "SET", "latency-tracking-info-percentiles", "101"],
+        &["CONFIG", "SET", "latency-tracking-info-percentiles", "50 abc"],
+        &["CONFIG", "SET", "latency-tracking-info-percentiles", "0.5 99.99 100"],
+        &["CONFIG", "GET", "latency-tracking-info-percentiles"],
+        &["CONFIG", "SET", "latency-tracking-info-percentiles", "50 99 99.9"],
+        &["CONFIG", "SET", "latency-tracking", "maybe"],
+        &["CONFIG", "SET", "latency-monitor-threshold", "100000"],
+        &["LATENCY", "DOCTOR"],
+        &["CONFIG", "SET", "latency-monitor-threshold", "0"],
+    ]);
+}
+
+/// One SLOWLOG GET entry without what differs between servers (id, time, duration, port): its
+/// arguments, the address's host and the client name.
+fn slowlog_entries(c: &mut redis::Connection) -> Vec<(Vec<Vec<u8>>, String, Vec<u8>)> {
+    let Value::Array(entries) = cmd(c, &["SLOWLOG", "GET", "-1"]).expect("SLOWLOG GET") else { panic!("an array") };
+    entries
+        .into_iter()
+        .map(|entry| {
+            let Value::Array(fields) = entry else { panic!("an entry is an array") };
+            assert_eq!(fields.len(), 6, "{fields:?}");
+            assert!(fields[..3].iter().all(|f| matches!(f, Value::Int(n) if *n >= 0)), "{fields:?}");
+            let bytes = |v: &Value| match v {
+                Value::BulkString(b) => b.clone(),
+                other => panic!("a bulk string, not {other:?}"),
+            };
+            let Value::Array(args) = &fields[3] else { panic!("arguments are an array") };
+            let address = String::from_utf8_lossy(&bytes(&fields[4])).rsplit_once(':').map(|(host, _)| host.to_string()).unwrap_or_default();
+            (args.iter().map(bytes).collect(), address, bytes(&fields[5]))
+        })
+        .collect()
+}
+
+/// With `slowlog-log-slower-than 0` both servers log every command: the same entries, newest first,
+/// with arguments cut at 32 and at 128 bytes, passwords redacted, the client's name; ids grow by
+/// one; SLOWLOG RESET empties the log and `slowlog-max-len` caps it.
+#[test]
+fn every_command_is_in_the_slow_log_as_in_redis() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    let long_value = "v".repeat(300);
+    let many: Vec<String> = (0..40).map(|i| format!("m{i}")).collect();
+    let mut sadd: Vec<&str> = vec!["SADD", "s"];
+    sadd.extend(many.iter().map(String::as_str));
+    let mut logs = Vec::new();
+    for url in [server.url(), redis.url()] {
+        let mut c = redis::Client::open(url).expect("valid url").get_connection().expect("connects");
+        cmd(&mut c, &["CONFIG", "SET", "slowlog-log-slower-than", "0"]).unwrap();
+        cmd(&mut c, &["CONFIG", "SET", "slowlog-max-len", "128"]).unwrap();
+        cmd(&mut c, &["SLOWLOG", "RESET"]).unwrap();
+        cmd(&mut c, &["CLIENT", "SETNAME", "introspector"]).unwrap();
+        cmd(&mut c, &["SET", "k", &long_value]).unwrap();
+        cmd(&mut c, &sadd).unwrap();
+        let _ = cmd(&mut c, &["AUTH", "hunter2"]);
+        let _ = cmd(&mut c, &["HELLO", "2", "AUTH", "default", "hunter2"]);
+        cmd(&mut c, &["MULTI"]).unwrap();
+        cmd(&mut c, &["INCR", "n"]).unwrap();
+        cmd(&mut c, &["EXEC"]).unwrap();
+        let Value::Array(ids) = cmd(&mut c, &["SLOWLOG", "GET", "2"]).unwrap() else { panic!("an array") };
+        let id = |entry: &Value| match entry {
+            Value::Array(fields) => match fields[0] {
+                Value::Int(id) => id,
+                _ => panic!("an id"),
+            },
+            _ => panic!("an entry"),
+        };
+        assert_eq!(id(&ids[0]), id(&ids[1]) + 1, "ids grow by one");
+        logs.push(slowlog_entries(&mut c));
+        assert_eq!(cmd(&mut c, &["SLOWLOG", "LEN"]).unwrap(), Value::Int(logs.last().unwrap().len() as i64 + 1));
+        cmd(&mut c, &["CONFIG", "SET", "slowlog-max-len", "2"]).unwrap();
+        cmd(&mut c, &["PING"]).unwrap();
+        assert_eq!(cmd(&mut c, &["SLOWLOG", "LEN"]).unwrap(), Value::Int(2), "capped");
+        cmd(&mut c, &["SLOWLOG", "RESET"]).unwrap();
+        cmd(&mut c, &["CONFIG", "SET", "slowlog-log-slower-than", "10000"]).unwrap();
+        cmd(&mut c, &["CONFIG", "SET", "slowlog-max-len", "128"]).unwrap();
+    }
+    assert_eq!(logs[0], logs[1]);
+    let names: Vec<String> = logs[0].iter().map(|(args, ..)| String::from_utf8_lossy(&args[0]).into_owned()).collect();
+    assert_eq!(names, ["SLOWLOG", "INCR", "MULTI", "HELLO", "AUTH", "SADD", "SET", "CLIENT", "SLOWLOG"]);
+    assert_eq!(logs[0][5].0.len(), 32);
+    assert_eq!(logs[0][5].0[31], b"... (11 more arguments)");
+    assert!(logs[0][6].0[2].ends_with(b"... (172 more bytes)"));
+    assert_eq!(logs[0][4].0, [&b"AUTH"[..], b"(redacted)"]);
+    assert_eq!(logs[0][0].1, "127.0.0.1");
+    assert_eq!(logs[0][0].2, b"introspector");
+}
+
+/// A command that cannot take less than a millisecond — intersecting a 200,000-member set with
+/// itself into a new one — is timed: commandstats counts its microseconds, latencystats has its
+/// percentiles, the latency monitor records a `command` event and the slow log an entry.
+#[test]
+fn a_slow_command_is_measured() {
+    let server = Server::start(&[]);
+    let mut c = server.connect();
+    for chunk in 0..20 {
+        let members: Vec<String> = (0..10_000).map(|i| format!("member:{}", chunk * 10_000 + i)).collect();
+        let mut args = vec!["SADD", "big"];
+        args.extend(members.iter().map(String::as_str));
+        cmd(&mut c, &args).unwrap();
+    }
+    cmd(&mut c, &["CONFIG", "SET", "latency-monitor-threshold", "1"]).unwrap();
+    cmd(&mut c, &["CONFIG", "SET", "slowlog-log-slower-than", "1000"]).unwrap();
+    cmd(&mut c, &["SLOWLOG", "RESET"]).unwrap();
+    assert_eq!(cmd(&mut c, &["SINTERSTORE", "copy", "big", "big"]).unwrap(), Value::Int(200_000));
+    let info: String = redis::cmd("INFO").arg("commandstats").arg("latencystats").query(&mut c).unwrap();
+    let line = info.lines().find(|l| l.starts_with("cmdstat_sinterstore:")).expect("a sinterstore line");
+    let usec: u64 = line.split(['=', ',']).nth(2).and_then(|n| n.parse().ok()).expect("usec");
+    assert!(usec >= 1000, "{line}");
+    assert!(info.contains("latency_percentiles_usec_sinterstore:p50="), "{info}");
+    let Value::Array(latest) = cmd(&mut c, &["LATENCY", "LATEST"]).unwrap() else { panic!("an array") };
+    let command = latest.iter().find(|e| matches!(e, Value::Array(f) if f[0] == Value::BulkString(b"command".to_vec()))).expect("a command event");
+    let Value::Array(fields) = command else { unreachable!() };
+    assert!(matches!(fields[3], Value::Int(ms) if ms >= 1), "{fields:?}");
+    let Value::Array(history) = cmd(&mut c, &["LATENCY", "HISTORY", "command"]).unwrap() else { panic!("an array") };
+    assert!(!history.is_empty());
+    let graph: String = redis::cmd("LATENCY").arg("GRAPH").arg("command").query(&mut c).unwrap();
+    assert!(graph.starts_with("command - high "), "{graph}");
+    let logged = slowlog_entries(&mut c);
+    assert!(logged.iter().any(|(args, ..)| args[0] == b"SINTERSTORE"), "{logged:?}");
+}
