@@ -542,8 +542,15 @@ impl Lcg {
         (self.0 >> 33) % n
     }
 
+    /// `count` random digits of `radix`.
     fn digits(&mut self, count: u64, radix: u32) -> String {
         (0..count).map(|_| char::from_digit(self.below(u64::from(radix)) as u32, radix).unwrap_or('0')).collect()
+    }
+
+    /// Between 1 and `most` random digits of `radix`.
+    fn some_digits(&mut self, most: u64, radix: u32) -> String {
+        let count = 1 + self.below(most);
+        self.digits(count, radix)
     }
 }
 
@@ -560,12 +567,12 @@ fn random_float_text(rng: &mut Lcg) -> String {
         4 | 5 => {
             let exponent = [rng.below(25), 290 + rng.below(30), 4000 + rng.below(960)][rng.below(3) as usize];
             let exponent_sign = ["", "-", "+"][rng.below(3) as usize];
-            let mantissa = rng.digits(1 + rng.below(25), 10);
+            let mantissa = rng.some_digits(25, 10);
             let (head, tail) = mantissa.split_at(1);
             format!("{sign}{head}.{tail}{}{exponent_sign}{exponent}", ["e", "E"][rng.below(2) as usize])
         }
         6 => {
-            let digits = rng.digits(1 + rng.below(18), 16);
+            let digits = rng.some_digits(18, 16);
             let point = rng.below(digits.len() as u64 + 1) as usize;
             let exponent = match rng.below(3) {
                 0 => String::new(),
@@ -574,7 +581,7 @@ fn random_float_text(rng: &mut Lcg) -> String {
             format!("{sign}{}{}.{}{exponent}", ["0x", "0X"][rng.below(2) as usize], &digits[..point], &digits[point..])
         }
         7 => ["0.1", "0.2", "625.66039", "1.1", "3.0", "10.5", "1e17", "0.0000001", "99999999999999999999"][rng.below(9) as usize].to_string(),
-        8 => format!("{sign}{}", rng.digits(1 + rng.below(30), 10)),
+        8 => format!("{sign}{}", rng.some_digits(30, 10)),
         _ => ["inf", "-inf", "+Infinity", "nan", "-nan", " 1", "1 ", "1e", "0x", "", "1.2.3", "1e-5000", "1e5000", "0e-9999",
             "1e-4940", "0x1p16383", "0x1p16384", "0x1p-16445", "abc"][rng.below(19) as usize]
             .to_string(),
@@ -625,7 +632,9 @@ fn float_increments_are_long_double_arithmetic_as_on_redis() {
 
 /// COMMAND GETKEYS and GETKEYSANDFLAGS name the same keys with the same flags as Redis 7's key
 /// specifications, for a command line of every family (and the options that change a command's
-/// flags: SET ... GET, BITFIELD with a write), with the same errors.
+/// flags: SET ... GET, BITFIELD with a write), with the same errors. (A command line of its name
+/// alone, `COMMAND GETKEYS PING`, is an arity error in Redis 7.0 and not since 7.2; cachet answers
+/// as the later versions do.)
 #[test]
 fn keys_and_their_flags_as_redis_reports_them() {
     let (server, redis) = (Server::start(&[]), Redis::start(&[]));
@@ -648,7 +657,7 @@ fn keys_and_their_flags_as_redis_reports_them() {
         &["RENAMENX", "a", "b"], &["COPY", "a", "b"], &["MOVE", "k", "1"], &["EXPIRE", "k", "1"], &["PEXPIREAT", "k", "1"],
         &["TTL", "k"], &["PEXPIRETIME", "k"], &["PERSIST", "k"], &["WATCH", "a", "b"], &["OBJECT", "ENCODING", "k"],
         &["OBJECT", "FREQ", "k"], &["MEMORY", "USAGE", "k"],
-        &["SPUBLISH", "c", "m"], &["SSUBSCRIBE", "c"], &["PING"], &["GET", "a", "b"], &["NOPE", "a"],
+        &["SPUBLISH", "c", "m"], &["SSUBSCRIBE", "c"], &["GET", "a", "b"], &["NOPE", "a"],
     ];
     let mut commands: Vec<Vec<&str>> = Vec::new();
     for line in lines {
@@ -657,7 +666,6 @@ fn keys_and_their_flags_as_redis_reports_them() {
         }
     }
     commands.push(vec!["COMMAND", "GETKEYSANDFLAGS"]);
-    commands.push(vec!["COMMAND", "GETKEYSANDFLAGS", "GET"]);
     assert_same_as_redis(&server, &redis, &commands.iter().map(Vec::as_slice).collect::<Vec<_>>());
 }
 
@@ -720,12 +728,13 @@ fn memory_stats_has_the_shape_of_redis() {
     assert_eq!(error_text(cmd(&mut c, &["MEMORY", "STATS", "x"])), "ERR wrong number of arguments for 'memory|stats' command");
 }
 
-/// SLOWLOG's and LATENCY's help, errors, settings and empty states as on redis-server.
+/// SLOWLOG's and LATENCY's errors, settings and empty states as on redis-server.
 #[test]
 fn slowlog_and_latency_reply_as_redis_does() {
     let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    // The HELP texts end "Prints this help." in Redis 7.0 and "Print this help." since, as in
+    // cachet: the engine's tests check them.
     assert_same_as_redis(&server, &redis, &[
-        &["SLOWLOG", "HELP"],
         &["SLOWLOG", "GET", "-2"],
         &["SLOWLOG", "GET", "x"],
         &["SLOWLOG", "GET", "1", "2"],
@@ -741,7 +750,6 @@ fn slowlog_and_latency_reply_as_redis_does() {
         &["SLOWLOG", "LEN"],
         &["SLOWLOG", "GET"],
         &["CONFIG", "SET", "slowlog-log-slower-than", "10000"],
-        &["LATENCY", "HELP"],
         &["LATENCY", "NOPE"],
         &["LATENCY", "HISTORY"],
         &["LATENCY", "LATEST"],
@@ -857,7 +865,7 @@ fn a_slow_command_is_measured() {
     assert_eq!(cmd(&mut c, &["SINTERSTORE", "copy", "big", "big"]).unwrap(), Value::Int(200_000));
     let info: String = redis::cmd("INFO").arg("commandstats").arg("latencystats").query(&mut c).unwrap();
     let line = info.lines().find(|l| l.starts_with("cmdstat_sinterstore:")).expect("a sinterstore line");
-    let usec: u64 = line.split(['=', ',']).nth(2).and_then(|n| n.parse().ok()).expect("usec");
+    let usec: u64 = line.split(['=', ',']).nth(3).and_then(|n| n.parse().ok()).expect("usec");
     assert!(usec >= 1000, "{line}");
     assert!(info.contains("latency_percentiles_usec_sinterstore:p50="), "{info}");
     let Value::Array(latest) = cmd(&mut c, &["LATENCY", "LATEST"]).unwrap() else { panic!("an array") };

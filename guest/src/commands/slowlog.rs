@@ -46,7 +46,8 @@ pub(crate) fn log_if_slow(ctx: &mut Ctx, command: &Command, args: &[&[u8]], nano
 /// `SLOWLOG GET [count]`: the newest `count` entries (10 by default, -1 for all).
 fn get(ctx: &mut Ctx, args: &[&[u8]]) {
     if args.len() > 3 {
-        return ctx.reply.error("ERR unknown subcommand or wrong number of arguments for 'get'. Try SLOWLOG HELP.");
+        let name = super::truncated(args[1]);
+        return ctx.reply.error(&format!("ERR unknown subcommand or wrong number of arguments for '{name}'. Try SLOWLOG HELP."));
     }
     let count = match args.get(2).map(|arg| parse_i64(arg)) {
         None => DEFAULT_COUNT,
@@ -189,7 +190,7 @@ mod tests {
         let mut c = Harness::new();
         assert_eq!(c.run(&["SLOWLOG", "GET", "-2"]), "-ERR count should be greater than or equal to -1\r\n");
         assert_eq!(c.run(&["SLOWLOG", "GET", "x"]), "-ERR count should be greater than or equal to -1\r\n");
-        assert_eq!(c.run(&["SLOWLOG", "GET", "1", "2"]), "-ERR unknown subcommand or wrong number of arguments for 'get'. Try SLOWLOG HELP.\r\n");
+        assert_eq!(c.run(&["SLOWLOG", "GET", "1", "2"]), "-ERR unknown subcommand or wrong number of arguments for 'GET'. Try SLOWLOG HELP.\r\n");
         assert_eq!(c.run(&["SLOWLOG", "foo"]), "-ERR unknown subcommand 'foo'. Try SLOWLOG HELP.\r\n");
         assert_eq!(c.run(&["SLOWLOG", "LEN", "x"]), "-ERR wrong number of arguments for 'slowlog|len' command\r\n");
         assert!(c.run(&["SLOWLOG", "HELP"]).starts_with(&format!("*12\r\n+SLOWLOG <subcommand>")));
