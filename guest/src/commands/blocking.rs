@@ -5,7 +5,8 @@
 //! senders).
 
 use super::lists::{End, Lookup, move_element, multi_pop, parse_multi_pop, pop_some, write_list};
-use super::{Command, Ctx, Flag, SYNTAX_ERROR, parse_f64};
+use super::{Command, Ctx, Flag, SYNTAX_ERROR};
+use crate::long_double::LongDouble;
 use crate::blocking::{OnTimeout, Request, Wants};
 
 const POP: &[Flag] = &[Flag::Write, Flag::NoScript, Flag::Blocking];
@@ -32,7 +33,7 @@ pub const COMMANDS: &[Command] = &[
 
 /// A timeout in seconds (a decimal; 0 waits for ever) as a deadline, or Redis's error.
 pub(crate) fn deadline(ctx: &mut Ctx, arg: &[u8]) -> Option<Option<u64>> {
-    let Some(seconds) = parse_f64(arg) else {
+    let Some(seconds) = LongDouble::parse(arg).map(LongDouble::to_f64) else {
         ctx.reply.error("ERR timeout is not a float or out of range");
         return None;
     };

@@ -1,9 +1,11 @@
-//! COMMAND: the command table as clients discover it (COMMAND INFO, DOCS, COUNT, LIST, GETKEYS).
+//! COMMAND: the command table as clients discover it (COMMAND INFO, DOCS, COUNT, LIST, GETKEYS,
+//! GETKEYSANDFLAGS).
 //!
 //! Everything here is generated from the `Command` entries, so the table and what clients are
 //! told about it cannot drift apart. Argument documentation is parsed from each command's syntax
 //! line, written in the notation of Redis's documentation.
 
+use super::key_flags::keys_and_flags;
 use super::{Command, Ctx, Flag, all, is, lookup, write_help};
 use crate::glob;
 
@@ -22,6 +24,8 @@ pub const COMMANDS: &[Command] = &[Command::new("command", -1, command)
             .doc("Returns a list of command names.", "7.0.0", "O(N) where N is the total number of Redis commands", "[FILTERBY <MODULE module-name | ACLCAT category | PATTERN pattern>]"),
         Command::new("command|getkeys", -3, getkeys).flags(&[Flag::Loading, Flag::Stale]).group("server")
             .doc("Extracts the key names from an arbitrary command.", "2.8.13", "O(N) where N is the number of arguments to the command", "command [arg [arg ...]]"),
+        Command::new("command|getkeysandflags", -3, getkeysandflags).flags(&[Flag::Loading, Flag::Stale]).group("server")
+            .doc("Extracts the key names and access flags for an arbitrary command.", "7.0.0", "O(N) where N is the number of arguments to the command", "command [arg [arg ...]]"),
         Command::new("command|help", 2, help).flags(&[Flag::Loading, Flag::Stale]).group("server")
             .doc("Returns helpful text about the different subcommands.", "5.0.0", "O(1)", ""),
     ])];
@@ -356,25 +360,34 @@ fn write_names(ctx: &mut Ctx, names: &[&str]) {
     }
 }
 
-/// The keys a command line would touch, from the command's key positions.
+/// The keys a command line would touch.
 fn getkeys(ctx: &mut Ctx, args: &[&[u8]]) {
-    let line = &args[2..];
-    let Some(command) = lookup(line[0]) else {
-        ctx.reply.error("ERR Invalid command specified");
-        return;
-    };
-    if !command.accepts(line.len()) {
-        ctx.reply.error("ERR Invalid number of arguments specified for command");
-        return;
+    match keys_and_flags(&args[2..]) {
+        Err(error) => ctx.reply.error(error),
+        Ok(keys) => {
+            ctx.reply.array(keys.len());
+            for (key, _) in keys {
+                ctx.reply.bulk(key);
+            }
+        }
     }
-    if command.keys.0 <= 0 && command.key_count_at.is_none() {
-        ctx.reply.error("ERR The command has no key arguments");
-        return;
-    }
-    let keys = command.key_args(line);
-    ctx.reply.array(keys.len());
-    for key in keys {
-        ctx.reply.bulk(key);
+}
+
+/// The keys a command line would touch, each with what the command does to it (`RW`, `access`...).
+fn getkeysandflags(ctx: &mut Ctx, args: &[&[u8]]) {
+    match keys_and_flags(&args[2..]) {
+        Err(error) => ctx.reply.error(error),
+        Ok(keys) => {
+            ctx.reply.array(keys.len());
+            for (key, flags) in keys {
+                ctx.reply.array(2);
+                ctx.reply.bulk(key);
+                ctx.reply.set(flags.len());
+                for flag in flags {
+                    ctx.reply.simple(flag);
+                }
+            }
+        }
     }
 }
 
@@ -392,6 +405,8 @@ const HELP: &[&str] = &[
     "    Return documentation details about multiple commands.",
     "GETKEYS <full-command>",
     "    Return the keys from a full command.",
+    "GETKEYSANDFLAGS <full-command>",
+    "    Return the keys and the access flags from a full command.",
 ];
 
 fn help(ctx: &mut Ctx, _args: &[&[u8]]) {

@@ -14,8 +14,10 @@ mod expire;
 mod hash_ttl;
 mod hashes;
 mod hyperloglog;
+mod key_flags;
 mod keys;
 mod lists;
+mod latency;
 mod memory;
 mod monitor;
 mod object;
@@ -23,6 +25,7 @@ mod pubsub;
 mod server_info;
 mod sets;
 mod sort;
+mod slowlog;
 mod strings;
 mod table;
 mod tracking;
@@ -156,7 +159,9 @@ pub(crate) fn write_as<'a, T: ?Sized>(ctx: &'a mut Ctx, key: &[u8], as_type: fn(
 /// entry, or `None` when the name is unknown.
 pub(crate) fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command> {
     let start = ctx.reply.len();
+    let started_ns = ctx.stats.stopwatch.start();
     let ran = run_command(ctx, args);
+    let nanos = ctx.stats.stopwatch.stop(started_ns);
     let error = ctx.reply.error_since(start).map(|e| e.into_owned());
     if let Some(error) = &error {
         ctx.stats.error_reply(error);
@@ -173,7 +178,9 @@ pub(crate) fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command
         }
         Ran::Queued((command, _)) => Some(command),
         Ran::Ran((command, number)) => {
-            ctx.stats.command_ran(number, command.name, error.is_some());
+            ctx.stats.command_ran(number, command.name, error.is_some(), nanos, ctx.config.latency_tracking);
+            slowlog::log_if_slow(ctx, command, args, nanos);
+            latency::record_if_slow(ctx, command, nanos);
             if !ctx.monitors.is_empty() {
                 monitor::show(ctx, command, args);
             }
@@ -405,20 +412,6 @@ pub(crate) fn int_arg(ctx: &mut Ctx, arg: &[u8]) -> Option<i64> {
     value
 }
 
-/// A floating point number as Redis reads one: no spaces, no NaN; `inf` and `-inf` are allowed.
-pub(crate) fn parse_f64(arg: &[u8]) -> Option<f64> {
-    let text = std::str::from_utf8(arg).ok()?;
-    if text.is_empty() || text.starts_with(|c: char| c.is_whitespace()) || text.ends_with(|c: char| c.is_whitespace()) {
-        return None;
-    }
-    let value: f64 = match text.to_ascii_lowercase().as_str() {
-        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
-        "-inf" | "-infinity" => f64::NEG_INFINITY,
-        _ => text.parse().ok()?,
-    };
-    (!value.is_nan()).then_some(value)
-}
-
 /// The lines every HELP reply ends with, about HELP itself (Redis adds them the same way).
 const HELP_ON_HELP: [&str; 2] = ["HELP", "    Print this help."];
 
@@ -471,16 +464,6 @@ mod tests {
         for bad in [&b"9223372036854775808"[..], b"", b"-", b"-0", b"01", b"+1", b" 1", b"1 ", b"1.0", b"0x10"] {
             assert_eq!(parse_i64(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
-    }
-
-    #[test]
-    fn floats_parse_like_redis() {
-        assert_eq!(parse_f64(b"1.5"), Some(1.5));
-        assert_eq!(parse_f64(b"-inf"), Some(f64::NEG_INFINITY));
-        assert_eq!(parse_f64(b"5e3"), Some(5000.0));
-        assert_eq!(parse_f64(b"nan"), None);
-        assert_eq!(parse_f64(b" 1"), None);
-        assert_eq!(parse_f64(b"abc"), None);
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! the lookup by name that runs for every command a client sends. COMMAND reports the same table.
 
 use super::{
-    Ctx, bitfield, bitmaps, blocking, client, lists, command, config, connection, expire, hash_ttl, hashes, hyperloglog, keys, monitor, memory, object, pubsub,
-    server_info, sets, sort, strings, transactions,
+    Ctx, bitfield, bitmaps, blocking, client, command, config, connection, expire, hash_ttl, hashes, hyperloglog, keys, latency, lists, monitor,
+    memory, object, pubsub, server_info, sets, slowlog, sort, strings, transactions,
 };
 use std::sync::OnceLock;
 
@@ -99,18 +99,29 @@ impl Command {
         if arity >= 0 { argc == arity } else { argc >= -arity }
     }
 
-    /// The key arguments of a command line `args` (name first) of this command.
-    pub fn key_args<'a>(&self, args: &[&'a [u8]]) -> Vec<&'a [u8]> {
+    /// Where the key arguments are in a command line `args` (name first) of this command: after
+    /// the count for `counted_keys` commands, else from the (first, last, step) positions. SORT's
+    /// STORE destination is one too.
+    pub fn key_positions(&self, args: &[&[u8]]) -> Vec<usize> {
         if let Some(at) = self.key_count_at {
             let count = args.get(at).and_then(|c| super::parse_i64(c)).and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
-            return args.iter().skip(at + 1).take(count).copied().collect();
+            return (at + 1..at + 1 + count).filter(|&i| i < args.len()).collect();
         }
         let (first, last, step) = self.keys;
         if first <= 0 {
             return Vec::new();
         }
         let last = if last < 0 { args.len() as i32 + last } else { last };
-        (first..=last).step_by(step.max(1) as usize).filter_map(|i| args.get(i as usize).copied()).collect()
+        let mut positions: Vec<usize> = (first..=last).step_by(step.max(1) as usize).map(|i| i as usize).filter(|&i| i < args.len()).collect();
+        if self.name == "sort" {
+            positions.extend(sort_destination(args));
+        }
+        positions
+    }
+
+    /// The key arguments of a command line `args` (name first) of this command.
+    pub fn key_args<'a>(&self, args: &[&'a [u8]]) -> Vec<&'a [u8]> {
+        self.key_positions(args).into_iter().map(|i| args[i]).collect()
     }
 
     pub fn has_flag(&self, flag: Flag) -> bool {
@@ -164,6 +175,27 @@ impl Flag {
     }
 }
 
+/// Where SORT's STORE destination is, read as Redis reads SORT's options (the last STORE wins).
+fn sort_destination(args: &[&[u8]]) -> Option<usize> {
+    let mut destination = None;
+    let mut i = 2;
+    while i < args.len() {
+        let arg = args[i];
+        let skip = if super::is(arg, "LIMIT") {
+            2
+        } else if super::is(arg, "GET") || super::is(arg, "BY") {
+            1
+        } else if super::is(arg, "STORE") && i + 1 < args.len() {
+            destination = Some(i + 1);
+            1
+        } else {
+            0
+        };
+        i += 1 + skip;
+    }
+    destination
+}
+
 /// Every command family's table.
 const FAMILIES: &[&[Command]] = &[
     strings::COMMANDS,
@@ -180,6 +212,8 @@ const FAMILIES: &[&[Command]] = &[
     config::COMMANDS,
     command::COMMANDS,
     server_info::COMMANDS,
+    slowlog::COMMANDS,
+    latency::COMMANDS,
     transactions::COMMANDS,
     pubsub::COMMANDS,
     monitor::COMMANDS,

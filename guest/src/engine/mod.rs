@@ -119,7 +119,7 @@ impl Engine {
             config,
             stats: Stats::default(),
             rng,
-            facts: ServerFacts { run_id, started: Now::default() },
+            facts: ServerFacts { run_id, started: Now::default(), startup_allocated: 0 },
             started: false,
             sessions: Sessions::default(),
             next_client_id: 1,
@@ -163,7 +163,9 @@ impl Engine {
         if !self.started {
             self.started = true;
             self.facts.started = now;
+            self.facts.startup_allocated = crate::memory::used();
         }
+        self.stats.stopwatch.new_call();
     }
 
     /// Runs one request for a host that calls the engine directly rather than through a

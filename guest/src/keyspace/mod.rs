@@ -411,6 +411,13 @@ impl Keyspace {
         self.dbs.iter().any(|db| !db.volatile.is_empty() || !db.field_ttls.is_empty())
     }
 
+    /// The bytes of a database's own tables, as MEMORY STATS reports them: the key table (entries
+    /// and index, without what the entries point to) and the table of keys with an expiry.
+    pub fn overhead(&self, db: usize) -> (usize, usize) {
+        let db = &self.dbs[db];
+        (db.entries.footprint(), db.volatile.footprint())
+    }
+
     pub fn volatile_len(&self, db: usize) -> usize {
         self.dbs[db].volatile.len()
     }
