@@ -532,3 +532,350 @@ fn memory_replies_as_redis_does() {
         }
     }
 }
+
+/// A tiny deterministic generator, so the random sequences below are the same on every run.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+
+    /// `count` random digits of `radix`.
+    fn digits(&mut self, count: u64, radix: u32) -> String {
+        (0..count).map(|_| char::from_digit(self.below(u64::from(radix)) as u32, radix).unwrap_or('0')).collect()
+    }
+
+    /// Between 1 and `most` random digits of `radix`.
+    fn some_digits(&mut self, most: u64, radix: u32) -> String {
+        let count = 1 + self.below(most);
+        self.digits(count, radix)
+    }
+}
+
+/// A number in one of the forms INCRBYFLOAT reads, or one it refuses: decimals short and long,
+/// exponents near the edges of double and of long double, hexadecimal floats, infinities, NaN and
+/// malformed text.
+fn random_float_text(rng: &mut Lcg) -> String {
+    let sign = ["", "", "-", "+"][rng.below(4) as usize];
+    match rng.below(10) {
+        0..=3 => {
+            let (integer, fraction) = (rng.below(4), rng.below(22));
+            format!("{sign}{}.{}", rng.digits(integer.max(1), 10), rng.digits(fraction, 10))
+        }
+        4 | 5 => {
+            let exponent = [rng.below(25), 290 + rng.below(30), 4000 + rng.below(960)][rng.below(3) as usize];
+            let exponent_sign = ["", "-", "+"][rng.below(3) as usize];
+            let mantissa = rng.some_digits(25, 10);
+            let (head, tail) = mantissa.split_at(1);
+            format!("{sign}{head}.{tail}{}{exponent_sign}{exponent}", ["e", "E"][rng.below(2) as usize])
+        }
+        6 => {
+            let digits = rng.some_digits(18, 16);
+            let point = rng.below(digits.len() as u64 + 1) as usize;
+            let exponent = match rng.below(3) {
+                0 => String::new(),
+                _ => format!("p{}{}", ["", "-", "+"][rng.below(3) as usize], rng.below(80)),
+            };
+            format!("{sign}{}{}.{}{exponent}", ["0x", "0X"][rng.below(2) as usize], &digits[..point], &digits[point..])
+        }
+        7 => ["0.1", "0.2", "625.66039", "1.1", "3.0", "10.5", "1e17", "0.0000001", "99999999999999999999"][rng.below(9) as usize].to_string(),
+        8 => format!("{sign}{}", rng.some_digits(30, 10)),
+        _ => ["inf", "-inf", "+Infinity", "nan", "-nan", " 1", "1 ", "1e", "0x", "", "1.2.3", "1e-5000", "1e5000", "0e-9999",
+            "1e-4940", "0x1p16383", "0x1p16384", "0x1p-16445", "abc"][rng.below(19) as usize]
+            .to_string(),
+    }
+}
+
+/// One random command on the float counters `a` and `b` and the hash field `h f`.
+fn random_float_command(rng: &mut Lcg) -> Vec<String> {
+    let key = ["a", "b"][rng.below(2) as usize].to_string();
+    let number = random_float_text(rng);
+    let words: Vec<&str> = match rng.below(10) {
+        0 | 1 => vec!["SET", &key, &number],
+        2..=5 => vec!["INCRBYFLOAT", &key, &number],
+        6 => vec!["HSET", "h", "f", &number],
+        7 | 8 => vec!["HINCRBYFLOAT", "h", "f", &number],
+        _ => vec!["GET", &key],
+    };
+    words.into_iter().map(String::from).collect()
+}
+
+/// INCRBYFLOAT and HINCRBYFLOAT are C long double arithmetic in Redis, read with strtold and
+/// printed with "%.17Lf": seeded random sequences of them — values that round differently in
+/// double and in long double, exponents past double's range, hexadecimal floats and every error —
+/// reply byte for byte as on redis-server.
+#[test]
+fn float_increments_are_long_double_arithmetic_as_on_redis() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    assert_same_as_redis(&server, &redis, &[
+        &["SET", "f", "625.66039"],
+        &["INCRBYFLOAT", "f", "0"],
+        &["INCRBYFLOAT", "big", "1e4000"],
+        &["INCRBYFLOAT", "big", "1e4000"],
+        &["INCRBYFLOAT", "x", "0x10"],
+        &["INCRBYFLOAT", "x", "inf"],
+        &["INCRBYFLOAT", "x", "nan"],
+        &["HINCRBYFLOAT", "h", "f", "-inf"],
+        &["HINCRBYFLOAT", "h", "f", "0x1.8p1"],
+        &["HINCRBYFLOAT", "h", "f", "1e4932"],
+        &["HINCRBYFLOAT", "h", "f", "1e4932"],
+    ]);
+    for seed in [2026, 11, 404] {
+        let mut rng = Lcg(seed);
+        let commands: Vec<Vec<String>> = (0..1500).map(|_| random_float_command(&mut rng)).collect();
+        let slices: Vec<Vec<&str>> = commands.iter().map(|c| c.iter().map(String::as_str).collect()).collect();
+        assert_same_as_redis(&server, &redis, &slices.iter().map(Vec::as_slice).collect::<Vec<_>>());
+    }
+}
+
+/// COMMAND GETKEYS and GETKEYSANDFLAGS name the same keys with the same flags as Redis 7's key
+/// specifications, for a command line of every family (and the options that change a command's
+/// flags: SET ... GET, BITFIELD with a write), with the same errors. (A command line of its name
+/// alone, `COMMAND GETKEYS PING`, is an arity error in Redis 7.0 and not since 7.2; cachet answers
+/// as the later versions do.)
+#[test]
+fn keys_and_their_flags_as_redis_reports_them() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    let lines: &[&[&str]] = &[
+        &["GET", "k"], &["SET", "k", "v"], &["SET", "k", "v", "EX", "10", "get"], &["SETNX", "k", "v"], &["SETEX", "k", "10", "v"],
+        &["GETSET", "k", "v"], &["GETDEL", "k"], &["GETEX", "k", "PERSIST"], &["MGET", "a", "b"], &["MSET", "a", "1", "b", "2"],
+        &["MSETNX", "a", "1", "b", "2"], &["APPEND", "k", "v"], &["STRLEN", "k"], &["GETRANGE", "k", "0", "1"], &["SETRANGE", "k", "0", "v"],
+        &["INCR", "k"], &["DECRBY", "k", "1"], &["INCRBYFLOAT", "k", "1"], &["SETBIT", "k", "0", "1"], &["GETBIT", "k", "0"],
+        &["BITCOUNT", "k"], &["BITPOS", "k", "1"], &["BITOP", "AND", "d", "a", "b"], &["BITOP", "NOT", "d", "a"],
+        &["BITFIELD", "k", "GET", "u8", "0"], &["BITFIELD", "k", "OVERFLOW", "WRAP", "INCRBY", "u8", "0", "1"], &["BITFIELD_RO", "k", "GET", "u8", "0"],
+        &["PFADD", "k", "a"], &["PFCOUNT", "a", "b"], &["PFMERGE", "d", "a", "b"],
+        &["SADD", "k", "m"], &["SREM", "k", "m"], &["SISMEMBER", "k", "m"], &["SMISMEMBER", "k", "m", "n"], &["SCARD", "k"],
+        &["SMEMBERS", "k"], &["SRANDMEMBER", "k"], &["SPOP", "k"], &["SMOVE", "a", "b", "m"], &["SINTER", "a", "b"],
+        &["SINTERSTORE", "d", "a", "b"], &["SUNIONSTORE", "d", "a", "b"], &["SDIFFSTORE", "d", "a"], &["SSCAN", "k", "0"],
+        &["SINTERCARD", "2", "a", "b", "LIMIT", "1"], &["SINTERCARD", "3", "a"], &["SINTERCARD", "0", "a"],
+        &["HSET", "k", "f", "v"], &["HSETNX", "k", "f", "v"], &["HGET", "k", "f"], &["HMGET", "k", "f", "g"], &["HDEL", "k", "f"],
+        &["HEXISTS", "k", "f"], &["HLEN", "k"], &["HSTRLEN", "k", "f"], &["HGETALL", "k"], &["HINCRBY", "k", "f", "1"],
+        &["HINCRBYFLOAT", "k", "f", "1"], &["HRANDFIELD", "k"], &["HSCAN", "k", "0"],
+        &["DEL", "a", "b"], &["UNLINK", "a"], &["EXISTS", "a", "b"], &["TOUCH", "a"], &["TYPE", "k"], &["RENAME", "a", "b"],
+        &["RENAMENX", "a", "b"], &["COPY", "a", "b"], &["MOVE", "k", "1"], &["EXPIRE", "k", "1"], &["PEXPIREAT", "k", "1"],
+        &["TTL", "k"], &["PEXPIRETIME", "k"], &["PERSIST", "k"], &["WATCH", "a", "b"], &["OBJECT", "ENCODING", "k"],
+        &["OBJECT", "FREQ", "k"], &["MEMORY", "USAGE", "k"],
+        &["SPUBLISH", "c", "m"], &["SSUBSCRIBE", "c"], &["GET", "a", "b"], &["NOPE", "a"],
+    ];
+    let mut commands: Vec<Vec<&str>> = Vec::new();
+    for line in lines {
+        for sub in ["GETKEYS", "GETKEYSANDFLAGS"] {
+            commands.push([&["COMMAND", sub][..], line].concat());
+        }
+    }
+    commands.push(vec!["COMMAND", "GETKEYSANDFLAGS"]);
+    assert_same_as_redis(&server, &redis, &commands.iter().map(Vec::as_slice).collect::<Vec<_>>());
+}
+
+/// The kind of a reply value, for comparing shapes whose figures differ.
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Int(_) => "integer",
+        Value::Double(_) => "double",
+        Value::BulkString(_) => "bulk",
+        Value::Array(_) => "array",
+        Value::Map(_) => "map",
+        _ => "other",
+    }
+}
+
+/// MEMORY STATS's fields, in order, each with the kind of its value (and the fields of db.N).
+fn memory_stats_shape(c: &mut redis::Connection) -> Vec<String> {
+    let pairs: Vec<(Value, Value)> = match cmd(c, &["MEMORY", "STATS"]).expect("MEMORY STATS") {
+        Value::Map(pairs) => pairs,
+        Value::Array(items) => items.chunks(2).map(|pair| (pair[0].clone(), pair[1].clone())).collect(),
+        other => panic!("MEMORY STATS answered {other:?}"),
+    };
+    let name = |v: &Value| match v {
+        Value::BulkString(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        other => format!("{other:?}"),
+    };
+    let mut shape = Vec::new();
+    for (field, value) in &pairs {
+        shape.push(format!("{} {}", name(field), kind(value)));
+        match value {
+            Value::Map(inner) => shape.extend(inner.iter().map(|(f, v)| format!("  {} {}", name(f), kind(v)))),
+            Value::Array(inner) => shape.extend(inner.chunks(2).map(|p| format!("  {} {}", name(&p[0]), kind(&p[1])))),
+            _ => {}
+        }
+    }
+    shape
+}
+
+/// MEMORY STATS has Redis's fields in Redis's order with values of the same kinds — integers,
+/// doubles (bulk strings in RESP2), a map per database with keys — in RESP2 and RESP3. Redis 7.0
+/// adds `overhead.hashtable.slot-to-keys` to each database, which later versions dropped.
+#[test]
+fn memory_stats_has_the_shape_of_redis() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    for resp3 in [false, true] {
+        let shapes: Vec<Vec<String>> = [(server.url(), "cachet"), (redis.url(), "redis")]
+            .iter()
+            .map(|(url, _)| {
+                let url = if resp3 { format!("{url}?protocol=resp3") } else { url.clone() };
+                let mut c = redis::Client::open(url).expect("valid url").get_connection().expect("connects");
+                cmd(&mut c, &["FLUSHALL"]).unwrap();
+                cmd(&mut c, &["SET", "k", "v", "EX", "100"]).unwrap();
+                memory_stats_shape(&mut c).into_iter().filter(|line| !line.contains("slot-to-keys")).collect()
+            })
+            .collect();
+        assert_eq!(shapes[0], shapes[1], "RESP{}", if resp3 { 3 } else { 2 });
+        assert!(shapes[0].contains(&"db.0 map".to_string()) || shapes[0].contains(&"db.0 array".to_string()), "{:?}", shapes[0]);
+    }
+    let mut c = server.connect();
+    assert_eq!(error_text(cmd(&mut c, &["MEMORY", "STATS", "x"])), "ERR wrong number of arguments for 'memory|stats' command");
+}
+
+/// SLOWLOG's and LATENCY's errors, settings and empty states as on redis-server.
+#[test]
+fn slowlog_and_latency_reply_as_redis_does() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    // The HELP texts end "Prints this help." in Redis 7.0 and "Print this help." since, as in
+    // cachet: the engine's tests check them.
+    assert_same_as_redis(&server, &redis, &[
+        &["SLOWLOG", "GET", "-2"],
+        &["SLOWLOG", "GET", "x"],
+        &["SLOWLOG", "GET", "1", "2"],
+        &["SLOWLOG", "NOPE"],
+        &["SLOWLOG", "LEN", "x"],
+        &["SLOWLOG"],
+        &["CONFIG", "GET", "slowlog-log-slower-than"],
+        &["CONFIG", "GET", "slowlog-max-len"],
+        &["CONFIG", "SET", "slowlog-log-slower-than", "-2"],
+        &["CONFIG", "SET", "slowlog-log-slower-than", "-1"],
+        &["SLOWLOG", "RESET"],
+        &["SET", "k", "v"],
+        &["SLOWLOG", "LEN"],
+        &["SLOWLOG", "GET"],
+        &["CONFIG", "SET", "slowlog-log-slower-than", "10000"],
+        &["LATENCY", "NOPE"],
+        &["LATENCY", "HISTORY"],
+        &["LATENCY", "LATEST"],
+        &["LATENCY", "HISTORY", "command"],
+        &["LATENCY", "GRAPH", "command"],
+        &["LATENCY", "RESET"],
+        &["LATENCY", "DOCTOR"],
+        &["CONFIG", "GET", "latency-monitor-threshold"],
+        &["CONFIG", "GET", "latency-tracking"],
+        &["CONFIG", "GET", "latency-tracking-info-percentiles"],
+        &["CONFIG", "SET", "latency-tracking-info-percentiles", "101"],
+        &["CONFIG", "SET", "latency-tracking-info-percentiles", "50 abc"],
+        &["CONFIG", "SET", "latency-tracking-info-percentiles", "0.5 99.99 100"],
+        &["CONFIG", "GET", "latency-tracking-info-percentiles"],
+        &["CONFIG", "SET", "latency-tracking-info-percentiles", "50 99 99.9"],
+        &["CONFIG", "SET", "latency-tracking", "maybe"],
+        &["CONFIG", "SET", "latency-monitor-threshold", "100000"],
+        &["LATENCY", "DOCTOR"],
+        &["CONFIG", "SET", "latency-monitor-threshold", "0"],
+    ]);
+}
+
+/// One SLOWLOG GET entry without what differs between servers (id, time, duration, port): its
+/// arguments, the address's host and the client name.
+fn slowlog_entries(c: &mut redis::Connection) -> Vec<(Vec<Vec<u8>>, String, Vec<u8>)> {
+    let Value::Array(entries) = cmd(c, &["SLOWLOG", "GET", "-1"]).expect("SLOWLOG GET") else { panic!("an array") };
+    entries
+        .into_iter()
+        .map(|entry| {
+            let Value::Array(fields) = entry else { panic!("an entry is an array") };
+            assert_eq!(fields.len(), 6, "{fields:?}");
+            assert!(fields[..3].iter().all(|f| matches!(f, Value::Int(n) if *n >= 0)), "{fields:?}");
+            let bytes = |v: &Value| match v {
+                Value::BulkString(b) => b.clone(),
+                other => panic!("a bulk string, not {other:?}"),
+            };
+            let Value::Array(args) = &fields[3] else { panic!("arguments are an array") };
+            let address = String::from_utf8_lossy(&bytes(&fields[4])).rsplit_once(':').map(|(host, _)| host.to_string()).unwrap_or_default();
+            (args.iter().map(bytes).collect(), address, bytes(&fields[5]))
+        })
+        .collect()
+}
+
+/// With `slowlog-log-slower-than 0` both servers log every command: the same entries, newest first,
+/// with arguments cut at 32 and at 128 bytes, passwords redacted, the client's name; ids grow by
+/// one; SLOWLOG RESET empties the log and `slowlog-max-len` caps it.
+#[test]
+fn every_command_is_in_the_slow_log_as_in_redis() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    let long_value = "v".repeat(300);
+    let many: Vec<String> = (0..40).map(|i| format!("m{i}")).collect();
+    let mut sadd: Vec<&str> = vec!["SADD", "s"];
+    sadd.extend(many.iter().map(String::as_str));
+    let mut logs = Vec::new();
+    for url in [server.url(), redis.url()] {
+        let mut c = redis::Client::open(url).expect("valid url").get_connection().expect("connects");
+        cmd(&mut c, &["CONFIG", "SET", "slowlog-log-slower-than", "0"]).unwrap();
+        cmd(&mut c, &["CONFIG", "SET", "slowlog-max-len", "128"]).unwrap();
+        cmd(&mut c, &["SLOWLOG", "RESET"]).unwrap();
+        cmd(&mut c, &["CLIENT", "SETNAME", "introspector"]).unwrap();
+        cmd(&mut c, &["SET", "k", &long_value]).unwrap();
+        cmd(&mut c, &sadd).unwrap();
+        let _ = cmd(&mut c, &["AUTH", "hunter2"]);
+        let _ = cmd(&mut c, &["HELLO", "2", "AUTH", "default", "hunter2"]);
+        cmd(&mut c, &["MULTI"]).unwrap();
+        cmd(&mut c, &["INCR", "n"]).unwrap();
+        cmd(&mut c, &["EXEC"]).unwrap();
+        let Value::Array(ids) = cmd(&mut c, &["SLOWLOG", "GET", "2"]).unwrap() else { panic!("an array") };
+        let id = |entry: &Value| match entry {
+            Value::Array(fields) => match fields[0] {
+                Value::Int(id) => id,
+                _ => panic!("an id"),
+            },
+            _ => panic!("an entry"),
+        };
+        assert_eq!(id(&ids[0]), id(&ids[1]) + 1, "ids grow by one");
+        logs.push(slowlog_entries(&mut c));
+        assert_eq!(cmd(&mut c, &["SLOWLOG", "LEN"]).unwrap(), Value::Int(logs.last().unwrap().len() as i64 + 1));
+        cmd(&mut c, &["CONFIG", "SET", "slowlog-max-len", "2"]).unwrap();
+        cmd(&mut c, &["PING"]).unwrap();
+        assert_eq!(cmd(&mut c, &["SLOWLOG", "LEN"]).unwrap(), Value::Int(2), "capped");
+        cmd(&mut c, &["SLOWLOG", "RESET"]).unwrap();
+        cmd(&mut c, &["CONFIG", "SET", "slowlog-log-slower-than", "10000"]).unwrap();
+        cmd(&mut c, &["CONFIG", "SET", "slowlog-max-len", "128"]).unwrap();
+    }
+    assert_eq!(logs[0], logs[1]);
+    let names: Vec<String> = logs[0].iter().map(|(args, ..)| String::from_utf8_lossy(&args[0]).into_owned()).collect();
+    assert_eq!(names, ["SLOWLOG", "INCR", "MULTI", "HELLO", "AUTH", "SADD", "SET", "CLIENT", "SLOWLOG"]);
+    assert_eq!(logs[0][5].0.len(), 32);
+    assert_eq!(logs[0][5].0[31], b"... (11 more arguments)");
+    assert!(logs[0][6].0[2].ends_with(b"... (172 more bytes)"));
+    assert_eq!(logs[0][4].0, [&b"AUTH"[..], b"(redacted)"]);
+    assert_eq!(logs[0][0].1, "127.0.0.1");
+    assert_eq!(logs[0][0].2, b"introspector");
+}
+
+/// A command that cannot take less than a millisecond — intersecting a 200,000-member set with
+/// itself into a new one — is timed: commandstats counts its microseconds, latencystats has its
+/// percentiles, the latency monitor records a `command` event and the slow log an entry.
+#[test]
+fn a_slow_command_is_measured() {
+    let server = Server::start(&[]);
+    let mut c = server.connect();
+    for chunk in 0..20 {
+        let members: Vec<String> = (0..10_000).map(|i| format!("member:{}", chunk * 10_000 + i)).collect();
+        let mut args = vec!["SADD", "big"];
+        args.extend(members.iter().map(String::as_str));
+        cmd(&mut c, &args).unwrap();
+    }
+    cmd(&mut c, &["CONFIG", "SET", "latency-monitor-threshold", "1"]).unwrap();
+    cmd(&mut c, &["CONFIG", "SET", "slowlog-log-slower-than", "1000"]).unwrap();
+    cmd(&mut c, &["SLOWLOG", "RESET"]).unwrap();
+    assert_eq!(cmd(&mut c, &["SINTERSTORE", "copy", "big", "big"]).unwrap(), Value::Int(200_000));
+    let info: String = redis::cmd("INFO").arg("commandstats").arg("latencystats").query(&mut c).unwrap();
+    let line = info.lines().find(|l| l.starts_with("cmdstat_sinterstore:")).expect("a sinterstore line");
+    let usec: u64 = line.split(['=', ',']).nth(3).and_then(|n| n.parse().ok()).expect("usec");
+    assert!(usec >= 1000, "{line}");
+    assert!(info.contains("latency_percentiles_usec_sinterstore:p50="), "{info}");
+    let Value::Array(latest) = cmd(&mut c, &["LATENCY", "LATEST"]).unwrap() else { panic!("an array") };
+    let command = latest.iter().find(|e| matches!(e, Value::Array(f) if f[0] == Value::BulkString(b"command".to_vec()))).expect("a command event");
+    let Value::Array(fields) = command else { unreachable!() };
+    assert!(matches!(fields[3], Value::Int(ms) if ms >= 1), "{fields:?}");
+    let Value::Array(history) = cmd(&mut c, &["LATENCY", "HISTORY", "command"]).unwrap() else { panic!("an array") };
+    assert!(!history.is_empty());
+    let graph: String = redis::cmd("LATENCY").arg("GRAPH").arg("command").query(&mut c).unwrap();
+    assert!(graph.starts_with("command - high "), "{graph}");
+    let logged = slowlog_entries(&mut c);
+    assert!(logged.iter().any(|(args, ..)| args[0] == b"SINTERSTORE"), "{logged:?}");
+}

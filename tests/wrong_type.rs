@@ -22,6 +22,7 @@ const KEY_TYPES: &[(&str, &[&str])] = &[
     ("hyperloglog", &["PFADD", "k", "a", "b"]),
     ("hash", &["HSET", "k", "f", "v"]),
     ("set", &["SADD", "k", "1"]),
+    ("list", &["RPUSH", "k", "a", "b"]),
 ];
 
 /// Other keys every case has, for commands that take several: sets `s1` and `s2`, a
@@ -159,6 +160,33 @@ const SET_COMMANDS: &[&[&str]] = &[
 ];
 
 /// Commands on keys of any type.
+/// List commands, the blocking ones included: `k` always exists, so none of them waits.
+const LIST_COMMANDS: &[&[&str]] = &[
+    &["LPUSH", "k", "x"],
+    &["RPUSH", "k", "x"],
+    &["LPUSHX", "k", "x"],
+    &["RPUSHX", "k", "x"],
+    &["LPOP", "k"],
+    &["RPOP", "k", "2"],
+    &["LLEN", "k"],
+    &["LRANGE", "k", "0", "-1"],
+    &["LINDEX", "k", "0"],
+    &["LSET", "k", "0", "x"],
+    &["LINSERT", "k", "BEFORE", "a", "x"],
+    &["LREM", "k", "0", "a"],
+    &["LTRIM", "k", "0", "0"],
+    &["LPOS", "k", "a"],
+    &["LMOVE", "k", "d", "LEFT", "RIGHT"],
+    &["LMOVE", "str", "k", "LEFT", "RIGHT"],
+    &["RPOPLPUSH", "k", "k2"],
+    &["LMPOP", "2", "k", "str", "LEFT"],
+    &["BLPOP", "k", "0.01"],
+    &["BRPOP", "k", "0.01"],
+    &["BLMOVE", "k", "d", "RIGHT", "LEFT", "0.01"],
+    &["BRPOPLPUSH", "k", "d", "0.01"],
+    &["BLMPOP", "0.01", "1", "k", "RIGHT", "COUNT", "3"],
+];
+
 const KEY_COMMANDS: &[&[&str]] = &[
     &["DEL", "k"],
     &["UNLINK", "k"],
@@ -221,6 +249,12 @@ fn hash_set_and_key_commands_on_every_type() {
 
 /// A string that is not a sketch: HyperLogLog's own WRONGTYPE text, for a plain value and one a
 /// sketch became by a string command.
+#[test]
+fn list_commands_on_every_type() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    assert_same_as_redis(&server, &redis, &cases(&[LIST_COMMANDS]));
+}
+
 #[test]
 fn hyperloglog_commands_refuse_strings_that_are_not_sketches() {
     let (server, redis) = (Server::start(&[]), Redis::start(&[]));

@@ -7,6 +7,7 @@
 mod client;
 mod memory;
 mod plot;
+mod queue;
 mod servers;
 mod throughput;
 mod types;
@@ -50,7 +51,7 @@ enum Part {
     /// cachet's client on its in-process keyspace (`mem://`) and on a cachet server over loopback
     InProcess,
     Memory,
-    /// Hashes and sets: bytes per element, and redis-benchmark's hash and set commands
+    /// Hashes, sets and lists: bytes per element, redis-benchmark's commands, a job queue
     Types,
     Startup,
     Wasm,
@@ -193,7 +194,7 @@ fn memory_section(cachet: &Path, quick: bool) -> Result<String> {
 fn types_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
     let collections = if quick { 1_000 } else { 10_000 };
     let mut out = format!(
-        "\n### Hashes and sets\n\n{} elements: {collections} collections of {} each, loaded over one pipelined connection; bytes per element as the growth of `used_memory` and of RSS over the empty server.\n\n",
+        "\n### Hashes, sets and lists\n\n{} elements: {collections} collections of {} each, loaded over one pipelined connection; bytes per element as the growth of `used_memory` and of RSS over the empty server.\n\n",
         collections * types::ELEMENTS,
         types::ELEMENTS
     );
@@ -227,7 +228,29 @@ fn types_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
             )?;
         }
     }
+    out.push_str(&queue_rows(&cachet_server, &redis_server, rounds, quick)?);
     Ok(out)
+}
+
+/// The job queue (see `queue`), both servers in alternation; medians.
+fn queue_rows(cachet: &Server, redis: &Server, rounds: usize, quick: bool) -> Result<String> {
+    let (workers, jobs_each) = (50, if quick { 200 } else { 2_000 });
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for _ in 0..rounds {
+        ours.push(queue::run(cachet, workers, workers, jobs_each)?.jobs_per_sec);
+        theirs.push(queue::run(redis, workers, workers, jobs_each)?.jobs_per_sec);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (ours, theirs) = (median(&mut ours), median(&mut theirs));
+    Ok(format!(
+        "\nA job queue: {workers} producers LPUSH {} jobs in all, one at a time each, while {workers} consumers wait in BRPOP; {rounds} interleaved round(s), medians.\n\n| workload | cachet jobs/s | redis jobs/s | cachet/redis |\n|---|---:|---:|---:|\n| LPUSH / BRPOP queue | {ours:.0} | {theirs:.0} | **{:.2}** |\n",
+        workers * jobs_each,
+        ours / theirs
+    ))
 }
 
 fn startup_section(cachet: &Path) -> Result<String> {

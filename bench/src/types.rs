@@ -1,5 +1,5 @@
-//! The data types beyond strings: bytes per element of hashes and sets loaded into each server,
-//! and redis-benchmark's hash and set commands against both.
+//! The data types beyond strings: bytes per element of hashes, sets and lists loaded into each
+//! server, and redis-benchmark's hash, set and list commands against both.
 
 use crate::memory::{pipeline, used_and_rss};
 use crate::servers::Server;
@@ -23,26 +23,33 @@ pub enum Shape {
     Hash,
     HashWithFieldTtls,
     Set,
+    List,
 }
 
 impl Shape {
-    pub const ALL: [Shape; 3] = [Shape::Hash, Shape::HashWithFieldTtls, Shape::Set];
+    pub const ALL: [Shape; 4] = [Shape::Hash, Shape::HashWithFieldTtls, Shape::Set, Shape::List];
 
     pub fn describe(self) -> &'static str {
         match self {
             Shape::Hash => "hash fields (16-byte values)",
             Shape::HashWithFieldTtls => "hash fields with a TTL each (HEXPIRE)",
             Shape::Set => "set members",
+            Shape::List => "list elements",
         }
     }
 
     /// The commands that fill collection `n`, written in RESP.
     fn load(self, n: usize, out: &mut Vec<u8>) -> usize {
-        let key = format!("{}:{n:08}", if self == Shape::Set { "set" } else { "hash" });
-        let mut args: Vec<String> = vec![if self == Shape::Set { "SADD".into() } else { "HSET".into() }, key.clone()];
+        let (prefix, command, pairs) = match self {
+            Shape::Set => ("set", "SADD", false),
+            Shape::List => ("list", "RPUSH", false),
+            Shape::Hash | Shape::HashWithFieldTtls => ("hash", "HSET", true),
+        };
+        let key = format!("{prefix}:{n:08}");
+        let mut args: Vec<String> = vec![command.into(), key.clone()];
         for e in 0..ELEMENTS {
             args.push(format!("element:{e:06}"));
-            if self != Shape::Set {
+            if pairs {
                 args.push("value-0123456789".into());
             }
         }
@@ -88,7 +95,8 @@ pub fn scenarios(requests: usize) -> Vec<(String, Vec<String>)> {
         let scenario = format!("-c 50 -P {pipeline} -r 100000");
         out.push((scenario.clone(), with(&["-t", "hset,sadd"])));
         out.push((scenario.clone(), with(&["HGET", "myhash", "element:__rand_int__"])));
-        out.push((scenario, with(&["SISMEMBER", "myset", "element:__rand_int__"])));
+        out.push((scenario.clone(), with(&["SISMEMBER", "myset", "element:__rand_int__"])));
+        out.push((scenario, with(&["-t", "lpush,rpop,lrange_100"])));
     }
     out
 }

@@ -17,7 +17,7 @@ use cachet_guest::commands::parse_i64;
 use cachet_guest::resp::{Limits, Node, ReplyDecoder};
 use cachet_guest::{Engine, Input, Now, Peer, PeerKind};
 use libfuzzer_sys::fuzz_target;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 const KEYS: [&str; 4] = ["a", "b", "c", "counter"];
 const FIELDS: [&str; 3] = ["f", "g", "n"];
@@ -32,6 +32,7 @@ enum Val {
     Str(Vec<u8>),
     Hash(BTreeMap<Vec<u8>, Vec<u8>>),
     Set(BTreeSet<Vec<u8>>),
+    List(VecDeque<Vec<u8>>),
 }
 
 type Model = HashMap<&'static str, Val>;
@@ -64,7 +65,7 @@ impl Step<'_> {
 }
 
 /// How many commands [`run`] knows; the last, free-form, is handled by the fuzz loop.
-const OPS: u8 = 34;
+const OPS: u8 = 44;
 const FREE_FORM: u8 = OPS - 1;
 
 /// What a command should answer: exactly some nodes, or anything well formed.
@@ -92,6 +93,7 @@ fn run(engine: &mut Engine, model: &mut Model, step: &Step) {
         0..=10 => strings(engine, model, step),
         11..=19 => hashes(engine, model, step),
         20..=26 => sets(engine, model, step),
+        33..=42 => lists(engine, model, step),
         _ => bits(engine, model, step),
     }
 }
@@ -229,6 +231,7 @@ fn store(model: &mut Model, key: &'static str, value: Val) {
     let empty = match &value {
         Val::Hash(h) => h.is_empty(),
         Val::Set(s) => s.is_empty(),
+        Val::List(l) => l.is_empty(),
         Val::Str(_) => false,
     };
     if empty {
@@ -473,6 +476,103 @@ fn bits(engine: &mut Engine, model: &mut Model, step: &Step) {
     }
 }
 
+fn list_of(model: &Model, key: &str) -> Result<VecDeque<Vec<u8>>, ()> {
+    match model.get(key) {
+        Some(Val::List(l)) => Ok(l.clone()),
+        Some(_) => Err(()),
+        None => Ok(VecDeque::new()),
+    }
+}
+
+/// A list index from the fuzz input: -4..=3, so both ends and out-of-range ones come up.
+fn index(step: &Step) -> i64 {
+    i64::from(step.byte(1) % 8) - 4
+}
+
+fn position(index: i64, len: usize) -> Option<usize> {
+    let at = if index < 0 { len as i64 + index } else { index };
+    (0..len as i64).contains(&at).then_some(at as usize)
+}
+
+/// List commands, each checked against a deque.
+fn lists(engine: &mut Engine, model: &mut Model, step: &Step) {
+    let (key, element, other) = (step.key, step.member().as_bytes(), step.other_key());
+    if step.op % OPS == 42 {
+        return lmove(engine, model, key, other, step.byte(1));
+    }
+    let Ok(mut list) = list_of(model, key) else {
+        let args: [&[u8]; 3] = [b"LPUSH", key.as_bytes(), element];
+        check(engine, &args, err(WRONG_TYPE));
+        return;
+    };
+    let at = index(step);
+    let at_text = at.to_string();
+    let k = key.as_bytes();
+    let (args, expect): (Vec<&[u8]>, Expect) = match step.op % OPS {
+        33 => {
+            list.push_front(element.to_vec());
+            (vec![b"LPUSH", k, element], int(list.len() as i64))
+        }
+        34 => {
+            list.push_back(element.to_vec());
+            (vec![b"RPUSH", k, element], int(list.len() as i64))
+        }
+        35 => (vec![b"LPOP", k], bulk(list.pop_front().as_deref())),
+        36 => (vec![b"RPOP", k], bulk(list.pop_back().as_deref())),
+        37 => (vec![b"LINDEX", k, at_text.as_bytes()], bulk(position(at, list.len()).map(|p| list[p].as_slice()))),
+        38 => (vec![b"LLEN", k], int(list.len() as i64)),
+        39 => match position(at, list.len()) {
+            Some(p) => {
+                list[p] = element.to_vec();
+                (vec![b"LSET", k, at_text.as_bytes(), element], ok())
+            }
+            None if list.is_empty() => (vec![b"LSET", k, at_text.as_bytes(), element], err("ERR no such key")),
+            None => (vec![b"LSET", k, at_text.as_bytes(), element], err("ERR index out of range")),
+        },
+        40 => {
+            let before = list.len();
+            list.retain(|e| e.as_slice() != element);
+            (vec![b"LREM", k, b"0", element], int((before - list.len()) as i64))
+        }
+        _ => {
+            let pivot = MEMBERS[usize::from(step.byte(1)) % MEMBERS.len()].as_bytes();
+            let expect = match list.iter().position(|e| e.as_slice() == pivot) {
+                Some(p) => {
+                    list.insert(p + 1, element.to_vec());
+                    int(list.len() as i64)
+                }
+                None if list.is_empty() => int(0),
+                None => int(-1),
+            };
+            (vec![b"LINSERT", k, b"AFTER", pivot, element], expect)
+        }
+    };
+    check(engine, &args, expect);
+    store(model, key, Val::List(list));
+}
+
+fn lmove(engine: &mut Engine, model: &mut Model, from: &'static str, to: &'static str, ends: u8) {
+    let (from_end, to_end): (&[u8], &[u8]) = (if ends & 1 == 0 { b"LEFT" } else { b"RIGHT" }, if ends & 2 == 0 { b"LEFT" } else { b"RIGHT" });
+    let args: [&[u8]; 5] = [b"LMOVE", from.as_bytes(), to.as_bytes(), from_end, to_end];
+    let (Ok(mut source), Ok(destination)) = (list_of(model, from), list_of(model, to)) else {
+        let source_ok = list_of(model, from).is_ok();
+        let source_empty = source_ok && list_of(model, from).is_ok_and(|l| l.is_empty());
+        check(engine, &args, if source_empty { bulk(None) } else { err(WRONG_TYPE) });
+        return;
+    };
+    let moved = if from_end == b"LEFT" { source.pop_front() } else { source.pop_back() };
+    check(engine, &args, bulk(moved.as_deref()));
+    let Some(element) = moved else { return };
+    store(model, from, Val::List(source));
+    let mut destination = if from == to { list_of(model, to).unwrap_or_default() } else { destination };
+    if to_end == b"LEFT" {
+        destination.push_front(element);
+    } else {
+        destination.push_back(element);
+    }
+    store(model, to, Val::List(destination));
+}
+
 fn encode(args: &[&[u8]]) -> Vec<u8> {
     let mut out = format!("*{}\r\n", args.len()).into_bytes();
     for arg in args {
@@ -498,6 +598,9 @@ fn read_back(engine: &mut Engine, key: &str) -> Option<Val> {
         },
         Some(Node::Simple(t)) if t == "hash" => Some(Val::Hash(pairs(&reply(engine, b"HGETALL")))),
         Some(Node::Simple(t)) if t == "set" => Some(Val::Set(bulks(&reply(engine, b"SMEMBERS")).into_iter().collect())),
+        Some(Node::Simple(t)) if t == "list" => {
+            Some(Val::List(bulks(&send(engine, &[b"LRANGE", key.as_bytes(), b"0", b"-1"])).into_iter().collect()))
+        }
         Some(Node::Simple(t)) if t == "none" => None,
         other => panic!("TYPE {key}: {other:?}"),
     }
@@ -519,7 +622,7 @@ fn persist_fields(engine: &mut Engine, model: &Model) {
 fn free_form(engine: &mut Engine, model: &mut Model, value: &[u8]) {
     let now = Now { wall_ms: 1_700_000_000_000, mono_ns: 1_000_000_000 };
     let args: Vec<&[u8]> = value.split(|b| *b == b' ').collect();
-    if args[0].is_empty() || args[0].eq_ignore_ascii_case(b"CONFIG") {
+    if args[0].is_empty() || args[0].eq_ignore_ascii_case(b"CONFIG") || waits(&args) {
         return;
     }
     for out in engine.feed(now, &[Input { id: 2, data: &encode(&args) }]) {
@@ -532,6 +635,14 @@ fn free_form(engine: &mut Engine, model: &mut Model, value: &[u8]) {
     let read = read_model(engine);
     persist_fields(engine, &read);
     *model = read;
+}
+
+/// Commands that would make connection 2 wait (a blocking pop, later served behind the model's
+/// back) or hold connection 1's commands (CLIENT PAUSE): not run free-form.
+fn waits(args: &[&[u8]]) -> bool {
+    const BLOCKING: [&[u8]; 8] = [b"BLPOP", b"BRPOP", b"BLMOVE", b"BRPOPLPUSH", b"BLMPOP", b"BZPOPMIN", b"BZPOPMAX", b"BZMPOP"];
+    BLOCKING.iter().any(|name| args[0].eq_ignore_ascii_case(name))
+        || (args[0].eq_ignore_ascii_case(b"CLIENT") && args.get(1).is_some_and(|a| a.eq_ignore_ascii_case(b"PAUSE")))
 }
 
 fn read_model(engine: &mut Engine) -> Model {

@@ -60,6 +60,22 @@ pub struct Config {
     pub set_max_listpack_value: u64,
     /// Which keyspace notifications are published (see [`crate::notify`]); none by default.
     pub notify_keyspace_events: u16,
+    /// The size of a list's packed nodes: negative, a byte size class (-2: 8 KiB); positive, a
+    /// count of elements.
+    pub list_max_listpack_size: i64,
+    /// Accepted for compatibility; cachet does not compress list nodes.
+    pub list_compress_depth: u64,
+    /// The most keys CLIENT TRACKING remembers; past it, keys are forgotten and their readers told
+    /// (0: no limit).
+    pub tracking_table_max_keys: u64,
+    /// SLOWLOG logs commands that take at least this many microseconds; -1 logs none.
+    pub slowlog_log_slower_than: i64,
+    pub slowlog_max_len: u64,
+    /// LATENCY records commands of at least this many milliseconds; 0 records none.
+    pub latency_monitor_threshold: u64,
+    /// Whether each command's durations are kept for INFO latencystats, and its percentiles.
+    pub latency_tracking: bool,
+    pub latency_tracking_info_percentiles: Vec<f64>,
     // Facts about the host process; INFO shows them, CONFIG does not.
     pub process_id: u64,
     pub executable: String,
@@ -101,6 +117,14 @@ impl Default for Config {
             set_max_listpack_entries: 128,
             set_max_listpack_value: 64,
             notify_keyspace_events: 0,
+            tracking_table_max_keys: 1_000_000,
+            list_max_listpack_size: -2,
+            list_compress_depth: 0,
+            slowlog_log_slower_than: 10_000,
+            slowlog_max_len: 128,
+            latency_monitor_threshold: 0,
+            latency_tracking: true,
+            latency_tracking_info_percentiles: vec![50.0, 99.0, 99.9],
             process_id: 0,
             executable: String::new(),
             config_file: String::new(),
@@ -240,6 +264,50 @@ const PARAMS: &[Param] = &[
             Ok(())
         },
     },
+    Param {
+        name: "list-max-listpack-size",
+        access: Access::Mutable,
+        get: |c| c.list_max_listpack_size.to_string(),
+        set: |c, v| {
+            c.list_max_listpack_size = v.parse::<i32>().map_err(|_| "argument couldn't be parsed into an integer".to_string())?.into();
+            Ok(())
+        },
+    },
+    number_param!("list-compress-depth", list_compress_depth, Access::Mutable, 0, i32::MAX as u64),
+    number_param!("tracking-table-max-keys", tracking_table_max_keys, Access::Mutable, 0, i64::MAX as u64),
+    Param {
+        name: "slowlog-log-slower-than",
+        access: Access::Mutable,
+        get: |c| c.slowlog_log_slower_than.to_string(),
+        set: |c, v| {
+            let value = v.trim().parse::<i64>().map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+            if value < -1 {
+                return Err(format!("argument must be between -1 and {} inclusive", i64::MAX));
+            }
+            c.slowlog_log_slower_than = value;
+            Ok(())
+        },
+    },
+    number_param!("slowlog-max-len", slowlog_max_len, Access::Mutable, 0, i64::MAX as u64),
+    number_param!("latency-monitor-threshold", latency_monitor_threshold, Access::Mutable, 0, i64::MAX as u64),
+    Param {
+        name: "latency-tracking",
+        access: Access::Mutable,
+        get: |c| if c.latency_tracking { "yes" } else { "no" }.into(),
+        set: |c, v| {
+            c.latency_tracking = parse_bool(v)?;
+            Ok(())
+        },
+    },
+    Param {
+        name: "latency-tracking-info-percentiles",
+        access: Access::Mutable,
+        get: |c| c.latency_tracking_info_percentiles.iter().map(f64::to_string).collect::<Vec<_>>().join(" "),
+        set: |c, v| {
+            c.latency_tracking_info_percentiles = parse_percentiles(v)?;
+            Ok(())
+        },
+    },
     number_param!("process-id", process_id, Access::Hidden, 0, u64::MAX),
     text_param!("executable", executable, Access::Hidden),
     text_param!("config-file", config_file, Access::Hidden),
@@ -321,6 +389,20 @@ fn parse_number(text: &str, min: u64, max: u64) -> Result<u64, String> {
         return Err(format!("argument must be between {min} and {max} inclusive"));
     }
     Ok(value)
+}
+
+/// Percentiles as `latency-tracking-info-percentiles` takes them: numbers from 0 to 100, separated
+/// by spaces (none at all is allowed).
+fn parse_percentiles(text: &str) -> Result<Vec<f64>, String> {
+    let mut percentiles = Vec::new();
+    for word in text.split_whitespace() {
+        let value: f64 = word.parse().ok().filter(|v: &f64| v.is_finite()).ok_or("Invalid latency-tracking-info-percentiles parameters")?;
+        if !(0.0..=100.0).contains(&value) {
+            return Err("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]".into());
+        }
+        percentiles.push(value);
+    }
+    Ok(percentiles)
 }
 
 fn parse_bool(text: &str) -> Result<bool, String> {

@@ -19,6 +19,7 @@
 // component's exports: a native build sees them used by their tests alone, so unused code in them
 // shows in the component's build.
 #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
+mod blocking;
 mod cache;
 pub mod commands;
 mod config;
@@ -28,10 +29,13 @@ mod hyperloglog;
 mod keyspace;
 #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
 mod keyvalue;
+mod latency;
 mod log;
+mod long_double;
 pub mod memory;
 mod notify;
 mod outbox;
+mod pause;
 mod pubsub;
 #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
 mod request;
@@ -39,8 +43,11 @@ pub mod resp;
 mod rng;
 mod server_facts;
 mod session;
+mod slowlog;
 mod stats;
+mod stopwatch;
 mod time;
+mod tracking;
 mod watches;
 
 #[cfg(target_family = "wasm")]

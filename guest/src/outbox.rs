@@ -31,6 +31,8 @@ pub struct Output {
     pub close: bool,
     /// The connection's session, when a command changed it (see `Session::encode`).
     pub session: Option<Vec<u8>>,
+    /// Feed the input kept for this connection again: the engine held it and can run it now.
+    pub resume: bool,
 }
 
 /// The outputs of one call, in the order their connections were first given something.

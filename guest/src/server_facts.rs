@@ -12,4 +12,6 @@ pub struct ServerFacts {
     pub run_id: String,
     /// The time of the engine's first call.
     pub started: crate::time::Now,
+    /// Bytes allocated at the engine's first call: MEMORY STATS's `startup.allocated`.
+    pub startup_allocated: usize,
 }

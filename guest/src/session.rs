@@ -69,6 +69,24 @@ pub struct Session {
     pub subscriptions: Subscriptions,
     /// CLIENT REPLY: whether the replies of the next commands are sent.
     pub reply_mode: ReplyMode,
+    /// CLIENT TRACKING is on (the options are in the engine's tracking state).
+    pub tracking: bool,
+    /// A command of this client waits for CLIENT PAUSE to end.
+    pub postponed: bool,
+    /// A blocking command of this client waits for a key (see `blocking`). Saved: an engine that
+    /// replaces a faulted one answers the client's wait with an error.
+    pub blocked: bool,
+    /// Set by a blocking command that must wait; the engine registers the wait after it.
+    pub block_request: Option<crate::blocking::Request>,
+    /// The command running is a blocked one run again because a key it waits for changed: if it
+    /// must wait again, it keeps its place.
+    pub retrying: bool,
+    /// EXEC is running this client's queued commands: blocking commands do not wait.
+    pub in_exec: bool,
+    /// CLIENT NO-EVICT ON.
+    pub no_evict: bool,
+    /// CLIENT NO-TOUCH ON: its reads leave the keys' LRU/LFU data as it was.
+    pub no_touch: bool,
 }
 
 /// CLIENT REPLY's modes.
@@ -150,7 +168,22 @@ impl Session {
             transaction: None,
             subscriptions: Subscriptions::default(),
             reply_mode: ReplyMode::On,
+            tracking: false,
+            postponed: false,
+            blocked: false,
+            block_request: None,
+            retrying: false,
+            in_exec: false,
+            no_evict: false,
+            no_touch: false,
         }
+    }
+
+    /// Whether a blocking command of this client may wait: not inside EXEC, not over UDP (the
+    /// datagram's session ends with its reply), not for a host that calls the engine directly
+    /// (client id 0).
+    pub fn may_block(&self) -> bool {
+        !self.in_exec && self.peer.kind != PeerKind::Udp && self.client_id != 0
     }
 
     pub fn resp3(&self) -> bool {
@@ -182,6 +215,13 @@ impl Session {
         self.changed = true;
     }
 
+    /// CLIENT TRACKING ON or OFF. Saved: a client that tracked keys cannot be carried on by a
+    /// replacement engine, which does not know what it read (see `Engine::open`).
+    pub fn set_tracking(&mut self, on: bool) {
+        self.tracking = on;
+        self.changed = true;
+    }
+
     pub fn authenticate(&mut self) {
         self.authenticated = true;
         self.changed = true;
@@ -199,7 +239,7 @@ impl Session {
     /// The state a replacement engine needs to carry the client on: protocol, database, names and
     /// identity. A small versioned binary form the host stores without reading.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = vec![FORMAT, self.protocol, u8::from(self.authenticated)];
+        let mut out = vec![FORMAT, self.protocol, u8::from(self.authenticated), u8::from(self.tracking), u8::from(self.blocked)];
         out.extend_from_slice(&(self.db as u32).to_le_bytes());
         out.extend_from_slice(&self.client_id.to_le_bytes());
         out.extend_from_slice(&self.created_ms.to_le_bytes());
@@ -219,12 +259,14 @@ impl Session {
     /// not understand, so a damaged record only costs the client its session, not the server.
     pub fn restore(&mut self, saved: &[u8], databases: usize) -> bool {
         let Some(decoded) = Decoder(saved).decode() else { return false };
-        let (protocol, authenticated, db, client_id, created_ms, [name, lib_name, lib_version]) = decoded;
+        let (protocol, [authenticated, tracking, blocked], db, client_id, created_ms, [name, lib_name, lib_version]) = decoded;
         if !(protocol == 2 || protocol == 3) || db >= databases {
             return false;
         }
         self.protocol = protocol;
         self.authenticated = authenticated;
+        self.tracking = tracking;
+        self.blocked = blocked;
         self.db = db;
         self.client_id = client_id;
         self.created_ms = created_ms;
@@ -236,9 +278,9 @@ impl Session {
 }
 
 /// The version of [`Session::encode`]'s format.
-const FORMAT: u8 = 2;
+const FORMAT: u8 = 3;
 
-type Decoded = (u8, bool, usize, u64, u64, [Option<Vec<u8>>; 3]);
+type Decoded = (u8, [bool; 3], usize, u64, u64, [Option<Vec<u8>>; 3]);
 
 struct Decoder<'a>(&'a [u8]);
 
@@ -248,18 +290,24 @@ impl Decoder<'_> {
             return None;
         }
         let protocol = self.take(1)?[0];
-        let authenticated = match self.take(1)?[0] {
-            0 => false,
-            1 => true,
-            _ => return None,
-        };
+        let authenticated = self.flag()?;
+        let tracking = self.flag()?;
+        let blocked = self.flag()?;
         let db = u32::from_le_bytes(self.take(4)?.try_into().ok()?) as usize;
         let client_id = u64::from_le_bytes(self.take(8)?.try_into().ok()?);
         let created_ms = u64::from_le_bytes(self.take(8)?.try_into().ok()?);
         let name = self.optional_bytes()?;
         let lib_name = self.optional_bytes()?;
         let lib_version = self.optional_bytes()?;
-        self.0.is_empty().then_some((protocol, authenticated, db, client_id, created_ms, [name, lib_name, lib_version]))
+        self.0.is_empty().then_some((protocol, [authenticated, tracking, blocked], db, client_id, created_ms, [name, lib_name, lib_version]))
+    }
+
+    fn flag(&mut self) -> Option<bool> {
+        match self.take(1)?[0] {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        }
     }
 
     fn take(&mut self, n: usize) -> Option<&[u8]> {

@@ -1,5 +1,8 @@
 //! Counters INFO reports (the keyspace keeps its own).
 
+use crate::latency::{Histogram, LatencyMonitor};
+use crate::slowlog::SlowLog;
+use crate::stopwatch::Stopwatch;
 use crate::time::Now;
 use std::collections::BTreeMap;
 
@@ -19,9 +22,14 @@ pub struct Stats {
     /// Error replies by their first word (`ERR`, `WRONGTYPE`): INFO errorstats.
     pub errors: BTreeMap<String, u64>,
     pub error_replies: u64,
+    /// Times commands (see [`crate::stopwatch`]).
+    pub stopwatch: Stopwatch,
+    /// SLOWLOG and LATENCY: kept across CONFIG RESETSTAT, as in Redis.
+    pub slowlog: SlowLog,
+    pub latency: LatencyMonitor,
 }
 
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct CommandStats {
     /// The command's table name (`get`, `client|list`).
     pub name: &'static str,
@@ -30,6 +38,10 @@ pub struct CommandStats {
     pub rejected: u64,
     /// Ran and answered with an error.
     pub failed: u64,
+    /// Time spent running it.
+    pub nanos: u64,
+    /// Its durations, while `latency-tracking` is on (INFO latencystats); made on first use.
+    pub histogram: Option<Box<Histogram>>,
 }
 
 /// Redis keeps at most this many kinds of error in errorstats; others are still counted in total.
@@ -48,9 +60,10 @@ struct OpsSamples {
 }
 
 impl Stats {
-    /// CONFIG RESETSTAT: every counter back to zero.
+    /// CONFIG RESETSTAT: every counter back to zero; the slow log and latency events stay.
     pub fn reset(&mut self) {
-        *self = Stats::default();
+        let (slowlog, latency) = (std::mem::take(&mut self.slowlog), std::mem::take(&mut self.latency));
+        *self = Stats { slowlog, latency, ..Stats::default() };
     }
 
     /// Counts an error reply (`text` is the error without its `-`).
@@ -64,12 +77,17 @@ impl Stats {
         }
     }
 
-    /// Counts a command that ran, and whether it answered with an error. `number` is the
-    /// command's number in the table.
-    pub fn command_ran(&mut self, number: usize, name: &'static str, failed: bool) {
+    /// Counts a command that ran, how long it took and whether it answered with an error. `number`
+    /// is the
+    /// command's number in the table; `track` keeps its duration for latencystats too.
+    pub fn command_ran(&mut self, number: usize, name: &'static str, failed: bool, nanos: u64, track: bool) {
         let stats = self.command(number, name);
         stats.calls += 1;
         stats.failed += u64::from(failed);
+        stats.nanos += nanos;
+        if track {
+            stats.histogram.get_or_insert_default().record(nanos);
+        }
     }
 
     pub fn command_rejected(&mut self, number: usize, name: &'static str) {
@@ -86,8 +104,8 @@ impl Stats {
     }
 
     /// Every command that was called or refused, by name.
-    pub fn commands_by_name(&self) -> Vec<CommandStats> {
-        let mut all: Vec<CommandStats> = self.commands.iter().filter(|s| !s.name.is_empty()).copied().collect();
+    pub fn commands_by_name(&self) -> Vec<&CommandStats> {
+        let mut all: Vec<&CommandStats> = self.commands.iter().filter(|s| !s.name.is_empty()).collect();
         all.sort_unstable_by_key(|stats| stats.name);
         all
     }

@@ -15,6 +15,11 @@ use std::cell::RefCell;
 
 struct Component;
 
+/// The host's monotonic clock, which [`crate::stopwatch`] reads to time commands.
+pub(crate) fn monotonic_now() -> u64 {
+    cachet::engine::clock::monotonic_now()
+}
+
 export!(Component);
 
 thread_local! {

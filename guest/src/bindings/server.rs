@@ -32,7 +32,7 @@ impl From<Output> for wit::Output {
             wanted: u32::try_from(p.wanted).unwrap_or(u32::MAX),
             more: p.more,
         });
-        wit::Output { id: out.id, progress, data: out.data, close: out.close, session: out.session }
+        wit::Output { id: out.id, progress, data: out.data, close: out.close, session: out.session, resume: out.resume }
     }
 }
 

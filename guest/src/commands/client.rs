@@ -24,12 +24,23 @@ pub const COMMANDS: &[Command] = &[Command::new("client", -2, subcommand_require
                 "<ip:port | <[ID client-id] | [TYPE <NORMAL | MASTER | SLAVE | REPLICA | PUBSUB>] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME <YES | NO>] | [MAXAGE maxage]> [[ID client-id] | [TYPE <NORMAL | MASTER | SLAVE | REPLICA | PUBSUB>] | [USER username] | [ADDR ip:port] | [LADDR ip:port] | [SKIPME <YES | NO>] | [MAXAGE maxage] ...]>"),
         Command::new("client|setinfo", 4, setinfo).flags(&[Flag::NoScript, Flag::Loading, Flag::Stale]).group("connection")
             .doc("Sets information specific to the client or connection.", "7.2.0", "O(1)", "<LIB-NAME libname | LIB-VER libver>"),
-        Command::new("client|no-evict", 3, on_off).flags(&[Flag::Admin, Flag::NoScript, Flag::Loading, Flag::Stale]).group("connection")
+        Command::new("client|no-evict", 3, no_evict).flags(&[Flag::Admin, Flag::NoScript, Flag::Loading, Flag::Stale]).group("connection")
             .doc("Sets the client eviction mode of the connection.", "7.0.0", "O(1)", "<ON | OFF>"),
-        Command::new("client|no-touch", 3, on_off).flags(&[Flag::NoScript, Flag::Loading, Flag::Stale]).group("connection")
+        Command::new("client|no-touch", 3, no_touch).flags(&[Flag::NoScript, Flag::Loading, Flag::Stale]).group("connection")
             .doc("Controls whether commands sent by the client affect the LRU/LFU of accessed keys.", "7.2.0", "O(1)", "<ON | OFF>"),
         Command::new("client|reply", 3, reply).flags(&[Flag::NoScript, Flag::Loading, Flag::Stale]).group("connection")
             .doc("Instruct the server whether to reply to commands", "3.2.0", "O(1)", "<ON | OFF | SKIP>"),
+        Command::new("client|pause", -3, pause).flags(&[Flag::Admin, Flag::NoScript, Flag::Loading, Flag::Stale]).group("connection")
+            .doc("Suspends commands processing.", "3.0.0", "O(1)", "timeout [WRITE | ALL]"),
+        Command::new("client|unpause", 2, unpause).flags(&[Flag::Admin, Flag::NoScript, Flag::Loading, Flag::Stale]).group("connection")
+            .doc("Resumes processing commands from paused clients.", "6.2.0", "O(N) Where N is the number of paused clients", ""),
+        Command::new("client|unblock", -3, unblock).flags(&[Flag::Admin, Flag::NoScript, Flag::Loading, Flag::Stale]).group("connection")
+            .doc("Unblocks a client blocked by a blocking command from a different connection.", "5.0.0",
+                "O(log N) where N is the number of client connections", "client-id [TIMEOUT | ERROR]"),
+        super::tracking::TRACKING,
+        super::tracking::TRACKINGINFO,
+        super::tracking::GETREDIR,
+        super::tracking::CACHING,
         Command::new("client|help", 2, help).flags(&[Flag::Loading, Flag::Stale]).group("connection")
             .doc("Returns helpful text about the different subcommands.", "5.0.0", "O(1)", ""),
     ])];
@@ -220,8 +231,9 @@ fn peer_id(session: &Session) -> String {
     }
 }
 
-/// CLIENT LIST's `flags`, in Redis's order: `P` subscribed, `x` in MULTI, `d` when a watched key changed, `U` on a
-/// Unix socket, `N` when none applies.
+/// CLIENT LIST's `flags`, in Redis's order: `P` subscribed, `x` in MULTI, `b` blocked (waiting for
+/// a key, or for a pause to end), `t` tracking (`R` its redirect is gone, `B` broadcast mode), `d` when a watched key
+/// changed, `U` on a Unix socket, `e` NO-EVICT, `T` NO-TOUCH, `N` when none applies.
 fn client_flags(ctx: &Ctx, session: &Session) -> String {
     let mut flags = String::new();
     if session.subscriptions.any() {
@@ -230,11 +242,29 @@ fn client_flags(ctx: &Ctx, session: &Session) -> String {
     if session.transaction.is_some() {
         flags.push('x');
     }
+    if session.postponed || session.blocked {
+        flags.push('b');
+    }
+    if let Some(tracking) = ctx.tracking.client(session.client_id) {
+        flags.push('t');
+        if tracking.broken_redirect {
+            flags.push('R');
+        }
+        if tracking.options.bcast {
+            flags.push('B');
+        }
+    }
     if ctx.watches.is_dirty(session.connection) {
         flags.push('d');
     }
     if session.peer.kind == PeerKind::Unix {
         flags.push('U');
+    }
+    if session.no_evict {
+        flags.push('e');
+    }
+    if session.no_touch {
+        flags.push('T');
     }
     if flags.is_empty() {
         flags.push('N');
@@ -259,11 +289,12 @@ fn describe(ctx: &Ctx, session: &Session, command: &str) -> String {
     format!(
         "id={} addr={addr} laddr={} fd=-1 name={} age={age} idle={idle} flags={flags} db={} sub={sub} psub={psub} ssub={ssub} \
          multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r \
-         cmd={command} user=default redir=-1 resp={} lib-name={} lib-ver={}\n",
+         cmd={command} user=default redir={} resp={} lib-name={} lib-ver={}\n",
         session.client_id,
         session.peer.local_address,
         text(&session.name),
         session.db,
+        super::tracking::redirect_of(ctx.tracking, session.client_id),
         session.protocol,
         text(&session.lib_name),
         text(&session.lib_version),
@@ -309,17 +340,97 @@ fn reply(ctx: &mut Ctx, args: &[&[u8]]) {
     }
 }
 
-/// NO-EVICT and NO-TOUCH: accepted for compatibility; nothing here depends on them yet.
-fn on_off(ctx: &mut Ctx, args: &[&[u8]]) {
-    if is(args[2], "ON") || is(args[2], "OFF") {
-        ctx.reply.ok();
+/// ON or OFF, or Redis's syntax error.
+fn on_off(ctx: &mut Ctx, arg: &[u8]) -> Option<bool> {
+    if is(arg, "ON") || is(arg, "OFF") {
+        Some(is(arg, "ON"))
     } else {
         ctx.reply.error(SYNTAX_ERROR);
+        None
     }
+}
+
+/// NO-EVICT: cachet never evicts clients (it has no `maxmemory-clients`); the flag is shown.
+fn no_evict(ctx: &mut Ctx, args: &[&[u8]]) {
+    if let Some(on) = on_off(ctx, args[2]) {
+        ctx.session.no_evict = on;
+        ctx.reply.ok();
+    }
+}
+
+/// NO-TOUCH: the client's reads leave the keys' LRU/LFU data alone (TOUCH still updates it).
+fn no_touch(ctx: &mut Ctx, args: &[&[u8]]) {
+    if let Some(on) = on_off(ctx, args[2]) {
+        ctx.session.no_touch = on;
+        ctx.reply.ok();
+    }
+}
+
+/// CLIENT PAUSE timeout-ms [WRITE|ALL]: see [`crate::pause`].
+fn pause(ctx: &mut Ctx, args: &[&[u8]]) {
+    let all = match args.get(3) {
+        _ if args.len() > 4 => {
+            ctx.reply.error("ERR unknown subcommand or wrong number of arguments for 'PAUSE'. Try CLIENT HELP.");
+            return;
+        }
+        None => true,
+        Some(mode) if is(mode, "ALL") => true,
+        Some(mode) if is(mode, "WRITE") => false,
+        Some(_) => {
+            ctx.reply.error("ERR CLIENT PAUSE mode must be WRITE or ALL");
+            return;
+        }
+    };
+    let Some(timeout_ms) = parse_i64(args[2]) else {
+        ctx.reply.error("ERR timeout is not an integer or out of range");
+        return;
+    };
+    if timeout_ms < 0 {
+        ctx.reply.error("ERR timeout is negative");
+        return;
+    }
+    let until = ctx.now.mono_ns.saturating_add((timeout_ms as u64).saturating_mul(1_000_000));
+    ctx.pause.start(until, all);
+    ctx.reply.ok();
+}
+
+fn unpause(ctx: &mut Ctx, _args: &[&[u8]]) {
+    ctx.pause.end();
+    ctx.reply.ok();
+}
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends another client's blocking command as if its time were
+/// up, or with an error. 1 when the client was blocked, 0 otherwise.
+fn unblock(ctx: &mut Ctx, args: &[&[u8]]) {
+    let Some(id) = parse_i64(args[2]) else {
+        ctx.reply.error(super::NOT_AN_INTEGER);
+        return;
+    };
+    let error = match &args[3..] {
+        [] => false,
+        [reason] if is(reason, "TIMEOUT") || is(reason, "ERROR") => is(reason, "ERROR"),
+        [_] => {
+            ctx.reply.error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+        _ => {
+            ctx.reply.error(SYNTAX_ERROR);
+            return;
+        }
+    };
+    let blocked = u64::try_from(id).ok().and_then(|id| ctx.tracking.connection_of(id)).filter(|c| ctx.blocking.is_blocked(*c));
+    if let Some(connection) = blocked {
+        ctx.blocking.request_unblock(connection, error);
+    }
+    ctx.reply.integer(i64::from(blocked.is_some()));
 }
 
 const HELP: &[&str] = &[
     "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CACHING (YES|NO)",
+    "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+    "GETREDIR",
+    "    Return the client ID we are redirecting to when tracking is enabled.",
     "GETNAME",
     "    Return the name of the current connection.",
     "ID",
@@ -350,18 +461,29 @@ const HELP: &[&str] = &[
     "      Return clients of specified type.",
     "    * ID <client-id> [<client-id> ...]",
     "      Return clients with the given IDs.",
+    "UNPAUSE",
+    "    Stop the current client pause, resuming traffic.",
+    "PAUSE <timeout> [WRITE|ALL]",
+    "    Suspend all, or just write, clients for <timeout> milliseconds.",
+    "REPLY (ON|OFF|SKIP)",
+    "    Control the replies sent to the current connection.",
     "SETNAME <name>",
     "    Assign the name <name> to the current connection.",
     "SETINFO <option> <value>",
     "    Set client meta attr. Options are:",
     "    * LIB-NAME: the client lib name.",
     "    * LIB-VER: the client lib version.",
+    "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+    "    Unblock the specified blocked client.",
+    "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+    "         [OPTIN] [OPTOUT] [NOLOOP]",
+    "    Control server assisted client side caching.",
+    "TRACKINGINFO",
+    "    Report tracking status for the current connection.",
     "NO-EVICT (ON|OFF)",
-    "    Accepted for compatibility.",
-    "REPLY (ON|OFF|SKIP)",
-    "    Control the replies sent to the current connection.",
+    "    Protect current client connection from eviction.",
     "NO-TOUCH (ON|OFF)",
-    "    Accepted for compatibility.",
+    "    Will not touch LRU/LFU stats when this mode is on.",
 ];
 
 fn help(ctx: &mut Ctx, _args: &[&[u8]]) {
@@ -411,7 +533,7 @@ mod tests {
         assert_eq!(c.run(&["CLIENT", "SETINFO", "COLOR", "red"]), "-ERR Unrecognized option 'COLOR'\r\n");
         assert_eq!(c.run(&["CLIENT", "NO-EVICT", "on"]), "+OK\r\n");
         assert_eq!(c.run(&["CLIENT", "NO-TOUCH", "maybe"]), "-ERR syntax error\r\n");
-        assert!(c.run(&["CLIENT", "HELP"]).starts_with("*45\r\n+CLIENT <subcommand>"));
+        assert!(c.run(&["CLIENT", "HELP"]).starts_with("*60\r\n+CLIENT <subcommand>"));
     }
 
     #[test]
@@ -455,5 +577,84 @@ mod tests {
         let mut c = Harness::new();
         let out = c.engine.feed_one(c.now, 1, b"CLIENT REPLY SKIP\r\nPING\r\nPING x\r\nCLIENT REPLY OFF\r\nPING\r\nCLIENT REPLY ON\r\nPING\r\nCLIENT REPLY FOO\r\n");
         assert_eq!(String::from_utf8_lossy(&out.data), "$1\r\nx\r\n+OK\r\n+PONG\r\n-ERR syntax error\r\n");
+    }
+
+    /// What `connection` got from one engine call: its bytes, whether it is to be fed again, and
+    /// how much of its input was consumed (when it was fed).
+    fn outcome_for(outputs: &[crate::outbox::Output], connection: u64) -> (String, bool, Option<usize>) {
+        outputs.iter().find(|o| o.id == connection).map_or((String::new(), false, None), |o| {
+            (String::from_utf8_lossy(&o.data).into_owned(), o.resume, o.progress.map(|p| p.consumed))
+        })
+    }
+
+    #[test]
+    fn pause_all_holds_every_command_until_its_time_is_up() {
+        use crate::engine::Input;
+        let mut c = Harness::new();
+        let other = c.another(7);
+        assert_eq!(c.run(&["CLIENT", "PAUSE", "1000", "ALL"]), "+OK\r\n");
+        let ping = b"PING\r\n";
+        let outputs = c.engine.feed(c.now, &[Input { id: other, data: ping }]);
+        assert_eq!(outcome_for(&outputs, other), (String::new(), false, Some(0)), "held, not consumed");
+        assert_eq!(c.engine.next_deadline(), Some(c.now.mono_ns + 1_000_000_000));
+        let held = c.engine.feed(c.now, &[Input { id: 1, data: b"CLIENT LIST\r\n" }]);
+        assert_eq!(outcome_for(&held, 1).2, Some(0), "the pausing client waits too");
+        c.advance_ms(1000);
+        let outputs = c.engine.tick(c.now);
+        assert!(outcome_for(&outputs, other).1 && outcome_for(&outputs, 1).1, "both fed again");
+        let outputs = c.engine.feed(c.now, &[Input { id: other, data: ping }]);
+        assert_eq!(outcome_for(&outputs, other), ("+PONG\r\n".into(), false, Some(ping.len())));
+        assert_eq!(c.engine.next_deadline(), None);
+    }
+
+    #[test]
+    fn pause_write_holds_writes_until_unpause() {
+        use crate::engine::Input;
+        let mut c = Harness::new();
+        let other = c.another(7);
+        c.run(&["CLIENT", "PAUSE", "100000", "WRITE"]);
+        let set = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n";
+        let input = [&b"GET k\r\nMULTI\r\nGET k\r\nEXEC\r\n"[..], set].concat();
+        let outputs = c.engine.feed(c.now, &[Input { id: other, data: &input }]);
+        let (reply, _, consumed) = outcome_for(&outputs, other);
+        assert_eq!(reply, "$-1\r\n+OK\r\n+QUEUED\r\n*1\r\n$-1\r\n", "reads and a read-only transaction run");
+        assert_eq!(consumed, Some(input.len() - set.len()));
+        assert!(c.run(&["CLIENT", "LIST"]).contains(" flags=b "));
+        let outputs = c.run_seen_by_all(1, &["CLIENT", "UNPAUSE"]);
+        assert!(outputs.iter().any(|(id, _)| *id == other), "{outputs:?}");
+        let outputs = c.engine.feed(c.now, &[Input { id: other, data: set }]);
+        assert_eq!(outcome_for(&outputs, other).0, "+OK\r\n");
+    }
+
+    #[test]
+    fn pause_and_unblock_errors() {
+        let mut c = Harness::new();
+        assert_eq!(c.run(&["CLIENT", "PAUSE", "-1"]), "-ERR timeout is negative\r\n");
+        assert_eq!(c.run(&["CLIENT", "PAUSE", "abc"]), "-ERR timeout is not an integer or out of range\r\n");
+        assert_eq!(c.run(&["CLIENT", "PAUSE", "10", "MAYBE"]), "-ERR CLIENT PAUSE mode must be WRITE or ALL\r\n");
+        assert_eq!(c.run(&["CLIENT", "PAUSE", "10", "WRITE", "x"]), "-ERR unknown subcommand or wrong number of arguments for 'PAUSE'. Try CLIENT HELP.\r\n");
+        assert_eq!(c.run(&["CLIENT", "UNPAUSE", "x"]), "-ERR wrong number of arguments for 'client|unpause' command\r\n");
+        assert_eq!(c.run(&["CLIENT", "UNBLOCK", "1"]), ":0\r\n");
+        assert_eq!(c.run(&["CLIENT", "UNBLOCK", "x"]), "-ERR value is not an integer or out of range\r\n");
+        assert_eq!(c.run(&["CLIENT", "UNBLOCK", "1", "MAYBE"]), "-ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR\r\n");
+        assert_eq!(c.run(&["CLIENT", "UNBLOCK", "1", "ERROR"]), ":0\r\n");
+    }
+
+    #[test]
+    fn no_touch_reads_leave_idle_time_alone_and_touch_still_counts() {
+        let mut c = Harness::new();
+        c.run(&["SET", "k", "v"]);
+        c.advance_ms(20_000);
+        assert_eq!(c.run(&["CLIENT", "NO-TOUCH", "ON"]), "+OK\r\n");
+        assert_eq!(c.run(&["CLIENT", "NO-EVICT", "ON"]), "+OK\r\n");
+        assert!(c.run(&["CLIENT", "INFO"]).contains(" flags=eT "));
+        c.run(&["GET", "k"]);
+        assert_eq!(c.run(&["OBJECT", "IDLETIME", "k"]), ":20\r\n");
+        c.run(&["TOUCH", "k"]);
+        assert_eq!(c.run(&["OBJECT", "IDLETIME", "k"]), ":0\r\n");
+        c.advance_ms(5_000);
+        c.run(&["CLIENT", "NO-TOUCH", "OFF"]);
+        c.run(&["GET", "k"]);
+        assert_eq!(c.run(&["OBJECT", "IDLETIME", "k"]), ":0\r\n");
     }
 }

@@ -1,9 +1,11 @@
-//! COMMAND: the command table as clients discover it (COMMAND INFO, DOCS, COUNT, LIST, GETKEYS).
+//! COMMAND: the command table as clients discover it (COMMAND INFO, DOCS, COUNT, LIST, GETKEYS,
+//! GETKEYSANDFLAGS).
 //!
 //! Everything here is generated from the `Command` entries, so the table and what clients are
 //! told about it cannot drift apart. Argument documentation is parsed from each command's syntax
 //! line, written in the notation of Redis's documentation.
 
+use super::key_flags::keys_and_flags;
 use super::{Command, Ctx, Flag, all, is, lookup, write_help};
 use crate::glob;
 
@@ -22,6 +24,8 @@ pub const COMMANDS: &[Command] = &[Command::new("command", -1, command)
             .doc("Returns a list of command names.", "7.0.0", "O(N) where N is the total number of Redis commands", "[FILTERBY <MODULE module-name | ACLCAT category | PATTERN pattern>]"),
         Command::new("command|getkeys", -3, getkeys).flags(&[Flag::Loading, Flag::Stale]).group("server")
             .doc("Extracts the key names from an arbitrary command.", "2.8.13", "O(N) where N is the number of arguments to the command", "command [arg [arg ...]]"),
+        Command::new("command|getkeysandflags", -3, getkeysandflags).flags(&[Flag::Loading, Flag::Stale]).group("server")
+            .doc("Extracts the key names and access flags for an arbitrary command.", "7.0.0", "O(N) where N is the number of arguments to the command", "command [arg [arg ...]]"),
         Command::new("command|help", 2, help).flags(&[Flag::Loading, Flag::Stale]).group("server")
             .doc("Returns helpful text about the different subcommands.", "5.0.0", "O(1)", ""),
     ])];
@@ -68,9 +72,14 @@ fn write_info(ctx: &mut Ctx, command: &Command) {
     ctx.reply.array(10);
     ctx.reply.bulk(command.name.as_bytes());
     ctx.reply.integer(i64::from(command.arity));
-    ctx.reply.set(command.flags.len());
+    // Commands whose keys follow a count are listed as having movable keys, as Redis derives it.
+    let movable = command.key_count_at.is_some();
+    ctx.reply.set(command.flags.len() + usize::from(movable));
     for flag in command.flags {
         ctx.reply.simple(flag.name());
+    }
+    if movable {
+        ctx.reply.simple("movablekeys");
     }
     let (first, last, step) = command.keys;
     ctx.reply.integer(i64::from(first));
@@ -95,27 +104,34 @@ fn write_info(ctx: &mut Ctx, command: &Command) {
     }
 }
 
-/// ACL categories as Redis assigns them, derived from the group and flags.
+/// ACL categories as Redis assigns them, derived from the group and flags, in the order Redis
+/// lists them (the order of its category bits).
 fn acl_categories(command: &Command) -> Vec<&'static str> {
-    let mut categories = vec![match command.group {
-        "string" => "@string",
-        "generic" => "@keyspace",
-        "connection" => "@connection",
-        "bitmap" => "@bitmap",
-        "hyperloglog" => "@hyperloglog",
-        _ => "@admin",
-    }];
-    if command.has_flag(Flag::Write) {
-        categories.push("@write");
-    }
-    if command.has_flag(Flag::ReadOnly) {
-        categories.push("@read");
-    }
-    categories.push(if command.has_flag(Flag::Fast) { "@fast" } else { "@slow" });
-    if command.has_flag(Flag::Admin) || ["keys", "flushdb", "flushall", "swapdb"].contains(&command.name) {
-        categories.push("@dangerous");
-    }
-    categories
+    let group = command.group;
+    let dangerous = command.has_flag(Flag::Admin) || ["keys", "flushdb", "flushall", "swapdb"].contains(&command.name);
+    [
+        ("@keyspace", group == "generic"),
+        ("@read", command.has_flag(Flag::ReadOnly)),
+        ("@write", command.has_flag(Flag::Write)),
+        ("@set", group == "set"),
+        ("@sortedset", group == "sorted-set"),
+        ("@list", group == "list"),
+        ("@hash", group == "hash"),
+        ("@string", group == "string"),
+        ("@bitmap", group == "bitmap"),
+        ("@hyperloglog", group == "hyperloglog"),
+        ("@pubsub", group == "pubsub"),
+        ("@admin", command.has_flag(Flag::Admin)),
+        ("@fast", command.has_flag(Flag::Fast)),
+        ("@slow", !command.has_flag(Flag::Fast)),
+        ("@blocking", command.has_flag(Flag::Blocking)),
+        ("@dangerous", dangerous),
+        ("@connection", group == "connection"),
+        ("@transaction", group == "transactions"),
+    ]
+    .into_iter()
+    .filter_map(|(name, applies)| applies.then_some(name))
+    .collect()
 }
 
 fn docs(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -344,27 +360,34 @@ fn write_names(ctx: &mut Ctx, names: &[&str]) {
     }
 }
 
-/// The keys a command line would touch, from the command's key positions.
+/// The keys a command line would touch.
 fn getkeys(ctx: &mut Ctx, args: &[&[u8]]) {
-    let line = &args[2..];
-    let Some(command) = lookup(line[0]) else {
-        ctx.reply.error("ERR Invalid command specified");
-        return;
-    };
-    if !command.accepts(line.len()) {
-        ctx.reply.error("ERR Invalid number of arguments specified for command");
-        return;
+    match keys_and_flags(&args[2..]) {
+        Err(error) => ctx.reply.error(error),
+        Ok(keys) => {
+            ctx.reply.array(keys.len());
+            for (key, _) in keys {
+                ctx.reply.bulk(key);
+            }
+        }
     }
-    let (first, last, step) = command.keys;
-    if first <= 0 {
-        ctx.reply.error("ERR The command has no key arguments");
-        return;
-    }
-    let last = if last < 0 { line.len() as i32 + last } else { last };
-    let keys: Vec<&[u8]> = (first..=last).step_by(step.max(1) as usize).filter_map(|i| line.get(i as usize).copied()).collect();
-    ctx.reply.array(keys.len());
-    for key in keys {
-        ctx.reply.bulk(key);
+}
+
+/// The keys a command line would touch, each with what the command does to it (`RW`, `access`...).
+fn getkeysandflags(ctx: &mut Ctx, args: &[&[u8]]) {
+    match keys_and_flags(&args[2..]) {
+        Err(error) => ctx.reply.error(error),
+        Ok(keys) => {
+            ctx.reply.array(keys.len());
+            for (key, flags) in keys {
+                ctx.reply.array(2);
+                ctx.reply.bulk(key);
+                ctx.reply.set(flags.len());
+                for flag in flags {
+                    ctx.reply.simple(flag);
+                }
+            }
+        }
     }
 }
 
@@ -382,6 +405,8 @@ const HELP: &[&str] = &[
     "    Return documentation details about multiple commands.",
     "GETKEYS <full-command>",
     "    Return the keys from a full command.",
+    "GETKEYSANDFLAGS <full-command>",
+    "    Return the keys and the access flags from a full command.",
 ];
 
 fn help(ctx: &mut Ctx, _args: &[&[u8]]) {

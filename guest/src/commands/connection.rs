@@ -57,6 +57,8 @@ fn reset(ctx: &mut Ctx, _args: &[&[u8]]) {
     ctx.session.reset();
     ctx.watches.unwatch(ctx.session.connection);
     super::unsubscribe_all(ctx.pubsub, ctx.session);
+    ctx.tracking.disable(ctx.session.client_id);
+    ctx.session.set_tracking(false);
     ctx.session.authenticated = ctx.config.requirepass.is_empty();
     ctx.reply.set_resp3(false);
     ctx.reply.simple("RESET");

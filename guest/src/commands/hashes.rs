@@ -1,11 +1,11 @@
 //! Hash commands: fields and values under one key. The field-TTL commands are in `hash_ttl.rs`;
 //! the helpers here (finding a hash, creating one, dropping an empty one) serve both.
 
-use super::{Command, Ctx, Flag, NOT_A_FLOAT, OVERFLOW, SYNTAX_ERROR, WRONG_TYPE, int_arg, is, parse_f64, parse_i64, wrong_arity};
+use super::{Command, Ctx, Flag, NOT_A_FLOAT, OVERFLOW, SYNTAX_ERROR, WRONG_TYPE, int_arg, is, parse_i64, wrong_arity};
 use crate::glob;
 use crate::keyspace::{Hash, HashLimits, Keyspace, Value};
+use crate::long_double::LongDouble;
 use crate::notify;
-use crate::resp::format_double;
 
 pub const COMMANDS: &[Command] = &[
     Command::new("hset", -4, hset).flags(&[Flag::Write, Flag::DenyOom, Flag::Fast]).keys(1, 1, 1).group("hash")
@@ -262,24 +262,25 @@ fn hincrby(ctx: &mut Ctx, args: &[&[u8]]) {
     ctx.reply.integer(result);
 }
 
+/// Reads and adds as INCRBYFLOAT does (C's long double), as Redis does.
 fn hincrbyfloat(ctx: &mut Ctx, args: &[&[u8]]) {
-    let Some(increment) = parse_f64(args[3]) else { return ctx.reply.error(NOT_A_FLOAT) };
+    let Some(increment) = LongDouble::parse(args[3]) else { return ctx.reply.error(NOT_A_FLOAT) };
     if !increment.is_finite() {
         return ctx.reply.error("ERR value is NaN or Infinity");
     }
     let Ok(current) = field_value(ctx, args[1], args[2]) else { return };
     let current = match current {
-        None => 0.0,
-        Some(bytes) => match parse_f64(&bytes) {
+        None => LongDouble::ZERO,
+        Some(bytes) => match LongDouble::parse(&bytes) {
             Some(n) => n,
             None => return ctx.reply.error("ERR hash value is not a float"),
         },
     };
-    let result = current + increment;
+    let result = current.add(increment);
     if !result.is_finite() {
         return ctx.reply.error("ERR increment would produce NaN or Infinity");
     }
-    let text = format_double(result);
+    let text = result.to_human();
     store_incremented(ctx, args[1], args[2], text.as_bytes());
     ctx.notify(notify::HASH, "hincrbyfloat", args[1]);
     ctx.reply.bulk(text.as_bytes());

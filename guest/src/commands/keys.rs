@@ -13,7 +13,7 @@ pub const COMMANDS: &[Command] = &[
         .doc("Asynchronously deletes one or more keys.", "4.0.0", "O(1) for each key removed regardless of its size.", "key [key ...]"),
     Command::new("exists", -2, exists).flags(&[Flag::ReadOnly, Flag::Fast]).keys(1, -1, 1).group("generic")
         .doc("Determines whether one or more keys exist.", "1.0.0", "O(N) where N is the number of keys to check.", "key [key ...]"),
-    Command::new("touch", -2, exists).flags(&[Flag::ReadOnly, Flag::Fast]).keys(1, -1, 1).group("generic")
+    Command::new("touch", -2, touch).flags(&[Flag::ReadOnly, Flag::Fast]).keys(1, -1, 1).group("generic")
         .doc("Returns the number of existing keys out of those specified after updating the time they were last accessed.", "3.2.1", "O(N) where N is the number of keys that will be touched.", "key [key ...]"),
     Command::new("type", 2, type_of).flags(&[Flag::ReadOnly, Flag::Fast]).keys(1, 1, 1).group("generic")
         .doc("Determines the type of value stored at a key.", "1.0.0", "O(1)", "key"),
@@ -65,6 +65,15 @@ fn exists(ctx: &mut Ctx, args: &[&[u8]]) {
         }
     }
     ctx.reply.integer(found);
+}
+
+/// TOUCH: EXISTS that counts as using the keys (their LRU/LFU data is updated), even for a client
+/// in CLIENT NO-TOUCH mode.
+fn touch(ctx: &mut Ctx, args: &[&[u8]]) {
+    let (db, now) = (ctx.db(), ctx.now_ms());
+    ctx.keyspace.set_touches(true);
+    let found = args[1..].iter().filter(|key| ctx.keyspace.lookup(db, key, now).is_some()).count();
+    ctx.reply.integer(found as i64);
 }
 
 fn type_of(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -318,6 +327,7 @@ fn flushdb(ctx: &mut Ctx, args: &[&[u8]]) {
         let db = ctx.db();
         touch_watched_in(ctx, db, db);
         ctx.keyspace.flush(db);
+        ctx.tracking.invalidate_everything();
         flushed(ctx, mode);
     }
 }
@@ -328,6 +338,7 @@ fn flushall(ctx: &mut Ctx, args: &[&[u8]]) {
             touch_watched_in(ctx, db, db);
         }
         ctx.keyspace.flush_all();
+        ctx.tracking.invalidate_everything();
         flushed(ctx, mode);
     }
 }

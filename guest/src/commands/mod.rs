@@ -5,6 +5,7 @@
 
 mod bitfield;
 mod bitmaps;
+mod blocking;
 mod client;
 mod command;
 mod config;
@@ -13,23 +14,31 @@ mod expire;
 mod hash_ttl;
 mod hashes;
 mod hyperloglog;
+mod key_flags;
 mod keys;
+mod lists;
+mod latency;
 mod memory;
 mod monitor;
 mod object;
 mod pubsub;
 mod server_info;
 mod sets;
+mod sort;
+mod slowlog;
 mod strings;
 mod table;
+mod tracking;
 mod transactions;
 
 pub(crate) use pubsub::{publish_events, unsubscribe_all};
+pub(crate) use tracking::{deliver as deliver_invalidations, ends_caching};
 pub(crate) use table::{Command, Flag, all, lookup};
 use table::{numbered, subcommand_number};
 
+use crate::blocking::Blocking;
 use crate::config::Config;
-use crate::keyspace::Keyspace;
+use crate::keyspace::{Keyspace, Value};
 use crate::outbox::Outbox;
 use crate::resp::Reply;
 use crate::rng::Rng;
@@ -37,7 +46,9 @@ use crate::server_facts::ServerFacts;
 use crate::session::Session;
 use crate::stats::Stats;
 use crate::time::Now;
+use crate::pause::Pause;
 use crate::pubsub::PubSub;
+use crate::tracking::Tracking;
 use crate::watches::Watches;
 
 /// Everything a command may read or change.
@@ -60,6 +71,12 @@ pub(crate) struct Ctx<'a> {
     pub pubsub: &'a mut PubSub,
     /// Connections in MONITOR mode.
     pub monitors: &'a mut Vec<u64>,
+    /// Which clients track which keys (CLIENT TRACKING).
+    pub tracking: &'a mut Tracking,
+    /// CLIENT PAUSE.
+    pub pause: &'a mut Pause,
+    /// Who waits for which keys (BLPOP and friends).
+    pub blocking: &'a mut Blocking,
     pub now: Now,
 }
 
@@ -109,14 +126,56 @@ impl Ctx<'_> {
     }
 }
 
+/// A key as a command on one type of value sees it.
+pub(crate) enum Lookup<T> {
+    Missing,
+    Found(T),
+    /// Holds another type; WRONGTYPE has been answered.
+    WrongType,
+}
+
+/// The value at `key` as the type `as_type` picks, for reading (a keyspace hit or miss).
+/// Answers WRONGTYPE itself.
+pub(crate) fn read_as<'a, T: ?Sized>(ctx: &'a mut Ctx, key: &[u8], as_type: fn(&Value) -> Option<&T>) -> Lookup<&'a T> {
+    let (db, now) = (ctx.db(), ctx.now_ms());
+    match ctx.keyspace.get(db, key, now).map(|e| as_type(&e.value)) {
+        None => Lookup::Missing,
+        Some(Some(value)) => Lookup::Found(value),
+        Some(None) => {
+            ctx.reply.error(WRONG_TYPE);
+            Lookup::WrongType
+        }
+    }
+}
+
+/// The value at `key` as the type `as_type` picks, for a command about to change it. Answers
+/// WRONGTYPE itself.
+pub(crate) fn write_as<'a, T: ?Sized>(ctx: &'a mut Ctx, key: &[u8], as_type: fn(&mut Value) -> Option<&mut T>) -> Lookup<&'a mut T> {
+    let (db, now) = (ctx.db(), ctx.now_ms());
+    match ctx.keyspace.get_mut(db, key, now).map(|e| as_type(&mut e.value)) {
+        None => Lookup::Missing,
+        Some(Some(value)) => Lookup::Found(value),
+        Some(None) => {
+            ctx.reply.error(WRONG_TYPE);
+            Lookup::WrongType
+        }
+    }
+}
+
 /// Runs one command (`args[0]` is its name) and writes its reply. Returns the command's table
 /// entry, or `None` when the name is unknown.
 pub(crate) fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command> {
     let start = ctx.reply.len();
+    let started_ns = ctx.stats.stopwatch.start();
     let ran = run_command(ctx, args);
+    let nanos = ctx.stats.stopwatch.stop(started_ns);
     let error = ctx.reply.error_since(start).map(|e| e.into_owned());
     if let Some(error) = &error {
         ctx.stats.error_reply(error);
+    }
+    note_changes(ctx.keyspace, ctx.watches, ctx.tracking, ctx.blocking, Some(ctx.session.client_id));
+    if let (Ran::Ran((command, _)), true) = (&ran, ctx.session.tracking) {
+        tracking::remember_reads(ctx, command, args);
     }
     match ran {
         Ran::Unknown => None,
@@ -126,13 +185,43 @@ pub(crate) fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command
         }
         Ran::Queued((command, _)) => Some(command),
         Ran::Ran((command, number)) => {
-            ctx.stats.command_ran(number, command.name, error.is_some());
+            ctx.stats.command_ran(number, command.name, error.is_some(), nanos, ctx.config.latency_tracking);
+            slowlog::log_if_slow(ctx, command, args, nanos);
+            latency::record_if_slow(ctx, command, nanos);
             if !ctx.monitors.is_empty() {
                 monitor::show(ctx, command, args);
             }
             Some(command)
         }
     }
+}
+
+/// Tells whoever watches (WATCH), tracks (CLIENT TRACKING) or waits for (BLPOP...) a key that a
+/// command, expiry or eviction changed; `by` is the client whose command did. The keyspace keeps a record of
+/// changes only while somebody wants it.
+#[inline]
+pub(crate) fn note_changes(keyspace: &mut Keyspace, watches: &mut Watches, tracking: &mut Tracking, blocking: &mut Blocking, by: Option<u64>) {
+    if !keyspace.keeps_modified() && watches.is_empty() {
+        return;
+    }
+    for (db, key) in keyspace.take_modified() {
+        watches.touch(db, &key);
+        tracking.invalidate(&key, by);
+        blocking.changed(db, &key);
+    }
+    keyspace.keep_modified(!watches.is_empty() || tracking.wants_changes() || !blocking.is_empty());
+}
+
+/// Whether a command line waits for CLIENT PAUSE to end: in WRITE mode, commands that write or
+/// reach other clients (and EXEC of a transaction that has one).
+pub(crate) fn waits_for_pause(pause: &Pause, session: &Session, args: &[&[u8]]) -> bool {
+    let writes = |name: &[u8]| {
+        lookup(name).is_some_and(|c| c.has_flag(Flag::Write) || matches!(c.name, "publish" | "spublish" | "pfcount"))
+    };
+    let exec_writes = || {
+        session.transaction.as_ref().is_some_and(|t| t.queued.iter().any(|command| command.first().is_some_and(|name| writes(name))))
+    };
+    pause.holds(args.first().is_some_and(|name| writes(name) || (is(name, "exec") && exec_writes())))
 }
 
 /// A command's table entry and its number (see `table::numbered`).
@@ -222,7 +311,8 @@ fn refuse_bytes(ctx: &mut Ctx, error: &[u8]) {
 /// a time, so that no key is evicted while freeing what is already removed would make room.
 fn make_room(ctx: &mut Ctx) -> bool {
     let limit = ctx.config.maxmemory;
-    if limit == 0 {
+    // Nothing is evicted during CLIENT PAUSE: the keyspace stays as it was.
+    if limit == 0 || ctx.pause.is_active() {
         return true;
     }
     let (policy, samples, now) = (ctx.config.maxmemory_policy, ctx.config.maxmemory_samples as usize, ctx.now_ms());
@@ -329,20 +419,6 @@ pub(crate) fn int_arg(ctx: &mut Ctx, arg: &[u8]) -> Option<i64> {
     value
 }
 
-/// A floating point number as Redis reads one: no spaces, no NaN; `inf` and `-inf` are allowed.
-pub(crate) fn parse_f64(arg: &[u8]) -> Option<f64> {
-    let text = std::str::from_utf8(arg).ok()?;
-    if text.is_empty() || text.starts_with(|c: char| c.is_whitespace()) || text.ends_with(|c: char| c.is_whitespace()) {
-        return None;
-    }
-    let value: f64 = match text.to_ascii_lowercase().as_str() {
-        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
-        "-inf" | "-infinity" => f64::NEG_INFINITY,
-        _ => text.parse().ok()?,
-    };
-    (!value.is_nan()).then_some(value)
-}
-
 /// The lines every HELP reply ends with, about HELP itself (Redis adds them the same way).
 const HELP_ON_HELP: [&str; 2] = ["HELP", "    Print this help."];
 
@@ -395,16 +471,6 @@ mod tests {
         for bad in [&b"9223372036854775808"[..], b"", b"-", b"-0", b"01", b"+1", b" 1", b"1 ", b"1.0", b"0x10"] {
             assert_eq!(parse_i64(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
-    }
-
-    #[test]
-    fn floats_parse_like_redis() {
-        assert_eq!(parse_f64(b"1.5"), Some(1.5));
-        assert_eq!(parse_f64(b"-inf"), Some(f64::NEG_INFINITY));
-        assert_eq!(parse_f64(b"5e3"), Some(5000.0));
-        assert_eq!(parse_f64(b"nan"), None);
-        assert_eq!(parse_f64(b" 1"), None);
-        assert_eq!(parse_f64(b"abc"), None);
     }
 
     #[test]

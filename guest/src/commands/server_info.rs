@@ -85,19 +85,36 @@ fn write_section(ctx: &Ctx, section: &str, out: &mut String) {
         }
         "commandstats" => {
             for stats in ctx.stats.commands_by_name() {
+                let usec = stats.nanos / 1000;
+                let per_call = if stats.calls == 0 { 0.0 } else { stats.nanos as f64 / 1000.0 / stats.calls as f64 };
                 let _ = write!(
                     out,
-                    "cmdstat_{}:calls={},usec=0,usec_per_call=0.00,rejected_calls={},failed_calls={}\r\n",
+                    "cmdstat_{}:calls={},usec={usec},usec_per_call={per_call:.2},rejected_calls={},failed_calls={}\r\n",
                     stats.name, stats.calls, stats.rejected, stats.failed
                 );
             }
         }
+        "latencystats" => write_latency_percentiles(ctx, out),
         "errorstats" => {
             for (kind, count) in &ctx.stats.errors {
                 let _ = write!(out, "errorstat_{kind}:count={count}\r\n");
             }
         }
         _ => {}
+    }
+}
+
+/// INFO latencystats: each command's duration percentiles (`latency-tracking-info-percentiles`),
+/// in microseconds, as Redis writes them.
+fn write_latency_percentiles(ctx: &Ctx, out: &mut String) {
+    for stats in ctx.stats.commands_by_name() {
+        let Some(histogram) = &stats.histogram else { continue };
+        let _ = write!(out, "latency_percentiles_usec_{}:", stats.name);
+        for (at, percentile) in ctx.config.latency_tracking_info_percentiles.iter().enumerate() {
+            let separator = if at == 0 { "" } else { "," };
+            let _ = write!(out, "{separator}p{percentile}={:.3}", histogram.percentile(*percentile) as f64 / 1000.0);
+        }
+        out.push_str("\r\n");
     }
 }
 
@@ -161,8 +178,8 @@ fn client_fields(ctx: &Ctx) -> Fields {
         ("maxclients", ctx.config.maxclients.to_string()),
         ("client_recent_max_input_buffer", "0".into()),
         ("client_recent_max_output_buffer", "0".into()),
-        ("blocked_clients", "0".into()),
-        ("tracking_clients", "0".into()),
+        ("blocked_clients", ctx.blocking.len().to_string()),
+        ("tracking_clients", ctx.tracking.clients_count().to_string()),
         ("clients_in_timeout_table", "0".into()),
     ]
 }
@@ -217,6 +234,9 @@ fn stats_fields(ctx: &Ctx) -> Fields {
         ("pubsub_channels", ctx.pubsub.channels().to_string()),
         ("pubsub_patterns", ctx.pubsub.patterns().to_string()),
         ("pubsubshard_channels", ctx.pubsub.shard_channels().to_string()),
+        ("tracking_total_keys", ctx.tracking.keys_count().to_string()),
+        ("tracking_total_items", ctx.tracking.items_count().to_string()),
+        ("tracking_total_prefixes", ctx.tracking.prefixes_count().to_string()),
         ("total_error_replies", stats.error_replies.to_string()),
         ("engine_faults", ctx.config.engine_faults.to_string()),
     ]
@@ -340,15 +360,34 @@ mod tests {
 
     #[test]
     fn command_and_error_statistics() {
+        // Every command takes 1.5 µs on the stopwatch.
+        crate::stopwatch::fake::step_by(1500);
         let mut c = Harness::new();
+        c.run(&["SET", "k", "v"]);
         c.run(&["SET", "k", "v"]);
         c.run(&["INCR", "k"]);
         c.run(&["GET"]);
         c.run(&["NOPE"]);
         let stats = c.run(&["INFO", "commandstats", "errorstats", "stats"]);
-        assert!(stats.contains("cmdstat_set:calls=1,usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=0\r\n"), "{stats}");
-        assert!(stats.contains("cmdstat_incr:calls=1,usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=1\r\n"), "{stats}");
+        assert!(stats.contains("cmdstat_set:calls=2,usec=3,usec_per_call=1.50,rejected_calls=0,failed_calls=0\r\n"), "{stats}");
+        assert!(stats.contains("cmdstat_incr:calls=1,usec=1,usec_per_call=1.50,rejected_calls=0,failed_calls=1\r\n"), "{stats}");
         assert!(stats.contains("cmdstat_get:calls=0,usec=0,usec_per_call=0.00,rejected_calls=1,failed_calls=0\r\n"), "{stats}");
         assert!(stats.contains("errorstat_ERR:count=3\r\n") && stats.contains("total_error_replies:3\r\n"), "{stats}");
+    }
+
+    #[test]
+    fn latency_percentiles_follow_their_settings() {
+        crate::stopwatch::fake::step_by(1000);
+        let mut c = Harness::new();
+        c.run(&["SET", "k", "v"]);
+        let stats = c.run(&["INFO", "latencystats"]);
+        assert!(stats.contains("latency_percentiles_usec_set:p50=1.003,p99=1.003,p99.9=1.003\r\n"), "{stats}");
+        c.run(&["CONFIG", "SET", "latency-tracking-info-percentiles", "0.5 100"]);
+        assert!(c.run(&["INFO", "latencystats"]).contains("latency_percentiles_usec_set:p0.5=1.003,p100=1.003\r\n"));
+        assert_eq!(c.run(&["CONFIG", "SET", "latency-tracking-info-percentiles", "101"]), "-ERR CONFIG SET failed (possibly related to argument 'latency-tracking-info-percentiles') - latency-tracking-info-percentiles parameters should sit between [0.0,100.0]\r\n");
+        c.run(&["CONFIG", "RESETSTAT"]);
+        c.run(&["CONFIG", "SET", "latency-tracking", "no"]);
+        c.run(&["GET", "k"]);
+        assert!(!c.run(&["INFO", "latencystats"]).contains("usec_get"), "no tracking, no histogram");
     }
 }

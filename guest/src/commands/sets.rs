@@ -3,7 +3,7 @@
 //! edge cases. A set whose last member goes is removed from the keyspace, as Redis does.
 
 use super::keys::{parse_scan_options, scan_cursor};
-use super::{Command, Ctx, Flag, NOT_AN_INTEGER, SYNTAX_ERROR, WRONG_TYPE, is, parse_i64};
+use super::{Command, Ctx, Flag, Lookup, NOT_AN_INTEGER, SYNTAX_ERROR, is, parse_i64, read_as, write_as};
 use crate::notify;
 use crate::glob;
 use crate::keyspace::{Set, SetLimits, Value};
@@ -38,7 +38,7 @@ pub const COMMANDS: &[Command] = &[
         .doc("Moves a member from one set to another.", "1.0.0", "O(1)", "source destination member"),
     Command::new("sinter", -2, sinter).flags(&[Flag::ReadOnly]).keys(1, -1, 1).group("set")
         .doc("Returns the intersect of multiple sets.", "1.0.0", INTER, "key [key ...]"),
-    Command::new("sintercard", -3, sintercard).flags(&[Flag::ReadOnly]).group("set")
+    Command::new("sintercard", -3, sintercard).flags(&[Flag::ReadOnly]).counted_keys(1).group("set")
         .doc("Returns the number of members of the intersect of multiple sets.", "7.0.0", INTER, "numkeys key [key ...] [LIMIT limit]"),
     Command::new("sinterstore", -3, sinterstore).flags(&[Flag::Write, Flag::DenyOom]).keys(1, -1, 1).group("set")
         .doc("Stores the intersect of multiple sets in a key.", "1.0.0", INTER, "destination key [key ...]"),
@@ -67,38 +67,14 @@ fn limits(ctx: &mut Ctx) -> SetLimits {
     }
 }
 
-/// A key as a set command sees it.
-enum Lookup<T> {
-    Missing,
-    Found(T),
-    /// Holds another type; WRONGTYPE has been answered.
-    WrongType,
-}
-
 /// The set at `key` for reading (counted as a keyspace hit or miss). Answers WRONGTYPE itself.
 fn read_set<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Lookup<&'a Set> {
-    let (db, now) = (ctx.db(), ctx.now_ms());
-    match ctx.keyspace.get(db, key, now).map(|e| e.value.as_set()) {
-        None => Lookup::Missing,
-        Some(Some(set)) => Lookup::Found(set),
-        Some(None) => {
-            ctx.reply.error(WRONG_TYPE);
-            Lookup::WrongType
-        }
-    }
+    read_as(ctx, key, Value::as_set)
 }
 
 /// The set at `key` for a command about to change it. Answers WRONGTYPE itself.
 fn write_set<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Lookup<&'a mut Set> {
-    let (db, now) = (ctx.db(), ctx.now_ms());
-    match ctx.keyspace.get_mut(db, key, now).map(|e| e.value.as_set_mut()) {
-        None => Lookup::Missing,
-        Some(Some(set)) => Lookup::Found(set),
-        Some(None) => {
-            ctx.reply.error(WRONG_TYPE);
-            Lookup::WrongType
-        }
-    }
+    write_as(ctx, key, Value::as_set_mut)
 }
 
 /// Removes the key when its set has no members left (a `del` event).

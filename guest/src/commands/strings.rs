@@ -2,11 +2,11 @@
 
 use super::{
     Command, Ctx, Flag, NOT_A_FLOAT, NOT_AN_INTEGER, OVERFLOW, SYNTAX_ERROR, WRONG_TYPE, int_arg, invalid_expire, is,
-    parse_f64, parse_i64,
+    parse_i64,
 };
 use crate::notify;
 use crate::keyspace::Value;
-use crate::resp::format_double;
+use crate::long_double::LongDouble;
 
 pub const COMMANDS: &[Command] = &[
     Command::new("get", 2, get).flags(&[Flag::ReadOnly, Flag::Fast]).keys(1, 1, 1).group("string")
@@ -530,19 +530,19 @@ fn add_integer(ctx: &mut Ctx, key: &[u8], increment: i64) {
 fn incrbyfloat(ctx: &mut Ctx, args: &[&[u8]]) {
     let Ok(current) = current_string(ctx, args[1]) else { return };
     let current = match current {
-        None => Some(0.0),
-        Some(bytes) => parse_f64(&bytes),
+        None => Some(LongDouble::ZERO),
+        Some(bytes) => LongDouble::parse(&bytes),
     };
-    let (Some(current), Some(increment)) = (current, parse_f64(args[2])) else {
+    let (Some(current), Some(increment)) = (current, LongDouble::parse(args[2])) else {
         ctx.reply.error(NOT_A_FLOAT);
         return;
     };
-    let result = current + increment;
+    let result = current.add(increment);
     if !result.is_finite() {
         ctx.reply.error("ERR increment would produce NaN or Infinity");
         return;
     }
-    let text = format_double(result);
+    let text = result.to_human();
     let (db, now) = (ctx.db(), ctx.now_ms());
     ctx.keyspace.set_keep_ttl(db, args[1], Value::from_bytes(text.as_bytes()), now);
     ctx.notify(notify::STRING, "incrbyfloat", args[1]);

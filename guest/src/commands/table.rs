@@ -2,8 +2,8 @@
 //! the lookup by name that runs for every command a client sends. COMMAND reports the same table.
 
 use super::{
-    Ctx, bitfield, bitmaps, client, command, config, connection, expire, hash_ttl, hashes, hyperloglog, keys, monitor, memory, object, pubsub,
-    server_info, sets, strings, transactions,
+    Ctx, bitfield, bitmaps, blocking, client, command, config, connection, expire, hash_ttl, hashes, hyperloglog, keys, latency, lists, monitor,
+    memory, object, pubsub, server_info, sets, slowlog, sort, strings, transactions,
 };
 use std::sync::OnceLock;
 
@@ -20,6 +20,8 @@ pub struct Command {
     /// Positions of the first and last key argument and the step between keys (all 0 for none;
     /// a negative last counts from the end).
     pub keys: (i32, i32, i32),
+    /// For commands whose keys follow a count (SINTERCARD numkeys key ...): the count's position.
+    pub key_count_at: Option<usize>,
     pub group: &'static str,
     pub summary: &'static str,
     pub since: &'static str,
@@ -38,6 +40,7 @@ impl Command {
             arity,
             flags: &[],
             keys: (0, 0, 0),
+            key_count_at: None,
             group: "generic",
             summary: "",
             since: "1.0.0",
@@ -55,6 +58,12 @@ impl Command {
 
     pub const fn keys(mut self, first: i32, last: i32, step: i32) -> Self {
         self.keys = (first, last, step);
+        self
+    }
+
+    /// Keys follow a count at position `at` (`numkeys key [key ...]`).
+    pub const fn counted_keys(mut self, at: usize) -> Self {
+        self.key_count_at = Some(at);
         self
     }
 
@@ -90,6 +99,31 @@ impl Command {
         if arity >= 0 { argc == arity } else { argc >= -arity }
     }
 
+    /// Where the key arguments are in a command line `args` (name first) of this command: after
+    /// the count for `counted_keys` commands, else from the (first, last, step) positions. SORT's
+    /// STORE destination is one too.
+    pub fn key_positions(&self, args: &[&[u8]]) -> Vec<usize> {
+        if let Some(at) = self.key_count_at {
+            let count = args.get(at).and_then(|c| super::parse_i64(c)).and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
+            return (at + 1..at + 1 + count).filter(|&i| i < args.len()).collect();
+        }
+        let (first, last, step) = self.keys;
+        if first <= 0 {
+            return Vec::new();
+        }
+        let last = if last < 0 { args.len() as i32 + last } else { last };
+        let mut positions: Vec<usize> = (first..=last).step_by(step.max(1) as usize).map(|i| i as usize).filter(|&i| i < args.len()).collect();
+        if self.name == "sort" {
+            positions.extend(sort_destination(args));
+        }
+        positions
+    }
+
+    /// The key arguments of a command line `args` (name first) of this command.
+    pub fn key_args<'a>(&self, args: &[&'a [u8]]) -> Vec<&'a [u8]> {
+        self.key_positions(args).into_iter().map(|i| args[i]).collect()
+    }
+
     pub fn has_flag(&self, flag: Flag) -> bool {
         self.flags.contains(&flag)
     }
@@ -115,6 +149,8 @@ pub enum Flag {
     /// Not logged by SLOWLOG (EXEC: its commands are).
     SkipSlowlog,
     PubSub,
+    /// May wait for a key to change (BLPOP and friends).
+    Blocking,
 }
 
 impl Flag {
@@ -134,14 +170,39 @@ impl Flag {
             Flag::Sentinel => "sentinel",
             Flag::SkipSlowlog => "skip_slowlog",
             Flag::PubSub => "pubsub",
+            Flag::Blocking => "blocking",
         }
     }
+}
+
+/// Where SORT's STORE destination is, read as Redis reads SORT's options (the last STORE wins).
+fn sort_destination(args: &[&[u8]]) -> Option<usize> {
+    let mut destination = None;
+    let mut i = 2;
+    while i < args.len() {
+        let arg = args[i];
+        let skip = if super::is(arg, "LIMIT") {
+            2
+        } else if super::is(arg, "GET") || super::is(arg, "BY") {
+            1
+        } else if super::is(arg, "STORE") && i + 1 < args.len() {
+            destination = Some(i + 1);
+            1
+        } else {
+            0
+        };
+        i += 1 + skip;
+    }
+    destination
 }
 
 /// Every command family's table.
 const FAMILIES: &[&[Command]] = &[
     strings::COMMANDS,
     sets::COMMANDS,
+    lists::COMMANDS,
+    blocking::COMMANDS,
+    sort::COMMANDS,
     keys::COMMANDS,
     expire::COMMANDS,
     object::COMMANDS,
@@ -151,6 +212,8 @@ const FAMILIES: &[&[Command]] = &[
     config::COMMANDS,
     command::COMMANDS,
     server_info::COMMANDS,
+    slowlog::COMMANDS,
+    latency::COMMANDS,
     transactions::COMMANDS,
     pubsub::COMMANDS,
     monitor::COMMANDS,

@@ -48,10 +48,12 @@ fn exec(ctx: &mut Ctx, _args: &[&[u8]]) {
         ctx.reply.null_array();
     } else {
         ctx.reply.array(transaction.queued.len());
+        ctx.session.in_exec = true;
         for command in &transaction.queued {
             let args: Vec<&[u8]> = command.iter().map(Vec::as_slice).collect();
             dispatch(ctx, &args);
         }
+        ctx.session.in_exec = false;
     }
 }
 

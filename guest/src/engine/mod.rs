@@ -2,6 +2,7 @@
 //! time, and gives back bytes and closes for any connection and the time it next has work to do.
 //! No I/O and no clock reading happens here; the host does all of it.
 
+use crate::blocking::{Blocking, OnTimeout};
 use crate::commands::{self, Ctx};
 use crate::config::{Config, ConfigError};
 use crate::keyspace::Keyspace;
@@ -13,7 +14,9 @@ use crate::server_facts::ServerFacts;
 use crate::session::{Peer, PeerKind, Session, Sessions};
 use crate::stats::Stats;
 use crate::time::Now;
+use crate::pause::Pause;
 use crate::pubsub::PubSub;
+use crate::tracking::Tracking;
 use crate::watches::Watches;
 use smallvec::SmallVec;
 
@@ -37,6 +40,17 @@ const WARM_BATCH: usize = 16;
 
 /// Databases with fewer keys stay in the processor's cache: reading ahead would only cost time.
 const WARM_ABOVE_KEYS: usize = 16 * 1024;
+
+/// The answer a client blocked in a faulted engine gets from the engine that replaces it.
+const BLOCKED_AT_FAULT: &[u8] = b"-ERR internal error: the engine faulted while this client was blocked; the cache was reset\r\n";
+
+/// What a held connection's `wanted` says: more input never makes the host feed it again; only
+/// the engine's `resume` does.
+const HELD: usize = u32::MAX as usize;
+
+/// At most this many keys are forgotten by one call to keep the tracking table within
+/// `tracking-table-max-keys`; a lowered limit is reached over several ticks.
+const TRACKING_EVICTIONS_PER_CALL: usize = 10_000;
 
 /// At most this many keys are sampled by one run of active expiry, so one tick stays short.
 const EXPIRE_SAMPLES_PER_TICK: usize = 2_000;
@@ -66,6 +80,26 @@ pub struct Engine {
     pubsub: PubSub,
     /// Connections in MONITOR mode.
     monitors: Vec<u64>,
+    /// Which clients track which keys (CLIENT TRACKING).
+    tracking: Tracking,
+    /// The tracking table holds more keys than `tracking-table-max-keys` after a call's share of
+    /// forgetting: the next tick goes on.
+    tracking_over_limit: bool,
+    /// CLIENT PAUSE, and the connections whose commands wait for its end.
+    pause: Pause,
+    /// Clients waiting in a blocking command, and the keys they wait for.
+    blocking: Blocking,
+    /// Blocked clients are being served (see [`Engine::serve_ready`]): their commands do not
+    /// serve others in turn.
+    serving_blocked: bool,
+}
+
+/// How a wait ends without being served.
+#[derive(Clone, Copy)]
+enum Ending {
+    Timeout,
+    /// CLIENT UNBLOCK ... ERROR.
+    Error,
 }
 
 #[derive(Debug, Default)]
@@ -85,7 +119,7 @@ impl Engine {
             config,
             stats: Stats::default(),
             rng,
-            facts: ServerFacts { run_id, started: Now::default() },
+            facts: ServerFacts { run_id, started: Now::default(), startup_allocated: 0 },
             started: false,
             sessions: Sessions::default(),
             next_client_id: 1,
@@ -96,6 +130,11 @@ impl Engine {
             watches: Watches::default(),
             pubsub: PubSub::default(),
             monitors: Vec::new(),
+            tracking: Tracking::default(),
+            tracking_over_limit: false,
+            pause: Pause::default(),
+            blocking: Blocking::default(),
+            serving_blocked: false,
         }
     }
 
@@ -125,7 +164,9 @@ impl Engine {
         if !self.started {
             self.started = true;
             self.facts.started = now;
+            self.facts.startup_allocated = crate::memory::used();
         }
+        self.stats.stopwatch.new_call();
     }
 
     /// Runs one request for a host that calls the engine directly rather than through a
@@ -172,6 +213,22 @@ impl Engine {
             && session.restore(saved, self.config.databases)
         {
             self.next_client_id = self.next_client_id.max(session.client_id + 1);
+            if session.tracking {
+                // Its near cache may hold keys this engine never saw it read, so it could not be
+                // told when they change: closing makes its library drop that cache and reconnect.
+                crate::log::info(&format!("closing client {}: it tracked keys the faulted engine knew of", session.client_id));
+                return Some(Vec::new());
+            }
+        }
+        self.tracking.connected(session.client_id, connection);
+        if session.blocked {
+            // It waited in the faulted engine, which cannot answer it now; it is told, and its
+            // next commands run.
+            session.blocked = false;
+            let out = self.outbox.to(connection);
+            out.data.extend_from_slice(BLOCKED_AT_FAULT);
+            out.resume = true;
+            out.session = Some(session.encode());
         }
         if let Some(limit_ns) = self.idle_limit_ns()
             && session.peer.kind != PeerKind::Udp
@@ -203,8 +260,12 @@ impl Engine {
         self.begin(now);
         self.stats.sample_ops(now);
         let mut outbox = std::mem::take(&mut self.outbox);
+        self.end_pause_if_due(now, &mut outbox);
         for input in inputs {
             self.serve(&mut outbox, input, now);
+        }
+        if self.tracking.wants_changes() || self.tracking.has_pending() || self.tracking_over_limit {
+            self.finish_tracking(&mut outbox);
         }
         self.keyspace.free_lazily(commands::LAZY_FREE_SLICE);
         outbox.into_outputs()
@@ -248,8 +309,11 @@ impl Engine {
         }
         if out.close {
             commands::unsubscribe_all(&mut self.pubsub, &mut session);
+            self.tracking.disconnected(session.client_id);
             self.watches.unwatch(id);
             self.monitors.retain(|m| *m != id);
+            self.pause.forget(id);
+            self.blocking.unblock(id);
         } else {
             self.sessions.insert(id, session);
         }
@@ -275,10 +339,20 @@ impl Engine {
             }
             match parse_request(&data[progress.consumed..], &limits) {
                 Ok(Parsed::Command(args, used)) => {
+                    if self.pause.is_active() && self.held_by_pause(session, &args.slices()) {
+                        // Left unconsumed; the host feeds it again when the pause ends.
+                        progress.wanted = HELD;
+                        break;
+                    }
                     progress.consumed += used;
                     match &args {
                         Args::Borrowed(args) => self.execute(session, args, reply, outbox, now),
                         Args::Owned(_) => self.execute(session, &args.slices(), reply, outbox, now),
+                    }
+                    if session.blocked {
+                        // Its next commands run once it is served (the host is asked to feed them).
+                        progress.wanted = HELD;
+                        break;
                     }
                 }
                 Ok(Parsed::Skip(used)) => progress.consumed += used,
@@ -306,6 +380,107 @@ impl Engine {
             }
         }
         progress
+    }
+
+    /// Whether CLIENT PAUSE holds this command back (never a UDP sender's: its datagram's
+    /// session ends with the reply).
+    fn held_by_pause(&mut self, session: &mut Session, args: &[&[u8]]) -> bool {
+        if session.peer.kind == PeerKind::Udp || !commands::waits_for_pause(&self.pause, session, args) {
+            return false;
+        }
+        session.postponed = true;
+        self.pause.hold(session.connection);
+        true
+    }
+
+    fn end_pause_if_due(&mut self, now: Now, outbox: &mut Outbox) {
+        self.pause.end_if_due(now.mono_ns);
+        if self.pause.has_released() {
+            self.release_paused(outbox);
+        }
+    }
+
+    /// A blocking command found nothing to serve: its client waits, and runs nothing more until it
+    /// is served or its time is up.
+    fn start_wait(&mut self, session: &mut Session, args: &[&[u8]], request: crate::blocking::Request) {
+        let command = args.iter().map(|a| a.to_vec()).collect();
+        let waiter = crate::blocking::Waiter { client_id: session.client_id, db: session.db, command, request };
+        self.blocking.block(session.connection, waiter);
+        session.blocked = true;
+        session.changed = true;
+        self.keyspace.keep_modified(true);
+    }
+
+    /// Runs the commands of the clients waiting for keys that changed, oldest waiter first, as
+    /// long as the key can serve them. A served client gets its reply and is fed again.
+    fn serve_ready(&mut self, outbox: &mut Outbox, now: Now) {
+        self.serving_blocked = true;
+        while let Some((db, key)) = self.blocking.next_ready() {
+            for connection in self.blocking.waiting_for(db, &key) {
+                let Some(waiter) = self.blocking.waiter(connection) else { continue };
+                if !self.keyspace.holds(db, &key, waiter.request.wants, now.wall_ms) {
+                    break;
+                }
+                let command = waiter.command.clone();
+                let Some(mut session) = self.sessions.remove(&connection) else {
+                    self.blocking.unblock(connection);
+                    continue;
+                };
+                let mut reply = std::mem::take(&mut outbox.to(connection).data);
+                session.retrying = true;
+                let args: Vec<&[u8]> = command.iter().map(Vec::as_slice).collect();
+                self.execute(&mut session, &args, &mut reply, outbox, now);
+                session.retrying = false;
+                if session.block_request.take().is_none() {
+                    self.blocking.unblock(connection);
+                    session.blocked = false;
+                    session.changed = true;
+                    outbox.to(connection).resume = true;
+                }
+                self.put_back(session, reply, outbox);
+            }
+        }
+        self.serving_blocked = false;
+    }
+
+    /// Ends a client's wait without serving it: its command's timeout reply, or CLIENT UNBLOCK's
+    /// error.
+    fn end_wait(&mut self, connection: u64, ending: Ending, outbox: &mut Outbox) {
+        let Some(waiter) = self.blocking.unblock(connection) else { return };
+        let Some(mut session) = self.sessions.remove(&connection) else { return };
+        let mut data = std::mem::take(&mut outbox.to(connection).data);
+        let mut reply = crate::resp::Reply::new(&mut data, session.resp3());
+        match (ending, waiter.request.on_timeout) {
+            (Ending::Error, _) => reply.error("UNBLOCKED client unblocked via CLIENT UNBLOCK"),
+            (Ending::Timeout, OnTimeout::NullArray) => reply.null_array(),
+            (Ending::Timeout, OnTimeout::Null) => reply.null(),
+        }
+        session.blocked = false;
+        session.changed = true;
+        outbox.to(connection).resume = true;
+        self.put_back(session, data, outbox);
+    }
+
+    /// Returns a session taken out of the table to serve it outside its own input, with its
+    /// output and its saved state when it changed.
+    fn put_back(&mut self, mut session: Box<Session>, data: Vec<u8>, outbox: &mut Outbox) {
+        let out = outbox.to(session.connection);
+        out.data = data;
+        if session.changed {
+            session.changed = false;
+            out.session = Some(session.encode());
+        }
+        self.sessions.insert(session.connection, session);
+    }
+
+    /// Asks the host to feed again the connections whose commands waited for the pause.
+    fn release_paused(&mut self, outbox: &mut Outbox) {
+        for connection in self.pause.take_released() {
+            if let Some(session) = self.sessions.get_mut(&connection) {
+                session.postponed = false;
+            }
+            outbox.to(connection).resume = true;
+        }
     }
 
     /// Reads ahead the memory of the keys the next [`WARM_BATCH`] commands in `input` will use
@@ -349,19 +524,47 @@ impl Engine {
             watches: &mut self.watches,
             pubsub: &mut self.pubsub,
             monitors: &mut self.monitors,
+            tracking: &mut self.tracking,
+            pause: &mut self.pause,
+            blocking: &mut self.blocking,
             now,
         };
+        if ctx.session.no_touch {
+            ctx.keyspace.set_touches(false);
+        }
         let command = commands::dispatch(&mut ctx, args);
+        self.keyspace.set_touches(true);
         if !session.reply_mode.answers_and_advance() {
             buf.truncate(reply_start);
         }
         if self.keyspace.events.any() {
             self.publish_events(Some((session, buf, reply_start)), outbox);
         }
+        if session.tracking {
+            self.end_caching(session, command);
+        }
+        if self.tracking.has_pending() {
+            commands::deliver_invalidations(&mut self.tracking, &self.sessions, Some((&*session, &mut *buf)), outbox);
+        }
+        if self.pause.has_released() {
+            self.release_paused(outbox);
+        }
+        if !session.retrying
+            && let Some(request) = session.block_request.take()
+        {
+            self.start_wait(session, args, request);
+        }
+        if self.blocking.has_pending_unblocks() {
+            for (connection, error) in self.blocking.take_pending_unblocks() {
+                self.end_wait(connection, if error { Ending::Error } else { Ending::Timeout }, outbox);
+            }
+        }
+        if self.blocking.has_ready() && !self.serving_blocked {
+            self.serve_ready(outbox, now);
+        }
         session.last_command = command.map_or("NULL", |c| c.name);
         session.last_active_ns = now.mono_ns;
         self.stats.commands_processed += 1;
-        self.note_changes();
         // Connections the command closed (CLIENT KILL) are gone at once for the commands after it.
         if outbox.closes() > closes_before {
             for id in outbox.closed_since(closes_before).to_vec() {
@@ -370,17 +573,24 @@ impl Engine {
         }
     }
 
-    /// Tells whoever watches a key that changed (WATCH), and has the keyspace keep a record of
-    /// changes only while somebody does.
-    #[inline]
-    fn note_changes(&mut self) {
-        if self.watches.is_empty() && !self.keyspace.keeps_modified() {
-            return;
+    /// CLIENT CACHING's word holds for one command (a whole transaction, inside MULTI).
+    fn end_caching(&mut self, session: &Session, command: Option<&commands::Command>) {
+        if command.is_none_or(|c| commands::ends_caching(c, session))
+            && let Some(client) = self.tracking.client_mut(session.client_id)
+        {
+            client.caching = false;
         }
-        for (db, key) in self.keyspace.take_modified() {
-            self.watches.touch(db, &key);
+    }
+
+    /// What tracking owes at the end of a call: the changes under BCAST prefixes, and the keys
+    /// forgotten to keep the table within `tracking-table-max-keys`.
+    fn finish_tracking(&mut self, outbox: &mut Outbox) {
+        let max = usize::try_from(self.config.tracking_table_max_keys).unwrap_or(usize::MAX);
+        self.tracking_over_limit = self.tracking.shrink_to(max, TRACKING_EVICTIONS_PER_CALL);
+        self.tracking.broadcast();
+        if self.tracking.has_pending() {
+            commands::deliver_invalidations(&mut self.tracking, &self.sessions, None, outbox);
         }
-        self.keyspace.keep_modified(!self.watches.is_empty());
     }
 
     /// Publishes the keyspace notifications noted since the last time (see [`crate::notify`]).
@@ -407,9 +617,12 @@ impl Engine {
     fn forget(&mut self, connection: u64) {
         if let Some(mut session) = self.sessions.remove(&connection) {
             commands::unsubscribe_all(&mut self.pubsub, &mut session);
+            self.tracking.disconnected(session.client_id);
         }
         self.watches.unwatch(connection);
         self.monitors.retain(|m| *m != connection);
+        self.pause.forget(connection);
+        self.blocking.unblock(connection);
     }
 
     /// Runs due background work — active expiry, closing idle clients, a slice of lazy freeing —
@@ -419,16 +632,23 @@ impl Engine {
         self.begin(now);
         self.stats.sample_ops(now);
         let mut outbox = std::mem::take(&mut self.outbox);
-        if now.mono_ns >= self.expiry_due_ns() {
+        self.end_pause_if_due(now, &mut outbox);
+        if now.mono_ns >= self.expiry_due_ns() && !self.pause.is_active() {
             self.keyspace.expire_cycle(&mut self.rng, now.wall_ms, EXPIRE_SAMPLES_PER_TICK);
             self.expired_at_ns = now.mono_ns;
-            self.note_changes();
+            commands::note_changes(&mut self.keyspace, &mut self.watches, &mut self.tracking, &mut self.blocking, None);
             if self.keyspace.events.any() {
                 self.publish_events(None, &mut outbox);
             }
         }
+        if self.tracking.wants_changes() || self.tracking.has_pending() || self.tracking_over_limit {
+            self.finish_tracking(&mut outbox);
+        }
         if self.idle_check_due(now) {
             self.close_idle(&mut outbox, now);
+        }
+        for connection in self.blocking.timed_out(now.mono_ns) {
+            self.end_wait(connection, Ending::Timeout, &mut outbox);
         }
         self.keyspace.free_lazily(commands::LAZY_FREE_SLICE);
         outbox.into_outputs()
@@ -441,15 +661,12 @@ impl Engine {
     /// While values wait to be freed lazily, the answer is "now": the host spaces its ticks (by a
     /// millisecond at least), so the freeing goes on a slice per tick between clients' commands.
     pub fn next_deadline(&self) -> Option<u64> {
-        if self.keyspace.has_lazy_free() {
+        if self.keyspace.has_lazy_free() || self.tracking_over_limit {
             return Some(0);
         }
         let expiry = self.keyspace.has_volatile().then(|| self.expiry_due_ns());
         let idle = if self.config.timeout != self.idle.timeout { Some(0) } else { self.idle.deadline_ns };
-        match (expiry, idle) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [expiry, idle, self.pause.deadline(), self.blocking.next_deadline()].into_iter().flatten().min()
     }
 
     /// Active expiry runs `hz` times a second while some key or hash field has a time to live.

@@ -51,6 +51,15 @@ impl Harness {
         String::from_utf8_lossy(&out.data).into_owned()
     }
 
+    /// Runs one command on `connection` and returns what every connection got from the call, in
+    /// the order the engine gave it (pushes to other connections included).
+    pub fn run_seen_by_all(&mut self, connection: u64, args: &[&str]) -> Vec<(u64, String)> {
+        let mut input = Vec::new();
+        crate::resp::encode_command(&mut input, args);
+        let outputs = self.engine.feed(self.now, &[crate::engine::Input { id: connection, data: &input }]);
+        outputs.into_iter().map(|o| (o.id, String::from_utf8_lossy(&o.data).into_owned())).collect()
+    }
+
     /// How many connections the engine holds open.
     pub fn connected_clients(&self) -> usize {
         self.engine.sessions.len()

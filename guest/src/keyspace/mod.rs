@@ -10,6 +10,7 @@ mod hash;
 mod index;
 mod key;
 mod lazy_free;
+mod list;
 mod set;
 mod table;
 mod value;
@@ -19,6 +20,7 @@ pub use key::Key;
 #[cfg(test)]
 pub(crate) use lazy_free::LAZYFREE_THRESHOLD;
 pub use hash::{Hash, HashLimits};
+pub use list::{List, ListLimits};
 pub use set::{Set, SetLimits};
 pub use value::Value;
 
@@ -112,6 +114,8 @@ pub struct Keyspace {
     /// Keyspace notifications noted and not yet published: by commands, and by the keyspace for
     /// what it does on its own (a key created, expired or evicted, a read that found nothing).
     pub events: Events,
+    /// Whether reads update the keys' LRU/LFU data (off for a client in CLIENT NO-TOUCH mode).
+    touches: bool,
 }
 
 /// How much one [`Keyspace::expire_cycle`] call did.
@@ -125,7 +129,7 @@ impl Keyspace {
     /// `seed` keys the hash functions, so clients cannot pick keys that collide.
     pub fn new(databases: usize, seed: u64) -> Self {
         let dbs = (0..databases as u64).map(|i| Db::new(seed ^ i.wrapping_mul(0x9e37_79b9))).collect();
-        Keyspace { dbs, stats: KeyspaceStats::default(), rng: Rng::new(seed.rotate_left(31)), modified: None, lazy: LazyFree::default(), events: Events::default() }
+        Keyspace { dbs, stats: KeyspaceStats::default(), rng: Rng::new(seed.rotate_left(31)), modified: None, lazy: LazyFree::default(), events: Events::default(), touches: true }
     }
 
     pub fn databases(&self) -> usize {
@@ -225,8 +229,24 @@ impl Keyspace {
     /// The entry at `at`, marked as used now.
     fn touch(&mut self, db: usize, at: usize, now: u64) -> &mut Entry {
         let entry = self.dbs[db].entries.value_at_mut(at);
-        entry.access.touch(now, &mut self.rng);
+        if self.touches {
+            entry.access.touch(now, &mut self.rng);
+        }
         entry
+    }
+
+    /// Whether `key` holds a live value a blocked client waiting for `wants` can be served from.
+    pub fn holds(&mut self, db: usize, key: &[u8], wants: crate::blocking::Wants, now: u64) -> bool {
+        use crate::blocking::Wants;
+        self.peek(db, key, now).is_some_and(|entry| match wants {
+            Wants::List => entry.value.as_list().is_some(),
+            Wants::SortedSet => false,
+        })
+    }
+
+    /// Whether the next reads update LRU/LFU data (CLIENT NO-TOUCH turns it off for a client).
+    pub fn set_touches(&mut self, on: bool) {
+        self.touches = on;
     }
 
     /// A look at a key that does not count as using it (OBJECT, eviction, EXISTS).
@@ -395,6 +415,13 @@ impl Keyspace {
     /// expiry has work and the engine asks for timer ticks.
     pub fn has_volatile(&self) -> bool {
         self.dbs.iter().any(|db| !db.volatile.is_empty() || !db.field_ttls.is_empty())
+    }
+
+    /// The bytes of a database's own tables, as MEMORY STATS reports them: the key table (entries
+    /// and index, without what the entries point to) and the table of keys with an expiry.
+    pub fn overhead(&self, db: usize) -> (usize, usize) {
+        let db = &self.dbs[db];
+        (db.entries.footprint(), db.volatile.footprint())
     }
 
     pub fn volatile_len(&self, db: usize) -> usize {

@@ -2,6 +2,7 @@
 //! small whatever the type; commands on the wrong type answer `WRONGTYPE` as Redis does.
 
 use super::hash::Hash;
+use super::list::List;
 use super::set::Set;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -9,6 +10,7 @@ pub enum Value {
     String(Vec<u8>),
     Hash(Box<Hash>),
     Set(Box<Set>),
+    List(Box<List>),
 }
 
 impl Value {
@@ -22,6 +24,7 @@ impl Value {
             Value::String(_) => "string",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
+            Value::List(_) => "list",
         }
     }
 
@@ -47,6 +50,7 @@ impl Value {
             Value::String(bytes) => bytes.capacity(),
             Value::Hash(hash) => hash.memory_usage(samples),
             Value::Set(set) => set.memory_usage(samples),
+            Value::List(list) => list.memory_usage(),
         }
     }
 
@@ -56,6 +60,7 @@ impl Value {
             Value::String(_) => 1,
             Value::Hash(hash) => hash.free_effort(),
             Value::Set(set) => set.free_effort(),
+            Value::List(list) => list.free_effort(),
         }
     }
 
@@ -65,6 +70,7 @@ impl Value {
             Value::String(_) => Box::new(std::iter::empty()),
             Value::Hash(hash) => hash.into_pieces(),
             Value::Set(set) => set.into_pieces(),
+            Value::List(list) => list.into_pieces(),
         }
     }
 
@@ -108,6 +114,24 @@ impl Value {
     pub fn as_set_mut(&mut self) -> Option<&mut Set> {
         match self {
             Value::Set(set) => Some(set),
+            _ => None,
+        }
+    }
+}
+
+/// List values (LPUSH and friends).
+impl Value {
+    /// The list a key holds; `None` for other types (the command answers WRONGTYPE).
+    pub fn as_list(&self) -> Option<&List> {
+        match self {
+            Value::List(list) => Some(list),
+            _ => None,
+        }
+    }
+
+    pub fn as_list_mut(&mut self) -> Option<&mut List> {
+        match self {
+            Value::List(list) => Some(list),
             _ => None,
         }
     }

@@ -54,6 +54,16 @@ impl<'a> Reply<'a> {
         self.buf.extend_from_slice(b"\r\n");
     }
 
+    /// A double as Redis writes one (`"%.17g"`): a RESP3 double, a bulk string in RESP2.
+    pub fn double(&mut self, value: f64) {
+        let text = format_g17(value);
+        if self.resp3 {
+            self.line(b',', text.as_bytes());
+        } else {
+            self.bulk(text.as_bytes());
+        }
+    }
+
     /// The absent value: `_` in RESP3, the null bulk string `$-1` in RESP2.
     pub fn null(&mut self) {
         self.buf.extend_from_slice(if self.resp3 { b"_\r\n" } else { b"$-1\r\n" });
@@ -130,16 +140,26 @@ impl<'a> Reply<'a> {
     }
 }
 
-/// Doubles as Redis prints them: the shortest text that reads back as the same number, `inf`,
-/// `-inf` and `nan` for the special values, and no exponent.
-pub fn format_double(value: f64) -> String {
-    if value.is_nan() {
-        "nan".to_string()
-    } else if value.is_infinite() {
-        if value > 0.0 { "inf" } else { "-inf" }.to_string()
-    } else {
-        format!("{value}")
+/// C's `"%.17g"`: 17 significant digits, trailing zeros dropped, an exponent (`1e+20`) below 1e-4
+/// or from 1e17 on; `inf`, `-inf` and `nan` for the special values.
+pub fn format_g17(value: f64) -> String {
+    if !value.is_finite() {
+        return if value.is_nan() { "nan" } else if value > 0.0 { "inf" } else { "-inf" }.to_string();
     }
+    let scientific = format!("{value:.16e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    if !(-4..17).contains(&exponent) {
+        let mantissa = trim_fraction(mantissa);
+        let sign = if exponent < 0 { '-' } else { '+' };
+        return format!("{mantissa}e{sign}{:02}", exponent.unsigned_abs());
+    }
+    trim_fraction(&format!("{value:.*}", (16 - exponent) as usize)).to_string()
+}
+
+/// A number without the trailing zeros of its fraction, nor a bare point.
+fn trim_fraction(text: &str) -> &str {
+    if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.') } else { text }
 }
 
 #[cfg(test)]
@@ -162,6 +182,15 @@ mod tests {
     }
 
     #[test]
+    fn doubles_as_percent_17_g() {
+        for (value, text) in [(0.1, "0.10000000000000001"), (99.812332153320312, "99.812332153320312"), (1.0, "1"), (0.0, "0"),
+            (-2.5, "-2.5"), (1e20, "1e+20"), (1e17, "1e+17"), (12345678901234567.0, "12345678901234568"), (0.0001, "0.0001"),
+            (0.00001, "1.0000000000000001e-05"), (f64::INFINITY, "inf")] {
+            assert_eq!(format_g17(value), text, "{value}");
+        }
+    }
+
+    #[test]
     fn resp3_types() {
         assert_eq!(written(true, |r| r.null()), "_\r\n");
         assert_eq!(written(true, |r| r.map(2)), "%2\r\n");
@@ -174,9 +203,7 @@ mod tests {
         assert_eq!(written(false, |r| r.bulk(b"a\r\nb")), "$4\r\na\r\nb\r\n");
         assert_eq!(written(false, |r| r.integer(-42)), ":-42\r\n");
         assert_eq!(written(false, |r| r.error("ERR bad\r\nthing")), "-ERR bad  thing\r\n");
-        assert_eq!(format_double(5200.0), "5200");
-        assert_eq!(format_double(10.6), "10.6");
-        assert_eq!(format_double(1e20), "100000000000000000000");
-        assert_eq!(format_double(f64::NEG_INFINITY), "-inf");
+        assert_eq!(written(false, |r| r.double(1.5)), "$3\r\n1.5\r\n");
+        assert_eq!(written(true, |r| r.double(1.5)), ",1.5\r\n");
     }
 }

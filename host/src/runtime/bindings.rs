@@ -10,6 +10,7 @@ wasmtime::component::bindgen!({
     path: "../wit",
     ownership: Borrowing { duplicate_if_necessary: true },
     with: {
+        "cachet:engine/clock": crate::capabilities::bindings::cachet::engine::clock,
         "cachet:engine/random": crate::capabilities::bindings::cachet::engine::random,
         "cachet:engine/log": crate::capabilities::bindings::cachet::engine::log,
     },

@@ -351,10 +351,11 @@ impl EventLoop {
             conn.unwritten.extend_from_slice(&output.data);
         }
         conn.closing |= output.close;
+        conn.more |= output.resume;
         match flush(conn) {
             Ok(true) if conn.closing => Some(id),
             Ok(true) => {
-                if output.progress.is_some() {
+                if output.progress.is_some() || output.resume {
                     self.again(id);
                 }
                 None

@@ -31,6 +31,8 @@ pub struct InProcess {
 struct Engine {
     supervisor: Supervisor,
     mailboxes: HashMap<u64, Arc<Mailbox>>,
+    /// Connections whose held input the engine can run now (a pause ended): run with the next batch.
+    resumed: Vec<Arc<Mailbox>>,
 }
 
 /// What passes between one connection and the engine outside the engine's lock.
@@ -76,7 +78,7 @@ impl InProcess {
         let deadline_moved = supervisor.deadline_moved.clone();
         let server = Arc::new(InProcess {
             name: name.to_string(),
-            engine: Mutex::new(Engine { supervisor, mailboxes: HashMap::new() }),
+            engine: Mutex::new(Engine { supervisor, mailboxes: HashMap::new(), resumed: Vec::new() }),
             waiting: Mutex::new(Vec::new()),
             deadline_moved: deadline_moved.clone(),
         });
@@ -129,7 +131,8 @@ impl InProcess {
     fn run_waiting<'a>(&'a self, mut engine: MutexGuard<'a, Engine>) {
         loop {
             loop {
-                let batch = std::mem::take(&mut *self.waiting_list());
+                let mut batch = std::mem::take(&mut *self.waiting_list());
+                batch.append(&mut engine.resumed);
                 if batch.is_empty() {
                     break;
                 }
@@ -180,6 +183,10 @@ impl Engine {
                 let mut state = mailbox.lock();
                 state.output.extend_from_slice(&output.data);
                 state.closed |= output.close;
+                if output.resume && !state.waiting {
+                    state.waiting = true;
+                    self.resumed.push(mailbox.clone());
+                }
             }
             mailbox.arrival.notify_one();
             if output.close {

@@ -260,15 +260,18 @@ impl Supervisor {
         };
         let now = self.runtime.now();
         let mut lost = Vec::new();
+        let mut kept = Vec::new();
         for (id, conn) in &self.connections {
             match instance.open(now, *id, &conn.peer, conn.session.as_deref()) {
-                Ok(Ok(_)) => {}
+                // Input the faulted engine held (a paused client's) is offered to the fresh one.
+                Ok(Ok(_)) => kept.push(Output { id: *id, progress: None, data: Vec::new(), close: false, session: None, resume: true }),
                 _ => lost.push(*id),
             }
         }
+        self.defer(kept);
         for id in lost {
             self.connections.remove(&id);
-            self.defer(vec![Output { id, progress: None, data: Vec::new(), close: true, session: None }]);
+            self.defer(vec![Output { id, progress: None, data: Vec::new(), close: true, session: None, resume: false }]);
         }
         self.instance = instance;
         self.deadline = Some(0);
@@ -279,5 +282,5 @@ impl Supervisor {
 /// The output for an input nobody ran: dropped, and its connection closed.
 fn unserved(input: &Input<'_>) -> Output {
     let progress = Progress { consumed: input.data.len() as u32, wanted: 0, more: false };
-    Output { id: input.id, progress: Some(progress), data: Vec::new(), close: true, session: None }
+    Output { id: input.id, progress: Some(progress), data: Vec::new(), close: true, session: None, resume: false }
 }

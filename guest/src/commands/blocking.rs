@@ -1,0 +1,136 @@
+//! The blocking pops: BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP. Each does what its non-blocking
+//! form does when it can; when every key is empty it asks to wait (see [`crate::blocking`]), and
+//! the engine runs it again when one of its keys changes, or answers its timeout. Inside MULTI
+//! there is no waiting: an empty key answers as a timeout at once, as in Redis (and so for UDP
+//! senders).
+
+use super::lists::{End, Lookup, move_element, multi_pop, parse_multi_pop, pop_some, write_list};
+use super::{Command, Ctx, Flag, SYNTAX_ERROR};
+use crate::long_double::LongDouble;
+use crate::blocking::{OnTimeout, Request, Wants};
+
+const POP: &[Flag] = &[Flag::Write, Flag::NoScript, Flag::Blocking];
+const MOVE: &[Flag] = &[Flag::Write, Flag::DenyOom, Flag::NoScript, Flag::Blocking];
+
+pub const COMMANDS: &[Command] = &[
+    Command::new("blpop", -3, blpop).flags(POP).keys(1, -2, 1).group("list")
+        .doc("Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", "2.0.0",
+            "O(N) where N is the number of provided keys.", "key [key ...] timeout"),
+    Command::new("brpop", -3, brpop).flags(POP).keys(1, -2, 1).group("list")
+        .doc("Removes and returns the last element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", "2.0.0",
+            "O(N) where N is the number of provided keys.", "key [key ...] timeout"),
+    Command::new("blmove", 6, blmove).flags(MOVE).keys(1, 2, 1).group("list")
+        .doc("Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.", "6.2.0",
+            "O(1)", "source destination <LEFT | RIGHT> <LEFT | RIGHT> timeout"),
+    Command::new("brpoplpush", 4, brpoplpush).flags(MOVE).keys(1, 2, 1).group("list")
+        .doc("Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", "2.2.0",
+            "O(1)", "source destination timeout"),
+    Command::new("blmpop", -5, blmpop).flags(&[Flag::Write, Flag::Blocking]).counted_keys(2).group("list")
+        .doc("Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", "7.0.0",
+            "O(N+M) where N is the number of provided keys and M is the number of elements returned.",
+            "timeout numkeys key [key ...] <LEFT | RIGHT> [COUNT count]"),
+];
+
+/// A timeout in seconds (a decimal; 0 waits for ever) as a deadline, or Redis's error.
+pub(crate) fn deadline(ctx: &mut Ctx, arg: &[u8]) -> Option<Option<u64>> {
+    let Some(seconds) = LongDouble::parse(arg).map(LongDouble::to_f64) else {
+        ctx.reply.error("ERR timeout is not a float or out of range");
+        return None;
+    };
+    let ms = (seconds * 1000.0).ceil();
+    // Redis converts to a 64-bit integer: what overflows it reads as negative.
+    if seconds < 0.0 || !(ms < i64::MAX as f64) {
+        ctx.reply.error("ERR timeout is negative");
+        return None;
+    }
+    let ms = ms as u64;
+    Some((ms > 0).then(|| ctx.now.mono_ns.saturating_add(ms.saturating_mul(1_000_000))))
+}
+
+/// Nothing to serve now: wait for one of `keys`, or, where a client cannot wait (inside EXEC; a
+/// UDP sender, whose session ends with its datagram's reply; a host calling the engine directly),
+/// answer as a timeout at once.
+///
+/// `at_once` is the answer when it cannot wait; a wait that times out always answers a null
+/// array, as redis-server 7.0 does (BLMOVE's own null is for the first case only).
+pub(crate) fn wait(ctx: &mut Ctx, keys: &[&[u8]], deadline_ns: Option<u64>, wants: Wants, at_once: OnTimeout) {
+    if !ctx.session.may_block() {
+        write_timeout(ctx, at_once);
+        return;
+    }
+    let keys = keys.iter().map(|k| k.to_vec()).collect();
+    ctx.session.block_request = Some(Request { keys, deadline_ns, wants, on_timeout: OnTimeout::NullArray });
+}
+
+pub(crate) fn write_timeout(ctx: &mut Ctx, on_timeout: OnTimeout) {
+    match on_timeout {
+        OnTimeout::NullArray => ctx.reply.null_array(),
+        OnTimeout::Null => ctx.reply.null(),
+    }
+}
+
+/// BLPOP and BRPOP: `[key, element]` from the first non-empty list.
+fn pop(ctx: &mut Ctx, args: &[&[u8]], end: End) {
+    let Some(deadline_ns) = deadline(ctx, args[args.len() - 1]) else { return };
+    let keys = &args[1..args.len() - 1];
+    for key in keys {
+        match write_list(ctx, key) {
+            Lookup::WrongType => return,
+            Lookup::Missing => continue,
+            Lookup::Found(_) => {
+                let popped = pop_some(ctx, key, end, 1);
+                ctx.reply.array(2);
+                ctx.reply.bulk(key);
+                ctx.reply.bulk(popped.first().map_or(&[][..], Vec::as_slice));
+                return;
+            }
+        }
+    }
+    wait(ctx, keys, deadline_ns, Wants::List, OnTimeout::NullArray);
+}
+
+fn blpop(ctx: &mut Ctx, args: &[&[u8]]) {
+    pop(ctx, args, End::Left);
+}
+
+fn brpop(ctx: &mut Ctx, args: &[&[u8]]) {
+    pop(ctx, args, End::Right);
+}
+
+/// BLMOVE and BRPOPLPUSH: LMOVE once the source has an element.
+fn move_blocking(ctx: &mut Ctx, from: &[u8], to: &[u8], ends: (End, End), timeout: &[u8]) {
+    let Some(deadline_ns) = deadline(ctx, timeout) else { return };
+    match write_list(ctx, from) {
+        Lookup::WrongType => {}
+        Lookup::Missing => wait(ctx, &[from], deadline_ns, Wants::List, OnTimeout::Null),
+        Lookup::Found(_) => match move_element(ctx, from, to, ends.0, ends.1) {
+            Some(Some(element)) => ctx.reply.bulk(&element),
+            Some(None) => ctx.reply.null(),
+            None => {}
+        },
+    }
+}
+
+fn blmove(ctx: &mut Ctx, args: &[&[u8]]) {
+    let (Some(from_end), Some(to_end)) = (End::parse(args[3]), End::parse(args[4])) else {
+        return ctx.reply.error(SYNTAX_ERROR);
+    };
+    move_blocking(ctx, args[1], args[2], (from_end, to_end), args[5]);
+}
+
+fn brpoplpush(ctx: &mut Ctx, args: &[&[u8]]) {
+    move_blocking(ctx, args[1], args[2], (End::Right, End::Left), args[3]);
+}
+
+/// BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]: the timeout is checked after the
+/// other arguments, as in Redis.
+fn blmpop(ctx: &mut Ctx, args: &[&[u8]]) {
+    let Some(request) = parse_multi_pop(ctx, &args[2..]) else { return };
+    let Some(deadline_ns) = deadline(ctx, args[1]) else { return };
+    if !multi_pop(ctx, &request) {
+        wait(ctx, &request.keys, deadline_ns, Wants::List, OnTimeout::NullArray);
+    }
+}
+
+#[cfg(test)]
+mod tests;
