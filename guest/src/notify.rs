@@ -345,6 +345,23 @@ mod tests {
     }
 
     #[test]
+    fn lists_publish_redis_events() {
+        let mut c = subscribed("EA");
+        check(&mut c, &["LPUSH", "l", "a", "b"], &["lpush l"]);
+        check(&mut c, &["RPUSHX", "no", "x"], &[]);
+        check(&mut c, &["RPOP", "l", "0"], &[]);
+        check(&mut c, &["LSET", "l", "0", "z"], &["lset l"]);
+        check(&mut c, &["LINSERT", "l", "BEFORE", "z", "y"], &["linsert l"]);
+        check(&mut c, &["LREM", "l", "1", "y"], &["lrem l"]);
+        check(&mut c, &["LTRIM", "l", "0", "0"], &["ltrim l"]);
+        check(&mut c, &["RPOPLPUSH", "l", "m"], &["lpush m", "rpop l", "del l"]);
+        check(&mut c, &["LMOVE", "m", "m", "LEFT", "RIGHT"], &["rpush m", "lpop m"]);
+        check(&mut c, &["SORT", "m", "ALPHA", "STORE", "s"], &["sortstore s"]);
+        check(&mut c, &["LPOP", "m", "3"], &["lpop m", "del m"]);
+        check(&mut c, &["SORT", "m", "STORE", "s"], &["del s"]);
+    }
+
+    #[test]
     fn hash_field_expiry_publishes_as_redis_7_4_does() {
         let mut c = subscribed("EA");
         c.run(&["HSET", "h", "a", "1", "b", "2", "c", "3"]);

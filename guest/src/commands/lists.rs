@@ -6,6 +6,7 @@
 pub(crate) use super::Lookup;
 use super::{Command, Ctx, Flag, NOT_AN_INTEGER, SYNTAX_ERROR, WRONG_TYPE, int_arg, is, parse_i64, read_as, write_as};
 use crate::keyspace::{List, ListLimits, Value};
+use crate::notify;
 
 const PUSH: &str = "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.";
 
@@ -78,11 +79,22 @@ pub(crate) fn write_list<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Lookup<&'a mut Lis
     write_as(ctx, key, Value::as_list_mut)
 }
 
-/// Removes the key when its list has no elements left.
+/// Removes the key when its list has no elements left (a `del` event).
 pub(crate) fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
     let db = ctx.db();
     if ctx.keyspace.stored(db, key).and_then(|e| e.value.as_list()).is_some_and(List::is_empty) {
         ctx.keyspace.remove(db, key);
+        ctx.notify(notify::GENERIC, "del", key);
+    }
+}
+
+/// The event of a push or a pop at `end`.
+fn event(end: End, push: bool) -> &'static str {
+    match (end, push) {
+        (End::Left, true) => "lpush",
+        (End::Right, true) => "rpush",
+        (End::Left, false) => "lpop",
+        (End::Right, false) => "rpop",
     }
 }
 
@@ -126,7 +138,9 @@ pub(crate) fn push(ctx: &mut Ctx, key: &[u8], elements: &[&[u8]], end: End, only
             End::Right => list.push_back(element, &limits),
         }
     }
-    Some(list.len())
+    let len = list.len();
+    ctx.notify(notify::LIST, event(end, true), key);
+    Some(len)
 }
 
 fn push_command(ctx: &mut Ctx, args: &[&[u8]], end: End, only_existing: bool) {
@@ -154,15 +168,28 @@ fn rpushx(ctx: &mut Ctx, args: &[&[u8]]) {
 /// Pops up to `count` elements from `end` of the list at `key` (an existing list), removing the
 /// key when it empties.
 pub(crate) fn pop_some(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Vec<Vec<u8>> {
+    let popped = take_some(ctx, key, end, count);
+    if !popped.is_empty() {
+        popped_from(ctx, key, end);
+    }
+    popped
+}
+
+/// [`pop_some`] without its events, leaving an emptied list in place.
+fn take_some(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Vec<Vec<u8>> {
     let Lookup::Found(list) = write_list(ctx, key) else { return Vec::new() };
-    let popped: Vec<Vec<u8>> = (0..count)
+    (0..count)
         .map_while(|_| match end {
             End::Left => list.pop_front(),
             End::Right => list.pop_back(),
         })
-        .collect();
+        .collect()
+}
+
+/// After a pop: its event, then the list's removal if it emptied.
+fn popped_from(ctx: &mut Ctx, key: &[u8], end: End) {
+    ctx.notify(notify::LIST, event(end, false), key);
     drop_if_empty(ctx, key);
-    popped
 }
 
 /// LPOP and RPOP: one element (a bulk string), or with a count an array of up to that many.
@@ -287,6 +314,7 @@ fn lset(ctx: &mut Ctx, args: &[&[u8]]) {
         Lookup::Found(list) => match position(index, list.len()) {
             Some(at) => {
                 list.set(at, args[3], &limits);
+                ctx.notify(notify::LIST, "lset", args[1]);
                 ctx.reply.ok();
             }
             None => ctx.reply.error("ERR index out of range"),
@@ -313,6 +341,9 @@ fn linsert(ctx: &mut Ctx, args: &[&[u8]]) {
             None => -1,
         },
     };
+    if len > 0 {
+        ctx.notify(notify::LIST, "linsert", args[1]);
+    }
     ctx.reply.integer(len);
 }
 
@@ -342,7 +373,10 @@ fn lrem(ctx: &mut Ctx, args: &[&[u8]]) {
             chosen.len()
         }
     };
-    drop_if_empty(ctx, key);
+    if removed > 0 {
+        ctx.notify(notify::LIST, "lrem", key);
+        drop_if_empty(ctx, key);
+    }
     ctx.reply.integer(removed as i64);
 }
 
@@ -352,12 +386,15 @@ fn ltrim(ctx: &mut Ctx, args: &[&[u8]]) {
     match write_list(ctx, key) {
         Lookup::WrongType => return,
         Lookup::Missing => {}
-        Lookup::Found(list) => match clamp_range(start, stop, list.len()) {
-            Some((from, to)) => list.trim(from, to),
-            None => list.trim(0, 0),
-        },
+        Lookup::Found(list) => {
+            match clamp_range(start, stop, list.len()) {
+                Some((from, to)) => list.trim(from, to),
+                None => list.trim(0, 0),
+            }
+            ctx.notify(notify::LIST, "ltrim", key);
+            drop_if_empty(ctx, key);
+        }
     }
-    drop_if_empty(ctx, key);
     ctx.reply.ok();
 }
 
@@ -452,8 +489,11 @@ pub(crate) fn move_element(ctx: &mut Ctx, from: &[u8], to: &[u8], from_end: End,
     if let Lookup::WrongType = write_list(ctx, to) {
         return None;
     }
-    let element = pop_some(ctx, from, from_end, 1).pop()?;
+    // As in Redis: the push (and the destination's creation) is told before the pop, and an
+    // emptied source goes last, so moving a list's last element onto itself keeps the key.
+    let element = take_some(ctx, from, from_end, 1).pop()?;
     push(ctx, to, &[&element], to_end, false)?;
+    popped_from(ctx, from, from_end);
     Some(Some(element))
 }
 

@@ -5,6 +5,7 @@
 
 use super::{Command, Ctx, Flag, NOT_AN_INTEGER, SYNTAX_ERROR, WRONG_TYPE, is, parse_i64};
 use crate::keyspace::{List, ListLimits, Value};
+use crate::notify;
 use std::cmp::Ordering;
 
 const SYNTAX: &str = "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC | DESC] [ALPHA]";
@@ -249,7 +250,9 @@ fn store(ctx: &mut Ctx, destination: &[u8], rows: Vec<Option<Vec<u8>>>) {
     let (db, now) = (ctx.db(), ctx.now_ms());
     let len = rows.len();
     if rows.is_empty() {
-        ctx.keyspace.delete(db, destination, now);
+        if ctx.keyspace.delete(db, destination, now) {
+            ctx.notify(notify::GENERIC, "del", destination);
+        }
     } else {
         let limits = ListLimits::from_setting(ctx.config.list_max_listpack_size);
         let mut list = List::new();
@@ -257,6 +260,7 @@ fn store(ctx: &mut Ctx, destination: &[u8], rows: Vec<Option<Vec<u8>>>) {
             list.push_back(row.as_deref().unwrap_or_default(), &limits);
         }
         ctx.keyspace.set(db, destination, Value::List(Box::new(list)), None, now);
+        ctx.notify(notify::LIST, "sortstore", destination);
     }
     ctx.reply.integer(len as i64);
 }
