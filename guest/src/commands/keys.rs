@@ -72,8 +72,15 @@ fn exists(ctx: &mut Ctx, args: &[&[u8]]) {
 fn touch(ctx: &mut Ctx, args: &[&[u8]]) {
     let (db, now) = (ctx.db(), ctx.now_ms());
     ctx.keyspace.set_touches(true);
-    let found = args[1..].iter().filter(|key| ctx.keyspace.lookup(db, key, now).is_some()).count();
-    ctx.reply.integer(found as i64);
+    let mut found = 0;
+    for key in &args[1..] {
+        if ctx.keyspace.lookup(db, key, now).is_some() {
+            found += 1;
+        } else {
+            ctx.notify(notify::KEY_MISS, "keymiss", key);
+        }
+    }
+    ctx.reply.integer(found);
 }
 
 fn type_of(ctx: &mut Ctx, args: &[&[u8]]) {
