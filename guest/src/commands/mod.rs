@@ -186,8 +186,10 @@ pub(crate) fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command
         Ran::Queued((command, _)) => Some(command),
         Ran::Ran((command, number)) => {
             ctx.stats.command_ran(number, command.name, error.is_some(), nanos, ctx.config.latency_tracking);
-            slowlog::log_if_slow(ctx, command, args, nanos);
-            latency::record_if_slow(ctx, command, nanos);
+            if slow(ctx.config, nanos) {
+                slowlog::log_if_slow(ctx, command, args, nanos);
+                latency::record_if_slow(ctx, command, nanos);
+            }
             if !ctx.monitors.is_empty() {
                 monitor::show(ctx, command, args);
             }
@@ -222,6 +224,15 @@ pub(crate) fn waits_for_pause(pause: &Pause, session: &Session, args: &[&[u8]]) 
         session.transaction.as_ref().is_some_and(|t| t.queued.iter().any(|command| command.first().is_some_and(|name| writes(name))))
     };
     pause.holds(args.first().is_some_and(|name| writes(name) || (is(name, "exec") && exec_writes())))
+}
+
+/// Whether a command that took `nanos` may be slow enough for SLOWLOG or LATENCY: the common case,
+/// a fast command with the default settings, costs two comparisons and no call.
+#[inline]
+fn slow(config: &Config, nanos: u64) -> bool {
+    let slowlog = u64::try_from(config.slowlog_log_slower_than).is_ok_and(|us| nanos >= us.saturating_mul(1_000));
+    let latency = config.latency_monitor_threshold > 0 && nanos >= config.latency_monitor_threshold.saturating_mul(1_000_000);
+    slowlog || latency
 }
 
 /// A command's table entry and its number (see `table::numbered`).
