@@ -42,7 +42,6 @@ pub struct Request {
 /// A blocked connection.
 #[derive(Debug, Clone)]
 pub struct Waiter {
-    pub client_id: u64,
     pub db: usize,
     /// The command, to run again when a key it waits for is ready.
     pub command: Vec<Vec<u8>>,
@@ -168,7 +167,6 @@ mod tests {
 
     fn waiter(keys: &[&str], deadline_ns: Option<u64>) -> Waiter {
         Waiter {
-            client_id: 1,
             db: 0,
             command: vec![b"BLPOP".to_vec()],
             request: Request {

@@ -18,8 +18,8 @@
 // The cache client, the key-value interfaces and most of the request vocabulary serve only the
 // component's exports: a native build sees them used by their tests alone, so unused code in them
 // shows in the component's build.
-#[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
 mod blocking;
+#[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
 mod cache;
 pub mod commands;
 mod config;

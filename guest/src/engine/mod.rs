@@ -404,7 +404,7 @@ impl Engine {
     /// is served or its time is up.
     fn start_wait(&mut self, session: &mut Session, args: &[&[u8]], request: crate::blocking::Request) {
         let command = args.iter().map(|a| a.to_vec()).collect();
-        let waiter = crate::blocking::Waiter { client_id: session.client_id, db: session.db, command, request };
+        let waiter = crate::blocking::Waiter { db: session.db, command, request };
         self.blocking.block(session.connection, waiter);
         session.blocked = true;
         session.changed = true;
