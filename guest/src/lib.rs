@@ -30,6 +30,7 @@ mod keyvalue;
 mod log;
 pub mod memory;
 mod outbox;
+mod output_limits;
 mod pubsub;
 #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
 mod request;
@@ -46,7 +47,7 @@ mod bindings;
 
 // What native users (the fuzz targets and benchmarks) drive the engine with; everything else is the
 // crate's own.
-pub use engine::{Engine, Input};
+pub use engine::{Backlog, Engine, Input};
 pub use outbox::{Output, Progress};
 pub use session::{Peer, PeerKind};
 pub use time::Now;

@@ -1,5 +1,7 @@
 //! What the server remembers about one client connection.
 
+use crate::output_limits::ClientClass;
+
 /// Open connections by id. Looked up on every feed: a fast fixed hasher, as ids are the host's, not
 /// a client's.
 /// Boxed: a connection's session is taken out of the map and put back around every read, and a
@@ -69,6 +71,11 @@ pub struct Session {
     pub subscriptions: Subscriptions,
     /// CLIENT REPLY: whether the replies of the next commands are sent.
     pub reply_mode: ReplyMode,
+    /// Bytes of this client's output the host holds unwritten, as the host last reported.
+    pub unsent: u64,
+    /// Since when (monotonic nanoseconds) the output waiting for this client has been at or above
+    /// its class's soft limit.
+    pub soft_limit_since_ns: Option<u64>,
 }
 
 /// CLIENT REPLY's modes.
@@ -150,7 +157,15 @@ impl Session {
             transaction: None,
             subscriptions: Subscriptions::default(),
             reply_mode: ReplyMode::On,
+            unsent: 0,
+            soft_limit_since_ns: None,
         }
+    }
+
+    /// The class whose `client-output-buffer-limit` applies: pubsub while the client has any
+    /// subscription (in RESP3 too, as Redis 7 flags it), normal otherwise (MONITOR included).
+    pub fn output_class(&self) -> ClientClass {
+        if self.subscriptions.any() { ClientClass::PubSub } else { ClientClass::Normal }
     }
 
     pub fn resp3(&self) -> bool {

@@ -19,6 +19,8 @@ pub struct Stats {
     /// Error replies by their first word (`ERR`, `WRONGTYPE`): INFO errorstats.
     pub errors: BTreeMap<String, u64>,
     pub error_replies: u64,
+    /// Clients closed for going over `client-output-buffer-limit`.
+    pub output_limit_disconnections: u64,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
