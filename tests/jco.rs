@@ -11,7 +11,7 @@ use cachet::runtime::bindings::exports::cachet::engine::server::Peer;
 use cachet::runtime::bindings::keyvalue::exports::cachet::engine::expiry::TimeToLive;
 use cachet::runtime::bindings::keyvalue::exports::wasi::keyvalue::atomics::CasError;
 use cachet::runtime::bindings::keyvalue::exports::wasi::keyvalue::store::Error as StoreError;
-use cachet::runtime::{EngineOutcome, Input, PeerKind, PluginInstance, Runtime, RuntimeOptions, Time};
+use cachet::runtime::{Backlog, EngineOutcome, Input, PeerKind, PluginInstance, Runtime, RuntimeOptions, Time};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -204,6 +204,7 @@ fn outcome_json(outcome: &EngineOutcome, recorded: bool) -> Value {
                 "progress": o.progress.map(|p| json!({ "consumed": p.consumed, "wanted": p.wanted, "more": p.more })),
                 "data": bytes(&o.data),
                 "close": o.close,
+                "discard_unsent": o.discard_unsent,
                 "session": match &o.session {
                     _ if !recorded => json!(o.session.is_some()),
                     Some(s) => json!(s.iter().map(|b| format!("{b:02x}")).collect::<String>()),
@@ -281,12 +282,20 @@ impl Native {
                 Err(refusal) => json!({ "err": bytes(&refusal) }),
             };
         }
+        let backlogs: Vec<Backlog> = step
+            .get("backlogs")
+            .and_then(Value::as_array)
+            .map(|list| {
+                let pair = |b: &Value, i: usize| b.get(i).and_then(Value::as_u64).expect("[id, unsent]");
+                list.iter().map(|b| Backlog { id: pair(b, 0), unsent: pair(b, 1) }).collect()
+            })
+            .unwrap_or_default();
         if step.get("feed").is_some() {
             let input = Input { id: int(step, "id") as u64, data: text(step, "feed").as_bytes() };
-            return outcome_json(&trap(server.call_feed(store, now, &[input]), step));
+            return outcome_json(&trap(server.call_feed(store, now, &backlogs, &[input]), step));
         }
         if step.get("tick").is_some() {
-            return outcome_json(&trap(server.call_tick(store, now), step));
+            return outcome_json(&trap(server.call_tick(store, now, &backlogs), step));
         }
         if step.get("close").is_some() {
             return outcome_json(&trap(server.call_close(store, now, int(step, "close") as u64), step));
@@ -584,6 +593,18 @@ fn recorded_session(maxmemory: u64) -> Vec<Value> {
         feed(1500, 1, "PING\r\n"),
         json!({ "tick": true, "now": at(2000) }),
         feed(2100, 1, "CLIENT LIST\r\nINFO clients\r\n"),
+        // Output buffer limits: a subscriber over the soft limit for more than its second is
+        // closed by the timer at the deadline the engine reported; one whose backlog reaches the
+        // hard limit is closed at once, its unwritten output dropped.
+        feed(2200, 1, "*3\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$7\r\ntimeout\r\n$1\r\n0\r\n*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$26\r\nclient-output-buffer-limit\r\n$17\r\npubsub 1000 500 1\r\n"),
+        open(2200, 4),
+        feed(2201, 4, "SUBSCRIBE news\r\n"),
+        json!({ "tick": true, "now": at(2300), "backlogs": [[4, 600]] }),
+        json!({ "feed": "PUBLISH news hello\r\nCLIENT LIST\r\n", "id": 1, "now": at(2400), "backlogs": [[4, 700]] }),
+        json!({ "tick": true, "now": at(3301) }),
+        open(3400, 5),
+        feed(3401, 5, "SUBSCRIBE news\r\n"),
+        json!({ "feed": "PUBLISH news again\r\nINFO stats\r\n", "id": 1, "now": at(3500), "backlogs": [[5, 990]] }),
     ]);
     steps
 }

@@ -132,7 +132,9 @@ fn overcomes(limits: &mut Limits<'_>, session: &mut Session, pending: u64) -> bo
     let over = if limit.hard_reached(pending) {
         true
     } else if !limit.soft_reached(pending) {
-        session.soft_limit_since_ns = None;
+        if session.soft_limit_since_ns.take().is_some() {
+            limits.soft_limited.retain(|id| *id != session.connection);
+        }
         false
     } else {
         match session.soft_limit_since_ns {
@@ -251,6 +253,7 @@ mod tests {
         publish(&mut c, "still behind");
         report(&mut c, 100);
         assert_eq!(c.engine.next_deadline(), None, "under the soft limit again: the clock stops");
+        assert!(c.engine.soft_limited.is_empty());
         c.advance_ms(20_000);
         c.engine.tick(c.now);
         report(&mut c, 600);

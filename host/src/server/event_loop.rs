@@ -98,6 +98,8 @@ struct Connection {
     /// Replies not written yet, from `written` on; nothing more is read until they are.
     unwritten: Vec<u8>,
     written: usize,
+    /// How many unwritten bytes the engine was last told of (see [`report_unsent`]).
+    reported: u64,
     /// The engine stopped early with a large reply: feed `pending` again once it is written.
     more: bool,
     /// Where the input fed in this turn is, until the engine's output for it is taken.
@@ -209,6 +211,7 @@ impl EventLoop {
                     wanted: 0,
                     unwritten: Vec::new(),
                     written: 0,
+                    reported: 0,
                     more: false,
                     fed: None,
                     closing: false,
@@ -270,7 +273,9 @@ impl EventLoop {
             return Step::Wait;
         }
         conn.turn = turn;
-        match flush(conn) {
+        let flushed = flush(conn);
+        report_unsent(&self.shared, id, conn);
+        match flushed {
             Ok(true) => {}
             Ok(false) => return Step::Wait,
             Err(_) => return Step::Close,
@@ -344,14 +349,28 @@ impl EventLoop {
             conn.wanted = progress.wanted as usize;
             conn.more = progress.more;
         }
+        if output.discard_unsent {
+            // Over its output buffer limit: what it has not read is dropped, and it is closed now.
+            conn.unwritten = Vec::new();
+            conn.written = 0;
+            return Some(id);
+        }
         if conn.unwritten.is_empty() {
             conn.unwritten = output.data;
             conn.written = 0;
         } else {
+            if conn.written >= conn.unwritten.len() / 2 {
+                // Only what is left to write is kept, so a client that reads slowly costs what it
+                // has not read, not everything since it last caught up.
+                conn.unwritten.drain(..conn.written);
+                conn.written = 0;
+            }
             conn.unwritten.extend_from_slice(&output.data);
         }
         conn.closing |= output.close;
-        match flush(conn) {
+        let flushed = flush(conn);
+        report_unsent(&self.shared, id, conn);
+        match flushed {
             Ok(true) if conn.closing => Some(id),
             Ok(true) => {
                 if output.progress.is_some() {
@@ -400,6 +419,16 @@ impl EventLoop {
             }
             self.close(id);
         }
+    }
+}
+
+/// Tells the engine, with its next call, how much of the connection's output is still unwritten
+/// when that changed: the engine closes clients over their output buffer limit.
+fn report_unsent(shared: &Shared, id: u64, conn: &mut Connection) {
+    let unsent = (conn.unwritten.len() - conn.written) as u64;
+    if unsent != conn.reported {
+        conn.reported = unsent;
+        shared.supervisor.borrow_mut().report_unsent(id, unsent);
     }
 }
 
