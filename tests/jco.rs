@@ -174,11 +174,11 @@ fn script() -> Vec<Step> {
         // are in; QUIT answers, then asks the host to close the connection.
         expect_outputs(
             json!({ "feed": "*2\r\n$3\r\nGET\r\n$2\r\nk", "id": 1 }),
-            json!({ "outputs": [{ "id": 1, "progress": { "consumed": 0, "wanted": 21, "more": false }, "data": "", "close": false, "session": false }] }),
+            json!({ "outputs": [{ "id": 1, "progress": { "consumed": 0, "wanted": 21, "more": false }, "data": "", "close": false, "discard_unsent": false, "session": false }] }),
         ),
         expect_outputs(
             json!({ "feed": "QUIT\r\n", "id": 1 }),
-            json!({ "outputs": [{ "id": 1, "progress": { "consumed": 6, "wanted": 0, "more": false }, "data": "+OK\r\n", "close": true, "session": false }] }),
+            json!({ "outputs": [{ "id": 1, "progress": { "consumed": 6, "wanted": 0, "more": false }, "data": "+OK\r\n", "close": true, "discard_unsent": false, "session": false }] }),
         ),
     ]
 }
@@ -596,7 +596,7 @@ fn recorded_session(maxmemory: u64) -> Vec<Value> {
         // Output buffer limits: a subscriber over the soft limit for more than its second is
         // closed by the timer at the deadline the engine reported; one whose backlog reaches the
         // hard limit is closed at once, its unwritten output dropped.
-        feed(2200, 1, "*3\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$7\r\ntimeout\r\n$1\r\n0\r\n*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$26\r\nclient-output-buffer-limit\r\n$17\r\npubsub 1000 500 1\r\n"),
+        feed(2200, 1, "*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$7\r\ntimeout\r\n$1\r\n0\r\n*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$26\r\nclient-output-buffer-limit\r\n$17\r\npubsub 1000 500 1\r\n"),
         open(2200, 4),
         feed(2201, 4, "SUBSCRIBE news\r\n"),
         json!({ "tick": true, "now": at(2300), "backlogs": [[4, 600]] }),
@@ -604,7 +604,8 @@ fn recorded_session(maxmemory: u64) -> Vec<Value> {
         json!({ "tick": true, "now": at(3301) }),
         open(3400, 5),
         feed(3401, 5, "SUBSCRIBE news\r\n"),
-        json!({ "feed": "PUBLISH news again\r\nINFO stats\r\n", "id": 1, "now": at(3500), "backlogs": [[5, 990]] }),
+        json!({ "feed": "PUBLISH news again\r\n", "id": 1, "now": at(3500), "backlogs": [[5, 990]] }),
+        feed(3501, 1, "INFO stats\r\n"),
     ]);
     steps
 }
@@ -613,6 +614,8 @@ fn recorded_session(maxmemory: u64) -> Vec<Value> {
 const MEMORY_STEP: usize = 16;
 const EVICTION_STEP: usize = 17;
 const IDLE_TICK_STEP: usize = 21;
+/// Where the subscriber's backlog first reaches the soft output buffer limit.
+const SOFT_LIMIT_STEP: usize = 26;
 
 #[test]
 fn a_recorded_session_replays_to_the_same_bytes_in_both_runtimes() {
@@ -648,6 +651,15 @@ fn a_recorded_session_replays_to_the_same_bytes_in_both_runtimes() {
     assert!(evicted.contains("evicted_keys:") && !evicted.contains("evicted_keys:0\r\n"), "{evicted}");
     assert!(closed(IDLE_TICK_STEP, 2) && !closed(IDLE_TICK_STEP, 1), "the idle client 2 is closed by the timer, 1 is not");
     assert!(!closed(IDLE_TICK_STEP - 2, 2), "not before it has been idle for the whole timeout");
+    let discarded = |i: usize, id: u64| {
+        results[i]["outputs"].as_array().expect("a server step").iter().any(|o| o["id"] == id && o["close"] == true && o["discard_unsent"] == true)
+    };
+    let soft_deadline = 5_000_000_000u64 + 2_300_000_000 + 1_000_000_000 + 1;
+    assert_eq!(results[SOFT_LIMIT_STEP]["next_deadline"], soft_deadline, "the soft limit's clock is the next deadline");
+    assert!(data(SOFT_LIMIT_STEP + 1, 4).contains("hello") && !closed(SOFT_LIMIT_STEP + 1, 4), "within its second the subscriber stays");
+    assert!(discarded(SOFT_LIMIT_STEP + 2, 4), "past its second over the soft limit, the timer closes it");
+    assert!(discarded(SOFT_LIMIT_STEP + 5, 5), "a backlog reaching the hard limit closes at once");
+    assert!(data(SOFT_LIMIT_STEP + 6, 1).contains("client_output_buffer_limit_disconnections:2\r\n"));
     for step in &results {
         assert!(step.get("next_deadline").is_none_or(|d| d.is_null() || d.is_u64()), "{step}");
     }

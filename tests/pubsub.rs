@@ -127,12 +127,13 @@ fn a_subscriber_that_never_reads_is_disconnected_and_memory_stays_bounded() {
         peak_kb = peak_kb.max(server.rss_kb());
     }
     assert!(unheard > 0 && heard > 0, "{heard} messages had a subscriber, {unheard} none");
-    assert!(heard * message.len() < 40 << 20, "the subscriber lasted for {heard} messages");
+    assert!(heard * message.len() < 24 << 20, "the subscriber lasted for {heard} messages");
     assert!(subscriber.closed(), "the subscriber's connection ends");
     let stats = publisher.bulk(&resp(&["INFO", "stats"]));
     assert!(stats.contains("client_output_buffer_limit_disconnections:1\r\n"), "{stats}");
     let growth_mb = peak_kb.saturating_sub(baseline_kb) / 1024;
-    assert!(growth_mb < 48, "the server grew by {growth_mb} MB while 100 MB were published");
+    eprintln!("{heard} of 1600 messages had the subscriber; RSS {baseline_kb} kB before, {peak_kb} kB at most");
+    assert!(growth_mb < 16, "the server grew by {growth_mb} MB while 100 MB were published");
     assert!(server.log_text().contains("scheduled to be closed ASAP for overcoming of output buffer limits."));
 }
 
