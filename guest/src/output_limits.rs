@@ -103,7 +103,7 @@ impl OutputLimits {
             return Ok(());
         }
         let words: Vec<&str> = text.split(' ').collect();
-        if words.len() % 4 != 0 {
+        if !words.len().is_multiple_of(4) {
             return Err(WRONG_ARGUMENTS.into());
         }
         let mut updated = *self;
