@@ -506,7 +506,11 @@ mod tests {
 
     impl Harness {
         fn start() -> Harness {
-            let supervisor = Supervisor::new(runtime(), Vec::new()).expect("an engine");
+            Harness::start_with(Vec::new())
+        }
+
+        fn start_with(settings: Vec<(String, String)>) -> Harness {
+            let supervisor = Supervisor::new(runtime(), settings).expect("an engine");
             let supervisor = Rc::new(RefCell::new(supervisor));
             let shared = Shared { supervisor: supervisor.clone(), tcp_keepalive: 0 };
             let (arrivals, arrived) = mpsc::unbounded_channel();
@@ -606,6 +610,35 @@ mod tests {
             assert!(rest.is_empty(), "nothing more was written: {rest:?}");
             killer.write_all(b"PING\r\n").await.unwrap();
             assert_eq!(read_exactly(&mut killer, 7).await, "+PONG\r\n");
+            harness.stop().await;
+        });
+    }
+
+    /// A subscriber that reads nothing while a publisher sends far more than its output buffer
+    /// limit: the loop reports what it holds unwritten, the engine closes the subscriber, and the
+    /// loop drops its output and ends its stream; the publisher's later messages reach nobody.
+    #[test]
+    fn a_subscriber_over_its_output_buffer_limit_is_closed_and_its_output_dropped() {
+        local(async {
+            let limits = ("client-output-buffer-limit".to_string(), "pubsub 64kb 0 0".to_string());
+            let harness = Harness::start_with(vec![limits]);
+            let mut subscriber = harness.connect(b"SUBSCRIBE news\r\n", 1024).await;
+            assert_eq!(read_exactly(&mut subscriber, 33).await, "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n");
+            let mut publisher = harness.connect(b"", 64 * 1024).await;
+            let publish = format!("PUBLISH news {}\r\n", "m".repeat(10_000));
+            let mut heard = 0;
+            for _ in 0..40 {
+                publisher.write_all(publish.as_bytes()).await.unwrap();
+                match read_exactly(&mut publisher, 4).await.as_str() {
+                    ":1\r\n" => heard += 1,
+                    ":0\r\n" => {}
+                    other => panic!("PUBLISH answered {other:?}"),
+                }
+            }
+            assert!((6..=10).contains(&heard), "{heard} messages reached the subscriber before it was closed");
+            let mut rest = Vec::new();
+            subscriber.read_to_end(&mut rest).await.expect("the subscriber's stream ends");
+            assert!(rest.len() <= 1024, "what it had not read was dropped: {} bytes came", rest.len());
             harness.stop().await;
         });
     }
