@@ -75,7 +75,7 @@ fn keyvalue_and_resp_share_one_keyspace() {
     let now = runtime.now();
     assert!(server.call_open(&mut *s, now, 1, peer, None).unwrap().is_ok(), "the connection is welcome");
     let commands = b"*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n*3\r\n$4\r\nMGET\r\n$8\r\ngreeting\r\n$6\r\nvisits\r\n*3\r\n$6\r\nINCRBY\r\n$6\r\nvisits\r\n$2\r\n10\r\n*2\r\n$3\r\nTTL\r\n$7\r\nsession\r\n";
-    let out = server.call_feed(&mut *s, now, &[Input { id: 1, data: commands }]).unwrap();
+    let out = server.call_feed(&mut *s, now, &[], &[Input { id: 1, data: commands }]).unwrap();
     assert_eq!(
         String::from_utf8_lossy(&out.outputs[0].data),
         "+OK\r\n*2\r\n$5\r\nhello\r\n$1\r\n3\r\n:13\r\n:60\r\n"
@@ -120,7 +120,7 @@ fn maintenance_tick_reclaims_expired_keys_and_names_its_next_call() {
     let now = runtime.now();
     assert!(server.call_open(&mut *s, now, 1, peer, None).unwrap().is_ok());
     let dbsize = |s: &mut wasmtime::Store<_>| {
-        let out = server.call_feed(&mut *s, runtime.now(), &[Input { id: 1, data: b"DBSIZE\r\n" }]).unwrap();
+        let out = server.call_feed(&mut *s, runtime.now(), &[], &[Input { id: 1, data: b"DBSIZE\r\n" }]).unwrap();
         String::from_utf8_lossy(&out.outputs[0].data).into_owned()
     };
     assert_eq!(dbsize(s), ":21\r\n", "expired keys nobody read are still counted");

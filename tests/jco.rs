@@ -11,7 +11,7 @@ use cachet::runtime::bindings::exports::cachet::engine::server::Peer;
 use cachet::runtime::bindings::keyvalue::exports::cachet::engine::expiry::TimeToLive;
 use cachet::runtime::bindings::keyvalue::exports::wasi::keyvalue::atomics::CasError;
 use cachet::runtime::bindings::keyvalue::exports::wasi::keyvalue::store::Error as StoreError;
-use cachet::runtime::{EngineOutcome, Input, PeerKind, PluginInstance, Runtime, RuntimeOptions, Time};
+use cachet::runtime::{Backlog, EngineOutcome, Input, PeerKind, PluginInstance, Runtime, RuntimeOptions, Time};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -174,11 +174,11 @@ fn script() -> Vec<Step> {
         // are in; QUIT answers, then asks the host to close the connection.
         expect_outputs(
             json!({ "feed": "*2\r\n$3\r\nGET\r\n$2\r\nk", "id": 1 }),
-            json!({ "outputs": [{ "id": 1, "progress": { "consumed": 0, "wanted": 21, "more": false }, "data": "", "close": false, "session": false }] }),
+            json!({ "outputs": [{ "id": 1, "progress": { "consumed": 0, "wanted": 21, "more": false }, "data": "", "close": false, "discard_unsent": false, "session": false }] }),
         ),
         expect_outputs(
             json!({ "feed": "QUIT\r\n", "id": 1 }),
-            json!({ "outputs": [{ "id": 1, "progress": { "consumed": 6, "wanted": 0, "more": false }, "data": "+OK\r\n", "close": true, "session": false }] }),
+            json!({ "outputs": [{ "id": 1, "progress": { "consumed": 6, "wanted": 0, "more": false }, "data": "+OK\r\n", "close": true, "discard_unsent": false, "session": false }] }),
         ),
     ]
 }
@@ -204,6 +204,7 @@ fn outcome_json(outcome: &EngineOutcome, recorded: bool) -> Value {
                 "progress": o.progress.map(|p| json!({ "consumed": p.consumed, "wanted": p.wanted, "more": p.more })),
                 "data": bytes(&o.data),
                 "close": o.close,
+                "discard_unsent": o.discard_unsent,
                 "session": match &o.session {
                     _ if !recorded => json!(o.session.is_some()),
                     Some(s) => json!(s.iter().map(|b| format!("{b:02x}")).collect::<String>()),
@@ -281,12 +282,20 @@ impl Native {
                 Err(refusal) => json!({ "err": bytes(&refusal) }),
             };
         }
+        let backlogs: Vec<Backlog> = step
+            .get("backlogs")
+            .and_then(Value::as_array)
+            .map(|list| {
+                let pair = |b: &Value, i: usize| b.get(i).and_then(Value::as_u64).expect("[id, unsent]");
+                list.iter().map(|b| Backlog { id: pair(b, 0), unsent: pair(b, 1) }).collect()
+            })
+            .unwrap_or_default();
         if step.get("feed").is_some() {
             let input = Input { id: int(step, "id") as u64, data: text(step, "feed").as_bytes() };
-            return outcome_json(&trap(server.call_feed(store, now, &[input]), step));
+            return outcome_json(&trap(server.call_feed(store, now, &backlogs, &[input]), step));
         }
         if step.get("tick").is_some() {
-            return outcome_json(&trap(server.call_tick(store, now), step));
+            return outcome_json(&trap(server.call_tick(store, now, &backlogs), step));
         }
         if step.get("close").is_some() {
             return outcome_json(&trap(server.call_close(store, now, int(step, "close") as u64), step));
@@ -586,6 +595,19 @@ fn recorded_session(maxmemory: u64) -> Vec<Value> {
         feed(1500, 1, "PING\r\n"),
         json!({ "tick": true, "now": at(2000) }),
         feed(2100, 1, "CLIENT LIST\r\nINFO clients\r\n"),
+        // Output buffer limits: a subscriber over the soft limit for more than its second is
+        // closed by the timer at the deadline the engine reported; one whose backlog reaches the
+        // hard limit is closed at once, its unwritten output dropped.
+        feed(2200, 1, "*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$7\r\ntimeout\r\n$1\r\n0\r\n*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$26\r\nclient-output-buffer-limit\r\n$17\r\npubsub 1000 500 1\r\n"),
+        open(2200, 4),
+        feed(2201, 4, "SUBSCRIBE news\r\n"),
+        json!({ "tick": true, "now": at(2300), "backlogs": [[4, 600]] }),
+        json!({ "feed": "PUBLISH news hello\r\nCLIENT LIST\r\n", "id": 1, "now": at(2400), "backlogs": [[4, 700]] }),
+        json!({ "tick": true, "now": at(3301) }),
+        open(3400, 5),
+        feed(3401, 5, "SUBSCRIBE news\r\n"),
+        json!({ "feed": "PUBLISH news again\r\n", "id": 1, "now": at(3500), "backlogs": [[5, 990]] }),
+        feed(3501, 1, "INFO stats\r\n"),
     ]);
     steps
 }
@@ -594,6 +616,8 @@ fn recorded_session(maxmemory: u64) -> Vec<Value> {
 const MEMORY_STEP: usize = 16;
 const EVICTION_STEP: usize = 17;
 const IDLE_TICK_STEP: usize = 21;
+/// Where the subscriber's backlog first reaches the soft output buffer limit.
+const SOFT_LIMIT_STEP: usize = 26;
 
 #[test]
 fn a_recorded_session_replays_to_the_same_bytes_in_both_runtimes() {
@@ -629,6 +653,15 @@ fn a_recorded_session_replays_to_the_same_bytes_in_both_runtimes() {
     assert!(evicted.contains("evicted_keys:") && !evicted.contains("evicted_keys:0\r\n"), "{evicted}");
     assert!(closed(IDLE_TICK_STEP, 2) && !closed(IDLE_TICK_STEP, 1), "the idle client 2 is closed by the timer, 1 is not");
     assert!(!closed(IDLE_TICK_STEP - 2, 2), "not before it has been idle for the whole timeout");
+    let discarded = |i: usize, id: u64| {
+        results[i]["outputs"].as_array().expect("a server step").iter().any(|o| o["id"] == id && o["close"] == true && o["discard_unsent"] == true)
+    };
+    let soft_deadline = 5_000_000_000u64 + 2_300_000_000 + 1_000_000_000 + 1;
+    assert_eq!(results[SOFT_LIMIT_STEP]["next_deadline"], soft_deadline, "the soft limit's clock is the next deadline");
+    assert!(data(SOFT_LIMIT_STEP + 1, 4).contains("hello") && !closed(SOFT_LIMIT_STEP + 1, 4), "within its second the subscriber stays");
+    assert!(discarded(SOFT_LIMIT_STEP + 2, 4), "past its second over the soft limit, the timer closes it");
+    assert!(discarded(SOFT_LIMIT_STEP + 5, 5), "a backlog reaching the hard limit closes at once");
+    assert!(data(SOFT_LIMIT_STEP + 6, 1).contains("client_output_buffer_limit_disconnections:2\r\n"));
     for step in &results {
         assert!(step.get("next_deadline").is_none_or(|d| d.is_null() || d.is_u64()), "{step}");
     }

@@ -99,3 +99,70 @@ fn redis_py_subscribes_and_receives() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/redis_py_pubsub.py");
     common::run_redis_py(&[script], server.port);
 }
+
+/// A RESP2 subscriber that never reads while a publisher sends 100 MB to its channel: with
+/// `client-output-buffer-limit pubsub 1mb 512kb 60`, cachet closes it once about a megabyte waits
+/// for it (beyond what the kernel's socket buffers took), counts and logs the disconnection, and
+/// its memory stays far below what the messages add up to.
+#[test]
+fn a_subscriber_that_never_reads_is_disconnected_and_memory_stays_bounded() {
+    let server = Server::start(&["--client-output-buffer-limit", "pubsub 1mb 512kb 60"]);
+    let mut subscriber = server.raw();
+    subscriber.roundtrip(&resp(&["SUBSCRIBE", "firehose"]), "*3\r\n$9\r\nsubscribe\r\n$8\r\nfirehose\r\n:1\r\n");
+    let mut publisher = server.raw();
+    publisher.roundtrip(&resp(&["PING"]), "+PONG\r\n");
+    let baseline_kb = server.rss_kb();
+    let message = "m".repeat(64 * 1024);
+    let batch = resp(&["PUBLISH", "firehose", &message]).repeat(16);
+    let (mut heard, mut unheard, mut peak_kb) = (0, 0, 0);
+    for _ in 0..100 {
+        publisher.send(batch.as_bytes());
+        for _ in 0..16 {
+            match &publisher.reply()[..] {
+                b":1\r\n" => heard += 1,
+                b":0\r\n" => unheard += 1,
+                other => panic!("PUBLISH answered {:?}", String::from_utf8_lossy(other)),
+            }
+        }
+        peak_kb = peak_kb.max(server.rss_kb());
+    }
+    assert!(unheard > 0 && heard > 0, "{heard} messages had a subscriber, {unheard} none");
+    assert!(heard * message.len() < 24 << 20, "the subscriber lasted for {heard} messages");
+    assert!(subscriber.closed(), "the subscriber's connection ends");
+    let stats = publisher.bulk(&resp(&["INFO", "stats"]));
+    assert!(stats.contains("client_output_buffer_limit_disconnections:1\r\n"), "{stats}");
+    let growth_mb = peak_kb.saturating_sub(baseline_kb) / 1024;
+    eprintln!("{heard} of 1600 messages had the subscriber; RSS {baseline_kb} kB before, {peak_kb} kB at most");
+    assert!(growth_mb < 16, "the server grew by {growth_mb} MB while 100 MB were published");
+    assert!(server.log_text().contains("scheduled to be closed ASAP for overcoming of output buffer limits."));
+}
+
+/// CONFIG GET prints Redis's canonical form; CONFIG SET accepts Redis's units and classes and
+/// refuses what Redis refuses, with its words. The configuration file's lines each set a class.
+#[test]
+fn output_buffer_limits_are_configured_as_on_redis() {
+    let dir = common::temp_dir("output-limits");
+    let file = dir.join("cachet.conf");
+    std::fs::write(&file, "client-output-buffer-limit normal 1mb 2mb 3\nclient-output-buffer-limit pubsub 1mb 512kb 60\n").unwrap();
+    let server = Server::start(&["--config", file.to_str().unwrap()]);
+    assert_eq!(
+        server.cli(&["CONFIG", "GET", "client-output-buffer-limit"]),
+        "client-output-buffer-limit\nnormal 1048576 2097152 3 slave 268435456 67108864 60 pubsub 1048576 524288 60\n"
+    );
+    let redis = Redis::start(&[]);
+    let defaults = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
+    assert_same_as_redis(&server, &redis, &[
+        &["CONFIG", "SET", "client-output-buffer-limit", defaults],
+        &["CONFIG", "GET", "client-output-buffer-limit"],
+        &["CONFIG", "SET", "client-output-buffer-limit", "pubsub 1mb 512kb 60"],
+        &["CONFIG", "SET", "client-output-buffer-limit", "replica 1k 2K 5 PUBSUB 1gb 1b 1"],
+        &["CONFIG", "GET", "client-output*"],
+        &["CONFIG", "SET", "client-output-buffer-limit", "normal 1 2"],
+        &["CONFIG", "SET", "client-output-buffer-limit", "normal 1 2 3 master 1 1 1"],
+        &["CONFIG", "SET", "client-output-buffer-limit", "pubsub 1.5mb 1 1"],
+        &["CONFIG", "SET", "client-output-buffer-limit", "pubsub 1 2 -3"],
+        &["CONFIG", "SET", "client-output-buffer-limit", ""],
+        &["CONFIG", "GET", "client-output-buffer-limit"],
+        &["CONFIG", "SET", "client-output-buffer-limit", defaults],
+    ]);
+}

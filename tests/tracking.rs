@@ -62,7 +62,7 @@ const STEPS: &[Step] = &[
 /// Opens the scenario's connections to a server on `port` and sets each up.
 fn connections(port: u16) -> Vec<Raw> {
     let mut conns: Vec<Raw> = (0..5).map(|_| Raw(TcpStream::connect(("127.0.0.1", port)).expect("the server accepts"))).collect();
-    let mut run = |conn: &mut Raw, args: &[&str]| {
+    let run = |conn: &mut Raw, args: &[&str]| {
         conn.send(resp(args).as_bytes());
         conn.reply()
     };
@@ -119,7 +119,7 @@ fn each_way_a_key_changes_sends_exactly_one_invalidation() {
     let server = Server::start(&[]);
     let mut reader = server.raw();
     let mut writer = server.raw();
-    let mut run = |conn: &mut Raw, args: &[&str]| {
+    let run = |conn: &mut Raw, args: &[&str]| {
         conn.send(resp(args).as_bytes());
         String::from_utf8_lossy(&conn.reply()).into_owned()
     };
@@ -173,7 +173,7 @@ fn pause_holds_writes_until_unpause_as_on_redis() {
     let transcript = |port: u16| -> Vec<String> {
         let connect = || Raw(TcpStream::connect(("127.0.0.1", port)).expect("the server accepts"));
         let (mut admin, mut writer) = (connect(), connect());
-        let mut run = |conn: &mut Raw, args: &[&str]| {
+        let run = |conn: &mut Raw, args: &[&str]| {
             conn.send(resp(args).as_bytes());
             String::from_utf8_lossy(&conn.reply()).into_owned()
         };
@@ -197,7 +197,7 @@ fn pause_holds_writes_until_unpause_as_on_redis() {
 #[test]
 fn a_fault_disconnects_tracking_clients_and_runs_held_commands() {
     let server = Server::start(&[]);
-    let mut run = |conn: &mut Raw, args: &[&str]| {
+    let run = |conn: &mut Raw, args: &[&str]| {
         conn.send(resp(args).as_bytes());
         String::from_utf8_lossy(&conn.reply()).into_owned()
     };

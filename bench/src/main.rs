@@ -8,8 +8,10 @@ mod client;
 mod memory;
 mod plot;
 mod queue;
+mod pubsub;
 mod servers;
 mod throughput;
+mod transactions;
 mod types;
 mod wasm_cost;
 
@@ -53,6 +55,10 @@ enum Part {
     Memory,
     /// Hashes, sets and lists: bytes per element, redis-benchmark's commands, a job queue
     Types,
+    /// PUBLISH fan-out to 1, 50 and 500 subscribers: messages delivered per second
+    Pubsub,
+    /// MULTI, ten SETs and EXEC per transaction: transactions per second
+    Transactions,
     Startup,
     Wasm,
 }
@@ -79,6 +85,12 @@ fn main() -> Result<()> {
     }
     if wants(Part::Types) {
         report.push_str(&types_section(&cachet, rounds, args.quick)?);
+    }
+    if wants(Part::Pubsub) {
+        report.push_str(&pubsub_section(&cachet, rounds, args.quick)?);
+    }
+    if wants(Part::Transactions) {
+        report.push_str(&transactions_section(&cachet, rounds, args.quick)?);
     }
     if wants(Part::Startup) {
         report.push_str(&startup_section(&cachet)?);
@@ -251,6 +263,31 @@ fn queue_rows(cachet: &Server, redis: &Server, rounds: usize, quick: bool) -> Re
         workers * jobs_each,
         ours / theirs
     ))
+}
+
+fn pubsub_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
+    let deliveries = if quick { 50_000 } else { 500_000 };
+    let (cachet_server, redis_server) = throughput::pair(cachet)?;
+    let mut out = format!(
+        "\n### Pub/Sub fan-out (one publisher, RESP2 subscribers on one channel, 64-byte messages; medians of {rounds} interleaved round(s))\n\n"
+    );
+    out.push_str("Messages delivered per second: PUBLISHes times subscribers, from the first PUBLISH to the last subscriber's last message.\n\n");
+    out.push_str("| subscribers | publisher pipeline | messages | cachet deliveries/s | redis deliveries/s | cachet/redis |\n|---:|---:|---:|---:|---:|---:|\n");
+    for row in pubsub::compare(&cachet_server, &redis_server, deliveries, rounds)? {
+        writeln!(out, "| {} | {} | {} | {:.0} | {:.0} | **{:.2}** |", row.subscribers, row.pipeline, row.messages, row.cachet, row.redis, row.ratio())?;
+    }
+    Ok(out)
+}
+
+fn transactions_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
+    let transactions = if quick { 8_000 } else { 80_000 };
+    let (cachet_server, redis_server) = throughput::pair(cachet)?;
+    let mut out = format!("\n### Transactions (MULTI, 10 SETs, EXEC; 50 connections; medians of {rounds} interleaved round(s))\n\n");
+    out.push_str("| transactions per round trip | transactions | cachet tx/s | redis tx/s | cachet/redis |\n|---:|---:|---:|---:|---:|\n");
+    for row in transactions::compare(&cachet_server, &redis_server, transactions, rounds)? {
+        writeln!(out, "| {} | {} | {:.0} | {:.0} | **{:.2}** |", row.pipeline, row.transactions, row.cachet, row.redis, row.ratio())?;
+    }
+    Ok(out)
 }
 
 fn startup_section(cachet: &Path) -> Result<String> {

@@ -52,7 +52,7 @@ pub fn measure(batch: usize, commands: usize) -> Result<Cost> {
     instance.open(wasm_now, 1, &peer, None)?.map_err(|_| anyhow::anyhow!("the engine refused the connection"))?;
     let started = Instant::now();
     for round in 0..rounds {
-        let out = instance.feed(wasm_now, &[Input { id: 1, data: &inputs[round % inputs.len()] }])?;
+        let out = instance.feed(wasm_now, &[], &[Input { id: 1, data: &inputs[round % inputs.len()] }])?;
         std::hint::black_box(out);
     }
     let wasm_ns = started.elapsed().as_nanos() as f64 / (rounds * batch) as f64;

@@ -72,11 +72,6 @@ impl Blocking {
         self.waiters.len()
     }
 
-    /// How many keys are waited for (INFO's `total_blocking_keys`).
-    pub fn keys_len(&self) -> usize {
-        self.by_key.len()
-    }
-
     pub fn is_blocked(&self, connection: u64) -> bool {
         self.waiters.contains_key(&connection)
     }
@@ -194,6 +189,6 @@ mod tests {
         assert_eq!(b.timed_out(50), [7]);
         assert!(b.unblock(7).is_some());
         assert_eq!(b.waiting_for(0, b"a"), [8]);
-        assert_eq!((b.keys_len(), b.next_deadline()), (1, None));
+        assert_eq!((b.by_key.len(), b.next_deadline()), (1, None));
     }
 }

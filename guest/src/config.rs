@@ -4,6 +4,7 @@
 use crate::glob;
 use crate::keyspace::Policy;
 use crate::notify;
+use crate::output_limits::OutputLimits;
 
 /// Why a setting was refused, in the words CONFIG SET answers with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +31,8 @@ pub struct Config {
     /// Bytes a sparse HyperLogLog may grow to before it is rewritten dense.
     pub hll_sparse_max_bytes: u64,
     pub client_query_buffer_limit: u64,
+    /// How much unwritten output each class of client may have before it is closed.
+    pub output_limits: OutputLimits,
     pub tcp_keepalive: u64,
     pub save: String,
     pub appendonly: bool,
@@ -97,6 +100,7 @@ impl Default for Config {
             proto_max_bulk_len: 512 * 1024 * 1024,
             hll_sparse_max_bytes: 3000,
             client_query_buffer_limit: 1024 * 1024 * 1024,
+            output_limits: OutputLimits::default(),
             tcp_keepalive: 300,
             save: String::new(),
             appendonly: false,
@@ -189,6 +193,12 @@ const PARAMS: &[Param] = &[
     number_param!("proto-max-bulk-len", proto_max_bulk_len, Access::Mutable, 1024 * 1024, i64::MAX as u64),
     number_param!("hll-sparse-max-bytes", hll_sparse_max_bytes, Access::Mutable, 0, i64::MAX as u64),
     number_param!("client-query-buffer-limit", client_query_buffer_limit, Access::Mutable, 1024 * 1024, i64::MAX as u64),
+    Param {
+        name: "client-output-buffer-limit",
+        access: Access::Mutable,
+        get: |c| c.output_limits.describe(),
+        set: |c, v| c.output_limits.apply(v),
+    },
     number_param!("tcp-keepalive", tcp_keepalive, Access::Immutable, 0, i32::MAX as u64),
     Param {
         name: "save",

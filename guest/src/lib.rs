@@ -36,6 +36,7 @@ pub mod memory;
 mod notify;
 mod outbox;
 mod pause;
+mod output_limits;
 mod pubsub;
 #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
 mod request;
@@ -55,7 +56,7 @@ mod bindings;
 
 // What native users (the fuzz targets and benchmarks) drive the engine with; everything else is the
 // crate's own.
-pub use engine::{Engine, Input};
+pub use engine::{Backlog, Engine, Input};
 pub use outbox::{Output, Progress};
 pub use session::{Peer, PeerKind};
 pub use time::Now;

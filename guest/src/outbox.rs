@@ -29,10 +29,16 @@ pub struct Output {
     pub data: Vec<u8>,
     /// Write `data`, then close the connection.
     pub close: bool,
+    /// Close without writing anything more: drop `data` and whatever the host still holds
+    /// unwritten for the connection (it went over its output buffer limit).
+    pub discard_unsent: bool,
     /// The connection's session, when a command changed it (see `Session::encode`).
     pub session: Option<Vec<u8>>,
     /// Feed the input kept for this connection again: the engine held it and can run it now.
     pub resume: bool,
+    /// Pushes reaching this length put the connection on the list of outputs to check against
+    /// its output buffer limit (see [`Outbox::push`]).
+    check_at: usize,
 }
 
 /// The outputs of one call, in the order their connections were first given something.
@@ -44,7 +50,14 @@ pub struct Outbox {
     positions: HashMap<u64, usize, foldhash::fast::FixedState>,
     /// Connections asked to close, in order.
     closed: Vec<u64>,
+    /// Connections whose pushed output grew by [`CHECK_STEP`] since they were last checked
+    /// against their output buffer limit.
+    to_check: Vec<u64>,
 }
+
+/// Pushes for one connection are checked against its output buffer limit every time they grow by
+/// this much, so one call cannot pile up much more than the limit for a client that does not read.
+pub const CHECK_STEP: usize = 64 * 1024;
 
 impl Outbox {
     /// The output for connection `id`, made empty on first use.
@@ -52,7 +65,7 @@ impl Outbox {
         let at = match self.position(id) {
             Some(at) => at,
             None => {
-                self.outputs.push(Output { id, ..Output::default() });
+                self.outputs.push(Output { id, check_at: CHECK_STEP, ..Output::default() });
                 let at = self.outputs.len() - 1;
                 if at > 0 {
                     if at == 1 {
@@ -81,7 +94,40 @@ impl Outbox {
 
     /// Appends bytes for connection `id` (a push: a message it did not ask for in this call).
     pub fn push(&mut self, id: u64, bytes: &[u8]) {
-        self.to(id).data.extend_from_slice(bytes);
+        let out = self.to(id);
+        out.data.extend_from_slice(bytes);
+        if out.data.len() >= out.check_at {
+            out.check_at = out.data.len() + CHECK_STEP;
+            self.to_check.push(id);
+        }
+    }
+
+    /// Takes the connections whose pushed output is due a check against its limit.
+    pub fn take_to_check(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.to_check)
+    }
+
+    /// Whether some connection's pushed output is due a check.
+    pub fn checks_due(&self) -> bool {
+        !self.to_check.is_empty()
+    }
+
+    /// Bytes this call has for connection `id` so far.
+    pub fn pending(&self, id: u64) -> usize {
+        self.position(id).map_or(0, |at| self.outputs[at].data.len())
+    }
+
+    /// The outputs so far: pushes to check at the end of a call.
+    pub fn outputs(&self) -> &[Output] {
+        &self.outputs
+    }
+
+    /// Closes connection `id` at once, dropping everything it was to be written.
+    pub fn discard(&mut self, id: u64) {
+        self.close(id);
+        let out = self.to(id);
+        out.data = Vec::new();
+        out.discard_unsent = true;
     }
 
     /// Asks the host to close connection `id` once what it has been given is written.

@@ -1,5 +1,7 @@
 //! What the server remembers about one client connection.
 
+use crate::output_limits::ClientClass;
+
 /// Open connections by id. Looked up on every feed: a fast fixed hasher, as ids are the host's, not
 /// a client's.
 /// Boxed: a connection's session is taken out of the map and put back around every read, and a
@@ -87,6 +89,11 @@ pub struct Session {
     pub no_evict: bool,
     /// CLIENT NO-TOUCH ON: its reads leave the keys' LRU/LFU data as it was.
     pub no_touch: bool,
+    /// Bytes of this client's output the host holds unwritten, as the host last reported.
+    pub unsent: u64,
+    /// Since when (monotonic nanoseconds) the output waiting for this client has been at or above
+    /// its class's soft limit.
+    pub soft_limit_since_ns: Option<u64>,
 }
 
 /// CLIENT REPLY's modes.
@@ -176,6 +183,8 @@ impl Session {
             in_exec: false,
             no_evict: false,
             no_touch: false,
+            unsent: 0,
+            soft_limit_since_ns: None,
         }
     }
 
@@ -184,6 +193,12 @@ impl Session {
     /// (client id 0).
     pub fn may_block(&self) -> bool {
         !self.in_exec && self.peer.kind != PeerKind::Udp && self.client_id != 0
+    }
+
+    /// The class whose `client-output-buffer-limit` applies: pubsub while the client has any
+    /// subscription (in RESP3 too, as Redis 7 flags it), normal otherwise (MONITOR included).
+    pub fn output_class(&self) -> ClientClass {
+        if self.subscriptions.any() { ClientClass::PubSub } else { ClientClass::Normal }
     }
 
     pub fn resp3(&self) -> bool {

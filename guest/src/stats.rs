@@ -27,6 +27,8 @@ pub struct Stats {
     /// SLOWLOG and LATENCY: kept across CONFIG RESETSTAT, as in Redis.
     pub slowlog: SlowLog,
     pub latency: LatencyMonitor,
+    /// Clients closed for going over `client-output-buffer-limit`.
+    pub output_limit_disconnections: u64,
 }
 
 #[derive(Debug, Default, Clone)]

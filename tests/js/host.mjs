@@ -17,9 +17,10 @@
 //   {"open": {"id", "kind", "address", "local"}}  server.open     -> {"ok":<outcome>} | {"err":"<refusal bytes>"}
 //   {"feed": "<bytes>", "id": 1}             server.feed         -> <outcome>
 //   {"tick": true}                           server.tick         -> <outcome>
+//     (feed and tick steps may carry "backlogs": [[id, unsent], ...], the host's unwritten output)
 //   {"close": id}                            server.close        -> <outcome>
 //
-// where <outcome> is {"outputs":[{"id","progress":{"consumed","wanted","more"}|null,"data","close","session"}],
+// where <outcome> is {"outputs":[{"id","progress":{"consumed","wanted","more"}|null,"data","close","discard_unsent","session"}],
 // "next_deadline": n|null}. Server steps may carry "now": [monotonic ns, wall ms], the time of a
 // recorded call; without it the host reads its clocks. Sessions are printed in hex with a recorded
 // time, and as true/false without (they hold the time the connection opened).
@@ -230,6 +231,7 @@ function outcomeJson(outcome, recorded) {
       progress: o.progress === undefined ? null : { consumed: o.progress.consumed, wanted: o.progress.wanted, more: o.progress.more },
       data: bytesText(o.data),
       close: o.close,
+      discard_unsent: o.discardUnsent,
       session: recorded ? (o.session === undefined ? null : hex(o.session)) : o.session !== undefined,
     })),
     next_deadline: outcome.nextDeadline === undefined ? null : outcome.nextDeadline,
@@ -254,10 +256,11 @@ function runServer(step) {
       (refusal) => bytesText(refusal),
     );
   }
+  const backlogs = (step.backlogs ?? []).map(([id, unsent]) => ({ id: BigInt(id), unsent: BigInt(unsent) }));
   if (step.feed !== undefined) {
-    return outcomeJson(server().feed(now, [{ id: BigInt(step.id ?? 1), data: bytesOf(step.feed) }]), recorded);
+    return outcomeJson(server().feed(now, backlogs, [{ id: BigInt(step.id ?? 1), data: bytesOf(step.feed) }]), recorded);
   }
-  if (step.tick !== undefined) return outcomeJson(server().tick(now), recorded);
+  if (step.tick !== undefined) return outcomeJson(server().tick(now, backlogs), recorded);
   if (step.close !== undefined) return outcomeJson(server().close(now, BigInt(step.close)), recorded);
   throw new Error(`unknown step ${JSON.stringify(step)}`);
 }

@@ -3,7 +3,7 @@
 use super::Component;
 use super::exports::cachet::engine::server as wit;
 use super::with_engine;
-use crate::engine::{Engine, Input};
+use crate::engine::{Backlog, Engine, Input};
 use crate::outbox::Output;
 use crate::session::{Peer, PeerKind};
 use crate::time::Now;
@@ -32,8 +32,12 @@ impl From<Output> for wit::Output {
             wanted: u32::try_from(p.wanted).unwrap_or(u32::MAX),
             more: p.more,
         });
-        wit::Output { id: out.id, progress, data: out.data, close: out.close, session: out.session, resume: out.resume }
+        wit::Output { id: out.id, progress, data: out.data, close: out.close, discard_unsent: out.discard_unsent, session: out.session, resume: out.resume }
     }
+}
+
+fn backlogs(backlogs: &[wit::Backlog]) -> Vec<Backlog> {
+    backlogs.iter().map(|b| Backlog { id: b.id, unsent: b.unsent }).collect()
 }
 
 fn outcome(engine: &Engine, outputs: Vec<Output>) -> wit::Outcome {
@@ -59,16 +63,18 @@ impl wit::Guest for Component {
         })
     }
 
-    fn feed(now: wit::Time, inputs: Vec<wit::Input>) -> wit::Outcome {
+    fn feed(now: wit::Time, reported: Vec<wit::Backlog>, inputs: Vec<wit::Input>) -> wit::Outcome {
         with_engine(|engine| {
+            engine.note_backlogs(now.into(), &backlogs(&reported));
             let inputs: Vec<Input<'_>> = inputs.iter().map(|i| Input { id: i.id, data: &i.data }).collect();
             let outputs = engine.feed(now.into(), &inputs);
             outcome(engine, outputs)
         })
     }
 
-    fn tick(now: wit::Time) -> wit::Outcome {
+    fn tick(now: wit::Time, reported: Vec<wit::Backlog>) -> wit::Outcome {
         with_engine(|engine| {
+            engine.note_backlogs(now.into(), &backlogs(&reported));
             let outputs = engine.tick(now.into());
             outcome(engine, outputs)
         })

@@ -272,14 +272,22 @@ fn client_flags(ctx: &Ctx, session: &Session) -> String {
     flags
 }
 
-/// One client as CLIENT LIST shows it. Fields the engine does not track (buffers live in the host)
-/// are reported as 0; `fd` is -1 because the engine never sees file descriptors.
+/// The output waiting for a client: what the host last reported holding unwritten for it, and
+/// what the current call has made for it so far. CLIENT LIST's `omem` and `tot-mem`.
+pub(crate) fn output_memory(ctx: &Ctx, session: &Session) -> u64 {
+    session.unsent.saturating_add(ctx.outbox.pending(session.connection) as u64)
+}
+
+/// One client as CLIENT LIST shows it. Input buffers live in the host and are reported as 0;
+/// output waiting in the host is `omem` and all of `tot-mem` (cachet has no reply blocks, so
+/// `obl` and `oll` stay 0); `fd` is -1 because the engine never sees file descriptors.
 fn describe(ctx: &Ctx, session: &Session, command: &str) -> String {
     let is_self = session.client_id == ctx.session.client_id;
     let age = ctx.now.wall_ms.saturating_sub(session.created_ms) / 1000;
     let idle = if is_self { 0 } else { ctx.now.mono_ns.saturating_sub(session.last_active_ns) / 1_000_000_000 };
     let addr = peer_id(session);
     let flags = client_flags(ctx, session);
+    let omem = output_memory(ctx, session);
     let multi = session.transaction.as_ref().map_or(-1, |t| t.queued.len() as i64);
     let subscriptions = &session.subscriptions;
     let (sub, psub, ssub) = (subscriptions.channels.len(), subscriptions.patterns.len(), subscriptions.shard.len());
@@ -288,7 +296,7 @@ fn describe(ctx: &Ctx, session: &Session, command: &str) -> String {
     }
     format!(
         "id={} addr={addr} laddr={} fd=-1 name={} age={age} idle={idle} flags={flags} db={} sub={sub} psub={psub} ssub={ssub} \
-         multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r \
+         multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={omem} tot-mem={omem} events=r \
          cmd={command} user=default redir={} resp={} lib-name={} lib-ver={}\n",
         session.client_id,
         session.peer.local_address,

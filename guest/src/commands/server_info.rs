@@ -177,7 +177,7 @@ fn client_fields(ctx: &Ctx) -> Fields {
         ("cluster_connections", "0".into()),
         ("maxclients", ctx.config.maxclients.to_string()),
         ("client_recent_max_input_buffer", "0".into()),
-        ("client_recent_max_output_buffer", "0".into()),
+        ("client_recent_max_output_buffer", largest_output(ctx).to_string()),
         ("blocked_clients", ctx.blocking.len().to_string()),
         ("tracking_clients", ctx.tracking.clients_count().to_string()),
         ("clients_in_timeout_table", "0".into()),
@@ -199,6 +199,8 @@ fn memory_fields(ctx: &Ctx) -> Fields {
         ("maxmemory", ctx.config.maxmemory.to_string()),
         ("maxmemory_human", human_bytes(ctx.config.maxmemory)),
         ("maxmemory_policy", ctx.config.maxmemory_policy.name().into()),
+        ("mem_clients_slaves", "0".into()),
+        ("mem_clients_normal", clients_output(ctx).to_string()),
         ("mem_allocator", "dlmalloc".into()),
         // Both lazy-free figures are in this section in Redis 7, the count of freed ones too.
         ("lazyfree_pending_objects", ctx.keyspace.lazyfree_pending_objects().to_string()),
@@ -238,8 +240,21 @@ fn stats_fields(ctx: &Ctx) -> Fields {
         ("tracking_total_items", ctx.tracking.items_count().to_string()),
         ("tracking_total_prefixes", ctx.tracking.prefixes_count().to_string()),
         ("total_error_replies", stats.error_replies.to_string()),
+        ("client_output_buffer_limit_disconnections", stats.output_limit_disconnections.to_string()),
         ("engine_faults", ctx.config.engine_faults.to_string()),
     ]
+}
+
+/// The most output waiting for one client (CLIENT LIST's `omem`). Redis keeps the largest of the
+/// last few seconds; cachet reports the largest now.
+fn largest_output(ctx: &Ctx) -> u64 {
+    ctx.all_sessions().iter().map(|s| super::client::output_memory(ctx, s)).max().unwrap_or(0)
+}
+
+/// The output waiting for every client, the sum of CLIENT LIST's `tot-mem`: cachet has no
+/// replicas, so every client is in `mem_clients_normal`.
+fn clients_output(ctx: &Ctx) -> u64 {
+    ctx.all_sessions().iter().map(|s| super::client::output_memory(ctx, s)).sum()
 }
 
 /// Sizes as Redis's `*_human` fields write them: `512B`, `1.50K`, `2.00M`, `1.00G`.

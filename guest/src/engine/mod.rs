@@ -20,6 +20,9 @@ use crate::tracking::Tracking;
 use crate::watches::Watches;
 use smallvec::SmallVec;
 
+mod output_limits;
+pub use output_limits::Backlog;
+
 /// Redis's answer to a client from another machine while protected mode is on.
 const PROTECTED_MODE_REFUSAL: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
@@ -92,6 +95,8 @@ pub struct Engine {
     /// Blocked clients are being served (see [`Engine::serve_ready`]): their commands do not
     /// serve others in turn.
     serving_blocked: bool,
+    /// Connections whose waiting output has reached their soft output buffer limit.
+    soft_limited: Vec<u64>,
 }
 
 /// How a wait ends without being served.
@@ -135,6 +140,7 @@ impl Engine {
             pause: Pause::default(),
             blocking: Blocking::default(),
             serving_blocked: false,
+            soft_limited: Vec::new(),
         }
     }
 
@@ -267,6 +273,7 @@ impl Engine {
         if self.tracking.wants_changes() || self.tracking.has_pending() || self.tracking_over_limit {
             self.finish_tracking(&mut outbox);
         }
+        self.check_call_output(&mut outbox, now);
         self.keyspace.free_lazily(commands::LAZY_FREE_SLICE);
         outbox.into_outputs()
     }
@@ -299,10 +306,15 @@ impl Engine {
         let progress = self.run_commands(&mut session, data, &mut reply, outbox, now);
         self.stats.net_input_bytes += progress.consumed as u64;
         self.stats.net_output_bytes += (reply.len() - before) as u64;
+        let over_limit = self.check_own_output(&mut session, reply.len(), now);
         let out = outbox.to(id);
         out.data = reply;
         out.progress = Some(progress);
         out.close |= session.close_after_reply;
+        if over_limit {
+            outbox.discard(id);
+        }
+        let out = outbox.to(id);
         if session.changed {
             session.changed = false;
             out.session = Some(session.encode());
@@ -314,6 +326,7 @@ impl Engine {
             self.monitors.retain(|m| *m != id);
             self.pause.forget(id);
             self.blocking.unblock(id);
+            self.forget_soft_limited(id);
         } else {
             self.sessions.insert(id, session);
         }
@@ -565,6 +578,9 @@ impl Engine {
         session.last_command = command.map_or("NULL", |c| c.name);
         session.last_active_ns = now.mono_ns;
         self.stats.commands_processed += 1;
+        if outbox.checks_due() {
+            self.check_pushed(outbox, now);
+        }
         // Connections the command closed (CLIENT KILL) are gone at once for the commands after it.
         if outbox.closes() > closes_before {
             for id in outbox.closed_since(closes_before).to_vec() {
@@ -623,6 +639,7 @@ impl Engine {
         self.monitors.retain(|m| *m != connection);
         self.pause.forget(connection);
         self.blocking.unblock(connection);
+        self.forget_soft_limited(connection);
     }
 
     /// Runs due background work — active expiry, closing idle clients, a slice of lazy freeing —
@@ -650,6 +667,8 @@ impl Engine {
         for connection in self.blocking.timed_out(now.mono_ns) {
             self.end_wait(connection, Ending::Timeout, &mut outbox);
         }
+        self.check_soft_limits(&mut outbox, now);
+        self.check_call_output(&mut outbox, now);
         self.keyspace.free_lazily(commands::LAZY_FREE_SLICE);
         outbox.into_outputs()
     }
@@ -666,7 +685,7 @@ impl Engine {
         }
         let expiry = self.keyspace.has_volatile().then(|| self.expiry_due_ns());
         let idle = if self.config.timeout != self.idle.timeout { Some(0) } else { self.idle.deadline_ns };
-        [expiry, idle, self.pause.deadline(), self.blocking.next_deadline()].into_iter().flatten().min()
+        [expiry, idle, self.pause.deadline(), self.blocking.next_deadline(), self.soft_limit_deadline()].into_iter().flatten().min()
     }
 
     /// Active expiry runs `hz` times a second while some key or hash field has a time to live.

@@ -55,6 +55,11 @@ pub struct ServeArgs {
     /// Publish keyspace notifications of these classes, in Redis's letters (e.g. KEA) [default: none]
     #[arg(long, value_name = "CLASSES")]
     notify_keyspace_events: Option<String>,
+    /// Close clients whose unread output grows too large, per class (normal, replica, pubsub), as
+    /// redis.conf writes it; may be repeated: --client-output-buffer-limit "pubsub 32mb 8mb 60"
+    /// [default: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"]
+    #[arg(long, value_name = "CLASS HARD SOFT SECONDS", action = clap::ArgAction::Append)]
+    client_output_buffer_limit: Vec<String>,
     /// Any other setting, as CONFIG SET names it: --set proto-max-bulk-len 64mb
     #[arg(long, num_args = 2, value_names = ["NAME", "VALUE"], action = clap::ArgAction::Append)]
     set: Vec<String>,
@@ -136,6 +141,9 @@ fn collect_directives(args: &ServeArgs) -> Result<Vec<(String, String)>> {
     flag("requirepass", args.requirepass.clone());
     flag("protected-mode", args.protected_mode.clone());
     flag("notify-keyspace-events", args.notify_keyspace_events.clone());
+    for limits in &args.client_output_buffer_limit {
+        flag("client-output-buffer-limit", Some(limits.clone()));
+    }
     for pair in args.set.chunks(2) {
         if let [name, value] = pair {
             directives.push((name.to_ascii_lowercase(), value.clone()));

@@ -20,7 +20,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store};
 
 pub use client::{CacheError, CacheErrorKind, CacheOptions, ClientInstance, Node, Op, Outcome};
-pub use wit::{ConfigError, Outcome as EngineOutcome, Output, PeerKind, Progress, Time};
+pub use wit::{Backlog, ConfigError, Outcome as EngineOutcome, Output, PeerKind, Progress, Time};
 
 /// Who is on the other end of a connection, as the host tells the engine.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -291,16 +291,17 @@ impl Instance {
         Ok(server.call_close(&mut self.store, now, id)?)
     }
 
-    pub fn feed(&mut self, now: Time, inputs: &[Input<'_>]) -> Result<EngineOutcome> {
+    /// `backlogs`: the connections whose unwritten output changed since the last report.
+    pub fn feed(&mut self, now: Time, backlogs: &[Backlog], inputs: &[Input<'_>]) -> Result<EngineOutcome> {
         let server = self.bindings.cachet_engine_server();
         self.store.set_epoch_deadline(self.deadline_ticks);
-        Ok(server.call_feed(&mut self.store, now, inputs)?)
+        Ok(server.call_feed(&mut self.store, now, backlogs, inputs)?)
     }
 
-    pub fn tick(&mut self, now: Time) -> Result<EngineOutcome> {
+    pub fn tick(&mut self, now: Time, backlogs: &[Backlog]) -> Result<EngineOutcome> {
         let server = self.bindings.cachet_engine_server();
         self.store.set_epoch_deadline(self.deadline_ticks);
-        Ok(server.call_tick(&mut self.store, now)?)
+        Ok(server.call_tick(&mut self.store, now, backlogs)?)
     }
 }
 

@@ -98,6 +98,8 @@ struct Connection {
     /// Replies not written yet, from `written` on; nothing more is read until they are.
     unwritten: Vec<u8>,
     written: usize,
+    /// How many unwritten bytes the engine was last told of (see [`report_unsent`]).
+    reported: u64,
     /// The engine stopped early with a large reply: feed `pending` again once it is written.
     more: bool,
     /// Where the input fed in this turn is, until the engine's output for it is taken.
@@ -209,6 +211,7 @@ impl EventLoop {
                     wanted: 0,
                     unwritten: Vec::new(),
                     written: 0,
+                    reported: 0,
                     more: false,
                     fed: None,
                     closing: false,
@@ -270,7 +273,9 @@ impl EventLoop {
             return Step::Wait;
         }
         conn.turn = turn;
-        match flush(conn) {
+        let flushed = flush(conn);
+        report_unsent(&self.shared, id, conn);
+        match flushed {
             Ok(true) => {}
             Ok(false) => return Step::Wait,
             Err(_) => return Step::Close,
@@ -344,15 +349,29 @@ impl EventLoop {
             conn.wanted = progress.wanted as usize;
             conn.more = progress.more;
         }
+        if output.discard_unsent {
+            // Over its output buffer limit: what it has not read is dropped, and it is closed now.
+            conn.unwritten = Vec::new();
+            conn.written = 0;
+            return Some(id);
+        }
         if conn.unwritten.is_empty() {
             conn.unwritten = output.data;
             conn.written = 0;
         } else {
+            if conn.written >= conn.unwritten.len() / 2 {
+                // Only what is left to write is kept, so a client that reads slowly costs what it
+                // has not read, not everything since it last caught up.
+                conn.unwritten.drain(..conn.written);
+                conn.written = 0;
+            }
             conn.unwritten.extend_from_slice(&output.data);
         }
         conn.closing |= output.close;
         conn.more |= output.resume;
-        match flush(conn) {
+        let flushed = flush(conn);
+        report_unsent(&self.shared, id, conn);
+        match flushed {
             Ok(true) if conn.closing => Some(id),
             Ok(true) => {
                 if output.progress.is_some() || output.resume {
@@ -401,6 +420,16 @@ impl EventLoop {
             }
             self.close(id);
         }
+    }
+}
+
+/// Tells the engine, with its next call, how much of the connection's output is still unwritten
+/// when that changed: the engine closes clients over their output buffer limit.
+fn report_unsent(shared: &Shared, id: u64, conn: &mut Connection) {
+    let unsent = (conn.unwritten.len() - conn.written) as u64;
+    if unsent != conn.reported {
+        conn.reported = unsent;
+        shared.supervisor.borrow_mut().report_unsent(id, unsent);
     }
 }
 
@@ -478,7 +507,11 @@ mod tests {
 
     impl Harness {
         fn start() -> Harness {
-            let supervisor = Supervisor::new(runtime(), Vec::new()).expect("an engine");
+            Harness::start_with(Vec::new())
+        }
+
+        fn start_with(settings: Vec<(String, String)>) -> Harness {
+            let supervisor = Supervisor::new(runtime(), settings).expect("an engine");
             let supervisor = Rc::new(RefCell::new(supervisor));
             let shared = Shared { supervisor: supervisor.clone(), tcp_keepalive: 0 };
             let (arrivals, arrived) = mpsc::unbounded_channel();
@@ -578,6 +611,35 @@ mod tests {
             assert!(rest.is_empty(), "nothing more was written: {rest:?}");
             killer.write_all(b"PING\r\n").await.unwrap();
             assert_eq!(read_exactly(&mut killer, 7).await, "+PONG\r\n");
+            harness.stop().await;
+        });
+    }
+
+    /// A subscriber that reads nothing while a publisher sends far more than its output buffer
+    /// limit: the loop reports what it holds unwritten, the engine closes the subscriber, and the
+    /// loop drops its output and ends its stream; the publisher's later messages reach nobody.
+    #[test]
+    fn a_subscriber_over_its_output_buffer_limit_is_closed_and_its_output_dropped() {
+        local(async {
+            let limits = ("client-output-buffer-limit".to_string(), "pubsub 64kb 0 0".to_string());
+            let harness = Harness::start_with(vec![limits]);
+            let mut subscriber = harness.connect(b"SUBSCRIBE news\r\n", 1024).await;
+            assert_eq!(read_exactly(&mut subscriber, 33).await, "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n");
+            let mut publisher = harness.connect(b"", 64 * 1024).await;
+            let publish = format!("PUBLISH news {}\r\n", "m".repeat(10_000));
+            let mut heard = 0;
+            for _ in 0..40 {
+                publisher.write_all(publish.as_bytes()).await.unwrap();
+                match read_exactly(&mut publisher, 4).await.as_str() {
+                    ":1\r\n" => heard += 1,
+                    ":0\r\n" => {}
+                    other => panic!("PUBLISH answered {other:?}"),
+                }
+            }
+            assert!((6..=10).contains(&heard), "{heard} messages reached the subscriber before it was closed");
+            let mut rest = Vec::new();
+            subscriber.read_to_end(&mut rest).await.expect("the subscriber's stream ends");
+            assert!(rest.len() <= 1024, "what it had not read was dropped: {} bytes came", rest.len());
             harness.stop().await;
         });
     }

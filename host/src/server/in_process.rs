@@ -170,6 +170,7 @@ impl Drop for InProcess {
 
 impl Engine {
     fn tick(&mut self) {
+        self.report_unsent();
         self.supervisor.tick();
         let pending = self.supervisor.take_pending();
         self.deliver(pending);
@@ -181,7 +182,12 @@ impl Engine {
             let Some(mailbox) = self.mailboxes.get(&output.id) else { continue };
             {
                 let mut state = mailbox.lock();
-                state.output.extend_from_slice(&output.data);
+                if output.discard_unsent {
+                    // Over its output buffer limit: what it has not read is dropped.
+                    state.output = Vec::new();
+                } else {
+                    state.output.extend_from_slice(&output.data);
+                }
                 state.closed |= output.close;
                 if output.resume && !state.waiting {
                     state.waiting = true;
@@ -192,6 +198,16 @@ impl Engine {
             if output.close {
                 self.mailboxes.remove(&output.id);
             }
+        }
+    }
+
+    /// Tells the engine how much output each connection has not received yet (the supervisor
+    /// passes on only the counts that changed): the engine closes clients over their output
+    /// buffer limit.
+    fn report_unsent(&mut self) {
+        for (id, mailbox) in &self.mailboxes {
+            let unsent = mailbox.lock().output.len() as u64;
+            self.supervisor.report_unsent(*id, unsent);
         }
     }
 
@@ -211,6 +227,7 @@ impl Engine {
             .collect();
         let mut active: Vec<usize> = (0..fed.len()).collect();
         while !active.is_empty() {
+            self.report_unsent();
             let inputs: Vec<Input<'_>> = active.iter().map(|&i| Input { id: fed[i].0.id, data: &fed[i].1[fed[i].2..] }).collect();
             let outputs = self.supervisor.feed_all(&inputs);
             let progress: HashMap<u64, Progress> = outputs.iter().filter_map(|o| Some((o.id, o.progress.clone()?))).collect();

@@ -11,7 +11,7 @@
 //! Every call passes the engine the time from the runtime's clock, and keeps the engine's next
 //! deadline for the timer.
 
-use crate::runtime::{EngineOutcome, Input, Instance, Output, Peer, Progress, Runtime};
+use crate::runtime::{Backlog, EngineOutcome, Input, Instance, Output, Peer, Progress, Runtime};
 use anyhow::{Context, Result};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -29,6 +29,10 @@ enum Fault {
 struct Registered {
     peer: Peer,
     session: Option<Vec<u8>>,
+    /// Bytes the host holds unwritten for the connection.
+    unsent: u64,
+    /// `unsent` changed since the engine was last told.
+    unreported: bool,
 }
 
 pub struct Supervisor {
@@ -49,6 +53,9 @@ pub struct Supervisor {
     pub deadline_moved: Arc<Notify>,
     /// Set when no fresh engine could be made after a fault: there is nothing left to serve with.
     failure: Option<anyhow::Error>,
+    /// Connections whose unwritten output changed since the engine was last told: it is told with
+    /// the next call.
+    unreported: Vec<u64>,
 }
 
 const FAULT_REPLY: &[u8] = b"-ERR internal error: the engine faulted while running this connection's command; the connection is closed and the cache was reset\r\n";
@@ -68,6 +75,7 @@ impl Supervisor {
             deadline: Some(0),
             deadline_moved: Arc::new(Notify::new()),
             failure: None,
+            unreported: Vec::new(),
         })
     }
 
@@ -89,7 +97,7 @@ impl Supervisor {
         self.next_id += 1;
         match self.instance.open(self.runtime.now(), id, &peer, None) {
             Ok(Ok(outcome)) => {
-                self.connections.insert(id, Registered { peer, session: None });
+                self.connections.insert(id, Registered { peer, session: None, unsent: 0, unreported: false });
                 let outputs = self.outcome(outcome);
                 self.defer(outputs);
                 Ok(id)
@@ -100,6 +108,32 @@ impl Supervisor {
                 Err(FAULT_REPLY.to_vec())
             }
         }
+    }
+
+    /// Notes how many bytes of a connection's output the host holds unwritten; the engine learns
+    /// it with the next call, and closes clients over their output buffer limit.
+    pub fn report_unsent(&mut self, id: u64, unsent: u64) {
+        if let Some(conn) = self.connections.get_mut(&id)
+            && conn.unsent != unsent
+        {
+            conn.unsent = unsent;
+            if !conn.unreported {
+                conn.unreported = true;
+                self.unreported.push(id);
+            }
+        }
+    }
+
+    /// The counts to report with the next call.
+    fn take_backlogs(&mut self) -> Vec<Backlog> {
+        let mut backlogs = Vec::with_capacity(self.unreported.len());
+        for id in std::mem::take(&mut self.unreported) {
+            if let Some(conn) = self.connections.get_mut(&id) {
+                conn.unreported = false;
+                backlogs.push(Backlog { id, unsent: conn.unsent });
+            }
+        }
+        backlogs
     }
 
     pub fn close(&mut self, id: u64) {
@@ -127,7 +161,8 @@ impl Supervisor {
         if self.failure.is_some() {
             return inputs.iter().map(|input| unserved(input)).collect();
         }
-        match self.instance.feed(self.runtime.now(), inputs) {
+        let backlogs = self.take_backlogs();
+        match self.instance.feed(self.runtime.now(), &backlogs, inputs) {
             Ok(outcome) => self.outcome(outcome),
             Err(trap) => {
                 self.recover(&trap, None, Fault::New);
@@ -145,7 +180,8 @@ impl Supervisor {
             return vec![unserved(input)];
         }
         let inputs = std::slice::from_ref(input);
-        match self.instance.feed(self.runtime.now(), inputs) {
+        let backlogs = self.take_backlogs();
+        match self.instance.feed(self.runtime.now(), &backlogs, inputs) {
             Ok(outcome) => self.outcome(outcome),
             Err(trap) => {
                 self.recover(&trap, Some(input.id), fault);
@@ -201,7 +237,8 @@ impl Supervisor {
         if self.failure.is_some() {
             return None;
         }
-        match self.instance.tick(self.runtime.now()) {
+        let backlogs = self.take_backlogs();
+        match self.instance.tick(self.runtime.now(), &backlogs) {
             Ok(outcome) => {
                 let outputs = self.outcome(outcome);
                 self.defer(outputs);
@@ -261,17 +298,25 @@ impl Supervisor {
         let now = self.runtime.now();
         let mut lost = Vec::new();
         let mut kept = Vec::new();
-        for (id, conn) in &self.connections {
+        self.unreported.clear();
+        for (id, conn) in self.connections.iter_mut() {
             match instance.open(now, *id, &conn.peer, conn.session.as_deref()) {
-                // Input the faulted engine held (a paused client's) is offered to the fresh one.
-                Ok(Ok(_)) => kept.push(Output { id: *id, progress: None, data: Vec::new(), close: false, session: None, resume: true }),
+                // The fresh engine is told of every backlog with its first call, and input the
+                // faulted engine held (a paused client's) is offered to it.
+                Ok(Ok(_)) => {
+                    conn.unreported = conn.unsent > 0;
+                    if conn.unreported {
+                        self.unreported.push(*id);
+                    }
+                    kept.push(Output { id: *id, progress: None, data: Vec::new(), close: false, discard_unsent: false, session: None, resume: true });
+                }
                 _ => lost.push(*id),
             }
         }
         self.defer(kept);
         for id in lost {
             self.connections.remove(&id);
-            self.defer(vec![Output { id, progress: None, data: Vec::new(), close: true, session: None, resume: false }]);
+            self.defer(vec![Output { id, progress: None, data: Vec::new(), close: true, discard_unsent: false, session: None, resume: false }]);
         }
         self.instance = instance;
         self.deadline = Some(0);
@@ -282,5 +327,5 @@ impl Supervisor {
 /// The output for an input nobody ran: dropped, and its connection closed.
 fn unserved(input: &Input<'_>) -> Output {
     let progress = Progress { consumed: input.data.len() as u32, wanted: 0, more: false };
-    Output { id: input.id, progress: Some(progress), data: Vec::new(), close: true, session: None, resume: false }
+    Output { id: input.id, progress: Some(progress), data: Vec::new(), close: true, discard_unsent: false, session: None, resume: false }
 }

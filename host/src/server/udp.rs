@@ -75,7 +75,7 @@ fn answer(
         let (ours, others): (Vec<Output>, Vec<Output>) = outputs.into_iter().partition(|o| o.id == id);
         // What the commands made for other connections (a client killed, a message published).
         supervisor.defer(others);
-        let out = ours.into_iter().next().unwrap_or(Output { id, progress: None, data: Vec::new(), close: true, session: None, resume: false });
+        let out = ours.into_iter().next().unwrap_or(Output { id, progress: None, data: Vec::new(), close: true, discard_unsent: false, session: None, resume: false });
         reply.extend_from_slice(&out.data);
         consumed += out.progress.map_or(datagram.len() - consumed, |p| p.consumed as usize);
         (close, more) = (out.close, out.progress.is_some_and(|p| p.more));
