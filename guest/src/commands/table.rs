@@ -102,17 +102,19 @@ impl Command {
     /// Where the key arguments are in a command line `args` (name first) of this command: after
     /// the count for `counted_keys` commands, else from the (first, last, step) positions. SORT's
     /// STORE destination is one too.
+    ///
+    /// A command may have both: ZUNIONSTORE's destination (1, 1, 1), then its counted sources.
     pub fn key_positions(&self, args: &[&[u8]]) -> Vec<usize> {
+        let (first, last, step) = self.keys;
+        let mut positions: Vec<usize> = Vec::new();
+        if first > 0 {
+            let last = if last < 0 { args.len() as i32 + last } else { last };
+            positions.extend((first..=last).step_by(step.max(1) as usize).map(|i| i as usize).filter(|&i| i < args.len()));
+        }
         if let Some(at) = self.key_count_at {
             let count = args.get(at).and_then(|c| super::parse_i64(c)).and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
-            return (at + 1..at + 1 + count).filter(|&i| i < args.len()).collect();
+            positions.extend((at + 1..at + 1 + count).filter(|&i| i < args.len()));
         }
-        let (first, last, step) = self.keys;
-        if first <= 0 {
-            return Vec::new();
-        }
-        let last = if last < 0 { args.len() as i32 + last } else { last };
-        let mut positions: Vec<usize> = (first..=last).step_by(step.max(1) as usize).map(|i| i as usize).filter(|&i| i < args.len()).collect();
         if self.name == "sort" {
             positions.extend(sort_destination(args));
         }
