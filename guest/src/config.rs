@@ -57,6 +57,10 @@ pub struct Config {
     pub set_max_intset_entries: u64,
     pub set_max_listpack_entries: u64,
     pub set_max_listpack_value: u64,
+    /// Sorted set encodings: the largest sorted set (in members and in bytes per member) kept as
+    /// a `listpack`.
+    pub zset_max_listpack_entries: u64,
+    pub zset_max_listpack_value: u64,
     /// The most keys CLIENT TRACKING remembers; past it, keys are forgotten and their readers told
     /// (0: no limit).
     pub tracking_table_max_keys: u64,
@@ -100,6 +104,8 @@ impl Default for Config {
             set_max_intset_entries: 512,
             set_max_listpack_entries: 128,
             set_max_listpack_value: 64,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
             tracking_table_max_keys: 1_000_000,
             process_id: 0,
             executable: String::new(),
@@ -231,6 +237,8 @@ const PARAMS: &[Param] = &[
     number_param!("set-max-intset-entries", set_max_intset_entries, Access::Mutable, 0, i64::MAX as u64),
     number_param!("set-max-listpack-entries", set_max_listpack_entries, Access::Mutable, 0, i64::MAX as u64),
     number_param!("set-max-listpack-value", set_max_listpack_value, Access::Mutable, 0, i64::MAX as u64),
+    number_param!("zset-max-listpack-entries", zset_max_listpack_entries, Access::Mutable, 0, i64::MAX as u64),
+    number_param!("zset-max-listpack-value", zset_max_listpack_value, Access::Mutable, 0, i64::MAX as u64),
     number_param!("tracking-table-max-keys", tracking_table_max_keys, Access::Mutable, 0, i64::MAX as u64),
     number_param!("process-id", process_id, Access::Hidden, 0, u64::MAX),
     text_param!("executable", executable, Access::Hidden),

@@ -103,6 +103,7 @@ fn acl_categories(command: &Command) -> Vec<&'static str> {
         "connection" => "@connection",
         "bitmap" => "@bitmap",
         "hyperloglog" => "@hyperloglog",
+        "sorted-set" => "@sortedset",
         _ => "@admin",
     }];
     if command.has_flag(Flag::Write) {

@@ -20,6 +20,7 @@ mod object;
 mod pubsub;
 mod server_info;
 mod sets;
+mod sorted_sets;
 mod strings;
 mod table;
 mod tracking;

@@ -38,6 +38,7 @@ fn encoding(ctx: &mut Ctx, args: &[&[u8]]) {
             Value::String(_) => "raw",
             Value::Hash(hash) => hash.encoding(),
             Value::Set(set) => set.encoding(),
+            Value::Zset(zset) => zset.encoding(),
         };
         ctx.reply.bulk(name.as_bytes());
     });

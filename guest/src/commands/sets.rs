@@ -188,7 +188,7 @@ fn smembers(ctx: &mut Ctx, args: &[&[u8]]) {
 /// `count` distinct positions in `0..len` (`count <= len`), in random order: a partial
 /// Fisher-Yates shuffle that remembers only the positions it swapped, so the work and memory
 /// follow `count`, not the set's size.
-fn distinct_positions(ctx: &mut Ctx, len: usize, count: usize) -> Vec<usize> {
+pub(super) fn distinct_positions(ctx: &mut Ctx, len: usize, count: usize) -> Vec<usize> {
     let mut swapped: HashMap<usize, usize, foldhash::fast::FixedState> = HashMap::default();
     let mut picked = Vec::with_capacity(count);
     for i in 0..count.min(len) {

@@ -3,7 +3,7 @@
 
 use super::{
     Ctx, bitfield, bitmaps, client, command, config, connection, expire, hash_ttl, hashes, hyperloglog, keys, monitor, memory, object, pubsub,
-    server_info, sets, strings, transactions,
+    server_info, sets, sorted_sets, strings, transactions,
 };
 use std::sync::OnceLock;
 
@@ -99,18 +99,20 @@ impl Command {
         if arity >= 0 { argc == arity } else { argc >= -arity }
     }
 
-    /// The key arguments of a command line `args` (name first) of this command.
+    /// The key arguments of a command line `args` (name first) of this command: those at fixed
+    /// positions (a STORE form's destination), then those a count introduces.
     pub fn key_args<'a>(&self, args: &[&'a [u8]]) -> Vec<&'a [u8]> {
+        let (first, last, step) = self.keys;
+        let mut keys: Vec<&[u8]> = Vec::new();
+        if first > 0 {
+            let last = if last < 0 { args.len() as i32 + last } else { last };
+            keys.extend((first..=last).step_by(step.max(1) as usize).filter_map(|i| args.get(i as usize).copied()));
+        }
         if let Some(at) = self.key_count_at {
             let count = args.get(at).and_then(|c| super::parse_i64(c)).and_then(|n| usize::try_from(n).ok()).unwrap_or(0);
-            return args.iter().skip(at + 1).take(count).copied().collect();
+            keys.extend(args.iter().skip(at + 1).take(count).copied());
         }
-        let (first, last, step) = self.keys;
-        if first <= 0 {
-            return Vec::new();
-        }
-        let last = if last < 0 { args.len() as i32 + last } else { last };
-        (first..=last).step_by(step.max(1) as usize).filter_map(|i| args.get(i as usize).copied()).collect()
+        keys
     }
 
     pub fn has_flag(&self, flag: Flag) -> bool {
@@ -138,6 +140,8 @@ pub enum Flag {
     /// Not logged by SLOWLOG (EXEC: its commands are).
     SkipSlowlog,
     PubSub,
+    /// The keys' positions depend on the arguments (a `numkeys` count).
+    MovableKeys,
 }
 
 impl Flag {
@@ -157,6 +161,7 @@ impl Flag {
             Flag::Sentinel => "sentinel",
             Flag::SkipSlowlog => "skip_slowlog",
             Flag::PubSub => "pubsub",
+            Flag::MovableKeys => "movablekeys",
         }
     }
 }
@@ -165,6 +170,7 @@ impl Flag {
 const FAMILIES: &[&[Command]] = &[
     strings::COMMANDS,
     sets::COMMANDS,
+    sorted_sets::COMMANDS,
     keys::COMMANDS,
     expire::COMMANDS,
     object::COMMANDS,

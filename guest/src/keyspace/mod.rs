@@ -13,6 +13,7 @@ mod lazy_free;
 mod set;
 mod table;
 mod value;
+mod zset;
 
 pub use eviction::{Access, Policy};
 pub use key::Key;
@@ -21,6 +22,7 @@ pub(crate) use lazy_free::LAZYFREE_THRESHOLD;
 pub use hash::{Hash, HashLimits};
 pub use set::{Set, SetLimits};
 pub use value::Value;
+pub use zset::{Zset, ZsetLimits, compare as zset_order};
 
 use crate::rng::Rng;
 use smallvec::SmallVec;

@@ -3,12 +3,14 @@
 
 use super::hash::Hash;
 use super::set::Set;
+use super::zset::Zset;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     String(Vec<u8>),
     Hash(Box<Hash>),
     Set(Box<Set>),
+    Zset(Box<Zset>),
 }
 
 impl Value {
@@ -22,6 +24,7 @@ impl Value {
             Value::String(_) => "string",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
+            Value::Zset(_) => "zset",
         }
     }
 
@@ -47,6 +50,7 @@ impl Value {
             Value::String(bytes) => bytes.capacity(),
             Value::Hash(hash) => hash.memory_usage(samples),
             Value::Set(set) => set.memory_usage(samples),
+            Value::Zset(zset) => zset.memory_usage(samples),
         }
     }
 
@@ -56,6 +60,7 @@ impl Value {
             Value::String(_) => 1,
             Value::Hash(hash) => hash.free_effort(),
             Value::Set(set) => set.free_effort(),
+            Value::Zset(zset) => zset.free_effort(),
         }
     }
 
@@ -65,6 +70,7 @@ impl Value {
             Value::String(_) => Box::new(std::iter::empty()),
             Value::Hash(hash) => hash.into_pieces(),
             Value::Set(set) => set.into_pieces(),
+            Value::Zset(zset) => zset.into_pieces(),
         }
     }
 
@@ -108,6 +114,24 @@ impl Value {
     pub fn as_set_mut(&mut self) -> Option<&mut Set> {
         match self {
             Value::Set(set) => Some(set),
+            _ => None,
+        }
+    }
+}
+
+/// Sorted set values (ZADD and friends).
+impl Value {
+    /// The sorted set a key holds; `None` for other types (the command answers WRONGTYPE).
+    pub fn as_zset(&self) -> Option<&Zset> {
+        match self {
+            Value::Zset(zset) => Some(zset),
+            _ => None,
+        }
+    }
+
+    pub fn as_zset_mut(&mut self) -> Option<&mut Zset> {
+        match self {
+            Value::Zset(zset) => Some(zset),
             _ => None,
         }
     }

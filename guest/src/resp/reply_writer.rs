@@ -95,6 +95,17 @@ impl<'a> Reply<'a> {
         }
     }
 
+    /// A double as Redis 7.0 replies with one (a sorted set's score): RESP3's `,` type, a bulk
+    /// string in RESP2, the text being [`format_score`]'s.
+    pub fn double(&mut self, value: f64) {
+        let text = format_score(value);
+        if self.resp3 {
+            self.line(b',', text.as_bytes());
+        } else {
+            self.bulk(text.as_bytes());
+        }
+    }
+
     /// How many bytes have been written: where the next reply starts.
     pub fn len(&self) -> usize {
         self.buf.len()
@@ -142,6 +153,35 @@ pub fn format_double(value: f64) -> String {
     }
 }
 
+/// A score as Redis 7.0 prints one: C's `%.17g` (17 significant digits, trailing zeros dropped,
+/// an exponent below 1e-4 or from 1e17 on), `inf` and `-inf`. Seventeen digits always read back
+/// as the same double, which is why Redis prints `1.1` as `1.1000000000000001`.
+pub fn format_score(value: f64) -> String {
+    if value.is_nan() {
+        return "nan".to_string();
+    }
+    if value.is_infinite() {
+        return if value > 0.0 { "inf" } else { "-inf" }.to_string();
+    }
+    if value == 0.0 {
+        return if value.is_sign_negative() { "-0" } else { "0" }.to_string();
+    }
+    let scientific = format!("{value:.16e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    if (-4..17).contains(&exponent) {
+        let fixed = format!("{value:.*}", (16 - exponent) as usize);
+        without_trailing_zeros(&fixed).to_string()
+    } else {
+        let sign = if exponent < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", without_trailing_zeros(mantissa), exponent.abs())
+    }
+}
+
+fn without_trailing_zeros(number: &str) -> &str {
+    if number.contains('.') { number.trim_end_matches('0').trim_end_matches('.') } else { number }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,5 +218,29 @@ mod tests {
         assert_eq!(format_double(10.6), "10.6");
         assert_eq!(format_double(1e20), "100000000000000000000");
         assert_eq!(format_double(f64::NEG_INFINITY), "-inf");
+    }
+
+    #[test]
+    fn scores_print_as_printf_g17() {
+        let cases = [
+            (1.1, "1.1000000000000001"),
+            (2.0, "2"),
+            (1e20, "1e+20"),
+            (1e17, "1e+17"),
+            (1e16, "10000000000000000"),
+            (0.0001, "0.0001"),
+            (0.00001, "1.0000000000000001e-05"),
+            (-1.5, "-1.5"),
+            (123456789.125, "123456789.125"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (5e-324, "4.9406564584124654e-324"),
+            (f64::INFINITY, "inf"),
+            (-0.0, "-0"),
+        ];
+        for (value, text) in cases {
+            assert_eq!(format_score(value), text);
+        }
+        assert_eq!(written(true, |r| r.double(1.5)), ",1.5\r\n");
+        assert_eq!(written(false, |r| r.double(f64::NEG_INFINITY)), "$4\r\n-inf\r\n");
     }
 }
