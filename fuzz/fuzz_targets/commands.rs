@@ -1,8 +1,9 @@
 //! Random command sequences against the engine, checked against a plain model of the keyspace:
-//! strings (bitmaps and HyperLogLogs among them), hashes and sets. Whatever the commands, the
-//! engine never panics, every reply is one well-formed RESP reply, a command on a key the model
-//! says holds another type answers WRONGTYPE, the replies the model can predict cheaply (HGET,
-//! HLEN, SCARD, SISMEMBER, GETBIT, BITCOUNT, SPOP's member...) are those, and after every command
+//! strings (bitmaps and HyperLogLogs among them), hashes, sets and sorted sets. Whatever the
+//! commands, the engine never panics, every reply is one well-formed RESP reply, a command on a key
+//! the model says holds another type answers WRONGTYPE, the replies the model can predict cheaply
+//! (HGET, HLEN, SCARD, SISMEMBER, GETBIT, BITCOUNT, SPOP's member, ZSCORE, ZRANK, ZPOPMIN...) are
+//! those, and after every command
 //! each key reads back exactly as the model has it.
 //!
 //! Time stands still: no key or field expires unless a command gives it a time already past, which
@@ -32,6 +33,8 @@ enum Val {
     Str(Vec<u8>),
     Hash(BTreeMap<Vec<u8>, Vec<u8>>),
     Set(BTreeSet<Vec<u8>>),
+    /// Member to score.
+    Zset(BTreeMap<Vec<u8>, f64>),
 }
 
 type Model = HashMap<&'static str, Val>;
@@ -64,7 +67,7 @@ impl Step<'_> {
 }
 
 /// How many commands [`run`] knows; the last, free-form, is handled by the fuzz loop.
-const OPS: u8 = 34;
+const OPS: u8 = 41;
 const FREE_FORM: u8 = OPS - 1;
 
 /// What a command should answer: exactly some nodes, or anything well formed.
@@ -92,7 +95,8 @@ fn run(engine: &mut Engine, model: &mut Model, step: &Step) {
         0..=10 => strings(engine, model, step),
         11..=19 => hashes(engine, model, step),
         20..=26 => sets(engine, model, step),
-        _ => bits(engine, model, step),
+        27..=32 => bits(engine, model, step),
+        _ => sorted_sets(engine, model, step),
     }
 }
 
@@ -229,6 +233,7 @@ fn store(model: &mut Model, key: &'static str, value: Val) {
     let empty = match &value {
         Val::Hash(h) => h.is_empty(),
         Val::Set(s) => s.is_empty(),
+        Val::Zset(z) => z.is_empty(),
         Val::Str(_) => false,
     };
     if empty {
@@ -418,6 +423,106 @@ fn sunionstore(engine: &mut Engine, model: &mut Model, key: &str, other: &str) {
     store(model, "c", Val::Set(union));
 }
 
+fn zset_of(model: &Model, key: &str) -> Result<BTreeMap<Vec<u8>, f64>, ()> {
+    match model.get(key) {
+        Some(Val::Zset(z)) => Ok(z.clone()),
+        Some(_) => Err(()),
+        None => Ok(BTreeMap::new()),
+    }
+}
+
+/// A sorted set's elements in its order: by score, then by member.
+fn ordered(zset: &BTreeMap<Vec<u8>, f64>) -> Vec<(Vec<u8>, f64)> {
+    let mut elements: Vec<(Vec<u8>, f64)> = zset.iter().map(|(m, s)| (m.clone(), *s)).collect();
+    elements.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    elements
+}
+
+/// A RESP2 `member score member score ...` reply as a map.
+fn scored(reply: &[Node]) -> BTreeMap<Vec<u8>, f64> {
+    let items = bulks(reply);
+    let score = |text: &[u8]| std::str::from_utf8(text).ok().and_then(|t| t.parse().ok()).expect("a score");
+    items.chunks(2).map(|pair| (pair[0].clone(), pair.get(1).map_or(0.0, |s| score(s)))).collect()
+}
+
+/// A score as the engine prints it. The model's scores are multiples of 1/4 well within 2^50,
+/// whose `%.17g` text is the shortest one Rust prints.
+fn score_text(score: f64) -> Vec<u8> {
+    format!("{score}").into_bytes()
+}
+
+/// ZADD, ZINCRBY, ZREM, ZSCORE, ZRANK, ZPOPMIN/ZPOPMAX and ZUNIONSTORE, with the member scores
+/// the fuzz input gives (multiples of 1/4 between -32 and 32).
+fn sorted_sets(engine: &mut Engine, model: &mut Model, step: &Step) {
+    let (key, member, other) = (step.key, step.member().as_bytes(), step.other_key());
+    let op = step.op % OPS;
+    if op == 39 {
+        return zunionstore(engine, model, key, other);
+    }
+    let score = (f64::from(step.byte(1)) - 128.0) / 4.0;
+    let score_arg = score_text(score);
+    let max = step.byte(1) % 2 == 1;
+    let args: Vec<&[u8]> = match op {
+        33 => vec![b"ZADD", key.as_bytes(), &score_arg, member],
+        34 => vec![b"ZINCRBY", key.as_bytes(), &score_arg, member],
+        35 => vec![b"ZREM", key.as_bytes(), member],
+        36 => vec![b"ZSCORE", key.as_bytes(), member],
+        37 => vec![b"ZRANK", key.as_bytes(), member],
+        _ => vec![if max { b"ZPOPMAX" } else { b"ZPOPMIN" }, key.as_bytes()],
+    };
+    let Ok(mut zset) = zset_of(model, key) else {
+        check(engine, &args, err(WRONG_TYPE));
+        return;
+    };
+    let current = zset.get(member).copied();
+    let expect = match op {
+        33 => int(zset.insert(member.to_vec(), score).is_none().into()),
+        34 => {
+            let total = current.unwrap_or(0.0) + score;
+            zset.insert(member.to_vec(), total);
+            bulk(Some(&score_text(total)))
+        }
+        35 => int(zset.remove(member).is_some().into()),
+        36 => bulk(current.map(score_text).as_deref()),
+        37 => match ordered(&zset).iter().position(|(m, _)| m == member) {
+            Some(rank) => int(rank as i64),
+            None => bulk(None),
+        },
+        _ => {
+            let elements = ordered(&zset);
+            match if max { elements.last() } else { elements.first() } {
+                Some((popped, score)) => {
+                    let nodes = vec![Node::Array(2), Node::Bulk(popped.clone()), Node::Bulk(score_text(*score))];
+                    zset.remove(popped);
+                    Expect::Nodes(nodes)
+                }
+                None => Expect::Nodes(vec![Node::Array(0)]),
+            }
+        }
+    };
+    check(engine, &args, expect);
+    store(model, key, Val::Zset(zset));
+}
+
+/// ZUNIONSTORE into `c`, whatever `c` held: scores summed, a set's members scoring 1.
+fn zunionstore(engine: &mut Engine, model: &mut Model, key: &str, other: &str) {
+    let args: [&[u8]; 5] = [b"ZUNIONSTORE", b"c", b"2", key.as_bytes(), other.as_bytes()];
+    let mut union: BTreeMap<Vec<u8>, f64> = BTreeMap::new();
+    for source in [key, other] {
+        let elements: Vec<(Vec<u8>, f64)> = match model.get(source) {
+            None => Vec::new(),
+            Some(Val::Zset(z)) => z.iter().map(|(m, s)| (m.clone(), *s)).collect(),
+            Some(Val::Set(s)) => s.iter().map(|m| (m.clone(), 1.0)).collect(),
+            Some(_) => return drop(check(engine, &args, err(WRONG_TYPE))),
+        };
+        for (member, score) in elements {
+            *union.entry(member).or_insert(0.0) += score;
+        }
+    }
+    check(engine, &args, int(union.len() as i64));
+    store(model, "c", Val::Zset(union));
+}
+
 /// Bitmap and HyperLogLog commands, on strings.
 fn bits(engine: &mut Engine, model: &mut Model, step: &Step) {
     let key = step.key;
@@ -498,6 +603,7 @@ fn read_back(engine: &mut Engine, key: &str) -> Option<Val> {
         },
         Some(Node::Simple(t)) if t == "hash" => Some(Val::Hash(pairs(&reply(engine, b"HGETALL")))),
         Some(Node::Simple(t)) if t == "set" => Some(Val::Set(bulks(&reply(engine, b"SMEMBERS")).into_iter().collect())),
+        Some(Node::Simple(t)) if t == "zset" => Some(Val::Zset(scored(&send(engine, &[b"ZRANGE", key.as_bytes(), b"0", b"-1", b"WITHSCORES"])))),
         Some(Node::Simple(t)) if t == "none" => None,
         other => panic!("TYPE {key}: {other:?}"),
     }

@@ -345,7 +345,7 @@ fn write_names(ctx: &mut Ctx, names: &[&str]) {
     }
 }
 
-/// The keys a command line would touch, from the command's key positions.
+/// The keys a command line would touch, from the command's key positions and key count.
 fn getkeys(ctx: &mut Ctx, args: &[&[u8]]) {
     let line = &args[2..];
     let Some(command) = lookup(line[0]) else {
@@ -356,13 +356,13 @@ fn getkeys(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.reply.error("ERR Invalid number of arguments specified for command");
         return;
     }
-    let (first, last, step) = command.keys;
-    if first <= 0 {
+    if command.keys.0 <= 0 && command.key_count_at.is_none() {
         ctx.reply.error("ERR The command has no key arguments");
         return;
     }
-    let last = if last < 0 { line.len() as i32 + last } else { last };
-    let keys: Vec<&[u8]> = (first..=last).step_by(step.max(1) as usize).filter_map(|i| line.get(i as usize).copied()).collect();
+    // Through the command's own key positions, so a numkeys form (ZUNIONSTORE d 2 a b) gives
+    // its counted keys too.
+    let keys = command.key_args(line);
     ctx.reply.array(keys.len());
     for key in keys {
         ctx.reply.bulk(key);
