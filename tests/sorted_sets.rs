@@ -44,6 +44,8 @@ const READS: &[&[&str]] = &[
     &["ZCOUNT", "z", "(2", "(2"],
     &["ZCOUNT", "z", "3", "1"],
     &["ZCOUNT", "z", " 1", "1e400"],
+    &["ZCOUNT", "z", "(", ""],
+    &["ZCOUNT", "z", " ", "1"],
     &["ZCOUNT", "z", "x", "1"],
     &["ZCOUNT", "z", "(nan", "1"],
     &["ZCOUNT", "missing", "0", "1"],

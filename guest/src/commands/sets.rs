@@ -37,7 +37,7 @@ pub const COMMANDS: &[Command] = &[
         .doc("Moves a member from one set to another.", "1.0.0", "O(1)", "source destination member"),
     Command::new("sinter", -2, sinter).flags(&[Flag::ReadOnly]).keys(1, -1, 1).group("set")
         .doc("Returns the intersect of multiple sets.", "1.0.0", INTER, "key [key ...]"),
-    Command::new("sintercard", -3, sintercard).flags(&[Flag::ReadOnly]).counted_keys(1).group("set")
+    Command::new("sintercard", -3, sintercard).flags(&[Flag::ReadOnly, Flag::MovableKeys]).counted_keys(1).group("set")
         .doc("Returns the number of members of the intersect of multiple sets.", "7.0.0", INTER, "numkeys key [key ...] [LIMIT limit]"),
     Command::new("sinterstore", -3, sinterstore).flags(&[Flag::Write, Flag::DenyOom]).keys(1, -1, 1).group("set")
         .doc("Stores the intersect of multiple sets in a key.", "1.0.0", INTER, "destination key [key ...]"),

@@ -171,23 +171,29 @@ impl Zset {
     /// Up to `count` elements from rank `start` on, in ascending order, or from rank `start`
     /// counted from the highest, in descending order when `rev`.
     pub fn range(&self, start: usize, count: usize, rev: bool) -> Vec<(Vec<u8>, f64)> {
+        let mut out = Vec::with_capacity(count.min(self.len().saturating_sub(start)));
+        self.visit(start, count, rev, |member, score| out.push((member.to_vec(), score)));
+        out
+    }
+
+    /// Calls `visit` with the elements [`Zset::range`] would return, without copying them: what a
+    /// reply is written from.
+    pub fn visit(&self, start: usize, count: usize, rev: bool, mut visit: impl FnMut(&[u8], f64)) {
         let len = self.len();
         let count = count.min(len.saturating_sub(start));
-        let mut out = Vec::with_capacity(count);
         if count == 0 {
-            return out;
+            return;
         }
         match self {
-            Zset::Packed(packed) => {
-                let first = if rev { len - start - count } else { start };
-                out.extend(packed.iter().skip(first).take(count).map(|(m, s)| (m.to_vec(), s)));
-                if rev {
-                    out.reverse();
-                }
+            Zset::Packed(packed) if rev => {
+                // Records can only be read forwards: a reversed range is read, then walked back.
+                let first = len - start - count;
+                let records: Vec<(&[u8], f64)> = packed.iter().skip(first).take(count).collect();
+                records.into_iter().rev().for_each(|(member, score)| visit(member, score));
             }
-            Zset::Tree(tree) => tree.walk(start, count, rev, |member, score| out.push((member.to_vec(), score))),
+            Zset::Packed(packed) => packed.iter().skip(start).take(count).for_each(|(member, score)| visit(member, score)),
+            Zset::Tree(tree) => tree.walk(start, count, rev, visit),
         }
-        out
     }
 
     /// The element at `rank` in ascending order.

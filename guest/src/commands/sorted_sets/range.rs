@@ -3,7 +3,7 @@
 //! (ZREMRANGEBY*). Every range becomes a span of ranks `start..end` found in O(log n), so the
 //! work is that plus the elements touched.
 
-use super::{Ctx, Lookup, SYNTAX_ERROR, Zset, is, limits, parse_i64, read_zset, store_or_delete, stored, write_elements, write_zset};
+use super::{Ctx, Lookup, SYNTAX_ERROR, Zset, is, limits, parse_i64, read_zset, store_or_delete, stored, write_zset};
 use crate::commands::NOT_AN_INTEGER;
 
 const NOT_A_FLOAT_RANGE: &str = "ERR min or max is not a float";
@@ -17,12 +17,15 @@ struct ScoreBound {
 }
 
 /// A score bound as Redis reads one: `(` for exclusive, then what `strtod` takes (leading
-/// spaces, `inf`, overflow to infinity), but not NaN.
+/// spaces, `inf`, overflow to infinity; nothing at all is 0), but not NaN.
 fn score_bound(arg: &[u8]) -> Option<ScoreBound> {
     let (exclusive, number) = match arg.strip_prefix(b"(") {
         Some(rest) => (true, rest),
         None => (false, arg),
     };
+    if number.is_empty() {
+        return Some(ScoreBound { score: 0.0, exclusive });
+    }
     let text = std::str::from_utf8(number).ok()?.trim_start();
     let score = match text.to_ascii_lowercase().as_str() {
         "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
@@ -177,13 +180,14 @@ fn parse_request(ctx: &mut Ctx, options: &[&[u8]], kind: Option<Kind>, rev: Opti
     Some(Request { kind, rev: rev_given.unwrap_or(false), withscores, limit })
 }
 
-/// The elements a request selects from `zset`, in reply order.
-fn select(zset: &Zset, range: &Range, request: &Request) -> Vec<(Vec<u8>, f64)> {
+/// Where the elements a request selects from `zset` start (a rank in the reply's direction) and
+/// how many there are.
+fn select(zset: &Zset, range: &Range, request: &Request) -> (usize, usize) {
     let (start, end) = range.ranks(zset);
     let (mut first, mut count) = (0, end - start);
     if let Some((offset, limit)) = request.limit {
         if offset < 0 {
-            return Vec::new();
+            return (0, 0);
         }
         let offset = usize::try_from(offset).unwrap_or(usize::MAX);
         first = offset.min(count);
@@ -194,7 +198,25 @@ fn select(zset: &Zset, range: &Range, request: &Request) -> Vec<(Vec<u8>, f64)> 
     }
     // A rank range is in the reply's order already; a score or lex range is in ascending order.
     let from = if request.rev && request.kind != Kind::Rank { zset.len() - end + first } else { start + first };
-    zset.range(from, count, request.rev)
+    (from, count)
+}
+
+/// Writes `count` elements from `from` on as a range reply, straight from the sorted set.
+fn write_range(ctx: &mut Ctx, key: &[u8], (from, count): (usize, usize), rev: bool, withscores: bool) {
+    let resp3 = ctx.session.resp3();
+    ctx.reply.array(if withscores && !resp3 { count * 2 } else { count });
+    let db = ctx.db();
+    let Some(zset) = ctx.keyspace.stored(db, key).and_then(|e| e.value.as_zset()) else { return };
+    let reply = &mut ctx.reply;
+    zset.visit(from, count, rev, |member, score| {
+        if withscores && resp3 {
+            reply.array(2);
+        }
+        reply.bulk(member);
+        if withscores {
+            reply.double(score);
+        }
+    });
 }
 
 /// The shared body of ZRANGE, ZRANGESTORE and the older range commands; `args` start at the
@@ -205,20 +227,21 @@ fn range_command(ctx: &mut Ctx, args: &[&[u8]], kind: Option<Kind>, rev: Option<
     let (min, max) = if request.rev && request.kind != Kind::Rank { (args[2], args[1]) } else { (args[1], args[2]) };
     let Some(range) = Range::parse(ctx, request.kind, min, max) else { return };
     let key = args[0];
-    let selected = match read_zset(ctx, key) {
+    let (from, count) = match read_zset(ctx, key) {
         Lookup::WrongType => return,
-        Lookup::Missing => Vec::new(),
-        Lookup::Found(zset) => select(zset, &range, &request),
-    };
-    match destination {
-        None => write_elements(ctx, &selected, request.withscores),
-        Some(destination) => {
-            let limits = limits(ctx);
-            let count = selected.len();
-            store_or_delete(ctx, destination, Zset::from_elements(selected, &limits));
-            ctx.reply.integer(count as i64);
+        Lookup::Missing => (0, 0),
+        Lookup::Found(zset) => {
+            let (from, count) = select(zset, &range, &request);
+            (from, count.min(zset.len().saturating_sub(from)))
         }
-    }
+    };
+    let Some(destination) = destination else {
+        return write_range(ctx, key, (from, count), request.rev, request.withscores);
+    };
+    let selected = stored(ctx, key).map(|zset| zset.range(from, count, request.rev)).unwrap_or_default();
+    let limits = limits(ctx);
+    store_or_delete(ctx, destination, Zset::from_elements(selected, &limits));
+    ctx.reply.integer(count as i64);
 }
 
 pub(super) fn zrange(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -311,7 +334,8 @@ mod tests {
         assert!(score_bound(b" 2").is_some_and(|b| b.score == 2.0));
         assert!(score_bound(b"1e400").is_some_and(|b| b.score == f64::INFINITY));
         assert!(score_bound(b"-inf").is_some_and(|b| b.score == f64::NEG_INFINITY));
-        assert!(score_bound(b"nan").is_none() && score_bound(b"(").is_none() && score_bound(b"x").is_none());
+        assert!(score_bound(b"(").is_some_and(|b| b.exclusive && b.score == 0.0));
+        assert!(score_bound(b"nan").is_none() && score_bound(b" ").is_none() && score_bound(b"x").is_none());
         assert!(matches!(lex_bound(b"[a"), Some(LexBound::Inclusive(m)) if m == b"a"));
         assert!(matches!(lex_bound(b"-"), Some(LexBound::Lowest)));
         assert!(lex_bound(b"a").is_none() && lex_bound(b"").is_none() && lex_bound(b"-a").is_none());
