@@ -633,8 +633,8 @@ fn random_member(ctx: &mut Ctx, key: &[u8]) {
     }
 }
 
-/// ZRANDMEMBER with a count: that many distinct members when positive (the whole set, in order,
-/// when it has no more), that many independent picks when negative (or 1).
+/// ZRANDMEMBER with a count: that many distinct members when positive (the whole set, from the
+/// highest score, when it has no more), that many independent picks when negative (or 1).
 fn random_members(ctx: &mut Ctx, key: &[u8], count: i64, withscores: bool) {
     let len = match read_zset(ctx, key) {
         Lookup::WrongType => return,
@@ -646,7 +646,8 @@ fn random_members(ctx: &mut Ctx, key: &[u8], count: i64, withscores: bool) {
         return ctx.reply.array(0);
     }
     if count > 0 && wanted >= len as u64 {
-        let all = stored(ctx, key).map(|zset| zset.range(0, len, false)).unwrap_or_default();
+        // The whole set, highest score first, as Redis 7.0 lists it.
+        let all = stored(ctx, key).map(|zset| zset.range(0, len, true)).unwrap_or_default();
         return write_elements(ctx, &all, withscores);
     }
     if (count < 0 || wanted == 1) && super::too_many_picks(ctx, wanted) {
