@@ -557,11 +557,12 @@ pub(crate) struct MpopArgs<'a> {
 
 /// Parses `numkeys key [key ...] MIN|MAX [COUNT count]` (from `args[0]`, the count), or answers.
 pub(crate) fn parse_mpop<'a>(ctx: &mut Ctx, args: &'a [&'a [u8]]) -> Option<MpopArgs<'a>> {
-    let numkeys = parse_i64(args[0]).filter(|&n| n > 0).and_then(|n| usize::try_from(n).ok());
-    let Some(numkeys) = numkeys else {
+    let Some(numkeys) = parse_i64(args[0]).filter(|&n| n > 0) else {
         ctx.reply.error("ERR numkeys should be greater than 0");
         return None;
     };
+    // More keys than arguments, however many: Redis finds no MIN or MAX there.
+    let numkeys = usize::try_from(numkeys).unwrap_or(usize::MAX).min(args.len());
     let (Some(keys), Some(which)) = (args.get(1..=numkeys), args.get(numkeys + 1)) else {
         ctx.reply.error(SYNTAX_ERROR);
         return None;

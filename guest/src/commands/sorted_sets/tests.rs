@@ -105,6 +105,8 @@ fn removing_ranges_and_popping() {
     assert_eq!(c.run(&["ZMPOP", "0", "z", "MIN"]), "-ERR numkeys should be greater than 0\r\n");
     assert_eq!(c.run(&["ZMPOP", "1", "y", "MIN", "COUNT", "0"]), "-ERR count should be greater than 0\r\n");
     assert_eq!(c.run(&["ZMPOP", "1", "y", "SIDEWAYS"]), "-ERR syntax error\r\n");
+    assert_eq!(c.run(&["ZMPOP", "9223372036854775807", "y", "MIN"]), "-ERR syntax error\r\n");
+    assert_eq!(c.run(&["ZMPOP", "4294967295", "y", "MIN"]), "-ERR syntax error\r\n");
 }
 
 #[test]
