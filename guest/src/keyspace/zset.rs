@@ -168,6 +168,14 @@ impl Zset {
         }
     }
 
+    /// [`Zset::count_before`] for a bound on scores alone (ZCOUNT, ZRANGEBYSCORE...).
+    pub fn count_before_score(&self, before: impl Fn(f64) -> bool) -> usize {
+        match self {
+            Zset::Packed(packed) => packed.iter().take_while(|(_, score)| before(*score)).count(),
+            Zset::Tree(tree) => tree.count_before_score(&before),
+        }
+    }
+
     /// Up to `count` elements from rank `start` on, in ascending order, or from rank `start`
     /// counted from the highest, in descending order when `rev`.
     pub fn range(&self, start: usize, count: usize, rev: bool) -> Vec<(Vec<u8>, f64)> {
@@ -439,19 +447,25 @@ impl Tree {
         self.members.get(member).map(|&node| self.nodes[node as usize].score)
     }
 
-    /// Splits `root` into the nodes for which `before` holds (a prefix of the order) and the rest.
-    fn split(&mut self, root: u32, before: &dyn Fn(f64, &[u8]) -> bool) -> (u32, u32) {
+    /// Whether `node` comes before the element (`score`, `member`). The member, which lives in
+    /// the table (another cache line), is read only when the scores tie.
+    fn less_than(&self, node: u32, score: f64, member: &[u8]) -> bool {
+        let own = self.nodes[node as usize].score;
+        own < score || (own == score && self.member(node) < member)
+    }
+
+    /// Splits `root` into the nodes before (`score`, `member`) and the rest.
+    fn split(&mut self, root: u32, score: f64, member: &[u8]) -> (u32, u32) {
         if root == NIL {
             return (NIL, NIL);
         }
-        let (score, member) = self.element(root);
-        if before(score, member) {
-            let (l, r) = self.split(self.nodes[root as usize].right, before);
+        if self.less_than(root, score, member) {
+            let (l, r) = self.split(self.nodes[root as usize].right, score, member);
             self.nodes[root as usize].right = l;
             self.update(root);
             (root, r)
         } else {
-            let (l, r) = self.split(self.nodes[root as usize].left, before);
+            let (l, r) = self.split(self.nodes[root as usize].left, score, member);
             self.nodes[root as usize].left = r;
             self.update(root);
             (l, root)
@@ -492,19 +506,37 @@ impl Tree {
             id
         };
         self.members.insert_new(Key::from(member), id);
-        let root = self.root;
-        let (l, r) = self.split(root, &|s, m| compare((s, m), (score, member)) == Ordering::Less);
-        let l = self.merge(l, id);
-        self.root = self.merge(l, r);
+        self.root = self.insert_at(self.root, id, score, member);
+    }
+
+    /// Puts node `id` into the subtree at `root`: down one path to where its priority belongs,
+    /// then the rest of that subtree split around it.
+    fn insert_at(&mut self, root: u32, id: u32, score: f64, member: &[u8]) -> u32 {
+        if root == NIL {
+            return id;
+        }
+        if self.nodes[id as usize].priority > self.nodes[root as usize].priority {
+            let (l, r) = self.split(root, score, member);
+            self.nodes[id as usize].left = l;
+            self.nodes[id as usize].right = r;
+            self.update(id);
+            return id;
+        }
+        if self.less_than(root, score, member) {
+            let right = self.nodes[root as usize].right;
+            self.nodes[root as usize].right = self.insert_at(right, id, score, member);
+        } else {
+            let left = self.nodes[root as usize].left;
+            self.nodes[root as usize].left = self.insert_at(left, id, score, member);
+        }
+        self.update(root);
+        root
     }
 
     fn remove(&mut self, member: &[u8]) -> Option<f64> {
         let id = *self.members.get(member)?;
         let score = self.nodes[id as usize].score;
-        let root = self.root;
-        let (l, r) = self.split(root, &|s, m| compare((s, m), (score, member)) == Ordering::Less);
-        let (_, r) = self.split(r, &|s, m| compare((s, m), (score, member)) != Ordering::Greater);
-        self.root = self.merge(l, r);
+        self.root = self.remove_at(self.root, id, score, member);
         // The table moves its last entry into the freed slot: its node must follow.
         let slot = self.nodes[id as usize].slot;
         let last = self.members.len() - 1;
@@ -520,6 +552,27 @@ impl Tree {
             self.free = NIL;
         }
         Some(score)
+    }
+
+    /// Takes node `id` (the element `score`, `member`) out of the subtree at `root`: down one
+    /// path to it, then its two subtrees joined in its place.
+    fn remove_at(&mut self, root: u32, id: u32, score: f64, member: &[u8]) -> u32 {
+        if root == NIL {
+            return NIL;
+        }
+        if root == id {
+            let Node { left, right, .. } = self.nodes[id as usize];
+            return self.merge(left, right);
+        }
+        if self.less_than(root, score, member) {
+            let right = self.nodes[root as usize].right;
+            self.nodes[root as usize].right = self.remove_at(right, id, score, member);
+        } else {
+            let left = self.nodes[root as usize].left;
+            self.nodes[root as usize].left = self.remove_at(left, id, score, member);
+        }
+        self.update(root);
+        root
     }
 
     fn count_before(&self, before: &dyn Fn(f64, &[u8]) -> bool) -> usize {
@@ -539,7 +592,32 @@ impl Tree {
 
     fn rank(&self, member: &[u8]) -> Option<usize> {
         let score = self.score(member)?;
-        Some(self.count_before(&|s, m| compare((s, m), (score, member)) == Ordering::Less))
+        let (mut node, mut count) = (self.root, 0);
+        while node != NIL {
+            let n = self.nodes[node as usize];
+            if self.less_than(node, score, member) {
+                count += self.size(n.left) as usize + 1;
+                node = n.right;
+            } else {
+                node = n.left;
+            }
+        }
+        Some(count)
+    }
+
+    /// [`Tree::count_before`] for a bound on scores alone: no member is read.
+    fn count_before_score(&self, before: &dyn Fn(f64) -> bool) -> usize {
+        let (mut node, mut count) = (self.root, 0);
+        while node != NIL {
+            let n = self.nodes[node as usize];
+            if before(n.score) {
+                count += self.size(n.left) as usize + 1;
+                node = n.right;
+            } else {
+                node = n.left;
+            }
+        }
+        count
     }
 
     /// Visits `count` elements from rank `start` on (ascending, or from the highest when `rev`):
@@ -653,6 +731,7 @@ mod tests {
         reversed.reverse();
         assert_eq!(zset.range(3, 10, true).iter().map(|(m, s)| (*s, m.clone())).collect::<Vec<_>>(), reversed[3..13]);
         assert_eq!(zset.count_before(|s, _| s < 10.0), model.iter().filter(|(s, _)| *s < 10.0).count());
+        assert_eq!(zset.count_before_score(|s| s < 20.0), model.iter().filter(|(s, _)| *s < 20.0).count());
         let copy = zset.clone();
         assert_eq!(copy, zset);
         let (mut cursor, mut seen) = (0, 0);

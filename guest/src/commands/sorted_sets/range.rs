@@ -109,8 +109,8 @@ impl Range {
                 (start as usize, stop as usize + 1)
             }
             Range::Score(min, max) => {
-                let start = zset.count_before(|s, _| if min.exclusive { s <= min.score } else { s < min.score });
-                let end = zset.count_before(|s, _| if max.exclusive { s < max.score } else { s <= max.score });
+                let start = zset.count_before_score(|s| if min.exclusive { s <= min.score } else { s < min.score });
+                let end = zset.count_before_score(|s| if max.exclusive { s < max.score } else { s <= max.score });
                 (start, end)
             }
             Range::Lex(min, max) => {
