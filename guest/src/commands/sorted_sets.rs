@@ -261,7 +261,7 @@ fn add_options(ctx: &mut Ctx, args: &[&[u8]]) -> Option<(AddOptions, usize)> {
         Some(SYNTAX_ERROR)
     } else if options.nx && options.xx {
         Some("ERR XX and NX options at the same time are not compatible")
-    } else if (options.gt && options.nx) || (options.lt && options.nx) || (options.gt && options.lt) {
+    } else if [options.gt, options.lt, options.nx].iter().filter(|&&on| on).count() > 1 {
         Some("ERR GT, LT, and/or NX options at the same time are not compatible")
     } else if options.incr && pairs > 2 {
         Some("ERR INCR option supports a single increment-element pair")
@@ -329,7 +329,7 @@ fn add_pairs(ctx: &mut Ctx, key: &[u8], pairs: &[(f64, &[u8])], options: &AddOpt
     };
     if created {
         let (db, now) = (ctx.db(), ctx.now_ms());
-        ctx.keyspace.set(db, key, Value::Zset(Box::new(Zset::new())), None, now);
+        ctx.keyspace.set(db, key, Value::Zset(Box::default()), None, now);
     }
     let Lookup::Found(zset) = write_zset(ctx, key) else { return };
     let (mut changed, mut added, mut last) = (0, 0, None);
