@@ -438,8 +438,8 @@ fn leaderboard_with_the_redis_crate() {
         let _: () = redis::cmd("FLUSHALL").query(&mut c).unwrap();
         let players = ["ada", "bo", "cy", "di", "ed"];
         for (i, player) in players.iter().enumerate() {
-            let _: f64 = c.zincr("week1", player, (i * 10) as f64).unwrap();
-            let _: f64 = c.zincr("week2", player, 100.0 - (i * i) as f64).unwrap();
+            let _: f64 = c.zincr("week1", *player, (i * 10) as f64).unwrap();
+            let _: f64 = c.zincr("week2", *player, 100.0 - (i * i) as f64).unwrap();
         }
         let _: f64 = c.zincr("week1", "ada", 45.5).unwrap();
         let top: Vec<(String, f64)> = c.zrevrange_withscores("week1", 0, 2).unwrap();
