@@ -122,6 +122,11 @@ impl Zset {
     /// Sets `member`'s score, adding the member if needed; returns its previous score. Changes
     /// the encoding first when the member would not fit the current one.
     pub fn insert(&mut self, member: &[u8], score: f64, limits: &ZsetLimits) -> Option<f64> {
+        if let Zset::Tree(tree) = self
+            && let Some(previous) = tree.rescore(member, score)
+        {
+            return Some(previous);
+        }
         let previous = self.remove(member);
         if let Zset::Packed(packed) = self
             && (packed.len as usize >= limits.max_listpack_entries || member.len() > limits.max_listpack_value)
@@ -552,6 +557,18 @@ impl Tree {
             self.free = NIL;
         }
         Some(score)
+    }
+
+    /// Gives a member the tree holds a new score: its node is taken out and put back in order,
+    /// keeping its table entry and priority. Returns the old score; `None` for a new member.
+    fn rescore(&mut self, member: &[u8], score: f64) -> Option<f64> {
+        let id = *self.members.get(member)?;
+        let previous = self.nodes[id as usize].score;
+        self.root = self.remove_at(self.root, id, previous, member);
+        let node = &mut self.nodes[id as usize];
+        (node.score, node.left, node.right, node.size) = (score, NIL, NIL, 1);
+        self.root = self.insert_at(self.root, id, score, member);
+        Some(previous)
     }
 
     /// Takes node `id` (the element `score`, `member`) out of the subtree at `root`: down one
