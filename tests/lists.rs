@@ -92,6 +92,13 @@ fn list_commands_reply_as_redis_does() {
         &["BLPOP", "b", "-1"],
         &["BLPOP", "b", "abc"],
         &["BLPOP", "b", "inf"],
+        &["ZADD", "zz", "1", "one", "2", "two"],
+        &["BZPOPMIN", "none", "zz", "0"],
+        &["BZPOPMAX", "zz", "0.1"],
+        &["BZMPOP", "0.01", "1", "zz", "MIN"],
+        &["LPUSH", "alist", "v"],
+        &["BZPOPMIN", "alist", "0"],
+        &["BZPOPMIN", "zz", "-1"],
         &["RPUSH", "b", "1", "2", "3"],
         &["BLMOVE", "b", "c", "LEFT", "RIGHT", "0"],
         &["BLMOVE", "b", "c", "LEFT", "NOWHERE", "0"],
@@ -153,6 +160,11 @@ fn sort_replies_as_redis_does() {
         &["SORT", "s", "DESC"],
         &["SORT", "s", "BY", "nosort", "STORE", "fromset"],
         &["LRANGE", "fromset", "0", "-1"],
+        &["ZADD", "zs", "3", "c", "1", "a", "2", "b"],
+        &["SORT", "zs", "ALPHA"],
+        &["SORT", "zs", "BY", "nosort"],
+        &["SORT", "zs", "BY", "nosort", "DESC"],
+        &["SORT", "zs", "BY", "nosort", "LIMIT", "1", "1"],
         &["SORT_RO", "nums", "LIMIT", "0", "2"],
         &["SORT_RO", "nums", "STORE", "x"],
         &["SORT", "nums", "LIMIT", "a", "1"],
@@ -185,7 +197,10 @@ fn blocked_clients_are_served_as_on_redis() {
             let waiter_id = run(&mut waiter, &["CLIENT", "ID"]);
             let waiter_id = waiter_id.trim_start_matches(':').trim_end().to_string();
             let mut seen = Vec::new();
-            let blocks: [(&[&str], &[&str]); 5] = [
+            let blocks: [(&[&str], &[&str]); 8] = [
+                (&["BZPOPMIN", "z1", "z2", "0"], &["ZADD", "z2", "2", "b", "1", "a"]),
+                (&["BZPOPMAX", "z4", "0"], &["ZADD", "z4", "5", "x", "7", "y"]),
+                (&["BZMPOP", "0", "1", "z3", "MAX", "COUNT", "2"], &["ZADD", "z3", "1", "a", "2", "b", "3", "c"]),
                 (&["BLPOP", "q1", "q2", "0"], &["RPUSH", "q2", "a", "b"]),
                 (&["BRPOP", "q9", "0"], &["LPUSH", "q9", "c"]),
                 (&["BLMOVE", "q3", "q4", "RIGHT", "LEFT", "0"], &["RPUSH", "q3", "x", "y"]),

@@ -23,12 +23,13 @@ const KEY_TYPES: &[(&str, &[&str])] = &[
     ("hash", &["HSET", "k", "f", "v"]),
     ("set", &["SADD", "k", "1"]),
     ("list", &["RPUSH", "k", "a", "b"]),
+    ("sorted set", &["ZADD", "k", "1", "a"]),
 ];
 
 /// Other keys every case has, for commands that take several: sets `s1` and `s2`, a
-/// HyperLogLog `h2`, a string `str`. The sets' members are integers: redis-server 7.0.15 and
+/// HyperLogLog `h2`, a string `str`, a sorted set `z1`. The sets' members are integers: redis-server 7.0.15 and
 /// cachet then both keep them as an intset and list them in the same order.
-const NEIGHBOURS: &[&[&str]] = &[&["SADD", "s1", "1", "2"], &["SADD", "s2", "1"], &["PFADD", "h2", "z"], &["SET", "str", "abc"]];
+const NEIGHBOURS: &[&[&str]] = &[&["SADD", "s1", "1", "2"], &["SADD", "s2", "1"], &["PFADD", "h2", "z"], &["SET", "str", "abc"], &["ZADD", "z1", "1", "a", "2", "b"]];
 
 /// What is looked at after each command: the types of the keys it may have written.
 const PROBES: &[&[&str]] = &[&["TYPE", "k"], &["TYPE", "d"], &["TYPE", "k2"], &["GET", "k"]];
@@ -159,6 +160,50 @@ const SET_COMMANDS: &[&[&str]] = &[
     &["SSCAN", "k", "0"],
 ];
 
+const SORTED_SET_COMMANDS: &[&[&str]] = &[
+    &["ZADD", "k", "2", "b"],
+    &["ZADD", "k", "XX", "INCR", "1", "a"],
+    &["ZINCRBY", "k", "1", "a"],
+    &["ZREM", "k", "a"],
+    &["ZCARD", "k"],
+    &["ZCOUNT", "k", "-inf", "+inf"],
+    &["ZLEXCOUNT", "k", "-", "+"],
+    &["ZSCORE", "k", "a"],
+    &["ZMSCORE", "k", "a", "b"],
+    &["ZRANK", "k", "a"],
+    &["ZREVRANK", "k", "a"],
+    &["ZRANGE", "k", "0", "-1", "WITHSCORES"],
+    &["ZRANGE", "k", "-inf", "+inf", "BYSCORE"],
+    &["ZRANGEBYSCORE", "k", "-inf", "+inf"],
+    &["ZREVRANGEBYSCORE", "k", "+inf", "-inf"],
+    &["ZRANGEBYLEX", "k", "-", "+"],
+    &["ZREVRANGEBYLEX", "k", "+", "-"],
+    &["ZREVRANGE", "k", "0", "-1"],
+    &["ZRANGESTORE", "d", "k", "0", "-1"],
+    &["ZRANGESTORE", "k", "z1", "0", "-1"],
+    &["ZREMRANGEBYRANK", "k", "0", "-1"],
+    &["ZREMRANGEBYSCORE", "k", "-inf", "+inf"],
+    &["ZREMRANGEBYLEX", "k", "-", "+"],
+    &["ZPOPMIN", "k"],
+    &["ZPOPMAX", "k", "2"],
+    &["ZMPOP", "2", "missing", "k", "MIN"],
+    &["ZMPOP", "2", "z1", "k", "MAX"],
+    &["ZRANDMEMBER", "k"],
+    &["ZRANDMEMBER", "k", "2"],
+    &["ZRANDMEMBER", "k", "-2", "WITHSCORES"],
+    &["ZUNION", "2", "z1", "k", "WITHSCORES"],
+    &["ZINTER", "2", "k", "z1", "WITHSCORES"],
+    &["ZDIFF", "2", "z1", "k"],
+    &["ZUNIONSTORE", "d", "2", "z1", "k"],
+    &["ZUNIONSTORE", "k", "1", "z1"],
+    &["ZINTERSTORE", "d", "2", "k", "z1"],
+    &["ZINTERSTORE", "k", "2", "z1", "s1"],
+    &["ZDIFFSTORE", "d", "2", "k", "z1"],
+    &["ZDIFFSTORE", "k", "1", "z1"],
+    &["ZINTERCARD", "2", "z1", "k"],
+    &["ZSCAN", "k", "0"],
+];
+
 /// Commands on keys of any type.
 /// List commands, the blocking ones included: `k` always exists, so none of them waits.
 const LIST_COMMANDS: &[&[&str]] = &[
@@ -245,6 +290,12 @@ fn string_bitmap_and_hyperloglog_commands_on_every_type() {
 fn hash_set_and_key_commands_on_every_type() {
     let (server, redis) = (Server::start(&[]), Redis::start(&[]));
     assert_same_as_redis(&server, &redis, &cases(&[HASH_COMMANDS, SET_COMMANDS, KEY_COMMANDS]));
+}
+
+#[test]
+fn sorted_set_commands_on_every_type() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    assert_same_as_redis(&server, &redis, &cases(&[SORTED_SET_COMMANDS]));
 }
 
 /// A string that is not a sketch: HyperLogLog's own WRONGTYPE text, for a plain value and one a

@@ -206,7 +206,7 @@ fn memory_section(cachet: &Path, quick: bool) -> Result<String> {
 fn types_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
     let collections = if quick { 1_000 } else { 10_000 };
     let mut out = format!(
-        "\n### Hashes, sets and lists\n\n{} elements: {collections} collections of {} each, loaded over one pipelined connection; bytes per element as the growth of `used_memory` and of RSS over the empty server.\n\n",
+        "\n### Hashes, sets, lists and sorted sets\n\n{} elements: {collections} collections of {} each, loaded over one pipelined connection; bytes per element as the growth of `used_memory` and of RSS over the empty server.\n\n",
         collections * types::ELEMENTS,
         types::ELEMENTS
     );

@@ -1,5 +1,5 @@
-//! The data types beyond strings: bytes per element of hashes, sets and lists loaded into each
-//! server, and redis-benchmark's hash, set and list commands against both.
+//! The data types beyond strings: bytes per element of hashes, sets, lists and sorted sets loaded
+//! into each server, and redis-benchmark's hash, set, list and sorted set commands against both.
 
 use crate::memory::{pipeline, used_and_rss};
 use crate::servers::Server;
@@ -17,17 +17,19 @@ pub struct ElementCost {
     pub rss: f64,
 }
 
-/// The shapes measured: hashes of 16-byte values, the same with a TTL on every field, sets.
+/// The shapes measured: hashes of 16-byte values, the same with a TTL on every field, sets,
+/// sorted sets (integer scores, as leaderboards and time-ordered indexes mostly have).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shape {
     Hash,
     HashWithFieldTtls,
     Set,
     List,
+    SortedSet,
 }
 
 impl Shape {
-    pub const ALL: [Shape; 4] = [Shape::Hash, Shape::HashWithFieldTtls, Shape::Set, Shape::List];
+    pub const ALL: [Shape; 5] = [Shape::Hash, Shape::HashWithFieldTtls, Shape::Set, Shape::List, Shape::SortedSet];
 
     pub fn describe(self) -> &'static str {
         match self {
@@ -35,6 +37,7 @@ impl Shape {
             Shape::HashWithFieldTtls => "hash fields with a TTL each (HEXPIRE)",
             Shape::Set => "set members",
             Shape::List => "list elements",
+            Shape::SortedSet => "sorted set members (integer scores)",
         }
     }
 
@@ -43,11 +46,15 @@ impl Shape {
         let (prefix, command, pairs) = match self {
             Shape::Set => ("set", "SADD", false),
             Shape::List => ("list", "RPUSH", false),
+            Shape::SortedSet => ("zset", "ZADD", false),
             Shape::Hash | Shape::HashWithFieldTtls => ("hash", "HSET", true),
         };
         let key = format!("{prefix}:{n:08}");
         let mut args: Vec<String> = vec![command.into(), key.clone()];
         for e in 0..ELEMENTS {
+            if self == Shape::SortedSet {
+                args.push((e * 7 % ELEMENTS).to_string());
+            }
             args.push(format!("element:{e:06}"));
             if pairs {
                 args.push("value-0123456789".into());
@@ -84,8 +91,9 @@ pub fn bytes_per_element(server: &Server, shape: Shape, collections: usize) -> R
     })
 }
 
-/// redis-benchmark runs for the hash and set commands: (scenario, short test names, arguments).
-/// HSET and SADD come first, so HGET and SISMEMBER find what they fill.
+/// redis-benchmark runs for the hash, set and sorted set commands: (scenario, arguments). HSET,
+/// SADD and ZADD come first, so HGET, SISMEMBER and the sorted set reads find what they fill;
+/// `myzset` grows to about 100,000 members (a skiplist in both servers).
 pub fn scenarios(requests: usize) -> Vec<(String, Vec<String>)> {
     let n = requests.to_string();
     let mut out = Vec::new();
@@ -96,7 +104,11 @@ pub fn scenarios(requests: usize) -> Vec<(String, Vec<String>)> {
         out.push((scenario.clone(), with(&["-t", "hset,sadd"])));
         out.push((scenario.clone(), with(&["HGET", "myhash", "element:__rand_int__"])));
         out.push((scenario.clone(), with(&["SISMEMBER", "myset", "element:__rand_int__"])));
-        out.push((scenario, with(&["-t", "lpush,rpop,lrange_100"])));
+        out.push((scenario.clone(), with(&["-t", "lpush,rpop,lrange_100"])));
+        out.push((scenario.clone(), with(&["ZADD", "myzset", "__rand_int__", "element:__rand_int__"])));
+        out.push((scenario.clone(), with(&["ZINCRBY", "myzset", "1", "element:__rand_int__"])));
+        out.push((scenario.clone(), with(&["ZRANGE", "myzset", "0", "99"])));
+        out.push((scenario, with(&["ZRANGEBYSCORE", "myzset", "__rand_int__", "+inf", "LIMIT", "0", "10"])));
     }
     out
 }

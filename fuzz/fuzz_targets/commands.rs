@@ -1,8 +1,9 @@
 //! Random command sequences against the engine, checked against a plain model of the keyspace:
-//! strings (bitmaps and HyperLogLogs among them), hashes and sets. Whatever the commands, the
-//! engine never panics, every reply is one well-formed RESP reply, a command on a key the model
-//! says holds another type answers WRONGTYPE, the replies the model can predict cheaply (HGET,
-//! HLEN, SCARD, SISMEMBER, GETBIT, BITCOUNT, SPOP's member...) are those, and after every command
+//! strings (bitmaps and HyperLogLogs among them), hashes, sets and sorted sets. Whatever the
+//! commands, the engine never panics, every reply is one well-formed RESP reply, a command on a key
+//! the model says holds another type answers WRONGTYPE, the replies the model can predict cheaply
+//! (HGET, HLEN, SCARD, SISMEMBER, GETBIT, BITCOUNT, SPOP's member, ZSCORE, ZRANK, ZPOPMIN...) are
+//! those, and after every command
 //! each key reads back exactly as the model has it.
 //!
 //! Time stands still: no key or field expires unless a command gives it a time already past, which
@@ -33,6 +34,8 @@ enum Val {
     Hash(BTreeMap<Vec<u8>, Vec<u8>>),
     Set(BTreeSet<Vec<u8>>),
     List(VecDeque<Vec<u8>>),
+    /// Member to score.
+    Zset(BTreeMap<Vec<u8>, f64>),
 }
 
 type Model = HashMap<&'static str, Val>;
@@ -65,7 +68,7 @@ impl Step<'_> {
 }
 
 /// How many commands [`run`] knows; the last, free-form, is handled by the fuzz loop.
-const OPS: u8 = 44;
+const OPS: u8 = 51;
 const FREE_FORM: u8 = OPS - 1;
 
 /// What a command should answer: exactly some nodes, or anything well formed.
@@ -93,8 +96,9 @@ fn run(engine: &mut Engine, model: &mut Model, step: &Step) {
         0..=10 => strings(engine, model, step),
         11..=19 => hashes(engine, model, step),
         20..=26 => sets(engine, model, step),
-        33..=42 => lists(engine, model, step),
-        _ => bits(engine, model, step),
+        27..=32 => bits(engine, model, step),
+        33..=39 => sorted_sets(engine, model, step),
+        _ => lists(engine, model, step),
     }
 }
 
@@ -232,6 +236,7 @@ fn store(model: &mut Model, key: &'static str, value: Val) {
         Val::Hash(h) => h.is_empty(),
         Val::Set(s) => s.is_empty(),
         Val::List(l) => l.is_empty(),
+        Val::Zset(z) => z.is_empty(),
         Val::Str(_) => false,
     };
     if empty {
@@ -421,6 +426,106 @@ fn sunionstore(engine: &mut Engine, model: &mut Model, key: &str, other: &str) {
     store(model, "c", Val::Set(union));
 }
 
+fn zset_of(model: &Model, key: &str) -> Result<BTreeMap<Vec<u8>, f64>, ()> {
+    match model.get(key) {
+        Some(Val::Zset(z)) => Ok(z.clone()),
+        Some(_) => Err(()),
+        None => Ok(BTreeMap::new()),
+    }
+}
+
+/// A sorted set's elements in its order: by score, then by member.
+fn ordered(zset: &BTreeMap<Vec<u8>, f64>) -> Vec<(Vec<u8>, f64)> {
+    let mut elements: Vec<(Vec<u8>, f64)> = zset.iter().map(|(m, s)| (m.clone(), *s)).collect();
+    elements.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    elements
+}
+
+/// A RESP2 `member score member score ...` reply as a map.
+fn scored(reply: &[Node]) -> BTreeMap<Vec<u8>, f64> {
+    let items = bulks(reply);
+    let score = |text: &[u8]| std::str::from_utf8(text).ok().and_then(|t| t.parse().ok()).expect("a score");
+    items.chunks(2).map(|pair| (pair[0].clone(), pair.get(1).map_or(0.0, |s| score(s)))).collect()
+}
+
+/// A score as the engine prints it. The model's scores are multiples of 1/4 well within 2^50,
+/// whose `%.17g` text is the shortest one Rust prints.
+fn score_text(score: f64) -> Vec<u8> {
+    format!("{score}").into_bytes()
+}
+
+/// ZADD, ZINCRBY, ZREM, ZSCORE, ZRANK, ZPOPMIN/ZPOPMAX and ZUNIONSTORE, with the member scores
+/// the fuzz input gives (multiples of 1/4 between -32 and 32).
+fn sorted_sets(engine: &mut Engine, model: &mut Model, step: &Step) {
+    let (key, member, other) = (step.key, step.member().as_bytes(), step.other_key());
+    let op = step.op % OPS;
+    if op == 39 {
+        return zunionstore(engine, model, key, other);
+    }
+    let score = (f64::from(step.byte(1)) - 128.0) / 4.0;
+    let score_arg = score_text(score);
+    let max = step.byte(1) % 2 == 1;
+    let args: Vec<&[u8]> = match op {
+        33 => vec![b"ZADD", key.as_bytes(), &score_arg, member],
+        34 => vec![b"ZINCRBY", key.as_bytes(), &score_arg, member],
+        35 => vec![b"ZREM", key.as_bytes(), member],
+        36 => vec![b"ZSCORE", key.as_bytes(), member],
+        37 => vec![b"ZRANK", key.as_bytes(), member],
+        _ => vec![if max { b"ZPOPMAX" } else { b"ZPOPMIN" }, key.as_bytes()],
+    };
+    let Ok(mut zset) = zset_of(model, key) else {
+        check(engine, &args, err(WRONG_TYPE));
+        return;
+    };
+    let current = zset.get(member).copied();
+    let expect = match op {
+        33 => int(zset.insert(member.to_vec(), score).is_none().into()),
+        34 => {
+            let total = current.unwrap_or(0.0) + score;
+            zset.insert(member.to_vec(), total);
+            bulk(Some(&score_text(total)))
+        }
+        35 => int(zset.remove(member).is_some().into()),
+        36 => bulk(current.map(score_text).as_deref()),
+        37 => match ordered(&zset).iter().position(|(m, _)| m == member) {
+            Some(rank) => int(rank as i64),
+            None => bulk(None),
+        },
+        _ => {
+            let elements = ordered(&zset);
+            match if max { elements.last() } else { elements.first() } {
+                Some((popped, score)) => {
+                    let nodes = vec![Node::Array(2), Node::Bulk(popped.clone()), Node::Bulk(score_text(*score))];
+                    zset.remove(popped);
+                    Expect::Nodes(nodes)
+                }
+                None => Expect::Nodes(vec![Node::Array(0)]),
+            }
+        }
+    };
+    check(engine, &args, expect);
+    store(model, key, Val::Zset(zset));
+}
+
+/// ZUNIONSTORE into `c`, whatever `c` held: scores summed, a set's members scoring 1.
+fn zunionstore(engine: &mut Engine, model: &mut Model, key: &str, other: &str) {
+    let args: [&[u8]; 5] = [b"ZUNIONSTORE", b"c", b"2", key.as_bytes(), other.as_bytes()];
+    let mut union: BTreeMap<Vec<u8>, f64> = BTreeMap::new();
+    for source in [key, other] {
+        let elements: Vec<(Vec<u8>, f64)> = match model.get(source) {
+            None => Vec::new(),
+            Some(Val::Zset(z)) => z.iter().map(|(m, s)| (m.clone(), *s)).collect(),
+            Some(Val::Set(s)) => s.iter().map(|m| (m.clone(), 1.0)).collect(),
+            Some(_) => return drop(check(engine, &args, err(WRONG_TYPE))),
+        };
+        for (member, score) in elements {
+            *union.entry(member).or_insert(0.0) += score;
+        }
+    }
+    check(engine, &args, int(union.len() as i64));
+    store(model, "c", Val::Zset(union));
+}
+
 /// Bitmap and HyperLogLog commands, on strings.
 fn bits(engine: &mut Engine, model: &mut Model, step: &Step) {
     let key = step.key;
@@ -497,7 +602,7 @@ fn position(index: i64, len: usize) -> Option<usize> {
 /// List commands, each checked against a deque.
 fn lists(engine: &mut Engine, model: &mut Model, step: &Step) {
     let (key, element, other) = (step.key, step.member().as_bytes(), step.other_key());
-    if step.op % OPS == 42 {
+    if step.op % OPS == 49 {
         return lmove(engine, model, key, other, step.byte(1));
     }
     let Ok(mut list) = list_of(model, key) else {
@@ -509,19 +614,19 @@ fn lists(engine: &mut Engine, model: &mut Model, step: &Step) {
     let at_text = at.to_string();
     let k = key.as_bytes();
     let (args, expect): (Vec<&[u8]>, Expect) = match step.op % OPS {
-        33 => {
+        40 => {
             list.push_front(element.to_vec());
             (vec![b"LPUSH", k, element], int(list.len() as i64))
         }
-        34 => {
+        41 => {
             list.push_back(element.to_vec());
             (vec![b"RPUSH", k, element], int(list.len() as i64))
         }
-        35 => (vec![b"LPOP", k], bulk(list.pop_front().as_deref())),
-        36 => (vec![b"RPOP", k], bulk(list.pop_back().as_deref())),
-        37 => (vec![b"LINDEX", k, at_text.as_bytes()], bulk(position(at, list.len()).map(|p| list[p].as_slice()))),
-        38 => (vec![b"LLEN", k], int(list.len() as i64)),
-        39 => match position(at, list.len()) {
+        42 => (vec![b"LPOP", k], bulk(list.pop_front().as_deref())),
+        43 => (vec![b"RPOP", k], bulk(list.pop_back().as_deref())),
+        44 => (vec![b"LINDEX", k, at_text.as_bytes()], bulk(position(at, list.len()).map(|p| list[p].as_slice()))),
+        45 => (vec![b"LLEN", k], int(list.len() as i64)),
+        46 => match position(at, list.len()) {
             Some(p) => {
                 list[p] = element.to_vec();
                 (vec![b"LSET", k, at_text.as_bytes(), element], ok())
@@ -529,7 +634,7 @@ fn lists(engine: &mut Engine, model: &mut Model, step: &Step) {
             None if list.is_empty() => (vec![b"LSET", k, at_text.as_bytes(), element], err("ERR no such key")),
             None => (vec![b"LSET", k, at_text.as_bytes(), element], err("ERR index out of range")),
         },
-        40 => {
+        47 => {
             let before = list.len();
             list.retain(|e| e.as_slice() != element);
             (vec![b"LREM", k, b"0", element], int((before - list.len()) as i64))
@@ -601,6 +706,7 @@ fn read_back(engine: &mut Engine, key: &str) -> Option<Val> {
         Some(Node::Simple(t)) if t == "list" => {
             Some(Val::List(bulks(&send(engine, &[b"LRANGE", key.as_bytes(), b"0", b"-1"])).into_iter().collect()))
         }
+        Some(Node::Simple(t)) if t == "zset" => Some(Val::Zset(scored(&send(engine, &[b"ZRANGE", key.as_bytes(), b"0", b"-1", b"WITHSCORES"])))),
         Some(Node::Simple(t)) if t == "none" => None,
         other => panic!("TYPE {key}: {other:?}"),
     }

@@ -68,6 +68,10 @@ pub struct Config {
     pub list_max_listpack_size: i64,
     /// Accepted for compatibility; cachet does not compress list nodes.
     pub list_compress_depth: u64,
+    /// Sorted set encodings: the largest sorted set (in members and in bytes per member) kept as
+    /// a `listpack`.
+    pub zset_max_listpack_entries: u64,
+    pub zset_max_listpack_value: u64,
     /// The most keys CLIENT TRACKING remembers; past it, keys are forgotten and their readers told
     /// (0: no limit).
     pub tracking_table_max_keys: u64,
@@ -121,6 +125,8 @@ impl Default for Config {
             set_max_listpack_entries: 128,
             set_max_listpack_value: 64,
             notify_keyspace_events: 0,
+            zset_max_listpack_entries: 128,
+            zset_max_listpack_value: 64,
             tracking_table_max_keys: 1_000_000,
             list_max_listpack_size: -2,
             list_compress_depth: 0,
@@ -284,6 +290,8 @@ const PARAMS: &[Param] = &[
         },
     },
     number_param!("list-compress-depth", list_compress_depth, Access::Mutable, 0, i32::MAX as u64),
+    number_param!("zset-max-listpack-entries", zset_max_listpack_entries, Access::Mutable, 0, i64::MAX as u64),
+    number_param!("zset-max-listpack-value", zset_max_listpack_value, Access::Mutable, 0, i64::MAX as u64),
     number_param!("tracking-table-max-keys", tracking_table_max_keys, Access::Mutable, 0, i64::MAX as u64),
     Param {
         name: "slowlog-log-slower-than",

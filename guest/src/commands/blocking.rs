@@ -1,10 +1,12 @@
-//! The blocking pops: BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP. Each does what its non-blocking
+//! The blocking pops: BLPOP BRPOP BLMOVE BRPOPLPUSH BLMPOP on lists, BZPOPMIN BZPOPMAX BZMPOP on
+//! sorted sets. Each does what its non-blocking
 //! form does when it can; when every key is empty it asks to wait (see [`crate::blocking`]), and
 //! the engine runs it again when one of its keys changes, or answers its timeout. Inside MULTI
 //! there is no waiting: an empty key answers as a timeout at once, as in Redis (and so for UDP
 //! senders).
 
 use super::lists::{End, Lookup, move_element, multi_pop, parse_multi_pop, pop_some, write_list};
+use super::sorted_sets::{PopShape, parse_mpop, pop as pop_zset};
 use super::{Command, Ctx, Flag, SYNTAX_ERROR};
 use crate::long_double::LongDouble;
 use crate::blocking::{OnTimeout, Request, Wants};
@@ -25,10 +27,20 @@ pub const COMMANDS: &[Command] = &[
     Command::new("brpoplpush", 4, brpoplpush).flags(MOVE).keys(1, 2, 1).group("list")
         .doc("Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.", "2.2.0",
             "O(1)", "source destination timeout"),
-    Command::new("blmpop", -5, blmpop).flags(&[Flag::Write, Flag::Blocking]).counted_keys(2).group("list")
+    Command::new("blmpop", -5, blmpop).flags(&[Flag::Write, Flag::Blocking, Flag::MovableKeys]).counted_keys(2).group("list")
         .doc("Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.", "7.0.0",
             "O(N+M) where N is the number of provided keys and M is the number of elements returned.",
             "timeout numkeys key [key ...] <LEFT | RIGHT> [COUNT count]"),
+    Command::new("bzpopmin", -3, bzpopmin).flags(&[Flag::Write, Flag::NoScript, Flag::Fast, Flag::Blocking]).keys(1, -2, 1).group("sorted-set")
+        .doc("Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", "5.0.0",
+            "O(log(N)) with N being the number of elements in the sorted set.", "key [key ...] timeout"),
+    Command::new("bzpopmax", -3, bzpopmax).flags(&[Flag::Write, Flag::NoScript, Flag::Fast, Flag::Blocking]).keys(1, -2, 1).group("sorted-set")
+        .doc("Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.", "5.0.0",
+            "O(log(N)) with N being the number of elements in the sorted set.", "key [key ...] timeout"),
+    Command::new("bzmpop", -5, bzmpop).flags(&[Flag::Write, Flag::Blocking, Flag::MovableKeys]).counted_keys(2).group("sorted-set")
+        .doc("Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.", "7.0.0",
+            "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
+            "timeout numkeys key [key ...] <MIN | MAX> [COUNT count]"),
 ];
 
 /// A timeout in seconds (a decimal; 0 waits for ever) as a deadline, or Redis's error.
@@ -129,6 +141,52 @@ fn blmpop(ctx: &mut Ctx, args: &[&[u8]]) {
     let Some(deadline_ns) = deadline(ctx, args[1]) else { return };
     if !multi_pop(ctx, &request) {
         wait(ctx, &request.keys, deadline_ns, Wants::List, OnTimeout::NullArray);
+    }
+}
+
+/// Whether any of `keys` holds a sorted set (one is never empty); `None` after WRONGTYPE.
+fn any_sorted_set(ctx: &mut Ctx, keys: &[&[u8]]) -> Option<bool> {
+    for key in keys {
+        match super::write_as(ctx, key, crate::keyspace::Value::as_zset_mut) {
+            Lookup::WrongType => return None,
+            Lookup::Missing => continue,
+            Lookup::Found(_) => return Some(true),
+        }
+    }
+    Some(false)
+}
+
+/// BZPOPMIN and BZPOPMAX: `[key, member, score]` from the first non-empty sorted set.
+fn bzpop(ctx: &mut Ctx, args: &[&[u8]], max: bool) {
+    let Some(deadline_ns) = deadline(ctx, args[args.len() - 1]) else { return };
+    let keys = &args[1..args.len() - 1];
+    match any_sorted_set(ctx, keys) {
+        None => {}
+        Some(true) => {
+            pop_zset(ctx, keys, max, None, PopShape { with_key: true, nested: false, null_when_empty: true });
+        }
+        Some(false) => wait(ctx, keys, deadline_ns, Wants::SortedSet, OnTimeout::NullArray),
+    }
+}
+
+fn bzpopmin(ctx: &mut Ctx, args: &[&[u8]]) {
+    bzpop(ctx, args, false);
+}
+
+fn bzpopmax(ctx: &mut Ctx, args: &[&[u8]]) {
+    bzpop(ctx, args, true);
+}
+
+/// BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]: ZMPOP once a key has members.
+fn bzmpop(ctx: &mut Ctx, args: &[&[u8]]) {
+    let Some(request) = parse_mpop(ctx, &args[2..]) else { return };
+    let Some(deadline_ns) = deadline(ctx, args[1]) else { return };
+    match any_sorted_set(ctx, request.keys) {
+        None => {}
+        Some(true) => {
+            pop_zset(ctx, request.keys, request.max, Some(request.count), PopShape { with_key: true, nested: true, null_when_empty: true });
+        }
+        Some(false) => wait(ctx, request.keys, deadline_ns, Wants::SortedSet, OnTimeout::NullArray),
     }
 }
 

@@ -72,14 +72,9 @@ fn write_info(ctx: &mut Ctx, command: &Command) {
     ctx.reply.array(10);
     ctx.reply.bulk(command.name.as_bytes());
     ctx.reply.integer(i64::from(command.arity));
-    // Commands whose keys follow a count are listed as having movable keys, as Redis derives it.
-    let movable = command.key_count_at.is_some();
-    ctx.reply.set(command.flags.len() + usize::from(movable));
+    ctx.reply.set(command.flags.len());
     for flag in command.flags {
         ctx.reply.simple(flag.name());
-    }
-    if movable {
-        ctx.reply.simple("movablekeys");
     }
     let (first, last, step) = command.keys;
     ctx.reply.integer(i64::from(first));

@@ -58,7 +58,7 @@ pub const COMMANDS: &[Command] = &[
     Command::new("rpoplpush", 3, rpoplpush).flags(&[Flag::Write, Flag::DenyOom]).keys(1, 2, 1).group("list")
         .doc("Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.", "1.2.0",
             "O(1)", "source destination"),
-    Command::new("lmpop", -4, lmpop).flags(&[Flag::Write]).counted_keys(1).group("list")
+    Command::new("lmpop", -4, lmpop).flags(&[Flag::Write, Flag::MovableKeys]).counted_keys(1).group("list")
         .doc("Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.", "7.0.0",
             "O(N+M) where N is the number of provided keys and M is the number of elements returned.",
             "numkeys key [key ...] <LEFT | RIGHT> [COUNT count]"),

@@ -26,6 +26,7 @@ mod server_info;
 mod sets;
 mod sort;
 mod slowlog;
+mod sorted_sets;
 mod strings;
 mod table;
 mod tracking;

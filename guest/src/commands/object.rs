@@ -39,6 +39,7 @@ fn encoding(ctx: &mut Ctx, args: &[&[u8]]) {
             Value::Hash(hash) => hash.encoding(),
             Value::Set(set) => set.encoding(),
             Value::List(list) => list.encoding(),
+            Value::Zset(zset) => zset.encoding(),
         };
         ctx.reply.bulk(name.as_bytes());
     });

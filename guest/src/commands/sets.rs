@@ -38,7 +38,7 @@ pub const COMMANDS: &[Command] = &[
         .doc("Moves a member from one set to another.", "1.0.0", "O(1)", "source destination member"),
     Command::new("sinter", -2, sinter).flags(&[Flag::ReadOnly]).keys(1, -1, 1).group("set")
         .doc("Returns the intersect of multiple sets.", "1.0.0", INTER, "key [key ...]"),
-    Command::new("sintercard", -3, sintercard).flags(&[Flag::ReadOnly]).counted_keys(1).group("set")
+    Command::new("sintercard", -3, sintercard).flags(&[Flag::ReadOnly, Flag::MovableKeys]).counted_keys(1).group("set")
         .doc("Returns the number of members of the intersect of multiple sets.", "7.0.0", INTER, "numkeys key [key ...] [LIMIT limit]"),
     Command::new("sinterstore", -3, sinterstore).flags(&[Flag::Write, Flag::DenyOom]).keys(1, -1, 1).group("set")
         .doc("Stores the intersect of multiple sets in a key.", "1.0.0", INTER, "destination key [key ...]"),
@@ -172,7 +172,7 @@ fn smembers(ctx: &mut Ctx, args: &[&[u8]]) {
 /// `count` distinct positions in `0..len` (`count <= len`), in random order: a partial
 /// Fisher-Yates shuffle that remembers only the positions it swapped, so the work and memory
 /// follow `count`, not the set's size.
-fn distinct_positions(ctx: &mut Ctx, len: usize, count: usize) -> Vec<usize> {
+pub(super) fn distinct_positions(ctx: &mut Ctx, len: usize, count: usize) -> Vec<usize> {
     let mut swapped: HashMap<usize, usize, foldhash::fast::FixedState> = HashMap::default();
     let mut picked = Vec::with_capacity(count);
     for i in 0..count.min(len) {

@@ -1,4 +1,4 @@
-//! SORT and SORT_RO: the elements of a list, set or sorted set, ordered as numbers or as bytes,
+//! SORT and SORT_RO: the elements of a list, set or sorted set (its members, in score order), ordered as numbers or as bytes,
 //! by themselves or by other keys (`BY weight_*`, `BY h_*->field`), with LIMIT, GET patterns,
 //! and STORE into a list. Redis's rules: equal numbers are ordered by their bytes so the result
 //! is deterministic; a BY pattern without `*` does not sort.
@@ -11,11 +11,11 @@ use std::cmp::Ordering;
 const SYNTAX: &str = "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC | DESC] [ALPHA]";
 
 pub const COMMANDS: &[Command] = &[
-    Command::new("sort", -2, sort).flags(&[Flag::Write, Flag::DenyOom]).keys(1, 1, 1).group("generic")
+    Command::new("sort", -2, sort).flags(&[Flag::Write, Flag::DenyOom, Flag::MovableKeys]).keys(1, 1, 1).group("generic")
         .doc("Sorts the elements in a list, a set, or a sorted set, optionally storing the result.", "1.0.0",
             "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).",
             "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC | DESC] [ALPHA] [STORE destination]"),
-    Command::new("sort_ro", -2, sort_ro).flags(&[Flag::ReadOnly]).keys(1, 1, 1).group("generic")
+    Command::new("sort_ro", -2, sort_ro).flags(&[Flag::ReadOnly, Flag::MovableKeys]).keys(1, 1, 1).group("generic")
         .doc("Returns the sorted elements of a list, a set, or a sorted set.", "7.0.0",
             "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N).",
             SYNTAX),
@@ -141,6 +141,7 @@ fn elements(ctx: &mut Ctx, key: &[u8]) -> Option<(bool, Vec<Vec<u8>>)> {
         None => Some((true, Vec::new())),
         Some(Value::List(list)) => Some((true, list.iter().map(<[u8]>::to_vec).collect())),
         Some(Value::Set(set)) => Some((false, set.members())),
+        Some(Value::Zset(zset)) => Some((true, zset.range(0, zset.len(), false).into_iter().map(|(member, _)| member).collect())),
         Some(_) => None,
     };
     if found.is_none() {

@@ -3,7 +3,7 @@
 
 use super::{
     Ctx, bitfield, bitmaps, blocking, client, command, config, connection, expire, hash_ttl, hashes, hyperloglog, keys, latency, lists, monitor,
-    memory, object, pubsub, server_info, sets, slowlog, sort, strings, transactions,
+    memory, object, pubsub, server_info, sets, slowlog, sort, sorted_sets, strings, transactions,
 };
 use std::sync::OnceLock;
 
@@ -153,6 +153,8 @@ pub enum Flag {
     PubSub,
     /// May wait for a key to change (BLPOP and friends).
     Blocking,
+    /// The keys' positions depend on the arguments (a `numkeys` count).
+    MovableKeys,
 }
 
 impl Flag {
@@ -173,6 +175,7 @@ impl Flag {
             Flag::SkipSlowlog => "skip_slowlog",
             Flag::PubSub => "pubsub",
             Flag::Blocking => "blocking",
+            Flag::MovableKeys => "movablekeys",
         }
     }
 }
@@ -205,6 +208,7 @@ const FAMILIES: &[&[Command]] = &[
     lists::COMMANDS,
     blocking::COMMANDS,
     sort::COMMANDS,
+    sorted_sets::COMMANDS,
     keys::COMMANDS,
     expire::COMMANDS,
     object::COMMANDS,

@@ -14,6 +14,7 @@ mod list;
 mod set;
 mod table;
 mod value;
+mod zset;
 
 pub use eviction::{Access, Policy};
 pub use key::Key;
@@ -23,6 +24,7 @@ pub use hash::{Hash, HashLimits};
 pub use list::{List, ListLimits};
 pub use set::{Set, SetLimits};
 pub use value::Value;
+pub use zset::{Zset, ZsetLimits, compare as zset_order};
 
 use crate::notify::{self, Events};
 use crate::rng::Rng;
@@ -240,7 +242,7 @@ impl Keyspace {
         use crate::blocking::Wants;
         self.peek(db, key, now).is_some_and(|entry| match wants {
             Wants::List => entry.value.as_list().is_some(),
-            Wants::SortedSet => false,
+            Wants::SortedSet => entry.value.as_zset().is_some(),
         })
     }
 

@@ -4,6 +4,7 @@
 use super::hash::Hash;
 use super::list::List;
 use super::set::Set;
+use super::zset::Zset;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -11,6 +12,7 @@ pub enum Value {
     Hash(Box<Hash>),
     Set(Box<Set>),
     List(Box<List>),
+    Zset(Box<Zset>),
 }
 
 impl Value {
@@ -25,6 +27,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::List(_) => "list",
+            Value::Zset(_) => "zset",
         }
     }
 
@@ -51,6 +54,7 @@ impl Value {
             Value::Hash(hash) => hash.memory_usage(samples),
             Value::Set(set) => set.memory_usage(samples),
             Value::List(list) => list.memory_usage(),
+            Value::Zset(zset) => zset.memory_usage(samples),
         }
     }
 
@@ -61,6 +65,7 @@ impl Value {
             Value::Hash(hash) => hash.free_effort(),
             Value::Set(set) => set.free_effort(),
             Value::List(list) => list.free_effort(),
+            Value::Zset(zset) => zset.free_effort(),
         }
     }
 
@@ -71,6 +76,7 @@ impl Value {
             Value::Hash(hash) => hash.into_pieces(),
             Value::Set(set) => set.into_pieces(),
             Value::List(list) => list.into_pieces(),
+            Value::Zset(zset) => zset.into_pieces(),
         }
     }
 
@@ -132,6 +138,24 @@ impl Value {
     pub fn as_list_mut(&mut self) -> Option<&mut List> {
         match self {
             Value::List(list) => Some(list),
+            _ => None,
+        }
+    }
+}
+
+/// Sorted set values (ZADD and friends).
+impl Value {
+    /// The sorted set a key holds; `None` for other types (the command answers WRONGTYPE).
+    pub fn as_zset(&self) -> Option<&Zset> {
+        match self {
+            Value::Zset(zset) => Some(zset),
+            _ => None,
+        }
+    }
+
+    pub fn as_zset_mut(&mut self) -> Option<&mut Zset> {
+        match self {
+            Value::Zset(zset) => Some(zset),
             _ => None,
         }
     }

@@ -206,4 +206,28 @@ mod tests {
         assert_eq!(written(false, |r| r.double(1.5)), "$3\r\n1.5\r\n");
         assert_eq!(written(true, |r| r.double(1.5)), ",1.5\r\n");
     }
+
+    #[test]
+    fn scores_print_as_printf_g17() {
+        let cases = [
+            (1.1, "1.1000000000000001"),
+            (2.0, "2"),
+            (1e20, "1e+20"),
+            (1e17, "1e+17"),
+            (1e16, "10000000000000000"),
+            (0.0001, "0.0001"),
+            (0.00001, "1.0000000000000001e-05"),
+            (-1.5, "-1.5"),
+            (123456789.125, "123456789.125"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (5e-324, "4.9406564584124654e-324"),
+            (f64::INFINITY, "inf"),
+            (-0.0, "-0"),
+        ];
+        for (value, text) in cases {
+            assert_eq!(format_g17(value), text);
+        }
+        assert_eq!(written(true, |r| r.double(1.5)), ",1.5\r\n");
+        assert_eq!(written(false, |r| r.double(f64::NEG_INFINITY)), "$4\r\n-inf\r\n");
+    }
 }
