@@ -8,6 +8,7 @@
 use super::keys::{parse_scan_options, scan_cursor};
 use super::{Command, Ctx, Flag, NOT_AN_INTEGER, SYNTAX_ERROR, WRONG_TYPE, is, parse_i64};
 use crate::glob;
+use crate::notify;
 use crate::keyspace::{Value, Zset, ZsetLimits};
 
 mod range;
@@ -172,21 +173,26 @@ fn stored<'a>(ctx: &'a Ctx, key: &[u8]) -> Option<&'a Zset> {
     ctx.keyspace.stored(ctx.db(), key).and_then(|e| e.value.as_zset())
 }
 
-/// Removes the key when its sorted set has no members left.
-fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
+/// Removes the key when its sorted set has no members left (a `del` event).
+pub(super) fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
     let db = ctx.db();
     if stored(ctx, key).is_some_and(Zset::is_empty) {
         ctx.keyspace.remove(db, key);
+        ctx.notify(notify::GENERIC, "del", key);
     }
 }
 
-/// Stores `zset` at `key` (replacing any value and TTL), or deletes the key when it is empty.
-fn store_or_delete(ctx: &mut Ctx, key: &[u8], zset: Zset) {
+/// Stores `zset` at `key` (replacing any value and TTL) with the STORE command's `event`, or
+/// deletes the key when it is empty (a `del` event if there was one).
+fn store_or_delete(ctx: &mut Ctx, key: &[u8], zset: Zset, event: &'static str) {
     let (db, now) = (ctx.db(), ctx.now_ms());
     if zset.is_empty() {
-        ctx.keyspace.delete(db, key, now);
+        if ctx.keyspace.delete(db, key, now) {
+            ctx.notify(notify::GENERIC, "del", key);
+        }
     } else {
         ctx.keyspace.set(db, key, Value::Zset(Box::new(zset)), None, now);
+        ctx.notify(notify::ZSET, event, key);
     }
 }
 
@@ -363,6 +369,9 @@ fn add_pairs(ctx: &mut Ctx, key: &[u8], pairs: &[(f64, &[u8])], options: &AddOpt
             },
         }
     }
+    if changed > 0 {
+        ctx.notify(notify::ZSET, if options.incr { "zincr" } else { "zadd" }, key);
+    }
     drop_if_empty(ctx, key);
     if failed {
         return ctx.reply.error(NAN_RESULT);
@@ -384,6 +393,9 @@ fn zrem(ctx: &mut Ctx, args: &[&[u8]]) {
         Lookup::Missing => 0,
         Lookup::Found(zset) => args[2..].iter().filter(|m| zset.remove(m).is_some()).count(),
     };
+    if removed > 0 {
+        ctx.notify(notify::ZSET, "zrem", args[1]);
+    }
     drop_if_empty(ctx, args[1]);
     ctx.reply.integer(removed as i64);
 }
@@ -511,6 +523,9 @@ pub(crate) fn pop(ctx: &mut Ctx, keys: &[&[u8]], max: bool, count: Option<u64>, 
         }
         _ => Vec::new(),
     };
+    if !popped.is_empty() {
+        ctx.notify(notify::ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
+    }
     drop_if_empty(ctx, key);
     write_popped(ctx, key, &popped, shape);
     !popped.is_empty()

@@ -240,7 +240,7 @@ fn range_command(ctx: &mut Ctx, args: &[&[u8]], kind: Option<Kind>, rev: Option<
     };
     let selected = stored(ctx, key).map(|zset| zset.range(from, count, request.rev)).unwrap_or_default();
     let limits = limits(ctx);
-    store_or_delete(ctx, destination, Zset::from_elements(selected, &limits));
+    store_or_delete(ctx, destination, Zset::from_elements(selected, &limits), "zrangestore");
     ctx.reply.integer(count as i64);
 }
 
@@ -305,10 +305,15 @@ fn remove_range(ctx: &mut Ctx, args: &[&[u8]], kind: Kind) {
             zset.remove_range(start, end - start)
         }
     };
-    let db = ctx.db();
-    if stored(ctx, args[1]).is_some_and(Zset::is_empty) {
-        ctx.keyspace.remove(db, args[1]);
+    if removed > 0 {
+        let event = match kind {
+            Kind::Rank => "zremrangebyrank",
+            Kind::Score => "zremrangebyscore",
+            Kind::Lex => "zremrangebylex",
+        };
+        ctx.notify(crate::notify::ZSET, event, args[1]);
     }
+    super::drop_if_empty(ctx, args[1]);
     ctx.reply.integer(removed as i64);
 }
 

@@ -225,6 +225,12 @@ fn difference(sources: &[Option<Source>]) -> Vec<(Vec<u8>, f64)> {
 /// The shared body of the commands here; `args` start at numkeys.
 fn combine(ctx: &mut Ctx, args: &[&[u8]], operation: Operation, form: Form, destination: Option<&[u8]>) {
     let Some(request) = parse_request(ctx, args, operation, form) else { return };
+    // Each source is read as Redis reads it: a hit or a miss (with its `keymiss` event), an
+    // expired one removed.
+    let (db, now) = (ctx.db(), ctx.now_ms());
+    for key in request.keys {
+        ctx.keyspace.get(db, key, now);
+    }
     let inputs = sources(ctx, request.keys);
     if form.count_only {
         let found = intersection(&inputs, &request, request.limit).len();
@@ -239,7 +245,12 @@ fn combine(ctx: &mut Ctx, args: &[&[u8]], operation: Operation, form: Form, dest
         Some(destination) => {
             let limits = limits(ctx);
             let count = result.len();
-            store_or_delete(ctx, destination, Zset::from_elements(result, &limits));
+            let event = match operation {
+                Operation::Union => "zunionstore",
+                Operation::Inter => "zinterstore",
+                Operation::Diff => "zdiffstore",
+            };
+            store_or_delete(ctx, destination, Zset::from_elements(result, &limits), event);
             ctx.reply.integer(count as i64);
         }
         None => {
