@@ -75,6 +75,8 @@ struct Request<'a> {
     withscores: bool,
     /// ZINTERCARD's LIMIT (0: none).
     limit: usize,
+    /// Keys the union's member table, so clients cannot choose members that collide.
+    seed: u64,
 }
 
 /// The command's form: its name (for errors), whether it stores, whether it only counts.
@@ -113,7 +115,8 @@ fn parse_keys<'a>(ctx: &mut Ctx, args: &'a [&'a [u8]], form: Form) -> Option<&'a
 
 fn parse_request<'a>(ctx: &mut Ctx, args: &'a [&'a [u8]], operation: Operation, form: Form) -> Option<Request<'a>> {
     let keys = parse_keys(ctx, args, form)?;
-    let mut request = Request { keys, weights: vec![1.0; keys.len()], aggregate: Aggregate::Sum, withscores: false, limit: 0 };
+    let seed = ctx.rng.next_u64();
+    let mut request = Request { keys, weights: vec![1.0; keys.len()], aggregate: Aggregate::Sum, withscores: false, limit: 0, seed };
     let options = &args[keys.len() + 1..];
     let mut at = 0;
     while let Some(option) = options.get(at) {
@@ -175,7 +178,7 @@ fn weighted(score: f64, weight: f64) -> f64 {
 
 fn union(sources: &[Option<Source>], request: &Request) -> Vec<(Vec<u8>, f64)> {
     let mut result: Vec<(Vec<u8>, f64)> = Vec::new();
-    let mut at: HashMap<Vec<u8>, usize, foldhash::fast::RandomState> = HashMap::default();
+    let mut at: HashMap<Vec<u8>, usize, foldhash::fast::FixedState> = HashMap::with_hasher(foldhash::fast::FixedState::with_seed(request.seed));
     for (source, weight) in sources.iter().zip(&request.weights) {
         let Some(source) = source else { continue };
         for (member, score) in source.elements() {
