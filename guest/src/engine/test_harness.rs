@@ -72,6 +72,18 @@ impl Harness {
     }
 }
 
+/// The RESP text of an array of bulk strings.
+pub fn array(items: &[&str]) -> String {
+    let mut out = format!("*{}\r\n", items.len());
+    for item in items {
+        out.push_str(&bulk(item));
+    }
+    out
+}
+
+/// Redis's reply to a command on a key of another type.
+pub const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+
 /// The RESP text of a bulk string reply.
 pub fn bulk(s: &str) -> String {
     format!("${}\r\n{s}\r\n", s.len())

@@ -1,12 +1,4 @@
-use crate::engine::test_harness::{Harness, bulk};
-
-fn array(items: &[&str]) -> String {
-    let mut text = format!("*{}\r\n", items.len());
-    for item in items {
-        text.push_str(&bulk(item));
-    }
-    text
-}
+use crate::engine::test_harness::{Harness, array, bulk};
 
 #[test]
 fn push_pop_and_length() {

@@ -1,16 +1,6 @@
 //! Set commands through the engine, as a client sees them.
 
-use crate::engine::test_harness::{Harness, bulk};
-
-fn array(items: &[&str]) -> String {
-    let mut out = format!("*{}\r\n", items.len());
-    for item in items {
-        out.push_str(&bulk(item));
-    }
-    out
-}
-
-const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+use crate::engine::test_harness::{Harness, array, bulk, WRONGTYPE};
 
 #[test]
 fn add_remove_and_membership() {
