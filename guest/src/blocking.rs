@@ -20,7 +20,8 @@ pub enum Wants {
     SortedSet,
 }
 
-/// The reply a waiter gets when its time is up.
+/// What a blocking command answers when it cannot wait (inside EXEC): its own null. A wait that
+/// times out always answers a null array, as redis-server 7.0 does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OnTimeout {
     /// A null array (BLPOP, BLMPOP, BZPOPMIN...).
@@ -36,7 +37,6 @@ pub struct Request {
     /// Monotonic nanoseconds; `None` waits for ever.
     pub deadline_ns: Option<u64>,
     pub wants: Wants,
-    pub on_timeout: OnTimeout,
 }
 
 /// A blocked connection.
@@ -168,7 +168,6 @@ mod tests {
                 keys: keys.iter().map(|k| k.as_bytes().to_vec()).collect(),
                 deadline_ns,
                 wants: Wants::List,
-                on_timeout: OnTimeout::NullArray,
             },
         }
     }

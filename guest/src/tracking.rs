@@ -267,11 +267,9 @@ impl Tracking {
         if max == 0 {
             return false;
         }
-        for _ in 0..budget {
-            if self.table.len() <= max {
-                return false;
-            }
-            let Some(key) = self.table.keys().next().cloned() else { return false };
+        let excess = self.table.len().saturating_sub(max).min(budget);
+        let victims: Vec<Key> = self.table.keys().take(excess).cloned().collect();
+        for key in victims {
             self.invalidate(&key, None);
         }
         self.table.len() > max

@@ -5,7 +5,8 @@
 //! there is no waiting: an empty key answers as a timeout at once, as in Redis (and so for UDP
 //! senders).
 
-use super::lists::{End, Lookup, move_element, multi_pop, parse_multi_pop, pop_some, write_list};
+use super::Lookup;
+use super::lists::{End, move_element, multi_pop, parse_multi_pop, pop_some, write_list};
 use super::sorted_sets::{PopShape, parse_mpop, pop as pop_zset};
 use super::{Command, Ctx, Flag, SYNTAX_ERROR};
 use crate::long_double::LongDouble;
@@ -63,15 +64,14 @@ pub(crate) fn deadline(ctx: &mut Ctx, arg: &[u8]) -> Option<Option<u64>> {
 /// UDP sender, whose session ends with its datagram's reply; a host calling the engine directly),
 /// answer as a timeout at once.
 ///
-/// `at_once` is the answer when it cannot wait; a wait that times out always answers a null
-/// array, as redis-server 7.0 does (BLMOVE's own null is for the first case only).
+/// `at_once` is the answer when it cannot wait (see [`OnTimeout`]).
 pub(crate) fn wait(ctx: &mut Ctx, keys: &[&[u8]], deadline_ns: Option<u64>, wants: Wants, at_once: OnTimeout) {
     if !ctx.session.may_block() {
         write_timeout(ctx, at_once);
         return;
     }
     let keys = keys.iter().map(|k| k.to_vec()).collect();
-    ctx.session.block_request = Some(Request { keys, deadline_ns, wants, on_timeout: OnTimeout::NullArray });
+    ctx.session.block_request = Some(Request { keys, deadline_ns, wants });
 }
 
 pub(crate) fn write_timeout(ctx: &mut Ctx, on_timeout: OnTimeout) {

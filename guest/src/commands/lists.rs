@@ -3,8 +3,7 @@
 //! as Redis does. The blocking pops (BLPOP and friends) are in `blocking.rs` and share the pops
 //! here.
 
-pub(crate) use super::Lookup;
-use super::{Command, Ctx, Flag, NOT_AN_INTEGER, SYNTAX_ERROR, WRONG_TYPE, int_arg, is, parse_i64, read_as, write_as};
+use super::{Command, Ctx, Flag, Lookup, NOT_AN_INTEGER, SYNTAX_ERROR, WRONG_TYPE, int_arg, is, parse_i64, read_as, write_as};
 use crate::keyspace::{List, ListLimits, Value};
 use crate::notify;
 

@@ -235,13 +235,10 @@ fn lookup(ctx: &mut Ctx, pattern: &[u8], element: &[u8]) -> Option<Vec<u8>> {
     };
     let key = [&pattern[..star], element, suffix].concat();
     let (db, now) = (ctx.db(), ctx.now_ms());
-    match (field, ctx.keyspace.get(db, &key, now).map(|e| &e.value)) {
-        (None, Some(Value::String(bytes))) => Some(bytes.clone()),
-        (Some(field), Some(Value::Hash(_))) => {
-            let hash = super::hashes::read(ctx.keyspace, db, &key, now).ok().flatten()?;
-            hash.get(field).map(<[u8]>::to_vec)
-        }
-        _ => None,
+    // One read of the key, a hit or a miss as Redis counts it.
+    match field {
+        None => ctx.keyspace.get(db, &key, now)?.value.as_string().map(<[u8]>::to_vec),
+        Some(field) => super::hashes::read(ctx.keyspace, db, &key, now).ok().flatten()?.get(field).map(<[u8]>::to_vec),
     }
 }
 

@@ -172,15 +172,11 @@ pub fn ends_caching(command: &Command, session: &Session) -> bool {
 /// Writes the messages tracking owes. A message to `current` (the client whose command is
 /// running, if any) goes into `reply` after what is there; others go through the outbox.
 pub fn deliver(tracking: &mut Tracking, sessions: &Sessions, current: Option<(&Session, &mut Vec<u8>)>, outbox: &mut Outbox) {
-    let (current, reply) = match current {
-        Some((session, reply)) => (Some(session), Some(reply)),
-        None => (None, None),
-    };
-    let mut reply = reply;
+    let (session, mut reply) = current.unzip();
     for message in tracking.take_pending() {
-        let Some((connection, bytes)) = render(tracking, sessions, current, &message) else { continue };
-        match (&mut reply, current) {
-            (Some(reply), Some(session)) if session.connection == connection => reply.extend_from_slice(&bytes),
+        let Some((connection, bytes)) = render(tracking, sessions, session, &message) else { continue };
+        match &mut reply {
+            Some(reply) if session.is_some_and(|s| s.connection == connection) => reply.extend_from_slice(&bytes),
             _ => outbox.push(connection, &bytes),
         }
     }

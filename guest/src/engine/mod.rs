@@ -2,7 +2,7 @@
 //! time, and gives back bytes and closes for any connection and the time it next has work to do.
 //! No I/O and no clock reading happens here; the host does all of it.
 
-use crate::blocking::{Blocking, OnTimeout};
+use crate::blocking::Blocking;
 use crate::commands::{self, Ctx};
 use crate::config::{Config, ConfigError};
 use crate::keyspace::Keyspace;
@@ -270,9 +270,7 @@ impl Engine {
         for input in inputs {
             self.serve(&mut outbox, input, now);
         }
-        if self.tracking.wants_changes() || self.tracking.has_pending() || self.tracking_over_limit {
-            self.finish_tracking(&mut outbox);
-        }
+        self.finish_tracking(&mut outbox);
         self.check_call_output(&mut outbox, now);
         self.keyspace.free_lazily(commands::LAZY_FREE_SLICE);
         outbox.into_outputs()
@@ -320,13 +318,7 @@ impl Engine {
             out.session = Some(session.encode());
         }
         if out.close {
-            commands::unsubscribe_all(&mut self.pubsub, &mut session);
-            self.tracking.disconnected(session.client_id);
-            self.watches.unwatch(id);
-            self.monitors.retain(|m| *m != id);
-            self.pause.forget(id);
-            self.blocking.unblock(id);
-            self.forget_soft_limited(id);
+            self.forget_session(&mut session);
         } else {
             self.sessions.insert(id, session);
         }
@@ -459,14 +451,16 @@ impl Engine {
     /// Ends a client's wait without serving it: its command's timeout reply, or CLIENT UNBLOCK's
     /// error.
     fn end_wait(&mut self, connection: u64, ending: Ending, outbox: &mut Outbox) {
-        let Some(waiter) = self.blocking.unblock(connection) else { return };
+        if self.blocking.unblock(connection).is_none() {
+            return;
+        }
         let Some(mut session) = self.sessions.remove(&connection) else { return };
         let mut data = std::mem::take(&mut outbox.to(connection).data);
         let mut reply = crate::resp::Reply::new(&mut data, session.resp3());
-        match (ending, waiter.request.on_timeout) {
-            (Ending::Error, _) => reply.error("UNBLOCKED client unblocked via CLIENT UNBLOCK"),
-            (Ending::Timeout, OnTimeout::NullArray) => reply.null_array(),
-            (Ending::Timeout, OnTimeout::Null) => reply.null(),
+        // A wait that times out answers a null array whatever the command, as redis-server 7.0.
+        match ending {
+            Ending::Error => reply.error("UNBLOCKED client unblocked via CLIENT UNBLOCK"),
+            Ending::Timeout => reply.null_array(),
         }
         session.blocked = false;
         session.changed = true;
@@ -601,6 +595,9 @@ impl Engine {
     /// What tracking owes at the end of a call: the changes under BCAST prefixes, and the keys
     /// forgotten to keep the table within `tracking-table-max-keys`.
     fn finish_tracking(&mut self, outbox: &mut Outbox) {
+        if !(self.tracking.wants_changes() || self.tracking.has_pending() || self.tracking_over_limit) {
+            return;
+        }
         let max = usize::try_from(self.config.tracking_table_max_keys).unwrap_or(usize::MAX);
         self.tracking_over_limit = self.tracking.shrink_to(max, TRACKING_EVICTIONS_PER_CALL);
         self.tracking.broadcast();
@@ -631,10 +628,22 @@ impl Engine {
 
     /// Drops a connection's session, whatever it watched and whatever it subscribed to.
     fn forget(&mut self, connection: u64) {
-        if let Some(mut session) = self.sessions.remove(&connection) {
-            commands::unsubscribe_all(&mut self.pubsub, &mut session);
-            self.tracking.disconnected(session.client_id);
+        match self.sessions.remove(&connection) {
+            Some(mut session) => self.forget_session(&mut session),
+            None => self.forget_connection(connection),
         }
+    }
+
+    /// [`Engine::forget`] for a session already out of the table (the one being served).
+    fn forget_session(&mut self, session: &mut Session) {
+        commands::unsubscribe_all(&mut self.pubsub, session);
+        self.tracking.disconnected(session.client_id);
+        self.forget_connection(session.connection);
+    }
+
+    /// What is kept for a connection by its id: watches, MONITOR, a held command, a wait, an
+    /// output over its soft limit.
+    fn forget_connection(&mut self, connection: u64) {
         self.watches.unwatch(connection);
         self.monitors.retain(|m| *m != connection);
         self.pause.forget(connection);
@@ -658,9 +667,7 @@ impl Engine {
                 self.publish_events(None, &mut outbox);
             }
         }
-        if self.tracking.wants_changes() || self.tracking.has_pending() || self.tracking_over_limit {
-            self.finish_tracking(&mut outbox);
-        }
+        self.finish_tracking(&mut outbox);
         if self.idle_check_due(now) {
             self.close_idle(&mut outbox, now);
         }
