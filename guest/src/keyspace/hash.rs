@@ -14,6 +14,7 @@ use super::table::Table;
 use super::value::sampled_size;
 use foldhash::fast::FixedState;
 use std::collections::BTreeSet;
+use super::varint::{get_varint, put_varint};
 
 /// When a hash stops being packed (CONFIG's `hash-max-listpack-entries` and `-value`), and the
 /// random seed of the table it becomes, so clients cannot choose fields that collide.
@@ -65,29 +66,6 @@ struct Slot<'a> {
     expires_at: u64,
     start: usize,
     end: usize,
-}
-
-fn put_varint(out: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
-/// A varint at `*at`, moving `*at` past it. The buffer is only ever written by [`put_varint`].
-fn get_varint(bytes: &[u8], at: &mut usize) -> u64 {
-    let mut n = 0u64;
-    let mut shift = 0;
-    while let Some(&b) = bytes.get(*at) {
-        *at += 1;
-        n |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            break;
-        }
-        shift += 7;
-    }
-    n
 }
 
 fn record(field: &[u8], value: &[u8], expires_at: u64) -> Vec<u8> {

@@ -13,6 +13,7 @@ mod lazy_free;
 mod list;
 mod set;
 mod table;
+mod varint;
 mod value;
 mod zset;
 

@@ -20,6 +20,7 @@ use super::Key;
 use super::table::Table;
 use foldhash::fast::FixedState;
 use std::cmp::Ordering;
+use super::varint::{get_varint, put_varint};
 
 /// The thresholds that decide the encoding (`zset-max-listpack-*`), and a seed for the table and
 /// the tree's priorities of a sorted set that becomes a `skiplist`, so clients cannot choose
@@ -285,29 +286,6 @@ impl std::fmt::Debug for Zset {
 pub struct Packed {
     bytes: Vec<u8>,
     len: u32,
-}
-
-fn put_varint(out: &mut Vec<u8>, mut n: u64) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
-/// A varint at `*at`, moving `*at` past it. The buffer is only ever written by [`put_varint`].
-fn get_varint(bytes: &[u8], at: &mut usize) -> u64 {
-    let mut n = 0u64;
-    let mut shift = 0;
-    while let Some(&b) = bytes.get(*at) {
-        *at += 1;
-        n |= u64::from(b & 0x7f) << shift;
-        if b < 0x80 {
-            break;
-        }
-        shift += 7;
-    }
-    n
 }
 
 const MAX_EXACT_INTEGER: f64 = (1u64 << 53) as f64;
