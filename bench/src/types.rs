@@ -26,10 +26,19 @@ pub enum Shape {
     Set,
     List,
     SortedSet,
+    /// Sorted sets of [`LARGE`] members: past both servers' listpack limit, so their skiplists.
+    LargeSortedSet,
 }
 
+/// Elements in each collection of the large shape; a tenth as many collections are loaded.
+pub const LARGE: usize = 1_000;
+
 impl Shape {
-    pub const ALL: [Shape; 5] = [Shape::Hash, Shape::HashWithFieldTtls, Shape::Set, Shape::List, Shape::SortedSet];
+    pub const ALL: [Shape; 6] = [Shape::Hash, Shape::HashWithFieldTtls, Shape::Set, Shape::List, Shape::SortedSet, Shape::LargeSortedSet];
+
+    fn elements(self) -> usize {
+        if self == Shape::LargeSortedSet { LARGE } else { ELEMENTS }
+    }
 
     pub fn describe(self) -> &'static str {
         match self {
@@ -38,6 +47,7 @@ impl Shape {
             Shape::Set => "set members",
             Shape::List => "list elements",
             Shape::SortedSet => "sorted set members (integer scores)",
+            Shape::LargeSortedSet => "sorted set members, sets of 1,000 (skiplist)",
         }
     }
 
@@ -46,14 +56,15 @@ impl Shape {
         let (prefix, command, pairs) = match self {
             Shape::Set => ("set", "SADD", false),
             Shape::List => ("list", "RPUSH", false),
-            Shape::SortedSet => ("zset", "ZADD", false),
+            Shape::SortedSet | Shape::LargeSortedSet => ("zset", "ZADD", false),
             Shape::Hash | Shape::HashWithFieldTtls => ("hash", "HSET", true),
         };
         let key = format!("{prefix}:{n:08}");
         let mut args: Vec<String> = vec![command.into(), key.clone()];
-        for e in 0..ELEMENTS {
-            if self == Shape::SortedSet {
-                args.push((e * 7 % ELEMENTS).to_string());
+        let elements = self.elements();
+        for e in 0..elements {
+            if matches!(self, Shape::SortedSet | Shape::LargeSortedSet) {
+                args.push((e * 7 % elements).to_string());
             }
             args.push(format!("element:{e:06}"));
             if pairs {
@@ -71,8 +82,10 @@ impl Shape {
     }
 }
 
-/// Loads `collections` collections of `shape` into a fresh server and measures the growth.
+/// Loads `collections` collections of `shape` (of the large shape, as many elements in a tenth as
+/// many collections) into a fresh server and measures the growth.
 pub fn bytes_per_element(server: &Server, shape: Shape, collections: usize) -> Result<ElementCost> {
+    let collections = collections * ELEMENTS / shape.elements();
     let before = used_and_rss(server)?;
     const BATCH: usize = 100;
     for start in (0..collections).step_by(BATCH) {
@@ -84,7 +97,7 @@ pub fn bytes_per_element(server: &Server, shape: Shape, collections: usize) -> R
         pipeline(server, &batch, commands)?;
     }
     let after = used_and_rss(server)?;
-    let elements = (collections * ELEMENTS) as f64;
+    let elements = (collections * shape.elements()) as f64;
     Ok(ElementCost {
         used_memory: after.0.saturating_sub(before.0) as f64 / elements,
         rss: after.1.saturating_sub(before.1) as f64 / elements,

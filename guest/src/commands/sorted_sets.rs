@@ -298,13 +298,14 @@ fn add_options(ctx: &mut Ctx, args: &[&[u8]]) -> Option<(AddOptions, usize)> {
 
 /// Adds or updates one element as Redis's `zsetAdd` does; `Err` when INCR makes the score NaN.
 fn add_one(zset: &mut Zset, member: &[u8], score: f64, options: &AddOptions, limits: &ZsetLimits) -> Result<(Added, f64), ()> {
-    let Some(current) = zset.score(member) else {
+    let Some(found) = zset.find(member) else {
         if options.xx {
             return Ok((Added::Skipped, score));
         }
-        zset.insert(member, score, limits);
+        zset.insert_absent(member, score, limits);
         return Ok((Added::New, score));
     };
+    let current = found.score;
     if options.nx {
         return Ok((Added::Skipped, current));
     }
@@ -318,7 +319,7 @@ fn add_one(zset: &mut Zset, member: &[u8], score: f64, options: &AddOptions, lim
     if score == current {
         return Ok((Added::Unchanged, score));
     }
-    zset.insert(member, score, limits);
+    zset.rescore_found(found, member, score);
     Ok((Added::Updated, score))
 }
 
@@ -372,7 +373,10 @@ fn add_pairs(ctx: &mut Ctx, key: &[u8], pairs: &[(f64, &[u8])], options: &AddOpt
     if changed > 0 {
         ctx.notify(notify::ZSET, if options.incr { "zincr" } else { "zadd" }, key);
     }
-    drop_if_empty(ctx, key);
+    if created {
+        // Only a set this command made can be empty: an existing one never loses a member here.
+        drop_if_empty(ctx, key);
+    }
     if failed {
         return ctx.reply.error(NAN_RESULT);
     }

@@ -15,6 +15,7 @@ mod set;
 mod table;
 mod varint;
 mod value;
+mod score_tree;
 mod zset;
 
 pub use eviction::{Access, Policy};

@@ -6,30 +6,30 @@
 //!   `zset-max-listpack-value` bytes) is one packed buffer of `len member score` records in order.
 //!   An integer score takes a byte or two, so a member costs little beyond its bytes, and every
 //!   operation is a short scan of a few cache lines.
-//! - `skiplist`: beyond that, a hashed table from member to node (ZSCORE in constant time) and the
-//!   nodes ordered in a treap, a balanced search tree whose every node counts the nodes below it:
-//!   finding a rank, the member at a rank, or where a score or lex bound falls takes O(log n)
-//!   expected, as Redis's skip list with spans does. A treap needs only two child links, a size
-//!   and a priority per node, and a node refers to its member's slot in the table instead of
-//!   holding a second copy of the member, so a member is stored once.
+//! - `skiplist`: beyond that, a hashed table from member to score beside a counted B+ tree of the
+//!   elements (see [`score_tree`](super::score_tree)): rank and range operations in O(log n), as
+//!   Redis's skip list gives them.
 //!
 //! A sorted set only moves towards `skiplist` as it grows, never back, as in Redis; results built
 //! whole (ZUNIONSTORE, ZRANGESTORE...) take the encoding that fits them.
 
-use super::Key;
-use super::table::Table;
-use foldhash::fast::FixedState;
-use std::cmp::Ordering;
+use super::score_tree::Tree;
 use super::varint::{get_varint, put_varint};
+use std::cmp::Ordering;
 
-/// The thresholds that decide the encoding (`zset-max-listpack-*`), and a seed for the table and
-/// the tree's priorities of a sorted set that becomes a `skiplist`, so clients cannot choose
-/// members that collide or unbalance the tree.
+/// The thresholds that decide the encoding (`zset-max-listpack-*`), and a seed for the table of a
+/// sorted set that becomes a `skiplist`, so clients cannot choose members that collide.
 #[derive(Clone, Copy, Debug)]
 pub struct ZsetLimits {
     pub max_listpack_entries: usize,
     pub max_listpack_value: usize,
     pub seed: u64,
+}
+
+/// A member [`Zset::find`] found: its score, and where a `skiplist`'s table holds it.
+pub struct Found {
+    position: usize,
+    pub score: f64,
 }
 
 pub enum Zset {
@@ -73,7 +73,7 @@ impl Zset {
     pub fn len(&self) -> usize {
         match self {
             Zset::Packed(packed) => packed.len as usize,
-            Zset::Tree(tree) => tree.members.len(),
+            Zset::Tree(tree) => tree.len(),
         }
     }
 
@@ -82,11 +82,11 @@ impl Zset {
     }
 
     /// How many blocks freeing the set releases, as Redis's `lazyfreeGetFreeEffort` counts them:
-    /// a listpack is one block, a skiplist one per member.
+    /// a listpack is one block, a skiplist one per member (its leaves are few beside them).
     pub fn free_effort(&self) -> usize {
         match self {
             Zset::Packed(_) => 1,
-            Zset::Tree(tree) => tree.members.len(),
+            Zset::Tree(tree) => tree.len(),
         }
     }
 
@@ -97,10 +97,7 @@ impl Zset {
             + match self {
                 Zset::Packed(packed) => packed.bytes.capacity(),
                 Zset::Tree(tree) => {
-                    std::mem::size_of::<Tree>()
-                        + tree.nodes.capacity() * std::mem::size_of::<Node>()
-                        + tree.members.footprint()
-                        + tree.members.sampled_heap(samples, |_| 0)
+                    std::mem::size_of::<Tree>() + tree.nodes_size() + tree.members().footprint() + tree.members().sampled_heap(samples, |_| 0)
                 }
             }
     }
@@ -109,7 +106,7 @@ impl Zset {
     pub fn into_pieces(self) -> Box<dyn Iterator<Item = ()>> {
         match self {
             Zset::Packed(_) => Box::new(std::iter::empty()),
-            Zset::Tree(tree) => Box::new(tree.members.into_entries().map(drop)),
+            Zset::Tree(tree) => Box::new(tree.into_pieces()),
         }
     }
 
@@ -120,15 +117,50 @@ impl Zset {
         }
     }
 
-    /// Sets `member`'s score, adding the member if needed; returns its previous score. Changes
-    /// the encoding first when the member would not fit the current one.
+    /// Sets `member`'s score, adding the member if needed; returns its previous score.
     pub fn insert(&mut self, member: &[u8], score: f64, limits: &ZsetLimits) -> Option<f64> {
-        if let Zset::Tree(tree) = self
-            && let Some(previous) = tree.rescore(member, score)
-        {
-            return Some(previous);
+        if self.score(member).is_some() {
+            return self.rescore(member, score);
         }
-        let previous = self.remove(member);
+        self.insert_absent(member, score, limits);
+        None
+    }
+
+    /// The member's score, and where it is so that [`Zset::rescore_found`] need not look again.
+    pub fn find(&self, member: &[u8]) -> Option<Found> {
+        match self {
+            Zset::Packed(packed) => packed.find(member).map(|(_, score, _)| Found { position: 0, score }),
+            Zset::Tree(tree) => tree.find(member).map(|(position, score)| Found { position, score }),
+        }
+    }
+
+    /// Gives the member [`Zset::find`] found a new score.
+    pub fn rescore_found(&mut self, found: Found, member: &[u8], score: f64) {
+        match self {
+            Zset::Tree(tree) => {
+                tree.rescore_at(found.position, member, score);
+            }
+            Zset::Packed(_) => {
+                self.rescore(member, score);
+            }
+        }
+    }
+
+    /// Gives a member the set holds a new score; returns the old one (`None`: not a member).
+    pub fn rescore(&mut self, member: &[u8], score: f64) -> Option<f64> {
+        match self {
+            Zset::Tree(tree) => tree.rescore(member, score),
+            Zset::Packed(packed) => {
+                let previous = packed.remove(member)?;
+                packed.insert(member, score);
+                Some(previous)
+            }
+        }
+    }
+
+    /// Adds a member the caller has just found absent, changing the encoding first when the
+    /// member would not fit the current one.
+    pub fn insert_absent(&mut self, member: &[u8], score: f64, limits: &ZsetLimits) {
         if let Zset::Packed(packed) = self
             && (packed.len as usize >= limits.max_listpack_entries || member.len() > limits.max_listpack_value)
         {
@@ -138,7 +170,6 @@ impl Zset {
             Zset::Packed(packed) => packed.insert(member, score),
             Zset::Tree(tree) => tree.insert(member, score),
         }
-        previous
     }
 
     fn convert_to_tree(&mut self, seed: u64) {
@@ -229,7 +260,7 @@ impl Zset {
     /// table as SSCAN walks a set's, from the end, so removals never hide an element.
     pub fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<(Vec<u8>, f64)>) {
         let Zset::Tree(tree) = self else { return (0, self.range(0, self.len(), false)) };
-        let len = tree.members.len() as u64;
+        let len = tree.len() as u64;
         let mut remaining = if cursor == 0 || cursor > len { len } else { cursor };
         let mut found = Vec::new();
         for _ in 0..count.max(1) {
@@ -237,8 +268,8 @@ impl Zset {
                 break;
             }
             remaining -= 1;
-            if let Some((member, node)) = tree.members.get_index(remaining as usize) {
-                found.push((member.to_vec(), tree.nodes[*node as usize].score));
+            if let Some((member, &score)) = tree.members().get_index(remaining as usize) {
+                found.push((member.to_vec(), score));
             }
         }
         (remaining, found)
@@ -256,8 +287,8 @@ impl Clone for Zset {
         match self {
             Zset::Packed(packed) => Zset::Packed(packed.clone()),
             Zset::Tree(tree) => {
-                let mut copy = Tree::new(tree.rng);
-                tree.walk(0, tree.members.len(), false, |member, score| copy.insert(member, score));
+                let mut copy = Tree::new(tree.seed());
+                tree.walk(0, tree.len(), false, |member, score| copy.insert(member, score));
                 Zset::Tree(Box::new(copy))
             }
         }
@@ -368,287 +399,6 @@ impl Packed {
         }
         Some(score)
     }
-}
-
-/// No node: an empty subtree.
-const NIL: u32 = u32::MAX;
-
-/// A treap node: its element's score (the member is the table entry at `slot`), its children,
-/// how many nodes its subtree holds, and its heap priority.
-#[derive(Clone, Copy)]
-struct Node {
-    score: f64,
-    slot: u32,
-    left: u32,
-    right: u32,
-    size: u32,
-    priority: u32,
-}
-
-/// The `skiplist` encoding: member to node in a table, nodes in a treap ordered by (score,
-/// member), with max-heap priorities drawn from a seeded generator. Freed nodes are chained
-/// through `left` from `free` and reused.
-pub struct Tree {
-    members: Table<u32>,
-    nodes: Vec<Node>,
-    root: u32,
-    free: u32,
-    rng: u64,
-}
-
-impl Tree {
-    fn new(seed: u64) -> Self {
-        Tree { members: Table::with_hasher(FixedState::with_seed(seed)), nodes: Vec::new(), root: NIL, free: NIL, rng: seed | 1 }
-    }
-
-    fn size(&self, node: u32) -> u32 {
-        if node == NIL { 0 } else { self.nodes[node as usize].size }
-    }
-
-    fn member(&self, node: u32) -> &[u8] {
-        self.members.get_index(self.nodes[node as usize].slot as usize).map_or(&[], |(key, _)| key)
-    }
-
-    fn element(&self, node: u32) -> (f64, &[u8]) {
-        (self.nodes[node as usize].score, self.member(node))
-    }
-
-    fn update(&mut self, node: u32) {
-        let n = self.nodes[node as usize];
-        self.nodes[node as usize].size = 1 + self.size(n.left) + self.size(n.right);
-    }
-
-    fn next_priority(&mut self) -> u32 {
-        // xorshift64: cheap, and seeded per set so clients cannot predict it.
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        (self.rng >> 32) as u32
-    }
-
-    fn score(&self, member: &[u8]) -> Option<f64> {
-        self.members.get(member).map(|&node| self.nodes[node as usize].score)
-    }
-
-    /// Whether `node` comes before the element (`score`, `member`). The member, which lives in
-    /// the table (another cache line), is read only when the scores tie.
-    fn less_than(&self, node: u32, score: f64, member: &[u8]) -> bool {
-        let own = self.nodes[node as usize].score;
-        own < score || (own == score && self.member(node) < member)
-    }
-
-    /// Splits `root` into the nodes before (`score`, `member`) and the rest.
-    fn split(&mut self, root: u32, score: f64, member: &[u8]) -> (u32, u32) {
-        if root == NIL {
-            return (NIL, NIL);
-        }
-        if self.less_than(root, score, member) {
-            let (l, r) = self.split(self.nodes[root as usize].right, score, member);
-            self.nodes[root as usize].right = l;
-            self.update(root);
-            (root, r)
-        } else {
-            let (l, r) = self.split(self.nodes[root as usize].left, score, member);
-            self.nodes[root as usize].left = r;
-            self.update(root);
-            (l, root)
-        }
-    }
-
-    /// Joins two treaps, every node of `a` coming before every node of `b`.
-    fn merge(&mut self, a: u32, b: u32) -> u32 {
-        if a == NIL {
-            return b;
-        }
-        if b == NIL {
-            return a;
-        }
-        if self.nodes[a as usize].priority >= self.nodes[b as usize].priority {
-            let right = self.nodes[a as usize].right;
-            self.nodes[a as usize].right = self.merge(right, b);
-            self.update(a);
-            a
-        } else {
-            let left = self.nodes[b as usize].left;
-            self.nodes[b as usize].left = self.merge(a, left);
-            self.update(b);
-            b
-        }
-    }
-
-    /// Adds a member the tree does not hold.
-    fn insert(&mut self, member: &[u8], score: f64) {
-        let node = Node { score, slot: self.members.len() as u32, left: NIL, right: NIL, size: 1, priority: self.next_priority() };
-        let id = if self.free == NIL {
-            self.nodes.push(node);
-            (self.nodes.len() - 1) as u32
-        } else {
-            let id = self.free;
-            self.free = self.nodes[id as usize].left;
-            self.nodes[id as usize] = node;
-            id
-        };
-        self.members.insert_new(Key::from(member), id);
-        self.root = self.insert_at(self.root, id, score, member);
-    }
-
-    /// Puts node `id` into the subtree at `root`: down one path to where its priority belongs,
-    /// then the rest of that subtree split around it.
-    fn insert_at(&mut self, root: u32, id: u32, score: f64, member: &[u8]) -> u32 {
-        if root == NIL {
-            return id;
-        }
-        if self.nodes[id as usize].priority > self.nodes[root as usize].priority {
-            let (l, r) = self.split(root, score, member);
-            self.nodes[id as usize].left = l;
-            self.nodes[id as usize].right = r;
-            self.update(id);
-            return id;
-        }
-        if self.less_than(root, score, member) {
-            let right = self.nodes[root as usize].right;
-            self.nodes[root as usize].right = self.insert_at(right, id, score, member);
-        } else {
-            let left = self.nodes[root as usize].left;
-            self.nodes[root as usize].left = self.insert_at(left, id, score, member);
-        }
-        self.update(root);
-        root
-    }
-
-    fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let id = *self.members.get(member)?;
-        let score = self.nodes[id as usize].score;
-        self.root = self.remove_at(self.root, id, score, member);
-        // The table moves its last entry into the freed slot: its node must follow.
-        let slot = self.nodes[id as usize].slot;
-        let last = self.members.len() - 1;
-        let moved = self.members.get_index(last).map(|(_, &node)| node);
-        self.members.swap_remove(member);
-        if let Some(moved) = moved.filter(|&m| m != id) {
-            self.nodes[moved as usize].slot = slot;
-        }
-        self.nodes[id as usize].left = self.free;
-        self.free = id;
-        if self.members.is_empty() {
-            self.nodes = Vec::new();
-            self.free = NIL;
-        }
-        Some(score)
-    }
-
-    /// Gives a member the tree holds a new score: its node is taken out and put back in order,
-    /// keeping its table entry and priority. Returns the old score; `None` for a new member.
-    fn rescore(&mut self, member: &[u8], score: f64) -> Option<f64> {
-        let id = *self.members.get(member)?;
-        let previous = self.nodes[id as usize].score;
-        self.root = self.remove_at(self.root, id, previous, member);
-        let node = &mut self.nodes[id as usize];
-        (node.score, node.left, node.right, node.size) = (score, NIL, NIL, 1);
-        self.root = self.insert_at(self.root, id, score, member);
-        Some(previous)
-    }
-
-    /// Takes node `id` (the element `score`, `member`) out of the subtree at `root`: down one
-    /// path to it, then its two subtrees joined in its place.
-    fn remove_at(&mut self, root: u32, id: u32, score: f64, member: &[u8]) -> u32 {
-        if root == NIL {
-            return NIL;
-        }
-        if root == id {
-            let Node { left, right, .. } = self.nodes[id as usize];
-            return self.merge(left, right);
-        }
-        if self.less_than(root, score, member) {
-            let right = self.nodes[root as usize].right;
-            self.nodes[root as usize].right = self.remove_at(right, id, score, member);
-        } else {
-            let left = self.nodes[root as usize].left;
-            self.nodes[root as usize].left = self.remove_at(left, id, score, member);
-        }
-        self.update(root);
-        root
-    }
-
-    fn count_before(&self, before: &dyn Fn(f64, &[u8]) -> bool) -> usize {
-        let (mut node, mut count) = (self.root, 0);
-        while node != NIL {
-            let (score, member) = self.element(node);
-            let n = self.nodes[node as usize];
-            if before(score, member) {
-                count += self.size(n.left) as usize + 1;
-                node = n.right;
-            } else {
-                node = n.left;
-            }
-        }
-        count
-    }
-
-    fn rank(&self, member: &[u8]) -> Option<usize> {
-        let score = self.score(member)?;
-        let (mut node, mut count) = (self.root, 0);
-        while node != NIL {
-            let n = self.nodes[node as usize];
-            if self.less_than(node, score, member) {
-                count += self.size(n.left) as usize + 1;
-                node = n.right;
-            } else {
-                node = n.left;
-            }
-        }
-        Some(count)
-    }
-
-    /// [`Tree::count_before`] for a bound on scores alone: no member is read.
-    fn count_before_score(&self, before: &dyn Fn(f64) -> bool) -> usize {
-        let (mut node, mut count) = (self.root, 0);
-        while node != NIL {
-            let n = self.nodes[node as usize];
-            if before(n.score) {
-                count += self.size(n.left) as usize + 1;
-                node = n.right;
-            } else {
-                node = n.left;
-            }
-        }
-        count
-    }
-
-    /// Visits `count` elements from rank `start` on (ascending, or from the highest when `rev`):
-    /// O(log n) to find the first, then each next one in amortized constant time.
-    fn walk(&self, start: usize, count: usize, rev: bool, mut visit: impl FnMut(&[u8], f64)) {
-        let mut stack = Vec::new();
-        let (mut node, mut skip) = (self.root, start as u32);
-        while node != NIL {
-            let (near_child, far_child) = near_far(&self.nodes[node as usize], rev);
-            let near_size = self.size(near_child);
-            if skip < near_size {
-                stack.push(node);
-                node = near_child;
-            } else if skip == near_size {
-                stack.push(node);
-                break;
-            } else {
-                skip -= near_size + 1;
-                node = far_child;
-            }
-        }
-        for _ in 0..count {
-            let Some(node) = stack.pop() else { return };
-            visit(self.member(node), self.nodes[node as usize].score);
-            let mut child = near_far(&self.nodes[node as usize], rev).1;
-            while child != NIL {
-                stack.push(child);
-                child = near_far(&self.nodes[child as usize], rev).0;
-            }
-        }
-    }
-}
-
-/// A node's children in walking order: the one walked first, then the other.
-fn near_far(node: &Node, rev: bool) -> (u32, u32) {
-    if rev { (node.right, node.left) } else { (node.left, node.right) }
 }
 
 #[cfg(test)]

@@ -56,7 +56,7 @@ impl<'a> Reply<'a> {
 
     /// A double as Redis writes one (`"%.17g"`): a RESP3 double, a bulk string in RESP2.
     pub fn double(&mut self, value: f64) {
-        let text = format_g17(value);
+        let text = G17::new(value);
         if self.resp3 {
             self.line(b',', text.as_bytes());
         } else {
@@ -143,23 +143,123 @@ impl<'a> Reply<'a> {
 /// C's `"%.17g"`: 17 significant digits, trailing zeros dropped, an exponent (`1e+20`) below 1e-4
 /// or from 1e17 on; `inf`, `-inf` and `nan` for the special values.
 pub fn format_g17(value: f64) -> String {
-    if !value.is_finite() {
-        return if value.is_nan() { "nan" } else if value > 0.0 { "inf" } else { "-inf" }.to_string();
-    }
-    let scientific = format!("{value:.16e}");
-    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    if !(-4..17).contains(&exponent) {
-        let mantissa = trim_fraction(mantissa);
-        let sign = if exponent < 0 { '-' } else { '+' };
-        return format!("{mantissa}e{sign}{:02}", exponent.unsigned_abs());
-    }
-    trim_fraction(&format!("{value:.*}", (16 - exponent) as usize)).to_string()
+    String::from_utf8_lossy(G17::new(value).as_bytes()).into_owned()
 }
 
-/// A number without the trailing zeros of its fraction, nor a bare point.
-fn trim_fraction(text: &str) -> &str {
-    if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.') } else { text }
+/// [`format_g17`]'s text, built on the stack: a large ZRANGE ... WITHSCORES writes a million.
+pub struct G17 {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl G17 {
+    pub fn new(value: f64) -> G17 {
+        let mut text = G17 { bytes: [0; 32], len: 0 };
+        if !value.is_finite() {
+            text.push(if value.is_nan() { b"nan" } else if value > 0.0 { b"inf" } else { b"-inf" });
+            return text;
+        }
+        if value.is_sign_negative() {
+            text.push(b"-");
+        }
+        // An integer of up to 17 digits prints as itself (the common case of scores and counters).
+        if value.fract() == 0.0 && value.abs() < 1e17 {
+            text.push(itoa::Buffer::new().format(value.abs() as u64).as_bytes());
+            return text;
+        }
+        let (digits, exponent) = exact_digits(value.abs()).unwrap_or_else(|| formatted_digits(value.abs()));
+        let mut buffer = itoa::Buffer::new();
+        let digits = buffer.format(digits).as_bytes();
+        let significant = digits.iter().rposition(|&d| d != b'0').map_or(1, |last| last + 1);
+        let digits = &digits[..significant];
+        if !(-4..17).contains(&exponent) {
+            text.push(&digits[..1]);
+            if digits.len() > 1 {
+                text.push(b".");
+                text.push(&digits[1..]);
+            }
+            text.push(if exponent < 0 { b"e-" } else { b"e+" });
+            let magnitude = exponent.unsigned_abs();
+            if magnitude < 10 {
+                text.push(b"0");
+            }
+            text.push(itoa::Buffer::new().format(magnitude).as_bytes());
+        } else if exponent < 0 {
+            text.push(b"0.");
+            for _ in 1..exponent.unsigned_abs() {
+                text.push(b"0");
+            }
+            text.push(digits);
+        } else {
+            let point = exponent as usize + 1;
+            if digits.len() <= point {
+                text.push(digits);
+                for _ in digits.len()..point {
+                    text.push(b"0");
+                }
+            } else {
+                text.push(&digits[..point]);
+                text.push(b".");
+                text.push(&digits[point..]);
+            }
+        }
+        text
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        self.bytes[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+}
+
+const TEN_TO_16: u128 = 10_000_000_000_000_000;
+
+/// The 17 significant digits of a positive `value` (as one number from 10^16 to 10^17 - 1,
+/// rounded half to even as C's printf rounds) and its decimal exponent, computed exactly in
+/// integers: the fast path for the usual scores, from 1e-5 to 1e17 with a fraction.
+fn exact_digits(value: f64) -> Option<(u64, i32)> {
+    if !(1e-5..1e17).contains(&value) {
+        return None;
+    }
+    let bits = value.to_bits();
+    let mantissa = (bits & ((1 << 52) - 1)) | (1 << 52);
+    // value = mantissa * 2^-shift; in this range shift is from 1 to about 70.
+    let shift = 1075 - ((bits >> 52) & 0x7ff) as i32;
+    if shift <= 0 {
+        return None;
+    }
+    let mut exponent = value.log10().floor() as i32;
+    for _ in 0..3 {
+        let scale = u32::try_from(16 - exponent).ok().filter(|&k| k <= 22)?;
+        // At most 2^53 * 10^22, which fits in 128 bits.
+        let scaled = mantissa as u128 * 10u128.pow(scale);
+        let whole = scaled >> shift;
+        if whole >= 10 * TEN_TO_16 {
+            exponent += 1;
+            continue;
+        }
+        if whole < TEN_TO_16 {
+            exponent -= 1;
+            continue;
+        }
+        let rest = scaled - (whole << shift);
+        let half = 1u128 << (shift - 1);
+        let rounded = whole + u128::from(rest > half || (rest == half && whole & 1 == 1));
+        return Some(if rounded == 10 * TEN_TO_16 { (TEN_TO_16 as u64, exponent + 1) } else { (rounded as u64, exponent) });
+    }
+    None
+}
+
+/// [`exact_digits`] for any positive finite value, read from Rust's exact formatting.
+fn formatted_digits(value: f64) -> (u64, i32) {
+    let scientific = format!("{value:.16e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let digits = mantissa.chars().filter(char::is_ascii_digit).fold(0u64, |n, d| n * 10 + u64::from(d as u8 - b'0'));
+    (digits, exponent.parse().unwrap_or(0))
 }
 
 #[cfg(test)]
@@ -181,12 +281,22 @@ mod tests {
         assert_eq!(written(false, |r| r.verbatim(b"hi")), "$2\r\nhi\r\n");
     }
 
+    /// The integer fast path gives the digits Rust's exact formatting gives, over the range it
+    /// covers and its edges.
     #[test]
-    fn doubles_as_percent_17_g() {
-        for (value, text) in [(0.1, "0.10000000000000001"), (99.812332153320312, "99.812332153320312"), (1.0, "1"), (0.0, "0"),
-            (-2.5, "-2.5"), (1e20, "1e+20"), (1e17, "1e+17"), (12345678901234567.0, "12345678901234568"), (0.0001, "0.0001"),
-            (0.00001, "1.0000000000000001e-05"), (f64::INFINITY, "inf")] {
-            assert_eq!(format_g17(value), text, "{value}");
+    fn exact_digits_agree_with_exact_formatting() {
+        let mut x = 7u64;
+        let mut values = vec![1e-5, 0.1, 0.3, 2.0 / 3.0, 9.999999999999999e16, 99999.99999999999, 1e-4, 0.000_099_999_999_999_999_99];
+        for i in 1..20_000u64 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            values.push(i as f64 * 1.5 + 0.25);
+            values.push(i as f64 / 1000.0);
+            values.push(f64::from_bits(0x3ee0_0000_0000_0000 + (x >> 12) % 0x0470_0000_0000_0000));
+        }
+        for value in values {
+            if let Some(fast) = exact_digits(value) {
+                assert_eq!(fast, formatted_digits(value), "{value:e}");
+            }
         }
     }
 
@@ -210,6 +320,12 @@ mod tests {
     #[test]
     fn scores_print_as_printf_g17() {
         let cases = [
+            (0.1, "0.10000000000000001"),
+            (99.812_332_153_320_31, "99.812332153320312"),
+            (0.0, "0"),
+            (-2.5, "-2.5"),
+            (12345678901234567.0, "12345678901234568"),
+            (-99999999999999984.0, "-99999999999999984"),
             (1.1, "1.1000000000000001"),
             (2.0, "2"),
             (1e20, "1e+20"),
@@ -227,6 +343,8 @@ mod tests {
         for (value, text) in cases {
             assert_eq!(format_g17(value), text);
         }
+        assert_eq!(format_g17(-0.00001), "-1.0000000000000001e-05");
+        assert_eq!(format_g17(-1.5e-300), "-1.5000000000000001e-300");
         assert_eq!(written(true, |r| r.double(1.5)), ",1.5\r\n");
         assert_eq!(written(false, |r| r.double(f64::NEG_INFINITY)), "$4\r\n-inf\r\n");
     }
