@@ -10,6 +10,7 @@ mod plot;
 mod queue;
 mod pubsub;
 mod servers;
+mod stall;
 mod throughput;
 mod transactions;
 mod types;
@@ -55,6 +56,9 @@ enum Part {
     Memory,
     /// Hashes, sets and lists: bytes per element, redis-benchmark's commands, a job queue
     Types,
+    /// ZRANGE 0 -1 and LRANGE 0 -1 of a million elements, and DEL of the sorted set: their time
+    /// and the worst PING another client sees meanwhile
+    LargeReplies,
     /// PUBLISH fan-out to 1, 50 and 500 subscribers: messages delivered per second
     Pubsub,
     /// MULTI, ten SETs and EXEC per transaction: transactions per second
@@ -85,6 +89,9 @@ fn main() -> Result<()> {
     }
     if wants(Part::Types) {
         report.push_str(&types_section(&cachet, rounds, args.quick)?);
+    }
+    if wants(Part::LargeReplies) {
+        report.push_str(&large_replies_section(&cachet, rounds, args.quick)?);
     }
     if wants(Part::Pubsub) {
         report.push_str(&pubsub_section(&cachet, rounds, args.quick)?);
@@ -244,6 +251,51 @@ fn types_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
     }
     out.push_str(&queue_rows(&cachet_server, &redis_server, rounds, quick)?);
     Ok(out)
+}
+
+/// Large replies and deletes (see `stall`): each range command `rounds` times on each server in
+/// alternation, medians; then the DEL once.
+fn large_replies_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
+    let elements = if quick { 100_000 } else { 1_000_000 };
+    let servers = [Server::start(Kind::Cachet, cachet, &[])?, Server::start(Kind::Redis, cachet, &[])?];
+    for server in &servers {
+        stall::load(server, elements)?;
+    }
+    let mut out = format!(
+        "\n### Large replies\n\nOne client reads {elements} elements in one reply, or deletes such a sorted set, while another sends PINGs one after another: the command's time and the worst PING round trip meanwhile (ms); {rounds} interleaved round(s), medians.\n\n| command | cachet time | cachet worst PING | redis time | redis worst PING |\n|---|---:|---:|---:|---:|\n"
+    );
+    for command in stall::COMMANDS {
+        let repeat = if command[0] == "DEL" { 1 } else { rounds };
+        let mut measured: [Vec<stall::Stall>; 2] = [Vec::new(), Vec::new()];
+        for _ in 0..repeat {
+            for (server, results) in servers.iter().zip(&mut measured) {
+                results.push(stall::measure(server, command)?);
+            }
+        }
+        let [ours, theirs] = measured.map(|results| median_stall(&results));
+        writeln!(
+            out,
+            "| `{}` | {:.1} | **{:.1}** | {:.1} | **{:.1}** |",
+            command.join(" "),
+            ours.command_ms,
+            ours.worst_ping_ms,
+            theirs.command_ms,
+            theirs.worst_ping_ms
+        )?;
+    }
+    Ok(out)
+}
+
+/// The median of each figure on its own.
+fn median_stall(results: &[stall::Stall]) -> stall::Stall {
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    stall::Stall {
+        command_ms: median(results.iter().map(|s| s.command_ms).collect()),
+        worst_ping_ms: median(results.iter().map(|s| s.worst_ping_ms).collect()),
+    }
 }
 
 /// The job queue (see `queue`), both servers in alternation; medians.
