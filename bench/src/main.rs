@@ -12,6 +12,7 @@ mod pubsub;
 mod servers;
 mod stall;
 mod throughput;
+mod tls;
 mod transactions;
 mod types;
 mod wasm_cost;
@@ -59,6 +60,8 @@ enum Part {
     /// ZRANGE 0 -1 and LRANGE 0 -1 of a million elements, and DEL of the sorted set: their time
     /// and the worst PING another client sees meanwhile
     LargeReplies,
+    /// GET and SET over TLS, both servers with the same certificate
+    Tls,
     /// PUBLISH fan-out to 1, 50 and 500 subscribers: messages delivered per second
     Pubsub,
     /// MULTI, ten SETs and EXEC per transaction: transactions per second
@@ -92,6 +95,9 @@ fn main() -> Result<()> {
     }
     if wants(Part::LargeReplies) {
         report.push_str(&large_replies_section(&cachet, rounds, args.quick)?);
+    }
+    if wants(Part::Tls) {
+        report.push_str(&tls_section(&cachet, rounds, args.quick)?);
     }
     if wants(Part::Pubsub) {
         report.push_str(&pubsub_section(&cachet, rounds, args.quick)?);
@@ -250,6 +256,26 @@ fn types_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
         }
     }
     out.push_str(&queue_rows(&cachet_server, &redis_server, rounds, quick)?);
+    Ok(out)
+}
+
+/// GET and SET over TLS (see `tls`), both servers in alternation.
+fn tls_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
+    let requests = if quick { 20_000 } else { 200_000 };
+    let certificates = tls::Certificates::make()?;
+    let cachet_server = certificates.start(Kind::Cachet, cachet)?;
+    let redis_server = certificates.start(Kind::Redis, cachet)?;
+    let mut out = format!("\n### TLS\n\nredis-benchmark `--tls`, {rounds} interleaved round(s), {requests} requests per test; medians. TLS 1.3, no client certificates.\n\n");
+    out.push_str("| scenario | test | cachet ops/s | redis ops/s | cachet/redis | cachet p50 / p99 ms | redis p50 / p99 ms |\n|---|---|---:|---:|---:|---:|---:|\n");
+    for (scenario, args) in certificates.scenarios(requests) {
+        for row in throughput::compare(&cachet_server, &redis_server, &scenario, &args, rounds)? {
+            writeln!(
+                out,
+                "| `{}` | {} | {:.0} | {:.0} | **{:.2}** | {:.3} / {:.3} | {:.3} / {:.3} |",
+                row.scenario, row.test, row.cachet.rps, row.redis.rps, row.ratio(), row.cachet.p50_ms, row.cachet.p99_ms, row.redis.p50_ms, row.redis.p99_ms
+            )?;
+        }
+    }
     Ok(out)
 }
 

@@ -26,6 +26,8 @@ impl Kind {
 pub struct Server {
     pub kind: Kind,
     pub port: u16,
+    /// The port redis-benchmark is pointed at: `port`, or the TLS listener's.
+    pub bench_port: u16,
     child: Child,
     /// From process start to the first PONG.
     pub startup: Duration,
@@ -62,7 +64,7 @@ impl Server {
             Kind::Cachet => format!("could not start {}: run `cargo build --release` first", cachet.display()),
             Kind::Redis => "could not start redis-server: install Debian's redis-server".to_string(),
         })?;
-        let mut server = Server { kind, port, child, startup: Duration::ZERO };
+        let mut server = Server { kind, port, bench_port: port, child, startup: Duration::ZERO };
         server.startup = server.wait_for_pong(started)?;
         Ok(server)
     }

@@ -74,7 +74,7 @@ pub fn compare(cachet: &Server, redis: &Server, scenario: &str, args: &[String],
     let mut results: Vec<(String, Vec<Sample>, Vec<Sample>)> = Vec::new();
     for _ in 0..rounds {
         for server in [cachet, redis] {
-            for (test, sample) in redis_benchmark(server.port, args)? {
+            for (test, sample) in redis_benchmark(server.bench_port, args)? {
                 let index = match results.iter().position(|(t, _, _)| *t == test) {
                     Some(i) => i,
                     None => {

@@ -214,7 +214,7 @@ impl Drop for Redis {
 }
 
 /// Compiled engines are cached here, shared by all tests of a run.
-fn cache_dir() -> PathBuf {
+pub fn cache_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("engine-cache")
 }
 

@@ -3,7 +3,7 @@
 
 use super::config_file;
 use crate::runtime::{Runtime, RuntimeOptions};
-use crate::server::{Server, ServerOptions};
+use crate::server::{ClientAuth, Server, ServerOptions};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use std::path::PathBuf;
@@ -28,6 +28,21 @@ pub struct ServeArgs {
     /// Permissions of the Unix socket file, in octal (e.g. 700) [default: as the umask allows]
     #[arg(long, value_name = "OCTAL")]
     unix_perm: Option<String>,
+    /// Also listen for TLS connections on this port (TLS 1.2 and 1.3) [default: 0, none]
+    #[arg(long, value_name = "PORT")]
+    tls_port: Option<u16>,
+    /// The server's certificate chain, PEM (needed with --tls-port)
+    #[arg(long, value_name = "FILE")]
+    tls_cert_file: Option<PathBuf>,
+    /// The server's private key, PEM (needed with --tls-port)
+    #[arg(long, value_name = "FILE")]
+    tls_key_file: Option<PathBuf>,
+    /// CA certificates, PEM, that client certificates must chain to
+    #[arg(long, value_name = "FILE")]
+    tls_ca_cert_file: Option<PathBuf>,
+    /// Whether TLS clients must present a certificate: yes, no or optional [default: yes]
+    #[arg(long, value_name = "yes|no|optional")]
+    tls_auth_clients: Option<String>,
     /// Also answer commands in UDP datagrams on this port
     #[arg(long, value_name = "PORT")]
     udp_port: Option<u16>,
@@ -106,6 +121,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
         for addr in server.tcp_addrs() {
             tracing::info!("listening on tcp {addr}");
         }
+        for addr in server.tls_addrs() {
+            tracing::info!("listening on tls {addr}");
+        }
         if let Some(path) = &options.unix_socket {
             tracing::info!("listening on unix {}", path.display());
         }
@@ -133,6 +151,11 @@ fn collect_directives(args: &ServeArgs) -> Result<Vec<(String, String)>> {
     flag("unixsocket", args.unix.as_ref().map(|p| p.display().to_string()));
     flag("unixsocketperm", args.unix_perm.clone());
     flag("udp-port", args.udp_port.map(|p| p.to_string()));
+    flag("tls-port", args.tls_port.map(|p| p.to_string()));
+    flag("tls-cert-file", args.tls_cert_file.as_ref().map(|p| p.display().to_string()));
+    flag("tls-key-file", args.tls_key_file.as_ref().map(|p| p.display().to_string()));
+    flag("tls-ca-cert-file", args.tls_ca_cert_file.as_ref().map(|p| p.display().to_string()));
+    flag("tls-auth-clients", args.tls_auth_clients.clone());
     flag("udp-idle-timeout", args.udp_idle_timeout.map(|s| s.to_string()));
     flag("databases", args.databases.map(|n| n.to_string()));
     flag("maxclients", args.maxclients.map(|n| n.to_string()));
@@ -169,6 +192,12 @@ fn server_options(directives: Vec<(String, String)>) -> Result<(ServerOptions, O
             "udp-port" => options.udp_port = Some(value.parse().with_context(invalid)?),
             "udp-idle-timeout" => options.udp_idle_timeout = Duration::from_secs(value.parse().with_context(invalid)?),
             "tcp-keepalive" => options.tcp_keepalive = value.parse().with_context(invalid)?,
+            "tls-port" => options.tls.port = value.parse().with_context(invalid)?,
+            "tls-cert-file" => options.tls.cert_file = Some(PathBuf::from(&value)),
+            "tls-key-file" => options.tls.key_file = Some(PathBuf::from(&value)),
+            "tls-ca-cert-file" => options.tls.ca_cert_file = Some(PathBuf::from(&value)),
+            "tls-auth-clients" => options.tls.auth_clients = ClientAuth::parse(&value)?,
+            name if name.starts_with("tls-") => bail!("'{name}' is not a setting cachet has: its TLS settings are tls-port, tls-cert-file, tls-key-file, tls-ca-cert-file and tls-auth-clients"),
             "loglevel" => log_level = Some(redis_log_level(&value).with_context(invalid)?.to_string()),
             _ => options.engine_settings.push((name, value)),
         }

@@ -470,6 +470,12 @@ fn flush(conn: &mut Connection) -> io::Result<bool> {
             Poll::Pending => return Ok(false),
         }
     }
+    // A TLS stream may keep encrypted bytes it could not write yet; a socket has nothing to flush.
+    match Pin::new(&mut conn.stream).poll_flush(&mut cx) {
+        Poll::Ready(Ok(())) => {}
+        Poll::Ready(Err(error)) => return Err(error),
+        Poll::Pending => return Ok(false),
+    }
     if conn.unwritten.capacity() > KEEP_BUFFER {
         conn.unwritten = Vec::new();
     } else {

@@ -1,4 +1,4 @@
-//! The network side of `cachet serve`: listeners for TCP, Unix sockets and UDP, the event loop
+//! The network side of `cachet serve`: listeners for TCP (plain and TLS), Unix sockets and UDP, the event loop
 //! that serves every stream connection, and the timer that runs the engine's background work.
 //!
 //! Everything runs on one thread. The engine call for a read is a few hundred nanoseconds; handing
@@ -8,10 +8,12 @@ mod event_loop;
 mod in_process;
 mod supervisor;
 mod timer;
+mod tls;
 mod udp;
 
 pub use in_process::InProcess;
 pub use supervisor::Supervisor;
+pub use tls::{ClientAuth, TlsOptions};
 pub use udp::MAX_DATAGRAM;
 
 use crate::runtime::{Peer, PeerKind, Runtime};
@@ -41,6 +43,8 @@ pub struct ServerOptions {
     pub udp_idle_timeout: Duration,
     /// `tcp-keepalive`, in seconds (0 disables).
     pub tcp_keepalive: u64,
+    /// The TLS listener (port 0: none).
+    pub tls: TlsOptions,
     /// Settings for the engine, as CONFIG SET names them.
     pub engine_settings: Vec<(String, String)>,
 }
@@ -55,6 +59,7 @@ impl Default for ServerOptions {
             udp_port: None,
             udp_idle_timeout: Duration::from_secs(300),
             tcp_keepalive: 300,
+            tls: TlsOptions::default(),
             engine_settings: Vec::new(),
         }
     }
@@ -77,6 +82,9 @@ pub struct Server {
     runtime: Arc<Runtime>,
     options: ServerOptions,
     tcp: Vec<TcpListener>,
+    /// TLS listeners, with what ends TLS on their connections.
+    tls: Vec<TcpListener>,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
     unix: Option<(UnixListener, PathBuf)>,
     udp: Vec<UdpSocket>,
 }
@@ -86,11 +94,17 @@ impl Server {
     /// cannot be bound, before anything is served.
     pub async fn bind(runtime: Arc<Runtime>, options: ServerOptions) -> Result<Server> {
         let mut tcp = Vec::new();
+        let mut tls = Vec::new();
         let mut udp = Vec::new();
+        let acceptor = if options.tls.port != 0 { Some(tls::acceptor(&options.tls)?) } else { None };
         for host in &options.bind {
             if options.port != 0 {
                 let addr = socket_addr(host, options.port)?;
                 tcp.push(TcpListener::bind(addr).await.with_context(|| listen_hint("TCP", &addr.to_string()))?);
+            }
+            if options.tls.port != 0 {
+                let addr = socket_addr(host, options.tls.port)?;
+                tls.push(TcpListener::bind(addr).await.with_context(|| listen_hint("TLS", &addr.to_string()))?);
             }
             if let Some(port) = options.udp_port {
                 let addr = socket_addr(host, port)?;
@@ -101,15 +115,20 @@ impl Server {
             Some(path) => Some((bind_unix(path, options.unix_socket_perm)?, path.clone())),
             None => None,
         };
-        if tcp.is_empty() && unix.is_none() && udp.is_empty() {
-            bail!("nothing to listen on: give a TCP port, a Unix socket path or a UDP port");
+        if tcp.is_empty() && tls.is_empty() && unix.is_none() && udp.is_empty() {
+            bail!("nothing to listen on: give a TCP or TLS port, a Unix socket path or a UDP port");
         }
-        Ok(Server { runtime, options, tcp, unix, udp })
+        Ok(Server { runtime, options, tcp, tls, acceptor, unix, udp })
     }
 
     /// The TCP addresses actually bound.
     pub fn tcp_addrs(&self) -> Vec<SocketAddr> {
         self.tcp.iter().filter_map(|l| l.local_addr().ok()).collect()
+    }
+
+    /// The TLS addresses actually bound.
+    pub fn tls_addrs(&self) -> Vec<SocketAddr> {
+        self.tls.iter().filter_map(|l| l.local_addr().ok()).collect()
     }
 
     pub fn udp_addrs(&self) -> Vec<SocketAddr> {
@@ -131,7 +150,11 @@ impl Server {
                 let (arrivals, arrived) = tokio::sync::mpsc::unbounded_channel();
                 let event_loop = tokio::task::spawn_local(event_loop::run(shared.clone(), arrived, stop_rx.clone()));
                 for listener in self.tcp {
-                    tasks.push(tokio::task::spawn_local(accept_tcp(shared.clone(), listener, arrivals.clone(), stop_rx.clone())));
+                    tasks.push(tokio::task::spawn_local(accept_tcp(shared.clone(), listener, None, arrivals.clone(), stop_rx.clone())));
+                }
+                for listener in self.tls {
+                    let acceptor = self.acceptor.clone();
+                    tasks.push(tokio::task::spawn_local(accept_tcp(shared.clone(), listener, acceptor, arrivals.clone(), stop_rx.clone())));
                 }
                 if let Some((listener, path)) = self.unix {
                     tasks.push(tokio::task::spawn_local(accept_unix(listener, path, arrivals.clone(), stop_rx.clone())));
@@ -181,6 +204,11 @@ impl Server {
         if let Some(first) = self.tcp.first().and_then(|l| l.local_addr().ok()) {
             facts[0].1 = first.port().to_string();
         }
+        let mut tls = self.options.tls.facts();
+        if let Some(first) = self.tls.first().and_then(|l| l.local_addr().ok()) {
+            tls[0].1 = first.port().to_string();
+        }
+        facts.extend(tls);
         if let Ok(exe) = std::env::current_exe() {
             facts.push(("executable".into(), exe.display().to_string()));
         }
@@ -228,7 +256,10 @@ fn bind_unix(path: &std::path::Path, perm: Option<u32>) -> Result<UnixListener> 
     Ok(listener)
 }
 
-async fn accept_tcp(shared: Shared, listener: TcpListener, arrivals: Arrivals, mut stop: Shutdown) {
+/// Accepts TCP connections and hands them to the event loop; with an acceptor, once each has
+/// finished its TLS handshake (in a task of its own, bounded by [`tls::HANDSHAKE_TIMEOUT`], so a
+/// slow or silent client holds up nobody else).
+async fn accept_tcp(shared: Shared, listener: TcpListener, acceptor: Option<tokio_rustls::TlsAcceptor>, arrivals: Arrivals, mut stop: Shutdown) {
     let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
     loop {
         let accepted = tokio::select! {
@@ -247,9 +278,26 @@ async fn accept_tcp(shared: Shared, listener: TcpListener, arrivals: Arrivals, m
         let _ = stream.set_nodelay(true);
         set_keepalive(&stream, shared.tcp_keepalive);
         let peer = Peer { kind: PeerKind::Tcp, address: addr.to_string(), local_address: local.clone() };
-        if arrivals.send((Box::new(stream), peer)).is_err() {
-            break;
+        match &acceptor {
+            None => {
+                if arrivals.send((Box::new(stream), peer)).is_err() {
+                    break;
+                }
+            }
+            Some(acceptor) => {
+                tokio::task::spawn_local(handshake(acceptor.clone(), stream, peer, arrivals.clone()));
+            }
         }
+    }
+}
+
+async fn handshake(acceptor: tokio_rustls::TlsAcceptor, stream: tokio::net::TcpStream, peer: Peer, arrivals: Arrivals) {
+    match tokio::time::timeout(tls::HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(stream)) => {
+            let _ = arrivals.send((Box::new(stream), peer));
+        }
+        Ok(Err(error)) => tracing::debug!("TLS handshake with {} failed: {error}", peer.address),
+        Err(_) => tracing::debug!("TLS handshake with {} not done in {:?}: closed", peer.address, tls::HANDSHAKE_TIMEOUT),
     }
 }
 
