@@ -28,14 +28,17 @@ thread_local! {
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
 }
 
-/// Runs `f` on the instance's engine, made on first use.
+/// Runs `f` on the instance's engine, made on first use. Every export's body comes through here,
+/// so an allocation that fails in one is reported through `log`.
 fn with_engine<T>(f: impl FnOnce(&mut Engine) -> T) -> T {
-    ENGINE.with_borrow_mut(|slot| {
-        let engine = slot.get_or_insert_with(|| {
-            install_log();
-            Engine::new(random::random_u64())
-        });
-        f(engine)
+    crate::memory::reporting_failures(|| {
+        ENGINE.with_borrow_mut(|slot| {
+            let engine = slot.get_or_insert_with(|| {
+                install_log();
+                Engine::new(random::random_u64())
+            });
+            f(engine)
+        })
     })
 }
 
@@ -49,6 +52,13 @@ fn install_log() {
 /// than to stderr: the host grants no usable stdio, and writing there must never be attempted.
 fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
     log::log(log::Level::Error, &format!("engine panic: {info}"));
+}
+
+/// Sends the allocator's out-of-memory line straight to the host's `log` import: it can come
+/// before any engine exists (while the host hands over a call's arguments), and the import takes
+/// the message from linear memory as it is, so reporting allocates nothing.
+pub(crate) fn log_out_of_memory(message: &str) {
+    log::log(log::Level::Error, message);
 }
 
 fn send_log(level: crate::log::Level, message: &str) {
