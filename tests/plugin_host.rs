@@ -13,7 +13,7 @@ use cachet::runtime::bindings::keyvalue::exports::wasi::keyvalue::atomics::CasEr
 use cachet::runtime::bindings::keyvalue::exports::wasi::keyvalue::store::Error;
 use cachet::runtime::{Runtime, RuntimeOptions};
 use std::sync::OnceLock;
-use wasmtime::component::{HasSelf, Linker, ResourceAny};
+use wasmtime::component::{Component, HasSelf, Linker, ResourceAny};
 use wasmtime::{StoreLimits, StoreLimitsBuilder, Trap};
 
 fn runtime() -> &'static Runtime {
@@ -52,36 +52,58 @@ impl log::Host for HostState {
     }
 }
 
-/// One instance with its store and the bindings of both worlds it is driven through.
+/// One instance with its store and the bindings of the worlds it is driven through (the server's
+/// when the component has it).
 struct Plugin {
     store: wasmtime::Store<HostState>,
     kv: Keyvalue,
-    server: ServerEngine,
+    server: Option<ServerEngine>,
 }
 
 const START_WALL_MS: u64 = 1_700_000_000_000;
 
+/// The component built for the keyvalue world alone (`cachet component --world keyvalue`).
+fn keyvalue_only() -> &'static Component {
+    static COMPILED: OnceLock<Component> = OnceLock::new();
+    COMPILED.get_or_init(|| Component::new(runtime().engine(), cachet_component::KEYVALUE).expect("the keyvalue component loads"))
+}
+
+/// A linker with cachet's clock, random and log, implemented by this host, and nothing else.
+fn capabilities_linker() -> Linker<HostState> {
+    let mut linker = Linker::<HostState>::new(runtime().engine());
+    clock::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).expect("linking the clock");
+    random::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).expect("linking random");
+    log::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).expect("linking the log");
+    linker
+}
+
 impl Plugin {
-    /// An instance whose linear memory may grow to `memory_cap` bytes.
+    /// An instance of the engine with every world, whose linear memory may grow to `memory_cap`
+    /// bytes; WASI and the streams are linked as traps.
     fn new(memory_cap: Option<usize>) -> Plugin {
-        let runtime = runtime();
-        let component = runtime.component();
-        let mut linker = Linker::<HostState>::new(runtime.engine());
-        clock::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).expect("linking the clock");
-        random::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).expect("linking random");
-        log::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s).expect("linking the log");
+        let component = runtime().component();
+        let mut linker = capabilities_linker();
         linker.define_unknown_imports_as_traps(component).expect("linking WASI and the streams as traps");
+        Plugin::instantiate(&linker, component, memory_cap)
+    }
+
+    /// An instance of the keyvalue world alone, linked with cachet's capabilities and nothing else.
+    fn keyvalue_only(memory_cap: Option<usize>) -> Plugin {
+        Plugin::instantiate(&capabilities_linker(), keyvalue_only(), memory_cap)
+    }
+
+    fn instantiate(linker: &Linker<HostState>, component: &Component, memory_cap: Option<usize>) -> Plugin {
         let mut limits = StoreLimitsBuilder::new();
         if let Some(cap) = memory_cap {
             limits = limits.memory_size(cap);
         }
         let state = HostState { mono_ns: 1_000_000_000, wall_ms: START_WALL_MS, logged: Vec::new(), limits: limits.build() };
-        let mut store = wasmtime::Store::new(runtime.engine(), state);
+        let mut store = wasmtime::Store::new(runtime().engine(), state);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(1_000_000);
         let instance = linker.instantiate(&mut store, component).expect("instantiating with cachet's capabilities only");
         let kv = Keyvalue::new(&mut store, &instance).expect("the key-value exports");
-        let server = ServerEngine::new(&mut store, &instance).expect("the server export");
+        let server = ServerEngine::new(&mut store, &instance).ok();
         Plugin { store, kv, server }
     }
 
@@ -140,7 +162,7 @@ impl Plugin {
     fn resp(&mut self, command: &str) -> String {
         let state = self.store.data();
         let now = Time { monotonic_ns: state.mono_ns, wall_ms: state.wall_ms };
-        let server = self.server.cachet_engine_server();
+        let server = self.server.as_ref().expect("a component with the server export").cachet_engine_server();
         let peer = Peer { kind: PeerKind::Unix, address: "test", local_address: "test" };
         let _ = server.call_open(&mut self.store, now, 1, peer, None).expect("open does not trap");
         let data = format!("{command}\r\n");
@@ -161,7 +183,11 @@ const MIB: usize = 1 << 20;
 /// error the host sees).
 #[test]
 fn out_of_memory_is_logged_then_traps() {
-    let mut plugin = Plugin::new(Some(16 * MIB));
+    out_of_memory_in(Plugin::new(Some(16 * MIB)));
+    out_of_memory_in(Plugin::keyvalue_only(Some(16 * MIB)));
+}
+
+fn out_of_memory_in(mut plugin: Plugin) {
     let bucket = plugin.bucket("0");
     plugin.set(bucket, "small", b"fits");
     let large = vec![7u8; 10 * MIB];
@@ -195,7 +221,7 @@ fn a_bug_is_told_apart_from_the_memory_cap() {
     let mut plugin = Plugin::new(Some(16 * MIB));
     let state = plugin.store.data();
     let now = Time { monotonic_ns: state.mono_ns, wall_ms: state.wall_ms };
-    let server = plugin.server.cachet_engine_server();
+    let server = plugin.server.as_ref().expect("the server export").cachet_engine_server();
     let peer = Peer { kind: PeerKind::Unix, address: "test", local_address: "test" };
     let _ = server.call_open(&mut plugin.store, now, 1, peer, None).expect("open does not trap");
     let trap = server.call_feed(&mut plugin.store, now, &[], &[Input { id: 1, data: b"DEBUG PANIC\r\n" }]).expect_err("a bug");
@@ -339,4 +365,85 @@ fn compare_and_swap_compares_content() {
     let stale = plugin.cas(bucket, "k");
     plugin.set(bucket, "k", b"changed");
     assert!(matches!(plugin.swap(stale, b"lost"), Err(CasError::CasFailed(_))), "different content fails the swap");
+}
+
+/// A sequence of key-value calls a host makes, with its results as text: the same on every build
+/// of the engine.
+fn keyvalue_session(plugin: &mut Plugin) -> Vec<String> {
+    let mut seen = Vec::new();
+    let bucket = plugin.bucket("2");
+    plugin.set(bucket, "greeting", b"hello");
+    seen.push(format!("{:?}", plugin.get(bucket, "greeting")));
+    let counter = plugin.kv.wasi_keyvalue_atomics().call_increment(&mut plugin.store, bucket, "n", 41).expect("no trap");
+    seen.push(format!("{counter:?}"));
+    plugin.set_with_ttl(bucket, "session", b"s", 1_500);
+    plugin.store.data_mut().wall_ms += 1_000;
+    seen.push(format!("{:?}", plugin.ttl(bucket, "session")));
+    let cas = plugin.cas(bucket, "greeting");
+    seen.push(format!("{:?}", plugin.swap(cas, b"swapped")));
+    let many = plugin.kv.wasi_keyvalue_batch().call_get_many(&mut plugin.store, bucket, &["greeting".into(), "none".into()]);
+    seen.push(format!("{:?}", many.expect("no trap")));
+    seen.push(format!("{:?}", plugin.list_keys(bucket, None).map(|(mut keys, cursor)| { keys.sort(); (keys, cursor) })));
+    seen.push(format!("{:?}", plugin.open("01")));
+    plugin.store.data_mut().wall_ms += 500;
+    seen.push(format!("{:?}", plugin.get(bucket, "session")));
+    seen
+}
+
+/// `cachet component --world keyvalue`: the keyvalue world alone instantiates with cachet's clock,
+/// random and log and nothing else (no WASI, no streams, not even as traps), and answers as the
+/// engine with every world does.
+#[test]
+fn the_keyvalue_world_alone_needs_nothing_but_cachets_capabilities() {
+    let mut alone = Plugin::keyvalue_only(None);
+    let mut full = Plugin::new(None);
+    assert!(alone.server.is_none(), "the keyvalue component exports no server");
+    let expected = keyvalue_session(&mut full);
+    assert_eq!(keyvalue_session(&mut alone), expected);
+    assert_eq!(expected[0], "Some([104, 101, 108, 108, 111])", "{expected:?}");
+    assert_eq!(expected[7], "None", "the session key expired on the wall clock: {expected:?}");
+}
+
+/// Not a check: prints what the keyvalue world alone costs next to the engine with every world
+/// (compile, instantiate, one call), for docs/EMBEDDING.md. Run it on a quiet machine with
+/// `cargo test -p cachet-tests --test plugin_host -- --ignored --nocapture measure`.
+#[test]
+#[ignore]
+fn measure_the_keyvalue_world_alone() {
+    use std::time::Instant;
+    let engine = runtime().engine();
+    for (name, wasm) in [("all", cachet_component::WASM), ("keyvalue", cachet_component::KEYVALUE)] {
+        let compile = (0..3)
+            .map(|_| {
+                let started = Instant::now();
+                Component::new(engine, wasm).expect("compiles");
+                started.elapsed()
+            })
+            .min()
+            .expect("three runs");
+        let make = |n: u32| {
+            let started = Instant::now();
+            for _ in 0..n {
+                let mut plugin = if name == "all" { Plugin::new(None) } else { Plugin::keyvalue_only(None) };
+                plugin.bucket("0");
+            }
+            started.elapsed() / n
+        };
+        let instantiate = make(200);
+        let mut plugin = if name == "all" { Plugin::new(None) } else { Plugin::keyvalue_only(None) };
+        let bucket = plugin.bucket("0");
+        plugin.set(bucket, "k", b"value");
+        let calls = 20_000;
+        let started = Instant::now();
+        for _ in 0..calls {
+            plugin.get(bucket, "k");
+        }
+        let get = started.elapsed() / calls;
+        let started = Instant::now();
+        for _ in 0..calls {
+            plugin.set(bucket, "k", b"value");
+        }
+        let set = started.elapsed() / calls;
+        println!("{name}: {} bytes, compile {compile:?}, instantiate+open {instantiate:?}, get {get:?}, set {set:?}", wasm.len());
+    }
 }

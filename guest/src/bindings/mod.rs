@@ -1,13 +1,31 @@
 //! wit-bindgen glue for the `cachet` world: one module per exported interface, conversions only.
+//!
+//! A `world-*` feature builds one world alone (`keyvalue`, `server-engine` or `client`): its
+//! exports, and imports it names and nothing else, so a host of that world stubs nothing. The
+//! default build implements every world.
 
+#[cfg(any(
+    all(feature = "world-keyvalue", feature = "world-server"),
+    all(feature = "world-keyvalue", feature = "world-client"),
+    all(feature = "world-server", feature = "world-client"),
+))]
+compile_error!("build at most one world-* feature at a time: each makes a component of its own");
+
+#[cfg(not(any(feature = "world-keyvalue", feature = "world-server")))]
 mod cache;
+#[cfg(not(any(feature = "world-server", feature = "world-client")))]
 mod keyvalue;
+#[cfg(not(any(feature = "world-keyvalue", feature = "world-client")))]
 mod server;
 
-wit_bindgen::generate!({
-    world: "cachet",
-    path: "../wit",
-});
+#[cfg(not(any(feature = "world-keyvalue", feature = "world-server", feature = "world-client")))]
+wit_bindgen::generate!({ world: "cachet", path: "../wit" });
+#[cfg(feature = "world-keyvalue")]
+wit_bindgen::generate!({ world: "keyvalue", path: "../wit" });
+#[cfg(feature = "world-server")]
+wit_bindgen::generate!({ world: "server-engine", path: "../wit" });
+#[cfg(feature = "world-client")]
+wit_bindgen::generate!({ world: "client", path: "../wit" });
 
 use crate::engine::Engine;
 use cachet::engine::{log, random};
