@@ -9,9 +9,10 @@ pub struct CountingAllocator;
 static USED: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 #[cfg(target_family = "wasm")]
-/// Set while an export's body runs, where the component may call its imports. While the host
-/// hands over a call's arguments (the allocations it asks `cabi_realloc` for) the component model
-/// forbids calling out, and a `log` call there would itself trap.
+/// Set while a server or key-value export's body runs, where the component may call its imports.
+/// While the host hands over a call's arguments (the allocations it asks `cabi_realloc` for) the
+/// component model forbids calling out, and a `log` call there would itself trap. The cache
+/// client never sets it: the host hands it each stream read's bytes the same way, mid-call.
 static MAY_LOG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 #[cfg(target_family = "wasm")]
