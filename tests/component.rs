@@ -128,3 +128,72 @@ fn maintenance_tick_reclaims_expired_keys_and_names_its_next_call() {
     assert_eq!(dbsize(s), ":1\r\n", "the tick reclaimed them");
     assert!(next > runtime.now().monotonic_ns, "the next call is in the future");
 }
+
+/// The names of what a component file imports and exports, sorted.
+fn interfaces(wasm: &[u8]) -> (Vec<String>, Vec<String>) {
+    let runtime = runtime();
+    let component = wasmtime::component::Component::new(runtime.engine(), wasm).expect("a component wasmtime loads");
+    let ty = component.component_type();
+    let mut imports: Vec<String> = ty.imports(runtime.engine()).map(|(name, _)| name.to_string()).collect();
+    let mut exports: Vec<String> = ty.exports(runtime.engine()).map(|(name, _)| name.to_string()).collect();
+    imports.sort();
+    exports.sort();
+    (imports, exports)
+}
+
+/// Each world built alone imports only cachet's own capabilities, and nothing from WASI: a host
+/// of that world has nothing to stub.
+#[test]
+fn one_world_components_import_only_cachets_capabilities() {
+    let capabilities = ["cachet:engine/clock@0.1.0", "cachet:engine/log@0.1.0", "cachet:engine/random@0.1.0"];
+    let (imports, exports) = interfaces(cachet_component::KEYVALUE);
+    assert_eq!(imports, capabilities);
+    assert_eq!(
+        exports,
+        [
+            "cachet:engine/expiry@0.1.0",
+            "cachet:engine/maintenance@0.1.0",
+            "wasi:keyvalue/atomics@0.2.0-draft2",
+            "wasi:keyvalue/batch@0.2.0-draft2",
+            "wasi:keyvalue/store@0.2.0-draft2",
+        ]
+    );
+    let (imports, exports) = interfaces(cachet_component::SERVER);
+    assert_eq!(imports, capabilities);
+    assert_eq!(exports, ["cachet:engine/server@0.1.0"]);
+    // The cache client reads no clock and draws no random number: it imports the log and streams.
+    let (imports, exports) = interfaces(cachet_component::CLIENT);
+    assert_eq!(imports, ["cachet:engine/log@0.1.0", "cachet:engine/streams@0.1.0"]);
+    assert_eq!(exports, ["cachet:engine/cache@0.1.0"]);
+}
+
+/// The server world alone, linked with cachet's capabilities only, answers RESP as the engine
+/// with every world does.
+#[test]
+fn the_server_world_alone_serves_resp() {
+    use cachet::runtime::bindings::ServerEngine;
+    use cachet::runtime::bindings::exports::cachet::engine::server::Peer;
+    use cachet::runtime::{Input, PeerKind};
+    let runtime = runtime();
+    let commands: &[u8] = b"SET k v\r\nGET k\r\nINCRBY n 5\r\nRPUSH l a b c\r\nLRANGE l 0 -1\r\nDBSIZE\r\nHELLO 3\r\nHGETALL none\r\n";
+    let replies = |component: &wasmtime::component::Component| -> String {
+        let mut linker = runtime.capabilities_linker().expect("cachet's capabilities");
+        linker.define_unknown_imports_as_traps(component).expect("the full engine's WASI as traps");
+        let mut store = runtime.store();
+        let instance = linker.instantiate(&mut store, component).expect("instantiating");
+        let engine = ServerEngine::new(&mut store, &instance).expect("the server export");
+        let server = engine.cachet_engine_server();
+        let now = runtime.now();
+        let peer = Peer { kind: PeerKind::Tcp, address: "127.0.0.1:50000", local_address: "127.0.0.1:6379" };
+        server.call_open(&mut store, now, 1, peer, None).expect("no trap").expect("welcome");
+        let out = server.call_feed(&mut store, now, &[], &[Input { id: 1, data: commands }]).expect("no trap");
+        String::from_utf8_lossy(&out.outputs[0].data).into_owned()
+    };
+    // Only cachet's capabilities: instantiating fails if the component imports anything else.
+    let component = wasmtime::component::Component::new(runtime.engine(), cachet_component::SERVER).expect("a component");
+    let bare = runtime.capabilities_linker().expect("cachet's capabilities");
+    bare.instantiate(&mut runtime.store(), &component).expect("the server world needs nothing else");
+    let alone = replies(&component);
+    assert_eq!(alone, replies(runtime.component()));
+    assert!(alone.starts_with("+OK\r\n$1\r\nv\r\n:5\r\n:3\r\n*3\r\n"), "{alone}");
+}

@@ -181,6 +181,39 @@ fn component_command_writes_the_embedded_component() {
     assert!(written == cachet_component::WASM, "the written file differs from the embedded component");
 }
 
+/// `cachet component --world W` writes that world's component, and `cachet inspect` on the file
+/// names the world and lists each function of its imports and exports.
+#[test]
+fn component_command_writes_each_world_and_inspect_names_it() {
+    let worlds = [
+        ("keyvalue", cachet_component::KEYVALUE, "world: keyvalue"),
+        ("server", cachet_component::SERVER, "world: server-engine"),
+        ("client", cachet_component::CLIENT, "world: client"),
+        ("all", cachet_component::WASM, "world: cachet (server-engine, client and keyvalue)"),
+    ];
+    for (world, embedded, named) in worlds {
+        let out = scratch(&format!("cachet-{world}.wasm"));
+        let _ = std::fs::remove_file(&out);
+        let output = cachet(&["component".as_ref(), "--world".as_ref(), world.as_ref(), "--output".as_ref(), out.as_os_str()]);
+        assert!(output.status.success(), "cachet component --world {world} failed: {}", describe(&output));
+        let written = std::fs::read(&out).expect("cachet component wrote its file");
+        assert!(written == embedded, "the {world} file differs from the embedded component");
+        let output = cachet(&["inspect".as_ref(), out.as_os_str()]);
+        assert!(output.status.success(), "cachet inspect failed: {}", describe(&output));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.lines().any(|line| line == named), "{world}: {stdout}");
+        assert!(!stdout.contains("import wasi:") || world == "all", "{world} imports WASI: {stdout}");
+        if world == "keyvalue" {
+            for function in ["    open(identifier)", "    [method]bucket.list-keys(self, cursor)", "    wall-now()", "    log(level, message)"] {
+                assert!(stdout.lines().any(|line| line == function), "{function} is not listed: {stdout}");
+            }
+        }
+    }
+    let output = cachet(&["component".as_ref(), "--world".as_ref(), "everything".as_ref(), "--output".as_ref(), "x.wasm".as_ref()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("keyvalue") && stderr.contains("server"), "{stderr}");
+}
+
 #[test]
 fn compose_refuses_an_application_without_keyvalue_imports() {
     // cachet's own component imports clock, random, log and streams: nothing cachet exports.

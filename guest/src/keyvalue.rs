@@ -42,20 +42,18 @@ pub struct Bucket {
 }
 
 impl Bucket {
-    /// `""` and `"default"` name database 0; `"0"`, `"1"`, ... name the database of that number.
+    /// `""` and `"default"` name database 0; `"0"`, `"1"`, ... name the database of that number,
+    /// written as decimal digits without leading zeros, so that each database has one name.
     pub fn open(engine: &mut Engine, identifier: &str) -> Result<Bucket, Error> {
         let db = match identifier {
-            "" | "default" => Some(0),
-            digits if digits.len() <= 7 && digits.bytes().all(|b| b.is_ascii_digit()) => digits.parse().ok(),
-            _ => None,
+            "" | "default" => 0,
+            name => database_number(name)?,
         };
-        match db {
-            Some(db) if db < engine.databases() => {
-                engine.freeze_config();
-                Ok(Bucket { db })
-            }
-            _ => Err(Error::NoSuchStore),
+        if db >= engine.databases() {
+            return Err(Error::NoSuchStore);
         }
+        engine.freeze_config();
+        Ok(Bucket { db })
     }
 
     fn run(self, engine: &mut Engine, op: Op, now: Now) -> Result<Outcome, Error> {
@@ -71,7 +69,12 @@ impl Bucket {
         self.set_for(engine, key, value, None, now)
     }
 
+    /// Stores `value` to expire after `ttl_ms`. A TTL of 0 is over at once: like `expire` with
+    /// 0, it leaves no key (removing any value the key had), so no caller ever reads the value.
     pub fn set_with_ttl(self, engine: &mut Engine, key: &str, value: Vec<u8>, ttl_ms: u64, now: Now) -> Result<(), Error> {
+        if ttl_ms == 0 {
+            return self.delete(engine, key, now);
+        }
         self.set_for(engine, key, value, Some(ttl_ms), now)
     }
 
@@ -92,11 +95,7 @@ impl Bucket {
     /// that exists for the whole listing is listed at least once; keys that are not UTF-8, which
     /// only RESP clients can write, are left out since this interface's keys are strings.
     pub fn list_keys(self, engine: &mut Engine, cursor: Option<&str>, now: Now) -> Result<(Vec<String>, Option<String>), Error> {
-        let cursor = match cursor {
-            None => "0",
-            Some(c) if !c.is_empty() && c != "0" && c.bytes().all(|b| b.is_ascii_digit()) => c,
-            Some(c) => return Err(Error::Other(format!("invalid cursor '{c}': pass back a cursor list-keys returned"))),
-        };
+        let cursor = scan_cursor(cursor)?;
         let scan = Op::Call(vec![b"SCAN".to_vec(), cursor.into(), b"COUNT".to_vec(), LIST_PAGE.to_string().into_bytes()]);
         let nodes = self.run(engine, scan, now)?.into_reply()?;
         scan_page(nodes).ok_or_else(|| Error::Other("SCAN's reply did not have the shape of a cursor and keys".into()))
@@ -137,8 +136,10 @@ impl Bucket {
     }
 
     /// Sets when an existing key expires: after `ttl_ms`, or never. False when there is no key.
+    /// A TTL of 0 is over at once and removes the key (Redis's PEXPIRE with 0), as `set_with_ttl`
+    /// with 0 does.
     pub fn expire(self, engine: &mut Engine, key: &str, ttl_ms: Option<u64>, now: Now) -> Result<bool, Error> {
-        Ok(self.run(engine, Op::UpdateTimeout(key.into(), ttl_ms.map(|ms| ms.max(1))), now)?.into_flag()?)
+        Ok(self.run(engine, Op::UpdateTimeout(key.into(), ttl_ms), now)?.into_flag()?)
     }
 
     pub fn ttl(self, engine: &mut Engine, key: &str, now: Now) -> Result<TimeToLive, Error> {
@@ -188,6 +189,37 @@ impl Cas {
     }
 }
 
+/// The number a bucket name other than `""` and `"default"` stands for. Only the canonical
+/// spelling names a database: `"01"` or `"0000015"` would be a second name for one, which a
+/// host could not tell from a distinct store, so they are refused with the name to use.
+fn database_number(name: &str) -> Result<usize, Error> {
+    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::NoSuchStore);
+    }
+    if name.len() > 1 && name.starts_with('0') {
+        let canonical = name.trim_start_matches('0');
+        let canonical = if canonical.is_empty() { "0" } else { canonical };
+        return Err(Error::Other(format!(
+            "no bucket is named '{name}': a database's bucket is its number without leading zeros (open '{canonical}')"
+        )));
+    }
+    name.parse().map_err(|_| Error::NoSuchStore)
+}
+
+/// The SCAN cursor a list-keys cursor stands for: none starts a listing; otherwise only what
+/// list-keys returns is taken, a SCAN cursor in canonical decimal (never `"0"`, which ends a
+/// listing and is returned as none). Anything else is refused rather than read as a position.
+fn scan_cursor(cursor: Option<&str>) -> Result<&str, Error> {
+    let Some(cursor) = cursor else { return Ok("0") };
+    let canonical = !cursor.starts_with('0') && cursor.bytes().all(|b| b.is_ascii_digit()) && cursor.parse::<u64>().is_ok();
+    if canonical {
+        return Ok(cursor);
+    }
+    Err(Error::Other(format!(
+        "invalid cursor '{cursor}': pass back the cursor the previous list-keys returned, or none to start a listing"
+    )))
+}
+
 /// SCAN's reply: `[cursor, [key, ...]]`.
 fn scan_page(nodes: Vec<Node>) -> Option<(Vec<String>, Option<String>)> {
     let mut nodes = nodes.into_iter();
@@ -221,8 +253,12 @@ mod tests {
         assert_eq!(Bucket::open(&mut c.engine, ""), Ok(Bucket { db: 0 }));
         assert_eq!(Bucket::open(&mut c.engine, "default"), Ok(Bucket { db: 0 }));
         assert_eq!(Bucket::open(&mut c.engine, "15"), Ok(Bucket { db: 15 }));
-        for name in ["16", "cache", "-1", "99999999999999999999"] {
+        for name in ["16", "cache", "-1", "+1", " 1", "99999999999999999999"] {
             assert_eq!(Bucket::open(&mut c.engine, name), Err(Error::NoSuchStore), "{name}");
+        }
+        for (name, canonical) in [("00", "0"), ("01", "1"), ("0000015", "15")] {
+            let Err(Error::Other(message)) = Bucket::open(&mut c.engine, name) else { panic!("{name} must be refused") };
+            assert!(message.contains(&format!("no bucket is named '{name}'")) && message.contains(&format!("open '{canonical}'")), "{message}");
         }
         let three = Bucket::open(&mut c.engine, "3").unwrap();
         three.set(&mut c.engine, "k", b"in three".to_vec(), c.now).unwrap();
@@ -274,6 +310,20 @@ mod tests {
     }
 
     #[test]
+    fn list_keys_takes_only_cursors_it_could_have_returned() {
+        let (mut c, b) = setup();
+        let now = c.now;
+        b.set(&mut c.engine, "k", vec![1], now).unwrap();
+        for refused in ["", "0", "00", "012", "-1", "+5", "1x", " 7", "18446744073709551616"] {
+            let Err(Error::Other(message)) = b.list_keys(&mut c.engine, Some(refused), now) else { panic!("'{refused}' must be refused") };
+            assert_eq!(message, format!("invalid cursor '{refused}': pass back the cursor the previous list-keys returned, or none to start a listing"));
+        }
+        for taken in ["1", "12", "18446744073709551615"] {
+            assert!(b.list_keys(&mut c.engine, Some(taken), now).is_ok(), "'{taken}' is a cursor SCAN could return");
+        }
+    }
+
+    #[test]
     fn increment_is_incrby() {
         let (mut c, b) = setup();
         let now = c.now;
@@ -300,6 +350,28 @@ mod tests {
         fresh.swap(&mut c.engine, b"won".to_vec(), now).unwrap();
         assert_eq!(c.run(&["GET", "k"]), bulk("won"));
         assert_eq!(c.run(&["TTL", "k"]), ":100\r\n", "a swap keeps the key's TTL");
+    }
+
+    #[test]
+    fn compare_and_swap_compares_content_only() {
+        let (mut c, b) = setup();
+        let now = c.now;
+        b.set(&mut c.engine, "k", b"a".to_vec(), now).unwrap();
+        let cas = Cas::new(&mut c.engine, b, "k".into(), now).unwrap();
+        // Changed and changed back, and given a TTL: the content is what it was, so the swap wins.
+        c.run(&["SET", "k", "b"]);
+        c.run(&["SET", "k", "a", "EX", "50"]);
+        cas.swap(&mut c.engine, b"swapped".to_vec(), now).unwrap();
+        assert_eq!(c.run(&["GET", "k"]), bulk("swapped"));
+        // A key deleted after the CAS began is not the value it saw.
+        let cas = Cas::new(&mut c.engine, b, "k".into(), now).unwrap();
+        c.run(&["DEL", "k"]);
+        let Err(SwapError::Failed(fresh)) = cas.swap(&mut c.engine, b"lost".to_vec(), now) else { panic!("the key is gone") };
+        assert_eq!(fresh.current, None);
+        // A value of another type is an error, not a value to compare.
+        c.run(&["RPUSH", "list", "x"]);
+        let Err(Error::Other(message)) = Cas::new(&mut c.engine, b, "list".into(), now) else { panic!("a list has no value") };
+        assert!(message.starts_with("WRONGTYPE"), "{message}");
     }
 
     #[test]
@@ -331,6 +403,23 @@ mod tests {
         let now = c.now;
         assert_eq!(b.get(&mut c.engine, "t", now), Ok(None));
         assert_eq!(b.exists(&mut c.engine, "t", now), Ok(false));
+    }
+
+    #[test]
+    fn a_ttl_of_zero_is_over_at_once() {
+        let (mut c, b) = setup();
+        let now = c.now;
+        b.set(&mut c.engine, "old", b"v".to_vec(), now).unwrap();
+        b.set_with_ttl(&mut c.engine, "old", b"new".to_vec(), 0, now).unwrap();
+        assert_eq!(b.ttl(&mut c.engine, "old", now), Ok(TimeToLive::Missing), "set-with-ttl 0 leaves no key, old value included");
+        b.set_with_ttl(&mut c.engine, "never", b"v".to_vec(), 0, now).unwrap();
+        assert_eq!(b.exists(&mut c.engine, "never", now), Ok(false));
+        b.set(&mut c.engine, "k", b"v".to_vec(), now).unwrap();
+        assert_eq!(b.expire(&mut c.engine, "k", Some(0), now), Ok(true), "the key existed");
+        assert_eq!(b.ttl(&mut c.engine, "k", now), Ok(TimeToLive::Missing), "expire 0 removes it too");
+        assert_eq!(b.expire(&mut c.engine, "k", Some(0), now), Ok(false));
+        b.set_with_ttl(&mut c.engine, "one", b"v".to_vec(), 1, now).unwrap();
+        assert_eq!(b.ttl(&mut c.engine, "one", now), Ok(TimeToLive::Milliseconds(1)));
     }
 
     #[test]

@@ -15,6 +15,9 @@
 //! - `cache`: the cache client behind the `cache` export, over the host's streams;
 //! - `bindings`: the WIT glue, in the component only.
 
+// A one-world build (a `world-*` feature) leaves the other worlds' code unused.
+#![cfg_attr(any(feature = "world-keyvalue", feature = "world-server", feature = "world-client"), allow(dead_code))]
+
 // The cache client, the key-value interfaces and most of the request vocabulary serve only the
 // component's exports: a native build sees them used by their tests alone, so unused code in them
 // shows in the component's build.

@@ -1,4 +1,5 @@
-//! Builds a package of cachet's workspace for wasm32-wasip2 with a nested cargo. Shared by the
+//! Builds a package of cachet's workspace for wasm32-wasip2 (or another Wasm target) with a nested
+//! cargo. Shared by the
 //! engine's build script and the compose test (`tests/compose.rs`), which both run while an outer
 //! cargo holds the lock of the workspace's own target directory.
 
@@ -12,10 +13,16 @@ pub const TARGET: &str = "wasm32-wasip2";
 /// outer build's: the nested cargo would wait forever for its lock. On failure the error holds
 /// what cargo printed.
 pub fn build(root: &Path, package: &str, features: &[&str], target_dir: &Path) -> Result<PathBuf, String> {
+    build_for(TARGET, root, package, features, target_dir)
+}
+
+/// [`build`] for another Wasm target: `wasm32-unknown-unknown` gives a core module (no WASI in
+/// its standard library) that the caller makes a component.
+pub fn build_for(target: &str, root: &Path, package: &str, features: &[&str], target_dir: &Path) -> Result<PathBuf, String> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command
-        .args(["build", "--release", "--target", TARGET, "--package", package, "--manifest-path"])
+        .args(["build", "--release", "--target", target, "--package", package, "--manifest-path"])
         .arg(root.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(target_dir);
@@ -29,14 +36,14 @@ pub fn build(root: &Path, package: &str, features: &[&str], target_dir: &Path) -
     let output = command.output().map_err(|e| format!("could not run cargo to build {package}: {e}"))?;
     if !output.status.success() {
         return Err(format!(
-            "building {package} for {TARGET} failed ({}):\n{}",
+            "building {package} for {target} failed ({}):\n{}",
             output.status,
             String::from_utf8_lossy(&output.stderr)
         ));
     }
-    let wasm = target_dir.join(TARGET).join("release").join(format!("{}.wasm", package.replace('-', "_")));
+    let wasm = target_dir.join(target).join("release").join(format!("{}.wasm", package.replace('-', "_")));
     if !wasm.is_file() {
-        return Err(format!("cargo built {package} for {TARGET} but {} is missing", wasm.display()));
+        return Err(format!("cargo built {package} for {target} but {} is missing", wasm.display()));
     }
     Ok(wasm)
 }

@@ -9,27 +9,13 @@ use super::with_engine;
 use crate::engine::Engine;
 use crate::keyvalue::{Bucket, Cas, Error, SwapError, TimeToLive};
 use crate::time::Now;
-use std::cell::Cell;
 
-thread_local! {
-    /// The last wall-clock reading and the monotonic time it was taken at.
-    static WALL: Cell<Option<Now>> = const { Cell::new(None) };
-}
-
-/// The time for one call: unlike a server host, a key-value host passes no time, so these calls
-/// read the clock import. The wall clock counts milliseconds, so it is asked for again only once
-/// a millisecond has passed on the monotonic clock.
+/// The time for one call: unlike a server host, a key-value host passes no time, so every call
+/// reads both clocks. Expiry is wall-clock time, and a host's clock may move its wall time alone
+/// (a test's fake clock, a clock stepped by NTP): reading `wall-now` on every call is what lets a
+/// key expire exactly when the host's wall clock says its TTL is over.
 fn now() -> Now {
-    let mono_ns = clock::monotonic_now();
-    let wall_ms = match WALL.get() {
-        Some(last) if mono_ns.saturating_sub(last.mono_ns) < 1_000_000 => last.wall_ms,
-        _ => {
-            let wall_ms = clock::wall_now();
-            WALL.set(Some(Now { wall_ms, mono_ns }));
-            wall_ms
-        }
-    };
-    Now { wall_ms, mono_ns }
+    Now { wall_ms: clock::wall_now(), mono_ns: clock::monotonic_now() }
 }
 
 /// Runs `f` on the engine with the time of the call.

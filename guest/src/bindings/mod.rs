@@ -1,13 +1,31 @@
 //! wit-bindgen glue for the `cachet` world: one module per exported interface, conversions only.
+//!
+//! A `world-*` feature builds one world alone (`keyvalue`, `server-engine` or `client`): its
+//! exports, and imports it names and nothing else, so a host of that world stubs nothing. The
+//! default build implements every world.
 
+#[cfg(any(
+    all(feature = "world-keyvalue", feature = "world-server"),
+    all(feature = "world-keyvalue", feature = "world-client"),
+    all(feature = "world-server", feature = "world-client"),
+))]
+compile_error!("build at most one world-* feature at a time: each makes a component of its own");
+
+#[cfg(not(any(feature = "world-keyvalue", feature = "world-server")))]
 mod cache;
+#[cfg(not(any(feature = "world-server", feature = "world-client")))]
 mod keyvalue;
+#[cfg(not(any(feature = "world-keyvalue", feature = "world-client")))]
 mod server;
 
-wit_bindgen::generate!({
-    world: "cachet",
-    path: "../wit",
-});
+#[cfg(not(any(feature = "world-keyvalue", feature = "world-server", feature = "world-client")))]
+wit_bindgen::generate!({ world: "cachet", path: "../wit" });
+#[cfg(feature = "world-keyvalue")]
+wit_bindgen::generate!({ world: "keyvalue", path: "../wit" });
+#[cfg(feature = "world-server")]
+wit_bindgen::generate!({ world: "server-engine", path: "../wit" });
+#[cfg(feature = "world-client")]
+wit_bindgen::generate!({ world: "client", path: "../wit" });
 
 use crate::engine::Engine;
 use cachet::engine::{log, random};
@@ -28,14 +46,17 @@ thread_local! {
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
 }
 
-/// Runs `f` on the instance's engine, made on first use.
+/// Runs `f` on the instance's engine, made on first use. Every export's body comes through here,
+/// so an allocation that fails in one is reported through `log`.
 fn with_engine<T>(f: impl FnOnce(&mut Engine) -> T) -> T {
-    ENGINE.with_borrow_mut(|slot| {
-        let engine = slot.get_or_insert_with(|| {
-            install_log();
-            Engine::new(random::random_u64())
-        });
-        f(engine)
+    crate::memory::reporting_failures(|| {
+        ENGINE.with_borrow_mut(|slot| {
+            let engine = slot.get_or_insert_with(|| {
+                install_log();
+                Engine::new(random::random_u64())
+            });
+            f(engine)
+        })
     })
 }
 
@@ -49,6 +70,13 @@ fn install_log() {
 /// than to stderr: the host grants no usable stdio, and writing there must never be attempted.
 fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
     log::log(log::Level::Error, &format!("engine panic: {info}"));
+}
+
+/// Sends the allocator's out-of-memory line straight to the host's `log` import: it can come
+/// before any engine exists (while the host hands over a call's arguments), and the import takes
+/// the message from linear memory as it is, so reporting allocates nothing.
+pub(crate) fn log_out_of_memory(message: &str) {
+    log::log(log::Level::Error, message);
 }
 
 fn send_log(level: crate::log::Level, message: &str) {

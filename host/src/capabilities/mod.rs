@@ -8,23 +8,27 @@
 pub mod bindings;
 mod clock;
 mod log;
+mod memory_cap;
 mod random;
 pub mod streams;
 
 use streams::Pool;
 use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 pub use clock::Clock;
+pub use log::OUT_OF_MEMORY;
+pub use memory_cap::MemoryCap;
 
 /// The data a component instance's store holds.
 pub struct HostState {
     pub clock: Clock,
     /// Caps the component's linear memory, so a bug in it cannot take the machine's memory.
-    pub limits: StoreLimits,
+    pub limits: MemoryCap,
     /// When set, randomness is a fixed sequence from this seed (the runtime's `random_seed` option).
     pub random_seed: Option<u64>,
+    /// The component's out-of-memory line, once it logged one (see [`OUT_OF_MEMORY`]).
+    pub out_of_memory_line: Option<String>,
     wasi: WasiCtx,
     table: ResourceTable,
 }
@@ -36,11 +40,25 @@ impl HostState {
         // Builds a context that grants nothing: no preopened directories, no sockets, no
         // environment, no arguments. Only what `std` touches at start-up (random seed, stdio
         // that goes nowhere) works.
-        let mut limits = StoreLimitsBuilder::new();
-        if let Some(bytes) = memory_limit {
-            limits = limits.memory_size(bytes);
+        HostState {
+            clock,
+            limits: MemoryCap::new(memory_limit),
+            random_seed: None,
+            out_of_memory_line: None,
+            wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
         }
-        HostState { clock, limits: limits.build(), random_seed: None, wasi: WasiCtx::builder().build(), table: ResourceTable::new() }
+    }
+
+    /// Why the component's trap was the linear-memory cap rather than a bug, when it was: its own
+    /// out-of-memory line, or, when the cap was met while the host handed it a call's arguments
+    /// (where it can call no import), the growth this host refused.
+    pub fn out_of_memory(&self) -> Option<String> {
+        if let Some(line) = &self.out_of_memory_line {
+            return Some(line.clone());
+        }
+        let refused = self.limits.refused()?;
+        Some(format!("{OUT_OF_MEMORY} the linear memory could not grow to {refused} bytes, past the host's cap"))
     }
 
     /// Lends `pool` to the component: the handle it then holds (the `cache` constructor takes it).

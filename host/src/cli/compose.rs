@@ -19,6 +19,41 @@ pub struct ComponentArgs {
     /// Where to write cachet's component (a .wasm file).
     #[arg(long, short)]
     output: PathBuf,
+    /// Which world the component implements: one alone imports only what that world names
+    /// (keyvalue and server: cachet's clock, random and log, nothing from WASI); `all` is the
+    /// engine the cachet binary runs.
+    #[arg(long, value_enum, default_value_t = World::All)]
+    world: World,
+}
+
+/// cachet's components, one per world and one with every world.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum World {
+    Keyvalue,
+    Server,
+    Client,
+    All,
+}
+
+impl World {
+    pub fn name(self) -> &'static str {
+        match self {
+            World::Keyvalue => "keyvalue",
+            World::Server => "server",
+            World::Client => "client",
+            World::All => "all",
+        }
+    }
+
+    /// The component's bytes, as embedded in this binary.
+    pub fn wasm(self) -> &'static [u8] {
+        match self {
+            World::Keyvalue => cachet_component::KEYVALUE,
+            World::Server => cachet_component::SERVER,
+            World::Client => cachet_component::CLIENT,
+            World::All => cachet_component::WASM,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -30,10 +65,11 @@ pub struct ComposeArgs {
     output: PathBuf,
 }
 
-/// Writes the embedded component's bytes to a file.
+/// Writes one of the embedded components to a file.
 pub fn component(args: ComponentArgs) -> Result<()> {
-    write(&args.output, cachet_component::WASM, "cachet's component")?;
-    println!("wrote cachet's component to {} ({} bytes)", args.output.display(), cachet_component::WASM.len());
+    let wasm = args.world.wasm();
+    write(&args.output, wasm, "cachet's component")?;
+    println!("wrote cachet's {} component to {} ({} bytes)", args.world.name(), args.output.display(), wasm.len());
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 
 pub mod compose;
 mod config_file;
+mod inspect;
 mod serve;
 mod shell;
 
@@ -21,9 +22,10 @@ enum Command {
     Serve(serve::ServeArgs),
     /// A command-line client, like redis-cli: `cachet cli SET k v`, or a prompt without a command.
     Cli(shell::ShellArgs),
-    /// Print the engine component's imports and exports (its whole contact with the outside).
-    Inspect,
-    /// Write cachet's component (the engine, with its wasi:keyvalue exports) to a .wasm file.
+    /// Print a component's imports and exports, each function, and which of cachet's worlds it
+    /// implements (cachet's own component, or a file).
+    Inspect(inspect::InspectArgs),
+    /// Write cachet's component (every world, or one alone with --world) to a .wasm file.
     Component(compose::ComponentArgs),
     /// Plug cachet into an application component's wasi:keyvalue imports and write the result.
     Compose(compose::ComposeArgs),
@@ -35,20 +37,8 @@ pub fn main() -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Cli(args) => shell::run(args),
-        Command::Inspect => inspect(),
+        Command::Inspect(args) => inspect::run(args),
         Command::Component(args) => compose::component(args),
         Command::Compose(args) => compose::compose_command(args),
     }
-}
-
-fn inspect() -> Result<()> {
-    let runtime = crate::runtime::Runtime::new(&crate::runtime::RuntimeOptions::default())?;
-    println!("component: {} bytes", cachet_component::WASM.len());
-    for name in runtime.imports() {
-        println!("import {name};");
-    }
-    for name in runtime.exports() {
-        println!("export {name};");
-    }
-    Ok(())
 }

@@ -39,6 +39,8 @@ pub mod keyvalue {
     wasmtime::component::bindgen!({
         world: "keyvalue",
         path: "../wit",
+        // Hosts compare results (tests do).
+        additional_derives: [PartialEq],
         with: {
             "cachet:engine/clock": crate::capabilities::bindings::cachet::engine::clock,
             "cachet:engine/random": crate::capabilities::bindings::cachet::engine::random,

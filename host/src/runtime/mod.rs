@@ -184,6 +184,12 @@ impl Runtime {
         &self.engine
     }
 
+    /// The compiled component, for hosts that link it themselves (a linker of their own, their
+    /// own clock): `Runtime` compiles it once.
+    pub fn component(&self) -> &Component {
+        &self.component
+    }
+
     pub fn clock(&self) -> Clock {
         self.clock
     }
@@ -296,6 +302,12 @@ impl Instance {
         let server = self.bindings.cachet_engine_server();
         self.store.set_epoch_deadline(self.deadline_ticks);
         Ok(server.call_feed(&mut self.store, now, backlogs, inputs)?)
+    }
+
+    /// Why the last trap was the linear-memory cap rather than a bug, when it was (see
+    /// [`HostState::out_of_memory`](crate::capabilities::HostState::out_of_memory)).
+    pub fn out_of_memory(&self) -> Option<String> {
+        self.store.data().out_of_memory()
     }
 
     pub fn tick(&mut self, now: Time, backlogs: &[Backlog]) -> Result<EngineOutcome> {

@@ -269,13 +269,19 @@ impl Supervisor {
         if fault == Fault::New {
             self.faults += 1;
         }
+        // The component's own out-of-memory line (logged just before) names the cause; the trap
+        // itself is the `unreachable` that follows it.
+        let cause = match self.instance.out_of_memory() {
+            Some(_) => "ran out of memory at its linear-memory cap (raise --engine-memory-limit, or lower maxmemory)".to_string(),
+            None => format!("faulted ({trap:#})"),
+        };
         match culprit {
             Some(id) => tracing::error!(
-                "the engine faulted ({trap:#}); closing connection {id} and continuing with a fresh engine \
+                "the engine {cause}; closing connection {id} and continuing with a fresh engine \
                  (the cache is empty again; other clients keep their connections and sessions)"
             ),
             None => tracing::error!(
-                "the engine faulted ({trap:#}); continuing with a fresh engine (the cache is empty again; \
+                "the engine {cause}; continuing with a fresh engine (the cache is empty again; \
                  clients keep their connections and sessions)"
             ),
         }
