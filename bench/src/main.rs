@@ -7,6 +7,7 @@
 mod client;
 mod memory;
 mod plot;
+mod proxy;
 mod queue;
 mod pubsub;
 mod servers;
@@ -70,6 +71,8 @@ enum Part {
     Transactions,
     Startup,
     Wasm,
+    /// redis-benchmark through twemproxy (nutcracker) to three cachet shards and to three redis-server shards
+    Twemproxy,
 }
 
 fn main() -> Result<()> {
@@ -113,6 +116,9 @@ fn main() -> Result<()> {
     }
     if wants(Part::Wasm) {
         report.push_str(&wasm_section(args.quick)?);
+    }
+    if wants(Part::Twemproxy) {
+        report.push_str(&twemproxy_section(&binaries, rounds, args.quick)?);
     }
     println!("{report}");
     if !args.no_write && args.only.is_none() && !args.quick {
@@ -363,6 +369,27 @@ fn startup_section(binaries: &Binaries) -> Result<String> {
     );
     for peer in &binaries.kinds()[1..] {
         writeln!(out, "| {} | {:.1} |", peer.name(), median_ms(*peer, &[])?)?;
+    }
+    Ok(out)
+}
+
+/// redis-benchmark through nutcracker to three shards of each server, in alternation. Keys are
+/// random (`-r`) so that they spread over the shards.
+fn twemproxy_section(binaries: &Binaries, rounds: usize, quick: bool) -> Result<String> {
+    let requests = if quick { 20_000 } else { 200_000 };
+    let proxies = [proxy::Proxy::start(Kind::Cachet, binaries, 3)?, proxy::Proxy::start(Kind::Redis, binaries, 3)?];
+    let ports: Vec<u16> = proxies.iter().map(|p| p.port).collect();
+    let mut out = format!(
+        "\n### Three shards behind twemproxy (nutcracker, README.md's configuration; redis-benchmark to the proxy, medians of {rounds} interleaved round(s), {requests} requests per test)\n\n"
+    );
+    out.push_str(&table::header(&["scenario", "test"], &["cachet", "redis"]));
+    for pipeline in ["1", "16"] {
+        let n = requests.to_string();
+        let args: Vec<String> = ["-t", "set,get", "-n", &n, "-c", "50", "-P", pipeline, "-r", "100000", "-d", "64"].iter().map(|s| s.to_string()).collect();
+        let scenario = format!("-c 50 -P {pipeline} -r 100000 -d 64");
+        for row in throughput::compare_all(&ports, &scenario, &args, rounds)? {
+            out.push_str(&table::row(&[&format!("`{scenario}`"), &row.test], &row.samples));
+        }
     }
     Ok(out)
 }

@@ -64,6 +64,24 @@ pub fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// Waits until `port` answers PING, sent as a RESP array (which twemproxy needs too); fails when
+/// `child` exits first, or after 30 s. Returns the time since `started`.
+pub fn wait_for_pong(name: &str, port: u16, child: &mut Child, started: Instant) -> Result<Duration> {
+    while started.elapsed() < Duration::from_secs(30) {
+        if let Ok(mut conn) = TcpStream::connect(("127.0.0.1", port)) {
+            let mut reply = [0u8; 7];
+            if conn.write_all(b"*1\r\n$4\r\nPING\r\n").is_ok() && conn.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n" {
+                return Ok(started.elapsed());
+            }
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            bail!("{name} exited with {status} before answering PING");
+        }
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    bail!("{name} did not answer PING within 30 s")
+}
+
 /// Where `cargo build --release` puts the cachet binary.
 pub fn default_cachet_binary() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/cachet")
@@ -95,19 +113,7 @@ impl Server {
     }
 
     fn wait_for_pong(&mut self, started: Instant) -> Result<Duration> {
-        while started.elapsed() < Duration::from_secs(30) {
-            if let Ok(mut conn) = TcpStream::connect(("127.0.0.1", self.port)) {
-                let mut reply = [0u8; 7];
-                if conn.write_all(b"PING\r\n").is_ok() && conn.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n" {
-                    return Ok(started.elapsed());
-                }
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                bail!("{} exited with {status} before answering PING", self.kind.name());
-            }
-            std::thread::sleep(Duration::from_micros(200));
-        }
-        bail!("{} did not answer PING within 30 s", self.kind.name())
+        wait_for_pong(self.kind.name(), self.port, &mut self.child, started)
     }
 
     /// Resident memory of the process, in bytes.
