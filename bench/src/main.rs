@@ -1,5 +1,5 @@
-//! `cargo run --release -p cachet-bench`: cachet measured side by side with redis-server on this
-//! machine, in one run, and written into docs/PERFORMANCE.md.
+//! `cargo run --release -p cachet-bench`: cachet measured side by side with redis-server (and
+//! valkey-server, when given) on this machine, in one run, and written into docs/PERFORMANCE.md.
 //!
 //! Machines here are noisy: the servers are measured in alternation and the ratios from one run
 //! are the figure; absolute numbers are context.
@@ -7,10 +7,12 @@
 mod client;
 mod memory;
 mod plot;
+mod proxy;
 mod queue;
 mod pubsub;
 mod servers;
 mod stall;
+mod table;
 mod throughput;
 mod tls;
 mod transactions;
@@ -19,7 +21,7 @@ mod wasm_cost;
 
 use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
-use servers::{Kind, Server};
+use servers::{Binaries, Kind, Server};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
@@ -46,6 +48,10 @@ struct Args {
     /// Do not rewrite docs/PERFORMANCE.md
     #[arg(long)]
     no_write: bool,
+    /// A valkey-server binary to measure as a second peer in the throughput, memory and start-up
+    /// parts (README.md says how to get one)
+    #[arg(long, env = "CACHET_BENCH_VALKEY")]
+    valkey: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -68,48 +74,57 @@ enum Part {
     Transactions,
     Startup,
     Wasm,
+    /// redis-benchmark through twemproxy (nutcracker) to three cachet shards and to three redis-server shards
+    Twemproxy,
 }
 
 fn main() -> Result<()> {
     let args = Args::parse();
     let cachet = args.cachet.clone().unwrap_or_else(servers::default_cachet_binary);
     anyhow::ensure!(cachet.exists(), "{} not found: run `cargo build --release` first", cachet.display());
+    if let Some(valkey) = &args.valkey {
+        anyhow::ensure!(valkey.is_file(), "{} (--valkey or CACHET_BENCH_VALKEY) is not a file: see README.md for how to get valkey-server", valkey.display());
+    }
+    let binaries = Binaries { cachet, valkey: args.valkey.clone() };
     let wants = |part: Part| args.only.is_none_or(|only| only == part);
     let rounds = if args.quick { 1 } else { args.rounds.max(1) };
     let mut report = String::new();
-    writeln!(report, "{}", machine())?;
+    writeln!(report, "{}", machine(&binaries))?;
     if wants(Part::Throughput) {
-        report.push_str(&throughput_section(&cachet, rounds, args.quick)?);
+        report.push_str(&throughput_section(&binaries, rounds, args.quick)?);
     }
     if wants(Part::Client) {
-        report.push_str(&client_section(&cachet, rounds, args.quick)?);
+        report.push_str(&client_section(&binaries, rounds, args.quick)?);
     }
     if wants(Part::InProcess) {
-        report.push_str(&in_process_section(&cachet, rounds, args.quick)?);
+        report.push_str(&in_process_section(&binaries, rounds, args.quick)?);
     }
     if wants(Part::Memory) {
-        report.push_str(&memory_section(&cachet, args.quick)?);
+        report.push_str(&memory_section(&binaries, args.quick)?);
     }
     if wants(Part::Types) {
-        report.push_str(&types_section(&cachet, rounds, args.quick)?);
+        report.push_str(&types_section(&binaries, rounds, args.quick)?);
     }
     if wants(Part::LargeReplies) {
-        report.push_str(&large_replies_section(&cachet, rounds, args.quick)?);
+        report.push_str(&large_replies_section(&binaries, rounds, args.quick)?);
     }
     if wants(Part::Tls) {
-        report.push_str(&tls_section(&cachet, rounds, args.quick)?);
+        report.push_str(&tls_section(&binaries, rounds, args.quick)?);
     }
     if wants(Part::Pubsub) {
-        report.push_str(&pubsub_section(&cachet, rounds, args.quick)?);
+        report.push_str(&pubsub_section(&binaries, rounds, args.quick)?);
     }
     if wants(Part::Transactions) {
-        report.push_str(&transactions_section(&cachet, rounds, args.quick)?);
+        report.push_str(&transactions_section(&binaries, rounds, args.quick)?);
     }
     if wants(Part::Startup) {
-        report.push_str(&startup_section(&cachet)?);
+        report.push_str(&startup_section(&binaries)?);
     }
     if wants(Part::Wasm) {
         report.push_str(&wasm_section(args.quick)?);
+    }
+    if wants(Part::Twemproxy) {
+        report.push_str(&twemproxy_section(&binaries, rounds, args.quick)?);
     }
     println!("{report}");
     if !args.no_write && args.only.is_none() && !args.quick {
@@ -118,32 +133,36 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-fn machine() -> String {
+fn machine(binaries: &Binaries) -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo.lines().find_map(|l| l.strip_prefix("model name")).map(|m| m.trim_start_matches([' ', '\t', ':']).to_string()).unwrap_or_default();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
     let memory = meminfo.lines().find_map(|l| l.strip_prefix("MemTotal:")).unwrap_or("").trim().to_string();
-    let redis = std::process::Command::new("redis-server").arg("--version").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
-    format!("Machine: {cores} cores, {model}, {memory} of memory. Peer: {redis}.\n")
+    let version = |binary: &Path| std::process::Command::new(binary).arg("--version").output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string()).unwrap_or_default();
+    let mut peers = version(Path::new("redis-server"));
+    if let Some(valkey) = &binaries.valkey {
+        peers = format!("{peers}; {}", version(valkey));
+    }
+    format!("Machine: {cores} cores, {model}, {memory} of memory. Peers: {peers}.\n")
 }
 
-fn throughput_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
+fn throughput_section(binaries: &Binaries, rounds: usize, quick: bool) -> Result<String> {
     let requests = if quick { 20_000 } else { 200_000 };
-    let (cachet_server, redis_server) = throughput::pair(cachet)?;
+    let kinds = binaries.kinds();
+    let servers: Vec<Server> = kinds.iter().map(|kind| Server::start(*kind, binaries, &[])).collect::<Result<_>>()?;
+    let ports: Vec<u16> = servers.iter().map(|s| s.port).collect();
+    let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
     let mut out = String::from("\n### Throughput and latency (redis-benchmark, medians of interleaved rounds)\n\n");
     writeln!(out, "{rounds} round(s) per scenario, {requests} requests per test.\n")?;
-    out.push_str("| scenario | test | cachet ops/s | redis ops/s | cachet/redis | cachet p50 / p99 ms | redis p50 / p99 ms |\n|---|---|---:|---:|---:|---:|---:|\n");
+    out.push_str(&table::header(&["scenario", "test"], &names));
     for (scenario, args) in throughput::scenarios(requests) {
-        for row in throughput::compare(&cachet_server, &redis_server, &scenario, &args, rounds)? {
-            writeln!(
-                out,
-                "| `{}` | {} | {:.0} | {:.0} | **{:.2}** | {:.3} / {:.3} | {:.3} / {:.3} |",
-                row.scenario, row.test, row.cachet.rps, row.redis.rps, row.ratio(), row.cachet.p50_ms, row.cachet.p99_ms, row.redis.p50_ms, row.redis.p99_ms
-            )?;
+        for row in throughput::compare_all(&ports, &scenario, &args, rounds)? {
+            out.push_str(&table::row(&[&format!("`{}`", row.scenario), &row.test], &row.samples));
         }
     }
-    let sweep = throughput::pipeline_sweep(&cachet_server, &redis_server, requests / 2)?;
+    let (cachet_server, redis_server) = (&servers[0], &servers[1]);
+    let sweep = throughput::pipeline_sweep(cachet_server, redis_server, requests / 2)?;
     out.push_str("\n| pipeline depth | cachet GET | redis GET | cachet SET | redis SET |\n|---:|---:|---:|---:|---:|\n");
     for (depth, [cg, rg, cs, rs]) in &sweep {
         writeln!(out, "| {depth} | {cg:.0} | {rg:.0} | {cs:.0} | {rs:.0} |")?;
@@ -157,9 +176,9 @@ fn throughput_section(cachet: &Path, rounds: usize, quick: bool) -> Result<Strin
     Ok(out)
 }
 
-fn client_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
+fn client_section(binaries: &Binaries, rounds: usize, quick: bool) -> Result<String> {
     let ops = if quick { 5_000 } else { 100_000 };
-    let redis = Server::start(Kind::Redis, cachet, &[])?;
+    let redis = Server::start(Kind::Redis, binaries, &[])?;
     let url = format!("redis://127.0.0.1:{}/", redis.port);
     let rows = client::compare(&url, ops, rounds)?;
     let mut out = format!("\n### Clients (against redis-server; 64-byte values; {ops} operations per measurement)\n\n");
@@ -171,9 +190,9 @@ fn client_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
     Ok(out)
 }
 
-fn in_process_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
+fn in_process_section(binaries: &Binaries, rounds: usize, quick: bool) -> Result<String> {
     let ops = if quick { 5_000 } else { 100_000 };
-    let server = Server::start(Kind::Cachet, cachet, &[])?;
+    let server = Server::start(Kind::Cachet, binaries, &[])?;
     let urls = ["mem://".to_string(), format!("redis://127.0.0.1:{}/", server.port)];
     let rows = client::compare_cachet(&urls, ops, rounds)?;
     let mut out = format!("\n### cachet's client in process (`mem://`) and over loopback (64-byte values; {ops} operations per measurement)\n\n");
@@ -185,38 +204,33 @@ fn in_process_section(cachet: &Path, rounds: usize, quick: bool) -> Result<Strin
     Ok(out)
 }
 
-fn memory_section(cachet: &Path, quick: bool) -> Result<String> {
+fn memory_section(binaries: &Binaries, quick: bool) -> Result<String> {
     let keys = if quick { 100_000 } else { 1_000_000 };
+    let connections = if quick { 1_000 } else { 10_000 };
     let mut out = format!("\n### Memory\n\n{keys} keys with 64-byte values, loaded over one pipelined connection.\n\n");
-    out.push_str("| server | bytes/key (used_memory) | bytes/key (RSS) | idle RSS | RSS with 10,000 idle connections |\n|---|---:|---:|---:|---:|\n");
+    writeln!(out, "| server | allocator | bytes/key (used_memory) | bytes/key (RSS) | idle RSS | RSS with {connections} idle connections |\n|---|---|---:|---:|---:|---:|")?;
     let mut per_key = Vec::new();
-    for kind in [Kind::Cachet, Kind::Redis] {
-        let server = Server::start(kind, cachet, &[])?;
-        let (idle, connected) = memory::idle_connections(&server, if quick { 1_000 } else { 10_000 })?;
+    for kind in binaries.kinds() {
+        let server = Server::start(kind, binaries, &[])?;
+        let (idle, connected) = memory::idle_connections(&server, connections)?;
         drop(server);
-        let server = Server::start(kind, cachet, &[])?;
+        let server = Server::start(kind, binaries, &[])?;
+        let allocator = server.info_text("mem_allocator")?;
         let cost = memory::bytes_per_key(&server, keys, 64)?;
-        per_key.push(cost);
-        writeln!(
-            out,
-            "| {} | {:.1} | {:.1} | {:.1} MiB | {:.1} MiB |",
-            kind.name(),
-            cost.used_memory_per_key,
-            cost.rss_per_key,
-            idle as f64 / 1048576.0,
-            connected as f64 / 1048576.0
-        )?;
+        per_key.push((kind, cost));
+        let mib = |bytes: u64| bytes as f64 / 1048576.0;
+        let (used, rss) = (cost.used_memory_per_key, cost.rss_per_key);
+        writeln!(out, "| {} | {allocator} | {used:.1} | {rss:.1} | {:.1} MiB | {:.1} MiB |", kind.name(), mib(idle), mib(connected))?;
     }
-    writeln!(
-        out,
-        "\ncachet/redis bytes per key: **{:.2}** (used_memory), **{:.2}** (RSS).",
-        per_key[0].used_memory_per_key / per_key[1].used_memory_per_key,
-        per_key[0].rss_per_key / per_key[1].rss_per_key
-    )?;
+    let (_, ours) = per_key[0];
+    for (peer, theirs) in &per_key[1..] {
+        let (used, rss) = (ours.used_memory_per_key / theirs.used_memory_per_key, ours.rss_per_key / theirs.rss_per_key);
+        writeln!(out, "\ncachet/{} bytes per key: **{used:.2}** (used_memory), **{rss:.2}** (RSS).", peer.name())?;
+    }
     Ok(out)
 }
 
-fn types_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
+fn types_section(binaries: &Binaries, rounds: usize, quick: bool) -> Result<String> {
     let collections = if quick { 1_000 } else { 10_000 };
     let mut out = format!(
         "\n### Hashes, sets, lists and sorted sets\n\n{} elements: {collections} collections of {} each ({} of {} for the large sorted sets), loaded over one pipelined connection; bytes per element as the growth of `used_memory` and of RSS over the empty server.\n\n",
@@ -227,11 +241,11 @@ fn types_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
     );
     out.push_str("| elements | cachet bytes/element (used_memory) | redis | cachet/redis | cachet bytes/element (RSS) | redis | cachet/redis |\n|---|---:|---:|---:|---:|---:|---:|\n");
     for shape in types::Shape::ALL {
-        let cachet_cost = types::bytes_per_element(&Server::start(Kind::Cachet, cachet, &[])?, shape, collections)?;
+        let cachet_cost = types::bytes_per_element(&Server::start(Kind::Cachet, binaries, &[])?, shape, collections)?;
         // Debian's redis-server 7.0 has no field TTLs (Redis 7.4 added them).
         let redis_cost = match shape {
             types::Shape::HashWithFieldTtls => None,
-            _ => Some(types::bytes_per_element(&Server::start(Kind::Redis, cachet, &[])?, shape, collections)?),
+            _ => Some(types::bytes_per_element(&Server::start(Kind::Redis, binaries, &[])?, shape, collections)?),
         };
         let (used, rss) = match redis_cost {
             Some(r) => (
@@ -243,16 +257,12 @@ fn types_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
         writeln!(out, "| {} | {:.1} | {used} | {:.1} | {rss} |", shape.describe(), cachet_cost.used_memory, cachet_cost.rss)?;
     }
     let requests = if quick { 20_000 } else { 200_000 };
-    let (cachet_server, redis_server) = throughput::pair(cachet)?;
+    let (cachet_server, redis_server) = throughput::pair(binaries)?;
     writeln!(out, "\nredis-benchmark, {rounds} interleaved round(s), {requests} requests per test; medians.\n")?;
-    out.push_str("| scenario | test | cachet ops/s | redis ops/s | cachet/redis | cachet p50 / p99 ms | redis p50 / p99 ms |\n|---|---|---:|---:|---:|---:|---:|\n");
+    out.push_str(&table::header(&["scenario", "test"], &["cachet", "redis"]));
     for (scenario, args) in types::scenarios(requests) {
         for row in throughput::compare(&cachet_server, &redis_server, &scenario, &args, rounds)? {
-            writeln!(
-                out,
-                "| `{}` | {} | {:.0} | {:.0} | **{:.2}** | {:.3} / {:.3} | {:.3} / {:.3} |",
-                row.scenario, types::test_name(&row.test), row.cachet.rps, row.redis.rps, row.ratio(), row.cachet.p50_ms, row.cachet.p99_ms, row.redis.p50_ms, row.redis.p99_ms
-            )?;
+            out.push_str(&table::row(&[&format!("`{}`", row.scenario), &types::test_name(&row.test)], &[row.cachet, row.redis]));
         }
     }
     out.push_str(&queue_rows(&cachet_server, &redis_server, rounds, quick)?);
@@ -260,20 +270,16 @@ fn types_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
 }
 
 /// GET and SET over TLS (see `tls`), both servers in alternation.
-fn tls_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
+fn tls_section(binaries: &Binaries, rounds: usize, quick: bool) -> Result<String> {
     let requests = if quick { 20_000 } else { 200_000 };
     let certificates = tls::Certificates::make()?;
-    let cachet_server = certificates.start(Kind::Cachet, cachet)?;
-    let redis_server = certificates.start(Kind::Redis, cachet)?;
+    let cachet_server = certificates.start(Kind::Cachet, binaries)?;
+    let redis_server = certificates.start(Kind::Redis, binaries)?;
     let mut out = format!("\n### TLS\n\nredis-benchmark `--tls`, {rounds} interleaved round(s), {requests} requests per test; medians. TLS 1.3, no client certificates.\n\n");
-    out.push_str("| scenario | test | cachet ops/s | redis ops/s | cachet/redis | cachet p50 / p99 ms | redis p50 / p99 ms |\n|---|---|---:|---:|---:|---:|---:|\n");
+    out.push_str(&table::header(&["scenario", "test"], &["cachet", "redis"]));
     for (scenario, args) in certificates.scenarios(requests) {
         for row in throughput::compare(&cachet_server, &redis_server, &scenario, &args, rounds)? {
-            writeln!(
-                out,
-                "| `{}` | {} | {:.0} | {:.0} | **{:.2}** | {:.3} / {:.3} | {:.3} / {:.3} |",
-                row.scenario, row.test, row.cachet.rps, row.redis.rps, row.ratio(), row.cachet.p50_ms, row.cachet.p99_ms, row.redis.p50_ms, row.redis.p99_ms
-            )?;
+            out.push_str(&table::row(&[&format!("`{}`", row.scenario), &row.test], &[row.cachet, row.redis]));
         }
     }
     Ok(out)
@@ -281,9 +287,9 @@ fn tls_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
 
 /// Large replies and deletes (see `stall`): each range command `rounds` times on each server in
 /// alternation, medians; then the DEL once.
-fn large_replies_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
+fn large_replies_section(binaries: &Binaries, rounds: usize, quick: bool) -> Result<String> {
     let elements = if quick { 100_000 } else { 1_000_000 };
-    let servers = [Server::start(Kind::Cachet, cachet, &[])?, Server::start(Kind::Redis, cachet, &[])?];
+    let servers = [Server::start(Kind::Cachet, binaries, &[])?, Server::start(Kind::Redis, binaries, &[])?];
     for server in &servers {
         stall::load(server, elements)?;
     }
@@ -345,9 +351,9 @@ fn queue_rows(cachet: &Server, redis: &Server, rounds: usize, quick: bool) -> Re
     ))
 }
 
-fn pubsub_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
+fn pubsub_section(binaries: &Binaries, rounds: usize, quick: bool) -> Result<String> {
     let deliveries = if quick { 50_000 } else { 500_000 };
-    let (cachet_server, redis_server) = throughput::pair(cachet)?;
+    let (cachet_server, redis_server) = throughput::pair(binaries)?;
     let mut out = format!(
         "\n### Pub/Sub fan-out (one publisher, RESP2 subscribers on one channel, 64-byte messages; medians of {rounds} interleaved round(s))\n\n"
     );
@@ -359,9 +365,9 @@ fn pubsub_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
     Ok(out)
 }
 
-fn transactions_section(cachet: &Path, rounds: usize, quick: bool) -> Result<String> {
+fn transactions_section(binaries: &Binaries, rounds: usize, quick: bool) -> Result<String> {
     let transactions = if quick { 8_000 } else { 80_000 };
-    let (cachet_server, redis_server) = throughput::pair(cachet)?;
+    let (cachet_server, redis_server) = throughput::pair(binaries)?;
     let mut out = format!("\n### Transactions (MULTI, 10 SETs, EXEC; 50 connections; medians of {rounds} interleaved round(s))\n\n");
     out.push_str("| transactions per round trip | transactions | cachet tx/s | redis tx/s | cachet/redis |\n|---:|---:|---:|---:|---:|\n");
     for row in transactions::compare(&cachet_server, &redis_server, transactions, rounds)? {
@@ -370,20 +376,44 @@ fn transactions_section(cachet: &Path, rounds: usize, quick: bool) -> Result<Str
     Ok(out)
 }
 
-fn startup_section(cachet: &Path) -> Result<String> {
+fn startup_section(binaries: &Binaries) -> Result<String> {
     let median_ms = |kind: Kind, extra: &[&str]| -> Result<f64> {
-        let mut times: Vec<f64> = (0..5).map(|_| Server::start(kind, cachet, extra).map(|s| s.startup.as_secs_f64() * 1000.0)).collect::<Result<_>>()?;
+        let mut times: Vec<f64> = (0..5).map(|_| Server::start(kind, binaries, extra).map(|s| s.startup.as_secs_f64() * 1000.0)).collect::<Result<_>>()?;
         times.sort_by(f64::total_cmp);
         Ok(times[2])
     };
     // Warm the compiled-component cache once, then measure.
-    drop(Server::start(Kind::Cachet, cachet, &[])?);
+    drop(Server::start(Kind::Cachet, binaries, &[])?);
     let warm = median_ms(Kind::Cachet, &[])?;
     let cold = median_ms(Kind::Cachet, &["--no-cache"])?;
-    let redis = median_ms(Kind::Redis, &[])?;
-    Ok(format!(
-        "\n### Start-up (process start to first PONG, median of 5)\n\n| server | ms |\n|---|---:|\n| cachet, compiled engine cached | {warm:.1} |\n| cachet, compiling the engine (`--no-cache`) | {cold:.1} |\n| redis | {redis:.1} |\n"
-    ))
+    let mut out = format!(
+        "\n### Start-up (process start to first PONG, median of 5)\n\n| server | ms |\n|---|---:|\n| cachet, compiled engine cached | {warm:.1} |\n| cachet, compiling the engine (`--no-cache`) | {cold:.1} |\n"
+    );
+    for peer in &binaries.kinds()[1..] {
+        writeln!(out, "| {} | {:.1} |", peer.name(), median_ms(*peer, &[])?)?;
+    }
+    Ok(out)
+}
+
+/// redis-benchmark through nutcracker to three shards of each server, in alternation. Keys are
+/// random (`-r`) so that they spread over the shards.
+fn twemproxy_section(binaries: &Binaries, rounds: usize, quick: bool) -> Result<String> {
+    let requests = if quick { 20_000 } else { 200_000 };
+    let proxies = [proxy::Proxy::start(Kind::Cachet, binaries, 3)?, proxy::Proxy::start(Kind::Redis, binaries, 3)?];
+    let ports: Vec<u16> = proxies.iter().map(|p| p.port).collect();
+    let mut out = format!(
+        "\n### Three shards behind twemproxy (nutcracker, README.md's configuration; redis-benchmark to the proxy, medians of {rounds} interleaved round(s), {requests} requests per test)\n\n"
+    );
+    out.push_str(&table::header(&["scenario", "test"], &["cachet", "redis"]));
+    for pipeline in ["1", "16"] {
+        let n = requests.to_string();
+        let args: Vec<String> = ["-t", "set,get", "-n", &n, "-c", "50", "-P", pipeline, "-r", "100000", "-d", "64"].iter().map(|s| s.to_string()).collect();
+        let scenario = format!("-c 50 -P {pipeline} -r 100000 -d 64");
+        for row in throughput::compare_all(&ports, &scenario, &args, rounds)? {
+            out.push_str(&table::row(&[&format!("`{scenario}`"), &row.test], &row.samples));
+        }
+    }
+    Ok(out)
 }
 
 fn wasm_section(quick: bool) -> Result<String> {

@@ -1,9 +1,8 @@
-//! redis-benchmark against both servers, interleaved round by round so that both see the same
+//! redis-benchmark against the servers, interleaved round by round so that all see the same
 //! machine noise; the figure is the median of the rounds.
 
-use crate::servers::{Kind, Server};
+use crate::servers::{Binaries, Kind, Server};
 use anyhow::{Context, Result, bail};
-use std::path::Path;
 use std::process::Command;
 
 /// One redis-benchmark test's result.
@@ -21,12 +20,6 @@ pub struct Row {
     pub test: String,
     pub cachet: Sample,
     pub redis: Sample,
-}
-
-impl Row {
-    pub fn ratio(&self) -> f64 {
-        self.cachet.rps / self.redis.rps
-    }
 }
 
 /// Runs redis-benchmark with `args` (plus `--csv -q`) against `port`; returns (test, sample) pairs.
@@ -71,27 +64,41 @@ fn median_sample(samples: &[Sample]) -> Sample {
 
 /// Runs one scenario for `rounds` rounds, A B A B, and returns a row per test.
 pub fn compare(cachet: &Server, redis: &Server, scenario: &str, args: &[String], rounds: usize) -> Result<Vec<Row>> {
-    let mut results: Vec<(String, Vec<Sample>, Vec<Sample>)> = Vec::new();
+    Ok(compare_all(&[cachet.bench_port, redis.bench_port], scenario, args, rounds)?
+        .into_iter()
+        .map(|row| Row { scenario: row.scenario, test: row.test, cachet: row.samples[0], redis: row.samples[1] })
+        .collect())
+}
+
+/// One test of one scenario on any number of servers, in the order they were given.
+#[derive(Clone, Debug)]
+pub struct Rows {
+    pub scenario: String,
+    pub test: String,
+    pub samples: Vec<Sample>,
+}
+
+/// Runs one scenario for `rounds` rounds against each port in turn (A B C A B C ...); medians,
+/// a row per test.
+pub fn compare_all(ports: &[u16], scenario: &str, args: &[String], rounds: usize) -> Result<Vec<Rows>> {
+    let mut results: Vec<(String, Vec<Vec<Sample>>)> = Vec::new();
     for _ in 0..rounds {
-        for server in [cachet, redis] {
-            for (test, sample) in redis_benchmark(server.bench_port, args)? {
-                let index = match results.iter().position(|(t, _, _)| *t == test) {
+        for (server, port) in ports.iter().enumerate() {
+            for (test, sample) in redis_benchmark(*port, args)? {
+                let index = match results.iter().position(|(t, _)| *t == test) {
                     Some(i) => i,
                     None => {
-                        results.push((test.clone(), Vec::new(), Vec::new()));
+                        results.push((test.clone(), vec![Vec::new(); ports.len()]));
                         results.len() - 1
                     }
                 };
-                match server.kind {
-                    Kind::Cachet => results[index].1.push(sample),
-                    Kind::Redis => results[index].2.push(sample),
-                }
+                results[index].1[server].push(sample);
             }
         }
     }
     Ok(results
         .into_iter()
-        .map(|(test, c, r)| Row { scenario: scenario.to_string(), test, cachet: median_sample(&c), redis: median_sample(&r) })
+        .map(|(test, samples)| Rows { scenario: scenario.to_string(), test, samples: samples.iter().map(|s| median_sample(s)).collect() })
         .collect())
 }
 
@@ -127,9 +134,9 @@ pub fn pipeline_sweep(cachet: &Server, redis: &Server, requests: usize) -> Resul
     Ok(points)
 }
 
-/// Starts both servers (`extra` goes to cachet only).
-pub fn pair(cachet_binary: &Path) -> Result<(Server, Server)> {
-    Ok((Server::start(Kind::Cachet, cachet_binary, &[])?, Server::start(Kind::Redis, cachet_binary, &[])?))
+/// Starts cachet and redis-server.
+pub fn pair(binaries: &Binaries) -> Result<(Server, Server)> {
+    Ok((Server::start(Kind::Cachet, binaries, &[])?, Server::start(Kind::Redis, binaries, &[])?))
 }
 
 #[cfg(test)]

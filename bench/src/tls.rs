@@ -2,10 +2,10 @@
 //! run: a CA and a certificate for 127.0.0.1) and no client certificates, driven by
 //! `redis-benchmark --tls`.
 
-use crate::servers::{Kind, Server, free_port};
+use crate::servers::{Binaries, Kind, Server, free_port};
 use anyhow::{Context, Result};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Where the run's PEM files are.
 pub struct Certificates {
@@ -37,12 +37,12 @@ impl Certificates {
     }
 
     /// Starts `kind` with a TLS listener; redis-benchmark will be pointed at it.
-    pub fn start(&self, kind: Kind, cachet: &Path) -> Result<Server> {
+    pub fn start(&self, kind: Kind, binaries: &Binaries) -> Result<Server> {
         let port = free_port()?.to_string();
         let (cert, key, ca) = (self.path("server.crt"), self.path("server.key"), self.path("ca.crt"));
         // Both servers take the same names; Redis 7.0 wants a CA file even when it asks clients for nothing.
         let flags = ["--tls-port", &port, "--tls-cert-file", &cert, "--tls-key-file", &key, "--tls-ca-cert-file", &ca, "--tls-auth-clients", "no"];
-        let mut server = Server::start(kind, cachet, &flags)?;
+        let mut server = Server::start(kind, binaries, &flags)?;
         server.bench_port = port.parse()?;
         Ok(server)
     }
