@@ -486,31 +486,18 @@ impl Keyspace {
     }
 
     /// One step of a SCAN over a database: up to `count` slots from `cursor` on, and the cursor to
-    /// continue from (0 when the scan is complete).
-    ///
-    /// The cursor counts the slots still to visit, walking from the end of the table to its start.
-    /// Removing a key moves the last slot's key into the hole; the last slot has always been visited
-    /// already, so every key that exists for the whole scan is returned at least once.
+    /// continue from (0 when the scan is complete); see [`table::scan_back`]. Expired keys are
+    /// skipped, not removed: removing now would move unvisited keys behind the cursor; they go
+    /// when they are next looked up or sampled.
     pub fn scan(&mut self, db: usize, cursor: u64, count: usize, now: u64) -> (u64, Vec<Key>) {
-        let len = self.dbs[db].entries.len() as u64;
-        let mut remaining = if cursor == 0 || cursor > len { len } else { cursor };
-        let mut keys = Vec::new();
-        let mut expired = Vec::new();
-        let mut visited = 0;
-        while remaining > 0 && visited < count.max(1) {
-            remaining -= 1;
-            visited += 1;
-            let Some((key, entry)) = self.dbs[db].entries.get_index(remaining as usize) else { break };
-            if entry.expires_at().is_some_and(|at| at <= now) {
-                expired.push(key.clone());
-            } else {
-                keys.push(key.clone());
-            }
-        }
-        // Removing now would move unvisited keys behind the cursor; expired keys found here are
-        // removed when they are next looked up or sampled.
-        drop(expired);
-        (remaining, keys)
+        let entries = &self.dbs[db].entries;
+        let (next, positions) = table::scan_back(entries.len(), cursor, count);
+        let keys = positions
+            .filter_map(|at| entries.get_index(at))
+            .filter(|(_, entry)| entry.expires_at().is_none_or(|at| at > now))
+            .map(|(key, _)| key.clone())
+            .collect();
+        (next, keys)
     }
 
     /// Every live key, in table order (KEYS).

@@ -12,7 +12,7 @@
 //! A set only moves towards `hashtable` as it grows, never back, as in Redis.
 
 use super::Key;
-use super::table::Table;
+use super::table::{Table, scan_back};
 use super::value::sampled_size;
 use foldhash::fast::FixedState;
 
@@ -234,19 +234,8 @@ impl Set {
     /// (which move the last member into the hole) never hide a member present all along.
     pub fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<Vec<u8>>) {
         let Set::Hashed(table) = self else { return (0, self.members()) };
-        let len = table.len() as u64;
-        let mut remaining = if cursor == 0 || cursor > len { len } else { cursor };
-        let mut found = Vec::new();
-        for _ in 0..count.max(1) {
-            if remaining == 0 {
-                break;
-            }
-            remaining -= 1;
-            if let Some((key, _)) = table.get_index(remaining as usize) {
-                found.push(key.to_vec());
-            }
-        }
-        (remaining, found)
+        let (next, positions) = scan_back(table.len(), cursor, count);
+        (next, positions.filter_map(|at| table.get_index(at)).map(|(key, _)| key.to_vec()).collect())
     }
 }
 

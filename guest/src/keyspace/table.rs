@@ -134,6 +134,18 @@ impl<V> Table<V> {
     }
 }
 
+/// One step of a scan over `len` dense positions, walking from the end to the start: the
+/// positions to visit (at most `count`, at least one), highest first, and the cursor to continue
+/// from (0 when done). The cursor counts the positions still to visit; 0, or one past the end,
+/// starts a scan. Removing an entry moves the last one into its place, and the last has always been
+/// visited already, so an entry that exists for the whole scan is returned at least once.
+pub fn scan_back(len: usize, cursor: u64, count: usize) -> (u64, impl Iterator<Item = usize>) {
+    let len = len as u64;
+    let remaining = if cursor == 0 || cursor > len { len } else { cursor };
+    let next = remaining.saturating_sub(count.max(1) as u64);
+    (next, (next as usize..remaining as usize).rev())
+}
+
 /// Entries per chunk: a full chunk of keyspace entries is under 200 KB.
 const CHUNK: usize = 4096;
 

@@ -14,6 +14,7 @@
 //! whole (ZUNIONSTORE, ZRANGESTORE...) take the encoding that fits them.
 
 use super::score_tree::Tree;
+use super::table::scan_back;
 use super::varint::{get_varint, put_varint};
 use std::cmp::Ordering;
 
@@ -260,19 +261,8 @@ impl Zset {
     /// table as SSCAN walks a set's, from the end, so removals never hide an element.
     pub fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<(Vec<u8>, f64)>) {
         let Zset::Tree(tree) = self else { return (0, self.range(0, self.len(), false)) };
-        let len = tree.len() as u64;
-        let mut remaining = if cursor == 0 || cursor > len { len } else { cursor };
-        let mut found = Vec::new();
-        for _ in 0..count.max(1) {
-            if remaining == 0 {
-                break;
-            }
-            remaining -= 1;
-            if let Some((member, &score)) = tree.members().get_index(remaining as usize) {
-                found.push((member.to_vec(), score));
-            }
-        }
-        (remaining, found)
+        let (next, positions) = scan_back(tree.len(), cursor, count);
+        (next, positions.filter_map(|at| tree.members().get_index(at)).map(|(member, &score)| (member.to_vec(), score)).collect())
     }
 }
 
