@@ -188,7 +188,7 @@ fn blocked_clients_are_served_as_on_redis() {
         let transcript = |port: u16| -> Vec<String> {
             let connect = || Raw(TcpStream::connect(("127.0.0.1", port)).expect("the server accepts"));
             let (mut waiter, mut other) = (connect(), connect());
-            let mut run = |conn: &mut Raw, args: &[&str]| {
+            let run = |conn: &mut Raw, args: &[&str]| {
                 conn.send(resp(args).as_bytes());
                 String::from_utf8_lossy(&conn.reply()).into_owned()
             };

@@ -63,6 +63,8 @@ enum Part {
     Memory,
     /// Hashes, sets and lists: bytes per element, redis-benchmark's commands, a job queue
     Types,
+    /// The LPUSH / BRPOP job queue alone (also part of `types`)
+    Queue,
     /// ZRANGE 0 -1 and LRANGE 0 -1 of a million elements, and DEL of the sorted set: their time
     /// and the worst PING another client sees meanwhile
     LargeReplies,
@@ -104,6 +106,10 @@ fn main() -> Result<()> {
     }
     if wants(Part::Types) {
         report.push_str(&types_section(&binaries, rounds, args.quick)?);
+    }
+    if args.only == Some(Part::Queue) {
+        let (cachet_server, redis_server) = throughput::pair(&binaries)?;
+        report.push_str(&queue_rows(&cachet_server, &redis_server, rounds, args.quick)?);
     }
     if wants(Part::LargeReplies) {
         report.push_str(&large_replies_section(&binaries, rounds, args.quick)?);

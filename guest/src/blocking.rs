@@ -99,7 +99,12 @@ impl Blocking {
         for key in &waiter.request.keys {
             let slot = (waiter.db, Key::from(key.as_slice()));
             if let Some(queue) = self.by_key.get_mut(&slot) {
-                queue.retain(|c| *c != connection);
+                // A served waiter is usually the oldest.
+                if queue.front() == Some(&connection) {
+                    queue.pop_front();
+                } else {
+                    queue.retain(|c| *c != connection);
+                }
                 if queue.is_empty() {
                     self.by_key.remove(&slot);
                 }
@@ -127,9 +132,9 @@ impl Blocking {
         self.ready.pop_front()
     }
 
-    /// Who waits for a key, oldest first.
-    pub fn waiting_for(&self, db: usize, key: &[u8]) -> Vec<u64> {
-        self.by_key.get(&(db, Key::from(key))).map_or_else(Vec::new, |q| q.iter().copied().collect())
+    /// The `index`th oldest of those who wait for a key.
+    pub fn waiting_for(&self, db: usize, key: &[u8], index: usize) -> Option<u64> {
+        self.by_key.get(&(db, Key::from(key)))?.get(index).copied()
     }
 
     /// CLIENT UNBLOCK: ends a wait after the command (the engine writes the reply).
@@ -177,7 +182,7 @@ mod tests {
         let mut b = Blocking::default();
         b.block(7, waiter(&["a", "b"], Some(50)));
         b.block(8, waiter(&["a"], None));
-        assert_eq!(b.waiting_for(0, b"a"), [7, 8]);
+        assert_eq!([0, 1, 2].map(|i| b.waiting_for(0, b"a", i)), [Some(7), Some(8), None]);
         b.changed(0, b"a");
         b.changed(0, b"a");
         b.changed(0, b"zz");
@@ -187,7 +192,12 @@ mod tests {
         assert_eq!(b.timed_out(49), Vec::<u64>::new());
         assert_eq!(b.timed_out(50), [7]);
         assert!(b.unblock(7).is_some());
-        assert_eq!(b.waiting_for(0, b"a"), [8]);
-        assert_eq!((b.by_key.len(), b.next_deadline()), (1, None));
+        assert_eq!([0, 1].map(|i| b.waiting_for(0, b"a", i)), [Some(8), None]);
+        b.block(9, waiter(&["a"], None));
+        b.block(10, waiter(&["a"], None));
+        assert!(b.unblock(9).is_some(), "a waiter leaves from the middle of a queue too");
+        assert_eq!([0, 1, 2].map(|i| b.waiting_for(0, b"a", i)), [Some(8), Some(10), None]);
+        assert!(b.unblock(8).is_some() && b.unblock(10).is_some());
+        assert_eq!((b.by_key.len(), b.next_deadline()), (0, None), "no queue is left behind");
     }
 }

@@ -254,7 +254,9 @@ impl Session {
     /// The state a replacement engine needs to carry the client on: protocol, database, names and
     /// identity. A small versioned binary form the host stores without reading.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = vec![FORMAT, self.protocol, u8::from(self.authenticated), u8::from(self.tracking), u8::from(self.blocked)];
+        let names: usize = [&self.name, &self.lib_name, &self.lib_version].iter().map(|field| 4 + field.as_ref().map_or(0, Vec::len)).sum();
+        let mut out = Vec::with_capacity(5 + 4 + 8 + 8 + names);
+        out.extend_from_slice(&[FORMAT, self.protocol, u8::from(self.authenticated), u8::from(self.tracking), u8::from(self.blocked)]);
         out.extend_from_slice(&(self.db as u32).to_le_bytes());
         out.extend_from_slice(&self.client_id.to_le_bytes());
         out.extend_from_slice(&self.created_ms.to_le_bytes());

@@ -276,9 +276,7 @@ fn lrange(ctx: &mut Ctx, args: &[&[u8]]) {
         Some(Some(list)) => match clamp_range(start, stop, list.len()) {
             Some((from, to)) => {
                 ctx.reply.array(to - from);
-                for element in list.range(from, to) {
-                    ctx.reply.bulk(element);
-                }
+                list.visit_range(from, to, |element| ctx.reply.bulk(element));
             }
             None => ctx.reply.array(0),
         },

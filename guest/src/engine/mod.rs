@@ -421,8 +421,13 @@ impl Engine {
     fn serve_ready(&mut self, outbox: &mut Outbox, now: Now) {
         self.serving_blocked = true;
         while let Some((db, key)) = self.blocking.next_ready() {
-            for connection in self.blocking.waiting_for(db, &key) {
-                let Some(waiter) = self.blocking.waiter(connection) else { continue };
+            // Waiters served leave the queue; those who wait on are stepped over.
+            let mut index = 0;
+            while let Some(connection) = self.blocking.waiting_for(db, &key, index) {
+                let Some(waiter) = self.blocking.waiter(connection) else {
+                    index += 1;
+                    continue;
+                };
                 if !self.keyspace.holds(db, &key, waiter.request.wants, now.wall_ms) {
                     break;
                 }
@@ -441,6 +446,8 @@ impl Engine {
                     session.blocked = false;
                     session.changed = true;
                     outbox.to(connection).resume = true;
+                } else {
+                    index += 1;
                 }
                 self.put_back(session, reply, outbox);
             }

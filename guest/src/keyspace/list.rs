@@ -89,6 +89,20 @@ impl Packed {
         })
     }
 
+    /// Calls `visit` with at most `max` elements from `from` on; returns how many it visited.
+    fn visit_from(&self, from: usize, max: usize, visit: &mut impl FnMut(&[u8])) -> usize {
+        let mut at = self.start_of(from);
+        let (front, back) = self.lens.as_slices();
+        let mut visited = 0;
+        for &len in front.iter().chain(back).skip(from).take(max) {
+            let end = at + usize::from(len);
+            visit(&self.bytes[at..end]);
+            at = end;
+            visited += 1;
+        }
+        visited
+    }
+
     /// Every element from the last, walking the lengths once.
     fn iter_rev(&self) -> impl Iterator<Item = &[u8]> + '_ {
         let mut end = self.bytes.len();
@@ -186,6 +200,18 @@ impl Node {
         match self {
             Node::Packed(packed) => Box::new(packed.iter_rev()),
             Node::Big(element) => Box::new(std::iter::once(&element[..])),
+        }
+    }
+
+    /// [`Packed::visit_from`] for any node.
+    fn visit_from(&self, from: usize, max: usize, visit: &mut impl FnMut(&[u8])) -> usize {
+        match self {
+            Node::Packed(packed) => packed.visit_from(from, max, visit),
+            Node::Big(element) if from == 0 && max > 0 => {
+                visit(element);
+                1
+            }
+            Node::Big(_) => 0,
         }
     }
 
@@ -398,17 +424,18 @@ impl List {
         Some(element)
     }
 
-    /// Elements `start..end` (in range), in order.
-    pub fn range(&self, start: usize, end: usize) -> impl Iterator<Item = &[u8]> + '_ {
-        let end = end.min(self.len);
-        let first = self.locate(start);
-        let count = end.saturating_sub(start);
-        first
-            .into_iter()
-            .flat_map(move |(n, at)| {
-                self.nodes.range(n..).enumerate().flat_map(move |(i, node)| node.iter_from(if i == 0 { at } else { 0 }))
-            })
-            .take(count)
+    /// Calls `visit` with elements `start..end` in order: what LRANGE writes its reply from, node
+    /// by node, without an iterator boxed per node.
+    pub fn visit_range(&self, start: usize, end: usize, mut visit: impl FnMut(&[u8])) {
+        let Some((first, mut at)) = self.locate(start) else { return };
+        let mut left = end.min(self.len).saturating_sub(start);
+        for node in self.nodes.range(first..) {
+            if left == 0 {
+                return;
+            }
+            left -= node.visit_from(at, left, &mut visit);
+            at = 0;
+        }
     }
 
     /// Every element, from the head.
@@ -519,11 +546,36 @@ mod tests {
         assert_eq!(list.get(10), Some(&b"b0"[..]));
         assert_eq!(list.pop_front(), Some(b"f9".to_vec()));
         assert_eq!(list.pop_back(), Some(b"b9".to_vec()));
-        assert_eq!(list.range(7, 11).collect::<Vec<_>>(), [&b"f1"[..], b"f0", b"b0", b"b1"]);
+        assert_eq!(visited(&list, 7, 11), [&b"f1"[..], b"f0", b"b0", b"b1"]);
         let big = vec![b'x'; 100];
         list.push_back(&big, &limits);
         assert_eq!(list.pop_back(), Some(big));
         assert_eq!(list.len(), 18);
+    }
+
+    fn visited(list: &List, start: usize, end: usize) -> Vec<Vec<u8>> {
+        let mut seen = Vec::new();
+        list.visit_range(start, end, |element| seen.push(element.to_vec()));
+        seen
+    }
+
+    #[test]
+    fn every_range_visits_what_iterating_the_whole_list_gives() {
+        let limits = ListLimits { max_entries: 3, max_bytes: 64 };
+        let mut list = List::default();
+        for i in 0..12 {
+            list.push_back(format!("e{i}").as_bytes(), &limits);
+            if i % 5 == 0 {
+                list.push_front(&vec![b'b'; 100], &limits);
+            }
+        }
+        let all: Vec<Vec<u8>> = list.iter().map(<[u8]>::to_vec).collect();
+        for start in 0..=all.len() + 1 {
+            for end in start..=all.len() + 2 {
+                let expected = all.get(start..end.min(all.len())).unwrap_or_default();
+                assert_eq!(visited(&list, start, end), expected, "range {start}..{end}");
+            }
+        }
     }
 
     #[test]

@@ -120,11 +120,17 @@ impl Zset {
 
     /// Sets `member`'s score, adding the member if needed; returns its previous score.
     pub fn insert(&mut self, member: &[u8], score: f64, limits: &ZsetLimits) -> Option<f64> {
-        if self.score(member).is_some() {
-            return self.rescore(member, score);
+        match self.find(member) {
+            Some(found) => {
+                let old = found.score;
+                self.rescore_found(found, member, score);
+                Some(old)
+            }
+            None => {
+                self.insert_absent(member, score, limits);
+                None
+            }
         }
-        self.insert_absent(member, score, limits);
-        None
     }
 
     /// The member's score, and where it is so that [`Zset::rescore_found`] need not look again.

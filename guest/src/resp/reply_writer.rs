@@ -49,7 +49,18 @@ impl<'a> Reply<'a> {
     }
 
     pub fn bulk(&mut self, data: &[u8]) {
-        self.number_line(b'$', data.len() as i64);
+        let len = data.len();
+        if len < 100 {
+            // The common case in a reply of many members or elements: a header of one or two
+            // digits, each a copy of fixed size.
+            self.buf.reserve(len + 7);
+            match len {
+                0..=9 => self.buf.extend_from_slice(&[b'$', digit(len), b'\r', b'\n']),
+                _ => self.buf.extend_from_slice(&[b'$', digit(len / 10), digit(len % 10), b'\r', b'\n']),
+            }
+        } else {
+            self.number_line(b'$', len as i64);
+        }
         self.buf.extend_from_slice(data);
         self.buf.extend_from_slice(b"\r\n");
     }
@@ -134,10 +145,22 @@ impl<'a> Reply<'a> {
         self.buf.extend_from_slice(b"\r\n");
     }
 
+    /// Counts and integers below 100 are written without a general integer formatter.
     fn number_line(&mut self, kind: u8, value: i64) {
-        let mut digits = itoa::Buffer::new();
-        self.line(kind, digits.format(value).as_bytes());
+        match value {
+            0..=9 => self.buf.extend_from_slice(&[kind, digit(value as usize), b'\r', b'\n']),
+            10..=99 => self.buf.extend_from_slice(&[kind, digit(value as usize / 10), digit(value as usize % 10), b'\r', b'\n']),
+            _ => {
+                let mut digits = itoa::Buffer::new();
+                self.line(kind, digits.format(value).as_bytes());
+            }
+        }
     }
+}
+
+/// The ASCII digit for `n` (0 to 9).
+fn digit(n: usize) -> u8 {
+    b'0' + n as u8
 }
 
 /// C's `"%.17g"`: 17 significant digits, trailing zeros dropped, an exponent (`1e+20`) below 1e-4
