@@ -321,6 +321,14 @@ fn component_command_writes_each_world_and_inspect_names_it() {
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(stdout.lines().any(|line| line == named), "{world}: {stdout}");
         assert!(!stdout.contains("import wasi:") || world == "all", "{world} imports WASI: {stdout}");
+        if world == "keyvalue" || world == "all" {
+            for version in ["0.2.0-draft2", "0.2.0-draft"] {
+                for interface in ["store", "atomics", "batch"] {
+                    let export = format!("export wasi:keyvalue/{interface}@{version};");
+                    assert!(stdout.lines().any(|line| line == export), "{world}: {export} is not listed: {stdout}");
+                }
+            }
+        }
         if world == "keyvalue" {
             for function in ["    open(identifier)", "    [method]bucket.list-keys(self, cursor)", "    wall-now()", "    log(level, message)"] {
                 assert!(stdout.lines().any(|line| line == function), "{function} is not listed: {stdout}");
