@@ -20,7 +20,7 @@ fn now() -> Now {
 }
 
 /// Runs `f` on the engine with the time of the call.
-pub(super) fn with_engine_now<T>(f: impl FnOnce(&mut Engine, Now) -> T) -> T {
+fn with_engine_now<T>(f: impl FnOnce(&mut Engine, Now) -> T) -> T {
     let now = now();
     with_engine(|engine| f(engine, now))
 }
