@@ -41,8 +41,11 @@ fn exports_the_server_cache_and_keyvalue_interfaces() {
         "cachet:engine/expiry@0.1.0",
         "cachet:engine/maintenance@0.1.0",
         "cachet:engine/server@0.1.0",
+        "wasi:keyvalue/atomics@0.2.0-draft",
         "wasi:keyvalue/atomics@0.2.0-draft2",
+        "wasi:keyvalue/batch@0.2.0-draft",
         "wasi:keyvalue/batch@0.2.0-draft2",
+        "wasi:keyvalue/store@0.2.0-draft",
         "wasi:keyvalue/store@0.2.0-draft2",
     ];
     assert_eq!(runtime().exports(), expected);
@@ -53,15 +56,15 @@ fn exports_the_server_cache_and_keyvalue_interfaces() {
 #[test]
 fn keyvalue_and_resp_share_one_keyspace() {
     use cachet::runtime::bindings::keyvalue::exports::cachet::engine::expiry::TimeToLive;
-    use cachet::runtime::bindings::keyvalue::exports::wasi::keyvalue::{atomics::CasError, store::Error};
+    use cachet::runtime::bindings::keyvalue::exports::wasi::keyvalue0_2_0_draft2::{atomics::CasError, store::Error};
     use cachet::runtime::bindings::exports::cachet::engine::server::Peer;
     use cachet::runtime::{Input, PeerKind};
     let runtime = runtime();
     let mut plugin = runtime.instantiate_plugin().expect("a plugin instance");
     let s = &mut plugin.store;
-    let store = plugin.keyvalue.wasi_keyvalue_store();
+    let store = plugin.keyvalue.wasi_keyvalue0_2_0_draft2_store();
     let (atomics, batch, expiry) =
-        (plugin.keyvalue.wasi_keyvalue_atomics(), plugin.keyvalue.wasi_keyvalue_batch(), plugin.keyvalue.cachet_engine_expiry());
+        (plugin.keyvalue.wasi_keyvalue0_2_0_draft2_atomics(), plugin.keyvalue.wasi_keyvalue0_2_0_draft2_batch(), plugin.keyvalue.cachet_engine_expiry());
     let server = plugin.server.cachet_engine_server();
     plugin.keyvalue.cachet_engine_maintenance().call_configure(&mut *s, &[("maxmemory".into(), "100mb".into())]).unwrap().unwrap();
 
@@ -105,7 +108,7 @@ fn maintenance_tick_reclaims_expired_keys_and_names_its_next_call() {
     let runtime = runtime();
     let mut plugin = runtime.instantiate_plugin().expect("a plugin instance");
     let s = &mut plugin.store;
-    let (store, expiry) = (plugin.keyvalue.wasi_keyvalue_store(), plugin.keyvalue.cachet_engine_expiry());
+    let (store, expiry) = (plugin.keyvalue.wasi_keyvalue0_2_0_draft2_store(), plugin.keyvalue.cachet_engine_expiry());
     let maintenance = plugin.keyvalue.cachet_engine_maintenance();
     let bucket = store.call_open(&mut *s, "0").unwrap().unwrap();
     for i in 0..20 {
@@ -153,8 +156,11 @@ fn one_world_components_import_only_cachets_capabilities() {
         [
             "cachet:engine/expiry@0.1.0",
             "cachet:engine/maintenance@0.1.0",
+            "wasi:keyvalue/atomics@0.2.0-draft",
             "wasi:keyvalue/atomics@0.2.0-draft2",
+            "wasi:keyvalue/batch@0.2.0-draft",
             "wasi:keyvalue/batch@0.2.0-draft2",
+            "wasi:keyvalue/store@0.2.0-draft",
             "wasi:keyvalue/store@0.2.0-draft2",
         ]
     );

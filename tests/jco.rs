@@ -9,8 +9,8 @@
 
 use cachet::runtime::bindings::exports::cachet::engine::server::Peer;
 use cachet::runtime::bindings::keyvalue::exports::cachet::engine::expiry::TimeToLive;
-use cachet::runtime::bindings::keyvalue::exports::wasi::keyvalue::atomics::CasError;
-use cachet::runtime::bindings::keyvalue::exports::wasi::keyvalue::store::Error as StoreError;
+use cachet::runtime::bindings::keyvalue::exports::wasi::keyvalue0_2_0_draft2::atomics::CasError;
+use cachet::runtime::bindings::keyvalue::exports::wasi::keyvalue0_2_0_draft2::store::Error as StoreError;
 use cachet::runtime::{Backlog, EngineOutcome, Input, PeerKind, PluginInstance, Runtime, RuntimeOptions, Time};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -309,7 +309,7 @@ impl Native {
         if let Some(bucket) = self.buckets.get(id) {
             return Ok(*bucket);
         }
-        let store = self.plugin.keyvalue.wasi_keyvalue_store();
+        let store = self.plugin.keyvalue.wasi_keyvalue0_2_0_draft2_store();
         let bucket = trap(store.call_open(&mut self.plugin.store, id), step)?;
         self.buckets.insert(id.to_string(), bucket);
         Ok(bucket)
@@ -329,14 +329,14 @@ impl Native {
                 };
             }
             "open" => {
-                let opened = trap(plugin.keyvalue.wasi_keyvalue_store().call_open(&mut *store, text(step, "bucket")), step);
+                let opened = trap(plugin.keyvalue.wasi_keyvalue0_2_0_draft2_store().call_open(&mut *store, text(step, "bucket")), step);
                 if let Ok(bucket) = &opened {
                     trap(bucket.resource_drop(store), step);
                 }
                 return outcome(opened, |_| Value::Null);
             }
             "swap" => {
-                let atomics = plugin.keyvalue.wasi_keyvalue_atomics();
+                let atomics = plugin.keyvalue.wasi_keyvalue0_2_0_draft2_atomics();
                 let name = text(step, "name");
                 let cas = self.cases.remove(name).unwrap_or_else(|| panic!("no cas named {name}"));
                 let value = text(step, "value").as_bytes();
@@ -359,7 +359,7 @@ impl Native {
         };
         let kv = &self.plugin.keyvalue;
         let (store, atomics, batch, expiry) =
-            (kv.wasi_keyvalue_store(), kv.wasi_keyvalue_atomics(), kv.wasi_keyvalue_batch(), kv.cachet_engine_expiry());
+            (kv.wasi_keyvalue0_2_0_draft2_store(), kv.wasi_keyvalue0_2_0_draft2_atomics(), kv.wasi_keyvalue0_2_0_draft2_batch(), kv.cachet_engine_expiry());
         let unit = |()| Value::Null;
         let s_ = &mut self.plugin.store;
         let key = || text(step, "key");

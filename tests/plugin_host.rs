@@ -9,8 +9,9 @@ use cachet::runtime::bindings::ServerEngine;
 use cachet::runtime::bindings::exports::cachet::engine::server::{Input, Peer, PeerKind, Time};
 use cachet::runtime::bindings::keyvalue::Keyvalue;
 use cachet::runtime::bindings::keyvalue::exports::cachet::engine::expiry::TimeToLive;
-use cachet::runtime::bindings::keyvalue::exports::wasi::keyvalue::atomics::CasError;
-use cachet::runtime::bindings::keyvalue::exports::wasi::keyvalue::store::Error;
+use cachet::runtime::bindings::keyvalue::exports::wasi::keyvalue0_2_0_draft2::atomics::CasError;
+use cachet::runtime::bindings::keyvalue::exports::wasi::keyvalue0_2_0_draft::store::Error as DraftError;
+use cachet::runtime::bindings::keyvalue::exports::wasi::keyvalue0_2_0_draft2::store::Error;
 use cachet::runtime::{Runtime, RuntimeOptions};
 use std::sync::OnceLock;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceAny};
@@ -108,7 +109,7 @@ impl Plugin {
     }
 
     fn open(&mut self, name: &str) -> Result<ResourceAny, Error> {
-        self.kv.wasi_keyvalue_store().call_open(&mut self.store, name).expect("open does not trap")
+        self.kv.wasi_keyvalue0_2_0_draft2_store().call_open(&mut self.store, name).expect("open does not trap")
     }
 
     fn bucket(&mut self, name: &str) -> ResourceAny {
@@ -116,19 +117,19 @@ impl Plugin {
     }
 
     fn set(&mut self, bucket: ResourceAny, key: &str, value: &[u8]) {
-        self.kv.wasi_keyvalue_store().bucket().call_set(&mut self.store, bucket, key, value).expect("no trap").expect("stored");
+        self.kv.wasi_keyvalue0_2_0_draft2_store().bucket().call_set(&mut self.store, bucket, key, value).expect("no trap").expect("stored");
     }
 
     fn get(&mut self, bucket: ResourceAny, key: &str) -> Option<Vec<u8>> {
-        self.kv.wasi_keyvalue_store().bucket().call_get(&mut self.store, bucket, key).expect("no trap").expect("read")
+        self.kv.wasi_keyvalue0_2_0_draft2_store().bucket().call_get(&mut self.store, bucket, key).expect("no trap").expect("read")
     }
 
     fn exists(&mut self, bucket: ResourceAny, key: &str) -> bool {
-        self.kv.wasi_keyvalue_store().bucket().call_exists(&mut self.store, bucket, key).expect("no trap").expect("read")
+        self.kv.wasi_keyvalue0_2_0_draft2_store().bucket().call_exists(&mut self.store, bucket, key).expect("no trap").expect("read")
     }
 
     fn list_keys(&mut self, bucket: ResourceAny, cursor: Option<&str>) -> Result<(Vec<String>, Option<String>), Error> {
-        let page = self.kv.wasi_keyvalue_store().bucket().call_list_keys(&mut self.store, bucket, cursor).expect("no trap")?;
+        let page = self.kv.wasi_keyvalue0_2_0_draft2_store().bucket().call_list_keys(&mut self.store, bucket, cursor).expect("no trap")?;
         Ok((page.keys, page.cursor))
     }
 
@@ -146,11 +147,29 @@ impl Plugin {
     }
 
     fn cas(&mut self, bucket: ResourceAny, key: &str) -> ResourceAny {
-        self.kv.wasi_keyvalue_atomics().cas().call_new(&mut self.store, bucket, key).expect("no trap").expect("a cas")
+        self.kv.wasi_keyvalue0_2_0_draft2_atomics().cas().call_new(&mut self.store, bucket, key).expect("no trap").expect("a cas")
     }
 
     fn swap(&mut self, cas: ResourceAny, value: &[u8]) -> Result<(), CasError> {
-        self.kv.wasi_keyvalue_atomics().call_swap(&mut self.store, cas, value).expect("no trap")
+        self.kv.wasi_keyvalue0_2_0_draft2_atomics().call_swap(&mut self.store, cas, value).expect("no trap")
+    }
+
+    fn open_draft(&mut self, name: &str) -> Result<ResourceAny, DraftError> {
+        self.kv.wasi_keyvalue0_2_0_draft_store().call_open(&mut self.store, name).expect("open does not trap")
+    }
+
+    /// A bucket opened through wasi:keyvalue@0.2.0-draft.
+    fn draft_bucket(&mut self, name: &str) -> ResourceAny {
+        self.open_draft(name).unwrap_or_else(|e| panic!("0.2.0-draft bucket {name}: {e:?}"))
+    }
+
+    fn draft_list_keys(&mut self, bucket: ResourceAny, cursor: Option<u64>) -> Result<(Vec<String>, Option<u64>), DraftError> {
+        let page = self.kv.wasi_keyvalue0_2_0_draft_store().bucket().call_list_keys(&mut self.store, bucket, cursor).expect("no trap")?;
+        Ok((page.keys, page.cursor))
+    }
+
+    fn draft_increment(&mut self, bucket: ResourceAny, key: &str, delta: u64) -> Result<u64, DraftError> {
+        self.kv.wasi_keyvalue0_2_0_draft_atomics().call_increment(&mut self.store, bucket, key, delta).expect("no trap")
     }
 
     fn configure(&mut self, name: &str, value: &str) {
@@ -191,7 +210,7 @@ fn out_of_memory_in(mut plugin: Plugin) {
     let bucket = plugin.bucket("0");
     plugin.set(bucket, "small", b"fits");
     let large = vec![7u8; 10 * MIB];
-    let trap = plugin.kv.wasi_keyvalue_store().bucket().call_set(&mut plugin.store, bucket, "large", &large).expect_err("past the cap");
+    let trap = plugin.kv.wasi_keyvalue0_2_0_draft2_store().bucket().call_set(&mut plugin.store, bucket, "large", &large).expect_err("past the cap");
     assert_eq!(trap.downcast_ref::<Trap>(), Some(&Trap::UnreachableCodeReached), "{trap:?}");
     assert!(!format!("{trap:?}").contains("wasi:cli"), "the component reached for WASI: {trap:?}");
     let errors = plugin.errors();
@@ -208,7 +227,7 @@ fn an_argument_larger_than_the_cap_traps_without_a_line() {
     let mut plugin = Plugin::new(Some(16 * MIB));
     let bucket = plugin.bucket("0");
     let huge = vec![7u8; 32 * MIB];
-    let trap = plugin.kv.wasi_keyvalue_store().bucket().call_set(&mut plugin.store, bucket, "huge", &huge).expect_err("past the cap");
+    let trap = plugin.kv.wasi_keyvalue0_2_0_draft2_store().bucket().call_set(&mut plugin.store, bucket, "huge", &huge).expect_err("past the cap");
     assert_eq!(trap.downcast_ref::<Trap>(), Some(&Trap::UnreachableCodeReached), "{trap:?}");
     assert!(plugin.errors().is_empty(), "{:?}", plugin.errors());
 }
@@ -374,14 +393,14 @@ fn keyvalue_session(plugin: &mut Plugin) -> Vec<String> {
     let bucket = plugin.bucket("2");
     plugin.set(bucket, "greeting", b"hello");
     seen.push(format!("{:?}", plugin.get(bucket, "greeting")));
-    let counter = plugin.kv.wasi_keyvalue_atomics().call_increment(&mut plugin.store, bucket, "n", 41).expect("no trap");
+    let counter = plugin.kv.wasi_keyvalue0_2_0_draft2_atomics().call_increment(&mut plugin.store, bucket, "n", 41).expect("no trap");
     seen.push(format!("{counter:?}"));
     plugin.set_with_ttl(bucket, "session", b"s", 1_500);
     plugin.store.data_mut().wall_ms += 1_000;
     seen.push(format!("{:?}", plugin.ttl(bucket, "session")));
     let cas = plugin.cas(bucket, "greeting");
     seen.push(format!("{:?}", plugin.swap(cas, b"swapped")));
-    let many = plugin.kv.wasi_keyvalue_batch().call_get_many(&mut plugin.store, bucket, &["greeting".into(), "none".into()]);
+    let many = plugin.kv.wasi_keyvalue0_2_0_draft2_batch().call_get_many(&mut plugin.store, bucket, &["greeting".into(), "none".into()]);
     seen.push(format!("{:?}", many.expect("no trap")));
     seen.push(format!("{:?}", plugin.list_keys(bucket, None).map(|(mut keys, cursor)| { keys.sort(); (keys, cursor) })));
     seen.push(format!("{:?}", plugin.open("01")));
@@ -470,7 +489,7 @@ fn python_session_in_rust(plugin: &mut Plugin) -> Vec<String> {
     let bucket = plugin.bucket("2");
     plugin.set(bucket, "greeting", b"hello");
     lines.push(shown(Ok(plugin.get(bucket, "greeting"))));
-    let n = plugin.kv.wasi_keyvalue_atomics().call_increment(&mut plugin.store, bucket, "n", 41).expect("no trap").expect("a number");
+    let n = plugin.kv.wasi_keyvalue0_2_0_draft2_atomics().call_increment(&mut plugin.store, bucket, "n", 41).expect("no trap").expect("a number");
     lines.push(format!("int {n}"));
     plugin.set_with_ttl(bucket, "session", b"s", 1_500);
     plugin.store.data_mut().wall_ms += 1_000;
@@ -481,7 +500,7 @@ fn python_session_in_rust(plugin: &mut Plugin) -> Vec<String> {
         Ok(()) => "swap ok".to_string(),
         Err(_) => "swap failed".to_string(),
     });
-    let many = plugin.kv.wasi_keyvalue_batch().call_get_many(&mut plugin.store, bucket, &["greeting".into(), "none".into()]);
+    let many = plugin.kv.wasi_keyvalue0_2_0_draft2_batch().call_get_many(&mut plugin.store, bucket, &["greeting".into(), "none".into()]);
     let many: Vec<String> = many
         .expect("no trap")
         .expect("values")
@@ -530,4 +549,97 @@ fn the_python_host_agrees_with_the_rust_host() {
     let rust = python_session_in_rust(&mut Plugin::keyvalue_only(None));
     assert_eq!(python, rust);
     assert_eq!(rust.len(), 10, "{rust:?}");
+}
+
+/// wasi:keyvalue@0.2.0-draft, the second conformance table of docs/EMBEDDING.md: the same buckets
+/// under the same names as 0.2.0-draft2, and the same store and batch calls, in both the engine
+/// with every world and the keyvalue world alone.
+#[test]
+fn the_0_2_0_draft_export_shares_buckets_and_names_with_draft2() {
+    for mut plugin in [Plugin::new(None), Plugin::keyvalue_only(None)] {
+        plugin.configure("databases", "4");
+        for name in ["", "default", "0", "3"] {
+            assert!(plugin.open_draft(name).is_ok(), "'{name}' names a database");
+        }
+        for name in ["4", "16", "cache", "-1", "+1"] {
+            assert!(matches!(plugin.open_draft(name), Err(DraftError::NoSuchStore)), "'{name}'");
+        }
+        let Err(DraftError::Other(message)) = plugin.open_draft("01") else { panic!("'01' must be refused") };
+        assert_eq!(message, "no bucket is named '01': a database's bucket is its number without leading zeros (open '1')");
+
+        let (draft, draft2) = (plugin.draft_bucket(""), plugin.bucket("0"));
+        plugin.kv.wasi_keyvalue0_2_0_draft_store().bucket().call_set(&mut plugin.store, draft, "from-draft", b"a").expect("no trap").expect("stored");
+        assert_eq!(plugin.get(draft2, "from-draft").as_deref(), Some(&b"a"[..]), "one database behind both versions");
+        plugin.set(draft2, "from-draft2", b"b");
+        let store = plugin.kv.wasi_keyvalue0_2_0_draft_store();
+        let got = store.bucket().call_get(&mut plugin.store, draft, "from-draft2").expect("no trap").expect("read");
+        assert_eq!(got.as_deref(), Some(&b"b"[..]));
+        assert!(store.bucket().call_exists(&mut plugin.store, draft, "from-draft").expect("no trap").expect("read"));
+        store.bucket().call_delete(&mut plugin.store, draft, "from-draft").expect("no trap").expect("deleted");
+        store.bucket().call_delete(&mut plugin.store, draft, "from-draft").expect("no trap").expect("deleting a missing key is no error");
+        assert!(!plugin.exists(draft2, "from-draft"));
+
+        let batch = plugin.kv.wasi_keyvalue0_2_0_draft_batch();
+        let pairs = [("x".to_string(), b"1".to_vec()), ("y".to_string(), b"2".to_vec())];
+        batch.call_set_many(&mut plugin.store, draft, &pairs).expect("no trap").expect("stored");
+        let keys = ["x".to_string(), "none".to_string(), "y".to_string()];
+        let got = batch.call_get_many(&mut plugin.store, draft, &keys).expect("no trap").expect("read");
+        assert_eq!(got, [Some(("x".to_string(), b"1".to_vec())), None, Some(("y".to_string(), b"2".to_vec()))]);
+        batch.call_delete_many(&mut plugin.store, draft, &keys).expect("no trap").expect("deleted");
+        assert!(!plugin.exists(draft2, "x") && !plugin.exists(draft2, "y"));
+    }
+}
+
+/// 0.2.0-draft's list-keys cursor is SCAN's, as a number: pages of at most 100 keys, none at the
+/// end, none or 0 to start, and any u64 taken.
+#[test]
+fn the_0_2_0_draft_export_lists_keys_with_u64_cursors() {
+    let mut plugin = Plugin::keyvalue_only(None);
+    let bucket = plugin.draft_bucket("");
+    let written: std::collections::BTreeSet<String> = (0..250).map(|i| format!("key:{i}")).collect();
+    let pairs: Vec<(String, Vec<u8>)> = written.iter().map(|k| (k.clone(), b"v".to_vec())).collect();
+    plugin.kv.wasi_keyvalue0_2_0_draft_batch().call_set_many(&mut plugin.store, bucket, &pairs).expect("no trap").expect("stored");
+    let mut listed = std::collections::BTreeSet::new();
+    let (mut cursor, mut pages) = (None, 0);
+    loop {
+        let (keys, next) = plugin.draft_list_keys(bucket, cursor).expect("a page");
+        assert!(keys.len() <= 100, "{} keys in one page", keys.len());
+        listed.extend(keys);
+        pages += 1;
+        cursor = next;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(listed, written);
+    assert!(pages >= 3, "{pages} pages");
+    assert_eq!(plugin.draft_list_keys(bucket, Some(0)), plugin.draft_list_keys(bucket, None), "0 starts a listing too");
+    for position in [1, 12345, u64::MAX] {
+        assert!(plugin.draft_list_keys(bucket, Some(position)).is_ok(), "{position} is a SCAN cursor");
+    }
+}
+
+/// 0.2.0-draft's increment is unsigned; cachet's values are Redis's signed 64-bit integers. What
+/// cannot be returned is refused, and nothing is written.
+#[test]
+fn the_0_2_0_draft_export_increments_unsigned() {
+    let mut plugin = Plugin::keyvalue_only(None);
+    let (draft, draft2) = (plugin.draft_bucket(""), plugin.bucket(""));
+    assert_eq!(plugin.draft_increment(draft, "n", 5), Ok(5), "a missing key starts from 0");
+    assert_eq!(plugin.draft_increment(draft, "n", 1 << 63), Err(DraftError::Other("ERR value is not an integer or out of range".into())));
+    assert_eq!(plugin.get(draft2, "n").as_deref(), Some(&b"5"[..]));
+
+    plugin.set(draft2, "neg", b"-10");
+    assert!(plugin.expire(draft2, "neg", Some(100_000)));
+    let refused = plugin.draft_increment(draft, "neg", 3);
+    let message = "the value of 'neg' would be negative, which this increment (unsigned in wasi:keyvalue@0.2.0-draft) cannot return";
+    assert_eq!(refused, Err(DraftError::Other(message.into())));
+    assert_eq!(plugin.get(draft2, "neg").as_deref(), Some(&b"-10"[..]), "a refused increment writes nothing");
+    assert_eq!(plugin.draft_increment(draft, "neg", 10), Ok(0));
+    assert_eq!(plugin.ttl(draft2, "neg"), TimeToLive::Milliseconds(100_000), "the key keeps its TTL");
+
+    plugin.set(draft2, "max", i64::MAX.to_string().as_bytes());
+    assert_eq!(plugin.draft_increment(draft, "max", 1), Err(DraftError::Other("ERR increment or decrement would overflow".into())));
+    plugin.set(draft2, "text", b"abc");
+    assert_eq!(plugin.draft_increment(draft, "text", 1), Err(DraftError::Other("ERR value is not an integer or out of range".into())));
 }

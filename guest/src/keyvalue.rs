@@ -1,11 +1,15 @@
 //! The WASI key-value interfaces (`wasi:keyvalue/store`, `atomics`, `batch`) and cachet's expiry
-//! extension, on the engine's keyspace.
+//! extension, on the engine's keyspace. Both exported versions of the proposal (0.2.0-draft2 and
+//! 0.2.0-draft) come here: they differ only in the types of the list-keys cursor and of
+//! `increment`, which [`Bucket::list_keys`]/[`Bucket::list_keys_from`] and
+//! [`Bucket::increment`]/[`Bucket::increment_unsigned`] take.
 //!
 //! A bucket is one of the engine's databases. Every call becomes the request a cache client would
 //! make (GET, SET, INCRBY, SCAN...) and runs through [`Engine::run_op`], so key-value callers and
 //! RESP clients share one keyspace with one set of rules: lazy and active expiry, `maxmemory` and
 //! its eviction policy, and Redis's error texts, which `Error::Other` carries.
 
+use crate::commands::parse_i64;
 use crate::engine::Engine;
 use crate::request::{self, Op, Outcome, TtlMs};
 use crate::resp::Node;
@@ -91,12 +95,20 @@ impl Bucket {
         Ok(self.run(engine, Op::Exists(vec![key.into()]), now)?.into_integer()? > 0)
     }
 
-    /// One page of keys, and the cursor for the next (`None` when the listing is complete). A key
-    /// that exists for the whole listing is listed at least once; keys that are not UTF-8, which
-    /// only RESP clients can write, are left out since this interface's keys are strings.
+    /// One page of keys, and the cursor for the next (`None` when the listing is complete), with
+    /// 0.2.0-draft2's string cursors: the decimal SCAN cursor (see [`scan_cursor`]).
     pub fn list_keys(self, engine: &mut Engine, cursor: Option<&str>, now: Now) -> Result<(Vec<String>, Option<String>), Error> {
-        let cursor = scan_cursor(cursor)?;
-        let scan = Op::Call(vec![b"SCAN".to_vec(), cursor.into(), b"COUNT".to_vec(), LIST_PAGE.to_string().into_bytes()]);
+        let (keys, next) = self.list_keys_from(engine, scan_cursor(cursor)?, now)?;
+        Ok((keys, next.map(|cursor| cursor.to_string())))
+    }
+
+    /// One page of keys from SCAN cursor `cursor` (0 starts a listing), and the cursor for the
+    /// next (`None` when the listing is complete). A key that exists for the whole listing is
+    /// listed at least once; keys that are not UTF-8, which only RESP clients can write, are left
+    /// out since this interface's keys are strings. Any u64 is a SCAN cursor, so none is refused:
+    /// one that SCAN never returned resumes the listing at some position, as SCAN does.
+    pub fn list_keys_from(self, engine: &mut Engine, cursor: u64, now: Now) -> Result<(Vec<String>, Option<u64>), Error> {
+        let scan = Op::Call(vec![b"SCAN".to_vec(), cursor.to_string().into_bytes(), b"COUNT".to_vec(), LIST_PAGE.to_string().into_bytes()]);
         let nodes = self.run(engine, scan, now)?.into_reply()?;
         scan_page(nodes).ok_or_else(|| Error::Other("SCAN's reply did not have the shape of a cursor and keys".into()))
     }
@@ -105,6 +117,22 @@ impl Bucket {
     /// key keeps its TTL (Redis's INCRBY).
     pub fn increment(self, engine: &mut Engine, key: &str, delta: i64, now: Now) -> Result<i64, Error> {
         Ok(self.run(engine, Op::Incr(key.into(), delta), now)?.into_integer()?)
+    }
+
+    /// 0.2.0-draft's increment, whose delta and result are unsigned: `increment` where both fit.
+    /// A delta above `i64::MAX` is refused with INCRBY's reply to such an argument, and a result
+    /// that would be negative (the key holds a negative integer) is refused before anything is
+    /// written, since it cannot be returned; either way the key is left as it was.
+    pub fn increment_unsigned(self, engine: &mut Engine, key: &str, delta: u64, now: Now) -> Result<u64, Error> {
+        let delta = i64::try_from(delta).map_err(|_| Error::Other("ERR value is not an integer or out of range".into()))?;
+        let current = self.get(engine, key, now)?.and_then(|value| parse_i64(&value));
+        if current.and_then(|current| current.checked_add(delta)).is_some_and(|sum| sum < 0) {
+            return Err(Error::Other(format!(
+                "the value of '{key}' would be negative, which this increment (unsigned in wasi:keyvalue@0.2.0-draft) cannot return"
+            )));
+        }
+        let sum = self.increment(engine, key, delta, now)?;
+        u64::try_from(sum).map_err(|_| Error::Other("INCRBY returned a negative number for a non-negative sum".into()))
     }
 
     /// For each key, the key and its value, or `None` when it has no value.
@@ -206,14 +234,15 @@ fn database_number(name: &str) -> Result<usize, Error> {
     name.parse().map_err(|_| Error::NoSuchStore)
 }
 
-/// The SCAN cursor a list-keys cursor stands for: none starts a listing; otherwise only what
-/// list-keys returns is taken, a SCAN cursor in canonical decimal (never `"0"`, which ends a
-/// listing and is returned as none). Anything else is refused rather than read as a position.
-fn scan_cursor(cursor: Option<&str>) -> Result<&str, Error> {
-    let Some(cursor) = cursor else { return Ok("0") };
-    let canonical = !cursor.starts_with('0') && cursor.bytes().all(|b| b.is_ascii_digit()) && cursor.parse::<u64>().is_ok();
-    if canonical {
-        return Ok(cursor);
+/// The SCAN cursor a 0.2.0-draft2 list-keys cursor stands for: none starts a listing; otherwise
+/// only what list-keys returns is taken, a SCAN cursor in canonical decimal (never `"0"`, which
+/// ends a listing and is returned as none). Anything else is refused rather than read as a
+/// position.
+fn scan_cursor(cursor: Option<&str>) -> Result<u64, Error> {
+    let Some(cursor) = cursor else { return Ok(0) };
+    let canonical = !cursor.starts_with('0') && cursor.bytes().all(|b| b.is_ascii_digit());
+    if let Some(position) = cursor.parse::<u64>().ok().filter(|_| canonical) {
+        return Ok(position);
     }
     Err(Error::Other(format!(
         "invalid cursor '{cursor}': pass back the cursor the previous list-keys returned, or none to start a listing"
@@ -221,7 +250,7 @@ fn scan_cursor(cursor: Option<&str>) -> Result<&str, Error> {
 }
 
 /// SCAN's reply: `[cursor, [key, ...]]`.
-fn scan_page(nodes: Vec<Node>) -> Option<(Vec<String>, Option<String>)> {
+fn scan_page(nodes: Vec<Node>) -> Option<(Vec<String>, Option<u64>)> {
     let mut nodes = nodes.into_iter();
     let (Some(Node::Array(2)), Some(Node::Bulk(cursor)), Some(Node::Array(_))) = (nodes.next(), nodes.next(), nodes.next()) else {
         return None;
@@ -232,8 +261,8 @@ fn scan_page(nodes: Vec<Node>) -> Option<(Vec<String>, Option<String>)> {
             _ => None,
         })
         .collect();
-    let cursor = String::from_utf8(cursor).ok()?;
-    Some((keys, (cursor != "0").then_some(cursor)))
+    let cursor: u64 = std::str::from_utf8(&cursor).ok()?.parse().ok()?;
+    Some((keys, (cursor != 0).then_some(cursor)))
 }
 
 #[cfg(test)]
@@ -321,6 +350,52 @@ mod tests {
         for taken in ["1", "12", "18446744073709551615"] {
             assert!(b.list_keys(&mut c.engine, Some(taken), now).is_ok(), "'{taken}' is a cursor SCAN could return");
         }
+    }
+
+    #[test]
+    fn list_keys_from_takes_any_u64_cursor() {
+        let (mut c, b) = setup();
+        let now = c.now;
+        for i in 0..250 {
+            b.set(&mut c.engine, &format!("key:{i}"), vec![1], now).unwrap();
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        let mut cursor = 0;
+        loop {
+            let (keys, next) = b.list_keys_from(&mut c.engine, cursor, now).unwrap();
+            seen.extend(keys);
+            match next {
+                Some(next) => cursor = next,
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 250);
+        let (first, _) = b.list_keys(&mut c.engine, None, now).unwrap();
+        assert_eq!(b.list_keys_from(&mut c.engine, 0, now).unwrap().0, first, "0 starts a listing, as none does for draft2");
+        for position in [1, 7, u64::MAX] {
+            assert!(b.list_keys_from(&mut c.engine, position, now).is_ok(), "{position} is a SCAN cursor");
+        }
+    }
+
+    #[test]
+    fn increment_unsigned_refuses_what_it_cannot_return_and_writes_nothing() {
+        let (mut c, b) = setup();
+        let now = c.now;
+        assert_eq!(b.increment_unsigned(&mut c.engine, "n", 5, now), Ok(5));
+        assert_eq!(b.increment_unsigned(&mut c.engine, "n", 0, now), Ok(5));
+        let too_big = b.increment_unsigned(&mut c.engine, "n", i64::MAX as u64 + 1, now);
+        assert_eq!(too_big, Err(Error::Other("ERR value is not an integer or out of range".into())));
+        assert_eq!(c.run(&["GET", "n"]), bulk("5"));
+        c.run(&["SET", "neg", "-10", "EX", "100"]);
+        let Err(Error::Other(message)) = b.increment_unsigned(&mut c.engine, "neg", 3, now) else { panic!("-7 is not a u64") };
+        assert_eq!(message, "the value of 'neg' would be negative, which this increment (unsigned in wasi:keyvalue@0.2.0-draft) cannot return");
+        assert_eq!(c.run(&["GET", "neg"]), bulk("-10"), "a refused increment writes nothing");
+        assert_eq!(b.increment_unsigned(&mut c.engine, "neg", 10, now), Ok(0));
+        assert_eq!(c.run(&["TTL", "neg"]), ":100\r\n", "the key keeps its TTL, as with INCRBY");
+        b.set(&mut c.engine, "max", i64::MAX.to_string().into_bytes(), now).unwrap();
+        assert_eq!(b.increment_unsigned(&mut c.engine, "max", 1, now), Err(Error::Other("ERR increment or decrement would overflow".into())));
+        b.set(&mut c.engine, "s", b"text".to_vec(), now).unwrap();
+        assert_eq!(b.increment_unsigned(&mut c.engine, "s", 1, now), Err(Error::Other("ERR value is not an integer or out of range".into())));
     }
 
     #[test]

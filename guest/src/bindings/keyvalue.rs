@@ -1,9 +1,10 @@
-//! The glue between the WIT key-value interfaces (wasi:keyvalue's store, atomics and batch, and
-//! cachet's expiry and maintenance) and [`crate::keyvalue`]: only conversions, no logic.
+//! The glue between the WIT key-value interfaces (wasi:keyvalue@0.2.0-draft2's store, atomics and
+//! batch, and cachet's expiry and maintenance) and [`crate::keyvalue`]: only conversions, no logic.
+//! The older 0.2.0-draft's glue, in `keyvalue_draft`, shares the helpers here.
 
 use super::Component;
 use super::exports::cachet::engine::{expiry, maintenance};
-use super::exports::wasi::keyvalue::{atomics, batch, store};
+use super::exports::wasi::keyvalue0_2_0_draft2::{atomics, batch, store};
 use super::cachet::engine::clock;
 use super::with_engine;
 use crate::engine::Engine;
@@ -24,23 +25,25 @@ fn with_engine_now<T>(f: impl FnOnce(&mut Engine, Now) -> T) -> T {
     with_engine(|engine| f(engine, now))
 }
 
-fn wit_error(e: Error) -> store::Error {
-    match e {
-        Error::NoSuchStore => store::Error::NoSuchStore,
-        Error::Other(message) => store::Error::Other(message),
+impl From<Error> for store::Error {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::NoSuchStore => store::Error::NoSuchStore,
+            Error::Other(message) => store::Error::Other(message),
+        }
     }
 }
 
-/// Runs `f` on the engine with the bucket a handle stands for.
-fn on<T>(bucket: &Bucket, f: impl FnOnce(Bucket, &mut Engine, Now) -> Result<T, Error>) -> Result<T, store::Error> {
-    with_engine_now(|engine, now| f(*bucket, engine, now)).map_err(wit_error)
+/// Runs `f` on the engine with the bucket a handle stands for, its error as either version's.
+pub(super) fn on<T, E: From<Error>>(bucket: &Bucket, f: impl FnOnce(Bucket, &mut Engine, Now) -> Result<T, Error>) -> Result<T, E> {
+    with_engine_now(|engine, now| f(*bucket, engine, now)).map_err(E::from)
 }
 
 impl store::Guest for Component {
     type Bucket = Bucket;
 
     fn open(identifier: String) -> Result<store::Bucket, store::Error> {
-        with_engine(|engine| Bucket::open(engine, &identifier)).map(store::Bucket::new).map_err(wit_error)
+        with_engine(|engine| Bucket::open(engine, &identifier)).map(store::Bucket::new).map_err(store::Error::from)
     }
 }
 
@@ -62,7 +65,7 @@ impl store::GuestBucket for Bucket {
     }
 
     fn list_keys(&self, cursor: Option<String>) -> Result<store::KeyResponse, store::Error> {
-        let (keys, cursor) = on(self, |b, engine, now| b.list_keys(engine, cursor.as_deref(), now))?;
+        let (keys, cursor) = on::<_, store::Error>(self, |b, engine, now| b.list_keys(engine, cursor.as_deref(), now))?;
         Ok(store::KeyResponse { keys, cursor })
     }
 }
@@ -77,7 +80,7 @@ impl atomics::Guest for Component {
     fn swap(cas: atomics::Cas, value: Vec<u8>) -> Result<(), atomics::CasError> {
         let cas: Cas = cas.into_inner();
         with_engine_now(|engine, now| cas.swap(engine, value, now)).map_err(|e| match e {
-            SwapError::Store(e) => atomics::CasError::StoreError(wit_error(e)),
+            SwapError::Store(e) => atomics::CasError::StoreError(e.into()),
             SwapError::Failed(fresh) => atomics::CasError::CasFailed(atomics::Cas::new(fresh)),
         })
     }
@@ -117,7 +120,7 @@ impl expiry::Guest for Component {
     }
 
     fn ttl(bucket: store::BucketBorrow<'_>, key: String) -> Result<expiry::TimeToLive, store::Error> {
-        let ttl = on(bucket.get::<Bucket>(), |b, engine, now| b.ttl(engine, &key, now))?;
+        let ttl = on::<_, store::Error>(bucket.get::<Bucket>(), |b, engine, now| b.ttl(engine, &key, now))?;
         Ok(match ttl {
             TimeToLive::Missing => expiry::TimeToLive::Missing,
             TimeToLive::Forever => expiry::TimeToLive::Forever,

@@ -15,6 +15,8 @@ compile_error!("build at most one world-* feature at a time: each makes a compon
 mod cache;
 #[cfg(not(any(feature = "world-server", feature = "world-client")))]
 mod keyvalue;
+#[cfg(not(any(feature = "world-server", feature = "world-client")))]
+mod keyvalue_draft;
 #[cfg(not(any(feature = "world-keyvalue", feature = "world-client")))]
 mod server;
 

@@ -1,8 +1,8 @@
 //! `cachet component` and `cachet compose`: cachet's component as a file, and an application
 //! component with cachet plugged into its imports.
 //!
-//! An application that imports `wasi:keyvalue/store@0.2.0-draft2` (and atomics, batch, or
-//! cachet's `expiry` and `maintenance`) gets those imports satisfied by an instance of cachet's
+//! An application that imports `wasi:keyvalue/store@0.2.0-draft2` or `@0.2.0-draft` (and atomics,
+//! batch, or cachet's `expiry` and `maintenance`) gets those imports satisfied by an instance of cachet's
 //! component inside the composed component: its key-value store is cachet's keyspace, and what is
 //! left to import is only what the two components need besides (cachet's clock, random and log,
 //! and whatever the application imports itself).
@@ -136,7 +136,8 @@ pub fn compose(app: &[u8]) -> Result<Composed> {
         Err(PlugError::NoPlugHappened) => {
             bail!(
                 "the application imports none of the interfaces cachet exports ({}); it imports: {}. \
-                 Build it against wasi:keyvalue/store@0.2.0-draft2 (the WIT is in cachet's wit/deps/keyvalue)",
+                 Build it against wasi:keyvalue/store@0.2.0-draft2 (the WIT is in cachet's wit/deps/keyvalue) \
+                 or wasi:keyvalue/store@0.2.0-draft (wit/deps/keyvalue-0.2.0-draft)",
                 list(cachet_exports.keys().filter(|name| is_offered(name))),
                 list(app_imports.keys()),
             )
@@ -196,7 +197,9 @@ fn check_matching_imports(
             continue;
         }
         let wanted = unversioned(name);
-        if let Some(offered) = exports.keys().find(|export| is_offered(export) && unversioned(export) == wanted) {
+        let offered: Vec<&str> = exports.keys().filter(|export| is_offered(export) && unversioned(export) == wanted).map(String::as_str).collect();
+        if !offered.is_empty() {
+            let offered = offered.join(" or ");
             problems.push(format!("it imports {name}, but cachet exports {offered}: build it against {offered}"));
         } else if name.starts_with("wasi:keyvalue/") {
             problems.push(format!(
