@@ -116,7 +116,7 @@ fn run_script(ctx: &mut Ctx, script: &Script, keys: &[&[u8]], argv: &[&[u8]], re
     ctx.session.in_exec = in_exec;
     let (succeeded, value) = outcome?;
     if succeeded {
-        write_reply(&mut ctx.reply, &value, client_resp3);
+        write_reply(&mut ctx.reply, &value, client_resp3, resp3.get());
     } else {
         write_error(&mut ctx.reply, &value, &script.sha);
     }
@@ -322,8 +322,10 @@ mod tests {
         assert_eq!(eval(&mut c, "return redis.error_reply('CODE text')"), "-CODE text\r\n");
         assert_eq!(eval(&mut c, "return redis.status_reply('PONG')"), "+PONG\r\n");
         c.run(&["HELLO", "3"]);
-        assert_eq!(eval(&mut c, "return true"), "#t\r\n");
-        assert_eq!(eval(&mut c, "return false"), "#f\r\n");
+        assert_eq!(eval(&mut c, "return true"), ":1\r\n", "booleans follow the script's protocol");
+        assert_eq!(eval(&mut c, "return false"), "_\r\n");
+        assert_eq!(eval(&mut c, "redis.setresp(3) return true"), "#t\r\n");
+        assert_eq!(eval(&mut c, "redis.setresp(3) return false"), "#f\r\n");
         assert_eq!(eval(&mut c, "return {double = 1.5}"), ",1.5\r\n");
         assert_eq!(eval(&mut c, "return {map = {a = 1}}"), "%1\r\n$1\r\na\r\n:1\r\n");
         assert_eq!(eval(&mut c, "return {set = {a = true}}"), "~1\r\n$1\r\na\r\n");

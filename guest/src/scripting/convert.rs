@@ -9,16 +9,25 @@ use mlua::{Lua, Table, Value};
 /// conversion does when Lua's stack is exhausted.
 const MAX_DEPTH: usize = 1000;
 
-/// Writes the value a script returned as a reply for a client speaking RESP3 when `resp3`.
-pub fn write_reply(reply: &mut Reply, value: &Value, resp3: bool) {
-    write_value(reply, value, resp3, 0);
+/// Writes the value a script returned as a reply for a client speaking RESP3 when `resp3`; as in
+/// Redis, booleans follow the script's protocol (`redis.setresp`), everything else the client's.
+pub fn write_reply(reply: &mut Reply, value: &Value, resp3: bool, script_resp3: bool) {
+    write_value(reply, value, Protocols { client: resp3, script: script_resp3 }, 0);
 }
 
-fn write_value(reply: &mut Reply, value: &Value, resp3: bool, depth: usize) {
+#[derive(Clone, Copy)]
+struct Protocols {
+    /// The client speaks RESP3.
+    client: bool,
+    /// The script asked for RESP3 (`redis.setresp(3)`).
+    script: bool,
+}
+
+fn write_value(reply: &mut Reply, value: &Value, resp3: Protocols, depth: usize) {
     match value {
         Value::String(s) => reply.bulk(&s.as_bytes()),
-        Value::Boolean(true) if resp3 => reply.raw(b"#t\r\n"),
-        Value::Boolean(false) if resp3 => reply.raw(b"#f\r\n"),
+        Value::Boolean(b) if resp3.script && resp3.client => reply.raw(if *b { b"#t\r\n" } else { b"#f\r\n" }),
+        Value::Boolean(b) if resp3.script => reply.integer(i64::from(*b)),
         Value::Boolean(true) => reply.integer(1),
         Value::Integer(n) => reply.integer(i64::from(*n)),
         // C's (long long) cast of a Lua number: the fraction is dropped.
@@ -35,7 +44,7 @@ fn write_value(reply: &mut Reply, value: &Value, resp3: bool, depth: usize) {
 /// A table: an error or status reply when it has a string `err` or `ok` field, a RESP3 type when
 /// it has `double`, `big_number`, `verbatim_string`, `map` or `set`, else an array of its
 /// elements from 1 up to the first nil.
-fn write_table(reply: &mut Reply, table: &Table, resp3: bool, depth: usize) {
+fn write_table(reply: &mut Reply, table: &Table, resp3: Protocols, depth: usize) {
     if let Ok(Value::String(err)) = table.raw_get::<Value>("err") {
         reply.error_bytes(&err.as_bytes());
         return;
@@ -52,11 +61,11 @@ fn write_table(reply: &mut Reply, table: &Table, resp3: bool, depth: usize) {
         return;
     }
     if let Ok(Value::String(number)) = table.raw_get::<Value>("big_number") {
-        write_big_number(reply, &number.as_bytes(), resp3);
+        write_big_number(reply, &number.as_bytes(), resp3.client);
         return;
     }
     if let Ok(Value::Table(verbatim)) = table.raw_get::<Value>("verbatim_string") {
-        write_verbatim(reply, &verbatim, resp3);
+        write_verbatim(reply, &verbatim, resp3.client);
         return;
     }
     if let Ok(Value::Table(map)) = table.raw_get::<Value>("map") {

@@ -116,12 +116,13 @@ end
 function redis.debug()
 end
 
--- luaL_checkint's conversion: a number, or a string holding one, cut towards zero.
+-- luaL_checkint's conversion: a number, or a string holding one, cut towards zero. Errors name the
+-- line of the script that called math.random, as Lua's own argument errors do.
 local function check_int(name, position, count, value)
   local number = tonumber(value)
   if number == nil then
     local got = position > count and 'no value' or type(value)
-    error(("bad argument #%d to '%s' (number expected, got %s)"):format(position, name, got), 0)
+    error(("bad argument #%d to '%s' (number expected, got %s)"):format(position, name, got), 3)
   end
   return number >= 0 and floor(number) or -floor(-number)
 end
@@ -134,17 +135,17 @@ function math.random(...)
   elseif count == 1 then
     local u = check_int('random', 1, count, low)
     if u < 1 then
-      error("bad argument #1 to 'random' (interval is empty)", 0)
+      error("bad argument #1 to 'random' (interval is empty)", 2)
     end
     return floor(r * u) + 1
   elseif count == 2 then
     local l, u = check_int('random', 1, count, low), check_int('random', 2, count, high)
     if l > u then
-      error("bad argument #2 to 'random' (interval is empty)", 0)
+      error("bad argument #2 to 'random' (interval is empty)", 2)
     end
     return floor(r * (u - l + 1)) + l
   end
-  error('wrong number of arguments', 0)
+  error('wrong number of arguments', 2)
 end
 
 function math.randomseed(...)
@@ -176,6 +177,20 @@ local function error_handler(err)
   return err
 end
 
+-- Redis 7.0's pcall: an error raised as a table with an `err` text (redis.call's) is caught as
+-- that text.
+local lua_pcall, unpack = pcall, unpack
+local function pack(...)
+  return {n = select('#', ...), ...}
+end
+function pcall(f, ...)
+  local results = pack(lua_pcall(f, ...))
+  if not results[1] and type(results[2]) == 'table' and type(results[2].err) == 'string' then
+    return false, results[2].err
+  end
+  return unpack(results, 1, results.n)
+end
+
 -- Globals: what Redis 7.0 offers scripts, and nothing more.
 for _, name in ipairs({'print', 'dofile', 'loadfile', 'getfenv', 'setfenv', 'newproxy', 'module', 'require', 'package', 'debug', 'os', 'io'}) do
   _G[name] = nil
@@ -190,7 +205,7 @@ setmetatable(_G, {
   __newindex = function()
     error('Attempt to modify a readonly table', 2)
   end,
-  __metatable = false,
+  __metatable = {},
 })
 
 -- Runs a script: true and its result, or false and the error (a table, see error_handler).

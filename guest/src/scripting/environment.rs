@@ -27,7 +27,9 @@ pub struct Environment {
 }
 
 impl Environment {
-    pub fn new() -> mlua::Result<Environment> {
+    /// A new interpreter drawing `math.random` from `generator`, which outlives it: Redis's
+    /// generator is not reset when SCRIPT FLUSH replaces the interpreter.
+    pub fn new(generator: &Rc<RefCell<Rand48>>) -> mlua::Result<Environment> {
         // The debug library is loaded for the error handler, which keeps `debug.getinfo`; the
         // environment then removes `debug` from the globals.
         let libs = StdLib::TABLE | StdLib::STRING | StdLib::MATH | StdLib::DEBUG;
@@ -35,7 +37,7 @@ impl Environment {
         // cannot use it to break out of the sandbox's rules.
         let lua = unsafe { Lua::unsafe_new_with(libs, LuaOptions::new()) };
         let resp3 = Rc::new(Cell::new(false));
-        let engine = engine_functions(&lua, &resp3)?;
+        let engine = engine_functions(&lua, &resp3, generator)?;
         let runner: Function = lua.load(ENVIRONMENT).set_name("=environment").call(engine)?;
         Ok(Environment { lua, runner, resp3 })
     }
@@ -78,7 +80,7 @@ unsafe fn run_command(state: *mut ffi::lua_State, raise: bool) -> c_int {
 }
 
 /// The functions environment.lua builds the `redis` library and `math.random` on.
-fn engine_functions(lua: &Lua, resp3: &Rc<Cell<bool>>) -> mlua::Result<Table> {
+fn engine_functions(lua: &Lua, resp3: &Rc<Cell<bool>>, generator: &Rc<RefCell<Rand48>>) -> mlua::Result<Table> {
     let engine = lua.create_table()?;
     // SAFETY: both functions keep to the Lua C API's rules (see run_command).
     unsafe {
@@ -108,11 +110,10 @@ fn engine_functions(lua: &Lua, resp3: &Rc<Cell<bool>>) -> mlua::Result<Table> {
         flag.set(version == 3);
         Ok(())
     })?)?;
-    let generator = Rc::new(RefCell::new(Rand48::default()));
-    let drawing = generator.clone();
+    let (drawing, seeding) = (generator.clone(), generator.clone());
     engine.set("random", lua.create_function(move |_, ()| Ok(drawing.borrow_mut().fraction()))?)?;
     engine.set("randomseed", lua.create_function(move |_, seed: f64| {
-        generator.borrow_mut().seed(seed as i32);
+        seeding.borrow_mut().seed(seed as i32);
         Ok(())
     })?)?;
     Ok(engine)

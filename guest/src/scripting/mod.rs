@@ -6,6 +6,10 @@ mod convert;
 mod environment;
 mod rand48;
 
+use rand48::Rand48;
+use std::cell::RefCell;
+use std::rc::Rc;
+
 pub use convert::{number_argument, reply_to_lua, write_reply};
 pub use environment::{Environment, set_command_runner, sha1_hex};
 
@@ -22,6 +26,8 @@ pub struct Script {
 #[derive(Default)]
 pub struct Scripts {
     state: Option<State>,
+    /// `math.random`'s generator, kept across SCRIPT FLUSH as Redis keeps it.
+    generator: Rc<RefCell<Rand48>>,
 }
 
 struct State {
@@ -38,7 +44,7 @@ impl Scripts {
 
     fn state(&mut self) -> Result<&mut State, String> {
         if self.state.is_none() {
-            let environment = Environment::new().map_err(|e| format!("ERR could not start Lua: {e}"))?;
+            let environment = Environment::new(&self.generator).map_err(|e| format!("ERR could not start Lua: {e}"))?;
             self.state = Some(State { environment, cache: HashMap::new() });
         }
         self.state.as_mut().ok_or_else(|| "ERR could not start Lua".to_string())
