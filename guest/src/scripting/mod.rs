@@ -13,6 +13,7 @@ use std::rc::Rc;
 pub use convert::{number_argument, reply_to_lua, write_reply};
 pub use environment::{Environment, set_command_runner, sha1_hex};
 
+use foldhash::fast::FixedState;
 use mlua::Function;
 use std::collections::HashMap;
 
@@ -32,8 +33,8 @@ pub struct Scripts {
 
 struct State {
     environment: Environment,
-    /// Compiled scripts by lower-case SHA-1.
-    cache: HashMap<String, Function>,
+    /// Compiled scripts by lower-case SHA-1 (a fixed hasher: the names are hashes already).
+    cache: HashMap<String, Function, FixedState>,
 }
 
 impl Scripts {
@@ -45,7 +46,7 @@ impl Scripts {
     fn state(&mut self) -> Result<&mut State, String> {
         if self.state.is_none() {
             let environment = Environment::new(&self.generator).map_err(|e| format!("ERR could not start Lua: {e}"))?;
-            self.state = Some(State { environment, cache: HashMap::new() });
+            self.state = Some(State { environment, cache: HashMap::default() });
         }
         self.state.as_mut().ok_or_else(|| "ERR could not start Lua".to_string())
     }
