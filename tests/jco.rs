@@ -465,7 +465,7 @@ fn transpiled() -> &'static Path {
         let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("jco-{}", std::process::id()));
         std::fs::create_dir_all(&work).expect("a work directory");
         let wasm = work.join("cachet.wasm");
-        std::fs::write(&wasm, cachet_component::WASM).expect("writing the component");
+        std::fs::write(&wasm, cachet_component::WASM_WITHOUT_LUA).expect("writing the component");
         let out = work.join("js");
         let _ = std::fs::remove_dir_all(&out);
         let jco = js_dir().join("node_modules/.bin/jco");

@@ -45,6 +45,8 @@ mod pubsub;
 mod request;
 pub mod resp;
 mod rng;
+#[cfg(feature = "lua")]
+mod scripting;
 mod server_facts;
 mod session;
 mod slowlog;

@@ -12,7 +12,7 @@ mod wasm_build;
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use wasm_build::TARGET;
+use wasm_build::{Build, TARGET};
 
 /// The target of the one-world engines: a core module whose standard library imports nothing.
 const CORE_TARGET: &str = "wasm32-unknown-unknown";
@@ -23,7 +23,7 @@ const WORLDS: [(&str, &str); 3] = [("keyvalue", "world-keyvalue"), ("server", "w
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let root = manifest_dir.join("../..").canonicalize().expect("the workspace root exists");
-    for watched in ["guest/src", "guest/Cargo.toml", "wit", "Cargo.toml", "Cargo.lock"] {
+    for watched in ["guest/src", "guest/Cargo.toml", "guest/build.rs", "wit", "Cargo.toml", "Cargo.lock", "tools/ziglang.sh"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     ensure_target(TARGET);
@@ -36,20 +36,78 @@ fn main() {
     } else {
         (&[], root.join("target/guest"))
     };
-    let built = wasm_build::build(&root, "cachet-guest", features, &target_dir).unwrap_or_else(|e| fail(&e));
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let out = out_dir.join("cachet_guest.wasm");
-    std::fs::copy(&built, &out).unwrap_or_else(|e| fail(&format!("could not copy {}: {e}", built.display())));
+    let engine = Build { package: "cachet-guest", features, env: lua_compiler(&root, &out_dir), ..Build::default() };
+    let built = wasm_build::build_for(TARGET, &root, &engine, &target_dir).unwrap_or_else(|e| fail(&e));
+    copy(&built, &out_dir.join("cachet_guest.wasm"));
+
+    let without_lua = Build { package: "cachet-guest", no_default_features: true, ..Build::default() };
+    let built = wasm_build::build_for(TARGET, &root, &without_lua, &root.join("target/guest-without-lua")).unwrap_or_else(|e| fail(&e));
+    copy(&built, &out_dir.join("cachet_guest_without_lua.wasm"));
 
     // One target directory for the three: the guest's dependencies are built once. Each build
     // overwrites the last one's .wasm, so each is made a component before the next starts.
-    for (world, feature) in WORLDS {
-        let core = wasm_build::build_for(CORE_TARGET, &root, "cachet-guest", &[feature], &root.join("target/guest-worlds"))
-            .unwrap_or_else(|e| fail(&e));
-        let component = componentize(&core).unwrap_or_else(|e| fail(&format!("making the {world} world's component: {e}")));
-        let out = out_dir.join(format!("cachet_{world}.wasm"));
+    for (name, feature) in WORLDS {
+        let world = Build { package: "cachet-guest", features: &[feature], no_default_features: true, ..Build::default() };
+        let core = wasm_build::build_for(CORE_TARGET, &root, &world, &root.join("target/guest-worlds")).unwrap_or_else(|e| fail(&e));
+        let component = componentize(&core).unwrap_or_else(|e| fail(&format!("making the {name} world's component: {e}")));
+        let out = out_dir.join(format!("cachet_{name}.wasm"));
         std::fs::write(&out, component).unwrap_or_else(|e| fail(&format!("could not write {}: {e}", out.display())));
     }
+}
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::copy(from, to).unwrap_or_else(|e| fail(&format!("could not copy {}: {e}", from.display())));
+}
+
+/// The environment that makes the `cc` crate compile Lua for wasm32-wasip2 with Zig's clang (the
+/// only C compiler found to build it with Wasm exceptions for setjmp/longjmp): wrappers for the
+/// compiler and archiver, the flags, and where Zig keeps wasi-libc's sources (the guest's build
+/// script compiles its setjmp runtime from them).
+fn lua_compiler(root: &Path, out_dir: &Path) -> Vec<(String, String)> {
+    println!("cargo:rerun-if-env-changed=CACHET_ZIG_PYTHON");
+    let script = root.join("tools/ziglang.sh");
+    let found = Command::new(&script).output().unwrap_or_else(|e| fail(&format!("could not run {}: {e}", script.display())));
+    if !found.status.success() {
+        fail(&format!(
+            "Zig's C compiler, which builds Lua into the engine, is missing and could not be installed:\n{}",
+            String::from_utf8_lossy(&found.stderr)
+        ));
+    }
+    eprint!("{}", String::from_utf8_lossy(&found.stderr));
+    let python = String::from_utf8_lossy(&found.stdout).trim().to_string();
+    let lib = Command::new(&python)
+        .args(["-c", "import ziglang, os; print(os.path.join(os.path.dirname(ziglang.__file__), 'lib'))"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| fail(&format!("{python} does not have the ziglang package")));
+    // Zig does not know the name wasm32-wasip2, which the cc crate passes: the wrapper drops it.
+    let cc = out_dir.join("zig-cc");
+    let cc_script = format!(
+        "#!/bin/sh\nskip=\nfor arg do\n  shift\n  if [ -n \"$skip\" ]; then skip=; continue; fi\n  case \"$arg\" in\n    \
+         --target=*) continue ;;\n    -target|--target) skip=1; continue ;;\n  esac\n  set -- \"$@\" \"$arg\"\ndone\n\
+         exec '{python}' -m ziglang cc -target wasm32-wasi -fno-sanitize=all \"$@\"\n"
+    );
+    let ar = out_dir.join("zig-ar");
+    let ar_script = format!("#!/bin/sh\nexec '{python}' -m ziglang ar \"$@\"\n");
+    for (path, text) in [(&cc, cc_script), (&ar, ar_script)] {
+        write_executable(path, &text);
+    }
+    vec![
+        ("CC_wasm32_wasip2".into(), cc.display().to_string()),
+        ("AR_wasm32_wasip2".into(), ar.display().to_string()),
+        ("CFLAGS_wasm32_wasip2".into(), "-mexception-handling".into()),
+        ("CACHET_ZIG_LIB".into(), lib),
+    ]
+}
+
+fn write_executable(path: &Path, text: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, text).unwrap_or_else(|e| fail(&format!("could not write {}: {e}", path.display())));
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+        .unwrap_or_else(|e| fail(&format!("could not make {} executable: {e}", path.display())));
 }
 
 /// A component from a core module that wit-bindgen built: its world is in the module's custom

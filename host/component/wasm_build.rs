@@ -8,17 +8,30 @@ use std::process::Command;
 
 pub const TARGET: &str = "wasm32-wasip2";
 
+/// What to build: a package of the workspace, its features, and the environment of its build.
+#[derive(Default)]
+pub struct Build<'a> {
+    pub package: &'a str,
+    pub features: &'a [&'a str],
+    /// Builds without the package's default features (the guest's `lua`).
+    pub no_default_features: bool,
+    /// Variables for the nested cargo and the build scripts it runs (the C compiler for Lua).
+    pub env: Vec<(String, String)>,
+}
+
 /// Builds `package` of the workspace at `root` (release profile, with `features`) into
 /// `target_dir`, and returns the path of the `.wasm` it produced. `target_dir` must not be the
 /// outer build's: the nested cargo would wait forever for its lock. On failure the error holds
 /// what cargo printed.
+#[allow(dead_code)] // Used by tests/compose.rs; the engine's build script builds with options.
 pub fn build(root: &Path, package: &str, features: &[&str], target_dir: &Path) -> Result<PathBuf, String> {
-    build_for(TARGET, root, package, features, target_dir)
+    build_for(TARGET, root, &Build { package, features, ..Build::default() }, target_dir)
 }
 
-/// [`build`] for another Wasm target: `wasm32-unknown-unknown` gives a core module (no WASI in
-/// its standard library) that the caller makes a component.
-pub fn build_for(target: &str, root: &Path, package: &str, features: &[&str], target_dir: &Path) -> Result<PathBuf, String> {
+/// [`build`] for another Wasm target (`wasm32-unknown-unknown` gives a core module, with no WASI
+/// in its standard library, that the caller makes a component), with the options of `what`.
+pub fn build_for(target: &str, root: &Path, what: &Build, target_dir: &Path) -> Result<PathBuf, String> {
+    let package = what.package;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command
@@ -26,13 +39,17 @@ pub fn build_for(target: &str, root: &Path, package: &str, features: &[&str], ta
         .arg(root.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(target_dir);
-    if !features.is_empty() {
-        command.arg("--features").arg(features.join(","));
+    if !what.features.is_empty() {
+        command.arg("--features").arg(what.features.join(","));
+    }
+    if what.no_default_features {
+        command.arg("--no-default-features");
     }
     // The outer build's flags, target and jobserver are not meant for this one.
     for inherited in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "CARGO_MAKEFLAGS"] {
         command.env_remove(inherited);
     }
+    command.envs(what.env.iter().map(|(k, v)| (k, v)));
     let output = command.output().map_err(|e| format!("could not run cargo to build {package}: {e}"))?;
     if !output.status.success() {
         return Err(format!(

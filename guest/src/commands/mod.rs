@@ -22,6 +22,13 @@ mod memory;
 mod monitor;
 mod object;
 mod pubsub;
+#[cfg(feature = "lua")]
+mod scripting;
+/// Without Lua, the scripting commands are unknown ones.
+#[cfg(not(feature = "lua"))]
+mod scripting {
+    pub const COMMANDS: &[super::Command] = &[];
+}
 mod server_info;
 mod sets;
 mod sort;
@@ -78,6 +85,9 @@ pub(crate) struct Ctx<'a> {
     pub pause: &'a mut Pause,
     /// Who waits for which keys (BLPOP and friends).
     pub blocking: &'a mut Blocking,
+    /// The Lua interpreter and its script cache.
+    #[cfg(feature = "lua")]
+    pub scripts: &'a mut crate::scripting::Scripts,
     pub now: Now,
 }
 

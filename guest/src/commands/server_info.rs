@@ -196,6 +196,9 @@ fn memory_fields(ctx: &Ctx) -> Fields {
         ("used_memory_rss_human", human_bytes(rss)),
         ("used_memory_peak", peak.to_string()),
         ("used_memory_peak_human", human_bytes(peak)),
+        ("used_memory_lua", script_memory(ctx).to_string()),
+        ("used_memory_lua_human", human_bytes(script_memory(ctx))),
+        ("number_of_cached_scripts", cached_scripts(ctx).to_string()),
         ("maxmemory", ctx.config.maxmemory.to_string()),
         ("maxmemory_human", human_bytes(ctx.config.maxmemory)),
         ("maxmemory_policy", ctx.config.maxmemory_policy.name().into()),
@@ -206,6 +209,22 @@ fn memory_fields(ctx: &Ctx) -> Fields {
         ("lazyfree_pending_objects", ctx.keyspace.lazyfree_pending_objects().to_string()),
         ("lazyfreed_objects", ctx.keyspace.stats.lazyfreed_objects.to_string()),
     ]
+}
+
+/// The Lua interpreter's memory (it is part of `used_memory` too: Lua allocates through the
+/// engine's allocator).
+fn script_memory(ctx: &Ctx) -> u64 {
+    #[cfg(feature = "lua")]
+    return ctx.scripts.used_memory() as u64;
+    #[cfg(not(feature = "lua"))]
+    return { let _ = ctx; 0 };
+}
+
+fn cached_scripts(ctx: &Ctx) -> usize {
+    #[cfg(feature = "lua")]
+    return ctx.scripts.len();
+    #[cfg(not(feature = "lua"))]
+    return { let _ = ctx; 0 };
 }
 
 fn persistence_fields(ctx: &Ctx) -> Fields {

@@ -3,7 +3,7 @@
 
 use super::{
     Ctx, bitfield, bitmaps, blocking, client, command, config, connection, expire, hash_ttl, hashes, hyperloglog, keys, latency, lists, monitor,
-    memory, object, pubsub, server_info, sets, slowlog, sort, sorted_sets, strings, transactions,
+    memory, object, pubsub, scripting, server_info, sets, slowlog, sort, sorted_sets, strings, transactions,
 };
 use std::sync::OnceLock;
 
@@ -228,6 +228,7 @@ const FAMILIES: &[&[Command]] = &[
     bitmaps::COMMANDS,
     bitfield::COMMANDS,
     hyperloglog::COMMANDS,
+    scripting::COMMANDS,
 ];
 
 /// All top-level commands, in table order.

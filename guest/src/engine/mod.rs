@@ -97,6 +97,9 @@ pub struct Engine {
     serving_blocked: bool,
     /// Connections whose waiting output has reached their soft output buffer limit.
     soft_limited: Vec<u64>,
+    /// Lua scripts (EVAL).
+    #[cfg(feature = "lua")]
+    scripts: crate::scripting::Scripts,
 }
 
 /// How a wait ends without being served.
@@ -141,6 +144,8 @@ impl Engine {
             blocking: Blocking::default(),
             serving_blocked: false,
             soft_limited: Vec::new(),
+            #[cfg(feature = "lua")]
+            scripts: crate::scripting::Scripts::default(),
         }
     }
 
@@ -541,6 +546,8 @@ impl Engine {
             tracking: &mut self.tracking,
             pause: &mut self.pause,
             blocking: &mut self.blocking,
+            #[cfg(feature = "lua")]
+            scripts: &mut self.scripts,
             now,
         };
         if ctx.session.no_touch {

@@ -7,6 +7,10 @@
 /// `cachet` binary runs.
 pub const WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cachet_guest.wasm"));
 
+/// The same engine without Lua scripting (EVAL and SCRIPT answer as unknown commands): Lua's
+/// errors are Wasm exceptions, which runtimes such as jco cannot run yet.
+pub const WASM_WITHOUT_LUA: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cachet_guest_without_lua.wasm"));
+
 /// Whether the component was built with fault injection (the `fault-injection` feature): DEBUG
 /// PANIC and DEBUG SPIN make it fault.
 pub const FAULT_INJECTION: bool = cfg!(feature = "fault-injection");

@@ -120,7 +120,9 @@ type Items = BTreeMap<String, ItemKind>;
 pub fn compose(app: &[u8]) -> Result<Composed> {
     check_component(app)?;
     let mut graph = CompositionGraph::new();
-    let cachet = Package::from_bytes("cachet:engine", None, cachet_component::WASM, graph.types_mut())
+    // The engine without Lua: an application reaches it through wasi:keyvalue, never through
+    // scripts, and it imports no files (see README.md's list of the component's imports).
+    let cachet = Package::from_bytes("cachet:engine", None, cachet_component::WASM_WITHOUT_LUA, graph.types_mut())
         .context("cachet's own component could not be read (this is a bug in cachet)")?;
     let app = Package::from_bytes("application:component", None, app.to_vec(), graph.types_mut())
         .context("the application is not a valid WebAssembly component")?;

@@ -1,0 +1,197 @@
+//! Conversions between Lua values and RESP replies, by the rules Redis documents for scripts:
+//! a command's reply becomes a Lua value for the script (RESP2 or, after `redis.setresp(3)`,
+//! RESP3 types), and the value a script returns becomes the client's reply.
+
+use crate::resp::{Node, Reply, format_g17};
+use mlua::{Lua, Table, Value};
+
+/// Tables nested deeper than this (a table holding itself, say) end in an error reply, as Redis's
+/// conversion does when Lua's stack is exhausted.
+const MAX_DEPTH: usize = 1000;
+
+/// Writes the value a script returned as a reply for a client speaking RESP3 when `resp3`; as in
+/// Redis, booleans follow the script's protocol (`redis.setresp`), everything else the client's.
+pub fn write_reply(reply: &mut Reply, value: &Value, resp3: bool, script_resp3: bool) {
+    write_value(reply, value, Protocols { client: resp3, script: script_resp3 }, 0);
+}
+
+#[derive(Clone, Copy)]
+struct Protocols {
+    /// The client speaks RESP3.
+    client: bool,
+    /// The script asked for RESP3 (`redis.setresp(3)`).
+    script: bool,
+}
+
+fn write_value(reply: &mut Reply, value: &Value, resp3: Protocols, depth: usize) {
+    match value {
+        Value::String(s) => reply.bulk(&s.as_bytes()),
+        Value::Boolean(b) if resp3.script && resp3.client => reply.raw(if *b { b"#t\r\n" } else { b"#f\r\n" }),
+        Value::Boolean(b) if resp3.script => reply.integer(i64::from(*b)),
+        Value::Boolean(true) => reply.integer(1),
+        Value::Integer(n) => reply.integer(i64::from(*n)),
+        // C's (long long) cast of a Lua number: the fraction is dropped.
+        Value::Number(n) => reply.integer(*n as i64),
+        Value::Table(table) if depth >= MAX_DEPTH => {
+            let _ = table;
+            reply.error("ERR reached lua stack limit");
+        }
+        Value::Table(table) => write_table(reply, table, resp3, depth),
+        _ => reply.null(),
+    }
+}
+
+/// A table: an error or status reply when it has a string `err` or `ok` field, a RESP3 type when
+/// it has `double`, `big_number`, `verbatim_string`, `map` or `set`, else an array of its
+/// elements from 1 up to the first nil.
+fn write_table(reply: &mut Reply, table: &Table, resp3: Protocols, depth: usize) {
+    if let Ok(Value::String(err)) = table.raw_get::<Value>("err") {
+        reply.error_bytes(&err.as_bytes());
+        return;
+    }
+    if let Ok(Value::String(ok)) = table.raw_get::<Value>("ok") {
+        let text: Vec<u8> = ok.as_bytes().iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }).collect();
+        reply.raw(b"+");
+        reply.raw(&text);
+        reply.raw(b"\r\n");
+        return;
+    }
+    if let Ok(Value::Number(_) | Value::Integer(_)) = table.raw_get::<Value>("double") {
+        reply.double(table.raw_get::<f64>("double").unwrap_or_default());
+        return;
+    }
+    if let Ok(Value::String(number)) = table.raw_get::<Value>("big_number") {
+        write_big_number(reply, &number.as_bytes(), resp3.client);
+        return;
+    }
+    if let Ok(Value::Table(verbatim)) = table.raw_get::<Value>("verbatim_string") {
+        write_verbatim(reply, &verbatim, resp3.client);
+        return;
+    }
+    if let Ok(Value::Table(map)) = table.raw_get::<Value>("map") {
+        let pairs: Vec<(Value, Value)> = map.pairs::<Value, Value>().filter_map(Result::ok).collect();
+        reply.map(pairs.len());
+        for (key, value) in &pairs {
+            write_value(reply, key, resp3, depth + 1);
+            write_value(reply, value, resp3, depth + 1);
+        }
+        return;
+    }
+    if let Ok(Value::Table(set)) = table.raw_get::<Value>("set") {
+        let members: Vec<Value> = set.pairs::<Value, Value>().filter_map(|pair| pair.ok().map(|(k, _)| k)).collect();
+        reply.set(members.len());
+        for member in &members {
+            write_value(reply, member, resp3, depth + 1);
+        }
+        return;
+    }
+    let mut elements = Vec::new();
+    while let Ok(value) = table.raw_get::<Value>(elements.len() + 1) {
+        if value.is_nil() {
+            break;
+        }
+        elements.push(value);
+    }
+    reply.array(elements.len());
+    for element in &elements {
+        write_value(reply, element, resp3, depth + 1);
+    }
+}
+
+fn write_big_number(reply: &mut Reply, number: &[u8], resp3: bool) {
+    if resp3 {
+        let clean: Vec<u8> = number.iter().map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }).collect();
+        reply.raw(b"(");
+        reply.raw(&clean);
+        reply.raw(b"\r\n");
+    } else {
+        reply.bulk(number);
+    }
+}
+
+fn write_verbatim(reply: &mut Reply, verbatim: &Table, resp3: bool) {
+    let (Ok(Value::String(format)), Ok(Value::String(text))) = (verbatim.raw_get::<Value>("format"), verbatim.raw_get::<Value>("string")) else {
+        reply.null();
+        return;
+    };
+    let (format, text) = (format.as_bytes(), text.as_bytes());
+    if resp3 && format.len() == 3 {
+        let mut body = format.to_vec();
+        body.push(b':');
+        body.extend_from_slice(&text);
+        reply.raw(format!("={}\r\n", body.len()).as_bytes());
+        reply.raw(&body);
+        reply.raw(b"\r\n");
+    } else {
+        reply.bulk(&text);
+    }
+}
+
+/// A command's reply (the nodes the reply decoder gives, in order) as the Lua value a script
+/// sees. With `resp3` (the script called `redis.setresp(3)`), a null is nil; in RESP2, false.
+pub fn reply_to_lua(lua: &Lua, nodes: &[Node], resp3: bool) -> mlua::Result<Value> {
+    let mut at = 0;
+    node_to_lua(lua, nodes, &mut at, resp3)
+}
+
+fn node_to_lua(lua: &Lua, nodes: &[Node], at: &mut usize, resp3: bool) -> mlua::Result<Value> {
+    let Some(node) = nodes.get(*at) else { return Ok(Value::Nil) };
+    *at += 1;
+    Ok(match node {
+        Node::Nil if resp3 => Value::Nil,
+        Node::Nil => Value::Boolean(false),
+        Node::Simple(text) => single(lua, "ok", Value::String(lua.create_string(text)?))?,
+        Node::Error(text) => single(lua, "err", Value::String(lua.create_string(text)?))?,
+        Node::Integer(n) => Value::Number(*n as f64),
+        Node::Bulk(bytes) => Value::String(lua.create_string(bytes)?),
+        Node::Double(n) => single(lua, "double", Value::Number(*n))?,
+        Node::Boolean(b) => Value::Boolean(*b),
+        Node::BigNumber(text) => single(lua, "big_number", Value::String(lua.create_string(text)?))?,
+        Node::Verbatim(format, text) => {
+            let verbatim = lua.create_table()?;
+            verbatim.raw_set("format", lua.create_string(format)?)?;
+            verbatim.raw_set("string", lua.create_string(text)?)?;
+            single(lua, "verbatim_string", Value::Table(verbatim))?
+        }
+        Node::Array(n) | Node::Push(n) => {
+            let table = lua.create_table_with_capacity(*n as usize, 0)?;
+            for i in 1..=*n as usize {
+                table.raw_set(i, node_to_lua(lua, nodes, at, resp3)?)?;
+            }
+            Value::Table(table)
+        }
+        Node::Map(n) => {
+            let map = lua.create_table()?;
+            for _ in 0..*n {
+                let key = node_to_lua(lua, nodes, at, resp3)?;
+                let value = node_to_lua(lua, nodes, at, resp3)?;
+                if !key.is_nil() {
+                    map.raw_set(key, value)?;
+                }
+            }
+            single(lua, "map", Value::Table(map))?
+        }
+        Node::Set(n) => {
+            let set = lua.create_table()?;
+            for _ in 0..*n {
+                let member = node_to_lua(lua, nodes, at, resp3)?;
+                if !member.is_nil() {
+                    set.raw_set(member, true)?;
+                }
+            }
+            single(lua, "set", Value::Table(set))?
+        }
+    })
+}
+
+/// A table with one field: `{ok = ...}`, `{err = ...}`, `{double = ...}`...
+fn single(lua: &Lua, field: &str, value: Value) -> mlua::Result<Value> {
+    let table = lua.create_table_with_capacity(0, 1)?;
+    table.raw_set(field, value)?;
+    Ok(Value::Table(table))
+}
+
+/// A number passed to `redis.call` as an argument: `%.17g`, as Redis formats it.
+pub fn number_argument(number: f64) -> String {
+    format_g17(number)
+}

@@ -1,0 +1,264 @@
+//! Lua scripting against a real `cachet serve`: a table of scripts run on cachet and on Debian's
+//! redis-server 7.0, replies compared byte for byte in RESP2 and RESP3; and redis-py's Lock and a
+//! token-bucket rate limiter, unchanged, against both.
+
+mod common;
+
+use common::{Redis, Server, assert_same_as_redis};
+use std::process::Command;
+
+#[test]
+fn scripts_reply_as_redis_does() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    assert_same_as_redis(&server, &redis, &[
+        // Lua values to replies.
+        &["EVAL", "return 3.99", "0"],
+        &["EVAL", "return -2.5", "0"],
+        &["EVAL", "return 'text'", "0"],
+        &["EVAL", "return true", "0"],
+        &["EVAL", "return false", "0"],
+        &["EVAL", "return nil", "0"],
+        &["EVAL", "return {1, 2, {3, 'x'}, nil, 4}", "0"],
+        &["EVAL", "return {}", "0"],
+        &["EVAL", "return {ok = 'FINE'}", "0"],
+        &["EVAL", "return {ok = 'two\\nlines'}", "0"],
+        &["EVAL", "return {err = 'MY error'}", "0"],
+        &["EVAL", "return {err = 'bad\\r\\nline'}", "0"],
+        &["EVAL", "return {double = 3.5}", "0"],
+        &["EVAL", "return {1, true, false, 'a'}", "0"],
+        &["EVAL", "return redis.error_reply('boom')", "0"],
+        &["EVAL", "return redis.error_reply('CODE text')", "0"],
+        &["EVAL", "return redis.error_reply('-X')", "0"],
+        &["EVAL", "return redis.error_reply(1)", "0"],
+        &["EVAL", "return redis.status_reply('PONG')", "0"],
+        &["EVAL", "return redis.sha1hex('')", "0"],
+        &["EVAL", "return redis.sha1hex('abc')", "0"],
+        &["EVAL", "local r = redis.sha1hex() return r", "0"],
+        &["EVAL", "return {redis.LOG_DEBUG, redis.LOG_VERBOSE, redis.LOG_NOTICE, redis.LOG_WARNING}", "0"],
+        &["EVAL", "return {redis.REPL_NONE, redis.REPL_AOF, redis.REPL_SLAVE, redis.REPL_REPLICA, redis.REPL_ALL}", "0"],
+        &["EVAL", "redis.set_repl(redis.REPL_ALL) return 1", "0"],
+        &["EVAL", "local r = redis.set_repl(9) return r", "0"],
+        &["EVAL", "return redis.log(redis.LOG_WARNING, 'from a script')", "0"],
+        &["EVAL", "local r = redis.log(redis.LOG_WARNING) return r", "0"],
+        &["EVAL", "local r = redis.log(9, 'x') return r", "0"],
+        &["EVAL", "local r = redis.setresp(4) return r", "0"],
+        &["EVAL", "return _VERSION", "0"],
+        &["EVAL", "return tostring(1/3)", "0"],
+        &["EVAL", "return string.format('%5.2f|%s|%d', 3.14159, 'x', 42)", "0"],
+        &["EVAL", "local t = {3, 1, 2} table.sort(t) return table.concat(t, ',')", "0"],
+        &["EVAL", "return string.rep('ab', 3) .. string.upper('x') .. string.sub('hello', 2, 3)", "0"],
+        &["EVAL", "return {string.find('hello world', 'o w')}", "0"],
+        &["EVAL", "return (string.gsub('a-b-c', '-', '+'))", "0"],
+        &["EVAL", "return math.floor(7 / 2) + math.max(1, 5) + math.fmod(7, 3)", "0"],
+        &["EVAL", "local ok, err = pcall(error, 'inner') return err", "0"],
+        &["EVAL", "return type(loadstring)", "0"],
+        &["EVAL", "return tonumber('0x10')", "0"],
+        &["EVAL", "return {math.random(10), math.random(5, 8)}", "0"],
+        &["EVAL", "math.randomseed(42) return {math.random(1000), math.random(1000)}", "0"],
+        &["EVAL", "local r = math.random(0) return r", "0"],
+        // Keys and arguments.
+        &["EVAL", "return {KEYS[1], KEYS[2], ARGV[1], ARGV[2], #KEYS, #ARGV}", "2", "k1", "k2", "a1", "a2"],
+        &["EVAL", "return {#KEYS, #ARGV}", "0", "only", "args"],
+        &["EVAL", "return 1", "3", "a", "b"],
+        &["EVAL", "return 1", "-1"],
+        &["EVAL", "return 1", "many"],
+        &["EVAL", "return 1"],
+        // Commands from scripts, their replies as Lua values, and errors.
+        &["EVAL", "return redis.call('set', KEYS[1], ARGV[1])", "1", "k", "v"],
+        &["EVAL", "return redis.call('get', KEYS[1])", "1", "k"],
+        &["EVAL", "return redis.call('get', 'missing')", "0"],
+        &["EVAL", "return type(redis.call('get', 'missing'))", "0"],
+        &["EVAL", "return redis.call('ping')", "0"],
+        &["EVAL", "return redis.call('ping')['ok']", "0"],
+        &["EVAL", "return redis.call('incrby', 'n', 5)", "0"],
+        &["EVAL", "return redis.call('incrbyfloat', 'f', 0.1)", "0"],
+        &["EVAL", "return redis.call('set', 'big', 1e20)", "0"],
+        &["EVAL", "return redis.call('get', 'big')", "0"],
+        &["EVAL", "redis.call('rpush', 'l', 'a', 'b', 'c') return redis.call('lrange', 'l', 0, -1)", "0"],
+        &["EVAL", "redis.call('hset', 'h', 'f1', 'v1') return redis.call('hgetall', 'h')", "0"],
+        &["EVAL", "redis.setresp(3) return redis.call('hgetall', 'h')", "0"],
+        &["EVAL", "redis.setresp(3) return redis.call('hgetall', 'h')['map']['f1']", "0"],
+        &["EVAL", "redis.setresp(3) return type(redis.call('get', 'missing'))", "0"],
+        &["EVAL", "redis.setresp(3) return redis.call('zscore', 'nozset', 'm')", "0"],
+        &["EVAL", "redis.call('zadd', 'z', 1.5, 'm') redis.setresp(3) return redis.call('zscore', 'z', 'm')", "0"],
+        &["EVAL", "redis.setresp(3) return redis.call('zscore', 'z', 'm')['double']", "0"],
+        &["EVAL", "redis.call('sadd', 's', 'x') redis.setresp(3) return redis.call('smembers', 's')", "0"],
+        &["EVAL", "return redis.call('incr', 'l')", "0"],
+        &["EVAL", "return redis.pcall('incr', 'l')", "0"],
+        &["EVAL", "local r = redis.pcall('incr', 'l') return r['err']", "0"],
+        &["EVAL", "return redis.call('nosuchcommand')", "0"],
+        &["EVAL", "return redis.call('get')", "0"],
+        &["EVAL", "return redis.call('set', 'a', 'b', 'c')", "0"],
+        &["EVAL", "return redis.call()", "0"],
+        &["EVAL", "return redis.call('get', {})", "0"],
+        &["EVAL", "return redis.call(1)", "0"],
+        &["EVAL", "return redis.call('multi')", "0"],
+        &["EVAL", "return redis.pcall('multi')", "0"],
+        &["EVAL", "return redis.call('blpop', 'l', 0)", "0"],
+        &["EVAL", "return redis.call('subscribe', 'ch')", "0"],
+        &["EVAL", "return redis.call('eval', 'return 1', 0)", "0"],
+        &["EVAL", "return redis.call('client', 'nosuch')", "0"],
+        &["EVAL", "local ok, err = pcall(redis.call, 'incr', 'l') return err['err']", "0"],
+        &["EVAL", "local ok, err = pcall(redis.call, 'incr', 'l') return err", "0"],
+        // Errors raised in scripts, with where they happened.
+        &["EVAL", "return undefined_global", "0"],
+        &["EVAL", "undefined_global = 1", "0"],
+        &["EVAL", "local a = 1\nlocal b = nil\nreturn a + b", "0"],
+        &["EVAL", "error('boom')", "0"],
+        &["EVAL", "error({err = 'CUSTOM failure'})", "0"],
+        &["EVAL", "error()", "0"],
+        &["EVAL", "return 1 +", "0"],
+        &["EVAL", "return os", "0"],
+        &["EVAL", "return io", "0"],
+        &["EVAL", "return loadfile", "0"],
+        &["EVAL", "return dofile", "0"],
+        &["EVAL", "return require", "0"],
+        &["EVAL", "return debug", "0"],
+        &["EVAL", "return print", "0"],
+        &["EVAL", "return getmetatable(_G)", "0"],
+        // A script that errors half-way keeps the writes before the error: there is no rollback.
+        &["EVAL", "redis.call('set', 'half', '1') redis.call('incr', 'half') redis.call('lpush', 'half', 'x') redis.call('set', 'half', 'never')", "0"],
+        &["GET", "half"],
+        // Read-only scripts.
+        &["EVAL_RO", "return redis.call('get', 'k')", "0"],
+        &["EVAL_RO", "return redis.call('set', 'k', 'w')", "0"],
+        &["EVAL_RO", "return redis.pcall('del', 'k')", "0"],
+        // Select stays inside the script.
+        &["EVAL", "redis.call('select', 2) redis.call('set', 'in2', 'x') return redis.call('dbsize')", "0"],
+        &["EXISTS", "in2"],
+        // The script cache.
+        &["SCRIPT", "FLUSH"],
+        &["EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "0"],
+        &["EVALSHA_RO", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "0"],
+        &["SCRIPT", "LOAD", "return 1"],
+        &["SCRIPT", "LOAD", "return +"],
+        &["EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "0"],
+        &["EVALSHA", "E0E1F9FABFC9D4800C877A703B823AC0578FF8DB", "0"],
+        &["EVALSHA_RO", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "0"],
+        &["EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "1"],
+        &["SCRIPT", "EXISTS", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "0000000000000000000000000000000000000000"],
+        &["EVAL", "return 2", "0"],
+        &["SCRIPT", "EXISTS", "7f923f79fe76194c868d7e1d0820de36700eb649"],
+        &["SCRIPT", "FLUSH", "SYNC"],
+        &["SCRIPT", "FLUSH", "ASYNC"],
+        &["SCRIPT", "FLUSH", "LATER"],
+        &["SCRIPT", "EXISTS", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db"],
+        &["SCRIPT", "KILL"],
+        &["SCRIPT", "HELP"],
+        &["SCRIPT", "NOSUCH"],
+        &["SCRIPT"],
+    ]);
+}
+
+#[test]
+fn scripts_run_inside_transactions_and_their_writes_are_seen_by_watch() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    assert_same_as_redis(&server, &redis, &[
+        &["MULTI"],
+        &["EVAL", "return redis.call('incr', 'counter')", "0"],
+        &["EVAL", "return redis.call('incr', 'counter')", "0"],
+        &["EXEC"],
+        &["WATCH", "counter"],
+        &["EVAL", "return redis.call('incr', 'counter')", "0"],
+        &["MULTI"],
+        &["GET", "counter"],
+        &["EXEC"],
+    ]);
+}
+
+/// Runs tests/clients/lua_scripts.py against a port and returns what it printed.
+fn run_client_scripts(port: u16) -> String {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/lua_scripts.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(port.to_string())
+        .output()
+        .expect("python3 runs (with redis-py: pip install redis; tests/run installs it)");
+    assert!(
+        out.status.success(),
+        "lua_scripts.py failed against port {port}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn redis_py_lock_and_a_rate_limiter_work_unchanged() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    let ours = run_client_scripts(server.port);
+    let theirs = run_client_scripts(redis.port);
+    assert_eq!(ours, theirs, "the rate limiter's replies differ between cachet and redis-server");
+}
+
+#[test]
+fn writes_in_scripts_respect_maxmemory_and_requirepass() {
+    let server = Server::start_with_password("secret", &[]);
+    assert_eq!(server.cli(&["EVAL", "return 1", "0"]).trim(), "NOAUTH Authentication required.");
+    let server = Server::start(&["--set", "maxmemory", "1"]);
+    let reply = server.cli(&["EVAL", "return redis.call('set', 'k', 'v')", "0"]);
+    assert!(reply.starts_with("OOM command not allowed when used memory > 'maxmemory'. script: "), "{reply}");
+    assert_eq!(server.cli(&["EVAL", "return redis.call('get', 'k')", "0"]).trim(), "", "reads still run");
+}
+
+/// What the interpreter costs: the component's size with and without Lua, the time to
+/// instantiate each, one GET per engine call in each, and one EVALSHA of a small GET + INCR +
+/// EXPIRE script. Run by hand: `cargo test --release -p cachet-tests --test scripting -- --ignored
+/// --nocapture measure`; the results are in docs/PERFORMANCE.md.
+#[test]
+#[ignore]
+fn measure_what_lua_costs() {
+    use cachet::runtime::{Input, Instance, Peer, PeerKind, Runtime, RuntimeOptions, Time};
+    use std::time::{Duration, Instant};
+
+    /// The least of five rounds of 5,000 calls, each feeding `request` once: the machine's other
+    /// work only ever adds time.
+    fn per_call(instance: &mut Instance, now: Time, request: &str) -> Duration {
+        (0..5)
+            .map(|_| {
+                let started = Instant::now();
+                for _ in 0..5_000 {
+                    std::hint::black_box(instance.feed(now, &[], &[Input { id: 1, data: request.as_bytes() }]).expect("no trap"));
+                }
+                started.elapsed() / 5_000
+            })
+            .min()
+            .expect("five rounds")
+    }
+
+    const SCRIPT: &str = "local v = redis.call('GET', KEYS[1]) redis.call('INCR', KEYS[1]) redis.call('EXPIRE', KEYS[1], 100) return v";
+    let get = common::resp(&["GET", "counter"]);
+    let load = common::resp(&["SCRIPT", "LOAD", SCRIPT]);
+    let components = [("with Lua", cachet_component::WASM), ("without Lua", cachet_component::WASM_WITHOUT_LUA)];
+    for (name, wasm) in components.into_iter().chain(components) {
+        let runtime = Runtime::new(&RuntimeOptions { component: wasm, ..RuntimeOptions::default() }).expect("a runtime");
+        let instantiate = (0..5)
+            .map(|_| {
+                let started = Instant::now();
+                for _ in 0..20 {
+                    std::hint::black_box(runtime.instantiate().expect("an instance"));
+                }
+                started.elapsed() / 20
+            })
+            .min()
+            .expect("five rounds");
+        let mut instance = runtime.instantiate().expect("an instance");
+        instance.configure(&[]).expect("no trap").expect("configured");
+        let peer = Peer { kind: PeerKind::Tcp, address: "127.0.0.1:1".into(), local_address: "127.0.0.1:2".into() };
+        let now = runtime.now();
+        instance.open(now, 1, &peer, None).expect("no trap").expect("opened");
+        let get_cost = per_call(&mut instance, now, &get);
+        let script_cost = if name == "with Lua" {
+            let loaded = instance.feed(now, &[], &[Input { id: 1, data: load.as_bytes() }]).expect("no trap");
+            let reply = String::from_utf8_lossy(&loaded.outputs[0].data).into_owned();
+            let sha = reply.lines().nth(1).expect("SCRIPT LOAD answers the SHA-1");
+            format!("{:?}", per_call(&mut instance, now, &common::resp(&["EVALSHA", sha, "1", "counter"])))
+        } else {
+            "-".into()
+        };
+        eprintln!(
+            "{name}: {} bytes, instantiate {instantiate:?}, GET call {get_cost:?}, EVALSHA call {script_cost}",
+            wasm.len()
+        );
+    }
+}
