@@ -1,7 +1,7 @@
 //! For the engine with Lua built for a WASI target: Rust's wasm32-wasip2 sysroot lacks the two
 //! small libraries Lua's C build links (`setjmp`, the runtime of setjmp/longjmp over Wasm
 //! exceptions, and `wasi-emulated-signal`), so they are compiled here from the wasi-libc sources
-//! Zig ships, with the compiler cachet-component's build script names (see tools/ziglang.sh).
+//! Zig ships, with the compiler cachet-component's build script names (see host/component/ziglang.sh).
 
 use std::env;
 use std::path::PathBuf;

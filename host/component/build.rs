@@ -23,7 +23,7 @@ const WORLDS: [(&str, &str); 3] = [("keyvalue", "world-keyvalue"), ("server", "w
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let root = manifest_dir.join("../..").canonicalize().expect("the workspace root exists");
-    for watched in ["guest/src", "guest/Cargo.toml", "guest/build.rs", "wit", "Cargo.toml", "Cargo.lock", "tools/ziglang.sh"] {
+    for watched in ["guest/src", "guest/Cargo.toml", "guest/build.rs", "wit", "Cargo.toml", "Cargo.lock", "host/component/ziglang.sh"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     ensure_target(TARGET);
@@ -66,7 +66,7 @@ fn copy(from: &Path, to: &Path) {
 /// script compiles its setjmp runtime from them).
 fn lua_compiler(root: &Path, out_dir: &Path) -> Vec<(String, String)> {
     println!("cargo:rerun-if-env-changed=CACHET_ZIG_PYTHON");
-    let script = root.join("tools/ziglang.sh");
+    let script = root.join("host/component/ziglang.sh");
     let found = Command::new(&script).output().unwrap_or_else(|e| fail(&format!("could not run {}: {e}", script.display())));
     if !found.status.success() {
         fail(&format!(

@@ -10,7 +10,7 @@ if [ -n "${CACHET_ZIG_PYTHON:-}" ]; then
   echo "$CACHET_ZIG_PYTHON"
   exit 0
 fi
-venv="$(cd "$(dirname "$0")/.." && pwd)/target/tools/ziglang"
+venv="$(cd "$(dirname "$0")/../.." && pwd)/target/tools/ziglang"
 python="$venv/bin/python"
 if [ -x "$python" ] && [ "$("$python" -m ziglang version 2>/dev/null)" = "$version" ]; then
   echo "$python"
