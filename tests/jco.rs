@@ -243,7 +243,9 @@ fn trap<T>(result: wasmtime::Result<T>, step: &Value) -> T {
 
 impl Native {
     fn new(random_seed: Option<u64>) -> Native {
-        let options = RuntimeOptions { random_seed, ..RuntimeOptions::default() };
+        // The same component Node.js runs (jco cannot translate the one with Lua), so that even
+        // INFO's memory figures agree byte for byte.
+        let options = RuntimeOptions { random_seed, component: cachet_component::WASM_WITHOUT_LUA, ..RuntimeOptions::default() };
         let runtime = Runtime::new(&options).expect("the embedded component loads in wasmtime");
         let plugin = runtime.instantiate_plugin().expect("a plugin instance");
         Native { plugin, buckets: HashMap::new(), cases: HashMap::new() }
