@@ -250,7 +250,9 @@ mod tests {
         // Other tests allocate in the same process at the same time: only the order is certain.
         assert!(number("total.allocated") >= number("startup.allocated") && number("peak.allocated") >= number("total.allocated"));
         assert!(number("overhead.hashtable.expires") > 0);
-        assert!(value(&reply, "dataset.percentage").parse::<f64>().is_ok_and(|p| p > 0.0 && p <= 100.0), "{reply}");
+        // 0 when other tests freed more than this engine allocated since its start (the counter is
+        // the process's): a figure, within its bounds, is what is certain.
+        assert!(value(&reply, "dataset.percentage").parse::<f64>().is_ok_and(|p| (0.0..=100.0).contains(&p)), "{reply}");
         c.run(&["HELLO", "3"]);
         let reply = c.run(&["MEMORY", "STATS"]);
         assert!(reply.starts_with("%29\r\n") && reply.contains("$4\r\ndb.3\r\n%2\r\n"), "{reply}");
