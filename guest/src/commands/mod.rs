@@ -23,7 +23,7 @@ mod monitor;
 mod object;
 mod pubsub;
 #[cfg(feature = "lua")]
-mod scripting;
+pub(crate) mod scripting;
 /// Without Lua, the scripting commands are unknown ones.
 #[cfg(not(feature = "lua"))]
 mod scripting {

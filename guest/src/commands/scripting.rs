@@ -5,8 +5,9 @@
 
 use super::{Command, Ctx, Flag, dispatch, int_arg, is, lookup};
 use crate::resp::{Limits, Reply, ReplyDecoder};
-use crate::scripting::{Script, number_argument, reply_to_lua, set_command_runner, write_reply};
-use mlua::{Lua, Table, Value, Variadic};
+use crate::scripting::{Running, Script, arm, disarm, number_argument, reply_to_lua, set_command_runner, take_suspended, write_reply};
+use crate::session::PeerKind;
+use mlua::{Lua, Table, Thread, Value, Variadic};
 use std::cell::RefCell;
 
 const EVAL: &[Flag] = &[Flag::NoScript, Flag::Stale, Flag::MovableKeys];
@@ -83,23 +84,92 @@ fn run(ctx: &mut Ctx, args: &[&[u8]], source: Source, read_only: bool) {
         Err(error) => return ctx.reply.error(&error),
     };
     let (keys, argv) = args[3..].split_at(numkeys as usize);
-    if let Err(error) = run_script(ctx, &script, keys, argv, read_only) {
+    if let Err(error) = start(ctx, &script, keys, argv, read_only) {
         ctx.reply.error(&format!("ERR Error running script {}: {error}", script.sha));
     }
 }
 
-/// Runs a compiled script and writes its reply (or its error, with where it happened). The
-/// client's database and protocol are its own again afterwards, whatever the script selected.
-fn run_script(ctx: &mut Ctx, script: &Script, keys: &[&[u8]], argv: &[&[u8]], read_only: bool) -> mlua::Result<()> {
-    let environment = ctx.scripts.environment().map_err(mlua::Error::runtime)?;
-    let (lua, runner, resp3) = (environment.lua.clone(), environment.runner.clone(), environment.resp3.clone());
+/// How a step of a script ended, when it did not just use up its slice.
+enum Ended {
+    Returned(Value),
+    /// An error table (see environment.lua's `describe_error`).
+    Failed(Value),
+}
+
+/// Starts a script with its keys and arguments and runs its first slice. A script that needs more
+/// is left in `ctx.scripts.running`, its client waiting, and the engine resumes it ([`resume`]).
+fn start(ctx: &mut Ctx, script: &Script, keys: &[&[u8]], argv: &[&[u8]], read_only: bool) -> mlua::Result<()> {
+    let lua = ctx.scripts.environment().map_err(mlua::Error::runtime)?.lua.clone();
     let globals = lua.globals();
     globals.raw_set("KEYS", string_table(&lua, keys)?)?;
     globals.raw_set("ARGV", string_table(&lua, argv)?)?;
-    resp3.set(false);
-    let (db, in_exec, client_resp3) = (ctx.session.db, ctx.session.in_exec, ctx.session.resp3());
+    ctx.scripts.environment().map_err(mlua::Error::runtime)?.resp3.set(false);
+    let thread = ctx.scripts.thread_for(&script.function)?;
+    // Inside EXEC nothing may come between the transaction's commands; a UDP sender's session
+    // ends with its reply; the key-value interfaces wait for theirs: these run to the end.
+    if ctx.session.in_exec || ctx.session.peer.kind == PeerKind::Udp || ctx.session.client_id == 0 {
+        disarm(&thread);
+    } else {
+        arm(&thread);
+    }
+    let (saved_db, saved_in_exec) = (ctx.session.db, ctx.session.in_exec);
     // Blocking commands do not wait inside a script, as inside EXEC.
     ctx.session.in_exec = true;
+    ctx.scripts.wrote = false;
+    let stepped = step(ctx, &thread, read_only);
+    if let Ok(None) = stepped {
+        let owner = ctx.session.connection;
+        ctx.scripts.running = Some(Running {
+            thread,
+            sha: script.sha.clone(),
+            owner,
+            started: ctx.now,
+            saved_db,
+            saved_in_exec,
+            read_only,
+            killed: false,
+            held: Vec::new(),
+            orphan: None,
+        });
+        ctx.session.waits_for_script = true;
+        return Ok(());
+    }
+    ctx.session.db = saved_db;
+    ctx.session.in_exec = saved_in_exec;
+    if let Some(ended) = stepped? {
+        answer(ctx, ended, &script.sha);
+    }
+    Ok(())
+}
+
+/// Runs the suspended script's next slice on its owner's session, `ctx` (whose time is the
+/// script's start). Returns the script once it has ended — its reply written to `ctx` — for the
+/// engine to let the clients it held go on; `None` while it needs more slices.
+pub fn resume(ctx: &mut Ctx) -> Option<Running> {
+    let running = ctx.scripts.running.take()?;
+    let stepped = if running.killed {
+        killed_error(ctx, &running).map(Some)
+    } else {
+        step(ctx, &running.thread, running.read_only)
+    };
+    if let Ok(None) = stepped {
+        ctx.scripts.running = Some(running);
+        return None;
+    }
+    ctx.session.db = running.saved_db;
+    ctx.session.in_exec = running.saved_in_exec;
+    ctx.session.waits_for_script = false;
+    match stepped {
+        Ok(ended) => answer(ctx, ended.unwrap_or(Ended::Returned(Value::Nil)), &running.sha),
+        Err(error) => ctx.reply.error(&format!("ERR Error running script {}: {error}", running.sha)),
+    }
+    Some(running)
+}
+
+/// Runs a script's coroutine until it ends, or until its slice is used up (`None`).
+fn step(ctx: &mut Ctx, thread: &Thread, read_only: bool) -> mlua::Result<Option<Ended>> {
+    let environment = ctx.scripts.environment().map_err(mlua::Error::runtime)?;
+    let (lua, step, resp3) = (environment.lua.clone(), environment.step.clone(), environment.resp3.clone());
     let outcome = {
         let ctx = RefCell::new(&mut *ctx);
         lua.scope(|scope| {
@@ -108,19 +178,41 @@ fn run_script(ctx: &mut Ctx, script: &Script, keys: &[&[u8]], argv: &[&[u8]], re
                 Ok(call_command(&mut ctx, lua, &args, resp3.get(), read_only).map_or_else(|e| (e, raise), |reply| (reply, false)))
             })?;
             set_command_runner(&lua, Value::Function(call))?;
-            runner.call::<(bool, Value)>(script.function.clone())
+            step.call::<(u8, Value)>(thread.clone())
         })
     };
     set_command_runner(&lua, Value::Nil)?;
-    ctx.session.db = db;
-    ctx.session.in_exec = in_exec;
-    let (succeeded, value) = outcome?;
-    if succeeded {
-        write_reply(&mut ctx.reply, &value, client_resp3, resp3.get());
-    } else {
-        write_error(&mut ctx.reply, &value, &script.sha);
+    let suspended = take_suspended();
+    match outcome? {
+        (0, value) => Ok(Some(Ended::Returned(value))),
+        (1, error) => Ok(Some(Ended::Failed(error))),
+        _ if suspended => Ok(None),
+        // The script called coroutine.yield itself, which Redis's scripts cannot do.
+        _ => describe(ctx, thread, "attempt to yield across metamethod/C-call boundary").map(|e| Some(Ended::Failed(e))),
     }
-    Ok(())
+}
+
+/// The error a suspended script ends with when SCRIPT KILL stops it.
+fn killed_error(ctx: &mut Ctx, running: &Running) -> mlua::Result<Ended> {
+    describe(ctx, &running.thread, "Script killed by user with SCRIPT KILL...").map(Ended::Failed)
+}
+
+/// An error table for `message`, placed where the stopped script `thread` stands.
+fn describe(ctx: &mut Ctx, thread: &Thread, message: &str) -> mlua::Result<Value> {
+    let describe = ctx.scripts.environment().map_err(mlua::Error::runtime)?.describe.clone();
+    describe.call((thread.clone(), message))
+}
+
+/// Writes a script's reply, or its error with where it was raised.
+fn answer(ctx: &mut Ctx, ended: Ended, sha: &str) {
+    match ended {
+        Ended::Returned(value) => {
+            let script_resp3 = ctx.scripts.environment().is_ok_and(|e| e.resp3.get());
+            let client_resp3 = ctx.session.resp3();
+            write_reply(&mut ctx.reply, &value, client_resp3, script_resp3);
+        }
+        Ended::Failed(error) => write_error(&mut ctx.reply, &error, sha),
+    }
 }
 
 fn string_table(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
@@ -156,7 +248,7 @@ fn write_error(reply: &mut Reply, error: &Value, sha: &str) {
 fn call_command(ctx: &mut Ctx, lua: &Lua, args: &[Value], resp3: bool, read_only: bool) -> Result<Value, Value> {
     let words = arguments(args).map_err(|message| error_table(lua, message))?;
     let words: Vec<&[u8]> = words.iter().map(Vec::as_slice).collect();
-    check_callable(&words, read_only).map_err(|message| error_table(lua, message))?;
+    let writes = check_callable(&words, read_only).map_err(|message| error_table(lua, message))?;
     let mut buf = Vec::new();
     let protocol = ctx.session.protocol;
     ctx.session.protocol = if resp3 { 3 } else { 2 };
@@ -189,6 +281,7 @@ fn call_command(ctx: &mut Ctx, lua: &Lua, args: &[Value], resp3: bool, read_only
     if let Some(crate::resp::Node::Error(_)) = nodes.first() {
         return Err(value);
     }
+    ctx.scripts.wrote |= writes;
     Ok(value)
 }
 
@@ -208,8 +301,8 @@ fn arguments(args: &[Value]) -> Result<Vec<Vec<u8>>, &'static str> {
 }
 
 /// Redis's checks before a script's command runs: it exists, has the right number of arguments,
-/// may run from a script, and does not write from a read-only script.
-fn check_callable(words: &[&[u8]], read_only: bool) -> Result<(), &'static str> {
+/// may run from a script, and does not write from a read-only script. Tells whether it writes.
+fn check_callable(words: &[&[u8]], read_only: bool) -> Result<bool, &'static str> {
     let command = lookup(words[0]).ok_or("ERR Unknown Redis command called from script")?;
     let command = match (command.subcommands.is_empty(), words.get(1)) {
         (false, Some(sub)) => command
@@ -225,10 +318,11 @@ fn check_callable(words: &[&[u8]], read_only: bool) -> Result<(), &'static str> 
     if command.has_flag(Flag::NoScript) {
         return Err("ERR This Redis command is not allowed from script");
     }
-    if read_only && command.has_flag(Flag::Write) {
+    let writes = command.has_flag(Flag::Write);
+    if read_only && writes {
         return Err("ERR Write commands are not allowed from read-only scripts.");
     }
-    Ok(())
+    Ok(writes)
 }
 
 fn error_table(lua: &Lua, message: &str) -> Value {
@@ -265,10 +359,23 @@ fn script_flush(ctx: &mut Ctx, args: &[&[u8]]) {
     ctx.reply.ok();
 }
 
-/// Nothing else runs while a script does, so a client's SCRIPT KILL always finds none running.
+/// Stops the suspended script unless it has written; the engine then answers its client.
 fn script_kill(ctx: &mut Ctx, _args: &[&[u8]]) {
-    ctx.reply.error("NOTBUSY No scripts in execution right now.");
+    match &mut ctx.scripts.running {
+        None => ctx.reply.error("NOTBUSY No scripts in execution right now."),
+        Some(_) if ctx.scripts.wrote => ctx.reply.error(UNKILLABLE),
+        Some(running) => {
+            running.killed = true;
+            ctx.reply.ok();
+        }
+    }
 }
+
+const UNKILLABLE: &str = "UNKILLABLE Sorry the script already executed write commands against the dataset. \
+    You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
+
+/// The reply to another client's command while a script has run past `busy-reply-threshold`.
+pub const BUSY: &str = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
 
 const SCRIPT_HELP: &[&str] = &[
     "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -409,5 +516,114 @@ mod tests {
         let mut c = Harness::new();
         assert_eq!(eval(&mut c, "return tostring(math.random())"), "$16\r\n0.39646477363839\r\n");
         assert_eq!(eval(&mut c, "return math.random(100)"), ":85\r\n");
+    }
+
+    /// Sends `args` on `connection` without requiring a reply in the same call.
+    fn send(c: &mut Harness, connection: u64, args: &[&str]) -> crate::outbox::Output {
+        let mut input = Vec::new();
+        crate::resp::encode_command(&mut input, args);
+        c.engine.feed_one(c.now, connection, &input)
+    }
+
+    /// Ticks until `connection` gets output, as the host's timer does while a script is suspended.
+    fn tick_until_answered(c: &mut Harness, connection: u64) -> (String, usize) {
+        for ticks in 1..1000 {
+            c.advance_ms(1);
+            if let Some(out) = c.engine.tick(c.now).into_iter().find(|o| o.id == connection && !o.data.is_empty()) {
+                return (String::from_utf8_lossy(&out.data).into_owned(), ticks);
+            }
+        }
+        panic!("no answer after 1000 ticks");
+    }
+
+    const LONG_LOOP: &str = "local n = 0 for i = 1, 5000000 do n = n + 1 end return n";
+
+    #[test]
+    fn a_long_script_runs_in_slices_while_other_clients_wait() {
+        let mut c = Harness::new();
+        let other = c.another(2);
+        let out = send(&mut c, 1, &["EVAL", LONG_LOOP, "0"]);
+        assert!(out.data.is_empty(), "suspended after its first slice");
+        assert_eq!(c.engine.next_deadline(), Some(0), "the host resumes it at once");
+        let held = send(&mut c, other, &["SET", "k", "v"]);
+        assert_eq!(held.progress.map(|p| p.consumed), Some(0), "held, not refused, before busy-reply-threshold");
+        assert!(held.data.is_empty());
+        let (reply, ticks) = tick_until_answered(&mut c, 1);
+        assert_eq!(reply, ":5000000\r\n");
+        assert!(ticks >= 2, "{ticks} slices");
+        assert_eq!(c.run_on(other, &[b"SET", b"k", b"v"]), "+OK\r\n", "fed again, it runs");
+        assert_eq!(c.run(&["EVAL", "local n = 0 for i = 1, 5000000 do n = n + 1 end return n", "0"]).len(), 0, "the next script is sliced too");
+        tick_until_answered(&mut c, 1);
+    }
+
+    #[test]
+    fn past_the_threshold_others_get_busy_and_script_kill_stops_the_script() {
+        let mut c = Harness::new();
+        let other = c.another(2);
+        c.run(&["CONFIG", "SET", "busy-reply-threshold", "100"]);
+        assert_eq!(c.run(&["CONFIG", "GET", "lua-time-limit"]), "*2\r\n$14\r\nlua-time-limit\r\n$3\r\n100\r\n");
+        let body = "local i = 0 while true do i = i + 1 end";
+        assert!(send(&mut c, 1, &["EVAL", body, "0"]).data.is_empty());
+        c.advance_ms(50);
+        assert_eq!(send(&mut c, other, &["PING"]).progress.map(|p| p.consumed), Some(0));
+        c.advance_ms(50);
+        let outputs = c.engine.tick(c.now);
+        assert!(outputs.iter().any(|o| o.id == other && o.resume), "the held command is fed again, to be answered BUSY");
+        const BUSY: &str = "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n";
+        assert_eq!(c.run_on(other, &[b"PING"]), BUSY);
+        assert_eq!(c.run_on(other, &[b"CLIENT", b"LIST"]), BUSY);
+        assert_eq!(c.run_on(other, &[b"FUNCTION", b"KILL"]).starts_with("-"), true);
+        let seen = c.run_seen_by_all(other, &["SCRIPT", "KILL"]);
+        let sha = crate::scripting::sha1_hex(body.as_bytes());
+        assert!(seen.contains(&(other, "+OK\r\n".into())), "{seen:?}");
+        let killed = format!("-ERR Script killed by user with SCRIPT KILL... script: {sha}, on @user_script:1.\r\n");
+        assert!(seen.contains(&(1, killed)), "{seen:?}");
+        assert_eq!(c.engine.next_deadline(), None);
+        assert_eq!(c.run_on(other, &[b"SCRIPT", b"KILL"]), "-NOTBUSY No scripts in execution right now.\r\n");
+        assert_eq!(c.run(&["PING"]), "+PONG\r\n");
+    }
+
+    #[test]
+    fn a_script_that_wrote_cannot_be_killed_and_its_client_leaving_does_not_stop_it() {
+        let mut c = Harness::new();
+        let other = c.another(2);
+        c.run(&["CONFIG", "SET", "busy-reply-threshold", "0"]);
+        let body = "redis.call('set', 'started', '1') local n = 0 for i = 1, 5000000 do n = n + 1 end redis.call('set', 'done', n)";
+        assert!(send(&mut c, 1, &["EVAL", body, "0"]).data.is_empty());
+        assert!(c.run_on(other, &[b"SCRIPT", b"KILL"]).starts_with("-UNKILLABLE Sorry the script already executed write commands"));
+        c.engine.close(c.now, 1);
+        for _ in 0..1000 {
+            c.engine.tick(c.now);
+            if c.engine.next_deadline().is_none() {
+                break;
+            }
+        }
+        assert_eq!(c.run_on(other, &[b"GET", b"done"]), "$7\r\n5000000\r\n", "it ran to its end");
+    }
+
+    #[test]
+    fn inside_exec_a_script_runs_to_its_end() {
+        let mut c = Harness::new();
+        c.run(&["MULTI"]);
+        c.run(&["EVAL", LONG_LOOP, "0"]);
+        assert_eq!(c.run(&["EXEC"]), "*1\r\n:5000000\r\n");
+    }
+
+    #[test]
+    fn a_script_cannot_yield_by_itself() {
+        let mut c = Harness::new();
+        let body = "coroutine.yield() return 1";
+        let sha = crate::scripting::sha1_hex(body.as_bytes());
+        assert_eq!(eval(&mut c, body), format!("-ERR attempt to yield across metamethod/C-call boundary script: {sha}, on @user_script:1.\r\n"));
+        assert_eq!(eval(&mut c, "return 2"), ":2\r\n");
+    }
+
+    #[test]
+    fn the_interpreter_memory_is_capped() {
+        let mut c = Harness::new();
+        let body = "local s = string.rep('x', 300 * 1024 * 1024) return #s";
+        let sha = crate::scripting::sha1_hex(body.as_bytes());
+        assert_eq!(eval(&mut c, body), format!("-ERR not enough memory script: {sha}, on @user_script:1.\r\n"));
+        assert_eq!(eval(&mut c, "return #string.rep('x', 1024)"), ":1024\r\n", "the interpreter goes on");
     }
 }

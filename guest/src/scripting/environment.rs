@@ -19,8 +19,10 @@ const ENVIRONMENT: &str = include_str!("environment.lua");
 /// A ready Lua state and the handles cachet keeps into it.
 pub struct Environment {
     pub lua: Lua,
-    /// Runs a compiled script under the error handler: `(true, result)` or `(false, error)`.
-    pub runner: Function,
+    /// Runs a script's coroutine for a slice: `(0, result)`, `(1, error)` or `(2)` if suspended.
+    pub step: Function,
+    /// `(coroutine, error)` to the error table a script's error reply is made of.
+    pub describe: Function,
     /// The table of engine functions environment.lua was given; `call` is set for each run.
     /// Whether the running script asked for RESP3 replies (`redis.setresp(3)`).
     pub resp3: Rc<Cell<bool>>,
@@ -38,8 +40,8 @@ impl Environment {
         let lua = unsafe { Lua::unsafe_new_with(libs, LuaOptions::new()) };
         let resp3 = Rc::new(Cell::new(false));
         let engine = engine_functions(&lua, &resp3, generator)?;
-        let runner: Function = lua.load(ENVIRONMENT).set_name("=environment").call(engine)?;
-        Ok(Environment { lua, runner, resp3 })
+        let driver: Table = lua.load(ENVIRONMENT).set_name("=environment").call(engine)?;
+        Ok(Environment { step: driver.get("step")?, describe: driver.get("describe")?, lua, resp3 })
     }
 }
 

@@ -5,6 +5,7 @@
 mod convert;
 mod environment;
 mod rand48;
+mod slices;
 
 use rand48::Rand48;
 use std::cell::RefCell;
@@ -12,10 +13,18 @@ use std::rc::Rc;
 
 pub use convert::{number_argument, reply_to_lua, write_reply};
 pub use environment::{Environment, set_command_runner, sha1_hex};
+pub use slices::{arm, disarm, take_suspended};
 
+use crate::session::Session;
+use crate::time::Now;
 use foldhash::fast::FixedState;
-use mlua::Function;
+use mlua::{Function, Thread, thread::ThreadStatus};
 use std::collections::HashMap;
+
+/// The most memory the interpreter may hold, scripts' data included. Redis sets no such bound; in
+/// cachet a script's memory is the engine's, shared with the keyspace, so one script cannot take
+/// it all.
+pub const MEMORY_LIMIT: usize = 256 * 1024 * 1024;
 
 /// A compiled script and its name.
 #[derive(Clone)]
@@ -29,12 +38,51 @@ pub struct Scripts {
     state: Option<State>,
     /// `math.random`'s generator, kept across SCRIPT FLUSH as Redis keeps it.
     generator: Rc<RefCell<Rand48>>,
+    /// The script suspended between two slices, if one is.
+    pub running: Option<Running>,
+    /// The script being run has run a write command: SCRIPT KILL can no longer stop it.
+    pub wrote: bool,
 }
 
 struct State {
     environment: Environment,
     /// Compiled scripts by lower-case SHA-1 (a fixed hasher: the names are hashes already).
     cache: HashMap<String, Function, FixedState>,
+    /// The coroutine scripts run in, reused while each ends normally.
+    thread: Option<Thread>,
+}
+
+/// A script suspended at the end of a slice, and what the engine keeps for it until it ends.
+pub struct Running {
+    pub thread: Thread,
+    pub sha: String,
+    /// The connection that ran it.
+    pub owner: u64,
+    /// When it started: the time its commands see, frozen for the whole script as in Redis.
+    pub started: Now,
+    /// The owner's database and EXEC flag before the script, given back when it ends.
+    pub saved_db: usize,
+    pub saved_in_exec: bool,
+    pub read_only: bool,
+    /// SCRIPT KILL stopped it: it is not resumed again.
+    pub killed: bool,
+    /// Connections whose commands wait for the script's end, in the order they came.
+    pub held: Vec<u64>,
+    /// The owner's session once its connection closed: the script runs to its end, unanswered.
+    pub orphan: Option<Box<Session>>,
+}
+
+impl Running {
+    /// Whether it has run for `threshold_ms` or more: other clients get `-BUSY` instead of waiting.
+    pub fn is_busy(&self, now: Now, threshold_ms: u64) -> bool {
+        now.mono_ns.saturating_sub(self.started.mono_ns) >= threshold_ms.saturating_mul(1_000_000)
+    }
+
+    pub fn hold(&mut self, connection: u64) {
+        if !self.held.contains(&connection) {
+            self.held.push(connection);
+        }
+    }
 }
 
 impl Scripts {
@@ -46,7 +94,9 @@ impl Scripts {
     fn state(&mut self) -> Result<&mut State, String> {
         if self.state.is_none() {
             let environment = Environment::new(&self.generator).map_err(|e| format!("ERR could not start Lua: {e}"))?;
-            self.state = Some(State { environment, cache: HashMap::default() });
+            // A script that allocates past the cap gets Lua's "not enough memory" error.
+            environment.lua.set_memory_limit(MEMORY_LIMIT).map_err(|e| format!("ERR could not start Lua: {e}"))?;
+            self.state = Some(State { environment, cache: HashMap::default(), thread: None });
         }
         self.state.as_mut().ok_or_else(|| "ERR could not start Lua".to_string())
     }
@@ -76,6 +126,20 @@ impl Scripts {
     pub fn exists(&self, sha: &[u8]) -> bool {
         let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
         self.state.as_ref().is_some_and(|state| state.cache.contains_key(&sha))
+    }
+
+    /// A coroutine to run `function` in: the last one again when it ended normally.
+    pub fn thread_for(&mut self, function: &Function) -> mlua::Result<Thread> {
+        let state = self.state().map_err(mlua::Error::runtime)?;
+        if let Some(thread) = &state.thread
+            && thread.status() == ThreadStatus::Finished
+        {
+            thread.reset(function.clone())?;
+            return Ok(thread.clone());
+        }
+        let thread = state.environment.lua.create_thread(function.clone())?;
+        state.thread = Some(thread.clone());
+        Ok(thread)
     }
 
     /// Forgets every script and the interpreter with them (SCRIPT FLUSH): its memory returns.
