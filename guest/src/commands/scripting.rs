@@ -4,11 +4,10 @@
 //! its script cache are in [`crate::scripting`].
 
 use super::{Command, Ctx, Flag, dispatch, int_arg, is, lookup};
-use crate::resp::{Limits, Reply, ReplyDecoder};
-use crate::scripting::{Running, Script, arm, disarm, number_argument, reply_to_lua, set_command_runner, take_suspended, write_reply};
+use crate::resp::Reply;
+use crate::scripting::{CommandRunner, Running, Script, arm, disarm, script_resp3, set_script_resp3, take_suspended, with_runner, write_reply};
 use crate::session::PeerKind;
-use mlua::{Lua, Table, Thread, Value, Variadic};
-use std::cell::RefCell;
+use mlua::{Lua, Thread, Value, ffi};
 
 const EVAL: &[Flag] = &[Flag::NoScript, Flag::Stale, Flag::MovableKeys];
 const EVAL_RO: &[Flag] = &[Flag::ReadOnly, Flag::NoScript, Flag::Stale, Flag::MovableKeys];
@@ -100,10 +99,8 @@ enum Ended {
 /// is left in `ctx.scripts.running`, its client waiting, and the engine resumes it ([`resume`]).
 fn start(ctx: &mut Ctx, script: &Script, keys: &[&[u8]], argv: &[&[u8]], read_only: bool) -> mlua::Result<()> {
     let lua = ctx.scripts.environment().map_err(mlua::Error::runtime)?.lua.clone();
-    let globals = lua.globals();
-    globals.raw_set("KEYS", string_table(&lua, keys)?)?;
-    globals.raw_set("ARGV", string_table(&lua, argv)?)?;
-    ctx.scripts.environment().map_err(mlua::Error::runtime)?.resp3.set(false);
+    set_globals(&lua, keys, argv)?;
+    set_script_resp3(false);
     let thread = ctx.scripts.thread_for(&script.function)?;
     // Inside EXEC nothing may come between the transaction's commands; a UDP sender's session
     // ends with its reply; the key-value interfaces wait for theirs: these run to the end.
@@ -168,20 +165,8 @@ pub fn resume(ctx: &mut Ctx) -> Option<Running> {
 
 /// Runs a script's coroutine until it ends, or until its slice is used up (`None`).
 fn step(ctx: &mut Ctx, thread: &Thread, read_only: bool) -> mlua::Result<Option<Ended>> {
-    let environment = ctx.scripts.environment().map_err(mlua::Error::runtime)?;
-    let (lua, step, resp3) = (environment.lua.clone(), environment.step.clone(), environment.resp3.clone());
-    let outcome = {
-        let ctx = RefCell::new(&mut *ctx);
-        lua.scope(|scope| {
-            let call = scope.create_function_mut(|lua, (raise, args): (bool, Variadic<Value>)| {
-                let mut ctx = ctx.borrow_mut();
-                Ok(call_command(&mut ctx, lua, &args, resp3.get(), read_only).map_or_else(|e| (e, raise), |reply| (reply, false)))
-            })?;
-            set_command_runner(&lua, Value::Function(call))?;
-            step.call::<(u8, Value)>(thread.clone())
-        })
-    };
-    set_command_runner(&lua, Value::Nil)?;
+    let step = ctx.scripts.environment().map_err(mlua::Error::runtime)?.step.clone();
+    let outcome = with_runner(&mut ScriptCommands { ctx: &mut *ctx, read_only }, || step.call::<(u8, Value)>(thread.clone()));
     let suspended = take_suspended();
     match outcome? {
         (0, value) => Ok(Some(Ended::Returned(value))),
@@ -207,20 +192,32 @@ fn describe(ctx: &mut Ctx, thread: &Thread, message: &str) -> mlua::Result<Value
 fn answer(ctx: &mut Ctx, ended: Ended, sha: &str) {
     match ended {
         Ended::Returned(value) => {
-            let script_resp3 = ctx.scripts.environment().is_ok_and(|e| e.resp3.get());
             let client_resp3 = ctx.session.resp3();
-            write_reply(&mut ctx.reply, &value, client_resp3, script_resp3);
+            write_reply(&mut ctx.reply, &value, client_resp3, script_resp3());
         }
         Ended::Failed(error) => write_error(&mut ctx.reply, &error, sha),
     }
 }
 
-fn string_table(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
-    let table = lua.create_table_with_capacity(items.len(), 0)?;
-    for (i, item) in items.iter().enumerate() {
-        table.raw_set(i + 1, lua.create_string(item)?)?;
+/// Sets the globals KEYS and ARGV, the script's keys and arguments, in one call into Lua.
+fn set_globals(lua: &Lua, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<()> {
+    // SAFETY: `exec_raw` runs this protected, with stack room checked for the few slots used; the
+    // globals table is set raw (it refuses writes from scripts).
+    unsafe {
+        lua.exec_raw::<()>((), |state| {
+            ffi::lua_pushvalue(state, ffi::LUA_GLOBALSINDEX);
+            for (name, items) in [(c"KEYS", keys), (c"ARGV", argv)] {
+                ffi::lua_pushstring(state, name.as_ptr());
+                ffi::lua_createtable(state, items.len().try_into().unwrap_or(0), 0);
+                for (i, item) in items.iter().enumerate() {
+                    ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
+                    ffi::lua_rawseti(state, -2, (i + 1) as _);
+                }
+                ffi::lua_rawset(state, -3);
+            }
+            ffi::lua_settop(state, -2);
+        })
     }
-    Ok(table)
 }
 
 /// A script's uncaught error: its `err` text, and where in the script it was raised.
@@ -243,16 +240,19 @@ fn write_error(reply: &mut Reply, error: &Value, sha: &str) {
     reply.error_bytes(&text);
 }
 
-/// `redis.call` and `redis.pcall`: runs a command for the script and gives its reply as a Lua
-/// value, or the error table the script sees (raised by `redis.call`, returned by `redis.pcall`).
-fn call_command(ctx: &mut Ctx, lua: &Lua, args: &[Value], resp3: bool, read_only: bool) -> Result<Value, Value> {
-    let words = arguments(args).map_err(|message| error_table(lua, message))?;
-    let words: Vec<&[u8]> = words.iter().map(Vec::as_slice).collect();
-    let writes = check_callable(&words, read_only).map_err(|message| error_table(lua, message))?;
-    let mut buf = Vec::new();
-    let protocol = ctx.session.protocol;
-    ctx.session.protocol = if resp3 { 3 } else { 2 };
-    {
+/// `redis.call` and `redis.pcall` of a running script: its commands run through the engine's
+/// dispatch in the script's context, as a client's would.
+struct ScriptCommands<'c, 'a> {
+    ctx: &'c mut Ctx<'a>,
+    read_only: bool,
+}
+
+impl CommandRunner for ScriptCommands<'_, '_> {
+    fn run(&mut self, words: &[&[u8]], resp3: bool, buf: &mut Vec<u8>) -> Result<(), &'static str> {
+        let writes = check_callable(words, self.read_only)?;
+        let ctx = &mut *self.ctx;
+        let protocol = ctx.session.protocol;
+        ctx.session.protocol = if resp3 { 3 } else { 2 };
         let mut inner = Ctx {
             keyspace: &mut *ctx.keyspace,
             config: &mut *ctx.config,
@@ -261,7 +261,7 @@ fn call_command(ctx: &mut Ctx, lua: &Lua, args: &[Value], resp3: bool, read_only
             session: &mut *ctx.session,
             others: ctx.others,
             facts: ctx.facts,
-            reply: Reply::new(&mut buf, resp3),
+            reply: Reply::new(buf, resp3),
             outbox: &mut *ctx.outbox,
             watches: &mut *ctx.watches,
             pubsub: &mut *ctx.pubsub,
@@ -272,32 +272,11 @@ fn call_command(ctx: &mut Ctx, lua: &Lua, args: &[Value], resp3: bool, read_only
             scripts: &mut *ctx.scripts,
             now: ctx.now,
         };
-        dispatch(&mut inner, &words);
+        dispatch(&mut inner, words);
+        ctx.session.protocol = protocol;
+        ctx.scripts.wrote |= writes && buf.first() != Some(&b'-');
+        Ok(())
     }
-    ctx.session.protocol = protocol;
-    let nodes = ReplyDecoder::new(Limits::default()).decode(&buf).ok().and_then(|(nodes, _)| nodes);
-    let nodes = nodes.ok_or_else(|| error_table(lua, "ERR the command's reply could not be read"))?;
-    let value = reply_to_lua(lua, &nodes, resp3).map_err(|e| error_table(lua, &format!("ERR {e}")))?;
-    if let Some(crate::resp::Node::Error(_)) = nodes.first() {
-        return Err(value);
-    }
-    ctx.scripts.wrote |= writes;
-    Ok(value)
-}
-
-/// The script's arguments as a command line: strings as they are, numbers as Redis prints them.
-fn arguments(args: &[Value]) -> Result<Vec<Vec<u8>>, &'static str> {
-    if args.is_empty() {
-        return Err("ERR Please specify at least one argument for this redis lib call");
-    }
-    args.iter()
-        .map(|arg| match arg {
-            Value::String(s) => Ok(s.as_bytes().to_vec()),
-            Value::Integer(n) => Ok(number_argument(*n as f64).into_bytes()),
-            Value::Number(n) => Ok(number_argument(*n).into_bytes()),
-            _ => Err("ERR Lua redis lib command arguments must be strings or integers"),
-        })
-        .collect()
 }
 
 /// Redis's checks before a script's command runs: it exists, has the right number of arguments,
@@ -323,11 +302,6 @@ fn check_callable(words: &[&[u8]], read_only: bool) -> Result<bool, &'static str
         return Err("ERR Write commands are not allowed from read-only scripts.");
     }
     Ok(writes)
-}
-
-fn error_table(lua: &Lua, message: &str) -> Value {
-    let table = lua.create_table().and_then(|t| t.raw_set("err", message).map(|()| t));
-    table.map_or(Value::Nil, Value::Table)
 }
 
 fn script_load(ctx: &mut Ctx, args: &[&[u8]]) {

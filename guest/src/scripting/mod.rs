@@ -2,6 +2,7 @@
 //! has compiled, by their SHA-1 (EVAL's script cache). Running a script against the keyspace is
 //! the commands' part (`commands::scripting`); this module knows Lua, not commands.
 
+mod calls;
 mod convert;
 mod environment;
 mod rand48;
@@ -11,8 +12,9 @@ use rand48::Rand48;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-pub use convert::{number_argument, reply_to_lua, write_reply};
-pub use environment::{Environment, set_command_runner, sha1_hex};
+pub use calls::{CommandRunner, script_resp3, set_script_resp3, with_runner};
+pub use convert::write_reply;
+pub use environment::{Environment, sha1_hex};
 pub use slices::{arm, disarm, take_suspended};
 
 use crate::session::Session;
