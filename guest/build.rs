@@ -33,6 +33,10 @@ fn main() {
     wasm_exceptions()
         .file(wasi.join("libc-bottom-half/signal/signal.c"))
         .compile("wasi-emulated-signal");
+    // Linked whole, ahead of wasi-libc, so that its file and clock functions stay out.
+    println!("cargo:rerun-if-changed=src/scripting/no_files.c");
+    wasm_exceptions().file("src/scripting/no_files.c").compile("no_files");
+    println!("cargo:rustc-link-lib=static:+whole-archive=no_files");
     println!("cargo:rustc-link-search=native={}", out_dir.display());
 }
 

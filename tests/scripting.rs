@@ -313,3 +313,30 @@ fn runaway_scripts_get_busy_replies_and_are_killed_as_on_redis() {
     assert!(ours[3].starts_with("+OK") && ours[4].starts_with("-ERR Script killed by user"), "{ours:?}");
     assert!(ours[9].starts_with("-UNKILLABLE") && ours[10] == ":10000000\r\n", "{ours:?}");
 }
+
+/// A script that wrote and never ends cannot be killed; as with Redis, SHUTDOWN NOSAVE is the way
+/// out. In cachet it ends the engine instead of the process: the host starts a fresh one, the
+/// keyspace is lost as a restarted redis-server's would be, and every connection but the one that
+/// sent SHUTDOWN stays open.
+#[test]
+fn shutdown_nosave_ends_an_unkillable_script_by_resetting_the_engine() {
+    let server = Server::start(&[]);
+    let (mut owner, mut other) = (server.raw(), server.raw());
+    let mut ask = |client: &mut Raw, args: &[&str]| {
+        client.send(resp(args).as_bytes());
+        String::from_utf8_lossy(&client.reply()).into_owned()
+    };
+    assert_eq!(ask(&mut other, &["CONFIG", "SET", "busy-reply-threshold", "0"]), "+OK\r\n");
+    assert_eq!(ask(&mut other, &["SET", "kept", "until the reset"]), "+OK\r\n");
+    owner.send(resp(&["EVAL", "redis.call('set', 'x', '1') while true do end", "0"]).as_bytes());
+    wait_until("a BUSY reply", || ask(&mut other, &["PING"]).starts_with("-BUSY"));
+    assert!(ask(&mut other, &["SCRIPT", "KILL"]).starts_with("-UNKILLABLE"));
+    assert!(ask(&mut other, &["SHUTDOWN"]).starts_with("-BUSY"), "only SHUTDOWN NOSAVE passes");
+    other.send(resp(&["SHUTDOWN", "NOSAVE"]).as_bytes());
+    assert!(other.closed(), "the connection that stopped the engine is closed");
+    assert_eq!(String::from_utf8_lossy(&owner.reply()), "-ERR internal error: the engine faulted while this client was blocked; the cache was reset\r\n");
+    assert_eq!(ask(&mut owner, &["GET", "kept"]), "$-1\r\n", "the keyspace was reset");
+    assert_eq!(ask(&mut owner, &["PING"]), "+PONG\r\n");
+    let mut fresh = server.raw();
+    assert!(ask(&mut fresh, &["SHUTDOWN"]).starts_with("-ERR cachet is stopped by its host"));
+}

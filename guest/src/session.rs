@@ -259,7 +259,10 @@ impl Session {
     pub fn encode(&self) -> Vec<u8> {
         let names: usize = [&self.name, &self.lib_name, &self.lib_version].iter().map(|field| 4 + field.as_ref().map_or(0, Vec::len)).sum();
         let mut out = Vec::with_capacity(5 + 4 + 8 + 8 + names);
-        out.extend_from_slice(&[FORMAT, self.protocol, u8::from(self.authenticated), u8::from(self.tracking), u8::from(self.blocked)]);
+        // A client whose script was suspended waits as a blocked one does: a fresh engine tells it
+        // the engine faulted meanwhile.
+        let waiting = self.blocked || self.waits_for_script;
+        out.extend_from_slice(&[FORMAT, self.protocol, u8::from(self.authenticated), u8::from(self.tracking), u8::from(waiting)]);
         out.extend_from_slice(&(self.db as u32).to_le_bytes());
         out.extend_from_slice(&self.client_id.to_le_bytes());
         out.extend_from_slice(&self.created_ms.to_le_bytes());

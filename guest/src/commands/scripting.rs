@@ -21,6 +21,8 @@ pub const COMMANDS: &[Command] = &[
         .doc("Executes a read-only server-side Lua script.", "7.0.0", "Depends on the script that is executed.", "script numkeys [key [key ...]] [arg [arg ...]]"),
     Command::new("evalsha_ro", -3, evalsha_ro).flags(EVAL_RO).counted_keys(2).group("scripting")
         .doc("Executes a read-only server-side Lua script by SHA1 digest.", "7.0.0", "Depends on the script that is executed.", "sha1 numkeys [key [key ...]] [arg [arg ...]]"),
+    Command::new("shutdown", -1, shutdown).flags(&[Flag::Admin, Flag::NoScript, Flag::Loading, Flag::Stale, Flag::Sentinel, Flag::AllowBusy]).group("server")
+        .doc("Synchronously saves the database(s) to disk and shuts down the Redis server.", "1.0.0", "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)", "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]"),
     Command::new("script", -2, super::subcommand_required).group("scripting")
         .doc("A container for Lua scripts management commands.", "2.6.0", "Depends on subcommand.", "")
         .subcommands(&[
@@ -129,6 +131,7 @@ fn start(ctx: &mut Ctx, script: &Script, keys: &[&[u8]], argv: &[&[u8]], read_on
             orphan: None,
         });
         ctx.session.waits_for_script = true;
+        ctx.session.changed = true;
         return Ok(());
     }
     ctx.session.db = saved_db;
@@ -156,6 +159,7 @@ pub fn resume(ctx: &mut Ctx) -> Option<Running> {
     ctx.session.db = running.saved_db;
     ctx.session.in_exec = running.saved_in_exec;
     ctx.session.waits_for_script = false;
+    ctx.session.changed = true;
     match stepped {
         Ok(ended) => answer(ctx, ended.unwrap_or(Ended::Returned(Value::Nil)), &running.sha),
         Err(error) => ctx.reply.error(&format!("ERR Error running script {}: {error}", running.sha)),
@@ -343,6 +347,23 @@ fn script_kill(ctx: &mut Ctx, _args: &[&[u8]]) {
             ctx.reply.ok();
         }
     }
+}
+
+/// SHUTDOWN: the host, not the engine, runs and stops cachet's server (SIGTERM). The one use left
+/// is Redis's answer to a script that has written and will not end: SHUTDOWN NOSAVE, which here
+/// ends the engine — the host replaces it with a fresh one, as after any fault, so the keyspace
+/// is lost as a restarted redis-server's would be, and the connections stay open.
+fn shutdown(ctx: &mut Ctx, args: &[&[u8]]) {
+    if ends_busy_script(args) && ctx.scripts.running.is_some() {
+        crate::log::warn("SHUTDOWN NOSAVE while a script runs: the engine stops and its host starts a fresh one");
+        std::process::abort();
+    }
+    ctx.reply.error("ERR cachet is stopped by its host (SIGTERM or SIGINT to the cachet process), not by SHUTDOWN; SHUTDOWN NOSAVE only ends a busy script by resetting the engine");
+}
+
+/// Whether a command is SHUTDOWN NOSAVE, which Redis takes while a script is busy.
+pub fn ends_busy_script(args: &[&[u8]]) -> bool {
+    args.len() == 2 && is(args[0], "shutdown") && args[1].first().is_some_and(|c| c.eq_ignore_ascii_case(&b'n'))
 }
 
 const UNKILLABLE: &str = "UNKILLABLE Sorry the script already executed write commands against the dataset. \
@@ -546,6 +567,7 @@ mod tests {
         const BUSY: &str = "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n";
         assert_eq!(c.run_on(other, &[b"PING"]), BUSY);
         assert_eq!(c.run_on(other, &[b"CLIENT", b"LIST"]), BUSY);
+        assert_eq!(c.run_on(other, &[b"SHUTDOWN"]), BUSY, "only SHUTDOWN NOSAVE passes");
         assert!(c.run_on(other, &[b"FUNCTION", b"KILL"]).starts_with("-"));
         let seen = c.run_seen_by_all(other, &["SCRIPT", "KILL"]);
         let sha = crate::scripting::sha1_hex(body.as_bytes());
@@ -555,6 +577,7 @@ mod tests {
         assert_eq!(c.engine.next_deadline(), None);
         assert_eq!(c.run_on(other, &[b"SCRIPT", b"KILL"]), "-NOTBUSY No scripts in execution right now.\r\n");
         assert_eq!(c.run(&["PING"]), "+PONG\r\n");
+        assert!(c.run(&["SHUTDOWN", "NOSAVE"]).starts_with("-ERR cachet is stopped by its host"), "no script: nothing to end");
     }
 
     #[test]

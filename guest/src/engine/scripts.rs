@@ -32,9 +32,12 @@ impl Engine {
             running.hold(session.connection);
             return Gate::Hold;
         }
-        let allowed = args.first().and_then(|name| crate::commands::lookup(name)).is_some_and(|command| {
-            command.has_flag(crate::commands::Flag::AllowBusy) || (command.name == "script" && args.len() == 2 && crate::commands::is(args[1], "kill"))
-        });
+        let allowed = match args.first().and_then(|name| crate::commands::lookup(name)) {
+            Some(command) if command.name == "shutdown" => crate::commands::scripting::ends_busy_script(args),
+            Some(command) if command.name == "script" => args.len() == 2 && crate::commands::is(args[1], "kill"),
+            Some(command) => command.has_flag(crate::commands::Flag::AllowBusy),
+            None => false,
+        };
         if allowed { Gate::Run } else { Gate::Refuse(crate::commands::scripting::BUSY) }
     }
 
