@@ -5,9 +5,10 @@
 
 use super::{Command, Ctx, Flag, dispatch, int_arg, is, lookup};
 use crate::resp::{Limits, Reply, ReplyDecoder};
-use crate::scripting::{Script, number_argument, reply_to_lua, set_command_runner, write_reply};
-use mlua::{Lua, Table, Value, Variadic};
-use std::cell::RefCell;
+use crate::scripting::{number_argument, reply_to_lua, set_command_runner, write_reply};
+use mlua::{Function, Lua, Table, Value, Variadic};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 const EVAL: &[Flag] = &[Flag::NoScript, Flag::Stale, Flag::MovableKeys];
 const EVAL_RO: &[Flag] = &[Flag::ReadOnly, Flag::NoScript, Flag::Stale, Flag::MovableKeys];
@@ -82,24 +83,61 @@ fn run(ctx: &mut Ctx, args: &[&[u8]], source: Source, read_only: bool) {
         Ok(script) => script,
         Err(error) => return ctx.reply.error(&error),
     };
+    let environment = match ctx.scripts.environment() {
+        Ok(environment) => environment,
+        Err(error) => return ctx.reply.error(&error),
+    };
+    let runnable = Runnable {
+        lua: environment.lua.clone(),
+        runner: environment.runner.clone(),
+        resp3: environment.resp3.clone(),
+        function: script.function,
+        name: script.sha,
+        globals: true,
+        allow_oom: false,
+    };
     let (keys, argv) = args[3..].split_at(numkeys as usize);
-    if let Err(error) = run_script(ctx, &script, keys, argv, read_only) {
-        ctx.reply.error(&format!("ERR Error running script {}: {error}", script.sha));
+    run_script(ctx, &runnable, keys, argv, read_only);
+}
+
+/// A script or a function, ready to run: the interpreter it lives in, and how its errors name it.
+pub(super) struct Runnable {
+    pub lua: Lua,
+    /// Calls `function` with the keys and arguments tables under the error handler: `(true,
+    /// result)` or `(false, error)`.
+    pub runner: Function,
+    /// Whether the running code asked for RESP3 replies (`redis.setresp(3)`).
+    pub resp3: Rc<Cell<bool>>,
+    pub function: Function,
+    /// The script's SHA-1, or the function's name.
+    pub name: String,
+    /// EVAL's scripts find their keys and arguments in the globals KEYS and ARGV.
+    pub globals: bool,
+    /// A function flagged `allow-oom`: its writes run even over `maxmemory`.
+    pub allow_oom: bool,
+}
+
+/// Runs a script or function and writes its reply (or its error, with where it happened). The
+/// client's database and protocol are its own again afterwards, whatever the code selected.
+pub(super) fn run_script(ctx: &mut Ctx, runnable: &Runnable, keys: &[&[u8]], argv: &[&[u8]], read_only: bool) {
+    if let Err(error) = try_run_script(ctx, runnable, keys, argv, read_only) {
+        ctx.reply.error(&format!("ERR Error running script {}: {error}", runnable.name));
     }
 }
 
-/// Runs a compiled script and writes its reply (or its error, with where it happened). The
-/// client's database and protocol are its own again afterwards, whatever the script selected.
-fn run_script(ctx: &mut Ctx, script: &Script, keys: &[&[u8]], argv: &[&[u8]], read_only: bool) -> mlua::Result<()> {
-    let environment = ctx.scripts.environment().map_err(mlua::Error::runtime)?;
-    let (lua, runner, resp3) = (environment.lua.clone(), environment.runner.clone(), environment.resp3.clone());
-    let globals = lua.globals();
-    globals.raw_set("KEYS", string_table(&lua, keys)?)?;
-    globals.raw_set("ARGV", string_table(&lua, argv)?)?;
+fn try_run_script(ctx: &mut Ctx, runnable: &Runnable, keys: &[&[u8]], argv: &[&[u8]], read_only: bool) -> mlua::Result<()> {
+    let Runnable { lua, runner, resp3, .. } = runnable;
+    let (keys, argv) = (string_table(lua, keys)?, string_table(lua, argv)?);
+    if runnable.globals {
+        let globals = lua.globals();
+        globals.raw_set("KEYS", &keys)?;
+        globals.raw_set("ARGV", &argv)?;
+    }
     resp3.set(false);
-    let (db, in_exec, client_resp3) = (ctx.session.db, ctx.session.in_exec, ctx.session.resp3());
+    let (db, in_exec, allow_oom, client_resp3) = (ctx.session.db, ctx.session.in_exec, ctx.session.script_allows_oom, ctx.session.resp3());
     // Blocking commands do not wait inside a script, as inside EXEC.
     ctx.session.in_exec = true;
+    ctx.session.script_allows_oom = runnable.allow_oom;
     let outcome = {
         let ctx = RefCell::new(&mut *ctx);
         lua.scope(|scope| {
@@ -107,18 +145,19 @@ fn run_script(ctx: &mut Ctx, script: &Script, keys: &[&[u8]], argv: &[&[u8]], re
                 let mut ctx = ctx.borrow_mut();
                 Ok(call_command(&mut ctx, lua, &args, resp3.get(), read_only).map_or_else(|e| (e, raise), |reply| (reply, false)))
             })?;
-            set_command_runner(&lua, Value::Function(call))?;
-            runner.call::<(bool, Value)>(script.function.clone())
+            set_command_runner(lua, Value::Function(call))?;
+            runner.call::<(bool, Value)>((runnable.function.clone(), keys, argv))
         })
     };
-    set_command_runner(&lua, Value::Nil)?;
+    set_command_runner(lua, Value::Nil)?;
     ctx.session.db = db;
     ctx.session.in_exec = in_exec;
+    ctx.session.script_allows_oom = allow_oom;
     let (succeeded, value) = outcome?;
     if succeeded {
         write_reply(&mut ctx.reply, &value, client_resp3, resp3.get());
     } else {
-        write_error(&mut ctx.reply, &value, &script.sha);
+        write_error(&mut ctx.reply, &value, &runnable.name);
     }
     Ok(())
 }
@@ -131,10 +170,11 @@ fn string_table(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
     Ok(table)
 }
 
-/// A script's uncaught error: its `err` text, and where in the script it was raised.
-fn write_error(reply: &mut Reply, error: &Value, sha: &str) {
+/// A script's uncaught error: its `err` text, and where in the script it was raised; `name` is
+/// the script's SHA-1 or the function's name.
+fn write_error(reply: &mut Reply, error: &Value, name: &str) {
     let Value::Table(error) = error else {
-        reply.error(&format!("ERR Error running script {sha}, execution failure"));
+        reply.error(&format!("ERR Error running script {name}, execution failure"));
         return;
     };
     let mut text = match error.raw_get::<Value>("err") {
@@ -144,7 +184,7 @@ fn write_error(reply: &mut Reply, error: &Value, sha: &str) {
     let source = error.raw_get::<Option<mlua::LuaString>>("source").ok().flatten();
     let line = error.raw_get::<Option<i64>>("line").ok().flatten();
     if let (Some(source), Some(line)) = (source, line) {
-        text.extend_from_slice(format!(" script: {sha}, on ").as_bytes());
+        text.extend_from_slice(format!(" script: {name}, on ").as_bytes());
         text.extend_from_slice(&source.as_bytes());
         text.extend_from_slice(format!(":{line}.").as_bytes());
     }

@@ -152,14 +152,14 @@ function math.randomseed(...)
   engine.randomseed(check_int('randomseed', 1, select('#', ...), (...)))
 end
 
--- The innermost frame of the user's script: errors are reported at its line.
+-- The innermost frame of the user's script (or FUNCTION library): errors are reported at its line.
 local function script_frame()
   for level = 3, 20 do
     local info = getinfo(level, 'Sl')
     if info == nil then
       return nil
     end
-    if info.source == '@user_script' then
+    if info.source == '@user_script' or info.source == '@user_function' then
       return info
     end
   end

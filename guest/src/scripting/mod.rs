@@ -4,6 +4,10 @@
 
 mod convert;
 mod environment;
+mod function_dump;
+mod functions;
+mod library_header;
+mod lzf;
 mod rand48;
 
 use rand48::Rand48;
@@ -12,6 +16,8 @@ use std::rc::Rc;
 
 pub use convert::{number_argument, reply_to_lua, write_reply};
 pub use environment::{Environment, set_command_runner, sha1_hex};
+pub use function_dump::{decode as decode_function_dump, encode as encode_function_dump};
+pub use functions::{ALLOW_OOM, ENGINE, FLAG_NAMES, Functions, Library, NO_WRITES, RestorePolicy};
 
 use foldhash::fast::FixedState;
 use mlua::Function;
@@ -24,11 +30,19 @@ pub struct Script {
     pub function: Function,
 }
 
-#[derive(Default)]
 pub struct Scripts {
     state: Option<State>,
     /// `math.random`'s generator, kept across SCRIPT FLUSH as Redis keeps it.
     generator: Rc<RefCell<Rand48>>,
+    /// FUNCTION's libraries, in an interpreter of their own.
+    pub functions: Functions,
+}
+
+impl Default for Scripts {
+    fn default() -> Self {
+        let generator = Rc::default();
+        Scripts { state: None, functions: Functions::new(&generator), generator }
+    }
 }
 
 struct State {
@@ -95,7 +109,7 @@ impl Scripts {
 }
 
 /// The message of a compile error, without what mlua adds around Lua's own text.
-fn compile_error(error: &mlua::Error) -> String {
+pub(crate) fn compile_error(error: &mlua::Error) -> String {
     match error {
         mlua::Error::SyntaxError { message, .. } => message.clone(),
         other => other.to_string(),
