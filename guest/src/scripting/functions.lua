@@ -130,10 +130,11 @@ local function registrar(registered)
       -- Redis 7.0 names libraries in this error about a function's name.
       fail('Library names can only contain letters, numbers, or underscores(_) and must be at least one character long')
     end
-    if registered.names[name:lower()] then
+    -- Case-sensitive within a library, though FCALL finds functions in any letter case.
+    if registered.names[name] then
       fail('Function already exists in the library')
     end
-    registered.names[name:lower()] = true
+    registered.names[name] = true
     registered[#registered + 1] = {name = name, callback = callback, flags = flags, description = description}
   end
 end

@@ -55,9 +55,11 @@ struct Libraries {
 }
 
 impl Libraries {
+    /// Adds a library. Two of its functions whose names differ only in letter case (Redis lets a
+    /// library have both) leave FCALL the first.
     fn insert(&mut self, library: Library) {
         for function in &library.functions {
-            self.owners.insert(function.name.to_ascii_lowercase(), library.name.clone());
+            self.owners.entry(function.name.to_ascii_lowercase()).or_insert_with(|| library.name.clone());
         }
         self.by_name.insert(library.name.clone(), library);
     }
@@ -65,7 +67,10 @@ impl Libraries {
     fn remove(&mut self, name: &str) -> Option<Library> {
         let library = self.by_name.remove(name)?;
         for function in &library.functions {
-            self.owners.remove(&function.name.to_ascii_lowercase());
+            let lower = function.name.to_ascii_lowercase();
+            if self.owners.get(&lower) == Some(&library.name) {
+                self.owners.remove(&lower);
+            }
         }
         Some(library)
     }
@@ -241,7 +246,7 @@ impl Functions {
     }
 
     pub fn functions_count(&self) -> usize {
-        self.libraries.owners.len()
+        self.libraries().map(|library| library.functions.len()).sum()
     }
 
     /// The functions' interpreter's memory in bytes (INFO's `used_memory_vm_functions`).

@@ -24,12 +24,11 @@ pub fn decompress(compressed: &[u8], length: usize) -> Option<Vec<u8>> {
             }
             let distance = ((control & 0x1f) << 8) + usize::from(*compressed.get(at)?) + 1;
             at += 1;
-            let mut from = out.len().checked_sub(distance)?;
+            let start = out.len().checked_sub(distance)?;
             // Byte by byte: a reference may overlap the bytes it produces.
-            for _ in 0..run + 2 {
+            for from in start..start + run + 2 {
                 let byte = out[from];
                 out.push(byte);
-                from += 1;
             }
         }
         if out.len() > length {
