@@ -109,7 +109,7 @@ impl Scripts {
 }
 
 /// The message of a compile error, without what mlua adds around Lua's own text.
-pub(crate) fn compile_error(error: &mlua::Error) -> String {
+fn compile_error(error: &mlua::Error) -> String {
     match error {
         mlua::Error::SyntaxError { message, .. } => message.clone(),
         other => other.to_string(),
