@@ -4,8 +4,10 @@
 
 mod common;
 
-use common::{Redis, Server, assert_same_as_redis};
+use common::{Raw, Redis, Server, assert_same_as_redis, resp, wait_until};
+use std::net::TcpStream;
 use std::process::Command;
+use std::time::Duration;
 
 #[test]
 fn scripts_reply_as_redis_does() {
@@ -83,6 +85,12 @@ fn scripts_reply_as_redis_does() {
         &["EVAL", "redis.call('zadd', 'z', 1.5, 'm') redis.setresp(3) return redis.call('zscore', 'z', 'm')", "0"],
         &["EVAL", "redis.setresp(3) return redis.call('zscore', 'z', 'm')['double']", "0"],
         &["EVAL", "redis.call('sadd', 's', 'x') redis.setresp(3) return redis.call('smembers', 's')", "0"],
+        &["EVAL", "redis.setresp(3) return redis.call('client', 'info')['verbatim_string']['format']", "0"],
+        &["EVAL", "redis.call('zadd', 'z', 2, 'n') redis.setresp(3) return redis.call('zrange', 'z', 0, -1, 'withscores')", "0"],
+        &["EVAL", "redis.setresp(3) return redis.pcall('incr', 's')", "0"],
+        &["EVAL", "return redis.call('zrange', 'z', 0, -1, 'withscores')", "0"],
+        &["EVAL", "return redis.call('set', 'n', 12.5, 'px', 100000)", "0"],
+        &["EVAL", "return redis.call('get', 'n')", "0"],
         &["EVAL", "return redis.call('incr', 'l')", "0"],
         &["EVAL", "return redis.pcall('incr', 'l')", "0"],
         &["EVAL", "local r = redis.pcall('incr', 'l') return r['err']", "0"],
@@ -261,4 +269,47 @@ fn measure_what_lua_costs() {
             wasm.len()
         );
     }
+}
+
+/// What two clients of the server at `port` see around runaway scripts: one runs a script that
+/// never ends, the other asks until it is answered BUSY, then kills the script; then the same
+/// with a script that wrote before its loop (which SCRIPT KILL refuses), and that ends by itself.
+fn runaway_script_transcript(port: u16) -> Vec<String> {
+    let connect = || {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connects");
+        stream.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
+        Raw(stream)
+    };
+    let (mut owner, mut other) = (connect(), connect());
+    let mut seen = Vec::new();
+    let mut ask = |client: &mut Raw, args: &[&str]| {
+        client.send(resp(args).as_bytes());
+        String::from_utf8_lossy(&client.reply()).into_owned()
+    };
+    seen.push(ask(&mut other, &["CONFIG", "SET", "busy-reply-threshold", "50"]));
+    for script in ["local i = 0 while true do i = i + 1 end", "redis.call('set', 'x', '1') local i = 0 while i < 10000000 do i = i + 1 end return i"] {
+        owner.send(resp(&["EVAL", script, "0"]).as_bytes());
+        // PING may be answered before the script starts; once it runs, PING waits, then is refused.
+        let mut busy = String::new();
+        wait_until("a BUSY reply", || {
+            busy = ask(&mut other, &["PING"]);
+            busy.starts_with("-BUSY")
+        });
+        seen.push(busy);
+        seen.push(ask(&mut other, &["GET", "x"]));
+        seen.push(ask(&mut other, &["SCRIPT", "KILL"]));
+        seen.push(String::from_utf8_lossy(&owner.reply()).into_owned());
+        seen.push(ask(&mut other, &["SCRIPT", "KILL"]));
+        seen.push(ask(&mut other, &["GET", "x"]));
+    }
+    seen
+}
+
+#[test]
+fn runaway_scripts_get_busy_replies_and_are_killed_as_on_redis() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    let ours = runaway_script_transcript(server.port);
+    assert_eq!(ours, runaway_script_transcript(redis.port));
+    assert!(ours[3].starts_with("+OK") && ours[4].starts_with("-ERR Script killed by user"), "{ours:?}");
+    assert!(ours[9].starts_with("-UNKILLABLE") && ours[10] == ":10000000\r\n", "{ours:?}");
 }

@@ -27,6 +27,8 @@ pub struct Config {
     pub timeout: u64,
     /// How many times a second background work runs.
     pub hz: u64,
+    /// Milliseconds a script runs before other clients get `-BUSY` instead of waiting for it.
+    pub busy_reply_threshold: u64,
     pub proto_max_bulk_len: u64,
     /// Bytes a sparse HyperLogLog may grow to before it is rewritten dense.
     pub hll_sparse_max_bytes: u64,
@@ -106,6 +108,7 @@ impl Default for Config {
             maxclients: 10_000,
             timeout: 0,
             hz: 10,
+            busy_reply_threshold: 5000,
             proto_max_bulk_len: 512 * 1024 * 1024,
             hll_sparse_max_bytes: 3000,
             client_query_buffer_limit: 1024 * 1024 * 1024,
@@ -206,6 +209,9 @@ const PARAMS: &[Param] = &[
     number_param!("maxclients", maxclients, Access::Mutable, 1, 1_000_000_000),
     number_param!("timeout", timeout, Access::Mutable, 0, i32::MAX as u64),
     number_param!("hz", hz, Access::Mutable, 1, 500),
+    number_param!("busy-reply-threshold", busy_reply_threshold, Access::Mutable, 0, i64::MAX as u64),
+    // Its name before Redis 7.0.
+    number_param!("lua-time-limit", busy_reply_threshold, Access::Mutable, 0, i64::MAX as u64),
     number_param!("proto-max-bulk-len", proto_max_bulk_len, Access::Mutable, 1024 * 1024, i64::MAX as u64),
     number_param!("hll-sparse-max-bytes", hll_sparse_max_bytes, Access::Mutable, 0, i64::MAX as u64),
     number_param!("client-query-buffer-limit", client_query_buffer_limit, Access::Mutable, 1024 * 1024, i64::MAX as u64),

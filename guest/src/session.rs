@@ -78,6 +78,8 @@ pub struct Session {
     /// A blocking command of this client waits for a key (see `blocking`). Saved: an engine that
     /// replaces a faulted one answers the client's wait with an error.
     pub blocked: bool,
+    /// This client's script was suspended between slices: its next commands wait for its end.
+    pub waits_for_script: bool,
     /// Set by a blocking command that must wait; the engine registers the wait after it.
     pub block_request: Option<crate::blocking::Request>,
     /// The command running is a blocked one run again because a key it waits for changed: if it
@@ -180,6 +182,7 @@ impl Session {
             tracking: false,
             postponed: false,
             blocked: false,
+            waits_for_script: false,
             block_request: None,
             retrying: false,
             in_exec: false,

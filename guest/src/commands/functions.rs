@@ -1,11 +1,13 @@
 //! FUNCTION and FCALL: Redis 7.0's libraries of Lua functions. A function runs as an EVAL script
-//! does (see [`run_script`]), with its keys and arguments as its two parameters; the libraries and
-//! their interpreter are in [`crate::scripting::Functions`].
+//! does (see [`run_thread`]: in slices, atomically), with its keys and arguments as its two
+//! parameters; the libraries and their interpreter are in [`crate::scripting::Functions`].
 
-use super::scripting::{Runnable, run_script};
+use super::scripting::{kill, run_thread};
 use super::{Command, Ctx, Flag, OOM, is, make_room, parse_i64, truncated};
 use crate::glob;
-use crate::scripting::{ALLOW_OOM, ENGINE, FLAG_NAMES, Library, NO_WRITES, RestorePolicy, decode_function_dump, encode_function_dump};
+use crate::scripting::{
+    ALLOW_OOM, ENGINE, FLAG_NAMES, Interpreter, Library, Mode, NO_WRITES, RestorePolicy, decode_function_dump, encode_function_dump,
+};
 
 const FCALL: &[Flag] = &[Flag::NoScript, Flag::Stale, Flag::MovableKeys];
 const FCALL_RO: &[Flag] = &[Flag::ReadOnly, Flag::NoScript, Flag::Stale, Flag::MovableKeys];
@@ -71,17 +73,12 @@ fn call(ctx: &mut Ctx, args: &[&[u8]], read_only_command: bool) {
     if read_only_command && may_write {
         return ctx.reply.error("ERR Can not execute a script with write flag using *_ro command.");
     }
-    let runnable = Runnable {
-        lua: function.lua,
-        runner: function.runner,
-        resp3: function.resp3,
-        function: function.callback,
-        name: function.name,
-        globals: false,
-        allow_oom: function.flags & ALLOW_OOM != 0,
-    };
     let (keys, argv) = args[3..].split_at(numkeys as usize);
-    run_script(ctx, &runnable, keys, argv, !may_write);
+    let mode = Mode { interpreter: Interpreter::Functions, read_only: !may_write, allow_oom: function.flags & ALLOW_OOM != 0 };
+    let started = ctx.scripts.functions.thread_for(&function.callback, keys, argv).and_then(|thread| run_thread(ctx, thread, &function.name, args, mode));
+    if let Err(error) = started {
+        ctx.reply.error(&format!("ERR Error running script {}: {error}", function.name));
+    }
 }
 
 /// `FUNCTION LOAD [REPLACE] code`: the code is the last argument, options come before it.
@@ -204,13 +201,12 @@ fn function_restore(ctx: &mut Ctx, args: &[&[u8]]) {
     }
 }
 
-/// Nothing runs while a client's command does, so no function is ever running when STATS runs.
 fn function_stats(ctx: &mut Ctx, _args: &[&[u8]]) {
     let functions = &ctx.scripts.functions;
     let (libraries, count) = (functions.libraries_count(), functions.functions_count());
     ctx.reply.map(2);
     ctx.reply.bulk(b"running_script");
-    ctx.reply.null();
+    write_running_function(ctx);
     ctx.reply.bulk(b"engines");
     ctx.reply.map(1);
     ctx.reply.bulk(ENGINE.as_bytes());
@@ -221,9 +217,26 @@ fn function_stats(ctx: &mut Ctx, _args: &[&[u8]]) {
     ctx.reply.integer(count as i64);
 }
 
-/// As SCRIPT KILL: no function is ever running when a client's command is read.
+/// The function running (suspended between two slices): its name, its FCALL and how long it has
+/// run; nil when none is.
+fn write_running_function(ctx: &mut Ctx) {
+    let running = ctx.scripts.running.as_ref().filter(|running| running.mode.interpreter == Interpreter::Functions);
+    let Some(running) = running else { return ctx.reply.null() };
+    let duration_ms = ctx.now.mono_ns.saturating_sub(running.started.mono_ns) / 1_000_000;
+    ctx.reply.map(3);
+    ctx.reply.bulk(b"name");
+    ctx.reply.bulk(running.sha.as_bytes());
+    ctx.reply.bulk(b"command");
+    ctx.reply.array(running.command.len());
+    for arg in &running.command {
+        ctx.reply.bulk(arg);
+    }
+    ctx.reply.bulk(b"duration_ms");
+    ctx.reply.integer(duration_ms as i64);
+}
+
 fn function_kill(ctx: &mut Ctx, _args: &[&[u8]]) {
-    ctx.reply.error("NOTBUSY No scripts in execution right now.");
+    kill(ctx, Interpreter::Functions);
 }
 
 const FUNCTION_HELP: &[&str] = &[
@@ -410,5 +423,34 @@ mod tests {
         assert_eq!(c.run(&["FCALL", "echo", "0"]), "*0\r\n");
         assert_eq!(c.run(&["FUNCTION", "DUMP"]), dump, "a restored dump dumps the same");
         assert_eq!(c.run(&["FUNCTION", "RESTORE", "garbage"]), "-ERR DUMP payload version or checksum are wrong\r\n");
+    }
+
+    fn send(c: &mut Harness, connection: u64, args: &[&str]) -> crate::outbox::Output {
+        let mut input = Vec::new();
+        crate::resp::encode_command(&mut input, args);
+        c.engine.feed_one(c.now, connection, &input)
+    }
+
+    #[test]
+    fn a_busy_function_is_shown_by_stats_and_stopped_by_function_kill() {
+        let mut c = Harness::new();
+        let other = c.another(2);
+        load(&mut c, "#!lua name=spin\nredis.register_function('spin', function(keys, args) local i = 0 while true do i = i + 1 end end)");
+        c.run(&["CONFIG", "SET", "busy-reply-threshold", "100"]);
+        assert!(send(&mut c, 1, &["FCALL", "spin", "1", "k", "a"]).data.is_empty(), "suspended after its first slice");
+        c.advance_ms(100);
+        c.engine.tick(c.now);
+        const BUSY: &str = "-BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\r\n";
+        assert_eq!(c.run_on(other, &[b"PING"]), BUSY);
+        assert_eq!(c.run_on(other, &[b"SCRIPT", b"KILL"]), BUSY, "SCRIPT KILL does not stop a function");
+        c.run_on(other, &[b"HELLO", b"3"]);
+        let stats = c.run_on(other, &[b"FUNCTION", b"STATS"]);
+        let running = "$14\r\nrunning_script\r\n%3\r\n$4\r\nname\r\n$4\r\nspin\r\n$7\r\ncommand\r\n*5\r\n$5\r\nFCALL\r\n$4\r\nspin\r\n$1\r\n1\r\n$1\r\nk\r\n$1\r\na\r\n$11\r\nduration_ms\r\n:100\r\n";
+        assert!(stats.contains(running), "{stats}");
+        let seen = c.run_seen_by_all(other, &["FUNCTION", "KILL"]);
+        assert!(seen.contains(&(other, "+OK\r\n".into())), "{seen:?}");
+        let killed = "-ERR Script killed by user with SCRIPT KILL... script: spin, on @user_function:2.\r\n".to_string();
+        assert!(seen.contains(&(1, killed)), "{seen:?}");
+        assert_eq!(c.run_on(other, &[b"FUNCTION", b"KILL"]), "-NOTBUSY No scripts in execution right now.\r\n");
     }
 }

@@ -23,7 +23,7 @@ mod monitor;
 mod object;
 mod pubsub;
 #[cfg(feature = "lua")]
-mod scripting;
+pub(crate) mod scripting;
 #[cfg(feature = "lua")]
 mod functions;
 /// Without Lua, the scripting commands are unknown ones.

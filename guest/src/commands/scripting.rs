@@ -4,11 +4,12 @@
 //! its script cache are in [`crate::scripting`].
 
 use super::{Command, Ctx, Flag, dispatch, int_arg, is, lookup};
-use crate::resp::{Limits, Reply, ReplyDecoder};
-use crate::scripting::{number_argument, reply_to_lua, set_command_runner, write_reply};
-use mlua::{Function, Lua, Table, Value, Variadic};
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use crate::resp::Reply;
+use crate::scripting::{
+    CommandRunner, Interpreter, Mode, Running, Script, arm, disarm, script_resp3, set_script_resp3, take_suspended, with_runner, write_reply,
+};
+use crate::session::PeerKind;
+use mlua::{Lua, Thread, Value, ffi};
 
 const EVAL: &[Flag] = &[Flag::NoScript, Flag::Stale, Flag::MovableKeys];
 const EVAL_RO: &[Flag] = &[Flag::ReadOnly, Flag::NoScript, Flag::Stale, Flag::MovableKeys];
@@ -83,98 +84,156 @@ fn run(ctx: &mut Ctx, args: &[&[u8]], source: Source, read_only: bool) {
         Ok(script) => script,
         Err(error) => return ctx.reply.error(&error),
     };
-    let environment = match ctx.scripts.environment() {
-        Ok(environment) => environment,
-        Err(error) => return ctx.reply.error(&error),
-    };
-    let runnable = Runnable {
-        lua: environment.lua.clone(),
-        runner: environment.runner.clone(),
-        resp3: environment.resp3.clone(),
-        function: script.function,
-        name: script.sha,
-        globals: true,
-        allow_oom: false,
-    };
     let (keys, argv) = args[3..].split_at(numkeys as usize);
-    run_script(ctx, &runnable, keys, argv, read_only);
-}
-
-/// A script or a function, ready to run: the interpreter it lives in, and how its errors name it.
-pub(super) struct Runnable {
-    pub lua: Lua,
-    /// Calls `function` with the keys and arguments tables under the error handler: `(true,
-    /// result)` or `(false, error)`.
-    pub runner: Function,
-    /// Whether the running code asked for RESP3 replies (`redis.setresp(3)`).
-    pub resp3: Rc<Cell<bool>>,
-    pub function: Function,
-    /// The script's SHA-1, or the function's name.
-    pub name: String,
-    /// EVAL's scripts find their keys and arguments in the globals KEYS and ARGV.
-    pub globals: bool,
-    /// A function flagged `allow-oom`: its writes run even over `maxmemory`.
-    pub allow_oom: bool,
-}
-
-/// Runs a script or function and writes its reply (or its error, with where it happened). The
-/// client's database and protocol are its own again afterwards, whatever the code selected.
-pub(super) fn run_script(ctx: &mut Ctx, runnable: &Runnable, keys: &[&[u8]], argv: &[&[u8]], read_only: bool) {
-    if let Err(error) = try_run_script(ctx, runnable, keys, argv, read_only) {
-        ctx.reply.error(&format!("ERR Error running script {}: {error}", runnable.name));
+    if let Err(error) = start(ctx, &script, keys, argv, read_only) {
+        ctx.reply.error(&format!("ERR Error running script {}: {error}", script.sha));
     }
 }
 
-fn try_run_script(ctx: &mut Ctx, runnable: &Runnable, keys: &[&[u8]], argv: &[&[u8]], read_only: bool) -> mlua::Result<()> {
-    let Runnable { lua, runner, resp3, .. } = runnable;
-    let (keys, argv) = (string_table(lua, keys)?, string_table(lua, argv)?);
-    if runnable.globals {
-        let globals = lua.globals();
-        globals.raw_set("KEYS", &keys)?;
-        globals.raw_set("ARGV", &argv)?;
+/// Starts a script with its keys and arguments (see [`run_thread`]).
+fn start(ctx: &mut Ctx, script: &Script, keys: &[&[u8]], argv: &[&[u8]], read_only: bool) -> mlua::Result<()> {
+    let lua = ctx.scripts.environment().map_err(mlua::Error::runtime)?.lua.clone();
+    set_globals(&lua, keys, argv)?;
+    let thread = ctx.scripts.thread_for(&script.function)?;
+    run_thread(ctx, thread, &script.sha, &[], Mode { interpreter: Interpreter::Eval, read_only, allow_oom: false })
+}
+
+/// How a step of a script ended, when it did not just use up its slice.
+enum Ended {
+    Returned(Value),
+    /// An error table (see environment.lua's `describe_error`).
+    Failed(Value),
+}
+
+/// Runs the first slice of a script's or a function's coroutine; `name` is what its errors name
+/// and `command` what FUNCTION STATS shows. One that needs more is left in `ctx.scripts.running`,
+/// its client waiting, and the engine resumes it ([`resume`]).
+pub(super) fn run_thread(ctx: &mut Ctx, thread: Thread, name: &str, command: &[&[u8]], mode: Mode) -> mlua::Result<()> {
+    set_script_resp3(false);
+    // Inside EXEC nothing may come between the transaction's commands; a UDP sender's session
+    // ends with its reply; the key-value interfaces wait for theirs: these run to the end.
+    if ctx.session.in_exec || ctx.session.peer.kind == PeerKind::Udp || ctx.session.client_id == 0 {
+        disarm(&thread);
+    } else {
+        arm(&thread);
     }
-    resp3.set(false);
-    let (db, in_exec, allow_oom, client_resp3) = (ctx.session.db, ctx.session.in_exec, ctx.session.script_allows_oom, ctx.session.resp3());
+    let (saved_db, saved_in_exec) = (ctx.session.db, ctx.session.in_exec);
     // Blocking commands do not wait inside a script, as inside EXEC.
     ctx.session.in_exec = true;
-    ctx.session.script_allows_oom = runnable.allow_oom;
-    let outcome = {
-        let ctx = RefCell::new(&mut *ctx);
-        lua.scope(|scope| {
-            let call = scope.create_function_mut(|lua, (raise, args): (bool, Variadic<Value>)| {
-                let mut ctx = ctx.borrow_mut();
-                Ok(call_command(&mut ctx, lua, &args, resp3.get(), read_only).map_or_else(|e| (e, raise), |reply| (reply, false)))
-            })?;
-            set_command_runner(lua, Value::Function(call))?;
-            runner.call::<(bool, Value)>((runnable.function.clone(), keys, argv))
-        })
-    };
-    set_command_runner(lua, Value::Nil)?;
-    ctx.session.db = db;
-    ctx.session.in_exec = in_exec;
-    ctx.session.script_allows_oom = allow_oom;
-    let (succeeded, value) = outcome?;
-    if succeeded {
-        write_reply(&mut ctx.reply, &value, client_resp3, resp3.get());
-    } else {
-        write_error(&mut ctx.reply, &value, &runnable.name);
+    ctx.scripts.wrote = false;
+    let stepped = step(ctx, &thread, mode);
+    if let Ok(None) = stepped {
+        let owner = ctx.session.connection;
+        ctx.scripts.running = Some(Running {
+            thread,
+            sha: name.to_string(),
+            command: command.iter().map(|arg| arg.to_vec()).collect(),
+            owner,
+            started: ctx.now,
+            saved_db,
+            saved_in_exec,
+            mode,
+            killed: false,
+            held: Vec::new(),
+            orphan: None,
+        });
+        ctx.session.waits_for_script = true;
+        return Ok(());
+    }
+    ctx.session.db = saved_db;
+    ctx.session.in_exec = saved_in_exec;
+    if let Some(ended) = stepped? {
+        answer(ctx, ended, name);
     }
     Ok(())
 }
 
-fn string_table(lua: &Lua, items: &[&[u8]]) -> mlua::Result<Table> {
-    let table = lua.create_table_with_capacity(items.len(), 0)?;
-    for (i, item) in items.iter().enumerate() {
-        table.raw_set(i + 1, lua.create_string(item)?)?;
+/// Runs the suspended script's next slice on its owner's session, `ctx` (whose time is the
+/// script's start). Returns the script once it has ended — its reply written to `ctx` — for the
+/// engine to let the clients it held go on; `None` while it needs more slices.
+pub fn resume(ctx: &mut Ctx) -> Option<Running> {
+    let running = ctx.scripts.running.take()?;
+    let stepped = if running.killed {
+        killed_error(ctx, &running).map(Some)
+    } else {
+        step(ctx, &running.thread, running.mode)
+    };
+    if let Ok(None) = stepped {
+        ctx.scripts.running = Some(running);
+        return None;
     }
-    Ok(table)
+    ctx.session.db = running.saved_db;
+    ctx.session.in_exec = running.saved_in_exec;
+    ctx.session.waits_for_script = false;
+    match stepped {
+        Ok(ended) => answer(ctx, ended.unwrap_or(Ended::Returned(Value::Nil)), &running.sha),
+        Err(error) => ctx.reply.error(&format!("ERR Error running script {}: {error}", running.sha)),
+    }
+    Some(running)
 }
 
-/// A script's uncaught error: its `err` text, and where in the script it was raised; `name` is
-/// the script's SHA-1 or the function's name.
-fn write_error(reply: &mut Reply, error: &Value, name: &str) {
+/// Runs a script's coroutine until it ends, or until its slice is used up (`None`).
+fn step(ctx: &mut Ctx, thread: &Thread, mode: Mode) -> mlua::Result<Option<Ended>> {
+    let step = ctx.scripts.environment_of(mode.interpreter).map_err(mlua::Error::runtime)?.step.clone();
+    let commands = &mut ScriptCommands { ctx: &mut *ctx, read_only: mode.read_only, allow_oom: mode.allow_oom };
+    let outcome = with_runner(commands, || step.call::<(u8, Value)>(thread.clone()));
+    let suspended = take_suspended();
+    match outcome? {
+        (0, value) => Ok(Some(Ended::Returned(value))),
+        (1, error) => Ok(Some(Ended::Failed(error))),
+        _ if suspended => Ok(None),
+        // The script called coroutine.yield itself, which Redis's scripts cannot do.
+        _ => describe(ctx, thread, mode.interpreter, "attempt to yield across metamethod/C-call boundary").map(|e| Some(Ended::Failed(e))),
+    }
+}
+
+/// The error a suspended script ends with when SCRIPT KILL stops it.
+fn killed_error(ctx: &mut Ctx, running: &Running) -> mlua::Result<Ended> {
+    describe(ctx, &running.thread, running.mode.interpreter, "Script killed by user with SCRIPT KILL...").map(Ended::Failed)
+}
+
+/// An error table for `message`, placed where the stopped script `thread` stands.
+fn describe(ctx: &mut Ctx, thread: &Thread, interpreter: Interpreter, message: &str) -> mlua::Result<Value> {
+    let describe = ctx.scripts.environment_of(interpreter).map_err(mlua::Error::runtime)?.describe.clone();
+    describe.call((thread.clone(), message))
+}
+
+/// Writes a script's reply, or its error with where it was raised.
+fn answer(ctx: &mut Ctx, ended: Ended, sha: &str) {
+    match ended {
+        Ended::Returned(value) => {
+            let client_resp3 = ctx.session.resp3();
+            write_reply(&mut ctx.reply, &value, client_resp3, script_resp3());
+        }
+        Ended::Failed(error) => write_error(&mut ctx.reply, &error, sha),
+    }
+}
+
+/// Sets the globals KEYS and ARGV, the script's keys and arguments, in one call into Lua.
+fn set_globals(lua: &Lua, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<()> {
+    // SAFETY: `exec_raw` runs this protected, with stack room checked for the few slots used; the
+    // globals table is set raw (it refuses writes from scripts).
+    unsafe {
+        lua.exec_raw::<()>((), |state| {
+            ffi::lua_pushvalue(state, ffi::LUA_GLOBALSINDEX);
+            for (name, items) in [(c"KEYS", keys), (c"ARGV", argv)] {
+                ffi::lua_pushstring(state, name.as_ptr());
+                ffi::lua_createtable(state, items.len().try_into().unwrap_or(0), 0);
+                for (i, item) in items.iter().enumerate() {
+                    ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
+                    ffi::lua_rawseti(state, -2, (i + 1) as _);
+                }
+                ffi::lua_rawset(state, -3);
+            }
+            ffi::lua_settop(state, -2);
+        })
+    }
+}
+
+/// A script's uncaught error: its `err` text, and where in the script it was raised.
+fn write_error(reply: &mut Reply, error: &Value, sha: &str) {
     let Value::Table(error) = error else {
-        reply.error(&format!("ERR Error running script {name}, execution failure"));
+        reply.error(&format!("ERR Error running script {sha}, execution failure"));
         return;
     };
     let mut text = match error.raw_get::<Value>("err") {
@@ -184,23 +243,27 @@ fn write_error(reply: &mut Reply, error: &Value, name: &str) {
     let source = error.raw_get::<Option<mlua::LuaString>>("source").ok().flatten();
     let line = error.raw_get::<Option<i64>>("line").ok().flatten();
     if let (Some(source), Some(line)) = (source, line) {
-        text.extend_from_slice(format!(" script: {name}, on ").as_bytes());
+        text.extend_from_slice(format!(" script: {sha}, on ").as_bytes());
         text.extend_from_slice(&source.as_bytes());
         text.extend_from_slice(format!(":{line}.").as_bytes());
     }
     reply.error_bytes(&text);
 }
 
-/// `redis.call` and `redis.pcall`: runs a command for the script and gives its reply as a Lua
-/// value, or the error table the script sees (raised by `redis.call`, returned by `redis.pcall`).
-fn call_command(ctx: &mut Ctx, lua: &Lua, args: &[Value], resp3: bool, read_only: bool) -> Result<Value, Value> {
-    let words = arguments(args).map_err(|message| error_table(lua, message))?;
-    let words: Vec<&[u8]> = words.iter().map(Vec::as_slice).collect();
-    check_callable(&words, read_only).map_err(|message| error_table(lua, message))?;
-    let mut buf = Vec::new();
-    let protocol = ctx.session.protocol;
-    ctx.session.protocol = if resp3 { 3 } else { 2 };
-    {
+/// `redis.call` and `redis.pcall` of a running script: its commands run through the engine's
+/// dispatch in the script's context, as a client's would.
+struct ScriptCommands<'c, 'a> {
+    ctx: &'c mut Ctx<'a>,
+    read_only: bool,
+    allow_oom: bool,
+}
+
+impl CommandRunner for ScriptCommands<'_, '_> {
+    fn run(&mut self, words: &[&[u8]], resp3: bool, buf: &mut Vec<u8>) -> Result<(), &'static str> {
+        let writes = check_callable(words, self.read_only)?;
+        let ctx = &mut *self.ctx;
+        let protocol = ctx.session.protocol;
+        ctx.session.protocol = if resp3 { 3 } else { 2 };
         let mut inner = Ctx {
             keyspace: &mut *ctx.keyspace,
             config: &mut *ctx.config,
@@ -209,7 +272,7 @@ fn call_command(ctx: &mut Ctx, lua: &Lua, args: &[Value], resp3: bool, read_only
             session: &mut *ctx.session,
             others: ctx.others,
             facts: ctx.facts,
-            reply: Reply::new(&mut buf, resp3),
+            reply: Reply::new(buf, resp3),
             outbox: &mut *ctx.outbox,
             watches: &mut *ctx.watches,
             pubsub: &mut *ctx.pubsub,
@@ -220,36 +283,18 @@ fn call_command(ctx: &mut Ctx, lua: &Lua, args: &[Value], resp3: bool, read_only
             scripts: &mut *ctx.scripts,
             now: ctx.now,
         };
-        dispatch(&mut inner, &words);
+        let allowed_oom = std::mem::replace(&mut inner.session.script_allows_oom, self.allow_oom);
+        dispatch(&mut inner, words);
+        inner.session.script_allows_oom = allowed_oom;
+        ctx.session.protocol = protocol;
+        ctx.scripts.wrote |= writes && buf.first() != Some(&b'-');
+        Ok(())
     }
-    ctx.session.protocol = protocol;
-    let nodes = ReplyDecoder::new(Limits::default()).decode(&buf).ok().and_then(|(nodes, _)| nodes);
-    let nodes = nodes.ok_or_else(|| error_table(lua, "ERR the command's reply could not be read"))?;
-    let value = reply_to_lua(lua, &nodes, resp3).map_err(|e| error_table(lua, &format!("ERR {e}")))?;
-    if let Some(crate::resp::Node::Error(_)) = nodes.first() {
-        return Err(value);
-    }
-    Ok(value)
-}
-
-/// The script's arguments as a command line: strings as they are, numbers as Redis prints them.
-fn arguments(args: &[Value]) -> Result<Vec<Vec<u8>>, &'static str> {
-    if args.is_empty() {
-        return Err("ERR Please specify at least one argument for this redis lib call");
-    }
-    args.iter()
-        .map(|arg| match arg {
-            Value::String(s) => Ok(s.as_bytes().to_vec()),
-            Value::Integer(n) => Ok(number_argument(*n as f64).into_bytes()),
-            Value::Number(n) => Ok(number_argument(*n).into_bytes()),
-            _ => Err("ERR Lua redis lib command arguments must be strings or integers"),
-        })
-        .collect()
 }
 
 /// Redis's checks before a script's command runs: it exists, has the right number of arguments,
-/// may run from a script, and does not write from a read-only script.
-fn check_callable(words: &[&[u8]], read_only: bool) -> Result<(), &'static str> {
+/// may run from a script, and does not write from a read-only script. Tells whether it writes.
+fn check_callable(words: &[&[u8]], read_only: bool) -> Result<bool, &'static str> {
     let command = lookup(words[0]).ok_or("ERR Unknown Redis command called from script")?;
     let command = match (command.subcommands.is_empty(), words.get(1)) {
         (false, Some(sub)) => command
@@ -265,15 +310,11 @@ fn check_callable(words: &[&[u8]], read_only: bool) -> Result<(), &'static str> 
     if command.has_flag(Flag::NoScript) {
         return Err("ERR This Redis command is not allowed from script");
     }
-    if read_only && command.has_flag(Flag::Write) {
+    let writes = command.has_flag(Flag::Write);
+    if read_only && writes {
         return Err("ERR Write commands are not allowed from read-only scripts.");
     }
-    Ok(())
-}
-
-fn error_table(lua: &Lua, message: &str) -> Value {
-    let table = lua.create_table().and_then(|t| t.raw_set("err", message).map(|()| t));
-    table.map_or(Value::Nil, Value::Table)
+    Ok(writes)
 }
 
 fn script_load(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -305,9 +346,39 @@ fn script_flush(ctx: &mut Ctx, args: &[&[u8]]) {
     ctx.reply.ok();
 }
 
-/// Nothing else runs while a script does, so a client's SCRIPT KILL always finds none running.
 fn script_kill(ctx: &mut Ctx, _args: &[&[u8]]) {
-    ctx.reply.error("NOTBUSY No scripts in execution right now.");
+    kill(ctx, Interpreter::Eval);
+}
+
+/// SCRIPT KILL (`by` EVAL's interpreter) and FUNCTION KILL: stops the suspended script unless it
+/// has written, or was started by the other family; the engine then answers its client.
+pub(super) fn kill(ctx: &mut Ctx, by: Interpreter) {
+    match &mut ctx.scripts.running {
+        None => ctx.reply.error("NOTBUSY No scripts in execution right now."),
+        Some(_) if ctx.scripts.wrote => ctx.reply.error(UNKILLABLE),
+        Some(running) if running.mode.interpreter != by => ctx.reply.error(busy_reply(running.mode.interpreter)),
+        Some(running) => {
+            running.killed = true;
+            ctx.reply.ok();
+        }
+    }
+}
+
+const UNKILLABLE: &str = "UNKILLABLE Sorry the script already executed write commands against the dataset. \
+    You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
+
+/// The reply to another client's command while a script has run past `busy-reply-threshold`.
+pub const BUSY: &str = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+
+/// The same for a function, which FUNCTION KILL stops.
+const BUSY_FUNCTION: &str = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+
+/// The `-BUSY` reply while a script of `interpreter` runs.
+pub fn busy_reply(interpreter: Interpreter) -> &'static str {
+    match interpreter {
+        Interpreter::Eval => BUSY,
+        Interpreter::Functions => BUSY_FUNCTION,
+    }
 }
 
 const SCRIPT_HELP: &[&str] = &[
@@ -449,5 +520,114 @@ mod tests {
         let mut c = Harness::new();
         assert_eq!(eval(&mut c, "return tostring(math.random())"), "$16\r\n0.39646477363839\r\n");
         assert_eq!(eval(&mut c, "return math.random(100)"), ":85\r\n");
+    }
+
+    /// Sends `args` on `connection` without requiring a reply in the same call.
+    fn send(c: &mut Harness, connection: u64, args: &[&str]) -> crate::outbox::Output {
+        let mut input = Vec::new();
+        crate::resp::encode_command(&mut input, args);
+        c.engine.feed_one(c.now, connection, &input)
+    }
+
+    /// Ticks until `connection` gets output, as the host's timer does while a script is suspended.
+    fn tick_until_answered(c: &mut Harness, connection: u64) -> (String, usize) {
+        for ticks in 1..1000 {
+            c.advance_ms(1);
+            if let Some(out) = c.engine.tick(c.now).into_iter().find(|o| o.id == connection && !o.data.is_empty()) {
+                return (String::from_utf8_lossy(&out.data).into_owned(), ticks);
+            }
+        }
+        panic!("no answer after 1000 ticks");
+    }
+
+    const LONG_LOOP: &str = "local n = 0 for i = 1, 5000000 do n = n + 1 end return n";
+
+    #[test]
+    fn a_long_script_runs_in_slices_while_other_clients_wait() {
+        let mut c = Harness::new();
+        let other = c.another(2);
+        let out = send(&mut c, 1, &["EVAL", LONG_LOOP, "0"]);
+        assert!(out.data.is_empty(), "suspended after its first slice");
+        assert_eq!(c.engine.next_deadline(), Some(0), "the host resumes it at once");
+        let held = send(&mut c, other, &["SET", "k", "v"]);
+        assert_eq!(held.progress.map(|p| p.consumed), Some(0), "held, not refused, before busy-reply-threshold");
+        assert!(held.data.is_empty());
+        let (reply, ticks) = tick_until_answered(&mut c, 1);
+        assert_eq!(reply, ":5000000\r\n");
+        assert!(ticks >= 2, "{ticks} slices");
+        assert_eq!(c.run_on(other, &[b"SET", b"k", b"v"]), "+OK\r\n", "fed again, it runs");
+        assert_eq!(c.run(&["EVAL", "local n = 0 for i = 1, 5000000 do n = n + 1 end return n", "0"]).len(), 0, "the next script is sliced too");
+        tick_until_answered(&mut c, 1);
+    }
+
+    #[test]
+    fn past_the_threshold_others_get_busy_and_script_kill_stops_the_script() {
+        let mut c = Harness::new();
+        let other = c.another(2);
+        c.run(&["CONFIG", "SET", "busy-reply-threshold", "100"]);
+        assert_eq!(c.run(&["CONFIG", "GET", "lua-time-limit"]), "*2\r\n$14\r\nlua-time-limit\r\n$3\r\n100\r\n");
+        let body = "local i = 0 while true do i = i + 1 end";
+        assert!(send(&mut c, 1, &["EVAL", body, "0"]).data.is_empty());
+        c.advance_ms(50);
+        assert_eq!(send(&mut c, other, &["PING"]).progress.map(|p| p.consumed), Some(0));
+        c.advance_ms(50);
+        let outputs = c.engine.tick(c.now);
+        assert!(outputs.iter().any(|o| o.id == other && o.resume), "the held command is fed again, to be answered BUSY");
+        const BUSY: &str = "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n";
+        assert_eq!(c.run_on(other, &[b"PING"]), BUSY);
+        assert_eq!(c.run_on(other, &[b"CLIENT", b"LIST"]), BUSY);
+        assert!(c.run_on(other, &[b"FUNCTION", b"KILL"]).starts_with("-"));
+        let seen = c.run_seen_by_all(other, &["SCRIPT", "KILL"]);
+        let sha = crate::scripting::sha1_hex(body.as_bytes());
+        assert!(seen.contains(&(other, "+OK\r\n".into())), "{seen:?}");
+        let killed = format!("-ERR Script killed by user with SCRIPT KILL... script: {sha}, on @user_script:1.\r\n");
+        assert!(seen.contains(&(1, killed)), "{seen:?}");
+        assert_eq!(c.engine.next_deadline(), None);
+        assert_eq!(c.run_on(other, &[b"SCRIPT", b"KILL"]), "-NOTBUSY No scripts in execution right now.\r\n");
+        assert_eq!(c.run(&["PING"]), "+PONG\r\n");
+    }
+
+    #[test]
+    fn a_script_that_wrote_cannot_be_killed_and_its_client_leaving_does_not_stop_it() {
+        let mut c = Harness::new();
+        let other = c.another(2);
+        c.run(&["CONFIG", "SET", "busy-reply-threshold", "0"]);
+        let body = "redis.call('set', 'started', '1') local n = 0 for i = 1, 5000000 do n = n + 1 end redis.call('set', 'done', n)";
+        assert!(send(&mut c, 1, &["EVAL", body, "0"]).data.is_empty());
+        assert!(c.run_on(other, &[b"SCRIPT", b"KILL"]).starts_with("-UNKILLABLE Sorry the script already executed write commands"));
+        c.engine.close(c.now, 1);
+        for _ in 0..1000 {
+            c.engine.tick(c.now);
+            if c.engine.next_deadline().is_none() {
+                break;
+            }
+        }
+        assert_eq!(c.run_on(other, &[b"GET", b"done"]), "$7\r\n5000000\r\n", "it ran to its end");
+    }
+
+    #[test]
+    fn inside_exec_a_script_runs_to_its_end() {
+        let mut c = Harness::new();
+        c.run(&["MULTI"]);
+        c.run(&["EVAL", LONG_LOOP, "0"]);
+        assert_eq!(c.run(&["EXEC"]), "*1\r\n:5000000\r\n");
+    }
+
+    #[test]
+    fn a_script_cannot_yield_by_itself() {
+        let mut c = Harness::new();
+        let body = "coroutine.yield() return 1";
+        let sha = crate::scripting::sha1_hex(body.as_bytes());
+        assert_eq!(eval(&mut c, body), format!("-ERR attempt to yield across metamethod/C-call boundary script: {sha}, on @user_script:1.\r\n"));
+        assert_eq!(eval(&mut c, "return 2"), ":2\r\n");
+    }
+
+    #[test]
+    fn the_interpreter_memory_is_capped() {
+        let mut c = Harness::new();
+        let body = "local s = string.rep('x', 300 * 1024 * 1024) return #s";
+        let sha = crate::scripting::sha1_hex(body.as_bytes());
+        assert_eq!(eval(&mut c, body), format!("-ERR not enough memory script: {sha}, on @user_script:1.\r\n"));
+        assert_eq!(eval(&mut c, "return #string.rep('x', 1024)"), ":1024\r\n", "the interpreter goes on");
     }
 }

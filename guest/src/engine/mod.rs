@@ -21,6 +21,7 @@ use crate::watches::Watches;
 use smallvec::SmallVec;
 
 mod output_limits;
+mod scripts;
 pub use output_limits::Backlog;
 
 /// Redis's answer to a client from another machine while protected mode is on.
@@ -100,6 +101,18 @@ pub struct Engine {
     /// Lua scripts (EVAL).
     #[cfg(feature = "lua")]
     scripts: crate::scripting::Scripts,
+}
+
+/// What [`Engine::after_command`] needs to know of what ran.
+#[derive(Clone, Copy)]
+struct Ran<'a> {
+    /// Where the reply to it starts in the connection's output.
+    reply_start: usize,
+    /// How many connections the call had closed before it.
+    closes_before: usize,
+    /// The command's words; `None` for a script's slice.
+    args: Option<&'a [&'a [u8]]>,
+    command: Option<&'static commands::Command>,
 }
 
 /// How a wait ends without being served.
@@ -354,13 +367,28 @@ impl Engine {
                         progress.wanted = HELD;
                         break;
                     }
+                    if self.script_is_suspended() {
+                        match self.script_gate(session, &args.slices(), now) {
+                            scripts::Gate::Run => {}
+                            scripts::Gate::Hold => {
+                                progress.wanted = HELD;
+                                break;
+                            }
+                            scripts::Gate::Refuse(error) => {
+                                progress.consumed += used;
+                                Reply::new(reply, session.resp3()).error(error);
+                                continue;
+                            }
+                        }
+                    }
                     progress.consumed += used;
                     match &args {
                         Args::Borrowed(args) => self.execute(session, args, reply, outbox, now),
                         Args::Owned(_) => self.execute(session, &args.slices(), reply, outbox, now),
                     }
-                    if session.blocked {
-                        // Its next commands run once it is served (the host is asked to feed them).
+                    if session.blocked || session.waits_for_script {
+                        // Its next commands run once it is served or its script ends (the host is
+                        // asked to feed them).
                         progress.wanted = HELD;
                         break;
                     }
@@ -527,9 +555,23 @@ impl Engine {
     }
 
     fn execute(&mut self, session: &mut Session, args: &[&[u8]], buf: &mut Vec<u8>, outbox: &mut Outbox, now: Now) {
+        let ran = Ran { reply_start: buf.len(), closes_before: outbox.closes(), args: Some(args), command: None };
+        let command = self.in_context(session, buf, outbox, now, |ctx| commands::dispatch(ctx, args));
+        if !session.reply_mode.answers_and_advance() {
+            buf.truncate(ran.reply_start);
+        }
+        self.after_command(session, buf, Ran { command, ..ran }, outbox, now);
+        session.last_command = command.map_or("NULL", |c| c.name);
+        session.last_active_ns = now.mono_ns;
+        self.stats.commands_processed += 1;
+        if self.script_was_killed() {
+            self.resume_script(outbox, now);
+        }
+    }
+
+    /// Runs `work` (a command, or a slice of a script) for `session` with the engine's state.
+    fn in_context<R>(&mut self, session: &mut Session, buf: &mut Vec<u8>, outbox: &mut Outbox, now: Now, work: impl FnOnce(&mut Ctx) -> R) -> R {
         let resp3 = session.resp3();
-        let closes_before = outbox.closes();
-        let reply_start = buf.len();
         let mut ctx = Ctx {
             keyspace: &mut self.keyspace,
             config: &mut self.config,
@@ -553,16 +595,19 @@ impl Engine {
         if ctx.session.no_touch {
             ctx.keyspace.set_touches(false);
         }
-        let command = commands::dispatch(&mut ctx, args);
+        let result = work(&mut ctx);
         self.keyspace.set_touches(true);
-        if !session.reply_mode.answers_and_advance() {
-            buf.truncate(reply_start);
-        }
+        result
+    }
+
+    /// What follows a command or a script's slice: keyspace events and invalidations go out,
+    /// paused and blocked clients are released or served, closed connections forgotten.
+    fn after_command(&mut self, session: &mut Session, buf: &mut Vec<u8>, ran: Ran<'_>, outbox: &mut Outbox, now: Now) {
         if self.keyspace.events.any() {
-            self.publish_events(Some((session, buf, reply_start)), outbox);
+            self.publish_events(Some((session, buf, ran.reply_start)), outbox);
         }
-        if session.tracking {
-            self.end_caching(session, command);
+        if session.tracking && ran.args.is_some() {
+            self.end_caching(session, ran.command);
         }
         if self.tracking.has_pending() {
             commands::deliver_invalidations(&mut self.tracking, &self.sessions, Some((&*session, &mut *buf)), outbox);
@@ -571,6 +616,7 @@ impl Engine {
             self.release_paused(outbox);
         }
         if !session.retrying
+            && let Some(args) = ran.args
             && let Some(request) = session.block_request.take()
         {
             self.start_wait(session, args, request);
@@ -583,15 +629,12 @@ impl Engine {
         if self.blocking.has_ready() && !self.serving_blocked {
             self.serve_ready(outbox, now);
         }
-        session.last_command = command.map_or("NULL", |c| c.name);
-        session.last_active_ns = now.mono_ns;
-        self.stats.commands_processed += 1;
         if outbox.checks_due() {
             self.check_pushed(outbox, now);
         }
         // Connections the command closed (CLIENT KILL) are gone at once for the commands after it.
-        if outbox.closes() > closes_before {
-            for id in outbox.closed_since(closes_before).to_vec() {
+        if outbox.closes() > ran.closes_before {
+            for id in outbox.closed_since(ran.closes_before).to_vec() {
                 self.forget(id);
             }
         }
@@ -643,7 +686,10 @@ impl Engine {
     /// Drops a connection's session, whatever it watched and whatever it subscribed to.
     fn forget(&mut self, connection: u64) {
         match self.sessions.remove(&connection) {
-            Some(mut session) => self.forget_session(&mut session),
+            Some(mut session) => {
+                self.forget_session(&mut session);
+                self.script_forgets(Some(session), connection);
+            }
             None => self.forget_connection(connection),
         }
     }
@@ -663,6 +709,7 @@ impl Engine {
         self.pause.forget(connection);
         self.blocking.unblock(connection);
         self.forget_soft_limited(connection);
+        self.script_forgets(None, connection);
     }
 
     /// Runs due background work — active expiry, closing idle clients, a slice of lazy freeing —
@@ -673,6 +720,14 @@ impl Engine {
         self.stats.sample_ops(now);
         let mut outbox = std::mem::take(&mut self.outbox);
         self.end_pause_if_due(now, &mut outbox);
+        if self.script_is_suspended() {
+            self.resume_script(&mut outbox, now);
+            if self.script_is_suspended() {
+                // Nothing else changes while a script runs: background work waits for its end.
+                self.check_call_output(&mut outbox, now);
+                return outbox.into_outputs();
+            }
+        }
         if now.mono_ns >= self.expiry_due_ns() && !self.pause.is_active() {
             self.keyspace.expire_cycle(&mut self.rng, now.wall_ms, EXPIRE_SAMPLES_PER_TICK);
             self.expired_at_ns = now.mono_ns;
@@ -698,10 +753,11 @@ impl Engine {
     /// gives it something to do. The host calls [`Engine::tick`] then (or earlier; a tick with
     /// nothing due does nothing).
     ///
-    /// While values wait to be freed lazily, the answer is "now": the host spaces its ticks (by a
-    /// millisecond at least), so the freeing goes on a slice per tick between clients' commands.
+    /// While values wait to be freed lazily, or a script is suspended, the answer is "now": the
+    /// host spaces its ticks (by a millisecond at least), so the freeing or the script goes on a
+    /// slice per tick between clients' commands.
     pub fn next_deadline(&self) -> Option<u64> {
-        if self.keyspace.has_lazy_free() || self.tracking_over_limit {
+        if self.keyspace.has_lazy_free() || self.tracking_over_limit || self.script_is_suspended() {
             return Some(0);
         }
         let expiry = self.keyspace.has_volatile().then(|| self.expiry_due_ns());

@@ -1,9 +1,8 @@
-//! Conversions between Lua values and RESP replies, by the rules Redis documents for scripts:
-//! a command's reply becomes a Lua value for the script (RESP2 or, after `redis.setresp(3)`,
-//! RESP3 types), and the value a script returns becomes the client's reply.
+//! The value a script returns becomes the client's reply, by the rules Redis documents for
+//! scripts. (The other way, a command's reply to a Lua value, is in calls.rs.)
 
-use crate::resp::{Node, Reply, format_g17};
-use mlua::{Lua, Table, Value};
+use crate::resp::Reply;
+use mlua::{Table, Value};
 
 /// Tables nested deeper than this (a table holding itself, say) end in an error reply, as Redis's
 /// conversion does when Lua's stack is exhausted.
@@ -125,73 +124,4 @@ fn write_verbatim(reply: &mut Reply, verbatim: &Table, resp3: bool) {
     } else {
         reply.bulk(&text);
     }
-}
-
-/// A command's reply (the nodes the reply decoder gives, in order) as the Lua value a script
-/// sees. With `resp3` (the script called `redis.setresp(3)`), a null is nil; in RESP2, false.
-pub fn reply_to_lua(lua: &Lua, nodes: &[Node], resp3: bool) -> mlua::Result<Value> {
-    let mut at = 0;
-    node_to_lua(lua, nodes, &mut at, resp3)
-}
-
-fn node_to_lua(lua: &Lua, nodes: &[Node], at: &mut usize, resp3: bool) -> mlua::Result<Value> {
-    let Some(node) = nodes.get(*at) else { return Ok(Value::Nil) };
-    *at += 1;
-    Ok(match node {
-        Node::Nil if resp3 => Value::Nil,
-        Node::Nil => Value::Boolean(false),
-        Node::Simple(text) => single(lua, "ok", Value::String(lua.create_string(text)?))?,
-        Node::Error(text) => single(lua, "err", Value::String(lua.create_string(text)?))?,
-        Node::Integer(n) => Value::Number(*n as f64),
-        Node::Bulk(bytes) => Value::String(lua.create_string(bytes)?),
-        Node::Double(n) => single(lua, "double", Value::Number(*n))?,
-        Node::Boolean(b) => Value::Boolean(*b),
-        Node::BigNumber(text) => single(lua, "big_number", Value::String(lua.create_string(text)?))?,
-        Node::Verbatim(format, text) => {
-            let verbatim = lua.create_table()?;
-            verbatim.raw_set("format", lua.create_string(format)?)?;
-            verbatim.raw_set("string", lua.create_string(text)?)?;
-            single(lua, "verbatim_string", Value::Table(verbatim))?
-        }
-        Node::Array(n) | Node::Push(n) => {
-            let table = lua.create_table_with_capacity(*n as usize, 0)?;
-            for i in 1..=*n as usize {
-                table.raw_set(i, node_to_lua(lua, nodes, at, resp3)?)?;
-            }
-            Value::Table(table)
-        }
-        Node::Map(n) => {
-            let map = lua.create_table()?;
-            for _ in 0..*n {
-                let key = node_to_lua(lua, nodes, at, resp3)?;
-                let value = node_to_lua(lua, nodes, at, resp3)?;
-                if !key.is_nil() {
-                    map.raw_set(key, value)?;
-                }
-            }
-            single(lua, "map", Value::Table(map))?
-        }
-        Node::Set(n) => {
-            let set = lua.create_table()?;
-            for _ in 0..*n {
-                let member = node_to_lua(lua, nodes, at, resp3)?;
-                if !member.is_nil() {
-                    set.raw_set(member, true)?;
-                }
-            }
-            single(lua, "set", Value::Table(set))?
-        }
-    })
-}
-
-/// A table with one field: `{ok = ...}`, `{err = ...}`, `{double = ...}`...
-fn single(lua: &Lua, field: &str, value: Value) -> mlua::Result<Value> {
-    let table = lua.create_table_with_capacity(0, 1)?;
-    table.raw_set(field, value)?;
-    Ok(Value::Table(table))
-}
-
-/// A number passed to `redis.call` as an argument: `%.17g`, as Redis formats it.
-pub fn number_argument(number: f64) -> String {
-    format_g17(number)
 }

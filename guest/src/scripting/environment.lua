@@ -152,10 +152,11 @@ function math.randomseed(...)
   engine.randomseed(check_int('randomseed', 1, select('#', ...), (...)))
 end
 
--- The innermost frame of the user's script (or FUNCTION library): errors are reported at its line.
-local function script_frame()
-  for level = 3, 20 do
-    local info = getinfo(level, 'Sl')
+-- The innermost frame of the user's script (or FUNCTION library) in the stopped coroutine `co`:
+-- errors are reported at its line.
+local function script_frame(co)
+  for level = 0, 20 do
+    local info = getinfo(co, level, 'Sl')
     if info == nil then
       return nil
     end
@@ -165,11 +166,12 @@ local function script_frame()
   end
 end
 
-local function error_handler(err)
+-- The error a script stopped with, as a table with its `err` text and where it was raised.
+local function describe_error(co, err)
   if type(err) ~= 'table' then
     err = {err = 'ERR ' .. tostring(err)}
   end
-  local frame = script_frame()
+  local frame = script_frame(co)
   if frame then
     err.source = frame.source
     err.line = frame.currentline
@@ -196,7 +198,6 @@ for _, name in ipairs({'print', 'dofile', 'loadfile', 'getfenv', 'setfenv', 'new
   _G[name] = nil
 end
 _G.redis = redis
-_G.__redis__err__handler = error_handler
 
 setmetatable(_G, {
   __index = function(_, name)
@@ -208,7 +209,20 @@ setmetatable(_G, {
   __metatable = {},
 })
 
--- Runs a script: true and its result, or false and the error (a table, see error_handler).
-return function(script)
-  return xpcall(script, error_handler)
+-- Runs a script's coroutine until it ends or the engine's hook suspends it at the end of a slice:
+-- 0 and its result, 1 and its error (a table, see describe_error), or 2 while it is suspended.
+local resume, status = coroutine.resume, coroutine.status
+local driver = {}
+function driver.step(co)
+  local ok, result = resume(co)
+  if not ok then
+    return 1, describe_error(co, result)
+  end
+  if status(co) == 'suspended' then
+    return 2
+  end
+  return 0, result
 end
+-- Where a suspended script stands, for the error that ends it (SCRIPT KILL).
+driver.describe = describe_error
+return driver

@@ -3,27 +3,22 @@
 //! scripts can neither create nor read when absent. The Lua side is environment.lua; the Rust
 //! side, here, gives it what Lua cannot do: SHA-1, the log, the protocol switch and the generator.
 
+use super::calls;
 use super::rand48::Rand48;
 use crate::server_facts::REDIS_VERSION;
-use mlua::{Function, Lua, LuaOptions, StdLib, Table, Value, ffi};
-use std::cell::{Cell, RefCell};
-use std::ffi::{CStr, c_int};
+use mlua::{Function, Lua, LuaOptions, StdLib, Table, Value};
+use std::cell::RefCell;
 use std::rc::Rc;
-
-/// Where, in Lua's registry, the function that runs a script's commands is while it runs (see
-/// [`set_command_runner`]).
-const RUNNER_KEY: &CStr = c"cachet_command_runner";
 
 const ENVIRONMENT: &str = include_str!("environment.lua");
 
 /// A ready Lua state and the handles cachet keeps into it.
 pub struct Environment {
     pub lua: Lua,
-    /// Runs a compiled script under the error handler: `(true, result)` or `(false, error)`.
-    pub runner: Function,
-    /// The table of engine functions environment.lua was given; `call` is set for each run.
-    /// Whether the running script asked for RESP3 replies (`redis.setresp(3)`).
-    pub resp3: Rc<Cell<bool>>,
+    /// Runs a script's coroutine for a slice: `(0, result)`, `(1, error)` or `(2)` if suspended.
+    pub step: Function,
+    /// `(coroutine, error)` to the error table a script's error reply is made of.
+    pub describe: Function,
 }
 
 impl Environment {
@@ -36,56 +31,19 @@ impl Environment {
         // SAFETY: the debug library never reaches scripts (environment.lua removes it), so they
         // cannot use it to break out of the sandbox's rules.
         let lua = unsafe { Lua::unsafe_new_with(libs, LuaOptions::new()) };
-        let resp3 = Rc::new(Cell::new(false));
-        let engine = engine_functions(&lua, &resp3, generator)?;
-        let runner: Function = lua.load(ENVIRONMENT).set_name("=environment").call(engine)?;
-        Ok(Environment { lua, runner, resp3 })
-    }
-}
-
-/// Sets (or, with nil, clears) the function `redis.call` and `redis.pcall` hand their arguments
-/// to: `(raise, ...)` to `(reply, raised)`. It is made for each run, because it borrows that run's
-/// command context.
-pub fn set_command_runner(lua: &Lua, runner: Value) -> mlua::Result<()> {
-    let key = RUNNER_KEY.to_str().map_err(mlua::Error::runtime)?;
-    lua.set_named_registry_value(key, runner)
-}
-
-/// `redis.call`: a C function, as Redis's is, so that `return redis.call(...)` (a tail call)
-/// keeps the script's frame, where the error handler finds the line an error comes from.
-unsafe extern "C-unwind" fn redis_call(state: *mut ffi::lua_State) -> c_int {
-    // SAFETY: called by Lua with a valid state; the stack is used within LUA_MINSTACK slots.
-    unsafe { run_command(state, true) }
-}
-
-/// `redis.pcall`: the same, returning an error as a table instead of raising it.
-unsafe extern "C-unwind" fn redis_pcall(state: *mut ffi::lua_State) -> c_int {
-    // SAFETY: as for redis_call.
-    unsafe { run_command(state, false) }
-}
-
-/// Calls the command runner with `raise` and the arguments; raises its reply when it says so.
-unsafe fn run_command(state: *mut ffi::lua_State, raise: bool) -> c_int {
-    unsafe {
-        let args = ffi::lua_gettop(state);
-        ffi::lua_getfield(state, ffi::LUA_REGISTRYINDEX, RUNNER_KEY.as_ptr());
-        ffi::lua_insert(state, 1);
-        ffi::lua_pushboolean(state, c_int::from(raise));
-        ffi::lua_insert(state, 2);
-        ffi::lua_call(state, args + 1, 2);
-        let raised = ffi::lua_toboolean(state, -1) != 0;
-        ffi::lua_pop(state, 1);
-        if raised { ffi::lua_error(state) } else { 1 }
+        let engine = engine_functions(&lua, generator)?;
+        let driver: Table = lua.load(ENVIRONMENT).set_name("=environment").call(engine)?;
+        Ok(Environment { step: driver.get("step")?, describe: driver.get("describe")?, lua })
     }
 }
 
 /// The functions environment.lua builds the `redis` library and `math.random` on.
-fn engine_functions(lua: &Lua, resp3: &Rc<Cell<bool>>, generator: &Rc<RefCell<Rand48>>) -> mlua::Result<Table> {
+fn engine_functions(lua: &Lua, generator: &Rc<RefCell<Rand48>>) -> mlua::Result<Table> {
     let engine = lua.create_table()?;
-    // SAFETY: both functions keep to the Lua C API's rules (see run_command).
+    // SAFETY: both functions keep to the Lua C API's rules (see calls.rs).
     unsafe {
-        engine.set("call", lua.create_c_function(redis_call)?)?;
-        engine.set("pcall", lua.create_c_function(redis_pcall)?)?;
+        engine.set("call", lua.create_c_function(calls::redis_call)?)?;
+        engine.set("pcall", lua.create_c_function(calls::redis_pcall)?)?;
     }
     engine.set("version", REDIS_VERSION)?;
     engine.set("version_num", version_number(REDIS_VERSION))?;
@@ -105,9 +63,8 @@ fn engine_functions(lua: &Lua, resp3: &Rc<Cell<bool>>, generator: &Rc<RefCell<Ra
         }
         Ok(())
     })?)?;
-    let flag = resp3.clone();
-    engine.set("setresp", lua.create_function(move |_, version: u8| {
-        flag.set(version == 3);
+    engine.set("setresp", lua.create_function(|_, version: u8| {
+        calls::set_script_resp3(version == 3);
         Ok(())
     })?)?;
     let (drawing, seeding) = (generator.clone(), generator.clone());

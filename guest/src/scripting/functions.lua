@@ -4,7 +4,7 @@
 -- see the same globals as EVAL's scripts (without KEYS and ARGV: they get theirs as arguments).
 -- Runs after environment.lua, in the functions' own interpreter.
 local error, type, tostring, select, next, setmetatable = error, type, tostring, select, next, setmetatable
-local runtime, handler, xpcall = _G, __redis__err__handler, xpcall
+local runtime = _G
 
 -- Redis's function flags, as bits of the number cachet reads back (see functions.rs).
 local FLAGS = {['no-writes'] = 1, ['allow-oom'] = 2, ['allow-stale'] = 4, ['no-cluster'] = 8, ['allow-cross-slot-keys'] = 16}
@@ -160,11 +160,11 @@ local function library_environment()
   return setmetatable({}, meta), registered, loaded
 end
 
--- Runs a function with its keys and arguments: true and its result, or false and the error.
-local function call(callback, keys, args)
-  return xpcall(function()
+-- A function bound to its keys and arguments: what FCALL's coroutine runs.
+local function bind(callback, keys, args)
+  return function()
     return callback(keys, args)
-  end, handler)
+  end
 end
 
-return {library_environment = library_environment, call = call}
+return {library_environment = library_environment, bind = bind}

@@ -7,8 +7,8 @@ use super::compile_error;
 use super::environment::Environment;
 use super::library_header::{Header, read_header, valid_name};
 use super::rand48::Rand48;
-use mlua::{Function, Lua, Table, Value};
-use std::cell::{Cell, RefCell};
+use mlua::{Function, Table, Thread, Value};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
@@ -133,15 +133,12 @@ struct State {
     environment: Environment,
     /// functions.lua's `library_environment`: a new library's globals.
     library_environment: Function,
-    /// functions.lua's `call`: runs a function with its keys and arguments.
-    call: Function,
+    /// functions.lua's `bind`: a function with its keys and arguments, for a coroutine.
+    bind: Function,
 }
 
-/// What FCALL needs to run a function: its interpreter's handles and the function.
-pub struct Callable {
-    pub lua: Lua,
-    pub runner: Function,
-    pub resp3: Rc<Cell<bool>>,
+/// A function FCALL found.
+pub struct Found {
     pub callback: Function,
     pub name: String,
     pub flags: u8,
@@ -225,20 +222,25 @@ impl Functions {
         self.libraries.by_name.values()
     }
 
-    /// The function called `name` (in any letter case), ready for FCALL.
-    pub fn find(&self, name: &[u8]) -> Option<Callable> {
+    /// The function called `name` (in any letter case).
+    pub fn find(&self, name: &[u8]) -> Option<Found> {
         let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
         let library = self.libraries.by_name.get(self.libraries.owners.get(&lower)?)?;
         let function = library.functions.iter().find(|f| f.name.eq_ignore_ascii_case(&lower))?;
-        let state = self.state.as_ref()?;
-        Some(Callable {
-            lua: state.environment.lua.clone(),
-            runner: state.call.clone(),
-            resp3: state.environment.resp3.clone(),
-            callback: function.callback.clone(),
-            name: function.name.clone(),
-            flags: function.flags,
-        })
+        Some(Found { callback: function.callback.clone(), name: function.name.clone(), flags: function.flags })
+    }
+
+    /// The functions' interpreter, while a library is loaded.
+    pub fn environment(&self) -> Option<&Environment> {
+        self.state.as_ref().map(|state| &state.environment)
+    }
+
+    /// A coroutine that runs `callback` with the keys and arguments tables of an FCALL.
+    pub fn thread_for(&self, callback: &Function, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<Thread> {
+        let state = self.state.as_ref().ok_or_else(|| mlua::Error::runtime("no function is loaded"))?;
+        let lua = &state.environment.lua;
+        let bound: Function = state.bind.call((callback, strings(lua, keys)?, strings(lua, argv)?))?;
+        lua.create_thread(bound)
     }
 
     pub fn libraries_count(&self) -> usize {
@@ -282,8 +284,9 @@ fn checked_header(code: &[u8]) -> Result<Header, String> {
 impl State {
     fn new(generator: &Rc<RefCell<Rand48>>) -> mlua::Result<State> {
         let environment = Environment::new(generator)?;
+        environment.lua.set_memory_limit(super::MEMORY_LIMIT)?;
         let api: Table = environment.lua.load(LOAD_ENVIRONMENT).set_name("=functions").call(())?;
-        Ok(State { library_environment: api.get("library_environment")?, call: api.get("call")?, environment })
+        Ok(State { library_environment: api.get("library_environment")?, bind: api.get("bind")?, environment })
     }
 
     /// Compiles a library and runs its top-level code, which registers its functions.
@@ -292,11 +295,13 @@ impl State {
         let (globals, registered, loaded): (Table, Table, Function) = self.library_environment.call(()).map_err(internal)?;
         let chunk = self.environment.lua.load(&code[header.code_starts_at..]).set_name("@user_function").set_environment(globals);
         let chunk = chunk.into_function().map_err(|e| format!("ERR Error compiling function: {}", compile_error(&e)))?;
-        let outcome = self.environment.runner.call::<(bool, Value)>(chunk);
+        // Run to its end in a coroutine of its own: with no slice hook, nothing suspends it.
+        let thread = self.environment.lua.create_thread(chunk).map_err(internal)?;
+        let outcome = self.environment.step.call::<(u8, Value)>(thread);
         loaded.call::<()>(()).map_err(internal)?;
-        let (succeeded, error) = outcome.map_err(internal)?;
-        if !succeeded {
-            return Err(format!("ERR Error registering functions: {}", error_text(&error)));
+        match outcome.map_err(internal)? {
+            (0, _) => {}
+            (_, error) => return Err(format!("ERR Error registering functions: {}", error_text(&error))),
         }
         let functions = registered_functions(&registered).map_err(internal)?;
         if functions.is_empty() {
@@ -321,6 +326,15 @@ fn registered_functions(registered: &Table) -> mlua::Result<Vec<LibraryFunction>
             })
         })
         .collect()
+}
+
+/// `items` as a Lua array of strings.
+fn strings(lua: &mlua::Lua, items: &[&[u8]]) -> mlua::Result<Table> {
+    let table = lua.create_table_with_capacity(items.len(), 0)?;
+    for (i, item) in items.iter().enumerate() {
+        table.raw_set(i + 1, lua.create_string(item)?)?;
+    }
+    Ok(table)
 }
 
 /// The text of an error raised while a library loaded (a table with `err`, see environment.lua).

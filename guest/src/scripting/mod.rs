@@ -2,6 +2,7 @@
 //! has compiled, by their SHA-1 (EVAL's script cache). Running a script against the keyspace is
 //! the commands' part (`commands::scripting`); this module knows Lua, not commands.
 
+mod calls;
 mod convert;
 mod environment;
 mod function_dump;
@@ -9,19 +10,29 @@ mod functions;
 mod library_header;
 mod lzf;
 mod rand48;
+mod slices;
 
 use rand48::Rand48;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-pub use convert::{number_argument, reply_to_lua, write_reply};
-pub use environment::{Environment, set_command_runner, sha1_hex};
+pub use calls::{CommandRunner, script_resp3, set_script_resp3, with_runner};
+pub use convert::write_reply;
+pub use environment::{Environment, sha1_hex};
 pub use function_dump::{decode as decode_function_dump, encode as encode_function_dump};
 pub use functions::{ALLOW_OOM, ENGINE, FLAG_NAMES, Functions, Library, NO_WRITES, RestorePolicy};
+pub use slices::{arm, disarm, take_suspended};
 
+use crate::session::Session;
+use crate::time::Now;
 use foldhash::fast::FixedState;
-use mlua::Function;
+use mlua::{Function, Thread, thread::ThreadStatus};
 use std::collections::HashMap;
+
+/// The most memory the interpreter may hold, scripts' data included. Redis sets no such bound; in
+/// cachet a script's memory is the engine's, shared with the keyspace, so one script cannot take
+/// it all.
+pub const MEMORY_LIMIT: usize = 256 * 1024 * 1024;
 
 /// A compiled script and its name.
 #[derive(Clone)]
@@ -34,6 +45,10 @@ pub struct Scripts {
     state: Option<State>,
     /// `math.random`'s generator, kept across SCRIPT FLUSH as Redis keeps it.
     generator: Rc<RefCell<Rand48>>,
+    /// The script suspended between two slices, if one is.
+    pub running: Option<Running>,
+    /// The script being run has run a write command: SCRIPT KILL can no longer stop it.
+    pub wrote: bool,
     /// FUNCTION's libraries, in an interpreter of their own.
     pub functions: Functions,
 }
@@ -41,7 +56,7 @@ pub struct Scripts {
 impl Default for Scripts {
     fn default() -> Self {
         let generator = Rc::default();
-        Scripts { state: None, functions: Functions::new(&generator), generator }
+        Scripts { state: None, functions: Functions::new(&generator), generator, running: None, wrote: false }
     }
 }
 
@@ -49,6 +64,61 @@ struct State {
     environment: Environment,
     /// Compiled scripts by lower-case SHA-1 (a fixed hasher: the names are hashes already).
     cache: HashMap<String, Function, FixedState>,
+    /// The coroutine scripts run in, reused while each ends normally.
+    thread: Option<Thread>,
+}
+
+/// Which interpreter a script runs in: EVAL's, or the one FUNCTION's libraries live in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Interpreter {
+    Eval,
+    Functions,
+}
+
+/// How a script or function runs, from its start to its end.
+#[derive(Clone, Copy)]
+pub struct Mode {
+    pub interpreter: Interpreter,
+    /// Write commands are refused (EVAL_RO, FCALL_RO, a `no-writes` function).
+    pub read_only: bool,
+    /// A function flagged `allow-oom`: its commands run even over `maxmemory`.
+    pub allow_oom: bool,
+}
+
+/// A script suspended at the end of a slice, and what the engine keeps for it until it ends.
+pub struct Running {
+    pub thread: Thread,
+    /// The script's SHA-1, or the function's name: what its errors name.
+    pub sha: String,
+    /// The command that started it (FUNCTION STATS shows a function's).
+    pub command: Vec<Vec<u8>>,
+    /// The connection that ran it.
+    pub owner: u64,
+    /// When it started: the time its commands see, frozen for the whole script as in Redis.
+    pub started: Now,
+    /// The owner's database and EXEC flag before the script, given back when it ends.
+    pub saved_db: usize,
+    pub saved_in_exec: bool,
+    pub mode: Mode,
+    /// SCRIPT KILL stopped it: it is not resumed again.
+    pub killed: bool,
+    /// Connections whose commands wait for the script's end, in the order they came.
+    pub held: Vec<u64>,
+    /// The owner's session once its connection closed: the script runs to its end, unanswered.
+    pub orphan: Option<Box<Session>>,
+}
+
+impl Running {
+    /// Whether it has run for `threshold_ms` or more: other clients get `-BUSY` instead of waiting.
+    pub fn is_busy(&self, now: Now, threshold_ms: u64) -> bool {
+        now.mono_ns.saturating_sub(self.started.mono_ns) >= threshold_ms.saturating_mul(1_000_000)
+    }
+
+    pub fn hold(&mut self, connection: u64) {
+        if !self.held.contains(&connection) {
+            self.held.push(connection);
+        }
+    }
 }
 
 impl Scripts {
@@ -57,10 +127,20 @@ impl Scripts {
         Ok(&self.state()?.environment)
     }
 
+    /// EVAL's interpreter or the functions' one.
+    pub fn environment_of(&mut self, interpreter: Interpreter) -> Result<&Environment, String> {
+        match interpreter {
+            Interpreter::Eval => self.environment(),
+            Interpreter::Functions => self.functions.environment().ok_or_else(|| "ERR no function is loaded".to_string()),
+        }
+    }
+
     fn state(&mut self) -> Result<&mut State, String> {
         if self.state.is_none() {
             let environment = Environment::new(&self.generator).map_err(|e| format!("ERR could not start Lua: {e}"))?;
-            self.state = Some(State { environment, cache: HashMap::default() });
+            // A script that allocates past the cap gets Lua's "not enough memory" error.
+            environment.lua.set_memory_limit(MEMORY_LIMIT).map_err(|e| format!("ERR could not start Lua: {e}"))?;
+            self.state = Some(State { environment, cache: HashMap::default(), thread: None });
         }
         self.state.as_mut().ok_or_else(|| "ERR could not start Lua".to_string())
     }
@@ -90,6 +170,20 @@ impl Scripts {
     pub fn exists(&self, sha: &[u8]) -> bool {
         let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
         self.state.as_ref().is_some_and(|state| state.cache.contains_key(&sha))
+    }
+
+    /// A coroutine to run `function` in: the last one again when it ended normally.
+    pub fn thread_for(&mut self, function: &Function) -> mlua::Result<Thread> {
+        let state = self.state().map_err(mlua::Error::runtime)?;
+        if let Some(thread) = &state.thread
+            && thread.status() == ThreadStatus::Finished
+        {
+            thread.reset(function.clone())?;
+            return Ok(thread.clone());
+        }
+        let thread = state.environment.lua.create_thread(function.clone())?;
+        state.thread = Some(thread.clone());
+        Ok(thread)
     }
 
     /// Forgets every script and the interpreter with them (SCRIPT FLUSH): its memory returns.
