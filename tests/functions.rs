@@ -344,3 +344,53 @@ fn redis_py_loads_and_calls_functions() {
     };
     assert_eq!(run(server.port), run(redis.port));
 }
+
+/// What two clients see around runaway functions, as in tests/scripting.rs for scripts: one calls
+/// a function that never ends, the other asks until it is answered BUSY, tries SCRIPT KILL (which
+/// does not stop functions), looks at FUNCTION STATS and stops it with FUNCTION KILL; then the same
+/// with a function that wrote first, which FUNCTION KILL refuses and which ends by itself.
+fn runaway_function_transcript(port: u16) -> Vec<String> {
+    let connect = || {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connects");
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(60))).expect("timeout");
+        Raw(stream)
+    };
+    let (mut owner, mut other) = (connect(), connect());
+    let mut seen = Vec::new();
+    let mut ask = |client: &mut Raw, args: &[&str]| {
+        client.send(resp(args).as_bytes());
+        String::from_utf8_lossy(&client.reply()).into_owned()
+    };
+    let library = "#!lua name=runaway\n\
+        redis.register_function('spin', function() local i = 0 while true do i = i + 1 end end)\n\
+        redis.register_function('busy_writer', function() redis.call('set', 'x', '1') local i = 0 while i < 10000000 do i = i + 1 end return i end)";
+    seen.push(ask(&mut other, &["FUNCTION", "LOAD", "REPLACE", library]));
+    seen.push(ask(&mut other, &["CONFIG", "SET", "busy-reply-threshold", "50"]));
+    for function in ["spin", "busy_writer"] {
+        owner.send(resp(&["FCALL", function, "0"]).as_bytes());
+        let mut busy = String::new();
+        common::wait_until("a BUSY reply", || {
+            busy = ask(&mut other, &["PING"]);
+            busy.starts_with("-BUSY")
+        });
+        seen.push(busy);
+        seen.push(ask(&mut other, &["SCRIPT", "KILL"]));
+        let stats = ask(&mut other, &["FUNCTION", "STATS"]);
+        let running = format!("$4\r\nname\r\n${}\r\n{function}\r\n$7\r\ncommand\r\n*3\r\n$5\r\nFCALL\r\n", function.len());
+        assert!(stats.contains(&running), "{stats}");
+        seen.push(ask(&mut other, &["FUNCTION", "KILL"]));
+        seen.push(String::from_utf8_lossy(&owner.reply()).into_owned());
+        seen.push(ask(&mut other, &["FUNCTION", "KILL"]));
+        seen.push(ask(&mut other, &["GET", "x"]));
+    }
+    seen
+}
+
+#[test]
+fn runaway_functions_get_busy_replies_and_are_killed_as_on_redis() {
+    let (server, redis) = (Server::start(&[]), Redis::start(&[]));
+    let ours = runaway_function_transcript(server.port);
+    assert_eq!(ours, runaway_function_transcript(redis.port));
+    assert!(ours[4].starts_with("+OK") && ours[5].starts_with("-ERR Script killed by user"), "{ours:?}");
+    assert!(ours[10].starts_with("-UNKILLABLE") && ours[11] == ":10000000\r\n", "{ours:?}");
+}
