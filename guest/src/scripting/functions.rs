@@ -7,7 +7,7 @@ use super::compile_error;
 use super::environment::Environment;
 use super::library_header::{Header, read_header, valid_name};
 use super::rand48::Rand48;
-use mlua::{Function, Table, Thread, Value};
+use mlua::{Function, Table, Thread, Value, thread::ThreadStatus};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
@@ -135,6 +135,8 @@ struct State {
     library_environment: Function,
     /// functions.lua's `bind`: a function with its keys and arguments, for a coroutine.
     bind: Function,
+    /// The coroutine functions run in, reused while each ends normally.
+    thread: Option<Thread>,
 }
 
 /// A function FCALL found.
@@ -235,12 +237,21 @@ impl Functions {
         self.state.as_ref().map(|state| &state.environment)
     }
 
-    /// A coroutine that runs `callback` with the keys and arguments tables of an FCALL.
-    pub fn thread_for(&self, callback: &Function, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<Thread> {
-        let state = self.state.as_ref().ok_or_else(|| mlua::Error::runtime("no function is loaded"))?;
+    /// A coroutine that runs `callback` with the keys and arguments tables of an FCALL: the last
+    /// one again when it ended normally.
+    pub fn thread_for(&mut self, callback: &Function, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<Thread> {
+        let state = self.state.as_mut().ok_or_else(|| mlua::Error::runtime("no function is loaded"))?;
         let lua = &state.environment.lua;
         let bound: Function = state.bind.call((callback, strings(lua, keys)?, strings(lua, argv)?))?;
-        lua.create_thread(bound)
+        if let Some(thread) = &state.thread
+            && thread.status() == ThreadStatus::Finished
+        {
+            thread.reset(bound)?;
+            return Ok(thread.clone());
+        }
+        let thread = lua.create_thread(bound)?;
+        state.thread = Some(thread.clone());
+        Ok(thread)
     }
 
     pub fn libraries_count(&self) -> usize {
@@ -286,7 +297,7 @@ impl State {
         let environment = Environment::new(generator)?;
         environment.lua.set_memory_limit(super::MEMORY_LIMIT)?;
         let api: Table = environment.lua.load(LOAD_ENVIRONMENT).set_name("=functions").call(())?;
-        Ok(State { library_environment: api.get("library_environment")?, bind: api.get("bind")?, environment })
+        Ok(State { library_environment: api.get("library_environment")?, bind: api.get("bind")?, thread: None, environment })
     }
 
     /// Compiles a library and runs its top-level code, which registers its functions.
