@@ -357,7 +357,7 @@ fn runaway_function_transcript(port: u16) -> Vec<String> {
     };
     let (mut owner, mut other) = (connect(), connect());
     let mut seen = Vec::new();
-    let mut ask = |client: &mut Raw, args: &[&str]| {
+    let ask = |client: &mut Raw, args: &[&str]| {
         client.send(resp(args).as_bytes());
         String::from_utf8_lossy(&client.reply()).into_owned()
     };
