@@ -87,6 +87,8 @@ pub struct Session {
     pub retrying: bool,
     /// EXEC is running this client's queued commands: blocking commands do not wait.
     pub in_exec: bool,
+    /// A function flagged `allow-oom` is running: its commands run even over `maxmemory`.
+    pub script_allows_oom: bool,
     /// CLIENT NO-EVICT ON.
     pub no_evict: bool,
     /// CLIENT NO-TOUCH ON: its reads leave the keys' LRU/LFU data as it was.
@@ -184,6 +186,7 @@ impl Session {
             block_request: None,
             retrying: false,
             in_exec: false,
+            script_allows_oom: false,
             no_evict: false,
             no_touch: false,
             unsent: 0,

@@ -24,9 +24,15 @@ mod object;
 mod pubsub;
 #[cfg(feature = "lua")]
 pub(crate) mod scripting;
+#[cfg(feature = "lua")]
+mod functions;
 /// Without Lua, the scripting commands are unknown ones.
 #[cfg(not(feature = "lua"))]
 mod scripting {
+    pub const COMMANDS: &[super::Command] = &[];
+}
+#[cfg(not(feature = "lua"))]
+mod functions {
     pub const COMMANDS: &[super::Command] = &[];
 }
 mod server_info;
@@ -270,8 +276,8 @@ fn run_command(ctx: &mut Ctx, args: &[&[u8]]) -> Ran {
         refuse(ctx, &wrong_arity(command.name));
         return Ran::Refused((command, number));
     }
-    if !make_room(ctx) && command.has_flag(Flag::DenyOom) {
-        refuse(ctx, "OOM command not allowed when used memory > 'maxmemory'.");
+    if !make_room(ctx) && command.has_flag(Flag::DenyOom) && !ctx.session.script_allows_oom {
+        refuse(ctx, OOM);
         return Ran::Refused((command, number));
     }
     // A container named alone (COMMAND) runs its own handler; with a word after it, a subcommand.
@@ -314,6 +320,9 @@ fn run_command(ctx: &mut Ctx, args: &[&[u8]]) -> Ran {
     Ran::Ran(run)
 }
 
+/// Redis's refusal of a command that would use memory over `maxmemory`.
+pub(crate) const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+
 /// Answers a command that cannot run; inside MULTI, EXEC will then refuse the whole transaction.
 fn refuse(ctx: &mut Ctx, error: &str) {
     refuse_bytes(ctx, error.as_bytes());
@@ -331,7 +340,7 @@ fn refuse_bytes(ctx: &mut Ctx, error: &[u8]) {
 ///
 /// Memory of values waiting to be freed lazily still counts as used: it is freed first, a slice at
 /// a time, so that no key is evicted while freeing what is already removed would make room.
-fn make_room(ctx: &mut Ctx) -> bool {
+pub(crate) fn make_room(ctx: &mut Ctx) -> bool {
     let limit = ctx.config.maxmemory;
     // Nothing is evicted during CLIENT PAUSE: the keyspace stays as it was.
     if limit == 0 || ctx.pause.is_active() {

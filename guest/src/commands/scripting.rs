@@ -5,7 +5,9 @@
 
 use super::{Command, Ctx, Flag, dispatch, int_arg, is, lookup};
 use crate::resp::Reply;
-use crate::scripting::{CommandRunner, Running, Script, arm, disarm, script_resp3, set_script_resp3, take_suspended, with_runner, write_reply};
+use crate::scripting::{
+    CommandRunner, Interpreter, Mode, Running, Script, arm, disarm, script_resp3, set_script_resp3, take_suspended, with_runner, write_reply,
+};
 use crate::session::PeerKind;
 use mlua::{Lua, Thread, Value, ffi};
 
@@ -90,6 +92,14 @@ fn run(ctx: &mut Ctx, args: &[&[u8]], source: Source, read_only: bool) {
     }
 }
 
+/// Starts a script with its keys and arguments (see [`run_thread`]).
+fn start(ctx: &mut Ctx, script: &Script, keys: &[&[u8]], argv: &[&[u8]], read_only: bool) -> mlua::Result<()> {
+    let lua = ctx.scripts.environment().map_err(mlua::Error::runtime)?.lua.clone();
+    set_globals(&lua, keys, argv)?;
+    let thread = ctx.scripts.thread_for(&script.function)?;
+    run_thread(ctx, thread, &script.sha, &[], Mode { interpreter: Interpreter::Eval, read_only, allow_oom: false })
+}
+
 /// How a step of a script ended, when it did not just use up its slice.
 enum Ended {
     Returned(Value),
@@ -97,13 +107,11 @@ enum Ended {
     Failed(Value),
 }
 
-/// Starts a script with its keys and arguments and runs its first slice. A script that needs more
-/// is left in `ctx.scripts.running`, its client waiting, and the engine resumes it ([`resume`]).
-fn start(ctx: &mut Ctx, script: &Script, keys: &[&[u8]], argv: &[&[u8]], read_only: bool) -> mlua::Result<()> {
-    let lua = ctx.scripts.environment().map_err(mlua::Error::runtime)?.lua.clone();
-    set_globals(&lua, keys, argv)?;
+/// Runs the first slice of a script's or a function's coroutine; `name` is what its errors name
+/// and `command` what FUNCTION STATS shows. One that needs more is left in `ctx.scripts.running`,
+/// its client waiting, and the engine resumes it ([`resume`]).
+pub(super) fn run_thread(ctx: &mut Ctx, thread: Thread, name: &str, command: &[&[u8]], mode: Mode) -> mlua::Result<()> {
     set_script_resp3(false);
-    let thread = ctx.scripts.thread_for(&script.function)?;
     // Inside EXEC nothing may come between the transaction's commands; a UDP sender's session
     // ends with its reply; the key-value interfaces wait for theirs: these run to the end.
     if ctx.session.in_exec || ctx.session.peer.kind == PeerKind::Udp || ctx.session.client_id == 0 {
@@ -115,17 +123,18 @@ fn start(ctx: &mut Ctx, script: &Script, keys: &[&[u8]], argv: &[&[u8]], read_on
     // Blocking commands do not wait inside a script, as inside EXEC.
     ctx.session.in_exec = true;
     ctx.scripts.wrote = false;
-    let stepped = step(ctx, &thread, read_only);
+    let stepped = step(ctx, &thread, mode);
     if let Ok(None) = stepped {
         let owner = ctx.session.connection;
         ctx.scripts.running = Some(Running {
             thread,
-            sha: script.sha.clone(),
+            sha: name.to_string(),
+            command: command.iter().map(|arg| arg.to_vec()).collect(),
             owner,
             started: ctx.now,
             saved_db,
             saved_in_exec,
-            read_only,
+            mode,
             killed: false,
             held: Vec::new(),
             orphan: None,
@@ -137,7 +146,7 @@ fn start(ctx: &mut Ctx, script: &Script, keys: &[&[u8]], argv: &[&[u8]], read_on
     ctx.session.db = saved_db;
     ctx.session.in_exec = saved_in_exec;
     if let Some(ended) = stepped? {
-        answer(ctx, ended, &script.sha);
+        answer(ctx, ended, name);
     }
     Ok(())
 }
@@ -150,7 +159,7 @@ pub fn resume(ctx: &mut Ctx) -> Option<Running> {
     let stepped = if running.killed {
         killed_error(ctx, &running).map(Some)
     } else {
-        step(ctx, &running.thread, running.read_only)
+        step(ctx, &running.thread, running.mode)
     };
     if let Ok(None) = stepped {
         ctx.scripts.running = Some(running);
@@ -168,27 +177,28 @@ pub fn resume(ctx: &mut Ctx) -> Option<Running> {
 }
 
 /// Runs a script's coroutine until it ends, or until its slice is used up (`None`).
-fn step(ctx: &mut Ctx, thread: &Thread, read_only: bool) -> mlua::Result<Option<Ended>> {
-    let step = ctx.scripts.environment().map_err(mlua::Error::runtime)?.step.clone();
-    let outcome = with_runner(&mut ScriptCommands { ctx: &mut *ctx, read_only }, || step.call::<(u8, Value)>(thread.clone()));
+fn step(ctx: &mut Ctx, thread: &Thread, mode: Mode) -> mlua::Result<Option<Ended>> {
+    let step = ctx.scripts.environment_of(mode.interpreter).map_err(mlua::Error::runtime)?.step.clone();
+    let commands = &mut ScriptCommands { ctx: &mut *ctx, read_only: mode.read_only, allow_oom: mode.allow_oom };
+    let outcome = with_runner(commands, || step.call::<(u8, Value)>(thread.clone()));
     let suspended = take_suspended();
     match outcome? {
         (0, value) => Ok(Some(Ended::Returned(value))),
         (1, error) => Ok(Some(Ended::Failed(error))),
         _ if suspended => Ok(None),
         // The script called coroutine.yield itself, which Redis's scripts cannot do.
-        _ => describe(ctx, thread, "attempt to yield across metamethod/C-call boundary").map(|e| Some(Ended::Failed(e))),
+        _ => describe(ctx, thread, mode.interpreter, "attempt to yield across metamethod/C-call boundary").map(|e| Some(Ended::Failed(e))),
     }
 }
 
 /// The error a suspended script ends with when SCRIPT KILL stops it.
 fn killed_error(ctx: &mut Ctx, running: &Running) -> mlua::Result<Ended> {
-    describe(ctx, &running.thread, "Script killed by user with SCRIPT KILL...").map(Ended::Failed)
+    describe(ctx, &running.thread, running.mode.interpreter, "Script killed by user with SCRIPT KILL...").map(Ended::Failed)
 }
 
 /// An error table for `message`, placed where the stopped script `thread` stands.
-fn describe(ctx: &mut Ctx, thread: &Thread, message: &str) -> mlua::Result<Value> {
-    let describe = ctx.scripts.environment().map_err(mlua::Error::runtime)?.describe.clone();
+fn describe(ctx: &mut Ctx, thread: &Thread, interpreter: Interpreter, message: &str) -> mlua::Result<Value> {
+    let describe = ctx.scripts.environment_of(interpreter).map_err(mlua::Error::runtime)?.describe.clone();
     describe.call((thread.clone(), message))
 }
 
@@ -249,6 +259,7 @@ fn write_error(reply: &mut Reply, error: &Value, sha: &str) {
 struct ScriptCommands<'c, 'a> {
     ctx: &'c mut Ctx<'a>,
     read_only: bool,
+    allow_oom: bool,
 }
 
 impl CommandRunner for ScriptCommands<'_, '_> {
@@ -276,7 +287,9 @@ impl CommandRunner for ScriptCommands<'_, '_> {
             scripts: &mut *ctx.scripts,
             now: ctx.now,
         };
+        let allowed_oom = std::mem::replace(&mut inner.session.script_allows_oom, self.allow_oom);
         dispatch(&mut inner, words);
+        inner.session.script_allows_oom = allowed_oom;
         ctx.session.protocol = protocol;
         ctx.scripts.wrote |= writes && buf.first() != Some(&b'-');
         Ok(())
@@ -337,11 +350,17 @@ fn script_flush(ctx: &mut Ctx, args: &[&[u8]]) {
     ctx.reply.ok();
 }
 
-/// Stops the suspended script unless it has written; the engine then answers its client.
 fn script_kill(ctx: &mut Ctx, _args: &[&[u8]]) {
+    kill(ctx, Interpreter::Eval);
+}
+
+/// SCRIPT KILL (`by` EVAL's interpreter) and FUNCTION KILL: stops the suspended script unless it
+/// has written, or was started by the other family; the engine then answers its client.
+pub(super) fn kill(ctx: &mut Ctx, by: Interpreter) {
     match &mut ctx.scripts.running {
         None => ctx.reply.error("NOTBUSY No scripts in execution right now."),
         Some(_) if ctx.scripts.wrote => ctx.reply.error(UNKILLABLE),
+        Some(running) if running.mode.interpreter != by => ctx.reply.error(busy_reply(running.mode.interpreter)),
         Some(running) => {
             running.killed = true;
             ctx.reply.ok();
@@ -371,6 +390,17 @@ const UNKILLABLE: &str = "UNKILLABLE Sorry the script already executed write com
 
 /// The reply to another client's command while a script has run past `busy-reply-threshold`.
 pub const BUSY: &str = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+
+/// The same for a function, which FUNCTION KILL stops.
+const BUSY_FUNCTION: &str = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+
+/// The `-BUSY` reply while a script of `interpreter` runs.
+pub fn busy_reply(interpreter: Interpreter) -> &'static str {
+    match interpreter {
+        Interpreter::Eval => BUSY,
+        Interpreter::Functions => BUSY_FUNCTION,
+    }
+}
 
 const SCRIPT_HELP: &[&str] = &[
     "SCRIPT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

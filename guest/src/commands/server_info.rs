@@ -189,6 +189,8 @@ fn memory_fields(ctx: &Ctx) -> Fields {
     let peak = crate::memory::peak() as u64;
     let linear = crate::memory::linear_memory() as u64;
     let rss = if linear > 0 { linear } else { used };
+    let functions = function_figures(ctx);
+    let vm_total = script_memory(ctx) + functions.vm_memory;
     vec![
         ("used_memory", used.to_string()),
         ("used_memory_human", human_bytes(used)),
@@ -199,6 +201,12 @@ fn memory_fields(ctx: &Ctx) -> Fields {
         ("used_memory_lua", script_memory(ctx).to_string()),
         ("used_memory_lua_human", human_bytes(script_memory(ctx))),
         ("number_of_cached_scripts", cached_scripts(ctx).to_string()),
+        ("number_of_functions", functions.functions.to_string()),
+        ("number_of_libraries", functions.libraries.to_string()),
+        ("used_memory_vm_functions", functions.vm_memory.to_string()),
+        ("used_memory_vm_total", vm_total.to_string()),
+        ("used_memory_vm_total_human", human_bytes(vm_total)),
+        ("used_memory_functions", functions.overhead.to_string()),
         ("maxmemory", ctx.config.maxmemory.to_string()),
         ("maxmemory_human", human_bytes(ctx.config.maxmemory)),
         ("maxmemory_policy", ctx.config.maxmemory_policy.name().into()),
@@ -225,6 +233,30 @@ fn cached_scripts(ctx: &Ctx) -> usize {
     return ctx.scripts.len();
     #[cfg(not(feature = "lua"))]
     return { let _ = ctx; 0 };
+}
+
+/// What FUNCTION's libraries hold, for INFO: counts, and memory in and outside their interpreter.
+#[derive(Default)]
+struct FunctionFigures {
+    functions: usize,
+    libraries: usize,
+    vm_memory: u64,
+    overhead: u64,
+}
+
+fn function_figures(ctx: &Ctx) -> FunctionFigures {
+    #[cfg(feature = "lua")]
+    return {
+        let functions = &ctx.scripts.functions;
+        FunctionFigures {
+            functions: functions.functions_count(),
+            libraries: functions.libraries_count(),
+            vm_memory: functions.used_memory_vm() as u64,
+            overhead: functions.used_memory_overhead() as u64,
+        }
+    };
+    #[cfg(not(feature = "lua"))]
+    return { let _ = ctx; FunctionFigures::default() };
 }
 
 fn persistence_fields(ctx: &Ctx) -> Fields {

@@ -2,7 +2,7 @@
 //! the lookup by name that runs for every command a client sends. COMMAND reports the same table.
 
 use super::{
-    Ctx, bitfield, bitmaps, blocking, client, command, config, connection, expire, hash_ttl, hashes, hyperloglog, keys, latency, lists, monitor,
+    Ctx, bitfield, bitmaps, blocking, client, command, config, connection, expire, functions, hash_ttl, hashes, hyperloglog, keys, latency, lists, monitor,
     memory, object, pubsub, scripting, server_info, sets, slowlog, sort, sorted_sets, strings, transactions,
 };
 use std::sync::OnceLock;
@@ -229,6 +229,7 @@ const FAMILIES: &[&[Command]] = &[
     bitfield::COMMANDS,
     hyperloglog::COMMANDS,
     scripting::COMMANDS,
+    functions::COMMANDS,
 ];
 
 /// All top-level commands, in table order.

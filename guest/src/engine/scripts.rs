@@ -3,9 +3,10 @@
 //! and once it has run for `busy-reply-threshold` they are answered `-BUSY`, except the few Redis
 //! lets through (SCRIPT KILL, AUTH, HELLO...). The engine's deadline is "now" meanwhile, so the
 //! host's timer resumes the script at once; background work (expiry, eviction, timeouts) waits for
-//! its end, as it does in Redis while a script runs.
+//! its end, as it does in Redis while a script runs. Functions (FCALL) run the same way.
 
 use super::Engine;
+use crate::commands::is;
 use crate::outbox::Outbox;
 use crate::session::Session;
 use crate::time::Now;
@@ -32,13 +33,13 @@ impl Engine {
             running.hold(session.connection);
             return Gate::Hold;
         }
+        let subcommand = |container: &str, names: &[&str]| args.len() == 2 && is(args[0], container) && names.iter().any(|name| is(args[1], name));
         let allowed = match args.first().and_then(|name| crate::commands::lookup(name)) {
             Some(command) if command.name == "shutdown" => crate::commands::scripting::ends_busy_script(args),
-            Some(command) if command.name == "script" => args.len() == 2 && crate::commands::is(args[1], "kill"),
-            Some(command) => command.has_flag(crate::commands::Flag::AllowBusy),
+            Some(command) => command.has_flag(crate::commands::Flag::AllowBusy) || subcommand("script", &["kill"]) || subcommand("function", &["kill", "stats"]),
             None => false,
         };
-        if allowed { Gate::Run } else { Gate::Refuse(crate::commands::scripting::BUSY) }
+        if allowed { Gate::Run } else { Gate::Refuse(crate::commands::scripting::busy_reply(running.mode.interpreter)) }
     }
 
     /// Runs the suspended script's next slice (or ends it, killed), on its owner's session. When

@@ -152,15 +152,15 @@ function math.randomseed(...)
   engine.randomseed(check_int('randomseed', 1, select('#', ...), (...)))
 end
 
--- The innermost frame of the user's script in the stopped coroutine `co`: errors are reported at
--- its line.
+-- The innermost frame of the user's script (or FUNCTION library) in the stopped coroutine `co`:
+-- errors are reported at its line.
 local function script_frame(co)
   for level = 0, 20 do
     local info = getinfo(co, level, 'Sl')
     if info == nil then
       return nil
     end
-    if info.source == '@user_script' then
+    if info.source == '@user_script' or info.source == '@user_function' then
       return info
     end
   end

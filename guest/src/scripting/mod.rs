@@ -5,6 +5,10 @@
 mod calls;
 mod convert;
 mod environment;
+mod function_dump;
+mod functions;
+mod library_header;
+mod lzf;
 mod rand48;
 mod slices;
 
@@ -15,6 +19,8 @@ use std::rc::Rc;
 pub use calls::{CommandRunner, script_resp3, set_script_resp3, with_runner};
 pub use convert::write_reply;
 pub use environment::{Environment, sha1_hex};
+pub use function_dump::{decode as decode_function_dump, encode as encode_function_dump};
+pub use functions::{ALLOW_OOM, ENGINE, FLAG_NAMES, Functions, Library, NO_WRITES, RestorePolicy};
 pub use slices::{arm, disarm, take_suspended};
 
 use crate::session::Session;
@@ -35,7 +41,6 @@ pub struct Script {
     pub function: Function,
 }
 
-#[derive(Default)]
 pub struct Scripts {
     state: Option<State>,
     /// `math.random`'s generator, kept across SCRIPT FLUSH as Redis keeps it.
@@ -44,6 +49,15 @@ pub struct Scripts {
     pub running: Option<Running>,
     /// The script being run has run a write command: SCRIPT KILL can no longer stop it.
     pub wrote: bool,
+    /// FUNCTION's libraries, in an interpreter of their own.
+    pub functions: Functions,
+}
+
+impl Default for Scripts {
+    fn default() -> Self {
+        let generator = Rc::default();
+        Scripts { state: None, functions: Functions::new(&generator), generator, running: None, wrote: false }
+    }
 }
 
 struct State {
@@ -54,10 +68,30 @@ struct State {
     thread: Option<Thread>,
 }
 
+/// Which interpreter a script runs in: EVAL's, or the one FUNCTION's libraries live in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Interpreter {
+    Eval,
+    Functions,
+}
+
+/// How a script or function runs, from its start to its end.
+#[derive(Clone, Copy)]
+pub struct Mode {
+    pub interpreter: Interpreter,
+    /// Write commands are refused (EVAL_RO, FCALL_RO, a `no-writes` function).
+    pub read_only: bool,
+    /// A function flagged `allow-oom`: its commands run even over `maxmemory`.
+    pub allow_oom: bool,
+}
+
 /// A script suspended at the end of a slice, and what the engine keeps for it until it ends.
 pub struct Running {
     pub thread: Thread,
+    /// The script's SHA-1, or the function's name: what its errors name.
     pub sha: String,
+    /// The command that started it (FUNCTION STATS shows a function's).
+    pub command: Vec<Vec<u8>>,
     /// The connection that ran it.
     pub owner: u64,
     /// When it started: the time its commands see, frozen for the whole script as in Redis.
@@ -65,7 +99,7 @@ pub struct Running {
     /// The owner's database and EXEC flag before the script, given back when it ends.
     pub saved_db: usize,
     pub saved_in_exec: bool,
-    pub read_only: bool,
+    pub mode: Mode,
     /// SCRIPT KILL stopped it: it is not resumed again.
     pub killed: bool,
     /// Connections whose commands wait for the script's end, in the order they came.
@@ -91,6 +125,14 @@ impl Scripts {
     /// The interpreter, made the first time a script needs it.
     pub fn environment(&mut self) -> Result<&Environment, String> {
         Ok(&self.state()?.environment)
+    }
+
+    /// EVAL's interpreter or the functions' one.
+    pub fn environment_of(&mut self, interpreter: Interpreter) -> Result<&Environment, String> {
+        match interpreter {
+            Interpreter::Eval => self.environment(),
+            Interpreter::Functions => self.functions.environment().ok_or_else(|| "ERR no function is loaded".to_string()),
+        }
     }
 
     fn state(&mut self) -> Result<&mut State, String> {
