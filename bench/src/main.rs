@@ -10,6 +10,7 @@ mod plot;
 mod proxy;
 mod queue;
 mod pubsub;
+mod scripting;
 mod servers;
 mod stall;
 mod table;
@@ -74,6 +75,8 @@ enum Part {
     Pubsub,
     /// MULTI, ten SETs and EXEC per transaction: transactions per second
     Transactions,
+    /// EVALSHA and FCALL of a small script (GET, INCR, EXPIRE)
+    Scripting,
     Startup,
     Wasm,
     /// redis-benchmark through twemproxy (nutcracker) to three cachet shards and to three redis-server shards
@@ -122,6 +125,9 @@ fn main() -> Result<()> {
     }
     if wants(Part::Transactions) {
         report.push_str(&transactions_section(&binaries, rounds, args.quick)?);
+    }
+    if wants(Part::Scripting) {
+        report.push_str(&scripting_section(&binaries, rounds, args.quick)?);
     }
     if wants(Part::Startup) {
         report.push_str(&startup_section(&binaries)?);
@@ -378,6 +384,23 @@ fn transactions_section(binaries: &Binaries, rounds: usize, quick: bool) -> Resu
     out.push_str("| transactions per round trip | transactions | cachet tx/s | redis tx/s | cachet/redis |\n|---:|---:|---:|---:|---:|\n");
     for row in transactions::compare(&cachet_server, &redis_server, transactions, rounds)? {
         writeln!(out, "| {} | {} | {:.0} | {:.0} | **{:.2}** |", row.pipeline, row.transactions, row.cachet, row.redis, row.ratio())?;
+    }
+    Ok(out)
+}
+
+fn scripting_section(binaries: &Binaries, rounds: usize, quick: bool) -> Result<String> {
+    let requests = if quick { 20_000 } else { 200_000 };
+    let (cachet_server, redis_server) = throughput::pair(binaries)?;
+    let sha = scripting::prepare(&cachet_server)?;
+    scripting::prepare(&redis_server)?;
+    let mut out = format!(
+        "\n### Scripts (EVALSHA and FCALL of GET, INCR and EXPIRE of one key; redis-benchmark, {rounds} interleaved round(s), {requests} requests per test; medians)\n\n"
+    );
+    out.push_str(&table::header(&["scenario", "test"], &["cachet", "redis"]));
+    for (scenario, args) in scripting::scenarios(&sha, requests) {
+        for row in throughput::compare(&cachet_server, &redis_server, &scenario, &args, rounds)? {
+            out.push_str(&table::row(&[&format!("`{}`", row.scenario), &types::test_name(&row.test)], &[row.cachet, row.redis]));
+        }
     }
     Ok(out)
 }

@@ -653,4 +653,21 @@ mod tests {
         assert_eq!(eval(&mut c, body), format!("-ERR not enough memory script: {sha}, on @user_script:1.\r\n"));
         assert_eq!(eval(&mut c, "return #string.rep('x', 1024)"), ":1024\r\n", "the interpreter goes on");
     }
+
+    #[test]
+    fn info_counts_the_script_cache_as_redis_7_names_it() {
+        let mut c = Harness::new();
+        let field = |c: &mut Harness, name: &str| -> u64 {
+            let info = c.run(&["INFO", "memory"]);
+            let line = info.lines().find(|l| l.starts_with(&format!("{name}:"))).unwrap_or_else(|| panic!("{name} in {info}"));
+            line[name.len() + 1..].parse().unwrap()
+        };
+        assert_eq!(field(&mut c, "used_memory_scripts_eval"), 0);
+        c.run(&["SCRIPT", "LOAD", "return 1"]);
+        assert_eq!(field(&mut c, "used_memory_scripts_eval"), 8 + 40, "the body and its SHA-1");
+        assert_eq!(field(&mut c, "used_memory_vm_eval"), field(&mut c, "used_memory_lua"));
+        assert!(field(&mut c, "used_memory_scripts") >= 48);
+        c.run(&["SCRIPT", "FLUSH"]);
+        assert_eq!(field(&mut c, "used_memory_scripts_eval"), 0);
+    }
 }

@@ -199,7 +199,9 @@ fn memory_fields(ctx: &Ctx) -> Fields {
         ("used_memory_peak", peak.to_string()),
         ("used_memory_peak_human", human_bytes(peak)),
         ("used_memory_lua", script_memory(ctx).to_string()),
+        ("used_memory_vm_eval", script_memory(ctx).to_string()),
         ("used_memory_lua_human", human_bytes(script_memory(ctx))),
+        ("used_memory_scripts_eval", cached_script_bytes(ctx).to_string()),
         ("number_of_cached_scripts", cached_scripts(ctx).to_string()),
         ("number_of_functions", functions.functions.to_string()),
         ("number_of_libraries", functions.libraries.to_string()),
@@ -207,6 +209,8 @@ fn memory_fields(ctx: &Ctx) -> Fields {
         ("used_memory_vm_total", vm_total.to_string()),
         ("used_memory_vm_total_human", human_bytes(vm_total)),
         ("used_memory_functions", functions.overhead.to_string()),
+        ("used_memory_scripts", (cached_script_bytes(ctx) + functions.overhead).to_string()),
+        ("used_memory_scripts_human", human_bytes(cached_script_bytes(ctx) + functions.overhead)),
         ("maxmemory", ctx.config.maxmemory.to_string()),
         ("maxmemory_human", human_bytes(ctx.config.maxmemory)),
         ("maxmemory_policy", ctx.config.maxmemory_policy.name().into()),
@@ -236,6 +240,14 @@ fn cached_scripts(ctx: &Ctx) -> usize {
 }
 
 /// What FUNCTION's libraries hold, for INFO: counts, and memory in and outside their interpreter.
+/// What EVAL's script cache holds besides the interpreter: the scripts' bodies and names.
+fn cached_script_bytes(ctx: &Ctx) -> u64 {
+    #[cfg(feature = "lua")]
+    return ctx.scripts.cached_bytes() as u64;
+    #[cfg(not(feature = "lua"))]
+    return { let _ = ctx; 0 };
+}
+
 #[derive(Default)]
 struct FunctionFigures {
     functions: usize,

@@ -64,6 +64,8 @@ struct State {
     environment: Environment,
     /// Compiled scripts by lower-case SHA-1 (a fixed hasher: the names are hashes already).
     cache: HashMap<String, Function, FixedState>,
+    /// Bytes of the cached scripts' bodies and names (INFO's `used_memory_scripts_eval`).
+    cached_bytes: usize,
     /// The coroutine scripts run in, reused while each ends normally.
     thread: Option<Thread>,
 }
@@ -140,7 +142,7 @@ impl Scripts {
             let environment = Environment::new(&self.generator).map_err(|e| format!("ERR could not start Lua: {e}"))?;
             // A script that allocates past the cap gets Lua's "not enough memory" error.
             environment.lua.set_memory_limit(MEMORY_LIMIT).map_err(|e| format!("ERR could not start Lua: {e}"))?;
-            self.state = Some(State { environment, cache: HashMap::default(), thread: None });
+            self.state = Some(State { environment, cache: HashMap::default(), cached_bytes: 0, thread: None });
         }
         self.state.as_mut().ok_or_else(|| "ERR could not start Lua".to_string())
     }
@@ -155,6 +157,7 @@ impl Scripts {
         }
         let compiled = state.environment.lua.load(body).set_name("@user_script").into_function();
         let function = compiled.map_err(|e| format!("ERR Error compiling script (new function): {}", compile_error(&e)))?;
+        state.cached_bytes += body.len() + sha.len();
         state.cache.insert(sha.clone(), function.clone());
         Ok(Script { sha, function })
     }
@@ -189,6 +192,11 @@ impl Scripts {
     /// Forgets every script and the interpreter with them (SCRIPT FLUSH): its memory returns.
     pub fn flush(&mut self) {
         self.state = None;
+    }
+
+    /// Bytes of the cached scripts themselves, their bodies and names.
+    pub fn cached_bytes(&self) -> usize {
+        self.state.as_ref().map_or(0, |state| state.cached_bytes)
     }
 
     /// How many scripts are cached (INFO's `number_of_cached_scripts`).
