@@ -31,6 +31,7 @@ impl Environment {
         // SAFETY: the debug library never reaches scripts (environment.lua removes it), so they
         // cannot use it to break out of the sandbox's rules.
         let lua = unsafe { Lua::unsafe_new_with(libs, LuaOptions::new()) };
+        super::libraries::install(&lua)?;
         let engine = engine_functions(&lua, generator)?;
         let driver: Table = lua.load(ENVIRONMENT).set_name("=environment").call(engine)?;
         Ok(Environment { step: driver.get("step")?, describe: driver.get("describe")?, lua })

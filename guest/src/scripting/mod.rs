@@ -7,6 +7,7 @@ mod convert;
 mod environment;
 mod function_dump;
 mod functions;
+mod libraries;
 mod library_header;
 mod lzf;
 mod rand48;
