@@ -29,8 +29,9 @@ fn write_value(reply: &mut Reply, value: &Value, resp3: Protocols, depth: usize)
         Value::Boolean(b) if resp3.script => reply.integer(i64::from(*b)),
         Value::Boolean(true) => reply.integer(1),
         Value::Integer(n) => reply.integer(i64::from(*n)),
-        // C's (long long) cast of a Lua number: the fraction is dropped.
-        Value::Number(n) => reply.integer(*n as i64),
+        // C's (long long) cast of a Lua number on x86-64: the fraction is dropped; NaN and what
+        // does not fit give the least integer.
+        Value::Number(n) => reply.integer(super::libraries::c_long(*n)),
         Value::Table(table) if depth >= MAX_DEPTH => {
             let _ = table;
             reply.error("ERR reached lua stack limit");

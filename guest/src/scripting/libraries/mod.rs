@@ -14,6 +14,8 @@ mod cjson;
 mod cmsgpack;
 mod structs;
 
+pub use arguments::c_long;
+
 use mlua::{Function, IntoLuaMulti, LightUserData, Lua, MultiValue, Table, Value, ffi};
 use std::ffi::{c_int, c_void};
 

@@ -6,12 +6,58 @@ use super::numbers::format_g;
 use super::{Config, InvalidNumbers, NESTING_LIMIT, cannot_serialise};
 use crate::scripting::libraries::Raise;
 use crate::scripting::libraries::arguments::{as_number, c_int, type_name};
-use mlua::{Table, Value};
+use mlua::{Function, Table, Value};
 
-pub fn encode(config: &Config, value: &Value) -> Result<Vec<u8>, Raise> {
+/// `value` as JSON. Nested tables are followed with a stack of open ones rather than recursion,
+/// so deep data costs no native stack; `next` is Lua's own, which walks an object's keys.
+pub fn encode(config: &Config, next: &Function, value: &Value) -> Result<Vec<u8>, Raise> {
     let mut encoder = Encoder { config, json: Vec::new() };
-    encoder.value(value, 0)?;
-    Ok(encoder.json)
+    let mut open: Vec<Open> = Vec::new();
+    let mut pending = Some(value.clone());
+    loop {
+        if let Some(value) = pending.take() {
+            if let Some(table) = encoder.value(&value)? {
+                open.push(encoder.open(table, open.len() as i32 + 1)?);
+            }
+        }
+        let Some(innermost) = open.last_mut() else { return Ok(encoder.json) };
+        pending = match innermost {
+            Open::Array { table, length, next } if *next <= *length => {
+                if *next > 1 {
+                    encoder.json.push(b',');
+                }
+                *next += 1;
+                Some(table.raw_get(*next - 1)?)
+            }
+            Open::Array { .. } => {
+                encoder.json.push(b']');
+                open.pop();
+                None
+            }
+            Open::Object { table, key, first } => {
+                let (following, element): (Value, Value) = next.call((table.clone(), key.clone()))?;
+                if following.is_nil() {
+                    encoder.json.push(b'}');
+                    open.pop();
+                    None
+                } else {
+                    if !*first {
+                        encoder.json.push(b',');
+                    }
+                    *first = false;
+                    encoder.key(&following)?;
+                    *key = following;
+                    Some(element)
+                }
+            }
+        };
+    }
+}
+
+/// A table being written: an array and the next index, or an object and the last key.
+enum Open {
+    Array { table: Table, length: i32, next: i32 },
+    Object { table: Table, key: Value, first: bool },
 }
 
 struct Encoder<'a> {
@@ -20,7 +66,8 @@ struct Encoder<'a> {
 }
 
 impl Encoder<'_> {
-    fn value(&mut self, value: &Value, depth: i32) -> Result<(), Raise> {
+    /// Writes a value that is not a table; a table is returned, to be opened.
+    fn value(&mut self, value: &Value) -> Result<Option<Table>, Raise> {
         match value {
             Value::String(text) => self.string(&text.as_bytes()),
             Value::Integer(_) | Value::Number(_) => self.number(as_number(value).unwrap_or_default())?,
@@ -28,19 +75,26 @@ impl Encoder<'_> {
             Value::Boolean(false) => self.json.extend_from_slice(b"false"),
             Value::Nil => self.json.extend_from_slice(b"null"),
             Value::LightUserData(pointer) if pointer.0.is_null() => self.json.extend_from_slice(b"null"),
-            Value::Table(table) => self.table(table, depth + 1)?,
+            Value::Table(table) => return Ok(Some(table.clone())),
             other => return Err(cannot_serialise(type_name(Some(other)), "type not supported")),
         }
-        Ok(())
+        Ok(None)
     }
 
-    fn table(&mut self, table: &Table, depth: i32) -> Result<(), Raise> {
+    /// Starts writing `table`, `depth` tables deep, as an array or an object.
+    fn open(&mut self, table: Table, depth: i32) -> Result<Open, Raise> {
         if depth > self.config.encode_max_depth.min(NESTING_LIMIT) {
             return Err(Raise::located(format!("Cannot serialise, excessive nesting ({depth})")));
         }
-        match self.array_length(table)? {
-            Some(length) if length > 0 => self.array(table, length, depth),
-            _ => self.object(table, depth),
+        match self.array_length(&table)? {
+            Some(length) if length > 0 => {
+                self.json.push(b'[');
+                Ok(Open::Array { table, length, next: 1 })
+            }
+            _ => {
+                self.json.push(b'{');
+                Ok(Open::Object { table, key: Value::Nil, first: true })
+            }
         }
     }
 
@@ -70,41 +124,20 @@ impl Encoder<'_> {
         Ok(Some(largest))
     }
 
-    fn array(&mut self, table: &Table, length: i32, depth: i32) -> Result<(), Raise> {
-        self.json.push(b'[');
-        for index in 1..=length {
-            if index > 1 {
-                self.json.push(b',');
+    /// An object's key and its colon: strings as they are, numbers in quotes.
+    fn key(&mut self, key: &Value) -> Result<(), Raise> {
+        match key {
+            Value::String(text) => {
+                self.string(&text.as_bytes());
+                self.json.push(b':');
             }
-            let element: Value = table.raw_get(index)?;
-            self.value(&element, depth)?;
+            Value::Integer(_) | Value::Number(_) => {
+                self.json.push(b'"');
+                self.number(as_number(key).unwrap_or_default())?;
+                self.json.extend_from_slice(b"\":");
+            }
+            other => return Err(cannot_serialise(type_name(Some(other)), "table key must be a number or string")),
         }
-        self.json.push(b']');
-        Ok(())
-    }
-
-    fn object(&mut self, table: &Table, depth: i32) -> Result<(), Raise> {
-        self.json.push(b'{');
-        for (count, pair) in table.pairs::<Value, Value>().enumerate() {
-            let (key, element) = pair?;
-            if count > 0 {
-                self.json.push(b',');
-            }
-            match &key {
-                Value::String(text) => {
-                    self.string(&text.as_bytes());
-                    self.json.push(b':');
-                }
-                Value::Integer(_) | Value::Number(_) => {
-                    self.json.push(b'"');
-                    self.number(as_number(&key).unwrap_or_default())?;
-                    self.json.extend_from_slice(b"\":");
-                }
-                other => return Err(cannot_serialise(type_name(Some(other)), "table key must be a number or string")),
-            }
-            self.value(&element, depth)?;
-        }
-        self.json.push(b'}');
         Ok(())
     }
 

@@ -9,7 +9,7 @@ mod numbers;
 
 use super::arguments::Arguments;
 use super::{Raise, Returned, add};
-use mlua::{LightUserData, Lua, MultiValue, Table, Value};
+use mlua::{Function, LightUserData, Lua, MultiValue, Table, Value};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -65,10 +65,11 @@ pub fn library(lua: &Lua) -> mlua::Result<Table> {
     let config: Shared = Rc::default();
     let cjson = lua.create_table()?;
     let shared = config.clone();
+    let next: Function = lua.globals().raw_get("next")?;
     add(lua, &cjson, "encode", move |lua, args| {
         let args = Arguments::new(lua, args);
         exactly_one(&args)?;
-        let text = encode::encode(&shared.borrow(), args.get(1).unwrap_or(&Value::Nil))?;
+        let text = encode::encode(&shared.borrow(), &next, args.get(1).unwrap_or(&Value::Nil))?;
         Returned::one(lua, lua.create_string(text)?)
     })?;
     let shared = config.clone();
