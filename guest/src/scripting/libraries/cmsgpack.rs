@@ -10,8 +10,7 @@
 //! stack of open tables rather than recursion.
 
 use super::arguments::{Arguments, as_number, c_int, c_long};
-use super::{LUA_STACK_LIMIT, Outcome, Raise, Returned, add};
-use crate::scripting::libraries::cjson::NESTING_LIMIT;
+use super::{LUA_STACK_LIMIT, NESTING_LIMIT, Outcome, Raise, Returned, add};
 use mlua::{Lua, MultiValue, Table, Value};
 
 pub fn library(lua: &Lua) -> mlua::Result<Table> {

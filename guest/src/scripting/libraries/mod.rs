@@ -87,6 +87,12 @@ const ARGUMENT: i64 = 2;
 const BARE: i64 = 3;
 const SPREAD: i64 = 4;
 
+/// How deep the libraries follow nested tables and data, whatever a script configures: cjson's
+/// default depth limits. Redis's C code can be configured deeper, as far as Lua's stack lets it
+/// (4000 to 8000 levels); cachet keeps nesting to what its own stack and mlua's references take,
+/// refusing deeper data with the error Redis gives at its limit.
+pub const NESTING_LIMIT: i32 = 1000;
+
 /// Lua's limit on one C function's stack (LUAI_MAXCSTACK), which bounds what Redis's libraries can
 /// return or nest; the libraries here count against it to fail where they fail.
 pub const LUA_STACK_LIMIT: usize = 8000;

@@ -4,7 +4,8 @@
 //! input costs no native stack.
 
 use super::numbers::strtod;
-use super::{Config, NESTING_LIMIT};
+use super::Config;
+use crate::scripting::libraries::NESTING_LIMIT;
 use crate::scripting::libraries::Raise;
 use mlua::{LightUserData, Lua, LuaString, Table, Value};
 

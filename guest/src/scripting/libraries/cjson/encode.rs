@@ -3,7 +3,8 @@
 //! the order Lua's `next` gives them; numbers are `%.14g` (or the configured precision).
 
 use super::numbers::format_g;
-use super::{Config, InvalidNumbers, NESTING_LIMIT, cannot_serialise};
+use super::{Config, InvalidNumbers, cannot_serialise};
+use crate::scripting::libraries::NESTING_LIMIT;
 use crate::scripting::libraries::Raise;
 use crate::scripting::libraries::arguments::{as_number, c_int, type_name};
 use mlua::{Function, Table, Value};
@@ -15,10 +16,10 @@ pub fn encode(config: &Config, next: &Function, value: &Value) -> Result<Vec<u8>
     let mut open: Vec<Open> = Vec::new();
     let mut pending = Some(value.clone());
     loop {
-        if let Some(value) = pending.take() {
-            if let Some(table) = encoder.value(&value)? {
-                open.push(encoder.open(table, open.len() as i32 + 1)?);
-            }
+        if let Some(value) = pending.take()
+            && let Some(table) = encoder.value(&value)?
+        {
+            open.push(encoder.open(table, open.len() as i32 + 1)?);
         }
         let Some(innermost) = open.last_mut() else { return Ok(encoder.json) };
         pending = match innermost {

@@ -8,16 +8,10 @@ mod encode;
 mod numbers;
 
 use super::arguments::Arguments;
-use super::{Raise, Returned, add};
+use super::{NESTING_LIMIT, Raise, Returned, add};
 use mlua::{Function, LightUserData, Lua, MultiValue, Table, Value};
 use std::cell::RefCell;
 use std::rc::Rc;
-
-/// How deep the encoder and the decoder go, whatever a script configures: the default depth
-/// limits, which Redis lets a script raise only as far as Lua's stack lets its C code go (about
-/// 4000 to 8000 levels); cachet keeps its nesting within what its own stack and mlua's references
-/// take, refusing deeper data with the same errors.
-pub const NESTING_LIMIT: i32 = 1000;
 
 /// What `encode_invalid_numbers` allows: refusing NaN and infinities, writing them (`nan`,
 /// `inf`), or writing `null` for them.

@@ -161,7 +161,7 @@ mod tests {
         assert_eq!(format_g(0.0001, 14), "0.0001");
         assert_eq!(format_g(0.00001, 14), "1e-05");
         assert_eq!(format_g(2.5, 1), "2");
-        assert_eq!(format_g(3.14159, 3), "3.14");
+        assert_eq!(format_g(1.23456, 3), "1.23");
         assert_eq!(format_g(f64::NEG_INFINITY, 14), "-inf");
     }
 
