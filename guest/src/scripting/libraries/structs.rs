@@ -79,12 +79,12 @@ impl<'a> Format<'a> {
         })
     }
 
-    /// The padding that aligns an item of `size` bytes at `offset`.
-    fn padding(&self, offset: usize, option: u8, size: usize) -> usize {
+    /// The padding that aligns an item of `size` bytes at `offset` (64-bit, as C's `size_t`).
+    fn padding(&self, offset: u64, option: u8, size: usize) -> u64 {
         if size == 0 || option == b'c' {
             return 0;
         }
-        let size = size.min(self.alignment);
+        let size = size.min(self.alignment) as u64;
         size.wrapping_sub(offset & size.wrapping_sub(1)) & size.wrapping_sub(1)
     }
 
@@ -125,7 +125,7 @@ fn pack(lua: &Lua, args: MultiValue) -> Outcome {
     let mut position = 2;
     while let Some(option) = format.next_option() {
         let mut size = format.size(option)?;
-        let padding = format.padding(packed.len(), option, size);
+        let padding = format.padding(packed.len() as u64, option, size) as usize;
         packed.resize(packed.len() + padding, 0);
         match option {
             _ if is_integer(option) => {
@@ -214,7 +214,9 @@ fn unpack(lua: &Lua, args: MultiValue) -> Outcome {
     let format_text = args.string(1)?;
     let data_text = args.string(2)?;
     let data = data_text.as_bytes();
-    let start = args.optional_integer(3, 1)? as u64 as usize;
+    // Positions are C's 64-bit size_t: an offset past the data fails as too short, not as < 1.
+    let length = data.len() as u64;
+    let start = args.optional_integer(3, 1)? as u64;
     if start == 0 {
         return Err(Raise::argument(3, "offset must be 1 or greater"));
     }
@@ -226,45 +228,48 @@ fn unpack(lua: &Lua, args: MultiValue) -> Outcome {
     while let Some(option) = format.next_option() {
         let mut size = format.size(option)?;
         position = position.wrapping_add(format.padding(position, option, size));
-        if size > data.len() || position > data.len() - size {
+        if size as u64 > length || position > length - size as u64 {
             return Err(too_short());
         }
+        // Within the data now, so an index.
+        let at = position as usize;
         if args.count() + values.len() + 2 > LUA_STACK_LIMIT {
             return Err(Raise::located("stack overflow (too many results)"));
         }
         match option {
             _ if is_integer(option) => {
-                let bytes = ordered(&data[position..position + size], format.little_endian);
+                let bytes = ordered(&data[at..at + size], format.little_endian);
                 values.push(Value::Number(get_integer(&bytes, option.is_ascii_lowercase())));
             }
             b'x' => {}
             b'f' => {
-                let bytes = ordered(&data[position..position + 4], format.little_endian);
+                let bytes = ordered(&data[at..at + 4], format.little_endian);
                 let bytes: [u8; 4] = bytes.try_into().map_err(|_| too_short())?;
                 values.push(Value::Number(f64::from(f32::from_be_bytes(bytes))));
             }
             b'd' => {
-                let bytes = ordered(&data[position..position + 8], format.little_endian);
+                let bytes = ordered(&data[at..at + 8], format.little_endian);
                 let bytes: [u8; 8] = bytes.try_into().map_err(|_| too_short())?;
                 values.push(Value::Number(f64::from_be_bytes(bytes)));
             }
             b'c' => {
                 if size == 0 {
-                    size = previous_size(lua, &mut values)?;
-                    if size > data.len() || position > data.len() - size {
+                    let previous = previous_size(lua, &mut values)?;
+                    if previous > length || at as u64 > length - previous {
                         return Err(too_short());
                     }
+                    size = previous as usize;
                 }
-                values.push(Value::String(lua.create_string(&data[position..position + size])?));
+                values.push(Value::String(lua.create_string(&data[at..at + size])?));
             }
             b's' => {
-                let length = data[position..].iter().position(|&b| b == 0).ok_or_else(|| Raise::located("unfinished string in data"))?;
-                values.push(Value::String(lua.create_string(&data[position..position + length])?));
-                size = length + 1;
+                let end = data[at..].iter().position(|&b| b == 0).ok_or_else(|| Raise::located("unfinished string in data"))?;
+                values.push(Value::String(lua.create_string(&data[at..at + end])?));
+                size = end + 1;
             }
             _ => format.control(option)?,
         }
-        position = position.wrapping_add(size);
+        position = position.wrapping_add(size as u64);
     }
     values.push(Value::Number(position.wrapping_add(1) as i64 as f64));
     let count = values.len();
@@ -291,12 +296,12 @@ fn get_integer(bytes: &[u8], signed: bool) -> f64 {
 }
 
 /// `c0`'s length: the value unpacked just before, which it replaces.
-fn previous_size(lua: &Lua, values: &mut Vec<Value>) -> Result<usize, Raise> {
+fn previous_size(lua: &Lua, values: &mut Vec<Value>) -> Result<u64, Raise> {
     let needs = || Raise::located("format 'c0' needs a previous size");
     let previous = values.last().cloned().ok_or_else(needs)?;
     let number = lua.coerce_number(previous)?.ok_or_else(needs)?;
     values.pop();
-    Ok(c_unsigned_long(number) as usize)
+    Ok(c_unsigned_long(number))
 }
 
 /// `struct.size(format)`: the bytes `pack` gives for `format`.
@@ -305,7 +310,7 @@ fn size(lua: &Lua, args: MultiValue) -> Outcome {
     let format_text = args.string(1)?;
     let format_bytes = format_text.as_bytes();
     let mut format = Format::new(&format_bytes);
-    let mut total: usize = 0;
+    let mut total: u64 = 0;
     while let Some(option) = format.next_option() {
         let size = format.size(option)?;
         total = total.wrapping_add(format.padding(total, option, size));
@@ -318,7 +323,7 @@ fn size(lua: &Lua, args: MultiValue) -> Outcome {
         if !option.is_ascii_alphanumeric() {
             format.control(option)?;
         }
-        total = total.wrapping_add(size);
+        total = total.wrapping_add(size as u64);
     }
     Returned::one(lua, total as i64 as f64)
 }
