@@ -266,6 +266,7 @@ fn cmsgpack_packs_and_unpacks_as_redis_does() {
         r#"return {cmsgpack._NAME, cmsgpack._VERSION, cmsgpack._COPYRIGHT, cmsgpack._DESCRIPTION}"#,
         r#"return cmsgpack:unpack()"#,
         r#"return cmsgpack.pack(-1.5, 1e-45, 3.4028234663852886e38, -0.0, 0.0)"#,
+        r#"return {cmsgpack.pack(0/0), cmsgpack.pack(-(0/0)), struct.pack('>d', 0/0)}"#,
         r#"local t = {} for i = 1, 16 do t['k' .. i] = i end return cmsgpack.pack(t)"#,
         r#"local t = {} for i = 1, 16 do t[i] = i end return cmsgpack.pack(t)"#,
         r#"local t = {} for i = 1, 15 do t[i] = i end return cmsgpack.pack(t)"#,
