@@ -102,13 +102,14 @@ pub fn add<F>(lua: &Lua, table: &Table, name: &str, body: F) -> mlua::Result<()>
 where
     F: Fn(&Lua, MultiValue) -> Outcome + 'static,
 {
-    table.raw_set(name, function(lua, body)?)
+    table.raw_set(name, function(lua, Box::new(body))?)
 }
 
-fn function<F>(lua: &Lua, body: F) -> mlua::Result<Function>
-where
-    F: Fn(&Lua, MultiValue) -> Outcome + 'static,
-{
+/// One body type for every library function, so mlua's callback code is made once, not once
+/// per function (which added some 90 KB to the engine).
+type Body = Box<dyn Fn(&Lua, MultiValue) -> Outcome>;
+
+fn function(lua: &Lua, body: Body) -> mlua::Result<Function> {
     let inner = lua.create_function(move |lua, args: MultiValue| {
         let flag = Value::LightUserData(LightUserData(marker()));
         match body(lua, args) {
