@@ -222,70 +222,91 @@ fn unpack(lua: &Lua, args: MultiValue) -> Outcome {
     }
     let format_bytes = format_text.as_bytes();
     let mut format = Format::new(&format_bytes);
-    let mut values: Vec<Value> = Vec::new();
+    let mut results = Results { table: lua.create_table()?, count: 0 };
     let mut position = start - 1;
-    let too_short = || Raise::argument(2, "data string too short");
     while let Some(option) = format.next_option() {
-        let mut size = format.size(option)?;
+        let size = format.size(option)?;
         position = position.wrapping_add(format.padding(position, option, size));
         if size as u64 > length || position > length - size as u64 {
             return Err(too_short());
         }
-        // Within the data now, so an index.
-        let at = position as usize;
-        if args.count() + values.len() + 2 > LUA_STACK_LIMIT {
+        if args.count() + results.count + 2 > LUA_STACK_LIMIT {
             return Err(Raise::located("stack overflow (too many results)"));
         }
-        match option {
-            _ if is_integer(option) => {
-                let bytes = ordered(&data[at..at + size], format.little_endian);
-                values.push(Value::Number(get_integer(&bytes, option.is_ascii_lowercase())));
-            }
-            b'x' => {}
-            b'f' => {
-                let bytes = ordered(&data[at..at + 4], format.little_endian);
-                let bytes: [u8; 4] = bytes.try_into().map_err(|_| too_short())?;
-                values.push(Value::Number(f64::from(f32::from_be_bytes(bytes))));
-            }
-            b'd' => {
-                let bytes = ordered(&data[at..at + 8], format.little_endian);
-                let bytes: [u8; 8] = bytes.try_into().map_err(|_| too_short())?;
-                values.push(Value::Number(f64::from_be_bytes(bytes)));
-            }
-            b'c' => {
-                if size == 0 {
-                    let previous = previous_size(lua, &mut values)?;
-                    if previous > length || at as u64 > length - previous {
-                        return Err(too_short());
-                    }
-                    size = previous as usize;
-                }
-                values.push(Value::String(lua.create_string(&data[at..at + size])?));
-            }
-            b's' => {
-                let end = data[at..].iter().position(|&b| b == 0).ok_or_else(|| Raise::located("unfinished string in data"))?;
-                values.push(Value::String(lua.create_string(&data[at..at + end])?));
-                size = end + 1;
-            }
-            _ => format.control(option)?,
-        }
-        position = position.wrapping_add(size as u64);
+        let item = Item { option, data: &data[position as usize..], size, little_endian: format.little_endian };
+        let taken = unpack_item(lua, &mut format, &item, &mut results)?;
+        position = position.wrapping_add(taken as u64);
     }
-    values.push(Value::Number(position.wrapping_add(1) as i64 as f64));
-    let count = values.len();
-    let table = lua.create_sequence_from(values)?;
-    Ok(Returned::Spread(table, count))
+    results.push(Value::Number(position.wrapping_add(1) as i64 as f64))?;
+    Ok(Returned::Spread(results.table, results.count))
 }
 
-/// The bytes of an item, most significant first.
-fn ordered(bytes: &[u8], little_endian: bool) -> Vec<u8> {
-    if little_endian { bytes.iter().rev().copied().collect() } else { bytes.to_vec() }
+fn too_short() -> Raise {
+    Raise::argument(2, "data string too short")
 }
 
-/// An integer from its bytes (most significant first), kept to 64 bits as C's shifts keep it;
-/// signed ones extended from the sign bit of their size.
-fn get_integer(bytes: &[u8], signed: bool) -> f64 {
-    let value = bytes.iter().fold(0u64, |value, &b| (value << 8) | u64::from(b));
+/// An item to unpack: its option, the data from where it starts (at least `size` bytes), its
+/// size, and the byte order in force.
+struct Item<'a> {
+    option: u8,
+    data: &'a [u8],
+    size: usize,
+    little_endian: bool,
+}
+
+/// The values unpacked so far, in a table rather than as Rust references into Lua.
+struct Results {
+    table: Table,
+    count: usize,
+}
+
+impl Results {
+    fn push(&mut self, value: Value) -> Result<(), Raise> {
+        self.count += 1;
+        Ok(self.table.raw_set(self.count, value)?)
+    }
+}
+
+/// Unpacks one item into `results`; returns how many bytes it took.
+fn unpack_item(lua: &Lua, format: &mut Format, item: &Item, results: &mut Results) -> Result<usize, Raise> {
+    let (data, size) = (item.data, item.size);
+    match item.option {
+        option if is_integer(option) => {
+            results.push(Value::Number(get_integer(&data[..size], item.little_endian, option.is_ascii_lowercase())))?;
+        }
+        b'x' => {}
+        b'f' => results.push(Value::Number(f64::from(f32::from_be_bytes(big_endian(data, item.little_endian)))))?,
+        b'd' => results.push(Value::Number(f64::from_be_bytes(big_endian(data, item.little_endian))))?,
+        b'c' => {
+            let size = if size == 0 { previous_size(lua, results, data.len())? } else { size };
+            results.push(Value::String(lua.create_string(&data[..size])?))?;
+            return Ok(size);
+        }
+        b's' => {
+            let end = data.iter().position(|&b| b == 0).ok_or_else(|| Raise::located("unfinished string in data"))?;
+            results.push(Value::String(lua.create_string(&data[..end])?))?;
+            return Ok(end + 1);
+        }
+        option => format.control(option)?,
+    }
+    Ok(size)
+}
+
+/// The first `N` bytes of `data` in big-endian order.
+fn big_endian<const N: usize>(data: &[u8], little_endian: bool) -> [u8; N] {
+    let mut bytes = [0; N];
+    bytes.copy_from_slice(&data[..N]);
+    if little_endian {
+        bytes.reverse();
+    }
+    bytes
+}
+
+/// An integer from its bytes, kept to 64 bits as C's shifts keep it; signed ones extended from
+/// the sign bit of their size.
+fn get_integer(bytes: &[u8], little_endian: bool, signed: bool) -> f64 {
+    let add = |value: u64, &byte: &u8| (value << 8) | u64::from(byte);
+    let value = if little_endian { bytes.iter().rev().fold(0, add) } else { bytes.iter().fold(0, add) };
     if !signed {
         return value as f64;
     }
@@ -295,13 +316,22 @@ fn get_integer(bytes: &[u8], signed: bool) -> f64 {
     value as i64 as f64
 }
 
-/// `c0`'s length: the value unpacked just before, which it replaces.
-fn previous_size(lua: &Lua, values: &mut Vec<Value>) -> Result<u64, Raise> {
+/// `c0`'s length: the value unpacked just before, which it replaces; it must fit in the
+/// `available` bytes.
+fn previous_size(lua: &Lua, results: &mut Results, available: usize) -> Result<usize, Raise> {
     let needs = || Raise::located("format 'c0' needs a previous size");
-    let previous = values.last().cloned().ok_or_else(needs)?;
+    if results.count == 0 {
+        return Err(needs());
+    }
+    let previous: Value = results.table.raw_get(results.count)?;
     let number = lua.coerce_number(previous)?.ok_or_else(needs)?;
-    values.pop();
-    Ok(c_unsigned_long(number))
+    results.table.raw_set(results.count, Value::Nil)?;
+    results.count -= 1;
+    let size = c_unsigned_long(number);
+    if size > available as u64 {
+        return Err(too_short());
+    }
+    Ok(size as usize)
 }
 
 /// `struct.size(format)`: the bytes `pack` gives for `format`.
