@@ -10,7 +10,7 @@
 //! stack of open tables rather than recursion.
 
 use super::arguments::{Arguments, as_number, c_int, c_long};
-use super::{LUA_STACK_LIMIT, NESTING_LIMIT, Outcome, Raise, Returned, add};
+use super::{LUA_STACK_LIMIT, NESTING_LIMIT, Outcome, Raise, Returned, add, check_output_size};
 use mlua::{Lua, MultiValue, Table, Value};
 
 pub fn library(lua: &Lua) -> mlua::Result<Table> {
@@ -54,6 +54,7 @@ fn pack(lua: &Lua, args: MultiValue) -> Outcome {
 }
 
 fn pack_value(packed: &mut Vec<u8>, value: &Value, level: usize) -> Result<(), Raise> {
+    check_output_size(packed)?;
     match value {
         Value::String(text) => pack_string(packed, &text.as_bytes()),
         Value::Boolean(true) => packed.push(0xc3),
@@ -458,6 +459,8 @@ mod tests {
         let script = "return cmsgpack.pack()";
         assert_eq!(eval(&mut c, script), script_error(script, "user_script:1: bad argument #0 to 'pack' (MessagePack pack needs input.)"));
         assert_eq!(eval(&mut c, "return #{cmsgpack.unpack(string.rep('a', 7999))}"), ":7999\r\n");
+        let script = "local s = string.rep('x', 10000000) local t = {} for i = 1, 30 do t[i] = s end return cmsgpack.pack(t)";
+        assert_eq!(eval(&mut c, script), script_error(script, "not enough memory"), "no encoding past the interpreter's memory cap");
         let script = "return #{cmsgpack.unpack(string.rep('a', 8000))}";
         assert_eq!(eval(&mut c, script), script_error(script, &format!("user_script:1: {}", super::TOO_MANY)));
     }

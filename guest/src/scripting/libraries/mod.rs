@@ -93,6 +93,16 @@ const SPREAD: i64 = 4;
 /// refusing deeper data with the error Redis gives at its limit.
 pub const NESTING_LIMIT: i32 = 1000;
 
+/// The most a library builds outside Lua's memory (an encoded text): the interpreter's own cap,
+/// past which the result could not become a Lua string anyway. Without it, a table referenced
+/// many times over could make an encoding larger than the engine's memory.
+const OUTPUT_LIMIT: usize = crate::scripting::MEMORY_LIMIT;
+
+/// Lua's own error when memory runs out: how a script sees output that grew past the limit.
+pub fn check_output_size(output: &[u8]) -> Result<(), Raise> {
+    if output.len() > OUTPUT_LIMIT { Err(Raise::Bare(b"not enough memory".to_vec())) } else { Ok(()) }
+}
+
 /// Lua's limit on one C function's stack (LUAI_MAXCSTACK), which bounds what Redis's libraries can
 /// return or nest; the libraries here count against it to fail where they fail.
 pub const LUA_STACK_LIMIT: usize = 8000;

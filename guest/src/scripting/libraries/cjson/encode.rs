@@ -5,7 +5,7 @@
 use super::numbers::format_g;
 use super::{Config, InvalidNumbers, cannot_serialise};
 use crate::scripting::libraries::NESTING_LIMIT;
-use crate::scripting::libraries::Raise;
+use crate::scripting::libraries::{Raise, check_output_size};
 use crate::scripting::libraries::arguments::{as_number, c_int, type_name};
 use mlua::{Function, Table, Value};
 
@@ -21,6 +21,7 @@ pub fn encode(config: &Config, next: &Function, value: &Value) -> Result<Vec<u8>
         {
             open.push(encoder.open(table, open.len() as i32 + 1)?);
         }
+        check_output_size(&encoder.json)?;
         let Some(innermost) = open.last_mut() else { return Ok(encoder.json) };
         pending = match innermost {
             Open::Array { table, length, next } if *next <= *length => {
@@ -70,7 +71,7 @@ impl Encoder<'_> {
     /// Writes a value that is not a table; a table is returned, to be opened.
     fn value(&mut self, value: &Value) -> Result<Option<Table>, Raise> {
         match value {
-            Value::String(text) => self.string(&text.as_bytes()),
+            Value::String(text) => self.string(&text.as_bytes())?,
             Value::Integer(_) | Value::Number(_) => self.number(as_number(value).unwrap_or_default())?,
             Value::Boolean(true) => self.json.extend_from_slice(b"true"),
             Value::Boolean(false) => self.json.extend_from_slice(b"false"),
@@ -129,7 +130,7 @@ impl Encoder<'_> {
     fn key(&mut self, key: &Value) -> Result<(), Raise> {
         match key {
             Value::String(text) => {
-                self.string(&text.as_bytes());
+                self.string(&text.as_bytes())?;
                 self.json.push(b':');
             }
             Value::Integer(_) | Value::Number(_) => {
@@ -163,24 +164,36 @@ impl Encoder<'_> {
     }
 
     /// A string in quotes: `"`, `\` and `/` escaped, control characters and DEL as `\b \t \n
-    /// \f \r` or `\u00XX`, all other bytes as they are.
-    fn string(&mut self, text: &[u8]) {
+    /// \f \r` or `\u00XX`, all other bytes as they are. Escapes make the text up to six times
+    /// longer, so its size is checked as they are written.
+    fn string(&mut self, text: &[u8]) -> Result<(), Raise> {
         self.json.reserve(text.len() + 2);
         self.json.push(b'"');
         for &byte in text {
-            match byte {
-                b'"' => self.json.extend_from_slice(b"\\\""),
-                b'\\' => self.json.extend_from_slice(b"\\\\"),
-                b'/' => self.json.extend_from_slice(b"\\/"),
-                b'\x08' => self.json.extend_from_slice(b"\\b"),
-                b'\t' => self.json.extend_from_slice(b"\\t"),
-                b'\n' => self.json.extend_from_slice(b"\\n"),
-                b'\x0c' => self.json.extend_from_slice(b"\\f"),
-                b'\r' => self.json.extend_from_slice(b"\\r"),
-                0..=0x1f | 0x7f => self.json.extend_from_slice(format!("\\u{byte:04x}").as_bytes()),
-                _ => self.json.push(byte),
-            }
+            let escaped: &[u8] = match byte {
+                b'"' => b"\\\"",
+                b'\\' => b"\\\\",
+                b'/' => b"\\/",
+                b'\x08' => b"\\b",
+                b'\t' => b"\\t",
+                b'\n' => b"\\n",
+                b'\x0c' => b"\\f",
+                b'\r' => b"\\r",
+                0..=0x1f | 0x7f => {
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    self.json.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 15)]]);
+                    check_output_size(&self.json)?;
+                    continue;
+                }
+                _ => {
+                    self.json.push(byte);
+                    continue;
+                }
+            };
+            self.json.extend_from_slice(escaped);
+            check_output_size(&self.json)?;
         }
         self.json.push(b'"');
+        Ok(())
     }
 }

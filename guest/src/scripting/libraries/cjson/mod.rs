@@ -213,6 +213,8 @@ mod tests {
         let script = "return cjson.encode()";
         assert_eq!(eval(&mut c, script), script_error(script, "user_script:1: bad argument #1 to 'encode' (expected 1 argument)"));
         assert_eq!(eval(&mut c, "local ok, e = pcall(cjson.encode, function() end) return e"), bulk("Cannot serialise function: type not supported"));
+        let script = "local s = string.rep(string.char(1), 5000000) local t = {} for i = 1, 9 do t[i] = s end return cjson.encode(t)";
+        assert_eq!(eval(&mut c, script), script_error(script, "not enough memory"), "no encoding past the interpreter's memory cap");
     }
 
     #[test]
