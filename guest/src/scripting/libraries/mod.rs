@@ -116,7 +116,7 @@ where
 }
 
 /// One body type for every library function, so mlua's callback code is made once, not once
-/// per function (which added some 90 KB to the engine).
+/// per function (which added some 90 KB more to the engine).
 type Body = Box<dyn Fn(&Lua, MultiValue) -> Outcome>;
 
 fn function(lua: &Lua, body: Body) -> mlua::Result<Function> {
