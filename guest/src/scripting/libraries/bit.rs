@@ -83,7 +83,7 @@ fn tohex(lua: &Lua, args: MultiValue) -> Outcome {
 mod tests {
     use super::normalise;
     use crate::engine::test_harness::Harness;
-    use crate::scripting::libraries::{eval, script_error};
+    use crate::scripting::libraries::test_support::{eval, script_error};
 
     #[test]
     fn numbers_normalise_to_32_bits_as_luabitop_does() {

@@ -422,7 +422,7 @@ fn set_field(table: &Table, key: Value, value: Value) -> Result<(), Failure> {
 #[cfg(test)]
 mod tests {
     use crate::engine::test_harness::{Harness, bulk};
-    use crate::scripting::libraries::{eval, script_error};
+    use crate::scripting::libraries::test_support::{eval, script_error};
 
     /// The packed bytes of `values` (a Lua argument list), in hex.
     fn packed(c: &mut Harness, values: &str) -> String {

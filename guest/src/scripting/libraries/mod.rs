@@ -190,7 +190,7 @@ unsafe fn spread(state: *mut ffi::lua_State) -> c_int {
 }
 
 #[cfg(test)]
-mod test_support {
+pub mod test_support {
     use crate::engine::test_harness::Harness;
 
     /// Runs `script` with EVAL and returns the reply's text.
@@ -204,6 +204,3 @@ mod test_support {
         format!("-ERR {message} script: {sha}, on @user_script:1.\r\n")
     }
 }
-
-#[cfg(test)]
-pub use test_support::{eval, script_error};

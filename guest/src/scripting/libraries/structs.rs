@@ -361,7 +361,7 @@ fn size(lua: &Lua, args: MultiValue) -> Outcome {
 #[cfg(test)]
 mod tests {
     use crate::engine::test_harness::{Harness, bulk};
-    use crate::scripting::libraries::{eval, script_error};
+    use crate::scripting::libraries::test_support::{eval, script_error};
 
     #[test]
     fn packs_and_unpacks_by_format() {

@@ -195,7 +195,7 @@ pub fn cannot_serialise(type_name: &str, reason: &str) -> Raise {
 #[cfg(test)]
 mod tests {
     use crate::engine::test_harness::{Harness, bulk};
-    use crate::scripting::libraries::{eval, script_error};
+    use crate::scripting::libraries::test_support::{eval, script_error};
 
     #[test]
     fn encodes_as_lua_cjson_does() {
