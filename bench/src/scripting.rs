@@ -26,14 +26,8 @@ pub fn prepare(server: &Server) -> Result<String> {
 
 /// redis-benchmark runs: (scenario, arguments), one and sixteen requests per round trip.
 pub fn scenarios(sha: &str, requests: usize) -> Vec<(String, Vec<String>)> {
-    let n = requests.to_string();
-    let mut out = Vec::new();
-    for pipeline in ["1", "16"] {
-        let common = ["-c", "50", "-P", pipeline, "-n", &n, "-r", "100000"];
-        let with = |tail: &[&str]| -> Vec<String> { common.iter().chain(tail).map(|s| s.to_string()).collect() };
-        let scenario = format!("-c 50 -P {pipeline} -r 100000");
-        out.push((scenario.clone(), with(&["EVALSHA", sha, "1", "counter:__rand_int__"])));
-        out.push((scenario, with(&["FCALL", "counter", "1", "counter:__rand_int__"])));
-    }
-    out
+    crate::throughput::pipelined_runs(requests, &[
+        &["EVALSHA", sha, "1", "counter:__rand_int__"],
+        &["FCALL", "counter", "1", "counter:__rand_int__"],
+    ])
 }

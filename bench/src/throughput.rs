@@ -62,6 +62,21 @@ fn median_sample(samples: &[Sample]) -> Sample {
     }
 }
 
+/// redis-benchmark runs of each of `tails` (a test or a command line), with 50 clients over
+/// 100,000 random keys, at one and at sixteen requests per round trip: (scenario, arguments).
+pub fn pipelined_runs(requests: usize, tails: &[&[&str]]) -> Vec<(String, Vec<String>)> {
+    let n = requests.to_string();
+    let mut out = Vec::new();
+    for pipeline in ["1", "16"] {
+        let common = ["-c", "50", "-P", pipeline, "-n", &n, "-r", "100000"];
+        let scenario = format!("-c 50 -P {pipeline} -r 100000");
+        for tail in tails {
+            out.push((scenario.clone(), common.iter().chain(tail.iter()).map(|s| s.to_string()).collect()));
+        }
+    }
+    out
+}
+
 /// Runs one scenario for `rounds` rounds, A B A B, and returns a row per test.
 pub fn compare(cachet: &Server, redis: &Server, scenario: &str, args: &[String], rounds: usize) -> Result<Vec<Row>> {
     Ok(compare_all(&[cachet.bench_port, redis.bench_port], scenario, args, rounds)?

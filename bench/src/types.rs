@@ -108,22 +108,16 @@ pub fn bytes_per_element(server: &Server, shape: Shape, collections: usize) -> R
 /// SADD and ZADD come first, so HGET, SISMEMBER and the sorted set reads find what they fill;
 /// `myzset` grows to about 100,000 members (a skiplist in both servers).
 pub fn scenarios(requests: usize) -> Vec<(String, Vec<String>)> {
-    let n = requests.to_string();
-    let mut out = Vec::new();
-    for pipeline in ["1", "16"] {
-        let common = ["-c", "50", "-P", pipeline, "-n", &n, "-r", "100000"];
-        let with = |tail: &[&str]| -> Vec<String> { common.iter().chain(tail).map(|s| s.to_string()).collect() };
-        let scenario = format!("-c 50 -P {pipeline} -r 100000");
-        out.push((scenario.clone(), with(&["-t", "hset,sadd"])));
-        out.push((scenario.clone(), with(&["HGET", "myhash", "element:__rand_int__"])));
-        out.push((scenario.clone(), with(&["SISMEMBER", "myset", "element:__rand_int__"])));
-        out.push((scenario.clone(), with(&["-t", "lpush,rpop,lrange_100"])));
-        out.push((scenario.clone(), with(&["ZADD", "myzset", "__rand_int__", "element:__rand_int__"])));
-        out.push((scenario.clone(), with(&["ZINCRBY", "myzset", "1", "element:__rand_int__"])));
-        out.push((scenario.clone(), with(&["ZRANGE", "myzset", "0", "99"])));
-        out.push((scenario, with(&["ZRANGEBYSCORE", "myzset", "__rand_int__", "+inf", "LIMIT", "0", "10"])));
-    }
-    out
+    crate::throughput::pipelined_runs(requests, &[
+        &["-t", "hset,sadd"],
+        &["HGET", "myhash", "element:__rand_int__"],
+        &["SISMEMBER", "myset", "element:__rand_int__"],
+        &["-t", "lpush,rpop,lrange_100"],
+        &["ZADD", "myzset", "__rand_int__", "element:__rand_int__"],
+        &["ZINCRBY", "myzset", "1", "element:__rand_int__"],
+        &["ZRANGE", "myzset", "0", "99"],
+        &["ZRANGEBYSCORE", "myzset", "__rand_int__", "+inf", "LIMIT", "0", "10"],
+    ])
 }
 
 /// The command's name of a redis-benchmark test (a custom command's test is its whole line).

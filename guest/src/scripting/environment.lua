@@ -194,20 +194,64 @@ function pcall(f, ...)
 end
 
 -- Globals: what Redis 7.0 offers scripts, and nothing more.
+local set_environment = setfenv
 for _, name in ipairs({'print', 'dofile', 'loadfile', 'getfenv', 'setfenv', 'newproxy', 'module', 'require', 'package', 'debug', 'os', 'io'}) do
   _G[name] = nil
 end
 _G.redis = redis
 
+-- Read-only tables, as Redis 7 makes the globals and the libraries: a script can read them and
+-- cannot change them, so no script changes what the next one finds. Each is a view whose reads
+-- fall through to the table and whose writes fail; rawset and the table library's writers refuse
+-- the views too.
+local function refuse()
+  error('Attempt to modify a readonly table', 2)
+end
+local views = {}
+local function readonly(t)
+  local view = setmetatable({}, {__index = t, __newindex = refuse, __metatable = {}})
+  views[view] = t
+  return view
+end
+-- Iterating a view iterates what it shows.
+local raw_next, raw_ipairs = next, ipairs
+function next(t, key)
+  return raw_next(views[t] or t, key)
+end
+function pairs(t)
+  return next, t, nil
+end
+function ipairs(t)
+  return raw_ipairs(views[t] or t)
+end
+-- A table writer that refuses the views, as Redis's C functions do: without a position.
+local function checked(write)
+  return function(t, ...)
+    if views[t] then
+      error('Attempt to modify a readonly table', 0)
+    end
+    return write(t, ...)
+  end
+end
+rawset = checked(rawset)
+table.insert, table.remove, table.sort = checked(table.insert), checked(table.remove), checked(table.sort)
+for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'redis', 'cjson', 'cmsgpack', 'bit', 'struct'}) do
+  _G[name] = readonly(_G[name])
+end
+-- Strings' metatable leads to the string library: it shows the read-only one.
+getmetatable('').__metatable = readonly({__index = _G.string})
+
 setmetatable(_G, {
   __index = function(_, name)
     error("Script attempted to access nonexistent global variable '" .. tostring(name) .. "'", 2)
   end,
-  __newindex = function()
-    error('Attempt to modify a readonly table', 2)
-  end,
+  __newindex = refuse,
   __metatable = {},
 })
+-- Scripts (and functions) see the globals through a view as well, `_G` included.
+local globals = readonly(_G)
+_G._G = globals
+set_environment(0, globals)
 
 -- Runs a script's coroutine until it ends or the engine's hook suspends it at the end of a slice:
 -- 0 and its result, 1 and its error (a table, see describe_error), or 2 while it is suspended.

@@ -59,10 +59,11 @@ pub fn library(lua: &Lua) -> mlua::Result<Table> {
     let config: Shared = Rc::default();
     let cjson = lua.create_table()?;
     let shared = config.clone();
-    let next: Function = lua.globals().raw_get("next")?;
     add(lua, &cjson, "encode", move |lua, args| {
         let args = Arguments::new(lua, args);
         exactly_one(&args)?;
+        // The scripts' `next`, which sees through the read-only views of the environment.
+        let next: Function = lua.globals().get("next")?;
         let text = encode::encode(&shared.borrow(), &next, args.get(1).unwrap_or(&Value::Nil))?;
         Returned::one(lua, lua.create_string(text)?)
     })?;
