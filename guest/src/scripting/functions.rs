@@ -9,7 +9,7 @@ use super::library_header::{Header, read_header, valid_name};
 use super::rand48::Rand48;
 use mlua::{Function, Table, Thread, Value, thread::ThreadStatus};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 const LOAD_ENVIRONMENT: &str = include_str!("functions.lua");
@@ -50,8 +50,9 @@ pub struct Library {
 struct Libraries {
     by_name: BTreeMap<String, Library>,
     /// The library of each function, by the function's lower-case name: function names are
-    /// case-blind, as in Redis.
-    owners: HashMap<String, String>,
+    /// case-blind, as in Redis. (A hash map's random seed would be a WASI import the plugin's
+    /// hosts do not give.)
+    owners: BTreeMap<String, String>,
 }
 
 impl Libraries {
