@@ -296,7 +296,7 @@ fn runaway_script_transcript(port: u16) -> Vec<String> {
     };
     let (mut owner, mut other) = (connect(), connect());
     let mut seen = Vec::new();
-    let mut ask = |client: &mut Raw, args: &[&str]| {
+    let ask = |client: &mut Raw, args: &[&str]| {
         client.send(resp(args).as_bytes());
         String::from_utf8_lossy(&client.reply()).into_owned()
     };
@@ -336,7 +336,7 @@ fn runaway_scripts_get_busy_replies_and_are_killed_as_on_redis() {
 fn shutdown_nosave_ends_an_unkillable_script_by_resetting_the_engine() {
     let server = Server::start(&[]);
     let (mut owner, mut other) = (server.raw(), server.raw());
-    let mut ask = |client: &mut Raw, args: &[&str]| {
+    let ask = |client: &mut Raw, args: &[&str]| {
         client.send(resp(args).as_bytes());
         String::from_utf8_lossy(&client.reply()).into_owned()
     };

@@ -23,6 +23,11 @@ pub enum Op {
     Incr(Vec<u8>, i64),
     Exists(Vec<Vec<u8>>),
     Call(Vec<Vec<u8>>),
+    /// A command whose reply is not read here: its answers come as [`Op::Receive`]s (SUBSCRIBE,
+    /// whose confirmations and messages are frames of their own).
+    Send(Vec<Vec<u8>>),
+    /// Reads the next frame the server sends, sending nothing.
+    Receive,
 }
 
 /// A request's result.
@@ -148,8 +153,9 @@ impl Op {
             }
             Op::Incr(key, by) => vec![word(b"INCRBY"), key.into(), number(*by)],
             Op::Exists(keys) => prefixed("EXISTS", keys)?,
-            Op::Call(args) if args.is_empty() => return Err(invalid("call needs a command name")),
-            Op::Call(args) => args.iter().map(Cow::from).collect(),
+            Op::Call(args) | Op::Send(args) if args.is_empty() => return Err(invalid("call needs a command name")),
+            Op::Call(args) | Op::Send(args) => args.iter().map(Cow::from).collect(),
+            Op::Receive => return Err(invalid("receive sends no command: it reads from a connection to a server")),
         })
     }
 
@@ -158,7 +164,7 @@ impl Op {
         match self {
             Op::Get(_) | Op::GetOrFail(_) | Op::Set(..) | Op::GetOrSet(..) => true,
             Op::Mget(_) | Op::Mset(_) | Op::Exists(_) | Op::UpdateTimeout(..) => true,
-            Op::Remove(_) | Op::Incr(..) => false,
+            Op::Remove(_) | Op::Incr(..) | Op::Send(_) | Op::Receive => false,
             Op::Call(args) => args.first().is_some_and(|name| {
                 REPEATABLE.iter().any(|r| r.as_bytes().eq_ignore_ascii_case(name))
             }),
@@ -170,8 +176,10 @@ impl Op {
         if let [Node::Error(message)] = reply.as_slice() {
             return Err(Error::new(ErrorKind::Server, message.clone()));
         }
-        if let Op::Call(_) = self {
-            return Ok(Outcome::Reply(reply));
+        match self {
+            Op::Call(_) | Op::Receive => return Ok(Outcome::Reply(reply)),
+            Op::Send(_) => return Ok(Outcome::Done),
+            _ => {}
         }
         let name = self.name();
         let unexpected = || Error::new(ErrorKind::Protocol, format!("the server's reply to {name} is not of the expected type"));
@@ -209,7 +217,20 @@ impl Op {
             Op::Incr(..) => "incr",
             Op::Exists(_) => "exists",
             Op::Call(_) => "call",
+            Op::Send(_) => "send",
+            Op::Receive => "receive",
         }
+    }
+
+    /// Whether the server answers it with a reply of its own, read in turn.
+    pub fn expects_reply(&self) -> bool {
+        !matches!(self, Op::Send(_))
+    }
+
+    /// Whether it belongs to a session of frames the server sends unasked (pub/sub): its replies
+    /// are read exactly, so that no byte of a later frame is taken from the connection.
+    pub fn reads_exactly(&self) -> bool {
+        matches!(self, Op::Send(_) | Op::Receive)
     }
 }
 

@@ -20,6 +20,9 @@ impl streams::Stream for host::Stream {
     fn read_exact(&self, n: u32) -> Result<Vec<u8>, StreamError> {
         host::Stream::read_exact(self, n).map_err(StreamError::from)
     }
+    fn read_until(&self, separator: &[u8], limit: u32) -> Result<Vec<u8>, StreamError> {
+        host::Stream::read_until(self, separator, limit).map_err(StreamError::from)
+    }
     fn write(&self, data: &[u8]) -> Result<(), StreamError> {
         host::Stream::write(self, data).map_err(StreamError::from)
     }
@@ -152,6 +155,8 @@ impl From<wit::Op> for Op {
             wit::Op::Incr((key, by)) => Op::Incr(key, by),
             wit::Op::Exists(keys) => Op::Exists(keys),
             wit::Op::Call(args) => Op::Call(args),
+            wit::Op::Send(args) => Op::Send(args),
+            wit::Op::Receive => Op::Receive,
         }
     }
 }

@@ -46,6 +46,9 @@ enum Interrupted {
     Broken(Error),
     /// Nothing more can be done for the requests left (timeout, bad reply, set-up refused).
     Fatal(Error),
+    /// No frame began before the stream's timeout while reading exactly: nothing more is done,
+    /// but the stream is in step and goes back to the pool.
+    Quiet(Error),
 }
 
 /// A request's result, once it has one.
@@ -80,7 +83,7 @@ impl<P: Pool> Cache<P> {
             }
             let (error, may_retry) = match self.round(&ops, &commands, &todo, &mut results) {
                 Ok(()) => continue,
-                Err(Interrupted::Fatal(error)) => (error, false),
+                Err(Interrupted::Fatal(error) | Interrupted::Quiet(error)) => (error, false),
                 Err(Interrupted::Unsent(error)) => (error, true),
                 Err(Interrupted::Broken(error)) => {
                     give_up_unrepeatable(&ops, &mut results);
@@ -102,12 +105,12 @@ impl<P: Pool> Cache<P> {
     /// One stream: set it up if new, send every request still to do, read their replies.
     fn round(&self, ops: &[Op], commands: &[Option<CommandArgs<'_>>], todo: &[usize], results: &mut [Slot]) -> Result<(), Interrupted> {
         let stream = self.pool.acquire().map_err(|e| Interrupted::Fatal(e.into()))?;
-        let mut reader = Reader::new();
+        let mut reader = Reader::new(todo.iter().any(|&i| ops[i].reads_exactly()));
         let answered = self
             .set_up(&stream, &mut reader)
             .and_then(|()| send_and_read(&stream, &mut reader, ops, commands, todo, results));
         match answered {
-            Ok(()) => self.pool.release(stream),
+            Ok(()) | Err(Interrupted::Quiet(_)) => self.pool.release(stream),
             Err(_) => self.pool.discard(stream),
         }
         answered
@@ -146,6 +149,7 @@ impl<P: Pool> Cache<P> {
 fn commands(ops: &[Op]) -> (Vec<Option<CommandArgs<'_>>>, Vec<Slot>) {
     ops.iter()
         .map(|op| match op.command() {
+            Err(_) if *op == Op::Receive => (None, None),
             Ok(command) => (Some(command), None),
             Err(error) => (None, Some(Err(error))),
         })
@@ -167,7 +171,8 @@ fn send_and_read(
     }
     stream.write(&out).and_then(|()| stream.drain()).map_err(|e| Interrupted::Broken(e.into()))?;
     for &i in todo {
-        results[i] = Some(ops[i].outcome(reader.reply(stream)?));
+        let reply = if ops[i].expects_reply() { reader.reply(stream)? } else { Vec::new() };
+        results[i] = Some(ops[i].outcome(reply));
     }
     Ok(())
 }

@@ -8,15 +8,23 @@ use crate::resp::{Limits, Node, ReplyDecoder};
 /// How much to read at once.
 const READ_SIZE: u32 = 64 * 1024;
 
+/// The longest line read when reading exactly (a simple string, an error, a header).
+const LINE_LIMIT: u32 = 1024 * 1024;
+
 /// Decodes one reply after another from a stream, keeping what arrived past the last one.
 pub(super) struct Reader {
     decoder: ReplyDecoder,
     buffer: Vec<u8>,
+    /// Reads only the bytes of the frame being decoded (a line, or a value's missing bytes), so
+    /// what the server sends after it stays on the connection for the next round. Slower; for
+    /// sessions where the server sends frames unasked, whose pushes are then replies too.
+    exact: bool,
 }
 
 impl Reader {
-    pub fn new() -> Self {
-        Reader { decoder: ReplyDecoder::new(Limits::default()), buffer: Vec::new() }
+    pub fn new(exact: bool) -> Self {
+        let decoder = if exact { ReplyDecoder::keeping_pushes(Limits::default()) } else { ReplyDecoder::new(Limits::default()) };
+        Reader { decoder, buffer: Vec::new(), exact }
     }
 
     /// The next whole reply.
@@ -29,6 +37,11 @@ impl Reader {
                 return Ok(reply);
             }
             let data = self.read_more(stream).map_err(|e| match e.kind {
+                // Part of a frame was taken from the connection: it is out of step.
+                StreamErrorKind::Timeout if self.exact && self.buffer.is_empty() && self.decoder.is_idle() => {
+                    Interrupted::Quiet(e.into())
+                }
+                StreamErrorKind::Timeout if self.exact => Interrupted::Broken(e.into()),
                 // A request that timed out may still run: not repeated.
                 StreamErrorKind::Timeout => Interrupted::Fatal(e.into()),
                 _ => Interrupted::Broken(e.into()),
@@ -41,7 +54,8 @@ impl Reader {
     /// takes what has arrived, which often holds the replies that follow too.
     fn read_more(&self, stream: &impl Stream) -> Result<Vec<u8>, super::streams::StreamError> {
         match ReplyDecoder::missing(&self.buffer).and_then(|n| u32::try_from(n).ok()) {
-            Some(missing) if missing > READ_SIZE => stream.read_exact(missing),
+            Some(missing) if missing > READ_SIZE || self.exact => stream.read_exact(missing),
+            None if self.exact => stream.read_until(b"\n", LINE_LIMIT),
             _ => stream.read(READ_SIZE),
         }
     }

@@ -58,6 +58,7 @@ pub(super) fn failure(kind: StreamErrorKind) -> StreamError {
 pub(super) enum ReadCall {
     UpTo(u32),
     Exactly(u32),
+    Line,
 }
 
 /// What became of a lent stream.
@@ -121,6 +122,27 @@ impl Stream for ScriptedStream {
         }
         self.keep(data.split_off(n as usize));
         Ok(data)
+    }
+
+    fn read_until(&self, separator: &[u8], limit: u32) -> Result<Vec<u8>, StreamError> {
+        self.traffic.borrow_mut().reads.push(ReadCall::Line);
+        let mut data = Vec::new();
+        loop {
+            if let Some(at) = data.windows(separator.len()).position(|w| w == separator) {
+                self.keep(data.split_off(at + separator.len()));
+                return Ok(data);
+            }
+            if data.len() > limit as usize {
+                return Err(StreamError::new(StreamErrorKind::LimitOverrun, "no separator within the limit"));
+            }
+            match self.next_incoming() {
+                Ok(more) => data.extend(more),
+                Err(error) => {
+                    self.keep(data);
+                    return Err(error);
+                }
+            }
+        }
     }
 
     fn write(&self, data: &[u8]) -> Result<(), StreamError> {

@@ -48,6 +48,8 @@ pub(crate) trait Stream {
     fn read(&self, max: u32) -> Result<Vec<u8>, StreamError>;
     /// Exactly `n` bytes.
     fn read_exact(&self, n: u32) -> Result<Vec<u8>, StreamError>;
+    /// The bytes up to and including `separator`, reading at most `limit`.
+    fn read_until(&self, separator: &[u8], limit: u32) -> Result<Vec<u8>, StreamError>;
     fn write(&self, data: &[u8]) -> Result<(), StreamError>;
     fn drain(&self) -> Result<(), StreamError>;
     /// Not yet set up (never released to the pool).

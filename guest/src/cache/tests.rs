@@ -234,3 +234,33 @@ fn a_value_cut_short_is_a_break() {
     assert_eq!(results, vec![value("abc")]);
     assert_eq!(pool.reads(0)[1], ReadCall::Exactly(100_000 - 3 + 2));
 }
+
+#[test]
+fn sent_commands_are_not_read_and_received_frames_are_read_exactly() {
+    let confirmations = "*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n*3\r\n$9\r\nsubscribe\r\n$1\r\nb\r\n:2\r\n";
+    let pool = ScriptedPool::new([Script::reused().answers(confirmations)]);
+    let results = run(&pool, settings(0), vec![Op::Send(words(&["SUBSCRIBE", "a", "b"])), Op::Receive]);
+    let first = vec![Node::Array(3), Node::Bulk(key("subscribe")), Node::Bulk(key("a")), Node::Integer(1)];
+    assert_eq!(results, vec![Ok(Outcome::Done), Ok(Outcome::Reply(first))]);
+    assert_eq!(pool.sent(0), ["SUBSCRIBE a b"]);
+    // Line by line and value by value: the second confirmation stays on the stream.
+    use ReadCall::{Exactly, Line};
+    assert_eq!(pool.reads(0), [Line, Line, Exactly(11), Line, Exactly(3), Line]);
+
+    // In RESP3 the frames are pushes, which requests and replies otherwise skip.
+    let pool = ScriptedPool::new([Script::reused().answers(">3\r\n$7\r\nmessage\r\n$1\r\na\r\n$2\r\nhi\r\n")]);
+    let pushed = vec![Node::Push(3), Node::Bulk(key("message")), Node::Bulk(key("a")), Node::Bulk(key("hi"))];
+    assert_eq!(run(&pool, settings(0), vec![Op::Receive]), vec![Ok(Outcome::Reply(pushed))]);
+}
+
+#[test]
+fn a_receive_that_times_out_between_frames_leaves_the_stream_usable() {
+    let pool = ScriptedPool::new([Script::reused().then_fails(Timeout)]);
+    let results = run(&pool, settings(0), vec![Op::Receive]);
+    assert_eq!(results[0].as_ref().unwrap_err().kind, ErrorKind::Timeout);
+    assert_eq!(pool.events(), [Event::Acquired(0), Event::Released(0)]);
+
+    let pool = ScriptedPool::new([Script::reused().answers("*3\r\n$7\r\nmessage\r\n").then_fails(Timeout)]);
+    let results = run(&pool, settings(0), vec![Op::Receive]);
+    assert_eq!(results[0].as_ref().unwrap_err().kind, ErrorKind::Connection, "half a frame was taken: the stream is out of step");
+}

@@ -49,6 +49,9 @@ pub struct ReplyDecoder {
     /// Elements still expected by each open aggregate, innermost last. Attributes (RESP3 `|`)
     /// are read into the same stack and dropped when complete.
     open: Vec<Open>,
+    /// Top-level pushes are replies too (a pub/sub session reads them); otherwise they are
+    /// out-of-band and skipped.
+    keep_pushes: bool,
 }
 
 #[derive(Debug)]
@@ -60,7 +63,17 @@ struct Open {
 
 impl ReplyDecoder {
     pub fn new(limits: Limits) -> Self {
-        ReplyDecoder { limits, nodes: Vec::new(), open: Vec::new() }
+        ReplyDecoder { limits, nodes: Vec::new(), open: Vec::new(), keep_pushes: false }
+    }
+
+    /// A decoder that answers top-level pushes as replies instead of skipping them.
+    pub fn keeping_pushes(limits: Limits) -> Self {
+        ReplyDecoder { keep_pushes: true, ..Self::new(limits) }
+    }
+
+    /// No reply is half decoded.
+    pub fn is_idle(&self) -> bool {
+        self.nodes.is_empty() && self.open.is_empty()
     }
 
     /// Decodes from `input`, continuing the reply an earlier call left unfinished: the reply when
@@ -142,7 +155,7 @@ impl ReplyDecoder {
             return None;
         }
         // A top-level push is out-of-band (invalidation, pub/sub): it is not the reply awaited.
-        if matches!(self.nodes.first(), Some(Node::Push(_))) {
+        if !self.keep_pushes && matches!(self.nodes.first(), Some(Node::Push(_))) {
             self.nodes.clear();
             return None;
         }

@@ -3,6 +3,7 @@
 //! is here, once.
 
 use super::{ConnectionSettings, Error, ErrorKind, Value};
+use crate::capabilities::streams::{StreamError, StreamErrorKind};
 use crate::runtime::{CacheError, CacheErrorKind, CacheOptions, Node, Outcome};
 use bytes::Bytes;
 
@@ -29,6 +30,18 @@ impl From<CacheError> for Error {
             CacheErrorKind::NotFound => ErrorKind::NotFound,
             CacheErrorKind::Protocol => ErrorKind::Protocol,
             CacheErrorKind::Invalid => ErrorKind::Invalid,
+        };
+        Error::new(kind, e.message)
+    }
+}
+
+/// A pool that could not lend a connection.
+impl From<StreamError> for Error {
+    fn from(e: StreamError) -> Self {
+        let kind = match e.kind {
+            StreamErrorKind::Timeout => ErrorKind::Timeout,
+            StreamErrorKind::Exhausted => ErrorKind::Exhausted,
+            _ => ErrorKind::Connection,
         };
         Error::new(kind, e.message)
     }

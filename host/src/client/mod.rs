@@ -4,10 +4,25 @@
 //! Requests issued concurrently are pipelined: every request goes into one queue, and each worker
 //! (one per connection it may use) takes everything queued at once and sends it as one batch, so
 //! throughput grows with the number of callers instead of waiting on round trips.
+//!
+//! Only commands that leave a connection's session as they found it share those connections (see
+//! [`routing`]): transactions, blocking commands, pub/sub and anything else stateful run on a
+//! connection of their own, lent by the same pool, so `max_connections` bounds them all.
 
 mod component;
+mod dedicated;
+mod pipeline;
+mod pubsub;
+mod routing;
 mod single_flight;
+mod transaction;
 mod value;
+mod worker;
+
+pub use dedicated::Dedicated;
+pub use pipeline::Pipeline;
+pub use pubsub::{Message, Subscriber};
+pub use transaction::{TRANSACTION_ATTEMPTS, Transaction};
 
 pub use crate::capabilities::streams::{
     Connection, Endpoint, InProcessServer, Pool, PoolOptions, PoolStats, PooledStream, StreamError, StreamErrorKind,
@@ -15,34 +30,33 @@ pub use crate::capabilities::streams::{
 pub use cachet_url::{ClientConfig, ConnectionSettings, Target, UrlError};
 pub use value::{DEFAULT_TTL, Error, ErrorKind, Ttl, Value};
 
-use crate::runtime::{CacheError, CacheOptions, ClientInstance, Op, Outcome, Runtime};
+use crate::runtime::{CacheError, CacheOptions, Op, Outcome, Runtime};
 use bytes::Bytes;
 use component::{flag, integer, reply, value, values};
 use crate::server::InProcess;
+use routing::{Route, route};
 use single_flight::Flights;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 use tokio::sync::{Mutex, mpsc, oneshot};
-
-/// The most requests sent in one batch.
-const MAX_BATCH: usize = 1024;
+use worker::{Job, work};
 
 /// Requests queued before callers wait for room.
 const QUEUE_LEN: usize = 16 * 1024;
 
-/// The most workers (pipelined connections in flight) a client runs; more rarely helps.
-const MAX_WORKERS: usize = 8;
+/// The most workers (shared, pipelined connections in flight) a client runs; more rarely helps,
+/// since each carries every request queued while it waited. The rest of `max_connections` is left
+/// for dedicated connections.
+pub const MAX_PIPELINED_CONNECTIONS: usize = 8;
 
 type Reply = Result<Outcome, CacheError>;
-
-struct Job {
-    op: Op,
-    reply: oneshot::Sender<Result<Reply, Error>>,
-}
 
 /// A cache client. Clones share connections; the last one dropped closes them.
 #[derive(Clone)]
 pub struct Client {
     shared: Arc<Shared>,
+    /// How long a request may take, from the call to its reply.
+    response_timeout: Duration,
 }
 
 struct Shared {
@@ -50,6 +64,8 @@ struct Shared {
     pool: Pool,
     flights: Flights,
     config: ClientConfig,
+    runtime: Arc<Runtime>,
+    options: CacheOptions,
 }
 
 impl Client {
@@ -76,11 +92,18 @@ impl Client {
         let options = CacheOptions::from(&config.connection);
         let (queue, jobs) = mpsc::channel(QUEUE_LEN);
         let jobs = Arc::new(Mutex::new(jobs));
-        for _ in 0..config.pool.max_connections.clamp(1, MAX_WORKERS) {
+        for _ in 0..config.pool.max_connections.clamp(1, MAX_PIPELINED_CONNECTIONS) {
             reactor.spawn(work(runtime.clone(), pool.clone(), options.clone(), jobs.clone()));
         }
-        let shared = Shared { queue: RwLock::new(Some(queue)), pool, flights: Flights::default(), config };
-        Ok(Client { shared: Arc::new(shared) })
+        let response_timeout = config.connection.response_timeout;
+        let shared = Shared { queue: RwLock::new(Some(queue)), pool, flights: Flights::default(), config, runtime, options };
+        Ok(Client { shared: Arc::new(shared), response_timeout })
+    }
+
+    /// This client with another response timeout: `client.with_timeout(Duration::from_secs(60))
+    /// .call(["DEBUG", "SLEEP", "30"])`. It shares the connections of the original.
+    pub fn with_timeout(&self, response_timeout: Duration) -> Client {
+        Client { shared: self.shared.clone(), response_timeout }
     }
 
     /// Opens a client, runs `body` with it, and closes it.
@@ -108,23 +131,38 @@ impl Client {
         self.shared.pool.clear_idle();
     }
 
+    /// Whether [`Client::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.shared.queue.read().map_or(true, |q| q.is_none())
+    }
+
     /// Closes the idle connections, so the next requests connect afresh.
     pub fn reconnect(&self) {
         self.shared.pool.clear_idle();
     }
 
-    /// Queues one request; the receiver gets its result once a worker has run it.
-    async fn submit(&self, op: Op) -> Result<oneshot::Receiver<Result<Reply, Error>>, Error> {
+    /// Runs requests in order on one shared connection, in one round trip unless the connection
+    /// breaks; each has its own result. The whole waits at most the response timeout.
+    async fn run_all(&self, ops: Vec<Op>) -> Vec<Result<Outcome, Error>> {
+        let count = ops.len();
+        match tokio::time::timeout(self.response_timeout, self.queue_and_wait(ops)).await {
+            Ok(Ok(replies)) => replies.into_iter().map(|r| r.map_err(Error::from)).collect(),
+            Ok(Err(error)) => vec![Err(error); count],
+            Err(_) => vec![Err(timed_out(self.response_timeout)); count],
+        }
+    }
+
+    async fn queue_and_wait(&self, ops: Vec<Op>) -> Result<Vec<Reply>, Error> {
         let queue = self.shared.queue.read().ok().and_then(|q| q.clone());
         let Some(queue) = queue else { return Err(closed()) };
         let (reply, answer) = oneshot::channel();
-        queue.send(Job { op, reply }).await.map_err(|_| closed())?;
-        Ok(answer)
+        queue.send(Job { ops, reply }).await.map_err(|_| closed())?;
+        answer.await.map_err(|_| closed())?
     }
 
-    /// Runs one request through the shared queue.
+    /// Runs one request through the shared connections.
     async fn run(&self, op: Op) -> Result<Outcome, Error> {
-        receive(self.submit(op).await?).await
+        self.run_all(vec![op]).await.pop().unwrap_or_else(|| Err(closed()))
     }
 
     pub async fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Bytes>, Error> {
@@ -226,27 +264,34 @@ impl Client {
         integer(self.run(Op::Exists(owned(keys))).await?).map(|n| n.max(0) as u64)
     }
 
-    /// Any command, e.g. `client.call(["HSET", "h", "f", "v"])`.
+    /// Any command, e.g. `client.call(["HSET", "h", "f", "v"])`. Blocking commands (BLPOP, ...) run
+    /// on a connection of their own and wait as long as they block; commands that change the
+    /// connection's session (MULTI, SELECT, SUBSCRIBE, ...) are refused with the API to use instead.
     pub async fn call<A: AsRef<[u8]>>(&self, args: impl IntoIterator<Item = A>) -> Result<Value, Error> {
-        reply(self.run(Op::Call(owned(args))).await?)
+        let args = owned(args);
+        match route(&args) {
+            Route::Shared => reply(self.run(Op::Call(args)).await?),
+            Route::Blocking(_) => self.dedicated().await?.call(args).await,
+            Route::Stateful(why) => Err(Error::new(ErrorKind::Invalid, why)),
+        }
     }
 
-    /// Runs several requests at once; each has its own result. All are queued before any is
-    /// awaited, so they travel together.
+    /// Runs several requests in order on one connection, in one round trip (a pipeline); each has
+    /// its own result. Requests `call` would refuse or send elsewhere fail here without being sent.
     pub async fn batch(&self, requests: Vec<Request>) -> Vec<Result<Value, Error>> {
-        let mut answers = Vec::with_capacity(requests.len());
-        for request in requests {
-            answers.push(self.submit(request.0).await);
+        let mut results: Vec<Option<Result<Value, Error>>> = requests.iter().map(Request::refusal).collect();
+        let ops: Vec<Op> = requests.into_iter().zip(&results).filter(|(_, refused)| refused.is_none()).map(|(r, _)| r.0).collect();
+        let mut answers = self.run_all(ops).await.into_iter();
+        for slot in results.iter_mut().filter(|slot| slot.is_none()) {
+            *slot = Some(answers.next().unwrap_or_else(|| Err(closed())).map(Value::from));
         }
-        let mut results = Vec::with_capacity(answers.len());
-        for answer in answers {
-            let outcome = match answer {
-                Ok(answer) => receive(answer).await,
-                Err(error) => Err(error),
-            };
-            results.push(outcome.map(Value::from));
-        }
-        results
+        results.into_iter().map(|r| r.unwrap_or_else(|| Err(closed()))).collect()
+    }
+
+    /// A pipeline to fill and run: `client.pipeline().set("a", "1", Ttl::Never).call(["INCR", "a"])
+    /// .run().await`.
+    pub fn pipeline(&self) -> Pipeline<'_> {
+        Pipeline::new(self)
     }
 }
 
@@ -288,14 +333,29 @@ impl Request {
     pub fn call<A: AsRef<[u8]>>(args: impl IntoIterator<Item = A>) -> Request {
         Request(Op::Call(owned(args)))
     }
+
+    /// Why this request cannot go on a shared connection, if it cannot.
+    fn refusal(&self) -> Option<Result<Value, Error>> {
+        let Op::Call(args) = &self.0 else { return None };
+        match route(args) {
+            Route::Shared => None,
+            Route::Blocking(_) => Some(Err(Error::new(
+                ErrorKind::Invalid,
+                "a blocking command in a pipeline would hold every request behind it: run it with Client::call, which gives it a connection of its own",
+            ))),
+            Route::Stateful(why) => Some(Err(Error::new(ErrorKind::Invalid, why))),
+        }
+    }
+
+    /// Whether it changes the session of the connection it runs on.
+    fn changes_session(&self) -> bool {
+        matches!(&self.0, Op::Call(args) if matches!(route(args), Route::Stateful(_)))
+    }
 }
 
-async fn receive(answer: oneshot::Receiver<Result<Reply, Error>>) -> Result<Outcome, Error> {
-    match answer.await {
-        Ok(Ok(reply)) => reply.map_err(Error::from),
-        Ok(Err(error)) => Err(error),
-        Err(_) => Err(closed()),
-    }
+/// A request's caller stopped waiting; it may have been sent, and may still run.
+fn timed_out(after: Duration) -> Error {
+    Error::new(ErrorKind::Timeout, format!("no reply within {after:?} (response_timeout): the request may or may not have run"))
 }
 
 fn owned<A: AsRef<[u8]>>(items: impl IntoIterator<Item = A>) -> Vec<Vec<u8>> {
@@ -304,58 +364,4 @@ fn owned<A: AsRef<[u8]>>(items: impl IntoIterator<Item = A>) -> Vec<Vec<u8>> {
 
 fn closed() -> Error {
     Error::new(ErrorKind::Closed, "the client is closed")
-}
-
-/// One worker: takes everything queued, runs it as one batch in its component instance, answers
-/// each caller. A worker whose instance failed makes a fresh one for the next batch.
-async fn work(runtime: Arc<Runtime>, pool: Pool, options: CacheOptions, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
-    let mut instance: Option<ClientInstance> = None;
-    loop {
-        let jobs = {
-            let mut queue = queue.lock().await;
-            let Some(first) = queue.recv().await else { return };
-            // Callers answered by the last batch are queueing their next requests right now: one
-            // yield lets them join this batch instead of waiting a round trip for the next one.
-            tokio::task::yield_now().await;
-            let mut jobs = vec![first];
-            while jobs.len() < MAX_BATCH {
-                match queue.try_recv() {
-                    Ok(job) => jobs.push(job),
-                    Err(_) => break,
-                }
-            }
-            jobs
-        };
-        if instance.is_none() {
-            match runtime.instantiate_client(pool.clone(), &options).await {
-                Ok(fresh) => instance = Some(fresh),
-                Err(error) => {
-                    fail_all(jobs, &format!("the client component could not start: {error:#}"));
-                    continue;
-                }
-            }
-        }
-        let Some(running) = instance.as_mut() else { continue };
-        let (ops, replies): (Vec<Op>, Vec<_>) = jobs.into_iter().map(|j| (j.op, j.reply)).unzip();
-        match running.batch(&ops).await {
-            Ok(results) => {
-                for (reply, result) in replies.into_iter().zip(results) {
-                    let _ = reply.send(Ok(result));
-                }
-            }
-            Err(error) => {
-                tracing::error!("the client component failed: {error:#}");
-                instance = None;
-                for reply in replies {
-                    let _ = reply.send(Err(Error::new(ErrorKind::Engine, format!("the client component failed: {error:#}"))));
-                }
-            }
-        }
-    }
-}
-
-fn fail_all(jobs: Vec<Job>, message: &str) {
-    for job in jobs {
-        let _ = job.reply.send(Err(Error::new(ErrorKind::Engine, message)));
-    }
 }

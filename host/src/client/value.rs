@@ -102,6 +102,8 @@ pub enum ErrorKind {
     Producer,
     /// The client component failed; the request may not have been sent.
     Engine,
+    /// A transaction gave up: its watched keys kept changing.
+    Aborted,
 }
 
 /// A failed client call: what kind of failure and what happened.

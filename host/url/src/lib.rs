@@ -7,7 +7,7 @@
 //!
 //! Options: `db`, `connect_timeout`, `stream_timeout` (alias `socket_timeout`), `timeout`,
 //! `max_idle_time`, `idle_check_interval` (seconds, fractions allowed), `max_connections`,
-//! `blocking` (true/false), `client_name`, `protocol` (2 or 3), `retries`, `connect_attempts`,
+//! `blocking` (true/false), `client_name`, `protocol` (2 or 3), `retries`, `response_timeout`, `connect_attempts`,
 //! `buffer_size` (bytes).
 
 use std::path::PathBuf;
@@ -71,12 +71,23 @@ pub struct ConnectionSettings {
     pub protocol: u8,
     /// How often a request that is safe to repeat is tried again after its connection broke.
     pub retries: u32,
+    /// How long a request may take, from the call to its reply (blocking commands: plus how long
+    /// they block).
+    pub response_timeout: Duration,
 }
 
-/// RESP2, database 0, no credentials, one retry.
+/// RESP2, database 0, no credentials, one retry, 5 s per request.
 impl Default for ConnectionSettings {
     fn default() -> Self {
-        ConnectionSettings { username: None, password: None, database: 0, client_name: None, protocol: 2, retries: 1 }
+        ConnectionSettings {
+            username: None,
+            password: None,
+            database: 0,
+            client_name: None,
+            protocol: 2,
+            retries: 1,
+            response_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -103,7 +114,7 @@ impl std::error::Error for UrlError {}
 const DEFAULT_PORT: u16 = 6379;
 
 const OPTIONS: &str = "db, connect_timeout, stream_timeout, socket_timeout, timeout, max_idle_time, idle_check_interval, \
-                       max_connections, blocking, client_name, protocol, retries, connect_attempts, buffer_size";
+                       max_connections, blocking, client_name, protocol, retries, response_timeout, connect_attempts, buffer_size";
 
 fn fail<T>(message: String) -> Result<T, UrlError> {
     Err(UrlError(message))
@@ -154,6 +165,7 @@ impl ClientConfig {
                 }
             }
             "retries" => self.connection.retries = number(name, value)?,
+            "response_timeout" => self.connection.response_timeout = seconds(name, value)?,
             "connect_timeout" => pool.connect_timeout = seconds(name, value)?,
             "stream_timeout" | "socket_timeout" => pool.stream_timeout = seconds(name, value)?,
             "timeout" => pool.timeout = seconds(name, value)?,

@@ -154,6 +154,11 @@ impl Connection {
         }
     }
 
+    /// How long each later read or write may wait.
+    pub(super) fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
+
     /// Shuts the connection down; later reads and writes fail.
     pub fn close(&mut self) {
         let _ = match &self.io {

@@ -2,11 +2,15 @@
 //! non-blocking (asking for one more than `max_connections` is an error at once) and blocking
 //! (callers wait up to `timeout` for a free one). Idle connections are reused most recently used
 //! first, so the rest age out and are closed by a periodic check.
+//!
+//! A pool can also lend one of its connections for a caller's sole use ([`Pool::dedicated`]): a
+//! pool of one that holds a permit of its lender, so `max_connections` bounds shared and dedicated
+//! connections together.
 
 use super::connection::{Connection, StreamError, StreamErrorKind};
 use super::endpoint::Endpoint;
 pub use cachet_url::PoolOptions;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
@@ -42,6 +46,20 @@ struct Inner {
     timeouts: AtomicU64,
     created: AtomicU64,
     reaped: AtomicU64,
+    /// Set for a dedicated pool: the pool it was lent from.
+    lender: Option<Lender>,
+}
+
+/// What a dedicated pool holds of the pool that lent it a connection.
+struct Lender {
+    pool: Pool,
+    /// One of the lender's `max_connections`, held for as long as the dedicated pool lives.
+    _permit: OwnedSemaphorePermit,
+    /// Its one connection was handed out: a dedicated pool never opens a second one, whose
+    /// session (transaction, database, subscriptions) would silently differ.
+    lent: AtomicBool,
+    /// Applied to the connection each time it is handed out (blocking commands wait longer).
+    stream_timeout: Mutex<std::time::Duration>,
 }
 
 /// A connection taken from a pool. Dropping it closes the connection (`discard`); `release`
@@ -64,6 +82,7 @@ impl Pool {
             timeouts: AtomicU64::new(0),
             created: AtomicU64::new(0),
             reaped: AtomicU64::new(0),
+            lender: None,
         });
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(reap_idle(Arc::downgrade(&inner)));
@@ -83,13 +102,91 @@ impl Pool {
     /// pool's timeout.
     pub async fn acquire(&self, wait: Option<Duration>) -> Result<PooledStream, StreamError> {
         let permit = self.permit(wait).await?;
-        while let Some(connection) = self.pop_idle() {
-            if !connection.is_broken() {
-                return Ok(PooledStream { connection, _permit: permit, pool: self.clone() });
+        let connection = match &self.inner.lender {
+            Some(lender) => self.dedicated_connection(lender).await?,
+            None => match self.healthy_idle() {
+                Some(connection) => connection,
+                None => self.connect().await?,
+            },
+        };
+        Ok(PooledStream { connection, _permit: permit, pool: self.clone() })
+    }
+
+    /// The most recently used idle connection that still works; broken ones are closed.
+    fn healthy_idle(&self) -> Option<Connection> {
+        std::iter::from_fn(|| self.pop_idle()).find(|connection| !connection.is_broken())
+    }
+
+    /// A pool of one connection for a caller's sole use, taken from this pool's `max_connections`:
+    /// a blocking pool waits up to `wait` (else its `timeout`) for room, a non-blocking one fails at
+    /// once. The connection is an idle one of this pool, else a new one; see [`Pool::give_back`].
+    pub async fn dedicated(&self, wait: Option<Duration>) -> Result<Pool, StreamError> {
+        let permit = self.permit(wait).await?;
+        let options = PoolOptions { max_connections: 1, blocking: false, ..self.inner.options.clone() };
+        let lender = Lender {
+            pool: self.clone(),
+            _permit: permit,
+            lent: AtomicBool::new(false),
+            stream_timeout: Mutex::new(options.stream_timeout),
+        };
+        let inner = Inner {
+            permits: Arc::new(Semaphore::new(1)),
+            endpoint: self.inner.endpoint.clone(),
+            options,
+            idle: Mutex::new(Vec::new()),
+            waits: AtomicU64::new(0),
+            timeouts: AtomicU64::new(0),
+            created: AtomicU64::new(0),
+            reaped: AtomicU64::new(0),
+            lender: Some(lender),
+        };
+        Ok(Pool { inner: Arc::new(inner) })
+    }
+
+    /// A dedicated pool's connection: the one it holds, or, the first time, one of its lender's.
+    async fn dedicated_connection(&self, lender: &Lender) -> Result<Connection, StreamError> {
+        let held = match self.pop_idle() {
+            Some(connection) => connection,
+            None if lender.lent.swap(true, Ordering::AcqRel) => {
+                return Err(StreamError::new(
+                    StreamErrorKind::Closed,
+                    format!(
+                        "the dedicated connection to {} broke, and with it its session (transaction, database, subscriptions): take a new one",
+                        self.inner.endpoint
+                    ),
+                ));
+            }
+            None => match lender.pool.healthy_idle() {
+                Some(connection) => connection,
+                None => lender.pool.connect().await?,
+            },
+        };
+        let mut connection = held;
+        connection.set_timeout(lender.stream_timeout.lock().map_or(self.inner.options.stream_timeout, |t| *t));
+        Ok(connection)
+    }
+
+    /// For a dedicated pool: how long its connection's reads and writes may wait from the next
+    /// time it is handed out (a blocking command waits for as long as it blocks, and more).
+    pub fn set_stream_timeout(&self, timeout: Duration) {
+        if let Some(lender) = &self.inner.lender
+            && let Ok(mut current) = lender.stream_timeout.lock()
+        {
+            *current = timeout;
+        }
+    }
+
+    /// For a dedicated pool whose connection is back in its session's first state (what it was
+    /// lent in): returns it to the lender for others to use. Without this, the connection closes
+    /// with the dedicated pool.
+    pub fn give_back(&self) {
+        let Some(lender) = &self.inner.lender else { return };
+        if let Some(mut connection) = self.pop_idle() {
+            connection.set_timeout(lender.pool.inner.options.stream_timeout);
+            if let Ok(mut idle) = lender.pool.inner.idle.lock() {
+                idle.push(connection);
             }
         }
-        let connection = self.connect().await?;
-        Ok(PooledStream { connection, _permit: permit, pool: self.clone() })
     }
 
     async fn permit(&self, wait: Option<Duration>) -> Result<OwnedSemaphorePermit, StreamError> {

@@ -1,0 +1,98 @@
+//! The workers behind the shared connections: each takes everything queued, runs it as one batch in
+//! its own component instance, and answers each caller.
+
+use super::{Error, ErrorKind, Reply};
+use crate::capabilities::streams::Pool;
+use crate::runtime::{CacheOptions, ClientInstance, Op, Runtime};
+use std::sync::Arc;
+use tokio::sync::{Mutex, mpsc, oneshot};
+
+/// The most requests sent in one batch (a job is never split, so one may make it longer).
+const MAX_BATCH: usize = 1024;
+
+/// One caller's requests: they travel together, in order, on one connection.
+pub(super) struct Job {
+    pub ops: Vec<Op>,
+    pub reply: oneshot::Sender<Result<Vec<Reply>, Error>>,
+}
+
+/// Takes everything queued and runs it as one batch; ends when the client is closed. A worker
+/// whose instance failed makes a fresh one for the next batch.
+pub(super) async fn work(runtime: Arc<Runtime>, pool: Pool, options: CacheOptions, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
+    let mut instance: Option<ClientInstance> = None;
+    loop {
+        let Some(jobs) = next_jobs(&queue).await else { return };
+        if instance.is_none() {
+            match runtime.instantiate_client(pool.clone(), &options).await {
+                Ok(fresh) => instance = Some(fresh),
+                Err(error) => {
+                    fail_all(jobs, &format!("the client component could not start: {error:#}"));
+                    continue;
+                }
+            }
+        }
+        let Some(running) = instance.as_mut() else { continue };
+        if run_jobs(running, jobs).await.is_err() {
+            instance = None;
+        }
+    }
+}
+
+/// Everything queued, up to a batch; `None` once the client is closed.
+async fn next_jobs(queue: &Mutex<mpsc::Receiver<Job>>) -> Option<Vec<Job>> {
+    let mut queue = queue.lock().await;
+    let first = queue.recv().await?;
+    // Callers answered by the last batch are queueing their next requests right now: one yield
+    // lets them join this batch instead of waiting a round trip for the next one.
+    tokio::task::yield_now().await;
+    let mut jobs = vec![first];
+    let mut size = jobs[0].ops.len();
+    while size < MAX_BATCH {
+        match queue.try_recv() {
+            Ok(job) => {
+                size += job.ops.len();
+                jobs.push(job);
+            }
+            Err(_) => break,
+        }
+    }
+    // A caller that stopped waiting (its response timeout passed) is not sent at all.
+    jobs.retain(|job| !job.reply.is_closed());
+    Some(jobs)
+}
+
+/// Runs the jobs as one batch; `Err` when the instance failed and must be replaced.
+async fn run_jobs(instance: &mut ClientInstance, jobs: Vec<Job>) -> Result<(), ()> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let mut ops = Vec::new();
+    let mut callers = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        callers.push((job.ops.len(), job.reply));
+        ops.extend(job.ops);
+    }
+    match instance.batch(&ops).await {
+        Ok(results) => {
+            let mut results = results.into_iter();
+            for (count, reply) in callers {
+                let _ = reply.send(Ok(results.by_ref().take(count).collect()));
+            }
+            Ok(())
+        }
+        Err(error) => {
+            tracing::error!("the client component failed: {error:#}");
+            let message = format!("the client component failed: {error:#}");
+            for (_, reply) in callers {
+                let _ = reply.send(Err(Error::new(ErrorKind::Engine, message.clone())));
+            }
+            Err(())
+        }
+    }
+}
+
+fn fail_all(jobs: Vec<Job>, message: &str) {
+    for job in jobs {
+        let _ = job.reply.send(Err(Error::new(ErrorKind::Engine, message)));
+    }
+}
