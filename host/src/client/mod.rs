@@ -5,6 +5,7 @@
 //! (one per connection it may use) takes everything queued at once and sends it as one batch, so
 //! throughput grows with the number of callers instead of waiting on round trips.
 
+mod cluster;
 mod component;
 mod single_flight;
 mod value;
@@ -14,6 +15,7 @@ pub use crate::capabilities::streams::{
 };
 pub use cachet_url::{ClientConfig, ConnectionSettings, Target, UrlError};
 pub use value::{DEFAULT_TTL, Error, ErrorKind, Ttl, Value};
+pub use cluster::{ClusterClient, ClusterConfig, Shard, key_slot};
 
 use crate::runtime::{CacheError, CacheOptions, ClientInstance, Op, Outcome, Runtime};
 use bytes::Bytes;
