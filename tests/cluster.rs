@@ -202,7 +202,18 @@ async fn replica_reads(cluster: &Cluster, client: &ClusterClient) {
     let replicas = ClusterClient::open(&format!("redis+cluster://127.0.0.1:{seed}/?read_from_replicas=true")).await.expect("opens");
     assert!(replicas.config().read_from_replicas);
     client.set("replicated", "yes", Ttl::Never).await.unwrap();
-    let shard = replicas.shards().into_iter().find(|s| Some(&s.master) == client.master_of("replicated").as_ref()).unwrap();
+    let master = client.master_of("replicated").unwrap();
+    // CLUSTER SHARDS calls a replica online once its master has heard of its replication offset.
+    let mut shard = None;
+    for _ in 0..300 {
+        shard = replicas.shards().into_iter().find(|s| s.master == master && !s.replicas.is_empty());
+        if shard.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        replicas.reload().await.unwrap();
+    }
+    let shard = shard.expect("the master's replica online within 30 s");
     let replica = port_of(&shard.replicas[0]);
     let before = command_calls(replica, "get");
     let mut found = None;
