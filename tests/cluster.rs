@@ -2,7 +2,7 @@
 //! (three masters, three replicas) on loopback ports. One cluster serves every case, in order:
 //! routing and multi-key splitting, hash tags, replica reads, a slot migrated by hand (ASK, then
 //! MOVED), a resharding by `redis-cli --cluster reshard` under load, and a `CLUSTER FAILOVER`
-//! under load. Every process is killed when the test ends, whether it passed or not.
+//! under load, and a master killed under load. Every process is killed when the test ends, whether it passed or not.
 
 mod common;
 
@@ -94,6 +94,20 @@ impl Cluster {
     }
 }
 
+/// A replica of the master on `port`, once CLUSTER SHARDS reports one online (a replica is
+/// reported online once its master has heard of its replication offset).
+async fn replica_of(client: &ClusterClient, port: u16) -> u16 {
+    for _ in 0..300 {
+        let shard = client.shards().into_iter().find(|s| port_of(&s.master) == port && !s.replicas.is_empty());
+        if let Some(shard) = shard {
+            return port_of(&shard.replicas[0]);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        client.reload().await.expect("the slot map reads");
+    }
+    panic!("no replica of 127.0.0.1:{port} reported online within 30 s");
+}
+
 fn port_of(addr: &str) -> u16 {
     addr.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).expect("host:port")
 }
@@ -118,7 +132,7 @@ fn bulk(text: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_client_against_redis_cluster() {
-    let cluster = Cluster::start();
+    let mut cluster = Cluster::start();
     let seed = cluster.ports()[0];
     let client = ClusterClient::open(&format!("redis+cluster://127.0.0.1:{seed}/?max_connections_per_node=2")).await.expect("opens");
     assert_eq!(client.shards().len(), 3, "three masters learnt from one seed");
@@ -129,6 +143,7 @@ async fn cluster_client_against_redis_cluster() {
     migration_by_hand(&client).await;
     resharding_under_load(&cluster, &client).await;
     failover_under_load(&cluster, &client).await;
+    master_killed_under_load(&mut cluster, &client).await;
     client.close();
 }
 
@@ -202,19 +217,8 @@ async fn replica_reads(cluster: &Cluster, client: &ClusterClient) {
     let replicas = ClusterClient::open(&format!("redis+cluster://127.0.0.1:{seed}/?read_from_replicas=true")).await.expect("opens");
     assert!(replicas.config().read_from_replicas);
     client.set("replicated", "yes", Ttl::Never).await.unwrap();
-    let master = client.master_of("replicated").unwrap();
-    // CLUSTER SHARDS calls a replica online once its master has heard of its replication offset.
-    let mut shard = None;
-    for _ in 0..300 {
-        shard = replicas.shards().into_iter().find(|s| s.master == master && !s.replicas.is_empty());
-        if shard.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        replicas.reload().await.unwrap();
-    }
-    let shard = shard.expect("the master's replica online within 30 s");
-    let replica = port_of(&shard.replicas[0]);
+    let master = port_of(&client.master_of("replicated").unwrap());
+    let replica = replica_of(&replicas, master).await;
     let before = command_calls(replica, "get");
     let mut found = None;
     for _ in 0..200 {
@@ -222,7 +226,7 @@ async fn replica_reads(cluster: &Cluster, client: &ClusterClient) {
         if found.is_some() {
             break;
         }
-        redis_cli(port_of(&shard.master), &["WAIT", "1", "1000"]);
+        redis_cli(master, &["WAIT", "1", "1000"]);
     }
     assert_eq!(found.as_deref(), Some(&b"yes"[..]));
     assert!(command_calls(replica, "get") > before, "the replica answered the GET");
@@ -331,8 +335,7 @@ async fn failover_under_load(cluster: &Cluster, client: &ClusterClient) {
     // Counted increments on one key of the master that fails over.
     let counter = "failover-counter";
     let old_master = port_of(&client.master_of(counter).unwrap());
-    let shard = client.shards().into_iter().find(|s| port_of(&s.master) == old_master).unwrap();
-    let replica = port_of(&shard.replicas[0]);
+    let replica = replica_of(client, old_master).await;
     let incrs = {
         let (client, stop) = (client.clone(), stop.clone());
         tokio::spawn(async move {
@@ -363,4 +366,47 @@ async fn failover_under_load(cluster: &Cluster, client: &ClusterClient) {
     let total: u64 = client.get(counter).await.unwrap().map(|v| String::from_utf8_lossy(&v).parse().unwrap()).unwrap_or(0);
     assert!(total >= done && total <= done + unsure, "counter {total}: {done} acknowledged, {unsure} unsure");
     assert_eq!(client.master_of(counter).map(|a| port_of(&a)), Some(replica), "the client follows the new master");
+}
+
+/// A master dies (SIGKILL) while increments run against it: until its replica takes over, calls
+/// fail; whatever they say, the counter proves them honest — an increment reported as not run
+/// did not run, and only those reported as maybe run may have. Afterwards the client recovers.
+async fn master_killed_under_load(cluster: &mut Cluster, client: &ClusterClient) {
+    cluster.wait_ok();
+    let counter = "killed-counter";
+    client.set(counter, "0", Ttl::Never).await.unwrap();
+    let master = port_of(&client.master_of(counter).unwrap());
+    let replica = replica_of(client, master).await;
+    redis_cli(master, &["WAIT", "1", "5000"]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(Mutex::new(Vec::new()));
+    let incrs = {
+        let (client, stop, done) = (client.clone(), stop.clone(), done.clone());
+        tokio::spawn(async move {
+            let (mut unsure, mut failed) = (0u64, Vec::new());
+            while !stop.load(Ordering::Relaxed) {
+                match client.incr(counter, 1).await {
+                    Ok(n) => done.lock().unwrap().push(n as u64),
+                    Err(e) if e.message().contains("may or may not have run") => unsure += 1,
+                    Err(e) => failed.push(format!("{:?}: {e}", e.kind())),
+                }
+            }
+            (unsure, failed)
+        })
+    };
+    wait_until_async("increments before the kill", || count(&done) > 200).await;
+    let index = cluster.nodes.iter().position(|n| n.port == master).unwrap();
+    cluster.nodes[index].kill();
+    let started = std::time::Instant::now();
+    wait_until_async("the replica to take over", || redis_cli(replica, &["ROLE"]).starts_with("master")).await;
+    let taken_over = started.elapsed();
+    let after = count(&done);
+    wait_until_async("increments on the new master", || count(&done) > after + 200).await;
+    stop.store(true, Ordering::Relaxed);
+    let (unsure, failed) = incrs.await.unwrap();
+    let done = done.lock().unwrap().len() as u64;
+    let total: u64 = String::from_utf8_lossy(&client.get(counter).await.unwrap().unwrap()).parse().unwrap();
+    eprintln!("master killed: replica took over in {taken_over:?}; {done} increments acknowledged, {unsure} maybe run, {} failed: {failed:?}", failed.len());
+    assert!(total >= done && total <= done + unsure, "counter {total}: {done} acknowledged, {unsure} maybe run");
+    assert_eq!(client.master_of(counter).map(|a| port_of(&a)), Some(replica));
 }

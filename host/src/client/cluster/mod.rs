@@ -2,7 +2,9 @@
 //! and the redirections, retries and key splitting that let callers use the cluster as one cache.
 //!
 //! - Every request goes to the master of its key's slot ([`slots::key_slot`]); with
-//!   `read_from_replicas`, reads go to a replica, prefixed by `READONLY` on the same connection.
+//!   `read_from_replicas`, reads go to a replica's read client, each after a `READONLY`: that
+//!   client has one pipelined connection and one worker, so `READONLY` always reaches the
+//!   connection before the read that follows it, and the connection stays read-only.
 //! - `MOVED` updates the slot's owner and tries the new node; `ASK` sends `ASKING` and the request
 //!   to the named node once, in order on one connection (a node's ASK client has a single
 //!   connection and sends one batch at a time). After `reinitialize_steps` redirections, or a
@@ -65,6 +67,8 @@ struct Inner {
 /// One node's clients.
 struct Node {
     client: Client,
+    /// One connection, for reads while the node is a replica (see [`ClusterClient::send`]).
+    reads: OnceCell<Client>,
     /// One connection, one batch at a time: `ASKING` and its request go together, in order.
     asking: OnceCell<Client>,
     ask_turn: tokio::sync::Mutex<()>,
@@ -120,8 +124,8 @@ impl ClusterClient {
     pub fn close(&self) {
         for node in self.lock_nodes().values() {
             node.client.close();
-            if let Some(asking) = node.asking.get() {
-                asking.close();
+            for extra in [node.reads.get(), node.asking.get()].into_iter().flatten() {
+                extra.close();
             }
         }
     }
@@ -351,16 +355,19 @@ impl ClusterClient {
         Ok((shard.master.clone(), false))
     }
 
-    /// Sends `op` to one node; a replica's copy goes after READONLY in the same batch. Should the
-    /// two be split over connections, the replica answers MOVED and the master is asked instead.
+    /// Sends `op` to one node. A read for a replica goes to its read client after READONLY:
+    /// with one connection and one worker, requests leave in the order they were queued, so the
+    /// connection is read-only before the read reaches it (a `Client::batch` over several
+    /// connections could send the two on different ones). Only if the connection breaks in
+    /// between does the read meet a fresh connection; the replica then answers MOVED and the
+    /// master is asked.
     async fn send(&self, addr: &str, replica: bool, op: Op) -> Result<Value, Error> {
         let node = self.node(addr).await?;
-        let mut requests = Vec::with_capacity(2);
-        if replica {
-            requests.push(Request::call(["READONLY"]));
+        if !replica {
+            return node.client.batch(vec![Request(op)]).await.pop().unwrap_or_else(|| Err(lost()));
         }
-        requests.push(Request(op));
-        node.client.batch(requests).await.pop().unwrap_or_else(|| Err(lost()))
+        let reads = node.reads.get_or_try_init(|| Client::with_config(self.node_config(addr, 1))).await?;
+        reads.batch(vec![Request::call(["READONLY"]), Request(op)]).await.pop().unwrap_or_else(|| Err(lost()))
     }
 
     /// `ASKING` and the request on the node's single ASK connection, nothing in between.
@@ -377,7 +384,7 @@ impl ClusterClient {
             return Ok(node.clone());
         }
         let config = self.node_config(addr, self.inner.config.max_connections_per_node);
-        let fresh = Arc::new(Node { client: Client::with_config(config).await?, asking: OnceCell::new(), ask_turn: Default::default() });
+        let fresh = Arc::new(Node { client: Client::with_config(config).await?, reads: OnceCell::new(), asking: OnceCell::new(), ask_turn: Default::default() });
         let mut nodes = self.lock_nodes();
         Ok(nodes.entry(addr.to_string()).or_insert(fresh).clone())
     }
