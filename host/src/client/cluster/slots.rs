@@ -241,7 +241,7 @@ mod tests {
         };
         let reply = Value::Array(vec![
             shard(vec![0, 5460, 10923, 10923], vec![node(7000, "master", "online"), node(7003, "replica", "online")]),
-            shard(vec![5461, 16383], vec![node(7004, "replica", "failed"), node(7001, "master", "online")]),
+            shard(vec![5461, 10922, 10924, 16383], vec![node(7004, "replica", "failed"), node(7001, "master", "online")]),
         ]);
         let map = SlotMap::from_shards(&reply).unwrap();
         assert_eq!(map.shard(0).unwrap().master, "127.0.0.1:7000");
