@@ -265,7 +265,7 @@ impl ClusterClient {
         read: bool,
         build: impl Fn(Vec<Vec<u8>>) -> Op,
     ) -> Result<Vec<(Vec<usize>, Value)>, Error> {
-        if items.is_empty() || items.len() % step != 0 {
+        if items.is_empty() || !items.len().is_multiple_of(step) {
             return self.on_slot(None, read, build(items)).await.map(|v| vec![(Vec::new(), v)]);
         }
         let mut groups: BTreeMap<u16, (Vec<usize>, Vec<Vec<u8>>)> = BTreeMap::new();
