@@ -302,11 +302,14 @@ impl ClusterClient {
                     let result = self.asking(&addr, op.clone()).await;
                     (addr, result)
                 }
-                None => {
-                    let (addr, replica) = self.pick(slot, to_replica)?;
-                    let result = self.send(&addr, replica, op.clone()).await;
-                    (addr, result)
-                }
+                // A slot no node serves (yet) answers CLUSTERDOWN, as a node would: wait, read again.
+                None => match self.pick(slot, to_replica) {
+                    Ok((addr, replica)) => {
+                        let result = self.send(&addr, replica, op.clone()).await;
+                        (addr, result)
+                    }
+                    Err(error) => (Addr::new(), Err(error)),
+                },
             };
             let error = match result {
                 Ok(value) => return Ok(value),
@@ -321,7 +324,9 @@ impl ClusterClient {
                     ask = Some(to);
                     self.count_redirection(generation).await;
                 }
-                Some(Redirect::Wait | Redirect::Reconnect) => {
+                Some(redirect @ (Redirect::Wait | Redirect::Reconnect)) => {
+                    // A replica that cannot be reached leaves the read to its master.
+                    to_replica &= !matches!(redirect, Redirect::Reconnect);
                     pause(&mut pauses).await;
                     // The answer matters little: the next attempt says whether it worked.
                     let _ = self.refresh(generation).await;
