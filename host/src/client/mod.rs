@@ -9,6 +9,7 @@
 //! [`routing`]): transactions, blocking commands, pub/sub and anything else stateful run on a
 //! connection of their own, lent by the same pool, so `max_connections` bounds them all.
 
+mod cluster;
 mod component;
 mod dedicated;
 mod pipeline;
@@ -29,6 +30,7 @@ pub use crate::capabilities::streams::{
 };
 pub use cachet_url::{ClientConfig, ConnectionSettings, Target, UrlError};
 pub use value::{DEFAULT_TTL, Error, ErrorKind, Ttl, Value};
+pub use cluster::{ClusterClient, ClusterConfig, Shard, key_slot};
 
 use crate::runtime::{CacheError, CacheOptions, Op, Outcome, Runtime};
 use bytes::Bytes;
