@@ -137,6 +137,7 @@ impl From<wit::Options> for ConnectionSettings {
             client_name: o.client_name,
             protocol: o.protocol,
             retries: o.retries,
+            extra_set_up: o.extra_set_up,
         }
     }
 }

@@ -12,6 +12,8 @@ pub struct ConnectionSettings {
     /// 2 or 3.
     pub protocol: u8,
     pub retries: u32,
+    /// Sent after the others (READONLY, CLIENT TRACKING ...).
+    pub extra_set_up: Vec<Vec<Vec<u8>>>,
 }
 
 impl ConnectionSettings {
@@ -41,6 +43,7 @@ impl ConnectionSettings {
         if let Some(name) = &self.client_name {
             commands.push(vec![b"CLIENT".to_vec(), b"SETNAME".to_vec(), name.clone().into_bytes()]);
         }
+        commands.extend(self.extra_set_up.iter().cloned());
         commands
     }
 }
@@ -60,5 +63,7 @@ mod tests {
         assert_eq!(text(settings.set_up_commands()), ["AUTH pw", "SELECT 2", "CLIENT SETNAME app"]);
         let resp3 = ConnectionSettings { protocol: 3, username: Some("u".into()), password: Some("pw".into()), ..ConnectionSettings::default() };
         assert_eq!(text(resp3.set_up_commands()), ["HELLO 3 AUTH u pw"]);
+        let replica = ConnectionSettings { database: 1, extra_set_up: vec![vec![b"READONLY".to_vec()]], ..ConnectionSettings::default() };
+        assert_eq!(text(replica.set_up_commands()), ["SELECT 1", "READONLY"]);
     }
 }

@@ -16,6 +16,7 @@ impl From<&ConnectionSettings> for CacheOptions {
             client_name: settings.client_name.clone(),
             protocol: settings.protocol,
             retries: settings.retries,
+            extra_set_up: settings.readonly.then(|| vec![b"READONLY".to_vec()]).into_iter().chain(settings.extra_set_up.iter().cloned()).collect(),
         }
     }
 }

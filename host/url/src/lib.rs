@@ -74,6 +74,10 @@ pub struct ConnectionSettings {
     /// How long a request may take, from the call to its reply (blocking commands: plus how long
     /// they block).
     pub response_timeout: Duration,
+    /// `READONLY` on every new connection (reads from a cluster replica).
+    pub readonly: bool,
+    /// Commands every new connection runs after the others (CLIENT TRACKING for a near cache).
+    pub extra_set_up: Vec<Vec<Vec<u8>>>,
 }
 
 /// RESP2, database 0, no credentials, one retry, 5 s per request.
@@ -87,6 +91,8 @@ impl Default for ConnectionSettings {
             protocol: 2,
             retries: 1,
             response_timeout: Duration::from_secs(5),
+            readonly: false,
+            extra_set_up: Vec::new(),
         }
     }
 }
@@ -114,7 +120,7 @@ impl std::error::Error for UrlError {}
 const DEFAULT_PORT: u16 = 6379;
 
 const OPTIONS: &str = "db, connect_timeout, stream_timeout, socket_timeout, timeout, max_idle_time, idle_check_interval, \
-                       max_connections, blocking, client_name, protocol, retries, response_timeout, connect_attempts, buffer_size";
+                       max_connections, blocking, client_name, protocol, retries, response_timeout, readonly, connect_attempts, buffer_size";
 
 fn fail<T>(message: String) -> Result<T, UrlError> {
     Err(UrlError(message))
@@ -166,6 +172,7 @@ impl ClientConfig {
             }
             "retries" => self.connection.retries = number(name, value)?,
             "response_timeout" => self.connection.response_timeout = seconds(name, value)?,
+            "readonly" => self.connection.readonly = flag(name, value)?,
             "connect_timeout" => pool.connect_timeout = seconds(name, value)?,
             "stream_timeout" | "socket_timeout" => pool.stream_timeout = seconds(name, value)?,
             "timeout" => pool.timeout = seconds(name, value)?,
@@ -174,13 +181,7 @@ impl ClientConfig {
             "max_connections" => pool.max_connections = positive(name, value)?,
             "connect_attempts" => pool.connect_attempts = positive(name, value)?,
             "buffer_size" => pool.buffer_size = positive(name, value)?,
-            "blocking" => {
-                pool.blocking = match value {
-                    "true" | "1" | "yes" => true,
-                    "false" | "0" | "no" => false,
-                    _ => return fail(format!("blocking={value} in the URL: use true or false")),
-                }
-            }
+            "blocking" => pool.blocking = flag(name, value)?,
             _ => return fail(format!("unknown option '{name}' in the URL; known options: {OPTIONS}")),
         }
         Ok(())
@@ -215,6 +216,14 @@ fn positive<T: std::str::FromStr + Default + PartialOrd>(name: &str, value: &str
         return fail(format!("{name}={value} in the URL must be at least 1"));
     }
     Ok(n)
+}
+
+fn flag(name: &str, value: &str) -> Result<bool, UrlError> {
+    match value {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => fail(format!("{name}={value} in the URL: use true or false")),
+    }
 }
 
 fn seconds(name: &str, value: &str) -> Result<Duration, UrlError> {

@@ -2,12 +2,10 @@
 //! and the redirections, retries and key splitting that let callers use the cluster as one cache.
 //!
 //! - Every request goes to the master of its key's slot ([`slots::key_slot`]); with
-//!   `read_from_replicas`, reads go to a replica's read client, each after a `READONLY`: that
-//!   client has one pipelined connection and one worker, so `READONLY` always reaches the
-//!   connection before the read that follows it, and the connection stays read-only.
+//!   `read_from_replicas`, reads go to a replica's read client, whose connections run `READONLY`
+//!   when they open.
 //! - `MOVED` updates the slot's owner and tries the new node; `ASK` sends `ASKING` and the request
-//!   to the named node once, in order on one connection (a node's ASK client has a single
-//!   connection and sends one batch at a time). After `reinitialize_steps` redirections, or a
+//!   to the named node once, as one batch (a batch goes in order on one connection). After `reinitialize_steps` redirections, or a
 //!   connection failure, the whole map is read again.
 //! - `TRYAGAIN` and `CLUSTERDOWN` are tried again after a growing pause, a bounded number of times.
 //! - Multi-key requests (MGET, MSET, DEL, EXISTS, UNLINK, TOUCH, and the cache calls built on
@@ -67,11 +65,8 @@ struct Inner {
 /// One node's clients.
 struct Node {
     client: Client,
-    /// One connection, for reads while the node is a replica (see [`ClusterClient::send`]).
+    /// For reads while the node is a replica: its connections run READONLY when they open.
     reads: OnceCell<Client>,
-    /// One connection, one batch at a time: `ASKING` and its request go together, in order.
-    asking: OnceCell<Client>,
-    ask_turn: tokio::sync::Mutex<()>,
 }
 
 /// What an error reply asks the client to do.
@@ -124,8 +119,8 @@ impl ClusterClient {
     pub fn close(&self) {
         for node in self.lock_nodes().values() {
             node.client.close();
-            for extra in [node.reads.get(), node.asking.get()].into_iter().flatten() {
-                extra.close();
+            if let Some(reads) = node.reads.get() {
+                reads.close();
             }
         }
     }
@@ -224,6 +219,7 @@ impl ClusterClient {
                 Ok(Value::Status("OK".into()))
             }
             Op::Call(args) => self.call_routed(args).await,
+            Op::Send(_) | Op::Receive => Err(Error::new(ErrorKind::Invalid, "pub/sub frames are read by a Subscriber, not by the cluster client")),
         }
     }
 
@@ -360,27 +356,33 @@ impl ClusterClient {
         Ok((shard.master.clone(), false))
     }
 
-    /// Sends `op` to one node. A read for a replica goes to its read client after READONLY:
-    /// with one connection and one worker, requests leave in the order they were queued, so the
-    /// connection is read-only before the read reaches it (a `Client::batch` over several
-    /// connections could send the two on different ones). Only if the connection breaks in
-    /// between does the read meet a fresh connection; the replica then answers MOVED and the
-    /// master is asked.
+    /// Sends `op` to one node; a read for a replica goes to its read client, whose connections
+    /// are read-only from the start.
     async fn send(&self, addr: &str, replica: bool, op: Op) -> Result<Value, Error> {
         let node = self.node(addr).await?;
-        if !replica {
-            return node.client.batch(vec![Request(op)]).await.pop().unwrap_or_else(|| Err(lost()));
+        let client = match replica {
+            false => &node.client,
+            true => {
+                node.reads
+                    .get_or_try_init(|| {
+                        let mut config = self.node_config(addr, self.inner.config.max_connections_per_node);
+                        config.connection.readonly = true;
+                        Client::with_config(config)
+                    })
+                    .await?
+            }
+        };
+        match op {
+            // `call` gives blocking commands a connection of their own and refuses session commands.
+            Op::Call(args) => client.call(args).await,
+            op => client.batch(vec![Request(op)]).await.pop().unwrap_or_else(|| Err(lost())),
         }
-        let reads = node.reads.get_or_try_init(|| Client::with_config(self.node_config(addr, 1))).await?;
-        reads.batch(vec![Request::call(["READONLY"]), Request(op)]).await.pop().unwrap_or_else(|| Err(lost()))
     }
 
-    /// `ASKING` and the request on the node's single ASK connection, nothing in between.
+    /// `ASKING` and the request: a batch goes in order on one connection, so nothing comes between.
     async fn asking(&self, addr: &str, op: Op) -> Result<Value, Error> {
         let node = self.node(addr).await?;
-        let client = node.asking.get_or_try_init(|| Client::with_config(self.node_config(addr, 1))).await?;
-        let _turn = node.ask_turn.lock().await;
-        client.batch(vec![Request::call(["ASKING"]), Request(op)]).await.pop().unwrap_or_else(|| Err(lost()))
+        node.client.batch(vec![Request::call(["ASKING"]), Request(op)]).await.pop().unwrap_or_else(|| Err(lost()))
     }
 
     /// The client of the node at `addr`, made on first use.
@@ -389,7 +391,7 @@ impl ClusterClient {
             return Ok(node.clone());
         }
         let config = self.node_config(addr, self.inner.config.max_connections_per_node);
-        let fresh = Arc::new(Node { client: Client::with_config(config).await?, reads: OnceCell::new(), asking: OnceCell::new(), ask_turn: Default::default() });
+        let fresh = Arc::new(Node { client: Client::with_config(config).await?, reads: OnceCell::new() });
         let mut nodes = self.lock_nodes();
         Ok(nodes.entry(addr.to_string()).or_insert(fresh).clone())
     }
