@@ -2,7 +2,7 @@
 //! the arguments, or an interactive prompt with history; replies shown as redis-cli shows them, or
 //! raw with `--raw`.
 
-use crate::client::{Client, ClientConfig, ConnectionSettings, Target, Value};
+use crate::client::{Client, ClientConfig, ConnectionSettings, ErrorKind, Target, Value};
 use anyhow::{Context, Result};
 use clap::Args;
 use std::path::PathBuf;
@@ -102,8 +102,13 @@ pub fn run(args: ShellArgs) -> Result<()> {
     })
 }
 
+/// The prompt is one user's session, as redis-cli's: its commands (SELECT, HELLO, MULTI, ...) run
+/// on a connection of its own.
 async fn one_shot(client: &Client, args: &ShellArgs) -> Result<()> {
-    let reply = client.call(&args.command).await;
+    let reply = match client.dedicated().await {
+        Ok(mut session) => session.call(&args.command).await,
+        Err(error) => Err(error),
+    };
     let failed = reply.is_err();
     print!("{}", show(&reply, args.raw));
     if failed {
@@ -113,6 +118,7 @@ async fn one_shot(client: &Client, args: &ShellArgs) -> Result<()> {
 }
 
 async fn interactive(mut client: Client, mut config: ClientConfig, args: &ShellArgs) -> Result<()> {
+    let mut session = None;
     let mut editor = rustyline::DefaultEditor::new().context("opening the terminal")?;
     let history = std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cachet_history"));
     if let Some(path) = &history {
@@ -133,13 +139,25 @@ async fn interactive(mut client: Client, mut config: ClientConfig, args: &ShellA
         if name.eq_ignore_ascii_case("quit") || name.eq_ignore_ascii_case("exit") {
             break;
         }
-        let reply = client.call(&words).await;
+        let reply = match session.as_mut() {
+            Some(session) => Ok(session),
+            None => client.dedicated().await.map(|fresh| session.insert(fresh)),
+        };
+        let reply = match reply {
+            Ok(current) => current.call(&words).await,
+            Err(error) => Err(error),
+        };
         print!("{}", show(&reply, args.raw));
+        // A broken connection takes its session with it: the next command opens another.
+        if reply.as_ref().is_err_and(|e| matches!(e.kind(), ErrorKind::Connection | ErrorKind::Closed | ErrorKind::Timeout)) {
+            session = None;
+        }
         // The prompt shows the database; a new client keeps it across reconnects.
         if name.eq_ignore_ascii_case("select") && reply.is_ok() {
             if let Some(db) = words.get(1).and_then(|d| d.parse().ok()) {
                 config.connection.database = db;
                 client = Client::with_config(config.clone()).await?;
+                session = None;
             }
         }
     }
