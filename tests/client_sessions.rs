@@ -25,6 +25,7 @@ async fn promises_kept(url: &str) {
     dedicated_connections_keep_their_session(&client).await;
     transactions_retry_when_a_watched_key_changes(&client).await;
     pipelines_keep_their_order(&client).await;
+    typed_values(&client).await;
     subscribers_receive_and_resubscribe(url, "?protocol=2").await;
     subscribers_receive_and_resubscribe(url, "?protocol=3").await;
     dedicated_connections_count_against_max_connections(url).await;
@@ -246,4 +247,19 @@ async fn response_timeouts_bound_each_request(url: &str) {
     // A per-call override.
     side.call(["CLIENT", "PAUSE", "300", "WRITE"]).await.unwrap();
     assert_eq!(client.with_timeout(Duration::from_secs(30)).incr("paused", 1).await.unwrap(), 2);
+}
+
+async fn typed_values(client: &Client) {
+    client.set("typed:n", 42i64, Ttl::Never).await.unwrap();
+    client.set("typed:f", 2.5f64, Ttl::Never).await.unwrap();
+    assert_eq!(client.get_as::<i64>("typed:n").await.unwrap(), Some(42));
+    assert_eq!(client.get_as::<f64>("typed:f").await.unwrap(), Some(2.5));
+    assert_eq!(client.get_as::<String>("typed:none").await.unwrap(), None);
+    let not_a_number = client.get_as::<u32>("k").await.unwrap_err();
+    assert_eq!(not_a_number.kind(), ErrorKind::Invalid, "{}", not_a_number.message());
+    client.call(["HSET", "typed:h", "a", "1", "b", "2"]).await.unwrap();
+    let hash: std::collections::BTreeMap<String, i64> = client.call_as(["HGETALL", "typed:h"]).await.unwrap();
+    assert_eq!(hash.into_iter().collect::<Vec<_>>(), vec![("a".to_string(), 1), ("b".to_string(), 2)]);
+    let values: Vec<Option<i64>> = client.call_as(["HMGET", "typed:h", "a", "zz", "b"]).await.unwrap();
+    assert_eq!(values, vec![Some(1), None, Some(2)]);
 }

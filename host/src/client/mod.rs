@@ -11,6 +11,7 @@
 
 mod cluster;
 mod component;
+mod convert;
 mod dedicated;
 mod pipeline;
 mod pubsub;
@@ -20,6 +21,7 @@ mod transaction;
 mod value;
 mod worker;
 
+pub use convert::{FromValue, ToArg};
 pub use dedicated::Dedicated;
 pub use pipeline::Pipeline;
 pub use pubsub::{Message, Subscriber};
@@ -193,8 +195,15 @@ impl Client {
         text.parse().map(Some).map_err(|_| Error::new(ErrorKind::Invalid, format!("the value '{text}' does not parse as the type asked for")))
     }
 
-    pub async fn set(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>, ttl: impl Into<Ttl>) -> Result<(), Error> {
-        self.run(Op::Set((key.as_ref().to_vec(), value.as_ref().to_vec(), ttl.into().millis()))).await.map(drop)
+    /// The value converted to `T` (a number, text, bytes; see [`FromValue`]).
+    pub async fn get_as<T: FromValue>(&self, key: impl AsRef<[u8]>) -> Result<Option<T>, Error> {
+        let Some(bytes) = self.get(key).await? else { return Ok(None) };
+        T::from_value(Value::Bulk(bytes)).map(Some)
+    }
+
+    /// Stores a value: text, bytes, or a number as its decimal text (see [`ToArg`]).
+    pub async fn set(&self, key: impl AsRef<[u8]>, value: impl ToArg, ttl: impl Into<Ttl>) -> Result<(), Error> {
+        self.run(Op::Set((key.as_ref().to_vec(), value.to_arg(), ttl.into().millis()))).await.map(drop)
     }
 
     /// The cached value, or `value` stored (atomically: of concurrent callers one value wins and
@@ -278,6 +287,11 @@ impl Client {
         }
     }
 
+    /// [`Client::call`], its reply converted to `T`: `let n: i64 = client.call_as(["HLEN", "h"]).await?`.
+    pub async fn call_as<T: FromValue, A: AsRef<[u8]>>(&self, args: impl IntoIterator<Item = A>) -> Result<T, Error> {
+        T::from_value(self.call(args).await?)
+    }
+
     /// Runs several requests in order on one connection, in one round trip (a pipeline); each has
     /// its own result. Requests `call` would refuse or send elsewhere fail here without being sent.
     pub async fn batch(&self, requests: Vec<Request>) -> Vec<Result<Value, Error>> {
@@ -320,8 +334,8 @@ impl Request {
         Request(Op::Get(key.as_ref().to_vec()))
     }
 
-    pub fn set(key: impl AsRef<[u8]>, value: impl AsRef<[u8]>, ttl: impl Into<Ttl>) -> Request {
-        Request(Op::Set((key.as_ref().to_vec(), value.as_ref().to_vec(), ttl.into().millis())))
+    pub fn set(key: impl AsRef<[u8]>, value: impl ToArg, ttl: impl Into<Ttl>) -> Request {
+        Request(Op::Set((key.as_ref().to_vec(), value.to_arg(), ttl.into().millis())))
     }
 
     pub fn incr(key: impl AsRef<[u8]>, by: i64) -> Request {

@@ -1,6 +1,6 @@
 //! A pipeline: requests collected, then sent in order on one connection in one round trip.
 
-use super::{Client, Error, Request, Ttl, Value};
+use super::{Client, Error, Request, ToArg, Ttl, Value};
 
 /// See [`Client::pipeline`].
 pub struct Pipeline<'a> {
@@ -18,7 +18,7 @@ impl<'a> Pipeline<'a> {
         self
     }
 
-    pub fn set(mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>, ttl: impl Into<Ttl>) -> Self {
+    pub fn set(mut self, key: impl AsRef<[u8]>, value: impl ToArg, ttl: impl Into<Ttl>) -> Self {
         self.requests.push(Request::set(key, value, ttl));
         self
     }
