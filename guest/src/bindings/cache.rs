@@ -36,6 +36,9 @@ impl streams::Pool for HostPool {
     fn acquire(&self) -> Result<host::Stream, StreamError> {
         self.0.acquire(None).map_err(StreamError::from)
     }
+    fn acquire_new(&self) -> Result<host::Stream, StreamError> {
+        self.0.acquire_new(None).map_err(StreamError::from)
+    }
     fn release(&self, stream: host::Stream) {
         self.0.release(stream);
     }
@@ -134,6 +137,8 @@ impl From<wit::Options> for ConnectionSettings {
             client_name: o.client_name,
             protocol: o.protocol,
             retries: o.retries,
+            no_evict: o.no_evict,
+            no_touch: o.no_touch,
         }
     }
 }

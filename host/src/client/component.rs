@@ -15,6 +15,8 @@ impl From<&ConnectionSettings> for CacheOptions {
             client_name: settings.client_name.clone(),
             protocol: settings.protocol,
             retries: settings.retries,
+            no_evict: settings.no_evict,
+            no_touch: settings.no_touch,
         }
     }
 }
