@@ -12,7 +12,7 @@ mod value;
 pub use crate::capabilities::streams::{
     Connection, Endpoint, InProcessServer, Pool, PoolOptions, PoolStats, PooledStream, StreamError, StreamErrorKind,
 };
-pub use cachet_url::{ClientConfig, ConnectionSettings, Target, UrlError};
+pub use cachet_url::{Backoff, CertReqs, ClientConfig, ConnectionSettings, Reconnect, Target, TlsSettings, UrlError};
 pub use value::{DEFAULT_TTL, Error, ErrorKind, Ttl, Value};
 
 use crate::runtime::{CacheError, CacheOptions, ClientInstance, Op, Outcome, Runtime};

@@ -5,11 +5,13 @@
 
 use super::connection::{Connection, StreamError, StreamErrorKind};
 use super::endpoint::Endpoint;
+use super::tls;
 pub use cachet_url::PoolOptions;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
+use tokio_rustls::TlsConnector;
 
 /// A pool's counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -35,6 +37,8 @@ pub struct Pool {
 struct Inner {
     endpoint: Endpoint,
     options: PoolOptions,
+    /// Made once from `options.tls`; an error (a CA file missing, say) fails every connect.
+    tls: Option<Result<TlsConnector, StreamError>>,
     permits: Arc<Semaphore>,
     /// Most recently used last.
     idle: Mutex<Vec<Connection>>,
@@ -57,6 +61,7 @@ impl Pool {
     pub fn new(endpoint: Endpoint, options: PoolOptions) -> Pool {
         let inner = Arc::new(Inner {
             permits: Arc::new(Semaphore::new(options.max_connections.max(1))),
+            tls: options.tls.as_ref().map(tls::connector),
             endpoint,
             options,
             idle: Mutex::new(Vec::new()),
@@ -83,10 +88,22 @@ impl Pool {
     /// pool's timeout.
     pub async fn acquire(&self, wait: Option<Duration>) -> Result<PooledStream, StreamError> {
         let permit = self.permit(wait).await?;
-        while let Some(connection) = self.pop_idle() {
+        while let Some(mut connection) = self.pop_idle() {
             if !connection.is_broken() {
                 return Ok(PooledStream { connection, _permit: permit, pool: self.clone() });
             }
+        }
+        let connection = self.connect().await?;
+        Ok(PooledStream { connection, _permit: permit, pool: self.clone() })
+    }
+
+    /// A newly opened connection, never an idle one: for a retry after a connection broke, when
+    /// the idle ones may have broken the same way (a server restart, CLIENT KILL). Idle
+    /// connections found broken on the way are closed.
+    pub async fn acquire_new(&self, wait: Option<Duration>) -> Result<PooledStream, StreamError> {
+        let permit = self.permit(wait).await?;
+        if let Ok(mut idle) = self.inner.idle.lock() {
+            idle.retain_mut(|connection| !connection.is_broken());
         }
         let connection = self.connect().await?;
         Ok(PooledStream { connection, _permit: permit, pool: self.clone() })
@@ -130,14 +147,19 @@ impl Pool {
         self.inner.idle.lock().ok()?.pop()
     }
 
-    /// Opens a connection, trying `connect_attempts` times with a growing pause in between.
+    /// Opens a connection, trying `connect_attempts` times with the pauses the reconnect policy
+    /// gives in between. TLS settings that cannot work fail at once: trying again would not help.
     async fn connect(&self) -> Result<Connection, StreamError> {
         let options = &self.inner.options;
+        let tls = match &self.inner.tls {
+            Some(Ok(connector)) => Some(connector),
+            Some(Err(error)) => return Err(error.clone()),
+            None => None,
+        };
         let attempts = options.connect_attempts.max(1);
-        let mut pause = Duration::from_millis(50);
         let mut attempt = 1;
         loop {
-            match Connection::connect(&self.inner.endpoint, options.connect_timeout, options.stream_timeout, options.buffer_size).await {
+            match Connection::connect(&self.inner.endpoint, options, tls).await {
                 Ok(connection) => {
                     self.inner.created.fetch_add(1, Ordering::Relaxed);
                     return Ok(connection);
@@ -148,8 +170,7 @@ impl Pool {
                 }
                 Err(error) => tracing::debug!("connection attempt {attempt} failed: {error}"),
             }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(1));
+            tokio::time::sleep(options.reconnect.pause(attempt, jitter())).await;
             attempt += 1;
         }
     }
@@ -198,6 +219,11 @@ impl PooledStream {
 
     /// Closes the connection (it broke or its state is unknown).
     pub fn discard(self) {}
+}
+
+/// A number in [0, 1) that spreads reconnecting clients apart; it need not be strong.
+fn jitter() -> f64 {
+    getrandom::u64().map_or(0.5, |n| (n >> 11) as f64 / (1u64 << 53) as f64)
 }
 
 /// Every `idle_check_interval`, closes idle connections older than `max_idle_time`. Ends with the
