@@ -64,6 +64,11 @@ async fn redis_server_over_tls() {
     for (i, task) in tasks.into_iter().enumerate() {
         assert_eq!(task.await.unwrap().unwrap().as_deref(), Some(i.to_string().as_bytes()), "concurrent request {i}");
     }
+    let opened = many.pool_stats().created;
+    for i in 0..20 {
+        assert_eq!(many.get(format!("n{i}")).await.unwrap().as_deref(), Some(i.to_string().as_bytes()));
+    }
+    assert_eq!(many.pool_stats().created, opened, "idle TLS connections are reused (session tickets do not look like a break)");
 
     let error = refusal(&url("127.0.0.1", port, &format!("ssl_ca_certs={other_ca}"))).await;
     assert!(error.contains("not signed by a CA this client trusts") && error.contains("ssl_ca_certs"), "{error}");
