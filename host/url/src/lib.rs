@@ -188,7 +188,7 @@ impl ClientConfig {
             connection.database = path_database(url.path())?;
         }
         let mut config = ClientConfig { target, connection, pool: PoolOptions { tls, ..PoolOptions::default() } };
-        let mut query_credentials = (None, None);
+        let mut query_credentials: Credentials = (None, None);
         for (name, value) in url.query_pairs() {
             match &*name {
                 "username" => query_credentials.0 = Some(value.into_owned()),
@@ -208,7 +208,7 @@ impl ClientConfig {
 
     /// Credentials and the socket path, decoded or not as `decode_components` says. As in
     /// redis-py, credentials in the URL's user part win over `username=` / `password=`.
-    fn take_written(&mut self, written: Written, query: (Option<String>, Option<String>)) {
+    fn take_written(&mut self, written: Written, query: Credentials) {
         let read = |text: String| if written.decode { decode(&text) } else { text };
         self.connection.username = written.username.map(read).or(query.0);
         self.connection.password = written.password.map(read).or(query.1);
@@ -284,9 +284,12 @@ impl ClientConfig {
     }
 }
 
+/// A user name and a password, either of which may be missing.
+type Credentials = (Option<String>, Option<String>);
+
 /// `unix://[user]:password@/path`: the `url` crate refuses credentials without a host, so they
 /// are taken off first. Answers the URL without them, and the user and password as written.
-fn split_unix_userinfo(text: &str) -> (String, Option<(Option<String>, Option<String>)>) {
+fn split_unix_userinfo(text: &str) -> (String, Option<Credentials>) {
     let Some((scheme, rest)) = text.split_once("://") else { return (text.to_string(), None) };
     if !matches!(scheme, "unix" | "redis+unix") || rest.starts_with('/') {
         return (text.to_string(), None);
