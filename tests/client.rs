@@ -423,7 +423,7 @@ async fn get_or_set_with_runs_the_producer_once_for_concurrent_callers() {
 #[tokio::test]
 async fn bad_urls_name_the_bad_part() {
     for (url, part) in [
-        ("rediss://127.0.0.1:6379", "not supported yet"),
+        ("rediss://127.0.0.1:6379?ssl_cert_reqs=maybe", "ssl_cert_reqs=maybe"),
         ("redis://127.0.0.1:6379/x", "'/x'"),
         ("redis://127.0.0.1?pool_size=3", "unknown option 'pool_size'"),
         ("redis://127.0.0.1?blocking=maybe", "blocking=maybe"),

@@ -15,7 +15,7 @@ async fn instance(redis: &Redis, options: CacheOptions) -> ClientInstance {
 }
 
 fn options() -> CacheOptions {
-    CacheOptions { username: None, password: None, database: 0, client_name: None, protocol: 2, retries: 1, extra_set_up: Vec::new() }
+    CacheOptions { username: None, password: None, database: 0, client_name: None, protocol: 2, retries: 1, no_evict: false, no_touch: false, extra_set_up: Vec::new() }
 }
 
 fn bytes(text: &str) -> Vec<u8> {

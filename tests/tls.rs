@@ -6,58 +6,11 @@
 
 mod common;
 
-use common::{Server, free_port, redis_cli, run_redis_py, temp_dir};
-use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair};
+use common::pki::Pki;
+use common::{Server, free_port, redis_cli, run_redis_py};
 use std::io::Read;
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// PEM files of one test's certificates.
-struct Pki {
-    dir: PathBuf,
-}
-
-impl Pki {
-    fn new(name: &str) -> Pki {
-        let dir = temp_dir(name);
-        let (ca, ca_key) = authority("cachet test CA");
-        let (other_ca, other_key) = authority("another CA");
-        write_signed(&dir, "server", &["127.0.0.1", "localhost"], ExtendedKeyUsagePurpose::ServerAuth, &ca, &ca_key);
-        write_signed(&dir, "client", &[], ExtendedKeyUsagePurpose::ClientAuth, &ca, &ca_key);
-        write_signed(&dir, "stranger", &[], ExtendedKeyUsagePurpose::ClientAuth, &other_ca, &other_key);
-        std::fs::write(dir.join("ca.crt"), ca.pem()).expect("write");
-        std::fs::write(dir.join("other-ca.crt"), other_ca.pem()).expect("write");
-        Pki { dir }
-    }
-
-    fn path(&self, file: &str) -> String {
-        self.dir.join(file).display().to_string()
-    }
-
-    /// `serve` flags for a TLS listener on `port` with this server certificate.
-    fn serve_flags(&self, port: u16) -> Vec<String> {
-        vec!["--tls-port".into(), port.to_string(), "--tls-cert-file".into(), self.path("server.crt"), "--tls-key-file".into(), self.path("server.key")]
-    }
-}
-
-fn authority(name: &str) -> (rcgen::Certificate, KeyPair) {
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.distinguished_name.push(DnType::CommonName, name);
-    let key = KeyPair::generate().expect("key");
-    (params.self_signed(&key).expect("CA certificate"), key)
-}
-
-fn write_signed(dir: &Path, name: &str, names: &[&str], purpose: ExtendedKeyUsagePurpose, ca: &rcgen::Certificate, ca_key: &KeyPair) {
-    let mut params = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).expect("params");
-    params.distinguished_name.push(DnType::CommonName, name);
-    params.extended_key_usages = vec![purpose];
-    let key = KeyPair::generate().expect("key");
-    let certificate = params.signed_by(&key, ca, ca_key).expect("signed certificate");
-    std::fs::write(dir.join(format!("{name}.crt")), certificate.pem()).expect("write");
-    std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).expect("write");
-}
 
 /// Runs redis-cli over TLS; returns (succeeded, stdout and stderr).
 fn tls_cli(port: u16, tls: &[&str], args: &[&str]) -> (bool, String) {

@@ -89,6 +89,7 @@ function noStreams() {
 class Pool {
   constructor() { noStreams(); }
   acquire() { noStreams(); }
+  acquireNew() { noStreams(); }
   release() { noStreams(); }
   discard() { noStreams(); }
   endpoint() { noStreams(); }

@@ -39,6 +39,9 @@ impl streams::Pool for HostPool {
     fn acquire(&self) -> Result<host::Stream, StreamError> {
         self.0.acquire(None).map_err(StreamError::from)
     }
+    fn acquire_new(&self) -> Result<host::Stream, StreamError> {
+        self.0.acquire_new(None).map_err(StreamError::from)
+    }
     fn release(&self, stream: host::Stream) {
         self.0.release(stream);
     }
@@ -138,6 +141,8 @@ impl From<wit::Options> for ConnectionSettings {
             protocol: o.protocol,
             retries: o.retries,
             extra_set_up: o.extra_set_up,
+            no_evict: o.no_evict,
+            no_touch: o.no_touch,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! What a fresh connection is told before its first request: the settings a client's URL gives
-//! (the WIT `options`).
+//! (the WIT `options`). `noreply` is not among them: a client that reads a reply for every request
+//! cannot run under CLIENT REPLY OFF, so the URL parser refuses it.
 
 /// What every new connection is set up with, and how often a request is tried again when its
 /// connection breaks.
@@ -14,6 +15,10 @@ pub struct ConnectionSettings {
     pub retries: u32,
     /// Sent after the others (READONLY, CLIENT TRACKING ...).
     pub extra_set_up: Vec<Vec<Vec<u8>>>,
+    /// `CLIENT NO-EVICT on`: the server does not evict this client for its memory.
+    pub no_evict: bool,
+    /// `CLIENT NO-TOUCH on`: this client's reads leave the keys' LRU/LFU ages alone.
+    pub no_touch: bool,
 }
 
 impl ConnectionSettings {
@@ -43,6 +48,11 @@ impl ConnectionSettings {
         if let Some(name) = &self.client_name {
             commands.push(vec![b"CLIENT".to_vec(), b"SETNAME".to_vec(), name.clone().into_bytes()]);
         }
+        for (wanted, flag) in [(self.no_evict, &b"NO-EVICT"[..]), (self.no_touch, &b"NO-TOUCH"[..])] {
+            if wanted {
+                commands.push(vec![b"CLIENT".to_vec(), flag.to_vec(), b"on".to_vec()]);
+            }
+        }
         commands.extend(self.extra_set_up.iter().cloned());
         commands
     }
@@ -65,5 +75,7 @@ mod tests {
         assert_eq!(text(resp3.set_up_commands()), ["HELLO 3 AUTH u pw"]);
         let replica = ConnectionSettings { database: 1, extra_set_up: vec![vec![b"READONLY".to_vec()]], ..ConnectionSettings::default() };
         assert_eq!(text(replica.set_up_commands()), ["SELECT 1", "READONLY"]);
+        let flags = ConnectionSettings { no_evict: true, no_touch: true, client_name: Some("app".into()), ..ConnectionSettings::default() };
+        assert_eq!(text(flags.set_up_commands()), ["CLIENT SETNAME app", "CLIENT NO-EVICT on", "CLIENT NO-TOUCH on"]);
     }
 }

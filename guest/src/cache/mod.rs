@@ -12,6 +12,8 @@
 //!   often as it is configured to;
 //! - a stream that broke before any request went out (while a fresh connection was being set up)
 //!   sends them all again on another stream, up to `retries` times;
+//! - every retry goes out on a newly opened stream, never an idle one: whatever broke the first
+//!   (a server restart, CLIENT KILL, a network cut) has most likely broken the idle ones too;
 //! - a stream that broke after the requests went out keeps the replies that arrived; of the rest,
 //!   those that cannot safely run twice fail saying they may or may not have run, and the others
 //!   go again, up to `retries` times;
@@ -81,7 +83,7 @@ impl<P: Pool> Cache<P> {
             if todo.is_empty() {
                 break;
             }
-            let (error, may_retry) = match self.round(&ops, &commands, &todo, &mut results) {
+            let (error, may_retry) = match self.round(&ops, &commands, &todo, &mut results, attempt > 0) {
                 Ok(()) => continue,
                 Err(Interrupted::Fatal(error) | Interrupted::Quiet(error)) => (error, false),
                 Err(Interrupted::Unsent(error)) => (error, true),
@@ -102,9 +104,11 @@ impl<P: Pool> Cache<P> {
         results.into_iter().map(|r| r.unwrap_or_else(|| Err(Error::new(ErrorKind::Invalid, "no result")))).collect()
     }
 
-    /// One stream: set it up if new, send every request still to do, read their replies.
-    fn round(&self, ops: &[Op], commands: &[Option<CommandArgs<'_>>], todo: &[usize], results: &mut [Slot]) -> Result<(), Interrupted> {
-        let stream = self.pool.acquire().map_err(|e| Interrupted::Fatal(e.into()))?;
+    /// One stream (a newly opened one for a retry): set it up if new, send every request still
+    /// to do, read their replies.
+    fn round(&self, ops: &[Op], commands: &[Option<CommandArgs<'_>>], todo: &[usize], results: &mut [Slot], retry: bool) -> Result<(), Interrupted> {
+        let stream = if retry { self.pool.acquire_new() } else { self.pool.acquire() };
+        let stream = stream.map_err(|e| Interrupted::Fatal(e.into()))?;
         let mut reader = Reader::new(todo.iter().any(|&i| ops[i].reads_exactly()));
         let answered = self
             .set_up(&stream, &mut reader)

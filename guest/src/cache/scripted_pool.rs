@@ -65,6 +65,8 @@ pub(super) enum ReadCall {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Event {
     Acquired(usize),
+    /// Lent by `acquire_new`: a newly opened stream.
+    AcquiredNew(usize),
     Released(usize),
     Discarded(usize),
 }
@@ -205,17 +207,16 @@ impl ScriptedPool {
     }
 }
 
-impl Pool for &ScriptedPool {
-    type Stream = ScriptedStream;
-
-    fn acquire(&self) -> Result<ScriptedStream, StreamError> {
+impl ScriptedPool {
+    /// The next scripted stream, recorded as lent with `event`.
+    fn lend(&self, event: fn(usize) -> Event) -> Result<ScriptedStream, StreamError> {
         let next = self.lendings.borrow_mut().pop_front();
-        let lent = self.events.borrow().iter().filter(|e| matches!(e, Event::Acquired(_))).count();
+        let lent = self.events.borrow().iter().filter(|e| matches!(e, Event::Acquired(_) | Event::AcquiredNew(_))).count();
         let script = next.unwrap_or_else(|| panic!("the cache client asked for one stream more than the {lent} scripted"))?;
         let index = self.traffic.borrow().len();
         let traffic = Rc::new(RefCell::new(Traffic::default()));
         self.traffic.borrow_mut().push(traffic.clone());
-        self.events.borrow_mut().push(Event::Acquired(index));
+        self.events.borrow_mut().push(event(index));
         Ok(ScriptedStream {
             index,
             fresh: script.fresh,
@@ -225,6 +226,18 @@ impl Pool for &ScriptedPool {
             failing_drain: script.failing_drain,
             traffic,
         })
+    }
+}
+
+impl Pool for &ScriptedPool {
+    type Stream = ScriptedStream;
+
+    fn acquire(&self) -> Result<ScriptedStream, StreamError> {
+        self.lend(Event::Acquired)
+    }
+
+    fn acquire_new(&self) -> Result<ScriptedStream, StreamError> {
+        self.lend(Event::AcquiredNew)
     }
 
     fn release(&self, stream: ScriptedStream) {

@@ -60,6 +60,8 @@ pub(crate) trait Stream {
 pub(crate) trait Pool {
     type Stream: Stream;
     fn acquire(&self) -> Result<Self::Stream, StreamError>;
+    /// A newly opened stream, never an idle one (for retries: idle streams may be broken too).
+    fn acquire_new(&self) -> Result<Self::Stream, StreamError>;
     fn release(&self, stream: Self::Stream);
     fn discard(&self, stream: Self::Stream);
 }

@@ -88,7 +88,7 @@ fn after_a_break_only_repeatable_requests_go_again() {
     assert_eq!(results[3], connection_error(MAY_HAVE_RUN));
     assert_eq!(results[4], connection_error(MAY_HAVE_RUN));
     assert_eq!(results[5], Ok(Outcome::Reply(vec![Node::Bulk(key("1"))])));
-    assert_eq!(pool.events(), [Event::Acquired(0), Event::Discarded(0), Event::Acquired(1), Event::Released(1)]);
+    assert_eq!(pool.events(), [Event::Acquired(0), Event::Discarded(0), Event::AcquiredNew(1), Event::Released(1)]);
 }
 
 #[test]
@@ -120,7 +120,7 @@ fn a_break_while_setting_up_sends_every_request_again() {
     assert_eq!(results, vec![Ok(Outcome::Integer(1)), Ok(Outcome::Flag(false))]);
     assert_eq!(pool.sent(0), ["CLIENT SETNAME app"], "no request went out on the broken stream");
     assert_eq!(pool.sent(1), ["CLIENT SETNAME app", "INCRBY n 1", "DEL x"]);
-    assert_eq!(pool.events(), [Event::Acquired(0), Event::Discarded(0), Event::Acquired(1), Event::Released(1)]);
+    assert_eq!(pool.events(), [Event::Acquired(0), Event::Discarded(0), Event::AcquiredNew(1), Event::Released(1)]);
 }
 
 #[test]
@@ -149,6 +149,23 @@ fn retries_are_counted_across_the_whole_batch() {
     assert_eq!(pool.sent(0), ["GET a"]);
     assert_eq!(pool.sent(1), ["CLIENT SETNAME app"]);
     assert_eq!(pool.sent(2), ["GET a"]);
+}
+
+/// Connections killed all at once (a restart, CLIENT KILL): the idle streams broke with the one in
+/// use, so a retry must not take one of them.
+#[test]
+fn every_retry_takes_a_newly_opened_stream() {
+    let pool = ScriptedPool::new([
+        Script::reused().then_fails(Closed),
+        Script::fresh().answers("+OK\r\n").then_fails(Closed),
+        Script::fresh().answers("+OK\r\n$1\r\nv\r\n+OK\r\n*2\r\n$1\r\nv\r\n$-1\r\n"),
+    ]);
+    let ops = vec![Op::Get(key("a")), Op::Set(key("b"), key("v"), None), Op::Mget(vec![key("a"), key("c")])];
+    let results = run(&pool, named(2), ops);
+    assert_eq!(results, vec![value("v"), Ok(Outcome::Done), Ok(Outcome::Values(vec![Some(key("v")), None]))]);
+    assert_eq!(pool.sent(2), ["CLIENT SETNAME app", "GET a", "SET b v", "MGET a c"]);
+    let events = [Event::Acquired(0), Event::Discarded(0), Event::AcquiredNew(1), Event::Discarded(1), Event::AcquiredNew(2), Event::Released(2)];
+    assert_eq!(pool.events(), events);
 }
 
 #[test]

@@ -17,6 +17,8 @@ impl From<&ConnectionSettings> for CacheOptions {
             protocol: settings.protocol,
             retries: settings.retries,
             extra_set_up: settings.readonly.then(|| vec![b"READONLY".to_vec()]).into_iter().chain(settings.extra_set_up.iter().cloned()).collect(),
+            no_evict: settings.no_evict,
+            no_touch: settings.no_touch,
         }
     }
 }

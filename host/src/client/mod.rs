@@ -30,7 +30,7 @@ pub use transaction::{TRANSACTION_ATTEMPTS, Transaction};
 pub use crate::capabilities::streams::{
     Connection, Endpoint, InProcessServer, Pool, PoolOptions, PoolStats, PooledStream, StreamError, StreamErrorKind,
 };
-pub use cachet_url::{ClientConfig, ConnectionSettings, Target, UrlError};
+pub use cachet_url::{Backoff, CertReqs, ClientConfig, ConnectionSettings, Reconnect, Target, TlsSettings, UrlError};
 pub use value::{DEFAULT_TTL, Error, ErrorKind, Ttl, Value};
 pub use cluster::{ClusterClient, ClusterConfig, Shard, key_slot};
 

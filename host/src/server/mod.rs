@@ -8,7 +8,7 @@ mod event_loop;
 mod in_process;
 mod supervisor;
 mod timer;
-mod tls;
+pub(crate) mod tls;
 mod udp;
 
 pub use in_process::InProcess;

@@ -96,7 +96,8 @@ pub fn acceptor(options: &TlsOptions) -> Result<TlsAcceptor> {
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
+/// The certificates in a PEM file (also the client's `ssl_ca_certs` and `ssl_certfile`).
+pub(crate) fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>> {
     let read = || format!("reading certificates (PEM) from {}", path.display());
     let chain = CertificateDer::pem_file_iter(path).with_context(read)?.collect::<Result<Vec<_>, _>>().with_context(read)?;
     if chain.is_empty() {

@@ -3,11 +3,17 @@
 //! Every wait is bounded by the stream timeout.
 
 use super::endpoint::{Endpoint, InProcessLink};
+use super::tls;
 use bytes::BytesMut;
+use cachet_url::PoolOptions;
 use std::io;
+use std::pin::Pin;
+use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
 
 /// A stream's failures are the WIT `stream-error` itself: the component receives them as they are.
 pub use crate::capabilities::bindings::cachet::engine::streams::{ErrorKind as StreamErrorKind, StreamError};
@@ -20,6 +26,8 @@ impl StreamError {
 
 enum Io {
     Tcp(TcpStream),
+    /// `rediss://`: TLS over TCP.
+    Tls(Box<TlsStream<TcpStream>>),
     Unix(UnixStream),
     /// A server in this process: writes are calls into its engine.
     InProcess(Box<dyn InProcessLink>),
@@ -39,27 +47,38 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Connects once, within `connect_timeout`.
-    pub async fn connect(endpoint: &Endpoint, connect_timeout: Duration, timeout: Duration, buffer_size: usize) -> Result<Connection, StreamError> {
+    /// Connects once, TLS handshake included, within `connect_timeout`. `tls` is the pool's
+    /// connector when its endpoint is a TLS one.
+    pub async fn connect(endpoint: &Endpoint, options: &PoolOptions, tls: Option<&TlsConnector>) -> Result<Connection, StreamError> {
+        let (connect_timeout, timeout, buffer_size) = (options.connect_timeout, options.stream_timeout, options.buffer_size);
         let connecting = async {
-            match endpoint {
-                Endpoint::Tcp { host, port } => {
-                    let stream = TcpStream::connect((host.as_str(), *port)).await?;
-                    stream.set_nodelay(true)?;
-                    Ok::<Io, io::Error>(Io::Tcp(stream))
+            let failed = |error: io::Error| StreamError::new(StreamErrorKind::Connect, format!("could not connect to {endpoint}: {error}"));
+            match (endpoint, tls) {
+                (Endpoint::Tcp { host, port }, tls) => {
+                    let stream = TcpStream::connect((host.as_str(), *port)).await.map_err(failed)?;
+                    stream.set_nodelay(true).map_err(failed)?;
+                    let Some(connector) = tls else { return Ok(Io::Tcp(stream)) };
+                    let name = tls::server_name(host)?;
+                    let stream = connector.connect(name, stream).await.map_err(|e| tls::handshake_failed(&endpoint.to_string(), &e))?;
+                    Ok(Io::Tls(Box::new(stream)))
                 }
-                Endpoint::Unix(path) => Ok(Io::Unix(UnixStream::connect(path).await?)),
-                Endpoint::Memory(server) => Ok(Io::InProcess(server.clone().connect()?)),
+                (_, Some(_)) => Err(StreamError::new(StreamErrorKind::Unsupported, format!("TLS needs a TCP endpoint, not {endpoint}"))),
+                (Endpoint::Unix(path), None) => Ok(Io::Unix(UnixStream::connect(path).await.map_err(failed)?)),
+                (Endpoint::Memory(server), None) => Ok(Io::InProcess(server.clone().connect().map_err(failed)?)),
             }
         };
         let io = match tokio::time::timeout(connect_timeout, connecting).await {
             Ok(Ok(io)) => io,
-            Ok(Err(error)) => return Err(StreamError::new(StreamErrorKind::Connect, format!("could not connect to {endpoint}: {error}"))),
+            Ok(Err(error)) => return Err(error),
             Err(_) => {
-                return Err(StreamError::new(
-                    StreamErrorKind::Timeout,
-                    format!("could not connect to {endpoint} within {connect_timeout:?} (connect_timeout)"),
-                ));
+                let message = match tls {
+                    Some(_) => format!(
+                        "could not connect to {endpoint} and finish the TLS handshake within {connect_timeout:?} (connect_timeout); \
+                         a port without TLS never answers the handshake"
+                    ),
+                    None => format!("could not connect to {endpoint} within {connect_timeout:?} (connect_timeout)"),
+                };
+                return Err(StreamError::new(StreamErrorKind::Timeout, message));
             }
         };
         Ok(Connection {
@@ -141,6 +160,10 @@ impl Connection {
         let sending = async {
             match &mut self.io {
                 Io::Tcp(s) => s.write_all(&self.write_buffer).await,
+                Io::Tls(s) => {
+                    s.write_all(&self.write_buffer).await?;
+                    s.flush().await
+                }
                 Io::Unix(s) => s.write_all(&self.write_buffer).await,
                 Io::InProcess(link) => link.send(&self.write_buffer),
             }
@@ -163,6 +186,7 @@ impl Connection {
     pub fn close(&mut self) {
         let _ = match &self.io {
             Io::Tcp(s) => socket2::SockRef::from(s).shutdown(std::net::Shutdown::Both),
+            Io::Tls(s) => socket2::SockRef::from(s.get_ref().0).shutdown(std::net::Shutdown::Both),
             Io::Unix(s) => socket2::SockRef::from(s).shutdown(std::net::Shutdown::Both),
             Io::InProcess(link) => {
                 link.close();
@@ -173,14 +197,21 @@ impl Connection {
 
     /// Whether the server closed this idle connection (or sent something unasked, which leaves
     /// it out of step): checked before an idle connection is reused.
-    pub fn is_broken(&self) -> bool {
+    pub fn is_broken(&mut self) -> bool {
         if !self.read_buffer.is_empty() {
             return true;
         }
         let mut probe = [std::mem::MaybeUninit::<u8>::uninit(); 1];
-        let peeked = match &self.io {
-            Io::Tcp(s) => socket2::SockRef::from(s).peek(&mut probe),
-            Io::Unix(s) => socket2::SockRef::from(s).peek(&mut probe),
+        let peeked = match &mut self.io {
+            Io::Tcp(s) => socket2::SockRef::from(&*s).peek(&mut probe),
+            // The socket holds TLS records the server may send unasked (session tickets): a read
+            // that cannot wait takes those in and finds whether any data, or the end, came.
+            Io::Tls(s) => {
+                let mut byte = [0u8; 1];
+                let mut probe = ReadBuf::new(&mut byte);
+                return !Pin::new(s.as_mut()).poll_read(&mut Context::from_waker(Waker::noop()), &mut probe).is_pending();
+            }
+            Io::Unix(s) => socket2::SockRef::from(&*s).peek(&mut probe),
             Io::InProcess(link) => return !matches!(link.receive(&mut BytesMut::new()), Ok(0)),
         };
         !matches!(peeked, Err(ref e) if e.kind() == io::ErrorKind::WouldBlock)
@@ -193,6 +224,7 @@ impl Connection {
         let reading = async {
             match &mut self.io {
                 Io::Tcp(s) => read_some(s, &mut self.read_buffer).await,
+                Io::Tls(s) => read_some(s, &mut self.read_buffer).await,
                 Io::Unix(s) => read_some(s, &mut self.read_buffer).await,
                 Io::InProcess(link) => receive_some(link.as_ref(), &mut self.read_buffer).await,
             }

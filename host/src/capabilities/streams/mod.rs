@@ -7,6 +7,7 @@
 pub mod connection;
 mod endpoint;
 mod pool;
+mod tls;
 
 pub use connection::{Connection, StreamError, StreamErrorKind};
 pub use endpoint::{Endpoint, InProcessLink, InProcessServer};
@@ -20,14 +21,32 @@ type Answer<T> = wasmtime::Result<Result<T, wit::StreamError>>;
 
 impl wit::Host for super::HostState {}
 
-impl wit::HostPool for super::HostState {
-    async fn acquire(&mut self, pool: Resource<Pool>, timeout_ms: Option<u32>) -> Answer<Resource<PooledStream>> {
-        let pool = self.table.get(&pool)?.clone();
-        let wait = timeout_ms.map(|ms| Duration::from_millis(u64::from(ms)));
-        match pool.acquire(wait).await {
+impl super::HostState {
+    /// Puts a stream taken from a pool in the table, for the component to use.
+    fn lend(&mut self, taken: Result<PooledStream, wit::StreamError>) -> Answer<Resource<PooledStream>> {
+        match taken {
             Ok(stream) => Ok(Ok(self.table.push(stream)?)),
             Err(error) => Ok(Err(error)),
         }
+    }
+}
+
+/// A component's override of the pool's wait for a free stream.
+fn wait(timeout_ms: Option<u32>) -> Option<Duration> {
+    timeout_ms.map(|ms| Duration::from_millis(u64::from(ms)))
+}
+
+impl wit::HostPool for super::HostState {
+    async fn acquire(&mut self, pool: Resource<Pool>, timeout_ms: Option<u32>) -> Answer<Resource<PooledStream>> {
+        let pool = self.table.get(&pool)?.clone();
+        let taken = pool.acquire(wait(timeout_ms)).await;
+        self.lend(taken)
+    }
+
+    async fn acquire_new(&mut self, pool: Resource<Pool>, timeout_ms: Option<u32>) -> Answer<Resource<PooledStream>> {
+        let pool = self.table.get(&pool)?.clone();
+        let taken = pool.acquire_new(wait(timeout_ms)).await;
+        self.lend(taken)
     }
 
     async fn release(&mut self, _pool: Resource<Pool>, stream: Resource<PooledStream>) -> wasmtime::Result<()> {

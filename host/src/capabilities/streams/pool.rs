@@ -9,11 +9,13 @@
 
 use super::connection::{Connection, StreamError, StreamErrorKind};
 use super::endpoint::Endpoint;
+use super::tls;
 pub use cachet_url::PoolOptions;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
+use tokio_rustls::TlsConnector;
 
 /// A pool's counters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -39,6 +41,8 @@ pub struct Pool {
 struct Inner {
     endpoint: Endpoint,
     options: PoolOptions,
+    /// Made once from `options.tls`; an error (a CA file missing, say) fails every connect.
+    tls: Option<Result<TlsConnector, StreamError>>,
     permits: Arc<Semaphore>,
     /// Most recently used last.
     idle: Mutex<Vec<Connection>>,
@@ -59,7 +63,7 @@ struct Lender {
     /// session (transaction, database, subscriptions) would silently differ.
     lent: AtomicBool,
     /// Applied to the connection each time it is handed out (blocking commands wait longer).
-    stream_timeout: Mutex<std::time::Duration>,
+    stream_timeout: Mutex<Duration>,
 }
 
 /// A connection taken from a pool. Dropping it closes the connection (`discard`); `release`
@@ -75,6 +79,7 @@ impl Pool {
     pub fn new(endpoint: Endpoint, options: PoolOptions) -> Pool {
         let inner = Arc::new(Inner {
             permits: Arc::new(Semaphore::new(options.max_connections.max(1))),
+            tls: options.tls.as_ref().map(tls::connector),
             endpoint,
             options,
             idle: Mutex::new(Vec::new()),
@@ -114,7 +119,7 @@ impl Pool {
 
     /// The most recently used idle connection that still works; broken ones are closed.
     fn healthy_idle(&self) -> Option<Connection> {
-        std::iter::from_fn(|| self.pop_idle()).find(|connection| !connection.is_broken())
+        std::iter::from_fn(|| self.pop_idle()).find_map(|mut connection| (!connection.is_broken()).then_some(connection))
     }
 
     /// A pool of one connection for a caller's sole use, taken from this pool's `max_connections`:
@@ -133,6 +138,8 @@ impl Pool {
             permits: Arc::new(Semaphore::new(1)),
             endpoint: self.inner.endpoint.clone(),
             options,
+            // Its connection comes from the lender, which connects with its own TLS settings.
+            tls: None,
             idle: Mutex::new(Vec::new()),
             waits: AtomicU64::new(0),
             timeouts: AtomicU64::new(0),
@@ -145,7 +152,7 @@ impl Pool {
 
     /// A dedicated pool's connection: the one it holds, or, the first time, one of its lender's.
     async fn dedicated_connection(&self, lender: &Lender) -> Result<Connection, StreamError> {
-        let held = match self.pop_idle() {
+        let mut connection = match self.pop_idle() {
             Some(connection) => connection,
             None if lender.lent.swap(true, Ordering::AcqRel) => {
                 return Err(StreamError::new(
@@ -161,7 +168,6 @@ impl Pool {
                 None => lender.pool.connect().await?,
             },
         };
-        let mut connection = held;
         connection.set_timeout(lender.stream_timeout.lock().map_or(self.inner.options.stream_timeout, |t| *t));
         Ok(connection)
     }
@@ -187,6 +193,22 @@ impl Pool {
                 idle.push(connection);
             }
         }
+    }
+
+    /// A newly opened connection, never an idle one: for a retry after a connection broke, when
+    /// the idle ones may have broken the same way (a server restart, CLIENT KILL). Idle
+    /// connections found broken on the way are closed.
+    pub async fn acquire_new(&self, wait: Option<Duration>) -> Result<PooledStream, StreamError> {
+        if self.inner.lender.is_some() {
+            // A dedicated pool has one connection; its session cannot move to another.
+            return self.acquire(wait).await;
+        }
+        let permit = self.permit(wait).await?;
+        if let Ok(mut idle) = self.inner.idle.lock() {
+            idle.retain_mut(|connection| !connection.is_broken());
+        }
+        let connection = self.connect().await?;
+        Ok(PooledStream { connection, _permit: permit, pool: self.clone() })
     }
 
     async fn permit(&self, wait: Option<Duration>) -> Result<OwnedSemaphorePermit, StreamError> {
@@ -227,14 +249,19 @@ impl Pool {
         self.inner.idle.lock().ok()?.pop()
     }
 
-    /// Opens a connection, trying `connect_attempts` times with a growing pause in between.
+    /// Opens a connection, trying `connect_attempts` times with the pauses the reconnect policy
+    /// gives in between. TLS settings that cannot work fail at once: trying again would not help.
     async fn connect(&self) -> Result<Connection, StreamError> {
         let options = &self.inner.options;
+        let tls = match &self.inner.tls {
+            Some(Ok(connector)) => Some(connector),
+            Some(Err(error)) => return Err(error.clone()),
+            None => None,
+        };
         let attempts = options.connect_attempts.max(1);
-        let mut pause = Duration::from_millis(50);
         let mut attempt = 1;
         loop {
-            match Connection::connect(&self.inner.endpoint, options.connect_timeout, options.stream_timeout, options.buffer_size).await {
+            match Connection::connect(&self.inner.endpoint, options, tls).await {
                 Ok(connection) => {
                     self.inner.created.fetch_add(1, Ordering::Relaxed);
                     return Ok(connection);
@@ -245,8 +272,7 @@ impl Pool {
                 }
                 Err(error) => tracing::debug!("connection attempt {attempt} failed: {error}"),
             }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_secs(1));
+            tokio::time::sleep(options.reconnect.pause(attempt, jitter())).await;
             attempt += 1;
         }
     }
@@ -295,6 +321,11 @@ impl PooledStream {
 
     /// Closes the connection (it broke or its state is unknown).
     pub fn discard(self) {}
+}
+
+/// A number in [0, 1) that spreads reconnecting clients apart; it need not be strong.
+fn jitter() -> f64 {
+    getrandom::u64().map_or(0.5, |n| (n >> 11) as f64 / (1u64 << 53) as f64)
 }
 
 /// Every `idle_check_interval`, closes idle connections older than `max_idle_time`. Ends with the

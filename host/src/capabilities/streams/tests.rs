@@ -122,3 +122,16 @@ async fn close_ends_the_connection_for_both_sides() {
     assert_eq!(error.kind, ErrorKind::Closed, "{}", error.message);
     HostStream::drop(&mut lent.state, Resource::new_own(lent.stream)).await.expect("the handle is dropped");
 }
+
+/// A retry's stream: a new connection even when a released one is idle, which stays idle.
+#[tokio::test]
+async fn acquire_new_opens_a_connection_even_with_one_idle() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+    let port = listener.local_addr().expect("its address").port();
+    let pool = Pool::new(Endpoint::Tcp { host: "127.0.0.1".into(), port }, PoolOptions::default());
+    pool.acquire(None).await.expect("a stream").release();
+    let (_first, _) = listener.accept().await.expect("the pool connected");
+    let _retry = pool.acquire_new(None).await.expect("a new stream");
+    let (_second, _) = listener.accept().await.expect("the pool connected again");
+    assert_eq!((pool.stats().created, pool.stats().idle), (2, 1));
+}
