@@ -61,17 +61,7 @@ async fn every_repeatable_request_survives_connections_killed_between_batches() 
     let mut side = redis::Client::open(redis.url()).unwrap().get_connection().unwrap();
     let (mut killed, mut requests) = (0, 0);
     for round in 0..ROUNDS {
-        let tasks: Vec<_> = (0..TASKS)
-            .map(|i| {
-                let client = client.clone();
-                tokio::spawn(async move {
-                    let key = format!("k{}", i % 8);
-                    client.set(&key, format!("{round}"), TTL).await?;
-                    client.get(&key).await?;
-                    client.mget([key.as_str(), "other"]).await.map(drop)
-                })
-            })
-            .collect();
+        let tasks = spawn_round(&client, round, TASKS);
         for (i, task) in tasks.into_iter().enumerate() {
             if let Err(error) = task.await.unwrap() {
                 panic!("round {round}, task {i}: {error} (after {killed} connections killed)");
@@ -149,17 +139,7 @@ async fn a_retry_never_lands_on_another_killed_connection() {
     let proxy = KillingProxy::start(redis.port).await;
     let client = Client::open(&format!("redis://127.0.0.1:{}/?max_connections=4", proxy.port)).await.unwrap();
     for round in 0..ROUNDS {
-        let tasks: Vec<_> = (0..TASKS)
-            .map(|i| {
-                let client = client.clone();
-                tokio::spawn(async move {
-                    let key = format!("k{}", i % 8);
-                    client.set(&key, format!("{round}"), TTL).await?;
-                    client.get(&key).await?;
-                    client.mget([key.as_str(), "other"]).await.map(drop)
-                })
-            })
-            .collect();
+        let tasks = spawn_round(&client, round, TASKS);
         for (i, task) in tasks.into_iter().enumerate() {
             if let Err(error) = task.await.unwrap() {
                 panic!("round {round}, task {i}: {error}");
@@ -186,4 +166,19 @@ async fn the_reconnect_policy_paces_the_attempts() {
     assert!(error.to_string().contains("after 3 attempts"), "{error}");
     assert!(took >= Duration::from_millis(200), "two pauses of 100 ms: {took:?}");
     assert!(took < Duration::from_secs(5), "no pause beyond the policy's: {took:?}");
+}
+
+/// `tasks` callers, each setting, getting and MGETting its key once: requests safe to repeat.
+fn spawn_round(client: &Client, round: usize, tasks: usize) -> Vec<tokio::task::JoinHandle<Result<(), cachet::client::Error>>> {
+    (0..tasks)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let key = format!("k{}", i % 8);
+                client.set(&key, format!("{round}"), TTL).await?;
+                client.get(&key).await?;
+                client.mget([key.as_str(), "other"]).await.map(drop)
+            })
+        })
+        .collect()
 }

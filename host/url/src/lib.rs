@@ -385,6 +385,15 @@ mod tests {
     }
 
     #[test]
+    fn request_options() {
+        let c = ClientConfig::parse("redis://h?response_timeout=0.25&readonly=true").unwrap();
+        assert_eq!((c.connection.response_timeout, c.connection.readonly), (Duration::from_millis(250), true));
+        let d = ClientConfig::parse("redis://h").unwrap();
+        assert_eq!((d.connection.response_timeout, d.connection.readonly), (Duration::from_secs(5), false));
+        assert!(ClientConfig::parse("redis://h?response_timeout=soon").unwrap_err().0.contains("response_timeout=soon"));
+    }
+
+    #[test]
     fn unix_and_memory_urls() {
         let c = ClientConfig::parse("unix:///tmp/cachet.sock?db=2").unwrap();
         assert_eq!((c.target, c.connection.database), (Target::Unix("/tmp/cachet.sock".into()), 2));
