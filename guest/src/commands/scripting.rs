@@ -6,10 +6,11 @@
 use super::{Command, Ctx, Flag, dispatch, int_arg, is, lookup};
 use crate::resp::Reply;
 use crate::scripting::{
-    CommandRunner, Interpreter, Mode, Running, Script, arm, disarm, script_resp3, set_script_resp3, take_suspended, with_runner, write_reply,
+    CommandRunner, Interpreter, Mode, Running, Script, arm, disarm, script_resp3, set_keys_and_argv, set_script_resp3, take_suspended, with_runner,
+    write_reply,
 };
 use crate::session::PeerKind;
-use mlua::{Lua, Thread, Value, ffi};
+use mlua::{Thread, Value};
 
 const EVAL: &[Flag] = &[Flag::NoScript, Flag::Stale, Flag::MovableKeys];
 const EVAL_RO: &[Flag] = &[Flag::ReadOnly, Flag::NoScript, Flag::Stale, Flag::MovableKeys];
@@ -95,7 +96,7 @@ fn run(ctx: &mut Ctx, args: &[&[u8]], source: Source, read_only: bool) {
 /// Starts a script with its keys and arguments (see [`run_thread`]).
 fn start(ctx: &mut Ctx, script: &Script, keys: &[&[u8]], argv: &[&[u8]], read_only: bool) -> mlua::Result<()> {
     let lua = ctx.scripts.environment().map_err(mlua::Error::runtime)?.lua.clone();
-    set_globals(&lua, keys, argv)?;
+    set_keys_and_argv(&lua, keys, argv)?;
     let thread = ctx.scripts.thread_for(&script.function)?;
     run_thread(ctx, thread, &script.sha, &[], Mode { interpreter: Interpreter::Eval, read_only, allow_oom: false })
 }
@@ -210,27 +211,6 @@ fn answer(ctx: &mut Ctx, ended: Ended, sha: &str) {
             write_reply(&mut ctx.reply, &value, client_resp3, script_resp3());
         }
         Ended::Failed(error) => write_error(&mut ctx.reply, &error, sha),
-    }
-}
-
-/// Sets the globals KEYS and ARGV, the script's keys and arguments, in one call into Lua.
-fn set_globals(lua: &Lua, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<()> {
-    // SAFETY: `exec_raw` runs this protected, with stack room checked for the few slots used; the
-    // globals table is set raw (it refuses writes from scripts).
-    unsafe {
-        lua.exec_raw::<()>((), |state| {
-            ffi::lua_pushvalue(state, ffi::LUA_GLOBALSINDEX);
-            for (name, items) in [(c"KEYS", keys), (c"ARGV", argv)] {
-                ffi::lua_pushstring(state, name.as_ptr());
-                ffi::lua_createtable(state, items.len().try_into().unwrap_or(0), 0);
-                for (i, item) in items.iter().enumerate() {
-                    ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
-                    ffi::lua_rawseti(state, -2, (i + 1) as _);
-                }
-                ffi::lua_rawset(state, -3);
-            }
-            ffi::lua_settop(state, -2);
-        })
     }
 }
 

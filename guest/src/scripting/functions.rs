@@ -243,7 +243,8 @@ impl Functions {
     pub fn thread_for(&mut self, callback: &Function, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<Thread> {
         let state = self.state.as_mut().ok_or_else(|| mlua::Error::runtime("no function is loaded"))?;
         let lua = &state.environment.lua;
-        let bound: Function = state.bind.call((callback, strings(lua, keys)?, strings(lua, argv)?))?;
+        let (keys, argv) = super::calls::keys_and_argv(lua, keys, argv)?;
+        let bound: Function = state.bind.call((callback, keys, argv))?;
         if let Some(thread) = &state.thread
             && thread.status() == ThreadStatus::Finished
         {
@@ -338,15 +339,6 @@ fn registered_functions(registered: &Table) -> mlua::Result<Vec<LibraryFunction>
             })
         })
         .collect()
-}
-
-/// `items` as a Lua array of strings.
-fn strings(lua: &mlua::Lua, items: &[&[u8]]) -> mlua::Result<Table> {
-    let table = lua.create_table_with_capacity(items.len(), 0)?;
-    for (i, item) in items.iter().enumerate() {
-        table.raw_set(i + 1, lua.create_string(item)?)?;
-    }
-    Ok(table)
 }
 
 /// The text of an error raised while a library loaded (a table with `err`, see environment.lua).

@@ -17,7 +17,7 @@ use rand48::Rand48;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-pub use calls::{CommandRunner, script_resp3, set_script_resp3, with_runner};
+pub use calls::{CommandRunner, script_resp3, set_keys_and_argv, set_script_resp3, with_runner};
 pub use convert::write_reply;
 pub use environment::{Environment, sha1_hex};
 pub use function_dump::{decode as decode_function_dump, encode as encode_function_dump};
