@@ -15,6 +15,7 @@ mod dedicated;
 mod pipeline;
 mod pubsub;
 mod routing;
+mod sentinel;
 mod single_flight;
 mod transaction;
 mod value;
@@ -31,6 +32,7 @@ pub use crate::capabilities::streams::{
 pub use cachet_url::{ClientConfig, ConnectionSettings, Target, UrlError};
 pub use value::{DEFAULT_TTL, Error, ErrorKind, Ttl, Value};
 pub use cluster::{ClusterClient, ClusterConfig, Shard, key_slot};
+pub use sentinel::{FAILOVER_PATIENCE, SentinelClient, SentinelConfig};
 
 use crate::runtime::{CacheError, CacheOptions, Op, Outcome, Runtime};
 use bytes::Bytes;
