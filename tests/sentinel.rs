@@ -90,8 +90,17 @@ impl Drop for Setup {
 impl Setup {
     fn start() -> Setup {
         let dir = temp_dir("sentinel");
-        let primary = Redis::start(&["--min-replicas-to-write", "1", "--min-replicas-max-lag", "10"]);
-        let replica = Redis::start(&["--replicaof", "127.0.0.1", &primary.port.to_string()]);
+        // Each server in a directory of its own: a replica writes the primary's snapshot there.
+        let dirs: Vec<String> = ["primary", "replica"]
+            .iter()
+            .map(|name| {
+                let path = dir.join(name);
+                std::fs::create_dir_all(&path).expect("server directory");
+                path.to_string_lossy().into_owned()
+            })
+            .collect();
+        let primary = Redis::start(&["--dir", &dirs[0], "--min-replicas-to-write", "1", "--min-replicas-max-lag", "10", "--repl-diskless-sync-delay", "0"]);
+        let replica = Redis::start(&["--dir", &dirs[1], "--replicaof", "127.0.0.1", &primary.port.to_string()]);
         wait_until("the replica's link to the primary", || redis_cli(replica.port, &["INFO", "replication"]).contains("master_link_status:up"));
         let sentinels = (0..3).map(|_| Sentinel::start(&dir, primary.port)).collect();
         let setup = Setup { sentinels, primary, replica, dir };

@@ -11,7 +11,9 @@
 //!   refuses it.
 //! - After a failover the client points at the new primary, closing the old one's client: when a
 //!   request meets a broken connection, a `READONLY` or `NOREPLICAS` refusal, or when a sentinel
-//!   announces `+switch-master` (a subscriber to the first sentinel that answers). A request that
+//!   announces `+switch-master` (a subscriber to the first sentinel that answers). A primary that
+//!   refuses writes with NOREPLICAS while a sentinel reports a failover in progress is the one being
+//!   replaced: the client waits for the sentinels to name the next one. A request that
 //!   is safe to repeat (GET, SET, MGET, MSET, EXISTS, and `call`s of read commands) or that was
 //!   refused without running is sent once more to the new primary; any other keeps its error,
 //!   which says it may or may not have run.
@@ -138,7 +140,7 @@ impl SentinelClient {
 
     /// Asks the sentinels again now, and points at the primary they name.
     pub async fn rediscover(&self) -> Result<(), Error> {
-        self.repoint(self.inner.generation.load(Ordering::Acquire)).await
+        self.repoint(self.inner.generation.load(Ordering::Acquire), None).await
     }
 
     /// Closes every connection; later calls fail with [`ErrorKind::Closed`].
@@ -211,7 +213,7 @@ impl SentinelClient {
         let results = self.nodes().primary.1.batch(requests).await;
         if results.iter().any(|r| r.as_ref().is_err_and(|e| failover_sign(e).is_some())) {
             // Each result keeps its own error; the next requests go to the new primary.
-            let _ = self.repoint(generation).await;
+            let _ = self.repoint(generation, None).await;
         }
         results
     }
@@ -281,12 +283,14 @@ impl SentinelClient {
         Fut: Future<Output = Result<T, Error>>,
     {
         let generation = self.inner.generation.load(Ordering::Acquire);
-        let error = match send(self.primary()).await {
+        let (addr, primary) = self.nodes().primary.clone();
+        let error = match send(primary).await {
             Ok(found) => return Ok(found),
             Err(error) => error,
         };
         let Some(sign) = failover_sign(&error) else { return Err(error) };
-        if let Err(lost) = self.repoint(generation).await {
+        let refused_by = matches!(sign, Sign::NotRun).then_some(addr.as_str());
+        if let Err(lost) = self.repoint(generation, refused_by).await {
             return Err(Error::new(error.kind(), format!("{error}; and no new primary was found: {lost}")));
         }
         match sign {
@@ -297,8 +301,10 @@ impl SentinelClient {
     }
 
     /// Discovers the primary again unless another caller already did since `seen`, waiting up to
-    /// [`FAILOVER_PATIENCE`] for the sentinels to name one that says it is a master.
-    async fn repoint(&self, seen: u64) -> Result<(), Error> {
+    /// [`FAILOVER_PATIENCE`] for the sentinels to name one that says it is a master. When the
+    /// primary at `refused_by` refused a write (NOREPLICAS: its replica is being promoted) and a
+    /// sentinel reports a failover in progress, it also waits for them to name another.
+    async fn repoint(&self, seen: u64, refused_by: Option<&str>) -> Result<(), Error> {
         let _repointing = self.inner.repointing.lock().await;
         if self.inner.generation.load(Ordering::Acquire) != seen {
             return Ok(());
@@ -307,6 +313,10 @@ impl SentinelClient {
         let mut pause = FIRST_PAUSE;
         loop {
             match self.discover().await {
+                Ok(found) if Some(found.primary.0.as_str()) == refused_by && Instant::now() < deadline && self.failing_over().await => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(MAX_PAUSE);
+                }
                 Ok(found) => {
                     self.install(found);
                     return Ok(());
@@ -387,6 +397,19 @@ impl SentinelClient {
                 failures.join("; ")
             ),
         ))
+    }
+
+    /// Whether a sentinel reports a failover of the service under way (`failover_in_progress`
+    /// among the flags of `SENTINEL MASTER`).
+    async fn failing_over(&self) -> bool {
+        for (_, sentinel) in &self.inner.sentinels {
+            if let Ok(master) = sentinel.call(["SENTINEL", "MASTER", &self.inner.config.service_name]).await
+                && field(&master, "flags").is_some_and(|flags| flags.split(',').any(|f| f == "failover_in_progress"))
+            {
+                return true;
+            }
+        }
+        false
     }
 
     /// The replicas `sentinel` knows of, less those flagged down or disconnected; none when it
