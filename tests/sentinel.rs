@@ -1,9 +1,9 @@
 //! cachet's sentinel client against real Redis Sentinel: a Debian `redis-server` primary, one
 //! replica (`--replicaof`), and three `redis-sentinel` processes that require a password, all on
 //! loopback ports. One set-up serves every case, in order: the errors for an unknown service, a
-//! wrong sentinel password and unreachable sentinels; discovery and the cache calls; reads from the
-//! replica; and a `SENTINEL FAILOVER` under load. Every process is killed when the test ends,
-//! whether it passed or not.
+//! missing sentinel password, unreachable sentinels and a primary that is not a master; discovery
+//! and the cache calls; reads from the replica; and a `SENTINEL FAILOVER` under load. Every
+//! process is killed when the test ends, whether it passed or not.
 //!
 //! The primary runs with `min-replicas-to-write 1`: once its replica is promoted it refuses
 //! writes (NOREPLICAS) instead of acknowledging writes the failover would throw away, which is
@@ -141,7 +141,8 @@ async fn sentinel_client_against_redis_sentinel() {
     client.close();
 }
 
-/// An unknown service, a wrong sentinel password and unreachable sentinels each say what is wrong.
+/// An unknown service, a missing sentinel password, unreachable sentinels and a named primary that
+/// is not a master each say what is wrong.
 async fn clear_errors(setup: &Setup) {
     let sentinel = setup.sentinels[0].port;
     let unknown = SentinelClient::open(&setup.url("").replace(SERVICE, "nosuch")).await.err().expect("an unknown service fails");
@@ -152,6 +153,13 @@ async fn clear_errors(setup: &Setup) {
     let nobody = SentinelClient::open(&format!("redis+sentinel://127.0.0.1:{}/{SERVICE}?connect_attempts=1", free_port())).await.err().expect("no sentinel fails");
     assert_eq!(nobody.kind(), ErrorKind::Connection, "{nobody}");
     assert!(nobody.message().contains("no sentinel named a working primary"), "{nobody}");
+    // A sentinel told to watch the replica as a primary names a node that is not a master.
+    let replica = setup.replica.port.to_string();
+    assert_eq!(setup.sentinels[0].cli(&["SENTINEL", "MONITOR", "wrongly", "127.0.0.1", &replica, "2"]).trim(), "OK");
+    let url = format!("redis+sentinel://127.0.0.1:{sentinel}/wrongly?sentinel_password={SENTINEL_PASSWORD}");
+    let not_master = SentinelClient::open(&url).await.err().expect("a replica named as primary fails");
+    assert!(not_master.message().contains(&format!("named 127.0.0.1:{replica}, which is not a master")), "{not_master}");
+    assert_eq!(setup.sentinels[0].cli(&["SENTINEL", "REMOVE", "wrongly"]).trim(), "OK");
 }
 
 /// The sentinels name the primary and its replica; the cache calls work through it.
