@@ -16,6 +16,7 @@ mod dedicated;
 mod pipeline;
 mod pubsub;
 mod routing;
+mod sentinel;
 mod single_flight;
 mod transaction;
 mod value;
@@ -33,6 +34,7 @@ pub use crate::capabilities::streams::{
 pub use cachet_url::{Backoff, CertReqs, ClientConfig, ConnectionSettings, Reconnect, Target, TlsSettings, UrlError};
 pub use value::{DEFAULT_TTL, Error, ErrorKind, Ttl, Value};
 pub use cluster::{ClusterClient, ClusterConfig, Shard, key_slot};
+pub use sentinel::{FAILOVER_PATIENCE, SentinelClient, SentinelConfig};
 
 use crate::runtime::{CacheError, CacheOptions, Op, Outcome, Runtime};
 use bytes::Bytes;

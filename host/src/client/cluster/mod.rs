@@ -15,7 +15,7 @@
 //!   safe to repeat fails saying it may or may not have run, as a single server's client does.
 
 mod config;
-mod routing;
+pub(super) mod routing;
 mod slots;
 
 pub use config::ClusterConfig;

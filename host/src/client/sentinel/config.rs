@@ -1,0 +1,134 @@
+//! Sentinel URLs: `redis+sentinel://[user:password@]host:port[,host:port...]/service_name[/db][?options]`.
+//! The sentinels' addresses and the service name are taken out here; every other part is the plain
+//! `redis://` URL's, parsed by [`ClientConfig::parse`], so the shared options mean the same as for
+//! one server. The URL's user and password are the data nodes'; the sentinels' own credentials are
+//! `sentinel_username` and `sentinel_password`.
+
+use crate::client::{ClientConfig, Error, ErrorKind};
+
+/// The options only a sentinel URL takes; they are taken out before the data nodes' URL is parsed.
+const SENTINEL_OPTIONS: &str = "sentinel_username, sentinel_password, read_from_replicas";
+
+/// What a sentinel URL says.
+#[derive(Clone, Debug)]
+pub struct SentinelConfig {
+    /// One configuration per sentinel, with the sentinels' credentials and database 0.
+    pub sentinels: Vec<ClientConfig>,
+    /// The name the sentinels monitor the primary under (`sentinel monitor <name> ...`).
+    pub service_name: String,
+    /// The URL's settings for the primary and replicas; their address is filled in on discovery.
+    pub node: ClientConfig,
+    /// Send reads (GET, MGET, ...) to the replicas in turn; they may answer slightly stale values.
+    pub read_from_replicas: bool,
+}
+
+impl SentinelConfig {
+    pub fn parse(url: &str) -> Result<SentinelConfig, Error> {
+        let rest = if let Some(rest) = url.strip_prefix("redis+sentinel://") {
+            rest
+        } else if url.starts_with("rediss+sentinel://") {
+            return Err(invalid("rediss+sentinel:// (TLS) is not supported yet: use redis+sentinel:// on a trusted network"));
+        } else {
+            return Err(invalid(&format!("'{url}' is not a sentinel URL: write redis+sentinel://host:port,host:port/service_name")));
+        };
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        let (userinfo, hosts) = match authority.rsplit_once('@') {
+            Some((userinfo, hosts)) => (format!("{userinfo}@"), hosts),
+            None => (String::new(), authority),
+        };
+        let (path, query) = tail.split_once('?').unwrap_or((tail, ""));
+        let mut segments = path.trim_start_matches('/').splitn(2, '/');
+        let service_name = segments.next().unwrap_or_default().to_string();
+        let database = segments.next().unwrap_or_default();
+        if service_name.is_empty() {
+            return Err(invalid(&format!("'{url}' names no service: write redis+sentinel://host:port/service_name (the name in `sentinel monitor`)")));
+        }
+        let (mut sentinel_username, mut sentinel_password, mut read_from_replicas) = ("", None, false);
+        let mut shared = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match name {
+                "sentinel_username" => sentinel_username = value,
+                "sentinel_password" => sentinel_password = Some(value),
+                "read_from_replicas" => read_from_replicas = boolean(name, value)?,
+                _ => shared.push(pair),
+            }
+        }
+        let query = if shared.is_empty() { String::new() } else { format!("?{}", shared.join("&")) };
+        let hosts: Vec<&str> = hosts.split(',').filter(|h| !h.is_empty()).collect();
+        let Some(first) = hosts.first() else {
+            return Err(invalid(&format!("'{url}' names no sentinel: write redis+sentinel://host:port[,host:port...]/service_name")));
+        };
+        let explain = |e: cachet_url::UrlError| invalid(&format!("{e} (sentinel-only options: {SENTINEL_OPTIONS})"));
+        let node = ClientConfig::parse(&format!("redis://{userinfo}{first}/{database}{query}")).map_err(explain)?;
+        // The sentinels' credentials go where a redis:// URL has them, so they are decoded alike.
+        let credentials = match sentinel_password {
+            Some(password) => format!("{sentinel_username}:{password}@"),
+            None if !sentinel_username.is_empty() => format!("{sentinel_username}@"),
+            None => String::new(),
+        };
+        let mut sentinels = Vec::new();
+        for host in hosts {
+            let mut sentinel = ClientConfig::parse(&format!("redis://{credentials}{host}/{query}")).map_err(explain)?;
+            sentinel.connection.database = 0;
+            sentinel.connection.readonly = false;
+            // A sentinel answers few, small requests: two connections for them, and one for the
+            // `+switch-master` subscriber.
+            sentinel.pool.max_connections = sentinel.pool.max_connections.min(3);
+            sentinels.push(sentinel);
+        }
+        Ok(SentinelConfig { sentinels, service_name, node, read_from_replicas })
+    }
+}
+
+fn invalid(message: &str) -> Error {
+    Error::new(ErrorKind::Invalid, message)
+}
+
+fn boolean(name: &str, value: &str) -> Result<bool, Error> {
+    match value {
+        "true" | "1" | "yes" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(invalid(&format!("{name}={value} in the URL: use true or false"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::Target;
+
+    #[test]
+    fn sentinels_service_and_options() {
+        let config = SentinelConfig::parse(
+            "redis+sentinel://app:secret@10.0.0.1:26379,10.0.0.2:26380/mymaster/3?client_name=web&read_from_replicas=true&sentinel_password=s%40pw",
+        )
+        .unwrap();
+        assert_eq!(config.service_name, "mymaster");
+        assert_eq!(config.sentinels.len(), 2);
+        assert_eq!(config.sentinels[1].target, Target::Tcp { host: "10.0.0.2".into(), port: 26380 });
+        assert_eq!(config.sentinels[0].connection.password.as_deref(), Some("s@pw"));
+        assert_eq!(config.sentinels[0].connection.username, None);
+        assert_eq!(config.sentinels[0].connection.database, 0);
+        assert_eq!(config.sentinels[0].connection.client_name.as_deref(), Some("web"));
+        assert_eq!(config.node.connection.username.as_deref(), Some("app"));
+        assert_eq!(config.node.connection.password.as_deref(), Some("secret"));
+        assert_eq!(config.node.connection.database, 3);
+        assert!(config.read_from_replicas);
+        let plain = SentinelConfig::parse("redis+sentinel://h:26379/svc").unwrap();
+        assert_eq!(plain.node.connection.database, 0);
+        assert!(!plain.read_from_replicas && plain.sentinels[0].connection.password.is_none());
+    }
+
+    #[test]
+    fn refusals() {
+        assert!(SentinelConfig::parse("rediss+sentinel://h:1/s").unwrap_err().message().contains("TLS"));
+        assert!(SentinelConfig::parse("redis://h:1/s").is_err());
+        assert!(SentinelConfig::parse("redis+sentinel://h:1/").unwrap_err().message().contains("names no service"));
+        assert!(SentinelConfig::parse("redis+sentinel:///svc").unwrap_err().message().contains("names no sentinel"));
+        assert!(SentinelConfig::parse("redis+sentinel://h:1/svc?read_from_replicas=maybe").is_err());
+        let unknown = SentinelConfig::parse("redis+sentinel://h:1/svc?bogus=1").unwrap_err();
+        assert!(unknown.message().contains("bogus") && unknown.message().contains("sentinel_password"), "{unknown}");
+    }
+}
