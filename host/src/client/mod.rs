@@ -12,6 +12,7 @@
 mod cluster;
 mod component;
 mod dedicated;
+mod near_cache;
 mod pipeline;
 mod pubsub;
 mod routing;
@@ -22,7 +23,8 @@ mod worker;
 
 pub use dedicated::Dedicated;
 pub use pipeline::Pipeline;
-pub use pubsub::{Message, Subscriber};
+pub use near_cache::{NearCache, NearCacheOptions, NearCacheStats, Tracking};
+pub use pubsub::{Link, Message, Subscriber};
 pub use transaction::{TRANSACTION_ATTEMPTS, Transaction};
 
 pub use crate::capabilities::streams::{
