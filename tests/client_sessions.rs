@@ -180,6 +180,7 @@ async fn subscribers_receive_and_resubscribe(url: &str, options: &str) {
         pattern: pattern.map(|p| Bytes::from(p.to_string())),
         payload: Bytes::from("hello"),
         sharded: false,
+        items: Vec::new(),
     };
     assert_eq!(got, vec![message(None), message(Some("n*"))]);
 

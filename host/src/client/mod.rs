@@ -13,6 +13,7 @@ mod cluster;
 mod component;
 mod convert;
 mod dedicated;
+mod near_cache;
 mod pipeline;
 mod pubsub;
 mod routing;
@@ -25,7 +26,8 @@ mod worker;
 pub use convert::{FromValue, ToArg};
 pub use dedicated::Dedicated;
 pub use pipeline::Pipeline;
-pub use pubsub::{Message, Subscriber};
+pub use near_cache::{NearCache, NearCacheOptions, NearCacheStats, Tracking};
+pub use pubsub::{Link, Message, Subscriber};
 pub use transaction::{TRANSACTION_ATTEMPTS, Transaction};
 
 pub use crate::capabilities::streams::{

@@ -4,6 +4,10 @@
 //! while for the next frame and then gives way to the subscriptions asked for meanwhile. When the
 //! connection breaks, the task takes a new one and subscribes again to everything (messages
 //! published in between are lost, as with any Redis client).
+//!
+//! Each connection's id (`CLIENT ID`) is learnt before it subscribes and published with a
+//! generation that rises whenever the connection is lost or replaced ([`Subscriber::link`]): a near
+//! cache redirects its tracking invalidations to that id, and must know when it changes.
 
 use super::dedicated::Dedicated;
 use super::{Client, Error, ErrorKind, Value};
@@ -11,7 +15,7 @@ use crate::runtime::{CacheErrorKind, Op, Outcome};
 use bytes::Bytes;
 use std::collections::BTreeSet;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// How long one read waits for a frame before the task looks for new subscriptions.
 const POLL: Duration = Duration::from_millis(100);
@@ -29,6 +33,19 @@ pub struct Message {
     pub payload: Bytes,
     /// It came through a shard channel (`ssubscribe`).
     pub sharded: bool,
+    /// The payload's elements when it is an array rather than a string: the keys of a
+    /// `__redis__:invalidate` message (none for a null payload: a flush).
+    pub items: Vec<Bytes>,
+}
+
+/// The subscriber's connection as it stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Link {
+    /// Rises each time the connection is lost or replaced.
+    pub generation: u64,
+    /// The connection's `CLIENT ID`; `None` while there is no connection (or the server has no
+    /// CLIENT ID).
+    pub id: Option<i64>,
 }
 
 /// The three kinds of subscription.
@@ -64,6 +81,7 @@ struct Change {
 pub struct Subscriber {
     changes: mpsc::UnboundedSender<Change>,
     messages: mpsc::Receiver<Message>,
+    link: watch::Receiver<Link>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -71,12 +89,14 @@ impl Client {
     /// A subscriber on a connection of its own. Subscribe with [`Subscriber::subscribe`] (and
     /// `psubscribe`, `ssubscribe`), then read with [`Subscriber::next_message`].
     pub async fn subscriber(&self) -> Result<Subscriber, Error> {
-        let lease = self.dedicated().await?;
+        let mut lease = self.dedicated().await?;
+        let id = connection_id(&mut lease).await?;
         let (changes, asked) = mpsc::unbounded_channel();
         let (deliver, messages) = mpsc::channel(BACKLOG);
-        let reader = Reader { client: self.clone(), lease: Some(lease), asked, deliver, subscribed: BTreeSet::new(), pending: Vec::new() };
+        let (linked, link) = watch::channel(Link { generation: 0, id });
+        let reader = Reader { client: self.clone(), lease: Some(lease), asked, deliver, linked, subscribed: BTreeSet::new(), pending: Vec::new() };
         let task = tokio::spawn(reader.run());
-        Ok(Subscriber { changes, messages, task })
+        Ok(Subscriber { changes, messages, link, task })
     }
 }
 
@@ -113,6 +133,11 @@ impl Subscriber {
         self.messages.recv().await
     }
 
+    /// The connection's id and generation, updated as it is lost and replaced.
+    pub fn link(&self) -> watch::Receiver<Link> {
+        self.link.clone()
+    }
+
     async fn change<A: AsRef<[u8]>>(&self, kind: Kind, subscribe: bool, names: impl IntoIterator<Item = A>) -> Result<(), Error> {
         let names = super::owned(names);
         if names.is_empty() {
@@ -137,6 +162,7 @@ struct Reader {
     lease: Option<Dedicated>,
     asked: mpsc::UnboundedReceiver<Change>,
     deliver: mpsc::Sender<Message>,
+    linked: watch::Sender<Link>,
     /// Everything subscribed, to subscribe again on a new connection.
     subscribed: BTreeSet<(Kind, Vec<u8>)>,
     /// Changes sent, waiting for their confirmations: the names not yet confirmed.
@@ -155,7 +181,9 @@ impl Reader {
                 Err(error) if error.kind() == ErrorKind::Closed && self.client.is_closed() => return,
                 Err(error) => {
                     tracing::debug!("pub/sub connection lost ({error}); subscribing again on a new one");
-                    self.lease = None;
+                    if self.lease.take().is_some() {
+                        self.linked.send_modify(|link| *link = Link { generation: link.generation + 1, id: None });
+                    }
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_secs(2));
                     if let Err(error) = self.reconnect().await {
@@ -196,6 +224,7 @@ impl Reader {
     /// A new connection, subscribed to everything the last one was (confirmations arrive as frames).
     async fn reconnect(&mut self) -> Result<(), Error> {
         let mut lease = self.client.dedicated().await?;
+        let id = connection_id(&mut lease).await?;
         let mut ops = Vec::new();
         for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
             let names: Vec<Vec<u8>> = self.subscribed.iter().filter(|(k, _)| *k == kind).map(|(_, n)| n.clone()).collect();
@@ -213,6 +242,7 @@ impl Reader {
             }
         }
         self.lease = Some(lease);
+        self.linked.send_modify(|link| *link = Link { generation: link.generation + 1, id });
         Ok(())
     }
 
@@ -220,11 +250,15 @@ impl Reader {
     async fn frame(&mut self, frame: Value) -> Result<(), Error> {
         let (Value::Array(parts) | Value::Push(parts)) = frame else { return Ok(()) };
         let text = |i: usize| parts.get(i).and_then(Value::as_bytes).map(Bytes::copy_from_slice);
+        let items = |i: usize| match parts.get(i) {
+            Some(Value::Array(items) | Value::Set(items)) => items.iter().filter_map(Value::as_bytes).map(Bytes::copy_from_slice).collect(),
+            _ => Vec::new(),
+        };
         let kind_word = text(0).map(|w| w.to_ascii_lowercase()).unwrap_or_default();
         let message = match kind_word.as_slice() {
-            b"message" => Message { channel: text(1).unwrap_or_default(), pattern: None, payload: text(2).unwrap_or_default(), sharded: false },
-            b"smessage" => Message { channel: text(1).unwrap_or_default(), pattern: None, payload: text(2).unwrap_or_default(), sharded: true },
-            b"pmessage" => Message { pattern: text(1), channel: text(2).unwrap_or_default(), payload: text(3).unwrap_or_default(), sharded: false },
+            b"message" => Message { channel: text(1).unwrap_or_default(), pattern: None, payload: text(2).unwrap_or_default(), sharded: false, items: items(2) },
+            b"smessage" => Message { channel: text(1).unwrap_or_default(), pattern: None, payload: text(2).unwrap_or_default(), sharded: true, items: items(2) },
+            b"pmessage" => Message { pattern: text(1), channel: text(2).unwrap_or_default(), payload: text(3).unwrap_or_default(), sharded: false, items: items(3) },
             word => {
                 self.confirmed(word, text(1));
                 return Ok(());
@@ -259,5 +293,16 @@ impl Reader {
                 let _ = done.send(Ok(()));
             }
         }
+    }
+}
+
+/// The lease's `CLIENT ID`; `None` when the server has no such command. A broken connection is an
+/// error.
+async fn connection_id(lease: &mut Dedicated) -> Result<Option<i64>, Error> {
+    match lease.call(["CLIENT", "ID"]).await {
+        Ok(Value::Int(id)) => Ok(Some(id)),
+        Ok(_) => Ok(None),
+        Err(error) if error.kind() == ErrorKind::Server => Ok(None),
+        Err(error) => Err(error),
     }
 }
