@@ -21,7 +21,7 @@ mod slots;
 pub use config::ClusterConfig;
 pub use slots::{Shard, key_slot};
 
-use super::{Client, ClientConfig, Error, ErrorKind, Request, Target, Ttl, Value};
+use super::{Client, ClientConfig, Error, ErrorKind, Request, Target, ToArg, Ttl, Value};
 use crate::runtime::Op;
 use bytes::Bytes;
 use routing::Route;
@@ -134,8 +134,9 @@ impl ClusterClient {
         optional(self.run(Op::Get(key.as_ref().to_vec())).await?)
     }
 
-    pub async fn set(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>, ttl: impl Into<Ttl>) -> Result<(), Error> {
-        self.run(Op::Set((key.as_ref().to_vec(), value.as_ref().to_vec(), ttl.into().millis()))).await.map(drop)
+    /// Stores a value: text, bytes, or a number as its decimal text (see [`ToArg`]).
+    pub async fn set(&self, key: impl AsRef<[u8]>, value: impl ToArg, ttl: impl Into<Ttl>) -> Result<(), Error> {
+        self.run(Op::Set((key.as_ref().to_vec(), value.to_arg(), ttl.into().millis()))).await.map(drop)
     }
 
     /// The cached value, or `value` stored (of concurrent callers one value wins and all get it).

@@ -15,7 +15,7 @@
 mod local;
 
 use super::pubsub::{Link, Message, Subscriber};
-use super::{Client, ClientConfig, Error, ErrorKind, Ttl};
+use super::{Client, ClientConfig, Error, ErrorKind, ToArg, Ttl};
 use bytes::Bytes;
 use local::{Local, Lookup};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -166,7 +166,7 @@ impl NearCache {
         read
     }
 
-    pub async fn set(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>, ttl: impl Into<Ttl>) -> Result<(), Error> {
+    pub async fn set(&self, key: impl AsRef<[u8]>, value: impl ToArg, ttl: impl Into<Ttl>) -> Result<(), Error> {
         let key = key.as_ref();
         self.write(key, self.shared.data().set(key, value, ttl)).await
     }

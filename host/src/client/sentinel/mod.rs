@@ -26,7 +26,7 @@ pub use config::SentinelConfig;
 
 use super::cluster::routing::is_read;
 use super::component::{flag, integer, value, values};
-use super::{Client, Dedicated, Error, ErrorKind, Request, Subscriber, Target, Transaction, Ttl, Value, owned};
+use super::{Client, Dedicated, Error, ErrorKind, Request, Subscriber, Target, ToArg, Transaction, Ttl, Value, owned};
 use crate::runtime::{Op, Outcome};
 use bytes::Bytes;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -152,8 +152,9 @@ impl SentinelClient {
         value(self.run(Op::Get(key.as_ref().to_vec())).await?)
     }
 
-    pub async fn set(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>, ttl: impl Into<Ttl>) -> Result<(), Error> {
-        self.run(Op::Set((key.as_ref().to_vec(), value.as_ref().to_vec(), ttl.into().millis()))).await.map(drop)
+    /// Stores a value: text, bytes, or a number as its decimal text (see [`ToArg`]).
+    pub async fn set(&self, key: impl AsRef<[u8]>, value: impl ToArg, ttl: impl Into<Ttl>) -> Result<(), Error> {
+        self.run(Op::Set((key.as_ref().to_vec(), value.to_arg(), ttl.into().millis()))).await.map(drop)
     }
 
     /// The cached value, or `value` stored (of concurrent callers one value wins and all get it).
