@@ -13,6 +13,7 @@ mod cluster;
 mod component;
 mod convert;
 mod dedicated;
+mod multi_host;
 mod near_cache;
 mod pipeline;
 mod pubsub;

@@ -2,7 +2,8 @@
 //! is split here; every other part is the plain `redis://` URL's, parsed by
 //! [`ClientConfig::parse`] once per seed, so the shared options mean the same as for one server.
 
-use crate::client::{ClientConfig, Error, ErrorKind};
+use crate::client::multi_host::{MultiHost, boolean, invalid};
+use crate::client::{ClientConfig, Error};
 
 /// The options only a cluster URL takes; they are taken out before the per-seed URL is parsed.
 const CLUSTER_OPTIONS: &str = "reinitialize_steps, max_connections_per_node, read_from_replicas";
@@ -22,34 +23,19 @@ pub struct ClusterConfig {
 
 impl ClusterConfig {
     pub fn parse(url: &str) -> Result<ClusterConfig, Error> {
-        let rest = if let Some(rest) = url.strip_prefix("redis+cluster://") {
-            rest
-        } else if url.starts_with("rediss+cluster://") {
-            return Err(invalid("rediss+cluster:// (TLS) is not supported yet: use redis+cluster:// on a trusted network"));
-        } else {
-            return Err(invalid(&format!("'{url}' is not a cluster URL: write redis+cluster://host:port,host:port/")));
-        };
-        let end = rest.find(['/', '?']).unwrap_or(rest.len());
-        let (authority, tail) = rest.split_at(end);
-        let (userinfo, hosts) = match authority.rsplit_once('@') {
-            Some((userinfo, hosts)) => (format!("{userinfo}@"), hosts),
-            None => (String::new(), authority),
-        };
-        let (path, query) = tail.split_once('?').unwrap_or((tail, ""));
+        let split = MultiHost::split(url, "redis+cluster://", "rediss+cluster://", "redis+cluster://host:port,host:port/")?;
         let mut config = ClusterConfig { seeds: Vec::new(), reinitialize_steps: 5, max_connections_per_node: 4, read_from_replicas: false };
-        let mut shared = Vec::new();
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        for &(name, value) in &split.options {
             match name {
                 "reinitialize_steps" => config.reinitialize_steps = number(name, value)?,
                 "max_connections_per_node" => config.max_connections_per_node = number::<usize>(name, value)?.max(1),
                 "read_from_replicas" => config.read_from_replicas = boolean(name, value)?,
-                _ => shared.push(pair),
+                _ => {}
             }
         }
-        let query = if shared.is_empty() { String::new() } else { format!("?{}", shared.join("&")) };
-        for host in hosts.split(',').filter(|h| !h.is_empty()) {
-            let seed = format!("redis://{userinfo}{host}{path}{query}");
+        let query = split.query(|name| !CLUSTER_OPTIONS.split(", ").any(|own| own == name));
+        for host in &split.hosts {
+            let seed = format!("redis://{}{host}{}{query}", split.userinfo, split.path);
             let mut parsed = ClientConfig::parse(&seed).map_err(|e| invalid(&format!("{e} (cluster-only options: {CLUSTER_OPTIONS})")))?;
             parsed.pool.max_connections = config.max_connections_per_node;
             config.seeds.push(parsed);
@@ -61,20 +47,8 @@ impl ClusterConfig {
     }
 }
 
-fn invalid(message: &str) -> Error {
-    Error::new(ErrorKind::Invalid, message)
-}
-
 fn number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, Error> {
     value.parse().map_err(|_| invalid(&format!("{name}={value} in the URL is not a whole number")))
-}
-
-fn boolean(name: &str, value: &str) -> Result<bool, Error> {
-    match value {
-        "true" | "1" | "yes" => Ok(true),
-        "false" | "0" | "no" => Ok(false),
-        _ => Err(invalid(&format!("{name}={value} in the URL: use true or false"))),
-    }
 }
 
 #[cfg(test)]

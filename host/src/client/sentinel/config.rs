@@ -4,7 +4,8 @@
 //! one server. The URL's user and password are the data nodes'; the sentinels' own credentials are
 //! `sentinel_username` and `sentinel_password`.
 
-use crate::client::{ClientConfig, Error, ErrorKind};
+use crate::client::multi_host::{MultiHost, boolean, invalid};
+use crate::client::{ClientConfig, Error};
 
 /// The options only a sentinel URL takes; they are taken out before the data nodes' URL is parsed.
 const SENTINEL_OPTIONS: &str = "sentinel_username, sentinel_password, read_from_replicas";
@@ -24,20 +25,8 @@ pub struct SentinelConfig {
 
 impl SentinelConfig {
     pub fn parse(url: &str) -> Result<SentinelConfig, Error> {
-        let rest = if let Some(rest) = url.strip_prefix("redis+sentinel://") {
-            rest
-        } else if url.starts_with("rediss+sentinel://") {
-            return Err(invalid("rediss+sentinel:// (TLS) is not supported yet: use redis+sentinel:// on a trusted network"));
-        } else {
-            return Err(invalid(&format!("'{url}' is not a sentinel URL: write redis+sentinel://host:port,host:port/service_name")));
-        };
-        let end = rest.find(['/', '?']).unwrap_or(rest.len());
-        let (authority, tail) = rest.split_at(end);
-        let (userinfo, hosts) = match authority.rsplit_once('@') {
-            Some((userinfo, hosts)) => (format!("{userinfo}@"), hosts),
-            None => (String::new(), authority),
-        };
-        let (path, query) = tail.split_once('?').unwrap_or((tail, ""));
+        let split = MultiHost::split(url, "redis+sentinel://", "rediss+sentinel://", "redis+sentinel://host:port,host:port/service_name")?;
+        let path = split.path;
         let mut segments = path.trim_start_matches('/').splitn(2, '/');
         let service_name = segments.next().unwrap_or_default().to_string();
         let database = segments.next().unwrap_or_default();
@@ -45,18 +34,16 @@ impl SentinelConfig {
             return Err(invalid(&format!("'{url}' names no service: write redis+sentinel://host:port/service_name (the name in `sentinel monitor`)")));
         }
         let (mut sentinel_username, mut sentinel_password, mut read_from_replicas) = ("", None, false);
-        let mut shared = Vec::new();
-        for pair in query.split('&').filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        for &(name, value) in &split.options {
             match name {
                 "sentinel_username" => sentinel_username = value,
                 "sentinel_password" => sentinel_password = Some(value),
                 "read_from_replicas" => read_from_replicas = boolean(name, value)?,
-                _ => shared.push(pair),
+                _ => {}
             }
         }
-        let query = if shared.is_empty() { String::new() } else { format!("?{}", shared.join("&")) };
-        let hosts: Vec<&str> = hosts.split(',').filter(|h| !h.is_empty()).collect();
+        let query = split.query(|name| !SENTINEL_OPTIONS.split(", ").any(|own| own == name));
+        let (userinfo, hosts) = (&split.userinfo, &split.hosts);
         let Some(first) = hosts.first() else {
             return Err(invalid(&format!("'{url}' names no sentinel: write redis+sentinel://host:port[,host:port...]/service_name")));
         };
@@ -79,18 +66,6 @@ impl SentinelConfig {
             sentinels.push(sentinel);
         }
         Ok(SentinelConfig { sentinels, service_name, node, read_from_replicas })
-    }
-}
-
-fn invalid(message: &str) -> Error {
-    Error::new(ErrorKind::Invalid, message)
-}
-
-fn boolean(name: &str, value: &str) -> Result<bool, Error> {
-    match value {
-        "true" | "1" | "yes" => Ok(true),
-        "false" | "0" | "no" => Ok(false),
-        _ => Err(invalid(&format!("{name}={value} in the URL: use true or false"))),
     }
 }
 
