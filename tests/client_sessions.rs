@@ -243,8 +243,10 @@ async fn response_timeouts_bound_each_request(url: &str) {
     assert!(started.elapsed() < Duration::from_millis(1400), "the caller was answered before the pause ended");
     // It did run, once the pause ended: exactly what the error warned of.
     until("the INCR ran after the pause", async || side.get("paused").await == Ok(Some(Bytes::from("1")))).await;
-    // A blocking command waits its own timeout plus the response timeout.
-    assert_eq!(client.call(["BLPOP", "empty", "0.5"]).await.unwrap(), Value::Nil);
+    // A blocking command waits its own timeout plus the response timeout: 2 s of blocking outlive
+    // a 1 s response timeout.
+    let patient = Client::open(&format!("{url}?response_timeout=1")).await.unwrap();
+    assert_eq!(patient.call(["BLPOP", "empty", "2"]).await.unwrap(), Value::Nil);
     // A per-call override.
     side.call(["CLIENT", "PAUSE", "300", "WRITE"]).await.unwrap();
     assert_eq!(client.with_timeout(Duration::from_secs(30)).incr("paused", 1).await.unwrap(), 2);
