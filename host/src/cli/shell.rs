@@ -153,12 +153,13 @@ async fn interactive(mut client: Client, mut config: ClientConfig, args: &ShellA
             session = None;
         }
         // The prompt shows the database; a new client keeps it across reconnects.
-        if name.eq_ignore_ascii_case("select") && reply.is_ok() {
-            if let Some(db) = words.get(1).and_then(|d| d.parse().ok()) {
-                config.connection.database = db;
-                client = Client::with_config(config.clone()).await?;
-                session = None;
-            }
+        if name.eq_ignore_ascii_case("select")
+            && reply.is_ok()
+            && let Some(db) = words.get(1).and_then(|d| d.parse().ok())
+        {
+            config.connection.database = db;
+            client = Client::with_config(config.clone()).await?;
+            session = None;
         }
     }
     if let Some(path) = &history {

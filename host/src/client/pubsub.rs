@@ -77,6 +77,14 @@ struct Change {
     done: oneshot::Sender<Result<(), Error>>,
 }
 
+/// A change sent and not yet confirmed: the names whose confirmation is still to come.
+struct Pending {
+    kind: Kind,
+    subscribe: bool,
+    names: BTreeSet<Vec<u8>>,
+    done: oneshot::Sender<Result<(), Error>>,
+}
+
 /// A subscriber; see [`Client::subscriber`]. Dropping it ends its connection.
 pub struct Subscriber {
     changes: mpsc::UnboundedSender<Change>,
@@ -166,7 +174,7 @@ struct Reader {
     /// Everything subscribed, to subscribe again on a new connection.
     subscribed: BTreeSet<(Kind, Vec<u8>)>,
     /// Changes sent, waiting for their confirmations: the names not yet confirmed.
-    pending: Vec<(Kind, bool, BTreeSet<Vec<u8>>, oneshot::Sender<Result<(), Error>>)>,
+    pending: Vec<Pending>,
 }
 
 impl Reader {
@@ -201,7 +209,7 @@ impl Reader {
         while let Ok(change) = self.asked.try_recv() {
             let command = std::iter::once(change.kind.command(change.subscribe).to_vec()).chain(change.names.iter().cloned());
             ops.push(Op::Send(command.collect()));
-            self.pending.push((change.kind, change.subscribe, change.names.into_iter().collect(), change.done));
+            self.pending.push(Pending { kind: change.kind, subscribe: change.subscribe, names: change.names.into_iter().collect(), done: change.done });
         }
         ops.push(Op::Receive);
         let mut replies = lease.receive(ops, POLL).await?;
@@ -211,8 +219,7 @@ impl Reader {
             Some(Err(error)) if error.kind == CacheErrorKind::Server => {
                 // The server refused a change (SSUBSCRIBE across slots, say): the oldest waiting.
                 if !self.pending.is_empty() {
-                    let (.., done) = self.pending.remove(0);
-                    let _ = done.send(Err(error.into()));
+                    let _ = self.pending.remove(0).done.send(Err(error.into()));
                 }
                 Ok(())
             }
@@ -233,7 +240,7 @@ impl Reader {
             }
         }
         // Changes sent on the lost connection and not yet confirmed are sent again.
-        for (kind, subscribe, names, _) in &self.pending {
+        for Pending { kind, subscribe, names, .. } in &self.pending {
             ops.push(Op::Send(std::iter::once(kind.command(*subscribe).to_vec()).chain(names.iter().cloned()).collect()));
         }
         if !ops.is_empty() {
@@ -286,10 +293,10 @@ impl Reader {
         } else {
             self.subscribed.remove(&(kind, name.clone()));
         }
-        if let Some(at) = self.pending.iter().position(|(k, s, names, _)| *k == kind && *s == subscribe && names.contains(&name)) {
-            self.pending[at].2.remove(&name);
-            if self.pending[at].2.is_empty() {
-                let (.., done) = self.pending.remove(at);
+        if let Some(at) = self.pending.iter().position(|p| p.kind == kind && p.subscribe == subscribe && p.names.contains(&name)) {
+            self.pending[at].names.remove(&name);
+            if self.pending[at].names.is_empty() {
+                let done = self.pending.remove(at).done;
                 let _ = done.send(Ok(()));
             }
         }

@@ -358,7 +358,7 @@ fn positive<T: std::str::FromStr + Default + PartialOrd>(name: &str, value: &str
 
 fn seconds(name: &str, value: &str) -> Result<Duration, UrlError> {
     match value.parse::<f64>() {
-        Ok(s) if s.is_finite() && s >= 0.0 && s < 1e9 => Ok(Duration::from_secs_f64(s)),
+        Ok(s) if (0.0..1e9).contains(&s) => Ok(Duration::from_secs_f64(s)),
         _ => fail(format!("{name}={value} in the URL is not a number of seconds")),
     }
 }
