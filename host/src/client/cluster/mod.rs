@@ -21,7 +21,7 @@ mod slots;
 pub use config::ClusterConfig;
 pub use slots::{Shard, key_slot};
 
-use super::{Client, ClientConfig, Error, ErrorKind, Request, Target, ToArg, Ttl, Value};
+use super::{Client, ClientConfig, Error, ErrorKind, Request, Target, ToArg, Ttl, Value, owned};
 use crate::runtime::Op;
 use bytes::Bytes;
 use routing::Route;
@@ -579,8 +579,4 @@ fn unexpected(value: &Value) -> Error {
 
 fn lost() -> Error {
     Error::new(ErrorKind::Closed, "the request's task ended without an answer (the client was closed or the runtime is shutting down)")
-}
-
-fn owned<A: AsRef<[u8]>>(items: impl IntoIterator<Item = A>) -> Vec<Vec<u8>> {
-    items.into_iter().map(|a| a.as_ref().to_vec()).collect()
 }
