@@ -137,14 +137,36 @@ async fn cluster_client_against_redis_cluster() {
     let client = ClusterClient::open(&format!("redis+cluster://127.0.0.1:{seed}/?max_connections_per_node=2")).await.expect("opens");
     assert_eq!(client.shards().len(), 3, "three masters learnt from one seed");
 
+    seeds_outside_the_cluster_are_let_go(seed).await;
     routing_and_splitting(&client).await;
     hash_tags(&client).await;
+    sessions_per_slot(&client).await;
     replica_reads(&cluster, &client).await;
     migration_by_hand(&client).await;
     resharding_under_load(&cluster, &client).await;
     failover_under_load(&cluster, &client).await;
     master_killed_under_load(&mut cluster, &client).await;
     client.close();
+}
+
+/// A seed that is not a cluster node (a plain redis-server listed first) is passed over, and its
+/// client closed once the map is read from the next seed: no connection to it lingers.
+async fn seeds_outside_the_cluster_are_let_go(seed: u16) {
+    let standalone = Redis::start(&[]);
+    let url = format!("redis+cluster://127.0.0.1:{},127.0.0.1:{seed}/", standalone.port);
+    let client = ClusterClient::open(&url).await.expect("opens through the second seed");
+    assert_eq!(client.shards().len(), 3);
+    assert!(command_calls(standalone.port, "cluster|shards") >= 1, "the first seed was asked for the map");
+    wait_until_async("the standalone seed's connections to close", || connected_clients(standalone.port) == 1).await;
+    client.set("after-seeds", "1", Ttl::Never).await.expect("the cluster serves");
+    assert_eq!(connected_clients(standalone.port), 1, "nothing goes to the departed seed");
+    client.close();
+}
+
+/// Clients connected to the server on `port`, counting the asking redis-cli.
+fn connected_clients(port: u16) -> u64 {
+    let info = redis_cli(port, &["INFO", "clients"]);
+    info.lines().find_map(|l| l.strip_prefix("connected_clients:")).and_then(|n| n.trim().parse().ok()).unwrap_or(0)
 }
 
 /// Keys land on every master; multi-key calls split by slot and come back in order.
@@ -212,6 +234,42 @@ async fn hash_tags(client: &ClusterClient) {
 }
 
 /// With read_from_replicas, reads go to replicas (after READONLY) and writes to masters.
+/// Transactions, dedicated connections and shard subscribers go to the master of their key's
+/// slot; watched keys of another slot are refused before anything is sent.
+async fn sessions_per_slot(client: &ClusterClient) {
+    client.set("{user:7}:visits", 10, Ttl::Never).await.unwrap();
+    let replies = client
+        .transaction("{user:7}", ["{user:7}:visits"], async |tx| {
+            let visits: i64 = tx.get_parsed("{user:7}:visits").await?.unwrap_or(0);
+            tx.queue(["SET", "{user:7}:visits", &(visits * 2).to_string()]);
+            tx.queue(["INCR", "{user:7}:edits"]);
+            Ok(())
+        })
+        .await
+        .expect("a transaction within one slot runs");
+    assert_eq!(replies, vec![Value::Status("OK".into()), Value::Int(1)]);
+    assert_eq!(client.get("{user:7}:visits").await.unwrap().as_deref(), Some(&b"20"[..]));
+
+    let refused = client.transaction("{user:7}", ["{user:8}:visits"], async |_| Ok(())).await.unwrap_err();
+    assert!(refused.message().starts_with("CROSSSLOT"), "{}", refused.message());
+
+    let mut lease = client.dedicated("{user:7}").await.unwrap();
+    assert_eq!(lease.call(["GET", "{user:7}:visits"]).await.unwrap(), bulk("20"), "the lease is on the slot's master");
+    drop(lease);
+
+    let mut subscriber = client.shard_subscriber("orders").await.unwrap();
+    subscriber.ssubscribe(["orders"]).await.unwrap();
+    assert_eq!(client.call(["SPUBLISH", "orders", "o-1"]).await.unwrap(), Value::Int(1), "the slot's master holds the subscriber");
+    let message = subscriber.next_message().await.unwrap();
+    assert_eq!((message.channel.as_ref(), message.payload.as_ref(), message.sharded), (&b"orders"[..], &b"o-1"[..], true));
+
+    let mut subscriber = client.subscriber().await.unwrap();
+    subscriber.subscribe(["news"]).await.unwrap();
+    client.call(["PUBLISH", "news", "n-1"]).await.unwrap();
+    let message = subscriber.next_message().await.unwrap();
+    assert_eq!((message.channel.as_ref(), message.payload.as_ref()), (&b"news"[..], &b"n-1"[..]), "PUBLISH reaches every node");
+}
+
 async fn replica_reads(cluster: &Cluster, client: &ClusterClient) {
     let seed = cluster.ports()[1];
     let replicas = ClusterClient::open(&format!("redis+cluster://127.0.0.1:{seed}/?read_from_replicas=true")).await.expect("opens");

@@ -12,7 +12,7 @@
 
 mod common;
 
-use cachet::client::{ErrorKind, SentinelClient, Ttl, Value};
+use cachet::client::{ErrorKind, Request, SentinelClient, Ttl, Value};
 use common::{Redis, free_port, redis_cli, temp_dir, wait_until, wait_until_async};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -246,6 +246,26 @@ async fn failover_under_load(setup: &Setup, client: &SentinelClient) {
             (done, unsure, refused)
         })
     };
+    let batches = {
+        let (client, stop) = (client.clone(), stop.clone());
+        tokio::spawn(async move {
+            let (mut whole, mut failed) = (0u64, Vec::new());
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let key = format!("failover-batch-{i}");
+                let results = client.batch(vec![Request::set(&key, i, Ttl::Never), Request::get(&key)]).await;
+                match results.as_slice() {
+                    [Ok(_), Ok(read)] => {
+                        assert_eq!(read.as_bytes(), Some(i.to_string().as_bytes()), "a batch's read follows its write, retried or not");
+                        whole += 1;
+                    }
+                    _ => failed.extend(results.into_iter().filter_map(Result::err).map(|e| e.to_string())),
+                }
+                i += 1;
+            }
+            (whole, failed)
+        })
+    };
     wait_until_async("the writer's first writes", || count(&acked) > 200).await;
     let started = std::time::Instant::now();
     // Every write acknowledged before this point was replicated before the promotion began.
@@ -259,6 +279,9 @@ async fn failover_under_load(setup: &Setup, client: &SentinelClient) {
     stop.store(true, Ordering::Relaxed);
     task.await.unwrap();
     let (done, unsure, refused) = incrs.await.unwrap();
+    let (whole_batches, batch_errors) = batches.await.unwrap();
+    assert!(batch_errors.iter().all(|e| honest(e)), "dishonest batch errors: {batch_errors:?}");
+    eprintln!("failover: {whole_batches} batches answered whole, {} batch results failed: {batch_errors:?}", batch_errors.len());
     let acked = acked.lock().unwrap().clone();
     let errors = errors.lock().unwrap().clone();
     assert!(errors.iter().all(|e| honest(e)), "dishonest errors: {errors:?}");

@@ -2,6 +2,7 @@
 //! types (`options`, `outcome`, `node`, `error`) and the client's own (`ConnectionSettings`, `Value`, `Error`)
 //! is here, once.
 
+use super::calls::{Answer, unexpected};
 use super::{ConnectionSettings, Error, ErrorKind, Value};
 use crate::capabilities::streams::{StreamError, StreamErrorKind};
 use crate::runtime::{CacheError, CacheErrorKind, CacheOptions, Node, Outcome};
@@ -70,43 +71,41 @@ fn bulk_or_nil(value: Option<Vec<u8>>) -> Value {
 
 /// The results of single requests, typed by what was asked; a result of another kind means the
 /// component and the client disagree.
-pub(super) fn value(outcome: Outcome) -> Result<Option<Bytes>, Error> {
-    match outcome {
-        Outcome::Value(v) => Ok(v.map(Bytes::from)),
-        other => Err(unexpected(other)),
+impl Answer for Outcome {
+    fn bytes(self) -> Result<Option<Bytes>, Error> {
+        match self {
+            Outcome::Value(v) => Ok(v.map(Bytes::from)),
+            other => Err(unexpected(&other)),
+        }
     }
-}
 
-pub(super) fn values(outcome: Outcome) -> Result<Vec<Option<Bytes>>, Error> {
-    match outcome {
-        Outcome::Values(values) => Ok(values.into_iter().map(|v| v.map(Bytes::from)).collect()),
-        other => Err(unexpected(other)),
+    fn list(self) -> Result<Vec<Option<Bytes>>, Error> {
+        match self {
+            Outcome::Values(values) => Ok(values.into_iter().map(|v| v.map(Bytes::from)).collect()),
+            other => Err(unexpected(&other)),
+        }
     }
-}
 
-pub(super) fn flag(outcome: Outcome) -> Result<bool, Error> {
-    match outcome {
-        Outcome::Flag(f) => Ok(f),
-        other => Err(unexpected(other)),
+    fn flag(self) -> Result<bool, Error> {
+        match self {
+            Outcome::Flag(f) => Ok(f),
+            other => Err(unexpected(&other)),
+        }
     }
-}
 
-pub(super) fn integer(outcome: Outcome) -> Result<i64, Error> {
-    match outcome {
-        Outcome::Integer(n) => Ok(n),
-        other => Err(unexpected(other)),
+    fn integer(self) -> Result<i64, Error> {
+        match self {
+            Outcome::Integer(n) => Ok(n),
+            other => Err(unexpected(&other)),
+        }
     }
 }
 
 pub(super) fn reply(outcome: Outcome) -> Result<Value, Error> {
     match outcome {
         Outcome::Reply(nodes) => Ok(Value::from_nodes(nodes)),
-        other => Err(unexpected(other)),
+        other => Err(unexpected(&other)),
     }
-}
-
-fn unexpected(outcome: Outcome) -> Error {
-    Error::new(ErrorKind::Protocol, format!("the client component gave a result of the wrong kind: {outcome:?}"))
 }
 
 impl Value {

@@ -9,6 +9,7 @@
 //! [`routing`]): transactions, blocking commands, pub/sub and anything else stateful run on a
 //! connection of their own, lent by the same pool, so `max_connections` bounds them all.
 
+mod calls;
 mod cluster;
 mod component;
 mod convert;
@@ -41,7 +42,7 @@ pub use sentinel::{FAILOVER_PATIENCE, SentinelClient, SentinelConfig};
 
 use crate::runtime::{CacheError, CacheOptions, Op, Outcome, Runtime};
 use bytes::Bytes;
-use component::{flag, integer, reply, value, values};
+use component::reply;
 use crate::server::InProcess;
 use routing::{Route, route};
 use single_flight::Flights;
@@ -174,49 +175,7 @@ impl Client {
         self.run_all(vec![op]).await.pop().unwrap_or_else(|| Err(closed()))
     }
 
-    pub async fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Bytes>, Error> {
-        value(self.run(Op::Get(key.as_ref().to_vec())).await?)
-    }
-
-    /// The value, or `default` when there is none.
-    pub async fn get_or(&self, key: impl AsRef<[u8]>, default: impl Into<Bytes>) -> Result<Bytes, Error> {
-        Ok(self.get(key).await?.unwrap_or_else(|| default.into()))
-    }
-
-    /// The value, or an error of kind [`ErrorKind::NotFound`].
-    pub async fn get_or_fail(&self, key: impl AsRef<[u8]>) -> Result<Bytes, Error> {
-        value(self.run(Op::GetOrFail(key.as_ref().to_vec())).await?).map(Option::unwrap_or_default)
-    }
-
-    /// The value as text; an error if it is not UTF-8.
-    pub async fn get_string(&self, key: impl AsRef<[u8]>) -> Result<Option<String>, Error> {
-        let Some(bytes) = self.get(key).await? else { return Ok(None) };
-        String::from_utf8(bytes.to_vec()).map(Some).map_err(|_| Error::new(ErrorKind::Invalid, "the value is not UTF-8 text"))
-    }
-
-    /// The value parsed (`i64`, `f64`, ...); an error if it does not parse.
-    pub async fn get_parsed<T: std::str::FromStr>(&self, key: impl AsRef<[u8]>) -> Result<Option<T>, Error> {
-        let Some(text) = self.get_string(key).await? else { return Ok(None) };
-        text.parse().map(Some).map_err(|_| Error::new(ErrorKind::Invalid, format!("the value '{text}' does not parse as the type asked for")))
-    }
-
-    /// The value converted to `T` (a number, text, bytes; see [`FromValue`]).
-    pub async fn get_as<T: FromValue>(&self, key: impl AsRef<[u8]>) -> Result<Option<T>, Error> {
-        let Some(bytes) = self.get(key).await? else { return Ok(None) };
-        T::from_value(Value::Bulk(bytes)).map(Some)
-    }
-
-    /// Stores a value: text, bytes, or a number as its decimal text (see [`ToArg`]).
-    pub async fn set(&self, key: impl AsRef<[u8]>, value: impl ToArg, ttl: impl Into<Ttl>) -> Result<(), Error> {
-        self.run(Op::Set((key.as_ref().to_vec(), value.to_arg(), ttl.into().millis()))).await.map(drop)
-    }
-
-    /// The cached value, or `value` stored (atomically: of concurrent callers one value wins and
-    /// all get it).
-    pub async fn get_or_set(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>, ttl: impl Into<Ttl>) -> Result<Bytes, Error> {
-        let op = Op::GetOrSet((key.as_ref().to_vec(), value.as_ref().to_vec(), ttl.into().millis()));
-        self::value(self.run(op).await?).map(Option::unwrap_or_default)
-    }
+    calls::cache_calls!();
 
     /// The cached value, or the result of `produce` stored and returned. Concurrent calls for the
     /// same key in this process run `produce` once and share its result (or its error).
@@ -248,36 +207,6 @@ impl Client {
         E: std::fmt::Display,
     {
         self.get_or_set_with(key, ttl, || std::future::ready(produce())).await
-    }
-
-    /// True only if every key existed (and was removed).
-    pub async fn remove<K: AsRef<[u8]>>(&self, keys: impl IntoIterator<Item = K>) -> Result<bool, Error> {
-        flag(self.run(Op::Remove(owned(keys))).await?)
-    }
-
-    /// Sets a new time to live ([`Ttl::Never`] removes expiry); false when the key does not exist.
-    pub async fn update_timeout(&self, key: impl AsRef<[u8]>, ttl: impl Into<Ttl>) -> Result<bool, Error> {
-        flag(self.run(Op::UpdateTimeout((key.as_ref().to_vec(), ttl.into().millis()))).await?)
-    }
-
-    pub async fn mget<K: AsRef<[u8]>>(&self, keys: impl IntoIterator<Item = K>) -> Result<Vec<Option<Bytes>>, Error> {
-        values(self.run(Op::Mget(owned(keys))).await?)
-    }
-
-    /// Stores every pair, without expiry (as MSET does).
-    pub async fn mset<K: AsRef<[u8]>, V: AsRef<[u8]>>(&self, pairs: impl IntoIterator<Item = (K, V)>) -> Result<(), Error> {
-        let pairs = pairs.into_iter().map(|(k, v)| (k.as_ref().to_vec(), v.as_ref().to_vec())).collect();
-        self.run(Op::Mset(pairs)).await.map(drop)
-    }
-
-    /// Adds `by` to the integer at `key` (0 when absent) and returns the new value.
-    pub async fn incr(&self, key: impl AsRef<[u8]>, by: i64) -> Result<i64, Error> {
-        integer(self.run(Op::Incr((key.as_ref().to_vec(), by))).await?)
-    }
-
-    /// How many of the keys exist.
-    pub async fn exists<K: AsRef<[u8]>>(&self, keys: impl IntoIterator<Item = K>) -> Result<u64, Error> {
-        integer(self.run(Op::Exists(owned(keys))).await?).map(|n| n.max(0) as u64)
     }
 
     /// Any command, e.g. `client.call(["HSET", "h", "f", "v"])`. Blocking commands (BLPOP, ...) run
@@ -316,22 +245,8 @@ impl Client {
     }
 }
 
-#[cfg(feature = "serde")]
-impl Client {
-    /// The value decoded from JSON.
-    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, key: impl AsRef<[u8]>) -> Result<Option<T>, Error> {
-        let Some(bytes) = self.get(key).await? else { return Ok(None) };
-        serde_json::from_slice(&bytes).map(Some).map_err(|e| Error::new(ErrorKind::Invalid, format!("the value is not the JSON expected: {e}")))
-    }
-
-    /// Stores the value as JSON.
-    pub async fn set_json<T: serde::Serialize>(&self, key: impl AsRef<[u8]>, value: &T, ttl: impl Into<Ttl>) -> Result<(), Error> {
-        let json = serde_json::to_vec(value).map_err(|e| Error::new(ErrorKind::Invalid, format!("the value cannot be written as JSON: {e}")))?;
-        self.set(key, json, ttl).await
-    }
-}
-
 /// One request of a [`Client::batch`].
+#[derive(Clone)]
 pub struct Request(Op);
 
 impl Request {
@@ -379,7 +294,7 @@ fn timed_out(after: Duration) -> Error {
     Error::new(ErrorKind::Timeout, format!("no reply within {after:?} (response_timeout): the request may or may not have run"))
 }
 
-fn owned<A: AsRef<[u8]>>(items: impl IntoIterator<Item = A>) -> Vec<Vec<u8>> {
+pub(crate) fn owned<A: AsRef<[u8]>>(items: impl IntoIterator<Item = A>) -> Vec<Vec<u8>> {
     items.into_iter().map(|a| a.as_ref().to_vec()).collect()
 }
 

@@ -21,9 +21,9 @@ mod slots;
 pub use config::ClusterConfig;
 pub use slots::{Shard, key_slot};
 
-use super::{Client, ClientConfig, Error, ErrorKind, Request, Target, ToArg, Ttl, Value, owned};
+use super::calls::{Answer, unexpected};
+use super::{Client, ClientConfig, Dedicated, Error, ErrorKind, Request, Subscriber, Target, Transaction, Value, owned};
 use crate::runtime::Op;
-use bytes::Bytes;
 use routing::Route;
 use slots::{Addr, SlotMap, split_addr};
 use std::collections::{BTreeMap, HashMap};
@@ -67,6 +67,15 @@ struct Node {
     client: Client,
     /// For reads while the node is a replica: its connections run READONLY when they open.
     reads: OnceCell<Client>,
+}
+
+impl Node {
+    fn close(&self) {
+        self.client.close();
+        if let Some(reads) = self.reads.get() {
+            reads.close();
+        }
+    }
 }
 
 /// What an error reply asks the client to do.
@@ -118,10 +127,7 @@ impl ClusterClient {
     /// Closes every node's client; later calls fail with [`ErrorKind::Closed`].
     pub fn close(&self) {
         for node in self.lock_nodes().values() {
-            node.client.close();
-            if let Some(reads) = node.reads.get() {
-                reads.close();
-            }
+            node.close();
         }
     }
 
@@ -130,54 +136,7 @@ impl ClusterClient {
         self.refresh(self.inner.generation.load(Ordering::Acquire)).await
     }
 
-    pub async fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Bytes>, Error> {
-        optional(self.run(Op::Get(key.as_ref().to_vec())).await?)
-    }
-
-    /// Stores a value: text, bytes, or a number as its decimal text (see [`ToArg`]).
-    pub async fn set(&self, key: impl AsRef<[u8]>, value: impl ToArg, ttl: impl Into<Ttl>) -> Result<(), Error> {
-        self.run(Op::Set((key.as_ref().to_vec(), value.to_arg(), ttl.into().millis()))).await.map(drop)
-    }
-
-    /// The cached value, or `value` stored (of concurrent callers one value wins and all get it).
-    pub async fn get_or_set(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>, ttl: impl Into<Ttl>) -> Result<Bytes, Error> {
-        let op = Op::GetOrSet((key.as_ref().to_vec(), value.as_ref().to_vec(), ttl.into().millis()));
-        optional(self.run(op).await?).map(Option::unwrap_or_default)
-    }
-
-    /// True only if every key existed (and was removed).
-    pub async fn remove<K: AsRef<[u8]>>(&self, keys: impl IntoIterator<Item = K>) -> Result<bool, Error> {
-        flag(self.run(Op::Remove(owned(keys))).await?)
-    }
-
-    /// Sets a new time to live ([`Ttl::Never`] removes expiry); false when the key does not exist.
-    pub async fn update_timeout(&self, key: impl AsRef<[u8]>, ttl: impl Into<Ttl>) -> Result<bool, Error> {
-        flag(self.run(Op::UpdateTimeout((key.as_ref().to_vec(), ttl.into().millis()))).await?)
-    }
-
-    /// The values in the order of `keys`, whatever slots they are in.
-    pub async fn mget<K: AsRef<[u8]>>(&self, keys: impl IntoIterator<Item = K>) -> Result<Vec<Option<Bytes>>, Error> {
-        match self.run(Op::Mget(owned(keys))).await? {
-            Value::Array(items) => items.into_iter().map(optional).collect(),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    /// Stores every pair without expiry; pairs in different slots are stored by separate MSETs.
-    pub async fn mset<K: AsRef<[u8]>, V: AsRef<[u8]>>(&self, pairs: impl IntoIterator<Item = (K, V)>) -> Result<(), Error> {
-        let pairs = pairs.into_iter().map(|(k, v)| (k.as_ref().to_vec(), v.as_ref().to_vec())).collect();
-        self.run(Op::Mset(pairs)).await.map(drop)
-    }
-
-    /// Adds `by` to the integer at `key` (0 when absent) and returns the new value.
-    pub async fn incr(&self, key: impl AsRef<[u8]>, by: i64) -> Result<i64, Error> {
-        integer(self.run(Op::Incr((key.as_ref().to_vec(), by))).await?)
-    }
-
-    /// How many of the keys exist.
-    pub async fn exists<K: AsRef<[u8]>>(&self, keys: impl IntoIterator<Item = K>) -> Result<u64, Error> {
-        integer(self.run(Op::Exists(owned(keys))).await?).map(|n| n.max(0) as u64)
-    }
+    super::calls::cache_calls!();
 
     /// Any command, sent to the node serving its keys (see the module's `routing` table).
     pub async fn call<A: AsRef<[u8]>>(&self, args: impl IntoIterator<Item = A>) -> Result<Value, Error> {
@@ -199,6 +158,62 @@ impl ClusterClient {
             }
         }
         results
+    }
+
+    /// A transaction on the master serving `key`'s slot (see [`Client::transaction`]). A Redis
+    /// Cluster runs a transaction on one node, so every key it watches or writes must hash to
+    /// `key`'s slot (give related keys one hash tag: `{user:1}:name`, `{user:1}:visits`). When the
+    /// slot moved before EXEC, nothing ran: the map is read again and the transaction runs once
+    /// more on the new master.
+    pub async fn transaction<K: AsRef<[u8]>>(
+        &self,
+        key: impl AsRef<[u8]>,
+        watch: impl IntoIterator<Item = K>,
+        mut body: impl AsyncFnMut(&mut Transaction<'_>) -> Result<(), Error>,
+    ) -> Result<Vec<Value>, Error> {
+        let slot = key_slot(key.as_ref());
+        let watch = owned(watch);
+        if watch.iter().any(|k| key_slot(k) != slot) {
+            return Err(Error::new(ErrorKind::Invalid, format!("{CROSSSLOT}: a transaction's watched keys must share the slot of its key")));
+        }
+        let mut moved_once = false;
+        loop {
+            let generation = self.inner.generation.load(Ordering::Acquire);
+            let master = self.master(slot).await?;
+            match master.client.transaction(&watch, &mut body).await {
+                Err(error) if !moved_once && error.message().contains("MOVED") => {
+                    moved_once = true;
+                    self.refresh(generation).await?;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    /// A connection of its own to the master serving `key`'s slot (see [`Client::dedicated`]).
+    pub async fn dedicated(&self, key: impl AsRef<[u8]>) -> Result<Dedicated, Error> {
+        self.master(key_slot(key.as_ref())).await?.client.dedicated().await
+    }
+
+    /// A subscriber (see [`Client::subscriber`]) on one master: published messages reach every
+    /// node of a cluster, so any node serves SUBSCRIBE and PSUBSCRIBE. Sharded channels
+    /// (SSUBSCRIBE) are served by the master of the channel's slot: take the subscriber from
+    /// [`ClusterClient::shard_subscriber`].
+    pub async fn subscriber(&self) -> Result<Subscriber, Error> {
+        let addr = self.pick(None, false)?.0;
+        self.node(&addr).await?.client.subscriber().await
+    }
+
+    /// A subscriber on the master serving `channel`'s slot, for SSUBSCRIBE to it and to other
+    /// channels of the same slot.
+    pub async fn shard_subscriber(&self, channel: impl AsRef<[u8]>) -> Result<Subscriber, Error> {
+        self.master(key_slot(channel.as_ref())).await?.client.subscriber().await
+    }
+
+    /// The node serving `slot` as master, as far as the map knows.
+    async fn master(&self, slot: u16) -> Result<Arc<Node>, Error> {
+        let addr = self.pick(Some(slot), false)?.0;
+        self.node(&addr).await
     }
 
     /// Routes one request: to one slot's node, split per slot, or to any master.
@@ -452,6 +467,7 @@ impl ClusterClient {
         for addr in dedup(candidates) {
             match self.read_map(&addr).await {
                 Ok(map) => {
+                    self.forget_departed(&map);
                     if let Ok(mut current) = self.inner.map.write() {
                         *current = Arc::new(map);
                     }
@@ -464,6 +480,22 @@ impl ClusterClient {
         }
         let last = last.unwrap_or_else(|| "no node is known".into());
         Err(Error::new(ErrorKind::Connection, format!("no node of the cluster gave its slot map ({last}); check the URL's seed nodes")))
+    }
+
+    /// Closes the clients of nodes the new map no longer lists (removed from the cluster, or
+    /// seeds that are not part of it), so their connections do not linger; a node named again
+    /// later gets a new client.
+    fn forget_departed(&self, map: &SlotMap) {
+        let listed: std::collections::HashSet<&str> =
+            map.shards().iter().flat_map(|s| std::iter::once(&s.master).chain(&s.replicas)).map(String::as_str).collect();
+        let departed: Vec<Arc<Node>> = {
+            let mut nodes = self.lock_nodes();
+            let gone: Vec<Addr> = nodes.keys().filter(|addr| !listed.contains(addr.as_str())).cloned().collect();
+            gone.iter().filter_map(|addr| nodes.remove(addr)).collect()
+        };
+        for node in departed {
+            node.close();
+        }
     }
 
     /// One node's view of the slots: `CLUSTER SHARDS`, or `CLUSTER SLOTS` where that is unknown.
@@ -546,35 +578,9 @@ fn merge_values(groups: Vec<(Vec<usize>, Value)>) -> Result<Value, Error> {
 fn sum(groups: Vec<(Vec<usize>, Value)>) -> Result<Value, Error> {
     let mut total = 0i64;
     for (_, value) in groups {
-        total += integer(value)?;
+        total += value.integer()?;
     }
     Ok(Value::Int(total))
-}
-
-fn optional(value: Value) -> Result<Option<Bytes>, Error> {
-    match value {
-        Value::Nil => Ok(None),
-        Value::Bulk(bytes) => Ok(Some(bytes)),
-        other => Err(unexpected(&other)),
-    }
-}
-
-fn flag(value: Value) -> Result<bool, Error> {
-    match value {
-        Value::Bool(f) => Ok(f),
-        other => Err(unexpected(&other)),
-    }
-}
-
-fn integer(value: Value) -> Result<i64, Error> {
-    match value {
-        Value::Int(n) => Ok(n),
-        other => Err(unexpected(&other)),
-    }
-}
-
-fn unexpected(value: &Value) -> Error {
-    Error::new(ErrorKind::Protocol, format!("the cluster client got a result of the wrong kind: {value:?}"))
 }
 
 fn lost() -> Error {

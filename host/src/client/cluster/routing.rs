@@ -38,6 +38,9 @@ const DEST_AND_NUMKEYS: &[&str] = &["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"];
 /// Commands with a key count at position 1 and the keys after it.
 const NUMKEYS_AT_1: &[&str] = &["ZUNION", "ZINTER", "ZDIFF", "ZINTERCARD", "SINTERCARD", "LMPOP", "ZMPOP"];
 
+/// Stream reads: options, then `STREAMS key... id...`.
+const STREAM_READS: &[&str] = &["XREAD", "XREADGROUP"];
+
 /// Blocking pops: keys from position 1, the timeout last.
 const KEYS_THEN_TIMEOUT: &[&str] = &["BLPOP", "BRPOP", "BZPOPMIN", "BZPOPMAX"];
 
@@ -79,6 +82,8 @@ pub fn route(args: &[Vec<u8>]) -> Route {
         counted(args, 2, Some(1))
     } else if is(NUMKEYS_AT_1, name) {
         counted(args, 1, None)
+    } else if is(STREAM_READS, name) {
+        streams(args)
     } else {
         Route::Keys(vec![1])
     }
@@ -91,6 +96,17 @@ fn counted(args: &[Vec<u8>], at: usize, destination: Option<usize>) -> Route {
     let mut keys: Vec<usize> = destination.into_iter().collect();
     keys.extend((at + 1..args.len()).take(count));
     if keys.is_empty() { Route::Keyless } else { Route::Keys(keys) }
+}
+
+/// The first half of the arguments after `STREAMS` (the rest are IDs); without that word, or
+/// with an odd count after it, the command goes to any node and the server judges it.
+fn streams(args: &[Vec<u8>]) -> Route {
+    let Some(at) = args.iter().position(|a| a.eq_ignore_ascii_case(b"STREAMS")) else { return Route::Keyless };
+    let after = args.len() - at - 1;
+    if after == 0 || after % 2 != 0 {
+        return Route::Keyless;
+    }
+    Route::Keys((at + 1..at + 1 + after / 2).collect())
 }
 
 /// Whether a replica may answer the command.
@@ -120,6 +136,9 @@ mod tests {
         assert_eq!(route(&args("BITOP AND d a b")), Route::Keys(vec![2, 3, 4]));
         assert_eq!(route(&args("BLPOP a b 0")), Route::Keys(vec![1, 2]));
         assert_eq!(route(&args("RENAME a b")), Route::Keys(vec![1, 2]));
+        assert_eq!(route(&args("XREAD COUNT 2 STREAMS s t 0 0")), Route::Keys(vec![4, 5]));
+        assert_eq!(route(&args("XREADGROUP GROUP g c BLOCK 0 STREAMS s >")), Route::Keys(vec![7]));
+        assert_eq!(route(&args("XREAD STREAMS s")), Route::Keyless);
         assert!(is_read(&args("hgetall h")) && !is_read(&args("SET a b")));
     }
 }

@@ -25,10 +25,8 @@ mod config;
 pub use config::SentinelConfig;
 
 use super::cluster::routing::is_read;
-use super::component::{flag, integer, value, values};
-use super::{Client, Dedicated, Error, ErrorKind, Request, Subscriber, Target, ToArg, Transaction, Ttl, Value, owned};
+use super::{Client, Dedicated, Error, ErrorKind, Request, Subscriber, Target, Transaction, Value, owned};
 use crate::runtime::{Op, Outcome};
-use bytes::Bytes;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
@@ -148,50 +146,7 @@ impl SentinelClient {
         self.inner.close();
     }
 
-    pub async fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Bytes>, Error> {
-        value(self.run(Op::Get(key.as_ref().to_vec())).await?)
-    }
-
-    /// Stores a value: text, bytes, or a number as its decimal text (see [`ToArg`]).
-    pub async fn set(&self, key: impl AsRef<[u8]>, value: impl ToArg, ttl: impl Into<Ttl>) -> Result<(), Error> {
-        self.run(Op::Set((key.as_ref().to_vec(), value.to_arg(), ttl.into().millis()))).await.map(drop)
-    }
-
-    /// The cached value, or `value` stored (of concurrent callers one value wins and all get it).
-    pub async fn get_or_set(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>, ttl: impl Into<Ttl>) -> Result<Bytes, Error> {
-        let op = Op::GetOrSet((key.as_ref().to_vec(), value.as_ref().to_vec(), ttl.into().millis()));
-        self::value(self.run(op).await?).map(Option::unwrap_or_default)
-    }
-
-    /// True only if every key existed (and was removed).
-    pub async fn remove<K: AsRef<[u8]>>(&self, keys: impl IntoIterator<Item = K>) -> Result<bool, Error> {
-        flag(self.run(Op::Remove(owned(keys))).await?)
-    }
-
-    /// Sets a new time to live ([`Ttl::Never`] removes expiry); false when the key does not exist.
-    pub async fn update_timeout(&self, key: impl AsRef<[u8]>, ttl: impl Into<Ttl>) -> Result<bool, Error> {
-        flag(self.run(Op::UpdateTimeout((key.as_ref().to_vec(), ttl.into().millis()))).await?)
-    }
-
-    pub async fn mget<K: AsRef<[u8]>>(&self, keys: impl IntoIterator<Item = K>) -> Result<Vec<Option<Bytes>>, Error> {
-        values(self.run(Op::Mget(owned(keys))).await?)
-    }
-
-    /// Stores every pair, without expiry (as MSET does).
-    pub async fn mset<K: AsRef<[u8]>, V: AsRef<[u8]>>(&self, pairs: impl IntoIterator<Item = (K, V)>) -> Result<(), Error> {
-        let pairs = pairs.into_iter().map(|(k, v)| (k.as_ref().to_vec(), v.as_ref().to_vec())).collect();
-        self.run(Op::Mset(pairs)).await.map(drop)
-    }
-
-    /// Adds `by` to the integer at `key` (0 when absent) and returns the new value.
-    pub async fn incr(&self, key: impl AsRef<[u8]>, by: i64) -> Result<i64, Error> {
-        integer(self.run(Op::Incr((key.as_ref().to_vec(), by))).await?)
-    }
-
-    /// How many of the keys exist.
-    pub async fn exists<K: AsRef<[u8]>>(&self, keys: impl IntoIterator<Item = K>) -> Result<u64, Error> {
-        integer(self.run(Op::Exists(owned(keys))).await?).map(|n| n.max(0) as u64)
-    }
+    super::calls::cache_calls!();
 
     /// Any command, as [`Client::call`] runs it; read commands may go to a replica.
     pub async fn call<A: AsRef<[u8]>>(&self, args: impl IntoIterator<Item = A>) -> Result<Value, Error> {
@@ -208,15 +163,27 @@ impl SentinelClient {
     }
 
     /// Several requests in order on one connection of the primary, as [`Client::batch`] runs them.
-    /// A failover seen in the replies re-points the client, but the batch is not sent again.
+    /// When the replies show a failover, the client re-points and sends the whole batch once more
+    /// to the new primary if every request in it either did not run or is safe to repeat;
+    /// otherwise each result keeps its own error.
     pub async fn batch(&self, requests: Vec<Request>) -> Vec<Result<Value, Error>> {
         let generation = self.inner.generation.load(Ordering::Acquire);
-        let results = self.nodes().primary.1.batch(requests).await;
-        if results.iter().any(|r| r.as_ref().is_err_and(|e| failover_sign(e).is_some())) {
-            // Each result keeps its own error; the next requests go to the new primary.
-            let _ = self.repoint(generation, None).await;
+        let (addr, primary) = self.nodes().primary.clone();
+        let copies = requests.clone();
+        let results = primary.batch(requests).await;
+        let signs: Vec<(usize, Sign)> =
+            results.iter().enumerate().filter_map(|(i, r)| r.as_ref().err().and_then(failover_sign).map(|sign| (i, sign))).collect();
+        if signs.is_empty() {
+            return results;
         }
-        results
+        let refused = signs.iter().any(|(_, sign)| matches!(sign, Sign::NotRun));
+        if self.repoint(generation, refused.then_some(addr.as_str())).await.is_err() {
+            return results;
+        }
+        // The whole batch goes again, so that its reads still follow its writes on the new
+        // primary (which may have lost what the old one acknowledged).
+        let not_run = |i: usize| signs.iter().any(|(j, sign)| *j == i && matches!(sign, Sign::NotRun));
+        if (0..copies.len()).all(|i| not_run(i) || is_safe(&copies[i].0)) { self.primary().batch(copies).await } else { results }
     }
 
     /// A connection of the primary for the caller alone (see [`Client::dedicated`]).
@@ -240,12 +207,7 @@ impl SentinelClient {
 
     /// One cache request: a read to a replica when asked for, else to the primary.
     async fn run(&self, op: Op) -> Result<Outcome, Error> {
-        let (read, safe) = match &op {
-            Op::Get(_) | Op::GetOrFail(_) | Op::Mget(_) | Op::Exists(_) => (true, true),
-            Op::Set(_) | Op::Mset(_) => (false, true),
-            Op::Call(args) => (is_read(args), is_read(args)),
-            _ => (false, false),
-        };
+        let (read, safe) = (is_read_op(&op), is_safe(&op));
         if read && let Some(found) = self.on_replica(async |client: Client| client.run(op.clone()).await).await {
             return found;
         }
@@ -462,6 +424,20 @@ impl SentinelClient {
     fn primary(&self) -> Client {
         self.nodes().primary.1.clone()
     }
+}
+
+/// Whether a replica may answer the request.
+fn is_read_op(op: &Op) -> bool {
+    match op {
+        Op::Get(_) | Op::GetOrFail(_) | Op::Mget(_) | Op::Exists(_) => true,
+        Op::Call(args) => is_read(args),
+        _ => false,
+    }
+}
+
+/// Whether running the request twice leaves what running it once does.
+fn is_safe(op: &Op) -> bool {
+    matches!(op, Op::Set(_) | Op::Mset(_)) || is_read_op(op)
 }
 
 /// What an error says of a failover.
