@@ -5,6 +5,7 @@
 //! are the figure; absolute numbers are context.
 
 mod client;
+mod hop;
 mod memory;
 mod plot;
 mod proxy;
@@ -79,6 +80,9 @@ enum Part {
     Scripting,
     Startup,
     Wasm,
+    /// A request handed to another thread's runtime and answered back (the cost of a cross-core
+    /// hop, docs/SCALING.md)
+    Hop,
     /// redis-benchmark through twemproxy (nutcracker) to three cachet shards and to three redis-server shards
     Twemproxy,
 }
@@ -134,6 +138,9 @@ fn main() -> Result<()> {
     }
     if wants(Part::Wasm) {
         report.push_str(&wasm_section(args.quick)?);
+    }
+    if wants(Part::Hop) {
+        report.push_str(&hop_section(args.quick)?);
     }
     if wants(Part::Twemproxy) {
         report.push_str(&twemproxy_section(&binaries, rounds, args.quick)?);
@@ -448,9 +455,21 @@ fn twemproxy_section(binaries: &Binaries, rounds: usize, quick: bool) -> Result<
 fn wasm_section(quick: bool) -> Result<String> {
     let commands = if quick { 100_000 } else { 2_000_000 };
     let mut out = String::from("\n### The sandbox's cost (same engine code, native vs component, SET/GET alternating)\n\n| commands per call | native ns/command | component ns/command | component/native |\n|---:|---:|---:|---:|\n");
-    for batch in [1, 16] {
+    for batch in [1, 16, 64] {
         let cost = wasm_cost::measure(batch, commands)?;
         writeln!(out, "| {} | {:.0} | {:.0} | **{:.2}** |", cost.batch, cost.native_ns, cost.wasm_ns, cost.wasm_ns / cost.native_ns)?;
+    }
+    Ok(out)
+}
+
+fn hop_section(quick: bool) -> Result<String> {
+    let requests = if quick { 100_000 } else { 2_000_000 };
+    let mut out = String::from(
+        "\n### A cross-thread hop (a request handed to another thread's runtime and answered back)\n\n| requests per message | ns per request |\n|---:|---:|\n",
+    );
+    for batch in [1, 16, 64] {
+        let hop = hop::measure(batch, requests)?;
+        writeln!(out, "| {} | {:.0} |", hop.batch, hop.ns_per_request)?;
     }
     Ok(out)
 }
