@@ -13,6 +13,7 @@
 
 use crate::commands::Ctx;
 use crate::session::{Peer, PeerKind};
+use foldhash::fast::FixedState;
 use std::collections::HashMap;
 
 /// The reply to an AUTH or HELLO AUTH from an address over its failure limit.
@@ -27,13 +28,18 @@ const MAX_ADDRESSES: usize = 65_536;
 
 const NS_PER_SECOND: u64 = 1_000_000_000;
 
-#[derive(Default)]
 pub struct PeerLimits {
     connections: Counters,
     auth_failures: Counters,
 }
 
 impl PeerLimits {
+    /// `seed` keys the tables' hashes (std's seeded maps would ask the host for randomness, which
+    /// the engine does not import).
+    pub fn new(seed: u64) -> Self {
+        PeerLimits { connections: Counters::new(seed), auth_failures: Counters::new(seed.rotate_left(17)) }
+    }
+
     /// Whether a new connection from `peer` at `now_ns` is within `limit` per `window_s` seconds;
     /// counts it when it is.
     pub fn admit_connection(&mut self, peer: &Peer, now_ns: u64, limit: u64, window_s: u64) -> bool {
@@ -80,9 +86,8 @@ fn ip_of(peer: &Peer) -> Option<&str> {
     Some(host.trim_start_matches('[').trim_end_matches(']'))
 }
 
-#[derive(Default)]
 struct Counters {
-    by_address: HashMap<Box<str>, Counter>,
+    by_address: HashMap<Box<str>, Counter, FixedState>,
     /// When the full table was last swept of spent counts: at most once a window, so that many
     /// new addresses cannot make every connection sweep it.
     swept_ns: Option<u64>,
@@ -122,9 +127,14 @@ impl Counter {
 }
 
 impl Counters {
+    fn new(seed: u64) -> Self {
+        Counters { by_address: HashMap::with_hasher(FixedState::with_seed(seed)), swept_ns: None }
+    }
+
     fn clear(&mut self) {
         if !self.by_address.is_empty() {
-            *self = Counters::default();
+            self.by_address = HashMap::with_hasher(self.by_address.hasher().clone());
+            self.swept_ns = None;
         }
     }
 
@@ -190,7 +200,7 @@ mod tests {
 
     #[test]
     fn connections_over_the_limit_in_a_window_are_refused_per_address() {
-        let mut limits = PeerLimits::default();
+        let mut limits = PeerLimits::new(7);
         let (a, b) = (tcp("10.0.0.1:5000"), tcp("10.0.0.2:5000"));
         for i in 0..3 {
             assert!(limits.admit_connection(&tcp(&format!("10.0.0.1:{}", 5000 + i)), 100 * S + i, 3, 1), "connection {i}");
@@ -210,7 +220,7 @@ mod tests {
 
     #[test]
     fn refusals_are_not_counted_and_the_limit_can_be_lifted() {
-        let mut limits = PeerLimits::default();
+        let mut limits = PeerLimits::new(7);
         let a = tcp("10.0.0.1:5000");
         assert!(limits.admit_connection(&a, 0, 1, 10));
         for t in 1..100 {
@@ -225,7 +235,7 @@ mod tests {
 
     #[test]
     fn unix_clients_are_not_limited_and_ipv6_addresses_lose_their_port() {
-        let mut limits = PeerLimits::default();
+        let mut limits = PeerLimits::new(7);
         let unix = Peer { kind: PeerKind::Unix, address: "/tmp/cachet.sock".into(), local_address: "/tmp/cachet.sock".into() };
         for _ in 0..10 {
             assert!(limits.admit_connection(&unix, 0, 1, 60));
@@ -238,7 +248,7 @@ mod tests {
 
     #[test]
     fn auth_failures_block_after_the_limit_until_the_window_slides() {
-        let mut limits = PeerLimits::default();
+        let mut limits = PeerLimits::new(7);
         let a = tcp("10.0.0.1:5000");
         for i in 0..3 {
             assert!(!limits.auth_blocked(&a, i * S, 3, 60), "attempt {i}");
@@ -254,7 +264,7 @@ mod tests {
 
     #[test]
     fn the_table_of_addresses_is_bounded() {
-        let mut limits = PeerLimits::default();
+        let mut limits = PeerLimits::new(7);
         for i in 0..MAX_ADDRESSES + 10 {
             let peer = tcp(&format!("10.{}.{}.{}:1", i >> 16, (i >> 8) & 255, i & 255));
             assert!(limits.admit_connection(&peer, 0, 1, 1));

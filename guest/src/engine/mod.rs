@@ -140,7 +140,10 @@ impl Engine {
         let mut rng = Rng::new(seed);
         let config = Config::default();
         let keyspace = Keyspace::new(config.databases, rng.next_u64());
-        let run_id = (0..40).map(|_| char::from_digit(rng.below(16) as u32, 16).unwrap_or('0')).collect();
+        let run_id: String = (0..40).map(|_| char::from_digit(rng.below(16) as u32, 16).unwrap_or('0')).collect();
+        // Keyed by the random run id rather than by a draw of its own, so that the generator's
+        // sequence (eviction samples, SRANDMEMBER...) stays what it was.
+        let limits_seed = run_id.bytes().fold(0u64, |seed, digit| seed.rotate_left(7) ^ u64::from(digit).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         Engine {
             keyspace,
             config,
@@ -163,7 +166,7 @@ impl Engine {
             blocking: Blocking::default(),
             serving_blocked: false,
             soft_limited: Vec::new(),
-            peer_limits: PeerLimits::default(),
+            peer_limits: PeerLimits::new(limits_seed),
             host_settings: HostSettings::default(),
             #[cfg(feature = "lua")]
             scripts: crate::scripting::Scripts::default(),
