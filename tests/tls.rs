@@ -142,6 +142,12 @@ fn config_set_changes_the_client_checks() {
     assert_eq!(reply.trim(), "ERR CONFIG SET failed (possibly related to argument 'tls-auth-clients') - argument(s) must be one of the following: no, yes, optional");
     assert!(tls_cli(port, &stranger, &["PING"]).0, "still the other CA");
 
+    // A fresh engine after a fault is told the settings of the moment, not those of the start.
+    let mut culprit = server.raw();
+    culprit.send(common::resp(&["DEBUG", "PANIC"]).as_bytes());
+    assert!(culprit.read_until("\r\n").starts_with("-ERR internal error: the engine faulted"));
+    assert_eq!(server.cli(&["CONFIG", "GET", "tls-ca-cert-file"]).lines().nth(1), Some(pki.path("other-ca.crt").as_str()));
+
     assert_eq!(server.cli(&["CONFIG", "SET", "tls-auth-clients", "no"]).trim(), "OK");
     let (ok, out) = tls_cli(port, &["--cacert", &ca], &["CONFIG", "GET", "tls-auth-clients"]);
     assert!(ok && out.lines().eq(["tls-auth-clients", "no"]), "no client certificate needed now: {out}");
