@@ -95,6 +95,65 @@ fn a_silent_client_does_not_hold_up_others() {
     }
 }
 
+/// CONFIG SET tls-cert-file and tls-key-file re-read the files for the handshakes that follow, as
+/// Redis does: redis-py's connection made before the change keeps working, new ones see the new
+/// certificate, and a file that is no certificate is refused with Redis's reply and changes nothing.
+#[test]
+fn config_set_reloads_the_certificate_for_new_connections() {
+    let pki = Pki::new("tls-reload");
+    let (server, port) = start(&pki, &["--tls-auth-clients", "no"]);
+    let dir = pki.dir.display().to_string();
+    run_redis_py(&[concat!(env!("CARGO_MANIFEST_DIR"), "/clients/redis_py_tls_reload.py"), &dir], port);
+
+    // The exact reply, as redis-server 7.0.15 gives it; the reason is in the log.
+    let reply = server.cli(&["CONFIG", "SET", "tls-key-file", &pki.path("missing.key"), "tls-cert-file", &pki.path("server.crt")]);
+    assert_eq!(reply.trim(), "ERR CONFIG SET failed (possibly related to argument 'tls-key-file') - Unable to update TLS configuration. Check server logs.");
+    assert!(server.log_text().contains("keeping the previous TLS configuration"), "{}", server.log_text());
+    let (ok, out) = tls_cli(port, &["--cacert", &pki.path("other-ca.crt")], &["GET", "tls:k"]);
+    assert!(ok && out.trim() == "before", "{out}");
+
+    // Back to the first certificate, from a TLS connection itself.
+    let (ok, out) = tls_cli(port, &["--cacert", &pki.path("other-ca.crt")], &["CONFIG", "SET", "tls-cert-file", &pki.path("server.crt"), "tls-key-file", &pki.path("server.key")]);
+    assert!(ok && out.trim() == "OK", "{out}");
+    let (ok, out) = tls_cli(port, &["--cacert", &pki.path("ca.crt")], &["PING"]);
+    assert!(ok && out.trim() == "PONG", "{out}");
+}
+
+/// CONFIG SET tls-ca-cert-file and tls-auth-clients change which client certificates new
+/// handshakes take; a CA file that cannot be read is refused.
+#[test]
+fn config_set_changes_the_client_checks() {
+    let pki = Pki::new("tls-reload-ca");
+    let (server, port) = start(&pki, &["--tls-ca-cert-file", &pki.path("ca.crt")]);
+    let ca = pki.path("ca.crt");
+    let client = ["--cacert", &ca, "--cert", &pki.path("client.crt"), "--key", &pki.path("client.key")];
+    let stranger = ["--cacert", &ca, "--cert", &pki.path("stranger.crt"), "--key", &pki.path("stranger.key")];
+    assert!(tls_cli(port, &client, &["PING"]).0);
+    assert!(!tls_cli(port, &stranger, &["PING"]).0);
+
+    assert_eq!(server.cli(&["CONFIG", "SET", "tls-ca-cert-file", &pki.path("other-ca.crt")]).trim(), "OK");
+    let (ok, out) = tls_cli(port, &stranger, &["PING"]);
+    assert!(ok && out.trim() == "PONG", "the other CA's client is now taken: {out}");
+    assert!(!tls_cli(port, &client, &["PING"]).0, "the first CA's is not");
+
+    let reply = server.cli(&["CONFIG", "SET", "tls-ca-cert-file", &pki.path("nowhere.crt")]);
+    assert_eq!(reply.trim(), "ERR CONFIG SET failed (possibly related to argument 'tls-ca-cert-file') - Unable to update TLS configuration. Check server logs.");
+    let reply = server.cli(&["CONFIG", "SET", "tls-auth-clients", "sometimes"]);
+    assert_eq!(reply.trim(), "ERR CONFIG SET failed (possibly related to argument 'tls-auth-clients') - argument(s) must be one of the following: no, yes, optional");
+    assert!(tls_cli(port, &stranger, &["PING"]).0, "still the other CA");
+
+    // A fresh engine after a fault is told the settings of the moment, not those of the start.
+    let mut culprit = server.raw();
+    culprit.send(common::resp(&["DEBUG", "PANIC"]).as_bytes());
+    assert!(culprit.read_until("\r\n").starts_with("-ERR internal error: the engine faulted"));
+    assert_eq!(server.cli(&["CONFIG", "GET", "tls-ca-cert-file"]).lines().nth(1), Some(pki.path("other-ca.crt").as_str()));
+
+    assert_eq!(server.cli(&["CONFIG", "SET", "tls-auth-clients", "no"]).trim(), "OK");
+    let (ok, out) = tls_cli(port, &["--cacert", &ca], &["CONFIG", "GET", "tls-auth-clients"]);
+    assert!(ok && out.lines().eq(["tls-auth-clients", "no"]), "no client certificate needed now: {out}");
+    assert_eq!(server.cli(&["CONFIG", "SET", "tls-port", "1"]).trim(), "ERR CONFIG SET failed (possibly related to argument 'tls-port') - can't set immutable config");
+}
+
 /// Settings that cannot work stop the server at start with a message that says what to change.
 #[test]
 fn wrong_tls_settings_are_refused_at_start() {

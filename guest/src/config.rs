@@ -62,6 +62,14 @@ pub struct Config {
     pub tls_key_file: String,
     pub tls_ca_cert_file: String,
     pub tls_auth_clients: String,
+    /// At most this many new connections from one IP address per `peer_connection_window`
+    /// seconds (0: no limit; see [`crate::peer_limits`]).
+    pub peer_connection_limit: u64,
+    pub peer_connection_window: u64,
+    /// At most this many failed AUTH or HELLO AUTH from one IP address per
+    /// `peer_auth_failure_window` seconds; further attempts are refused (0: no limit).
+    pub peer_auth_failure_limit: u64,
+    pub peer_auth_failure_window: u64,
     pub dir: String,
     /// Set encodings: the largest all-integer set kept as an `intset`, and the largest set (in
     /// members and in bytes per member) kept as a `listpack`.
@@ -133,6 +141,10 @@ impl Default for Config {
             tls_key_file: String::new(),
             tls_ca_cert_file: String::new(),
             tls_auth_clients: "yes".to_string(),
+            peer_connection_limit: 0,
+            peer_connection_window: 1,
+            peer_auth_failure_limit: 0,
+            peer_auth_failure_window: 60,
             dir: String::new(),
             set_max_intset_entries: 512,
             set_max_listpack_entries: 128,
@@ -165,6 +177,9 @@ enum Access {
     Mutable,
     /// CONFIG GET only, and set by the host at start.
     Immutable,
+    /// CONFIG GET and CONFIG SET, applied by the host: CONFIG SET hands the change to it (see
+    /// [`crate::host_settings`]) and takes it only when the host accepted it.
+    Host,
     /// Set by the host; not a CONFIG setting at all.
     Hidden,
 }
@@ -283,12 +298,29 @@ const PARAMS: &[Param] = &[
         },
     },
     number_param!("udp-port", udp_port, Access::Immutable, 0, 65535),
-    // TLS ends in the host, which reports these; changing them means restarting the server.
+    // TLS ends in the host, which reports these. The port is fixed; the host re-reads the files
+    // when CONFIG SET changes them, for the handshakes that follow.
     number_param!("tls-port", tls_port, Access::Immutable, 0, 65535),
-    text_param!("tls-cert-file", tls_cert_file, Access::Immutable),
-    text_param!("tls-key-file", tls_key_file, Access::Immutable),
-    text_param!("tls-ca-cert-file", tls_ca_cert_file, Access::Immutable),
-    text_param!("tls-auth-clients", tls_auth_clients, Access::Immutable),
+    text_param!("tls-cert-file", tls_cert_file, Access::Host),
+    text_param!("tls-key-file", tls_key_file, Access::Host),
+    text_param!("tls-ca-cert-file", tls_ca_cert_file, Access::Host),
+    Param {
+        name: "tls-auth-clients",
+        access: Access::Host,
+        get: |c| c.tls_auth_clients.clone(),
+        set: |c, v| {
+            let value = v.to_ascii_lowercase();
+            if !["no", "yes", "optional"].contains(&value.as_str()) {
+                return Err("argument(s) must be one of the following: no, yes, optional".into());
+            }
+            c.tls_auth_clients = value;
+            Ok(())
+        },
+    },
+    number_param!("peer-connection-limit", peer_connection_limit, Access::Mutable, 0, i64::MAX as u64),
+    number_param!("peer-connection-window", peer_connection_window, Access::Mutable, 1, 365 * 24 * 3600),
+    number_param!("peer-auth-failure-limit", peer_auth_failure_limit, Access::Mutable, 0, i64::MAX as u64),
+    number_param!("peer-auth-failure-window", peer_auth_failure_window, Access::Mutable, 1, 365 * 24 * 3600),
     text_param!("dir", dir, Access::Immutable),
     number_param!("set-max-intset-entries", set_max_intset_entries, Access::Mutable, 0, i64::MAX as u64),
     number_param!("set-max-listpack-entries", set_max_listpack_entries, Access::Mutable, 0, i64::MAX as u64),
@@ -374,6 +406,16 @@ impl Config {
             return Err(error(param.name, set_failed(param.name, "can't set immutable config")));
         }
         (param.set)(self, value).map_err(|m| error(param.name, set_failed(param.name, &m)))
+    }
+
+    /// Whether CONFIG SET hands `name` (a setting [`Config::set`] accepted) to the host.
+    pub fn host_owned(name: &str) -> bool {
+        find(name).is_some_and(|p| p.access == Access::Host)
+    }
+
+    /// The canonical (lower-case) name of a known setting.
+    pub fn canonical_name(name: &str) -> Option<&'static str> {
+        find(name).map(|p| p.name)
     }
 
     /// CONFIG GET: every visible setting whose name matches one of the patterns, each once.

@@ -28,6 +28,7 @@ pub mod commands;
 mod config;
 mod engine;
 mod glob;
+mod host_settings;
 mod hyperloglog;
 mod keyspace;
 #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
@@ -40,6 +41,7 @@ mod notify;
 mod outbox;
 mod pause;
 mod output_limits;
+mod peer_limits;
 mod pubsub;
 #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
 mod request;

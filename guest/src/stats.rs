@@ -29,6 +29,10 @@ pub struct Stats {
     pub latency: LatencyMonitor,
     /// Clients closed for going over `client-output-buffer-limit`.
     pub output_limit_disconnections: u64,
+    /// Connections refused by `peer-connection-limit`, and AUTH attempts by
+    /// `peer-auth-failure-limit` (see [`crate::peer_limits`]).
+    pub rate_limited_connections: u64,
+    pub rate_limited_auth_attempts: u64,
 }
 
 #[derive(Debug, Default, Clone)]

@@ -1,6 +1,7 @@
 //! Certificates made for one test run with rcgen: a CA, a server certificate for 127.0.0.1 and
 //! localhost, one for another name only (`misnamed`), a client certificate, and a second CA that
-//! signed a client certificate (`stranger`) nobody trusts.
+//! signed a client certificate (`stranger`) nobody trusts and a server certificate for 127.0.0.1
+//! (`other-server`, for certificates replaced at run time).
 
 use super::temp_dir;
 use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair};
@@ -20,6 +21,7 @@ impl Pki {
         write_signed(&dir, "client", &[], ExtendedKeyUsagePurpose::ClientAuth, &ca, &ca_key);
         write_signed(&dir, "misnamed", &["cache.example"], ExtendedKeyUsagePurpose::ServerAuth, &ca, &ca_key);
         write_signed(&dir, "stranger", &[], ExtendedKeyUsagePurpose::ClientAuth, &other_ca, &other_key);
+        write_signed(&dir, "other-server", &["127.0.0.1", "localhost"], ExtendedKeyUsagePurpose::ServerAuth, &other_ca, &other_key);
         std::fs::write(dir.join("ca.crt"), ca.pem()).expect("write");
         std::fs::write(dir.join("other-ca.crt"), other_ca.pem()).expect("write");
         Pki { dir }

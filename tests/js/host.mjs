@@ -82,6 +82,12 @@ const log = {
   log: (level, message) => process.stderr.write(`cachet ${level}: ${message}\n`),
 };
 
+// CONFIG SET tls-* reaches the host here; this host has no TLS listener, so it accepts them, as
+// Redis does with no TLS port.
+const hostSettings = {
+  apply: (_changes) => {},
+};
+
 function noStreams() {
   throw new Error("this host lends no streams: cachet:engine/streams is not available here");
 }
@@ -118,6 +124,7 @@ const imports = {
   "cachet:engine/clock": clock,
   "cachet:engine/random": random,
   "cachet:engine/log": log,
+  "cachet:engine/host-settings": hostSettings,
   "cachet:engine/streams": { Pool, Stream },
 };
 

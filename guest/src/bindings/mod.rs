@@ -55,7 +55,11 @@ fn with_engine<T>(f: impl FnOnce(&mut Engine) -> T) -> T {
         ENGINE.with_borrow_mut(|slot| {
             let engine = slot.get_or_insert_with(|| {
                 install_log();
-                Engine::new(random::random_u64())
+                #[allow(unused_mut)]
+                let mut engine = Engine::new(random::random_u64());
+                #[cfg(not(any(feature = "world-keyvalue", feature = "world-client")))]
+                engine.set_host_settings(Box::new(|changes| cachet::engine::host_settings::apply(changes)));
+                engine
             });
             f(engine)
         })

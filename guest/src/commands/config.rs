@@ -37,6 +37,8 @@ fn set(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let mut updated: Config = ctx.config.clone();
     let mut seen: Vec<String> = Vec::new();
+    // The settings the host applies itself, as given: it sees them once every other was accepted.
+    let mut for_host: Vec<(String, String)> = Vec::new();
     for pair in args[2..].chunks_exact(2) {
         let name = String::from_utf8_lossy(pair[0]).to_ascii_lowercase();
         let value = String::from_utf8_lossy(pair[1]);
@@ -48,7 +50,18 @@ fn set(ctx: &mut Ctx, args: &[&[u8]]) {
             ctx.reply.error(&format!("ERR {}", error.message));
             return;
         }
+        if Config::host_owned(&name) {
+            let name = Config::canonical_name(&name).unwrap_or_default().to_string();
+            let value = (updated.get_matching(&[name.as_bytes()]).into_iter().next()).map_or_else(|| value.to_string(), |(_, v)| v);
+            for_host.push((name, value));
+        }
         seen.push(name);
+    }
+    if let Some((first, _)) = for_host.first()
+        && let Err(why) = ctx.host_settings.apply(&for_host)
+    {
+        ctx.reply.error(&format!("ERR CONFIG SET failed (possibly related to argument '{first}') - {why}"));
+        return;
     }
     *ctx.config = updated;
     ctx.keyspace.events.configure(ctx.config.notify_keyspace_events);
@@ -108,6 +121,46 @@ mod tests {
         assert_eq!(c.run(&["CONFIG", "SET", "databases", "4"]), "-ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config\r\n");
         c.run(&["HELLO", "3"]);
         assert!(c.run(&["CONFIG", "GET", "hz"]).starts_with("%1\r\n"), "a map in RESP3");
+    }
+
+    #[test]
+    fn host_settings_reach_the_host_once_the_others_are_accepted() {
+        use std::cell::RefCell;
+        use std::rc::Rc;
+        let mut c = Harness::new();
+        let seen: Rc<RefCell<Vec<Vec<(String, String)>>>> = Rc::default();
+        let log = seen.clone();
+        c.engine.set_host_settings(Box::new(move |changes| {
+            log.borrow_mut().push(changes.to_vec());
+            match changes.iter().any(|(_, value)| value.contains("bad")) {
+                true => Err("Unable to update TLS configuration. Check server logs.".into()),
+                false => Ok(()),
+            }
+        }));
+        let pair = |n: &str, v: &str| (n.to_string(), v.to_string());
+        assert_eq!(c.run(&["CONFIG", "SET", "TLS-KEY-FILE", "new.key", "hz", "20", "tls-cert-file", "new.crt"]), "+OK\r\n");
+        assert_eq!(seen.borrow().last().cloned(), Some(vec![pair("tls-key-file", "new.key"), pair("tls-cert-file", "new.crt")]));
+        assert_eq!(c.run(&["CONFIG", "GET", "tls-cert-file"]), format!("*2\r\n{}{}", bulk("tls-cert-file"), bulk("new.crt")));
+
+        // The host refuses: the first host setting is named, and nothing changes.
+        assert_eq!(
+            c.run(&["CONFIG", "SET", "hz", "30", "tls-ca-cert-file", "ca.crt", "tls-cert-file", "bad.crt"]),
+            "-ERR CONFIG SET failed (possibly related to argument 'tls-ca-cert-file') - Unable to update TLS configuration. Check server logs.\r\n"
+        );
+        assert_eq!(c.run(&["CONFIG", "GET", "hz"]), format!("*2\r\n{}{}", bulk("hz"), bulk("20")));
+        assert_eq!(c.run(&["CONFIG", "GET", "tls-ca-cert-file"]), format!("*2\r\n{}{}", bulk("tls-ca-cert-file"), bulk("")));
+
+        // A value the engine refuses never reaches the host.
+        let calls = seen.borrow().len();
+        assert_eq!(
+            c.run(&["CONFIG", "SET", "tls-cert-file", "x.crt", "tls-auth-clients", "maybe"]),
+            "-ERR CONFIG SET failed (possibly related to argument 'tls-auth-clients') - argument(s) must be one of the following: no, yes, optional\r\n"
+        );
+        assert_eq!(c.run(&["CONFIG", "SET", "maxclients", "0", "tls-cert-file", "x.crt"]).get(..5), Some("-ERR "));
+        assert_eq!(seen.borrow().len(), calls);
+        assert_eq!(c.run(&["CONFIG", "SET", "tls-auth-clients", "OPTIONAL"]), "+OK\r\n");
+        assert_eq!(seen.borrow().last().cloned(), Some(vec![pair("tls-auth-clients", "optional")]));
+        assert_eq!(c.run(&["CONFIG", "SET", "tls-port", "7000"]), "-ERR CONFIG SET failed (possibly related to argument 'tls-port') - can't set immutable config\r\n");
     }
 
     #[test]

@@ -83,10 +83,14 @@ fn auth(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.reply.error(NO_PASSWORD_SET);
         return;
     }
+    if !ctx.auth_allowed() {
+        return;
+    }
     if credentials_valid(ctx, user.unwrap_or(b"default"), password) {
         ctx.session.authenticate();
         ctx.reply.ok();
     } else {
+        ctx.note_auth_failure();
         ctx.reply.error(WRONG_PASSWORD);
     }
 }
@@ -139,8 +143,12 @@ fn hello(ctx: &mut Ctx, args: &[&[u8]]) {
             return;
         }
     }
+    if credentials.is_some() && !ctx.auth_allowed() {
+        return;
+    }
     match credentials {
         Some((user, password)) if !credentials_valid(ctx, user, password) => {
+            ctx.note_auth_failure();
             ctx.reply.error(WRONG_PASSWORD);
             return;
         }

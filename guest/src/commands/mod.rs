@@ -91,6 +91,10 @@ pub(crate) struct Ctx<'a> {
     pub pause: &'a mut Pause,
     /// Who waits for which keys (BLPOP and friends).
     pub blocking: &'a mut Blocking,
+    /// Counts of new connections and failed authentications per peer address.
+    pub peer_limits: &'a mut crate::peer_limits::PeerLimits,
+    /// The host's side of the settings it applies itself (CONFIG SET tls-*).
+    pub host_settings: &'a mut crate::host_settings::HostSettings,
     /// The Lua interpreter and its script cache.
     #[cfg(feature = "lua")]
     pub scripts: &'a mut crate::scripting::Scripts,

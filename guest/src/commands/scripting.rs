@@ -264,6 +264,8 @@ impl CommandRunner for ScriptCommands<'_, '_> {
             tracking: &mut *ctx.tracking,
             pause: &mut *ctx.pause,
             blocking: &mut *ctx.blocking,
+            peer_limits: &mut *ctx.peer_limits,
+            host_settings: &mut *ctx.host_settings,
             scripts: &mut *ctx.scripts,
             now: ctx.now,
         };

@@ -304,6 +304,8 @@ fn stats_fields(ctx: &Ctx) -> Fields {
         ("tracking_total_prefixes", ctx.tracking.prefixes_count().to_string()),
         ("total_error_replies", stats.error_replies.to_string()),
         ("client_output_buffer_limit_disconnections", stats.output_limit_disconnections.to_string()),
+        ("rate_limited_connections", stats.rate_limited_connections.to_string()),
+        ("rate_limited_auth_attempts", stats.rate_limited_auth_attempts.to_string()),
         ("engine_faults", ctx.config.engine_faults.to_string()),
     ]
 }

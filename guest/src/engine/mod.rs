@@ -5,6 +5,7 @@
 use crate::blocking::Blocking;
 use crate::commands::{self, Ctx};
 use crate::config::{Config, ConfigError};
+use crate::host_settings::HostSettings;
 use crate::keyspace::Keyspace;
 use crate::outbox::{Outbox, Output, Progress};
 use crate::request::{self, Op, Outcome};
@@ -15,6 +16,7 @@ use crate::session::{Peer, PeerKind, Session, Sessions};
 use crate::stats::Stats;
 use crate::time::Now;
 use crate::pause::Pause;
+use crate::peer_limits::PeerLimits;
 use crate::pubsub::PubSub;
 use crate::tracking::Tracking;
 use crate::watches::Watches;
@@ -98,6 +100,10 @@ pub struct Engine {
     serving_blocked: bool,
     /// Connections whose waiting output has reached their soft output buffer limit.
     soft_limited: Vec<u64>,
+    /// Counts of new connections and failed authentications per peer address.
+    peer_limits: PeerLimits,
+    /// How CONFIG SET reaches the settings the host applies.
+    host_settings: HostSettings,
     /// Lua scripts (EVAL).
     #[cfg(feature = "lua")]
     scripts: crate::scripting::Scripts,
@@ -134,7 +140,10 @@ impl Engine {
         let mut rng = Rng::new(seed);
         let config = Config::default();
         let keyspace = Keyspace::new(config.databases, rng.next_u64());
-        let run_id = (0..40).map(|_| char::from_digit(rng.below(16) as u32, 16).unwrap_or('0')).collect();
+        let run_id: String = (0..40).map(|_| char::from_digit(rng.below(16) as u32, 16).unwrap_or('0')).collect();
+        // Keyed by the random run id rather than by a draw of its own, so that the generator's
+        // sequence (eviction samples, SRANDMEMBER...) stays what it was.
+        let limits_seed = run_id.bytes().fold(0u64, |seed, digit| seed.rotate_left(7) ^ u64::from(digit).wrapping_mul(0x9e37_79b9_7f4a_7c15));
         Engine {
             keyspace,
             config,
@@ -157,6 +166,8 @@ impl Engine {
             blocking: Blocking::default(),
             serving_blocked: false,
             soft_limited: Vec::new(),
+            peer_limits: PeerLimits::new(limits_seed),
+            host_settings: HostSettings::default(),
             #[cfg(feature = "lua")]
             scripts: crate::scripting::Scripts::default(),
         }
@@ -172,6 +183,11 @@ impl Engine {
         }
         self.keyspace.events.configure(self.config.notify_keyspace_events);
         Ok(())
+    }
+
+    /// Where CONFIG SET sends the settings the host applies itself (see [`crate::host_settings`]).
+    pub fn set_host_settings(&mut self, apply: crate::host_settings::Apply) {
+        self.host_settings = HostSettings::new(apply);
     }
 
     pub(crate) fn databases(&self) -> usize {
@@ -229,6 +245,14 @@ impl Engine {
         if self.refuses_outsider(&peer) {
             self.stats.rejected_connections += 1;
             return Some(PROTECTED_MODE_REFUSAL.as_bytes().to_vec());
+        }
+        // A session restored after a fault is no new connection.
+        if saved.is_none()
+            && !self.peer_limits.admit_connection(&peer, now.mono_ns, self.config.peer_connection_limit, self.config.peer_connection_window)
+        {
+            self.stats.rejected_connections += 1;
+            self.stats.rate_limited_connections += 1;
+            return Some(crate::peer_limits::CONNECTION_REFUSAL.to_vec());
         }
         let mut session = Session::new(connection, self.next_client_id, peer, now.wall_ms, now.mono_ns);
         session.authenticated = self.config.requirepass.is_empty();
@@ -588,6 +612,8 @@ impl Engine {
             tracking: &mut self.tracking,
             pause: &mut self.pause,
             blocking: &mut self.blocking,
+            peer_limits: &mut self.peer_limits,
+            host_settings: &mut self.host_settings,
             #[cfg(feature = "lua")]
             scripts: &mut self.scripts,
             now,

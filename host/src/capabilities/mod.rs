@@ -7,6 +7,7 @@
 
 pub mod bindings;
 mod clock;
+mod host_settings;
 mod log;
 mod memory_cap;
 mod random;
@@ -17,6 +18,7 @@ use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 pub use clock::Clock;
+pub use host_settings::{HostSettings, SharedHostSettings};
 pub use log::OUT_OF_MEMORY;
 pub use memory_cap::MemoryCap;
 
@@ -29,6 +31,8 @@ pub struct HostState {
     pub random_seed: Option<u64>,
     /// The component's out-of-memory line, once it logged one (see [`OUT_OF_MEMORY`]).
     pub out_of_memory_line: Option<String>,
+    /// Where CONFIG SET of the host's own settings (tls-*) goes; none accepts every change.
+    pub host_settings: Option<SharedHostSettings>,
     wasi: WasiCtx,
     table: ResourceTable,
 }
@@ -45,6 +49,7 @@ impl HostState {
             limits: MemoryCap::new(memory_limit),
             random_seed: None,
             out_of_memory_line: None,
+            host_settings: None,
             wasi: WasiCtx::builder().build(),
             table: ResourceTable::new(),
         }
@@ -67,13 +72,15 @@ impl HostState {
     }
 }
 
-/// Links cachet's clock, random and log capabilities, which every world imports. They never wait,
-/// so a linker with only these drives the component with plain synchronous calls.
+/// Links cachet's clock, random and log capabilities, which every world imports, and the
+/// host-settings one the server world imports. They never wait, so a linker with only these
+/// drives the component with plain synchronous calls.
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    use bindings::cachet::engine::{clock, log, random};
+    use bindings::cachet::engine::{clock, host_settings, log, random};
     clock::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)?;
     random::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)?;
-    log::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)
+    log::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)?;
+    host_settings::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)
 }
 
 /// Links the streams capability. Its functions wait on the network: a store whose linker has them

@@ -13,6 +13,7 @@ wasmtime::component::bindgen!({
         "cachet:engine/clock": crate::capabilities::bindings::cachet::engine::clock,
         "cachet:engine/random": crate::capabilities::bindings::cachet::engine::random,
         "cachet:engine/log": crate::capabilities::bindings::cachet::engine::log,
+        "cachet:engine/host-settings": crate::capabilities::bindings::cachet::engine::host_settings,
     },
 });
 

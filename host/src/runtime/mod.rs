@@ -286,6 +286,12 @@ fn start_epoch_ticker(engine: &Engine) {
 }
 
 impl Instance {
+    /// Where the engine's CONFIG SET of the host's own settings (tls-*) goes; without it every
+    /// change is accepted.
+    pub fn set_host_settings(&mut self, settings: capabilities::SharedHostSettings) {
+        self.store.data_mut().host_settings = Some(settings);
+    }
+
     pub fn configure(&mut self, settings: &[(String, String)]) -> Result<Result<(), ConfigError>> {
         let server = self.bindings.cachet_engine_server();
         let settings: Vec<(&str, &str)> = settings.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();

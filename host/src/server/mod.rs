@@ -13,7 +13,7 @@ mod udp;
 
 pub use in_process::InProcess;
 pub use supervisor::Supervisor;
-pub use tls::{ClientAuth, TlsOptions};
+pub use tls::{ClientAuth, TlsOptions, TlsState};
 pub use udp::MAX_DATAGRAM;
 
 use crate::runtime::{Peer, PeerKind, Runtime};
@@ -82,9 +82,9 @@ pub struct Server {
     runtime: Arc<Runtime>,
     options: ServerOptions,
     tcp: Vec<TcpListener>,
-    /// TLS listeners, with what ends TLS on their connections.
+    /// TLS listeners, and the settings and acceptor that end TLS on their connections.
     tls: Vec<TcpListener>,
-    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    tls_state: Arc<TlsState>,
     unix: Option<(UnixListener, PathBuf)>,
     udp: Vec<UdpSocket>,
 }
@@ -96,7 +96,7 @@ impl Server {
         let mut tcp = Vec::new();
         let mut tls = Vec::new();
         let mut udp = Vec::new();
-        let acceptor = if options.tls.port != 0 { Some(tls::acceptor(&options.tls)?) } else { None };
+        let tls_state = TlsState::new(options.tls.clone())?;
         for host in &options.bind {
             if options.port != 0 {
                 let addr = socket_addr(host, options.port)?;
@@ -118,7 +118,7 @@ impl Server {
         if tcp.is_empty() && tls.is_empty() && unix.is_none() && udp.is_empty() {
             bail!("nothing to listen on: give a TCP or TLS port, a Unix socket path or a UDP port");
         }
-        Ok(Server { runtime, options, tcp, tls, acceptor, unix, udp })
+        Ok(Server { runtime, options, tcp, tls, tls_state, unix, udp })
     }
 
     /// The TCP addresses actually bound.
@@ -140,7 +140,8 @@ impl Server {
     pub async fn run(self, stop: impl Future<Output = ()>) -> Result<()> {
         let mut settings = self.options.engine_settings.clone();
         settings.extend(self.facts());
-        let supervisor = Supervisor::new(self.runtime.clone(), settings)?;
+        let mut supervisor = Supervisor::new(self.runtime.clone(), settings)?;
+        supervisor.set_host_settings(self.tls_state.clone());
         let shared = Shared { supervisor: Rc::new(RefCell::new(supervisor)), tcp_keepalive: self.options.tcp_keepalive };
         let (stop_tx, stop_rx) = watch::channel(false);
         let local = tokio::task::LocalSet::new();
@@ -153,8 +154,8 @@ impl Server {
                     tasks.push(tokio::task::spawn_local(accept_tcp(shared.clone(), listener, None, arrivals.clone(), stop_rx.clone())));
                 }
                 for listener in self.tls {
-                    let acceptor = self.acceptor.clone();
-                    tasks.push(tokio::task::spawn_local(accept_tcp(shared.clone(), listener, acceptor, arrivals.clone(), stop_rx.clone())));
+                    let tls = Some(self.tls_state.clone());
+                    tasks.push(tokio::task::spawn_local(accept_tcp(shared.clone(), listener, tls, arrivals.clone(), stop_rx.clone())));
                 }
                 if let Some((listener, path)) = self.unix {
                     tasks.push(tokio::task::spawn_local(accept_unix(listener, path, arrivals.clone(), stop_rx.clone())));
@@ -256,10 +257,10 @@ fn bind_unix(path: &std::path::Path, perm: Option<u32>) -> Result<UnixListener> 
     Ok(listener)
 }
 
-/// Accepts TCP connections and hands them to the event loop; with an acceptor, once each has
-/// finished its TLS handshake (in a task of its own, bounded by [`tls::HANDSHAKE_TIMEOUT`], so a
-/// slow or silent client holds up nobody else).
-async fn accept_tcp(shared: Shared, listener: TcpListener, acceptor: Option<tokio_rustls::TlsAcceptor>, arrivals: Arrivals, mut stop: Shutdown) {
+/// Accepts TCP connections and hands them to the event loop; with TLS, once each has finished its
+/// handshake (in a task of its own, bounded by [`tls::HANDSHAKE_TIMEOUT`], so a slow or silent
+/// client holds up nobody else) with the TLS configuration of the moment it was accepted.
+async fn accept_tcp(shared: Shared, listener: TcpListener, tls: Option<Arc<TlsState>>, arrivals: Arrivals, mut stop: Shutdown) {
     let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
     loop {
         let accepted = tokio::select! {
@@ -278,14 +279,14 @@ async fn accept_tcp(shared: Shared, listener: TcpListener, acceptor: Option<toki
         let _ = stream.set_nodelay(true);
         set_keepalive(&stream, shared.tcp_keepalive);
         let peer = Peer { kind: PeerKind::Tcp, address: addr.to_string(), local_address: local.clone() };
-        match &acceptor {
+        match tls.as_ref().and_then(|tls| tls.acceptor()) {
             None => {
                 if arrivals.send((Box::new(stream), peer)).is_err() {
                     break;
                 }
             }
             Some(acceptor) => {
-                tokio::task::spawn_local(handshake(acceptor.clone(), stream, peer, arrivals.clone()));
+                tokio::task::spawn_local(handshake(acceptor, stream, peer, arrivals.clone()));
             }
         }
     }

@@ -11,6 +11,7 @@
 //! Every call passes the engine the time from the runtime's clock, and keeps the engine's next
 //! deadline for the timer.
 
+use crate::capabilities::SharedHostSettings;
 use crate::runtime::{Backlog, EngineOutcome, Input, Instance, Output, Peer, Progress, Runtime};
 use anyhow::{Context, Result};
 use std::collections::HashMap;
@@ -39,6 +40,8 @@ pub struct Supervisor {
     runtime: Arc<Runtime>,
     instance: Instance,
     settings: Vec<(String, String)>,
+    /// The settings the host applies itself (CONFIG SET tls-*), when it has any.
+    host_settings: Option<SharedHostSettings>,
     connections: HashMap<u64, Registered>,
     next_id: u64,
     faults: u64,
@@ -67,6 +70,7 @@ impl Supervisor {
             runtime,
             instance,
             settings,
+            host_settings: None,
             connections: HashMap::new(),
             next_id: 1,
             faults: 0,
@@ -86,6 +90,13 @@ impl Supervisor {
             .context("the engine faulted while being configured")?
             .map_err(|e| anyhow::anyhow!("invalid setting '{}': {}", e.name, e.message))?;
         Ok(instance)
+    }
+
+    /// Sends CONFIG SET of the host's own settings to `settings`, for this engine and any that
+    /// replaces it (which is configured with their values of the moment).
+    pub fn set_host_settings(&mut self, settings: SharedHostSettings) {
+        self.instance.set_host_settings(settings.clone());
+        self.host_settings = Some(settings);
     }
 
     /// Registers a connection. `Err(bytes)` means the engine refused it: write `bytes`, then close.
@@ -290,8 +301,16 @@ impl Supervisor {
         }
         let mut settings = self.settings.clone();
         settings.push(("engine-faults".into(), self.faults.to_string()));
+        if let Some(host) = &self.host_settings {
+            settings.extend(host.current());
+        }
         let mut instance = match Self::configured_instance(&self.runtime, &settings) {
-            Ok(instance) => instance,
+            Ok(mut instance) => {
+                if let Some(host) = &self.host_settings {
+                    instance.set_host_settings(host.clone());
+                }
+                instance
+            }
             Err(error) => {
                 // The settings were accepted by the first instance, so this should not happen; if it
                 // does, there is no engine to serve with, and the server stops with this error.

@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::crypto::{CryptoProvider, ring};
@@ -69,6 +69,76 @@ impl TlsOptions {
             ("tls-ca-cert-file".into(), path(&self.ca_cert_file)),
             ("tls-auth-clients".into(), self.auth_clients.name().into()),
         ]
+    }
+}
+
+/// What CONFIG SET answers when new TLS files cannot be used, in Redis's words; the reason goes to
+/// the log.
+pub const RELOAD_FAILED: &str = "Unable to update TLS configuration. Check server logs.";
+
+/// The TLS settings in force and the acceptor made from them. CONFIG SET of `tls-cert-file`,
+/// `tls-key-file`, `tls-ca-cert-file` or `tls-auth-clients` reads the files again and replaces
+/// both, for the handshakes that follow; connections already made keep the configuration they
+/// were made with. When the new files cannot be used, nothing changes.
+pub struct TlsState {
+    current: Mutex<(TlsOptions, Option<TlsAcceptor>)>,
+}
+
+impl TlsState {
+    /// With a TLS port, reads the files now: a server does not start with unusable ones.
+    pub fn new(options: TlsOptions) -> Result<Arc<TlsState>> {
+        let acceptor = if options.port != 0 { Some(acceptor(&options)?) } else { None };
+        Ok(Arc::new(TlsState { current: Mutex::new((options, acceptor)) }))
+    }
+
+    /// What ends TLS for a new connection: the latest acceptor.
+    pub fn acceptor(&self) -> Option<TlsAcceptor> {
+        self.lock().1.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (TlsOptions, Option<TlsAcceptor>)> {
+        self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The settings with `changes` applied, and the acceptor they make when TLS is on.
+    fn changed(current: &TlsOptions, changes: &[(String, String)]) -> Result<(TlsOptions, Option<TlsAcceptor>)> {
+        let mut options = current.clone();
+        let path = |value: &str| (!value.is_empty()).then(|| PathBuf::from(value));
+        for (name, value) in changes {
+            match name.as_str() {
+                "tls-cert-file" => options.cert_file = path(value),
+                "tls-key-file" => options.key_file = path(value),
+                "tls-ca-cert-file" => options.ca_cert_file = path(value),
+                "tls-auth-clients" => options.auth_clients = ClientAuth::parse(value)?,
+                _ => bail!("'{name}' is not a setting the host applies"),
+            }
+        }
+        let acceptor = if options.port != 0 { Some(acceptor(&options)?) } else { None };
+        Ok((options, acceptor))
+    }
+}
+
+impl crate::capabilities::HostSettings for TlsState {
+    fn apply(&self, changes: &[(String, String)]) -> std::result::Result<(), String> {
+        let mut current = self.lock();
+        match Self::changed(&current.0, changes) {
+            Ok(new) => {
+                if new.1.is_some() {
+                    tracing::info!("TLS configuration reloaded: new connections use it");
+                }
+                *current = new;
+                Ok(())
+            }
+            Err(error) => {
+                let names: Vec<&str> = changes.iter().map(|(name, _)| name.as_str()).collect();
+                tracing::warn!("could not apply new {}: {error:#}; keeping the previous TLS configuration", names.join(", "));
+                Err(RELOAD_FAILED.to_string())
+            }
+        }
+    }
+
+    fn current(&self) -> Vec<(String, String)> {
+        self.lock().0.facts().into_iter().filter(|(name, _)| name != "tls-port").collect()
     }
 }
 
