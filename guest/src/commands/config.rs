@@ -51,6 +51,9 @@ fn set(ctx: &mut Ctx, args: &[&[u8]]) {
         seen.push(name);
     }
     *ctx.config = updated;
+    if seen.iter().any(|name| name == "requirepass") {
+        ctx.acl.set_requirepass(&ctx.config.requirepass);
+    }
     ctx.keyspace.events.configure(ctx.config.notify_keyspace_events);
     ctx.reply.ok();
 }

@@ -3,6 +3,7 @@
 //! in a `COMMANDS` table (see [`table`]); [`dispatch`] finds a command by name, checks its arity
 //! and runs it.
 
+pub(crate) mod acl;
 mod bitfield;
 mod bitmaps;
 mod blocking;
@@ -48,6 +49,8 @@ mod transactions;
 pub(crate) use pubsub::{publish_events, unsubscribe_all};
 pub(crate) use tracking::{deliver as deliver_invalidations, ends_caching};
 pub(crate) use table::{Command, Flag, all, lookup};
+pub(crate) use command::acl_categories;
+pub(crate) use key_flags::acl_keys;
 use table::{numbered, subcommand_number};
 
 use crate::blocking::Blocking;
@@ -94,6 +97,8 @@ pub(crate) struct Ctx<'a> {
     /// The Lua interpreter and its script cache.
     #[cfg(feature = "lua")]
     pub scripts: &'a mut crate::scripting::Scripts,
+    /// Users and their permissions, and the ACL LOG.
+    pub acl: &'a mut crate::acl::Acl,
     pub now: Now,
 }
 
@@ -276,10 +281,6 @@ fn run_command(ctx: &mut Ctx, args: &[&[u8]]) -> Ran {
         refuse(ctx, &wrong_arity(command.name));
         return Ran::Refused((command, number));
     }
-    if !make_room(ctx) && command.has_flag(Flag::DenyOom) && !ctx.session.script_allows_oom {
-        refuse(ctx, OOM);
-        return Ran::Refused((command, number));
-    }
     // A container named alone (COMMAND) runs its own handler; with a word after it, a subcommand.
     let run = if command.subcommands.is_empty() || args.len() == 1 {
         (command, number)
@@ -299,6 +300,21 @@ fn run_command(ctx: &mut Ctx, args: &[&[u8]]) -> Ran {
         }
         sub
     };
+    // One flag for a user allowed everything (the default user as it starts): nothing to check.
+    if ctx.session.acl_limited.get()
+        && let Err(reason) = acl::check(ctx, run.0, args, acl::context_of(ctx))
+    {
+        if ctx.session.in_exec {
+            ctx.reply.error(&acl::refusal_in_exec(reason));
+        } else {
+            refuse(ctx, &acl::refusal(reason, run.0));
+        }
+        return Ran::Refused(run);
+    }
+    if !make_room(ctx) && command.has_flag(Flag::DenyOom) && !ctx.session.script_allows_oom {
+        refuse(ctx, OOM);
+        return Ran::Refused(run);
+    }
     if ctx.session.subscriptions.any() && !ctx.session.resp3() && !pubsub::allowed_when_subscribed(command) {
         let refusal = pubsub::not_allowed_when_subscribed(run.0.name);
         if run.0.name == "exec" {

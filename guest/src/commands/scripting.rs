@@ -265,8 +265,12 @@ impl CommandRunner for ScriptCommands<'_, '_> {
             pause: &mut *ctx.pause,
             blocking: &mut *ctx.blocking,
             scripts: &mut *ctx.scripts,
+            acl: &mut *ctx.acl,
             now: ctx.now,
         };
+        if inner.session.acl_limited.get() {
+            check_acl(&mut inner, words)?;
+        }
         let allowed_oom = std::mem::replace(&mut inner.session.script_allows_oom, self.allow_oom);
         dispatch(&mut inner, words);
         inner.session.script_allows_oom = allowed_oom;
@@ -274,6 +278,17 @@ impl CommandRunner for ScriptCommands<'_, '_> {
         ctx.scripts.wrote |= writes && buf.first() != Some(&b'-');
         Ok(())
     }
+}
+
+/// The ACL check of a script's command, logged with the script's context.
+#[cold]
+fn check_acl(ctx: &mut Ctx, words: &[&[u8]]) -> Result<(), &'static str> {
+    let Some(command) = lookup(words[0]) else { return Ok(()) };
+    let command = match (command.subcommands.is_empty(), words.get(1)) {
+        (false, Some(sub)) => command.subcommands.iter().find(|s| s.name.split_once('|').is_some_and(|(_, name)| is(sub, name))).unwrap_or(command),
+        _ => command,
+    };
+    super::acl::check(ctx, command, words, crate::acl::Context::Lua).map_err(super::acl::refusal_in_script)
 }
 
 /// Redis's checks before a script's command runs: it exists, has the right number of arguments,
