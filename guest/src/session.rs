@@ -66,6 +66,9 @@ pub struct Session {
     /// Whether its commands must pass ACL checks: its user does not allow everything. A cell, so
     /// ACL SETUSER can update every connection of a user it changes.
     pub acl_limited: std::cell::Cell<bool>,
+    /// The command of the client's own that is being checked or run (EXEC, EVAL...: not those
+    /// it runs), as ACL LOG's client description names it. Kept for restricted users only.
+    pub acl_command: &'static str,
     /// Close the connection once the current replies are written.
     pub close_after_reply: bool,
     /// A command changed something [`Session::encode`] saves; the host is handed the new state.
@@ -181,6 +184,7 @@ impl Session {
             authenticated: true,
             user: b"default".to_vec(),
             acl_limited: std::cell::Cell::new(false),
+            acl_command: "NULL",
             close_after_reply: false,
             changed: false,
             transaction: None,

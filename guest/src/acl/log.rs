@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 pub(crate) enum Context {
     TopLevel,
     Multi,
+    #[cfg_attr(not(feature = "lua"), allow(dead_code))]
     Lua,
 }
 

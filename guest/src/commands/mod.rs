@@ -222,8 +222,9 @@ pub(crate) fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command
 
 /// Tells whoever watches (WATCH), tracks (CLIENT TRACKING) or waits for (BLPOP...) a key that a
 /// command, expiry or eviction changed; `by` is the client whose command did. The keyspace keeps a record of
-/// changes only while somebody wants it.
-#[inline]
+/// changes only while somebody wants it. Always inlined: its common case, nobody interested, is a
+/// test or two on every command's path.
+#[inline(always)]
 pub(crate) fn note_changes(keyspace: &mut Keyspace, watches: &mut Watches, tracking: &mut Tracking, blocking: &mut Blocking, by: Option<u64>) {
     if !keyspace.keeps_modified() && watches.is_empty() {
         return;
@@ -301,14 +302,7 @@ fn run_command(ctx: &mut Ctx, args: &[&[u8]]) -> Ran {
         sub
     };
     // One flag for a user allowed everything (the default user as it starts): nothing to check.
-    if ctx.session.acl_limited.get()
-        && let Err(reason) = acl::check(ctx, run.0, args, acl::context_of(ctx))
-    {
-        if ctx.session.in_exec {
-            ctx.reply.error(&acl::refusal_in_exec(reason));
-        } else {
-            refuse(ctx, &acl::refusal(reason, run.0));
-        }
+    if ctx.session.acl_limited.get() && acl::refuses(ctx, run.0, args) {
         return Ran::Refused(run);
     }
     if !make_room(ctx) && command.has_flag(Flag::DenyOom) && !ctx.session.script_allows_oom {
@@ -340,7 +334,7 @@ fn run_command(ctx: &mut Ctx, args: &[&[u8]]) -> Ran {
 pub(crate) const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 
 /// Answers a command that cannot run; inside MULTI, EXEC will then refuse the whole transaction.
-fn refuse(ctx: &mut Ctx, error: &str) {
+pub(crate) fn refuse(ctx: &mut Ctx, error: &str) {
     refuse_bytes(ctx, error.as_bytes());
 }
 
