@@ -246,3 +246,26 @@ fn acl_subcommands() {
     assert!(c.run(&["ACL", "LOAD"]).starts_with("-ERR This Redis instance is not configured to use an ACL file."));
     assert!(c.run(&["ACL", "HELP"]).starts_with("*29\r\n"));
 }
+
+#[test]
+fn subscribers_whose_channels_are_revoked_are_closed() {
+    let mut c = Harness::new();
+    c.run(&["ACL", "SETUSER", "sub", "on", "nopass", "+@all", "&news.*", "&chat"]);
+    let listener = c.another(2);
+    on(&mut c, listener, &["AUTH", "sub", "x"]);
+    on(&mut c, listener, &["SUBSCRIBE", "chat"]);
+    c.run(&["ACL", "SETUSER", "sub", "&more"]);
+    assert!(c.engine.session(listener).is_some(), "rules only added: nothing lost");
+    c.run(&["ACL", "SETUSER", "sub", "resetchannels", "&chat"]);
+    assert!(c.engine.session(listener).is_some(), "its subscription still fits");
+    c.run(&["ACL", "SETUSER", "sub", "resetchannels", "&news.*"]);
+    assert!(c.engine.session(listener).is_none(), "a subscription the rules no longer allow closes the client");
+}
+
+#[test]
+fn acl_setuser_is_redacted_in_the_slow_log() {
+    let mut args: Vec<Vec<u8>> = ["ACL", "SETUSER", "alice", "on", ">secret"].iter().map(|a| a.as_bytes().to_vec()).collect();
+    crate::slowlog::redact(&mut args);
+    assert_eq!(args[..2], [b"ACL".to_vec(), b"SETUSER".to_vec()]);
+    assert!(args[2..].iter().all(|a| a == b"(redacted)"));
+}
