@@ -269,3 +269,28 @@ fn acl_setuser_is_redacted_in_the_slow_log() {
     assert_eq!(args[..2], [b"ACL".to_vec(), b"SETUSER".to_vec()]);
     assert!(args[2..].iter().all(|a| a == b"(redacted)"));
 }
+
+/// The ACL fuzzer's corpus: every accepted user is described by rules that make the same user.
+#[test]
+fn fuzz_corpus_rules_describe_back_to_the_same_user() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/acl_rules");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).expect("the ACL fuzz corpus is in the repository") {
+        let data = std::fs::read(entry.unwrap().path()).unwrap();
+        let words: Vec<&[u8]> = data.split(|b| *b == b' ').filter(|w| !w.is_empty()).collect();
+        let Ok(rules) = merge_selectors(&words) else { continue };
+        let mut user = User::new();
+        if rules.iter().try_for_each(|r| user.apply(r)).is_err() {
+            continue;
+        }
+        let description = describe::user(&user);
+        let words: Vec<&[u8]> = description.split(|b| *b == b' ').collect();
+        let mut copy = User::new();
+        for rule in merge_selectors(&words).expect("balanced") {
+            copy.apply(&rule).unwrap_or_else(|e| panic!("{:?}: {e:?}", String::from_utf8_lossy(&rule)));
+        }
+        assert_eq!(String::from_utf8_lossy(&describe::user(&copy)), String::from_utf8_lossy(&description));
+        seen += 1;
+    }
+    assert!(seen >= 4, "{seen} corpus entries");
+}
