@@ -211,6 +211,10 @@ impl Selector {
 
     /// Applies one selector rule (see Redis's ACL SETUSER documentation).
     pub fn apply(&mut self, op: &[u8]) -> Result<(), RuleError> {
+        // An empty rule can come from a selector (`("")`).
+        if op.is_empty() {
+            return Err(RuleError::Syntax);
+        }
         let is = |word: &str| op.eq_ignore_ascii_case(word.as_bytes());
         if is("allkeys") || op == b"~*" {
             self.all_keys = true;
@@ -272,11 +276,14 @@ impl Selector {
                         offset += 1;
                         break;
                     }
-                    // Like Redis, `%R` with no `~` ends at the end of the rule: an empty pattern.
+                    // Like Redis, a rule with no `~` takes the empty pattern.
                     None => break,
                     Some(_) => return Err(RuleError::Syntax),
                 }
                 offset += 1;
+            }
+            if !read && !write {
+                return Err(RuleError::Syntax);
             }
         } else {
             (read, write) = (true, true);
@@ -496,7 +503,8 @@ impl User {
             self.passwords.remove(at);
         } else if op[0] == b'(' && op[op.len() - 1] == b')' {
             let mut selector = Selector::new();
-            for rule in split_args(&op[1..op.len() - 1]).ok_or(RuleError::Syntax)? {
+            // Unbalanced quotes inside make no rules at all, as with Redis's splitting.
+            for rule in split_args(&op[1..op.len() - 1]).unwrap_or_default() {
                 selector.apply(&rule)?;
             }
             self.selectors.push(selector);

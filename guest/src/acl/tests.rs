@@ -51,6 +51,9 @@ fn rules_describe_as_redis_lists_them() {
     assert_eq!(described(&["reset"]), "off sanitize-payload resetchannels -@all");
     assert_eq!(described(&["(~a)", "(+get)", "()"]), "off resetchannels -@all (~a resetchannels -@all) (resetchannels -@all +get) (resetchannels -@all)");
     assert_eq!(described(&["%R~a", "%W~a"]), "off ~a resetchannels -@all", "read and write on one pattern is both");
+    assert_eq!(described(&["%R"]), "off %R~ resetchannels -@all", "no `~`: the empty pattern, as in Redis");
+    assert_eq!(described(&["%RW"]), "off ~ resetchannels -@all");
+    assert_eq!(described(&["(\"unbalanced)"]), "off resetchannels -@all (resetchannels -@all)");
 }
 
 #[test]
@@ -70,6 +73,12 @@ fn rule_errors() {
     assert_eq!(error(&["+get|"]), Some(RuleError::Syntax));
     assert_eq!(error(&["%X~a"]), Some(RuleError::Syntax));
     assert_eq!(error(&["(foo)"]), Some(RuleError::Syntax));
+    assert_eq!(error(&["(\"\")"]), Some(RuleError::Syntax));
+    assert_eq!(error(&["(\"unbalanced)"]), None, "an empty selector, as Redis makes it");
+    assert_eq!(error(&["%"]), Some(RuleError::Syntax));
+    assert_eq!(error(&["%~x"]), Some(RuleError::Syntax));
+    assert_eq!(error(&["%RR~x"]), Some(RuleError::Syntax));
+    assert_eq!(error(&["%r~x", "%R", "%RW"]), None);
     assert_eq!(error(&["+GET", "-@ALL", "ALLKEYS", "On"]), None, "words and names in any letter case");
 }
 
