@@ -582,17 +582,38 @@ impl User {
 pub(crate) struct Acl {
     pub users: BTreeMap<Vec<u8>, User>,
     pub log: Log,
-}
-
-impl Default for Acl {
-    fn default() -> Self {
-        let mut users = BTreeMap::new();
-        users.insert(b"default".to_vec(), User::default_user());
-        Acl { users, log: Log::default() }
-    }
+    /// ACL GENPASS's generator: SHA-256 of a secret key and a counter, so that passwords tell
+    /// nothing about each other or about the engine's sampling generator.
+    password_key: [u8; 32],
+    password_counter: u64,
 }
 
 impl Acl {
+    /// `seed`: the host's randomness, which the password generator's key is derived from.
+    pub fn new(seed: u64) -> Self {
+        use sha2::{Digest, Sha256};
+        let mut users = BTreeMap::new();
+        users.insert(b"default".to_vec(), User::default_user());
+        let password_key = Sha256::new().chain_update(b"cachet ACL GENPASS").chain_update(seed.to_le_bytes()).finalize().into();
+        Acl { users, log: Log::default(), password_key, password_counter: 0 }
+    }
+
+    /// `chars` random hexadecimal digits (ACL GENPASS); `salt` (the time) is mixed in as well.
+    pub fn random_hex(&mut self, chars: usize, salt: u64) -> String {
+        use sha2::{Digest, Sha256};
+        let mut out = String::with_capacity(chars + 64);
+        while out.len() < chars {
+            self.password_counter += 1;
+            let block = Sha256::new().chain_update(self.password_key).chain_update(self.password_counter.to_le_bytes()).chain_update(salt.to_le_bytes()).finalize();
+            for byte in block {
+                out.push(char::from_digit(u32::from(byte >> 4), 16).unwrap_or('0'));
+                out.push(char::from_digit(u32::from(byte & 0xf), 16).unwrap_or('0'));
+            }
+        }
+        out.truncate(chars);
+        out
+    }
+
     pub fn default_user(&self) -> &User {
         self.users.get(&b"default"[..]).expect("the default user always exists")
     }

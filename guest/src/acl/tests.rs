@@ -303,3 +303,14 @@ fn fuzz_corpus_rules_describe_back_to_the_same_user() {
     }
     assert!(seen >= 4, "{seen} corpus entries");
 }
+
+#[test]
+fn generated_passwords_differ_and_have_the_asked_length() {
+    let mut acl = Acl::new(7);
+    let a = acl.random_hex(64, 0);
+    let b = acl.random_hex(64, 0);
+    assert_ne!(a, b);
+    assert_eq!(acl.random_hex(1024, 0).len(), 1024);
+    assert!(a.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+    assert_ne!(Acl::new(8).random_hex(64, 0), Acl::new(7).random_hex(64, 0));
+}

@@ -326,7 +326,7 @@ fn genpass(ctx: &mut Ctx, args: &[&[u8]]) {
         return;
     }
     let chars = ((bits + 3) / 4) as usize;
-    let password: String = (0..chars).map(|_| char::from_digit(ctx.rng.below(16) as u32, 16).unwrap_or('0')).collect();
+    let password = ctx.acl.random_hex(chars, ctx.now.mono_ns);
     ctx.reply.bulk(password.as_bytes());
 }
 

@@ -161,7 +161,7 @@ impl Engine {
             soft_limited: Vec::new(),
             #[cfg(feature = "lua")]
             scripts: crate::scripting::Scripts::default(),
-            acl: crate::acl::Acl::default(),
+            acl: crate::acl::Acl::new(seed),
         }
     }
 
