@@ -305,20 +305,25 @@ fn requirepass_and_the_default_user() {
 }
 
 /// `user` lines in cachet's configuration file; redis-server is given the same lines as flags.
+///
+/// (ACL LIST sums commands up in categories chosen over each server's own command table: where
+/// Redis has commands cachet lacks — streams, geo — the choice can differ, as it does for
+/// `+@read +@write -flushall`. The rules compared here describe the same on both.)
 #[test]
 fn user_lines_in_the_configuration_file() {
     let dir = temp_dir("acl-config");
     let conf = dir.join("users.conf");
-    std::fs::write(&conf, "user alice on >pw ~app:* +@read +@write -flushall\nuser bob off nopass\n").expect("config file");
+    std::fs::write(&conf, "user alice on >pw ~app:* +@string -getdel\nuser bob off nopass\n").expect("config file");
     let conf = conf.to_string_lossy().into_owned();
     let cachet = Server::start(&["--config", &conf]);
-    let redis = Redis::start(&["--user", "alice", "on", ">pw", "~app:*", "+@read", "+@write", "-flushall", "--user", "bob", "off", "nopass"]);
+    let redis = Redis::start(&["--user", "alice", "on", ">pw", "~app:*", "+@string", "-getdel", "--user", "bob", "off", "nopass"]);
     let mut pair = Pair::open(&cachet, &redis);
     for args in [
         &["ACL", "LIST"][..],
         &["AUTH", "alice", "pw"],
         &["SET", "app:1", "v"],
         &["GET", "other"],
+        &["GETDEL", "app:1"],
         &["FLUSHALL"],
         &["ACL", "WHOAMI"],
         &["AUTH", "bob", "x"],

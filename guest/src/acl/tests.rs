@@ -196,11 +196,12 @@ fn requirepass_is_the_default_users_password() {
 fn scripts_are_checked_with_their_callers_user() {
     let mut c = Harness::new();
     c.run(&["ACL", "SETUSER", "dave", "on", "nopass", "~k*", "+get", "+eval", "&*"]);
-    c.run(&["AUTH", "dave", "x"]);
+    c.run(&["HELLO", "3", "AUTH", "dave", "x"]);
     let reply = c.run(&["EVAL", "return redis.call('get','x')", "0"]);
     assert!(reply.starts_with("-ERR The user executing the script can't access at least one of the keys mentioned in the command arguments"), "{reply}");
     let reply = c.run(&["EVAL", "return redis.call('lpush','k','x')", "0"]);
     assert!(reply.starts_with("-ERR The user executing the script can't run this command or subcommand"), "{reply}");
+    assert_eq!(c.run(&["GET", "k"]), "_\r\n", "a refused call leaves the client's protocol as it was");
     c.run(&["AUTH", "default", "x"]);
     let log = c.run(&["ACL", "LOG", "1"]);
     assert!(log.contains(&format!("{}{}", bulk("context"), bulk("lua"))), "{log}");

@@ -1,7 +1,7 @@
 //! ACL: users and their permissions (see [`crate::acl`]), and the check every command of a
 //! restricted user passes before it runs or is queued.
 
-use super::{Command, Ctx, Flag, int_arg, is, write_help};
+use super::{Command, Ctx, Flag, int_arg, is};
 use crate::acl::{self, Context, Denied, User, catalog, describe};
 
 const ADMIN: &[Flag] = &[Flag::Admin, Flag::NoScript, Flag::Loading, Flag::Stale];
@@ -438,6 +438,10 @@ const HELP: &[&str] = &[
     "    Return the current connection username.",
 ];
 
+/// Redis 7.0's ACL HELP ends with its own wording of the HELP line ("Prints", not "Print").
 fn help(ctx: &mut Ctx, _args: &[&[u8]]) {
-    write_help(ctx, HELP);
+    ctx.reply.array(HELP.len() + 2);
+    for line in HELP.iter().chain(&["HELP", "    Prints this help."]) {
+        ctx.reply.simple(line);
+    }
 }

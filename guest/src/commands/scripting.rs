@@ -245,6 +245,9 @@ struct ScriptCommands<'c, 'a> {
 impl CommandRunner for ScriptCommands<'_, '_> {
     fn run(&mut self, words: &[&[u8]], resp3: bool, buf: &mut Vec<u8>) -> Result<(), &'static str> {
         let writes = check_callable(words, self.read_only)?;
+        if self.ctx.session.acl_limited.get() {
+            check_acl(self.ctx, words)?;
+        }
         let ctx = &mut *self.ctx;
         let protocol = ctx.session.protocol;
         ctx.session.protocol = if resp3 { 3 } else { 2 };
@@ -268,9 +271,6 @@ impl CommandRunner for ScriptCommands<'_, '_> {
             acl: &mut *ctx.acl,
             now: ctx.now,
         };
-        if inner.session.acl_limited.get() {
-            check_acl(&mut inner, words)?;
-        }
         let allowed_oom = std::mem::replace(&mut inner.session.script_allows_oom, self.allow_oom);
         dispatch(&mut inner, words);
         inner.session.script_allows_oom = allowed_oom;
