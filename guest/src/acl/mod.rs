@@ -77,7 +77,9 @@ impl RuleError {
 /// followed by its subcommands, in table order.
 pub(crate) struct Catalog {
     pub entries: Vec<Entry>,
-    by_name: HashMap<&'static str, usize>,
+    /// A fixed hasher: std's default one would ask the host for a random seed, which not every
+    /// world's host provides (the engine also runs with WASI's imports as traps).
+    by_name: HashMap<&'static str, usize, foldhash::fast::FixedState>,
 }
 
 pub(crate) struct Entry {
