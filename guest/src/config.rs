@@ -50,6 +50,8 @@ pub struct Config {
     pub hash_max_listpack_value: u64,
     /// The default user's password; empty means no password is needed.
     pub requirepass: String,
+    /// The most entries ACL LOG keeps.
+    pub acllog_max_len: u64,
     /// Refuse clients from other hosts while no password is set.
     pub protected_mode: bool,
     pub port: u64,
@@ -130,6 +132,7 @@ impl Default for Config {
             hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             requirepass: String::new(),
+            acllog_max_len: 128,
             protected_mode: true,
             port: 6379,
             bind: "127.0.0.1".into(),
@@ -276,6 +279,7 @@ const PARAMS: &[Param] = &[
     number_param!("hash-max-listpack-entries", hash_max_listpack_entries, Access::Mutable, 0, i64::MAX as u64),
     number_param!("hash-max-listpack-value", hash_max_listpack_value, Access::Mutable, 0, i64::MAX as u64),
     text_param!("requirepass", requirepass, Access::Mutable),
+    number_param!("acllog-max-len", acllog_max_len, Access::Mutable, 0, i64::MAX as u64),
     Param {
         name: "protected-mode",
         access: Access::Mutable,

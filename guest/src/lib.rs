@@ -9,7 +9,8 @@
 //!   `resp` (the codec, both directions) and `request` (the cache requests and their outcomes);
 //! - the server's state: `keyspace` (with `notify`, the keyspace notifications it records),
 //!   `config`, `session` and `outbox`;
-//! - `commands`: the command table and every command;
+//! - `commands`: the command table and every command, and `acl`, the users and permissions
+//!   they are checked against;
 //! - `engine`: the server state machine the `server` export drives; `keyvalue`: the key-value
 //!   exports, run through the engine;
 //! - `cache`: the cache client behind the `cache` export, over the host's streams;
@@ -21,6 +22,7 @@
 // The cache client, the key-value interfaces and most of the request vocabulary serve only the
 // component's exports: a native build sees them used by their tests alone, so unused code in them
 // shows in the component's build.
+mod acl;
 mod blocking;
 #[cfg_attr(not(target_family = "wasm"), allow(dead_code))]
 mod cache;

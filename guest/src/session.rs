@@ -61,6 +61,14 @@ pub struct Session {
     pub last_command: &'static str,
     /// Whether the client may run commands: true from the start when no password is required.
     pub authenticated: bool,
+    /// The ACL user the client acts as (`default` until AUTH names another).
+    pub user: Vec<u8>,
+    /// Whether its commands must pass ACL checks: its user does not allow everything. A cell, so
+    /// ACL SETUSER can update every connection of a user it changes.
+    pub acl_limited: std::cell::Cell<bool>,
+    /// The command of the client's own that is being checked or run (EXEC, EVAL...: not those
+    /// it runs), as ACL LOG's client description names it. Kept for restricted users only.
+    pub acl_command: &'static str,
     /// Close the connection once the current replies are written.
     pub close_after_reply: bool,
     /// A command changed something [`Session::encode`] saves; the host is handed the new state.
@@ -174,6 +182,9 @@ impl Session {
             last_active_ns: now_ns,
             last_command: "NULL",
             authenticated: true,
+            user: b"default".to_vec(),
+            acl_limited: std::cell::Cell::new(false),
+            acl_command: "NULL",
             close_after_reply: false,
             changed: false,
             transaction: None,
@@ -261,7 +272,7 @@ impl Session {
     /// identity. A small versioned binary form the host stores without reading.
     pub fn encode(&self) -> Vec<u8> {
         let names: usize = [&self.name, &self.lib_name, &self.lib_version].iter().map(|field| 4 + field.as_ref().map_or(0, Vec::len)).sum();
-        let mut out = Vec::with_capacity(5 + 4 + 8 + 8 + names);
+        let mut out = Vec::with_capacity(5 + 4 + 8 + 8 + names + 4 + self.user.len());
         // A client whose script was suspended waits as a blocked one does: a fresh engine tells it
         // the engine faulted meanwhile.
         let waiting = self.blocked || self.waits_for_script;
@@ -269,7 +280,8 @@ impl Session {
         out.extend_from_slice(&(self.db as u32).to_le_bytes());
         out.extend_from_slice(&self.client_id.to_le_bytes());
         out.extend_from_slice(&self.created_ms.to_le_bytes());
-        for field in [&self.name, &self.lib_name, &self.lib_version] {
+        let user = Some(self.user.clone());
+        for field in [&self.name, &self.lib_name, &self.lib_version, &user] {
             match field {
                 None => out.extend_from_slice(&u32::MAX.to_le_bytes()),
                 Some(bytes) => {
@@ -285,7 +297,7 @@ impl Session {
     /// not understand, so a damaged record only costs the client its session, not the server.
     pub fn restore(&mut self, saved: &[u8], databases: usize) -> bool {
         let Some(decoded) = Decoder(saved).decode() else { return false };
-        let (protocol, [authenticated, tracking, blocked], db, client_id, created_ms, [name, lib_name, lib_version]) = decoded;
+        let (protocol, [authenticated, tracking, blocked], db, client_id, created_ms, [name, lib_name, lib_version, user]) = decoded;
         if !(protocol == 2 || protocol == 3) || db >= databases {
             return false;
         }
@@ -299,14 +311,15 @@ impl Session {
         self.name = name;
         self.lib_name = lib_name;
         self.lib_version = lib_version;
+        self.user = user.unwrap_or_else(|| b"default".to_vec());
         true
     }
 }
 
 /// The version of [`Session::encode`]'s format.
-const FORMAT: u8 = 3;
+const FORMAT: u8 = 4;
 
-type Decoded = (u8, [bool; 3], usize, u64, u64, [Option<Vec<u8>>; 3]);
+type Decoded = (u8, [bool; 3], usize, u64, u64, [Option<Vec<u8>>; 4]);
 
 struct Decoder<'a>(&'a [u8]);
 
@@ -325,7 +338,8 @@ impl Decoder<'_> {
         let name = self.optional_bytes()?;
         let lib_name = self.optional_bytes()?;
         let lib_version = self.optional_bytes()?;
-        self.0.is_empty().then_some((protocol, [authenticated, tracking, blocked], db, client_id, created_ms, [name, lib_name, lib_version]))
+        let user = self.optional_bytes()?;
+        self.0.is_empty().then_some((protocol, [authenticated, tracking, blocked], db, client_id, created_ms, [name, lib_name, lib_version, user]))
     }
 
     fn flag(&mut self) -> Option<bool> {

@@ -70,7 +70,7 @@ pub(crate) fn kept_args(args: &[&[u8]]) -> Vec<Vec<u8>> {
 }
 
 /// Hides secrets as Redis does before logging a command: AUTH's arguments, HELLO's AUTH username
-/// and password, and the value of CONFIG SET requirepass.
+/// and password, ACL SETUSER's arguments, and the value of CONFIG SET requirepass.
 pub(crate) fn redact(args: &mut [Vec<u8>]) {
     const REDACTED: &[u8] = b"(redacted)";
     let is = |arg: &[u8], word: &str| arg.eq_ignore_ascii_case(word.as_bytes());
@@ -81,6 +81,9 @@ pub(crate) fn redact(args: &mut [Vec<u8>]) {
         if let Some(at) = args.iter().position(|arg| is(arg, "auth")) {
             args.iter_mut().skip(at + 1).take(2).for_each(|arg| *arg = REDACTED.to_vec());
         }
+    } else if is(name, "acl") && args.get(1).is_some_and(|sub| is(sub, "setuser")) {
+        // Everything about the user: its name, passwords and rules.
+        args.iter_mut().skip(2).for_each(|arg| *arg = REDACTED.to_vec());
     } else if is(name, "config") && args.get(1).is_some_and(|sub| is(sub, "set")) {
         for pair in args[2..].chunks_mut(2) {
             if is(&pair[0], "requirepass") && pair.len() == 2 {

@@ -145,6 +145,7 @@ struct KillFilter {
     kind: Option<ClientType>,
     addr: Option<Vec<u8>>,
     laddr: Option<Vec<u8>>,
+    user: Option<Vec<u8>>,
     skip_me: bool,
     max_age: Option<i64>,
 }
@@ -158,6 +159,7 @@ impl KillFilter {
             && self.kind.is_none_or(|kind| kind == type_of(session))
             && self.addr.as_ref().is_none_or(|a| a[..] == *peer_id(session).as_bytes())
             && self.laddr.as_ref().is_none_or(|a| a[..] == *session.peer.local_address.as_bytes())
+            && self.user.as_ref().is_none_or(|u| *u == session.user)
             && self.max_age.is_none_or(|max| max == 0 || age_s as i64 >= max)
     }
 }
@@ -203,10 +205,11 @@ fn parse_kill_filter(ctx: &mut Ctx, options: &[&[u8]]) -> Option<KillFilter> {
         } else if is(name, "TYPE") {
             filter.kind = Some(client_type(ctx, value)?);
         } else if is(name, "USER") {
-            if value != b"default" {
+            if !ctx.acl.users.contains_key(*value) {
                 ctx.reply.error(&format!("ERR No such user '{}'", String::from_utf8_lossy(value)));
                 return None;
             }
+            filter.user = Some(value.to_vec());
         } else if is(name, "ADDR") {
             filter.addr = Some(value.to_vec());
         } else if is(name, "LADDR") {
@@ -281,7 +284,7 @@ pub(crate) fn output_memory(ctx: &Ctx, session: &Session) -> u64 {
 /// One client as CLIENT LIST shows it. Input buffers live in the host and are reported as 0;
 /// output waiting in the host is `omem` and all of `tot-mem` (cachet has no reply blocks, so
 /// `obl` and `oll` stay 0); `fd` is -1 because the engine never sees file descriptors.
-fn describe(ctx: &Ctx, session: &Session, command: &str) -> String {
+pub(crate) fn describe(ctx: &Ctx, session: &Session, command: &str) -> String {
     let is_self = session.client_id == ctx.session.client_id;
     let age = ctx.now.wall_ms.saturating_sub(session.created_ms) / 1000;
     let idle = if is_self { 0 } else { ctx.now.mono_ns.saturating_sub(session.last_active_ns) / 1_000_000_000 };
@@ -297,11 +300,12 @@ fn describe(ctx: &Ctx, session: &Session, command: &str) -> String {
     format!(
         "id={} addr={addr} laddr={} fd=-1 name={} age={age} idle={idle} flags={flags} db={} sub={sub} psub={psub} ssub={ssub} \
          multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={omem} tot-mem={omem} events=r \
-         cmd={command} user=default redir={} resp={} lib-name={} lib-ver={}\n",
+         cmd={command} user={} redir={} resp={} lib-name={} lib-ver={}\n",
         session.client_id,
         session.peer.local_address,
         text(&session.name),
         session.db,
+        String::from_utf8_lossy(&session.user),
         super::tracking::redirect_of(ctx.tracking, session.client_id),
         session.protocol,
         text(&session.lib_name),

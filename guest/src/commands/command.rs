@@ -100,8 +100,8 @@ fn write_info(ctx: &mut Ctx, command: &Command) {
 }
 
 /// ACL categories as Redis assigns them, derived from the group and flags, in the order Redis
-/// lists them (the order of its category bits).
-fn acl_categories(command: &Command) -> Vec<&'static str> {
+/// lists them (the order of its category bits). ACL rules (`+@read`) use the same.
+pub(crate) fn acl_categories(command: &Command) -> Vec<&'static str> {
     let group = command.group;
     let dangerous = command.has_flag(Flag::Admin) || ["keys", "flushdb", "flushall", "swapdb"].contains(&command.name);
     [
@@ -123,6 +123,7 @@ fn acl_categories(command: &Command) -> Vec<&'static str> {
         ("@dangerous", dangerous),
         ("@connection", group == "connection"),
         ("@transaction", group == "transactions"),
+        ("@scripting", group == "scripting"),
     ]
     .into_iter()
     .filter_map(|(name, applies)| applies.then_some(name))

@@ -64,6 +64,9 @@ fn set(ctx: &mut Ctx, args: &[&[u8]]) {
         return;
     }
     *ctx.config = updated;
+    if seen.iter().any(|name| name == "requirepass") {
+        ctx.acl.set_requirepass(&ctx.config.requirepass);
+    }
     ctx.keyspace.events.configure(ctx.config.notify_keyspace_events);
     ctx.reply.ok();
 }

@@ -59,7 +59,9 @@ fn reset(ctx: &mut Ctx, _args: &[&[u8]]) {
     super::unsubscribe_all(ctx.pubsub, ctx.session);
     ctx.tracking.disable(ctx.session.client_id);
     ctx.session.set_tracking(false);
-    ctx.session.authenticated = ctx.config.requirepass.is_empty();
+    ctx.session.user = b"default".to_vec();
+    ctx.session.authenticated = ctx.acl.default_needs_no_auth();
+    ctx.session.acl_limited.set(ctx.acl.limits(b"default"));
     ctx.reply.set_resp3(false);
     ctx.reply.simple("RESET");
 }
@@ -79,15 +81,14 @@ fn auth(ctx: &mut Ctx, args: &[&[u8]]) {
             return;
         }
     };
-    if ctx.config.requirepass.is_empty() && user.is_none() {
+    if ctx.acl.default_user().nopass && user.is_none() {
         ctx.reply.error(NO_PASSWORD_SET);
         return;
     }
     if !ctx.auth_allowed() {
         return;
     }
-    if credentials_valid(ctx, user.unwrap_or(b"default"), password) {
-        ctx.session.authenticate();
+    if super::acl::authenticate(ctx, user.unwrap_or(b"default"), password, args[0]) {
         ctx.reply.ok();
     } else {
         ctx.note_auth_failure();
@@ -95,20 +96,6 @@ fn auth(ctx: &mut Ctx, args: &[&[u8]]) {
     }
 }
 
-/// Only the default user exists; it needs `requirepass`, or nothing when that is empty.
-fn credentials_valid(ctx: &Ctx, user: &[u8], password: &[u8]) -> bool {
-    user == b"default" && (ctx.config.requirepass.is_empty() || same_secret(password, ctx.config.requirepass.as_bytes()))
-}
-
-/// Compares secrets looking at every byte of the longer one whatever the contents, so the time it
-/// takes tells a guesser nothing about how much of a guess was right.
-fn same_secret(given: &[u8], expected: &[u8]) -> bool {
-    let mut difference = u8::from(given.len() != expected.len());
-    for i in 0..given.len().max(expected.len()) {
-        difference |= given.get(i).copied().unwrap_or(0) ^ expected.get(i).copied().unwrap_or(0);
-    }
-    std::hint::black_box(difference) == 0
-}
 
 fn hello(ctx: &mut Ctx, args: &[&[u8]]) {
     let mut protocol = ctx.session.protocol;
@@ -147,12 +134,13 @@ fn hello(ctx: &mut Ctx, args: &[&[u8]]) {
         return;
     }
     match credentials {
-        Some((user, password)) if !credentials_valid(ctx, user, password) => {
-            ctx.note_auth_failure();
-            ctx.reply.error(WRONG_PASSWORD);
-            return;
+        Some((user, password)) => {
+            if !super::acl::authenticate(ctx, user, password, args[0]) {
+                ctx.note_auth_failure();
+                ctx.reply.error(WRONG_PASSWORD);
+                return;
+            }
         }
-        Some(_) => ctx.session.authenticate(),
         None if !ctx.session.authenticated => {
             ctx.reply.error(HELLO_NEEDS_AUTH);
             return;
@@ -283,11 +271,12 @@ mod tests {
 
     #[test]
     fn secrets_compare_fully() {
-        assert!(super::same_secret(b"abc", b"abc"));
-        assert!(!super::same_secret(b"abc", b"abd"));
-        assert!(!super::same_secret(b"abc", b"abcd"));
-        assert!(!super::same_secret(b"", b"a"));
-        assert!(super::same_secret(b"", b""));
+        use crate::acl::same_secret;
+        assert!(same_secret(b"abc", b"abc"));
+        assert!(!same_secret(b"abc", b"abd"));
+        assert!(!same_secret(b"abc", b"abcd"));
+        assert!(!same_secret(b"", b"a"));
+        assert!(same_secret(b"", b""));
     }
 
     #[test]

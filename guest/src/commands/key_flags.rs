@@ -212,6 +212,27 @@ pub(super) fn keys_and_flags<'a>(line: &[&'a [u8]]) -> Result<Vec<(&'a [u8], &'s
     Ok(positions.iter().enumerate().map(|(nth, &at)| (line[at], flags(command.name, line, nth))).collect())
 }
 
+/// The key arguments ACL rules check in a line of `command` (the subcommand, when it has one):
+/// each position with whether the command reads the key's value and whether it changes it, from
+/// the key flags above (`access` reads; `insert`, `update` and `delete` write). Shard channels
+/// are not keys here, as in Redis.
+pub(crate) fn acl_keys(command: &Command, line: &[&[u8]]) -> Vec<(usize, bool, bool)> {
+    if command.keys.0 == 0 && command.key_count_at.is_none() || CHANNELS_NOT_KEYS.contains(&command.name) {
+        return Vec::new();
+    }
+    command
+        .key_positions(line)
+        .into_iter()
+        .enumerate()
+        .map(|(nth, at)| {
+            let flags = flags(command.name, line, nth);
+            let read = flags.contains(&"access");
+            let write = flags.iter().any(|f| matches!(*f, "insert" | "update" | "delete"));
+            (at, read, write)
+        })
+        .collect()
+}
+
 /// The subcommand a line names (OBJECT ENCODING, MEMORY USAGE), whose key positions are its own.
 fn subcommand(command: &'static Command, line: &[&[u8]]) -> Option<&'static Command> {
     let name = line.get(1)?;

@@ -3,6 +3,7 @@
 //! in a `COMMANDS` table (see [`table`]); [`dispatch`] finds a command by name, checks its arity
 //! and runs it.
 
+pub(crate) mod acl;
 mod bitfield;
 mod bitmaps;
 mod blocking;
@@ -48,6 +49,8 @@ mod transactions;
 pub(crate) use pubsub::{publish_events, unsubscribe_all};
 pub(crate) use tracking::{deliver as deliver_invalidations, ends_caching};
 pub(crate) use table::{Command, Flag, all, lookup};
+pub(crate) use command::acl_categories;
+pub(crate) use key_flags::acl_keys;
 use table::{numbered, subcommand_number};
 
 use crate::blocking::Blocking;
@@ -98,6 +101,8 @@ pub(crate) struct Ctx<'a> {
     /// The Lua interpreter and its script cache.
     #[cfg(feature = "lua")]
     pub scripts: &'a mut crate::scripting::Scripts,
+    /// Users and their permissions, and the ACL LOG.
+    pub acl: &'a mut crate::acl::Acl,
     pub now: Now,
 }
 
@@ -221,8 +226,9 @@ pub(crate) fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command
 
 /// Tells whoever watches (WATCH), tracks (CLIENT TRACKING) or waits for (BLPOP...) a key that a
 /// command, expiry or eviction changed; `by` is the client whose command did. The keyspace keeps a record of
-/// changes only while somebody wants it.
-#[inline]
+/// changes only while somebody wants it. Always inlined: its common case, nobody interested, is a
+/// test or two on every command's path.
+#[inline(always)]
 pub(crate) fn note_changes(keyspace: &mut Keyspace, watches: &mut Watches, tracking: &mut Tracking, blocking: &mut Blocking, by: Option<u64>) {
     if !keyspace.keeps_modified() && watches.is_empty() {
         return;
@@ -280,10 +286,6 @@ fn run_command(ctx: &mut Ctx, args: &[&[u8]]) -> Ran {
         refuse(ctx, &wrong_arity(command.name));
         return Ran::Refused((command, number));
     }
-    if !make_room(ctx) && command.has_flag(Flag::DenyOom) && !ctx.session.script_allows_oom {
-        refuse(ctx, OOM);
-        return Ran::Refused((command, number));
-    }
     // A container named alone (COMMAND) runs its own handler; with a word after it, a subcommand.
     let run = if command.subcommands.is_empty() || args.len() == 1 {
         (command, number)
@@ -303,6 +305,14 @@ fn run_command(ctx: &mut Ctx, args: &[&[u8]]) -> Ran {
         }
         sub
     };
+    // One flag for a user allowed everything (the default user as it starts): nothing to check.
+    if ctx.session.acl_limited.get() && acl::refuses(ctx, run.0, args) {
+        return Ran::Refused(run);
+    }
+    if !make_room(ctx) && command.has_flag(Flag::DenyOom) && !ctx.session.script_allows_oom {
+        refuse(ctx, OOM);
+        return Ran::Refused(run);
+    }
     if ctx.session.subscriptions.any() && !ctx.session.resp3() && !pubsub::allowed_when_subscribed(command) {
         let refusal = pubsub::not_allowed_when_subscribed(run.0.name);
         if run.0.name == "exec" {
@@ -328,7 +338,7 @@ fn run_command(ctx: &mut Ctx, args: &[&[u8]]) -> Ran {
 pub(crate) const OOM: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 
 /// Answers a command that cannot run; inside MULTI, EXEC will then refuse the whole transaction.
-fn refuse(ctx: &mut Ctx, error: &str) {
+pub(crate) fn refuse(ctx: &mut Ctx, error: &str) {
     refuse_bytes(ctx, error.as_bytes());
 }
 

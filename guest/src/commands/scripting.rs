@@ -245,6 +245,9 @@ struct ScriptCommands<'c, 'a> {
 impl CommandRunner for ScriptCommands<'_, '_> {
     fn run(&mut self, words: &[&[u8]], resp3: bool, buf: &mut Vec<u8>) -> Result<(), &'static str> {
         let writes = check_callable(words, self.read_only)?;
+        if self.ctx.session.acl_limited.get() {
+            check_acl(self.ctx, words)?;
+        }
         let ctx = &mut *self.ctx;
         let protocol = ctx.session.protocol;
         ctx.session.protocol = if resp3 { 3 } else { 2 };
@@ -267,6 +270,7 @@ impl CommandRunner for ScriptCommands<'_, '_> {
             peer_limits: &mut *ctx.peer_limits,
             host_settings: &mut *ctx.host_settings,
             scripts: &mut *ctx.scripts,
+            acl: &mut *ctx.acl,
             now: ctx.now,
         };
         let allowed_oom = std::mem::replace(&mut inner.session.script_allows_oom, self.allow_oom);
@@ -276,6 +280,17 @@ impl CommandRunner for ScriptCommands<'_, '_> {
         ctx.scripts.wrote |= writes && buf.first() != Some(&b'-');
         Ok(())
     }
+}
+
+/// The ACL check of a script's command, logged with the script's context.
+#[cold]
+fn check_acl(ctx: &mut Ctx, words: &[&[u8]]) -> Result<(), &'static str> {
+    let Some(command) = lookup(words[0]) else { return Ok(()) };
+    let command = match (command.subcommands.is_empty(), words.get(1)) {
+        (false, Some(sub)) => command.subcommands.iter().find(|s| s.name.split_once('|').is_some_and(|(_, name)| is(sub, name))).unwrap_or(command),
+        _ => command,
+    };
+    super::acl::check(ctx, command, words, crate::acl::Context::Lua).map_err(super::acl::refusal_in_script)
 }
 
 /// Redis's checks before a script's command runs: it exists, has the right number of arguments,

@@ -2,7 +2,7 @@
 //! the lookup by name that runs for every command a client sends. COMMAND reports the same table.
 
 use super::{
-    Ctx, bitfield, bitmaps, blocking, client, command, config, connection, expire, functions, hash_ttl, hashes, hyperloglog, keys, latency, lists, monitor,
+    Ctx, acl, bitfield, bitmaps, blocking, client, command, config, connection, expire, functions, hash_ttl, hashes, hyperloglog, keys, latency, lists, monitor,
     memory, object, pubsub, scripting, server_info, sets, slowlog, sort, sorted_sets, strings, transactions,
 };
 use std::sync::OnceLock;
@@ -230,6 +230,7 @@ const FAMILIES: &[&[Command]] = &[
     hyperloglog::COMMANDS,
     scripting::COMMANDS,
     functions::COMMANDS,
+    acl::COMMANDS,
 ];
 
 /// All top-level commands, in table order.

@@ -107,6 +107,8 @@ pub struct Engine {
     /// Lua scripts (EVAL).
     #[cfg(feature = "lua")]
     scripts: crate::scripting::Scripts,
+    /// ACL users and the ACL LOG.
+    acl: crate::acl::Acl,
 }
 
 /// What [`Engine::after_command`] needs to know of what ran.
@@ -170,13 +172,28 @@ impl Engine {
             host_settings: HostSettings::default(),
             #[cfg(feature = "lua")]
             scripts: crate::scripting::Scripts::default(),
+            acl: crate::acl::Acl::new(seed),
         }
     }
 
     /// Settings from the host, before the first connection (see [`Config::apply_startup`]).
+    ///
+    /// `user` lines (`user alice on >pw ~* +@all`) define ACL users; they are applied after the
+    /// other settings, so a `user default ...` line wins over `requirepass`, as in Redis.
     pub fn configure(&mut self, settings: &[(String, String)]) -> Result<(), ConfigError> {
+        let mut users = Vec::new();
         for (name, value) in settings {
-            self.config.apply_startup(name, value)?;
+            if name.eq_ignore_ascii_case("user") {
+                users.push(value);
+            } else {
+                self.config.apply_startup(name, value)?;
+            }
+            if name.eq_ignore_ascii_case("requirepass") {
+                self.acl.set_requirepass(&self.config.requirepass);
+            }
+        }
+        for line in users {
+            self.acl.configure_user(line).map_err(|message| ConfigError { name: "user".into(), message })?;
         }
         if self.keyspace.databases() != self.config.databases {
             self.keyspace = Keyspace::new(self.config.databases, self.rng.next_u64());
@@ -188,6 +205,18 @@ impl Engine {
     /// Where CONFIG SET sends the settings the host applies itself (see [`crate::host_settings`]).
     pub fn set_host_settings(&mut self, apply: crate::host_settings::Apply) {
         self.host_settings = HostSettings::new(apply);
+    }
+
+    /// The users, for tests.
+    #[cfg(test)]
+    pub(crate) fn acl(&self) -> &crate::acl::Acl {
+        &self.acl
+    }
+
+    /// A connection's session, for tests.
+    #[cfg(test)]
+    pub(crate) fn session(&self, connection: u64) -> Option<&Session> {
+        self.sessions.get(&connection).map(|s| &**s)
     }
 
     pub(crate) fn databases(&self) -> usize {
@@ -255,7 +284,7 @@ impl Engine {
             return Some(crate::peer_limits::CONNECTION_REFUSAL.to_vec());
         }
         let mut session = Session::new(connection, self.next_client_id, peer, now.wall_ms, now.mono_ns);
-        session.authenticated = self.config.requirepass.is_empty();
+        session.authenticated = self.acl.default_needs_no_auth();
         self.next_client_id += 1;
         if let Some(saved) = saved
             && session.restore(saved, self.config.databases)
@@ -267,7 +296,13 @@ impl Engine {
                 crate::log::info(&format!("closing client {}: it tracked keys the faulted engine knew of", session.client_id));
                 return Some(Vec::new());
             }
+            if !self.acl.users.contains_key(&session.user) {
+                // Its user was made by ACL SETUSER in the faulted engine: it signs in again.
+                session.user = b"default".to_vec();
+                session.authenticated = self.acl.default_needs_no_auth();
+            }
         }
+        session.acl_limited.set(self.acl.limits(&session.user));
         self.tracking.connected(session.client_id, connection);
         if session.blocked {
             // It waited in the faulted engine, which cannot answer it now; it is told, and its
@@ -290,7 +325,7 @@ impl Engine {
 
     /// Protected mode: with no password set, only clients on this machine are served.
     fn refuses_outsider(&self, peer: &Peer) -> bool {
-        self.config.protected_mode && self.config.requirepass.is_empty() && !peer.is_local()
+        self.config.protected_mode && self.acl.default_user().nopass && !peer.is_local()
     }
 
     /// The peer went away or the host closed the connection. Returns output for other connections
@@ -616,6 +651,7 @@ impl Engine {
             host_settings: &mut self.host_settings,
             #[cfg(feature = "lua")]
             scripts: &mut self.scripts,
+            acl: &mut self.acl,
             now,
         };
         if ctx.session.no_touch {
