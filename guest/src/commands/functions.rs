@@ -75,7 +75,7 @@ fn call(ctx: &mut Ctx, args: &[&[u8]], read_only_command: bool) {
     }
     let (keys, argv) = args[3..].split_at(numkeys as usize);
     let mode = Mode { interpreter: Interpreter::Functions, read_only: !may_write, allow_oom: function.flags & ALLOW_OOM != 0 };
-    let started = ctx.scripts.functions.thread_for(&function.callback, keys, argv).and_then(|thread| run_thread(ctx, thread, &function.name, args, mode));
+    let started = ctx.scripts.functions.thread_for(&function, keys, argv).and_then(|thread| run_thread(ctx, thread, &function.name, args, mode));
     if let Err(error) = started {
         ctx.reply.error(&format!("ERR Error running script {}: {error}", function.name));
     }

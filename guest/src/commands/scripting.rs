@@ -6,8 +6,8 @@
 use super::{Command, Ctx, Flag, dispatch, int_arg, is, lookup};
 use crate::resp::Reply;
 use crate::scripting::{
-    CommandRunner, Interpreter, Mode, Running, Script, arm, disarm, script_resp3, set_keys_and_argv, set_script_resp3, take_suspended, with_runner,
-    write_reply,
+    CommandRunner, Interpreter, Mode, Resumed, Running, Script, arm, disarm, outcome, resume as resume_thread, script_resp3, set_script_resp3,
+    take_suspended, with_runner, write_reply,
 };
 use crate::session::PeerKind;
 use mlua::{Thread, Value};
@@ -95,9 +95,7 @@ fn run(ctx: &mut Ctx, args: &[&[u8]], source: Source, read_only: bool) {
 
 /// Starts a script with its keys and arguments (see [`run_thread`]).
 fn start(ctx: &mut Ctx, script: &Script, keys: &[&[u8]], argv: &[&[u8]], read_only: bool) -> mlua::Result<()> {
-    let lua = ctx.scripts.environment().map_err(mlua::Error::runtime)?.lua.clone();
-    set_keys_and_argv(&lua, keys, argv)?;
-    let thread = ctx.scripts.thread_for(&script.function)?;
+    let thread = ctx.scripts.thread_for(script, keys, argv)?;
     run_thread(ctx, thread, &script.sha, &[], Mode { interpreter: Interpreter::Eval, read_only, allow_oom: false })
 }
 
@@ -179,16 +177,16 @@ pub fn resume(ctx: &mut Ctx) -> Option<Running> {
 
 /// Runs a script's coroutine until it ends, or until its slice is used up (`None`).
 fn step(ctx: &mut Ctx, thread: &Thread, mode: Mode) -> mlua::Result<Option<Ended>> {
-    let step = ctx.scripts.environment_of(mode.interpreter).map_err(mlua::Error::runtime)?.step.clone();
     let commands = &mut ScriptCommands { ctx: &mut *ctx, read_only: mode.read_only, allow_oom: mode.allow_oom };
-    let outcome = with_runner(commands, || step.call::<(u8, Value)>(thread.clone()));
+    let status = with_runner(commands, || resume_thread(thread));
     let suspended = take_suspended();
-    match outcome? {
-        (0, value) => Ok(Some(Ended::Returned(value))),
-        (1, error) => Ok(Some(Ended::Failed(error))),
-        _ if suspended => Ok(None),
+    let hot = &ctx.scripts.environment_of(mode.interpreter).map_err(mlua::Error::runtime)?.hot;
+    match outcome(hot, thread, status)? {
+        Resumed::Returned(value) => Ok(Some(Ended::Returned(value))),
+        Resumed::Failed(error) => describe(ctx, thread, mode.interpreter, error).map(|e| Some(Ended::Failed(e))),
+        Resumed::Yielded if suspended => Ok(None),
         // The script called coroutine.yield itself, which Redis's scripts cannot do.
-        _ => describe(ctx, thread, mode.interpreter, "attempt to yield across metamethod/C-call boundary").map(|e| Some(Ended::Failed(e))),
+        Resumed::Yielded => describe(ctx, thread, mode.interpreter, "attempt to yield across metamethod/C-call boundary").map(|e| Some(Ended::Failed(e))),
     }
 }
 
@@ -197,10 +195,11 @@ fn killed_error(ctx: &mut Ctx, running: &Running) -> mlua::Result<Ended> {
     describe(ctx, &running.thread, running.mode.interpreter, "Script killed by user with SCRIPT KILL...").map(Ended::Failed)
 }
 
-/// An error table for `message`, placed where the stopped script `thread` stands.
-fn describe(ctx: &mut Ctx, thread: &Thread, interpreter: Interpreter, message: &str) -> mlua::Result<Value> {
+/// An error table for `error` (a message, or what the script raised), placed where the stopped
+/// script `thread` stands.
+fn describe(ctx: &mut Ctx, thread: &Thread, interpreter: Interpreter, error: impl mlua::IntoLua) -> mlua::Result<Value> {
     let describe = ctx.scripts.environment_of(interpreter).map_err(mlua::Error::runtime)?.describe.clone();
-    describe.call((thread.clone(), message))
+    describe.call((thread.clone(), error))
 }
 
 /// Writes a script's reply, or its error with where it was raised.

@@ -316,36 +316,8 @@ fn parse_double(text: &[u8]) -> f64 {
     std::str::from_utf8(text).ok().and_then(|t| t.parse().ok()).unwrap_or(0.0)
 }
 
-/// Sets the globals KEYS and ARGV of an EVAL, in one call into Lua.
-pub fn set_keys_and_argv(lua: &mlua::Lua, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<()> {
-    // SAFETY: `exec_raw` runs this protected, with stack room checked for the few slots used; the
-    // globals table is set raw (it refuses writes from scripts).
-    unsafe {
-        lua.exec_raw::<()>((), |state| {
-            ffi::lua_pushvalue(state, ffi::LUA_GLOBALSINDEX);
-            for (name, items) in [(c"KEYS", keys), (c"ARGV", argv)] {
-                ffi::lua_pushstring(state, name.as_ptr());
-                push_strings(state, items);
-                ffi::lua_rawset(state, -3);
-            }
-            ffi::lua_settop(state, -2);
-        })
-    }
-}
-
-/// The keys and arguments tables of an FCALL, made in one call into Lua.
-pub fn keys_and_argv(lua: &mlua::Lua, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<(mlua::Table, mlua::Table)> {
-    // SAFETY: as above; the two tables left on the stack are what `exec_raw` returns.
-    unsafe {
-        lua.exec_raw((), |state| {
-            push_strings(state, keys);
-            push_strings(state, argv);
-        })
-    }
-}
-
-/// Pushes a new array of the strings `items`.
-unsafe fn push_strings(state: *mut ffi::lua_State, items: &[&[u8]]) {
+/// Pushes a new array of the strings `items` (in a protected call: it allocates).
+pub(super) unsafe fn push_strings(state: *mut ffi::lua_State, items: &[&[u8]]) {
     unsafe {
         ffi::lua_createtable(state, items.len().try_into().unwrap_or(0), 0);
         for (i, item) in items.iter().enumerate() {

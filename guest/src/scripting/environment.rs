@@ -19,6 +19,8 @@ pub struct Environment {
     pub step: Function,
     /// `(coroutine, error)` to the error table a script's error reply is made of.
     pub describe: Function,
+    /// What scripts are run with (see resume.rs).
+    pub hot: super::resume::Hot,
 }
 
 impl Environment {
@@ -34,7 +36,8 @@ impl Environment {
         super::libraries::install(&lua)?;
         let engine = engine_functions(&lua, generator)?;
         let driver: Table = lua.load(ENVIRONMENT).set_name("=environment").call(engine)?;
-        Ok(Environment { step: driver.get("step")?, describe: driver.get("describe")?, lua })
+        let hot = super::resume::Hot::new(&lua)?;
+        Ok(Environment { step: driver.get("step")?, describe: driver.get("describe")?, hot, lua })
     }
 }
 
