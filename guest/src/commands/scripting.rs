@@ -1,9 +1,9 @@
 //! EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT: Lua scripts run atomically inside one command,
-//! their `redis.call` going through the same [`dispatch`] as a client's commands, so every rule
+//! their `redis.call` going through the same [`dispatch`](super::dispatch) as a client's commands, so every rule
 //! (maxmemory, WATCH, keyspace notifications, tracking) holds for them too. The interpreter and
 //! its script cache are in [`crate::scripting`].
 
-use super::{Command, Ctx, Flag, dispatch, int_arg, is, lookup};
+use super::{Command, Ctx, Flag, Numbered, dispatch_known, int_arg, is, numbered};
 use crate::resp::Reply;
 use crate::scripting::{
     CommandRunner, Interpreter, Mode, Resumed, Running, Script, arm, disarm, outcome, resume as resume_thread, script_resp3, set_script_resp3,
@@ -243,7 +243,7 @@ struct ScriptCommands<'c, 'a> {
 
 impl CommandRunner for ScriptCommands<'_, '_> {
     fn run(&mut self, words: &[&[u8]], resp3: bool, buf: &mut Vec<u8>) -> Result<(), &'static str> {
-        let writes = check_callable(words, self.read_only)?;
+        let (found, writes) = check_callable(words, self.read_only)?;
         let ctx = &mut *self.ctx;
         let protocol = ctx.session.protocol;
         ctx.session.protocol = if resp3 { 3 } else { 2 };
@@ -267,7 +267,7 @@ impl CommandRunner for ScriptCommands<'_, '_> {
             now: ctx.now,
         };
         let allowed_oom = std::mem::replace(&mut inner.session.script_allows_oom, self.allow_oom);
-        dispatch(&mut inner, words);
+        dispatch_known(&mut inner, words, Some(found));
         inner.session.script_allows_oom = allowed_oom;
         ctx.session.protocol = protocol;
         ctx.scripts.wrote |= writes && buf.first() != Some(&b'-');
@@ -276,9 +276,11 @@ impl CommandRunner for ScriptCommands<'_, '_> {
 }
 
 /// Redis's checks before a script's command runs: it exists, has the right number of arguments,
-/// may run from a script, and does not write from a read-only script. Tells whether it writes.
-fn check_callable(words: &[&[u8]], read_only: bool) -> Result<bool, &'static str> {
-    let command = lookup(words[0]).ok_or("ERR Unknown Redis command called from script")?;
+/// may run from a script, and does not write from a read-only script. Gives its table entry and
+/// whether it writes.
+fn check_callable(words: &[&[u8]], read_only: bool) -> Result<(Numbered, bool), &'static str> {
+    let found = numbered(words[0]).ok_or("ERR Unknown Redis command called from script")?;
+    let command = found.0;
     let command = match (command.subcommands.is_empty(), words.get(1)) {
         (false, Some(sub)) => command
             .subcommands
@@ -297,7 +299,7 @@ fn check_callable(words: &[&[u8]], read_only: bool) -> Result<bool, &'static str
     if read_only && writes {
         return Err("ERR Write commands are not allowed from read-only scripts.");
     }
-    Ok(writes)
+    Ok((found, writes))
 }
 
 fn script_load(ctx: &mut Ctx, args: &[&[u8]]) {
