@@ -282,7 +282,10 @@ fn run_command(ctx: &mut Ctx, args: &[&[u8]], known: Option<Numbered>) -> Ran {
         refuse(ctx, &wrong_arity(command.name));
         return Ran::Refused((command, number));
     }
-    if !make_room(ctx) && command.has_flag(Flag::DenyOom) && !ctx.session.script_allows_oom {
+    // Over maxmemory, MULTI queues nothing (queuing takes memory too): every command but EXEC,
+    // DISCARD, QUIT and RESET is refused then, as Redis refuses it.
+    let queues = ctx.session.transaction.is_some() && !matches!(command.name, "exec" | "discard" | "quit" | "reset");
+    if !make_room(ctx) && (command.has_flag(Flag::DenyOom) || queues) && !ctx.session.script_allows_oom {
         refuse(ctx, OOM);
         return Ran::Refused((command, number));
     }

@@ -306,8 +306,9 @@ impl State {
         let (globals, registered, loaded): (Table, Table, Function) = self.library_environment.call(()).map_err(internal)?;
         let chunk = self.environment.lua.load(&code[header.code_starts_at..]).set_name("@user_function").set_environment(globals);
         let chunk = chunk.into_function().map_err(|e| format!("ERR Error compiling function: {}", compile_error(&e)))?;
-        // Run to its end in a coroutine of its own: with no slice hook, nothing suspends it.
+        // Run in a coroutine of its own, to its end or its time limit: no slice hook suspends it.
         let thread = self.environment.lua.create_thread(chunk).map_err(internal)?;
+        super::slices::limit_load(&thread);
         let outcome = self.environment.step.call::<(u8, Value)>(thread);
         loaded.call::<()>(()).map_err(internal)?;
         match outcome.map_err(internal)? {
