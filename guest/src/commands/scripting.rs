@@ -518,6 +518,19 @@ mod tests {
     }
 
     #[test]
+    fn tostring_prints_a_null_pointer_as_redis_does() {
+        let mut c = Harness::new();
+        assert_eq!(eval(&mut c, "return tostring(cjson.null)"), "$15\r\nuserdata: (nil)\r\n");
+        assert_eq!(eval(&mut c, "return tostring(cjson.decode('[null]')[1], 1)"), "$15\r\nuserdata: (nil)\r\n");
+        assert_eq!(eval(&mut c, "return {tostring(12), tostring(1.5), tostring('s'), tostring(true), tostring(nil)}"), "*5\r\n$2\r\n12\r\n$3\r\n1.5\r\n$1\r\ns\r\n$4\r\ntrue\r\n$3\r\nnil\r\n");
+        assert!(eval(&mut c, "return tostring({})").contains("table: 0x"), "other values print their address");
+        assert_eq!(eval(&mut c, "return tostring(setmetatable({}, {__tostring = function() return 'mine' end}))"), "$4\r\nmine\r\n");
+        let body = "return tostring()";
+        let sha = crate::scripting::sha1_hex(body.as_bytes());
+        assert_eq!(eval(&mut c, body), format!("-ERR user_script:1: bad argument #1 to 'tostring' (value expected) script: {sha}, on @user_script:1.\r\n"));
+    }
+
+    #[test]
     fn math_random_draws_redis_numbers() {
         let mut c = Harness::new();
         assert_eq!(eval(&mut c, "return tostring(math.random())"), "$16\r\n0.39646477363839\r\n");
