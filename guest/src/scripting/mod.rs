@@ -29,7 +29,7 @@ pub use slices::{arm, disarm, take_suspended};
 use crate::session::Session;
 use crate::time::Now;
 use foldhash::fast::FixedState;
-use mlua::{Function, RegistryKey, Thread};
+use mlua::{RegistryKey, Thread};
 use std::collections::HashMap;
 
 /// The most memory the interpreter may hold, scripts' data included. Redis sets no such bound; in
@@ -42,12 +42,6 @@ pub struct Script {
     pub sha: String,
     /// The script's function, by its reference in the interpreter's registry.
     reference: std::ffi::c_int,
-}
-
-/// A script in the cache: its function, and the registry entry the hot path finds it by.
-struct Cached {
-    _function: Function,
-    key: RegistryKey,
 }
 
 pub struct Scripts {
@@ -71,8 +65,9 @@ impl Default for Scripts {
 
 struct State {
     environment: Environment,
-    /// Compiled scripts by lower-case SHA-1 (a fixed hasher: the names are hashes already).
-    cache: HashMap<String, Cached, FixedState>,
+    /// Compiled scripts, in the interpreter's registry, by lower-case SHA-1 (a fixed hasher: the
+    /// names are hashes already).
+    cache: HashMap<String, RegistryKey, FixedState>,
     /// Bytes of the cached scripts' bodies and names (INFO's `used_memory_scripts_eval`).
     cached_bytes: usize,
     /// The coroutine scripts run in, reused while each ends normally.
@@ -161,22 +156,22 @@ impl Scripts {
     pub fn load(&mut self, body: &[u8]) -> Result<Script, String> {
         let sha = sha1_hex(body);
         let state = self.state()?;
-        if let Some(cached) = state.cache.get(&sha) {
-            return Ok(Script { sha, reference: cached.key.id() });
+        if let Some(key) = state.cache.get(&sha) {
+            return Ok(Script { sha, reference: key.id() });
         }
         let compiled = state.environment.lua.load(body).set_name("@user_script").into_function();
         let function = compiled.map_err(|e| format!("ERR Error compiling script (new function): {}", compile_error(&e)))?;
-        let key = state.environment.lua.create_registry_value(&function).map_err(|e| format!("ERR {e}"))?;
+        let key = state.environment.lua.create_registry_value(function).map_err(|e| format!("ERR {e}"))?;
         let reference = key.id();
         state.cached_bytes += body.len() + sha.len();
-        state.cache.insert(sha.clone(), Cached { _function: function, key });
+        state.cache.insert(sha.clone(), key);
         Ok(Script { sha, reference })
     }
 
     /// The cached script named `sha` (in any letter case), for EVALSHA.
     pub fn find(&mut self, sha: &[u8]) -> Option<Script> {
         let sha = std::str::from_utf8(sha).ok()?.to_ascii_lowercase();
-        let reference = self.state.as_ref()?.cache.get(&sha)?.key.id();
+        let reference = self.state.as_ref()?.cache.get(&sha)?.id();
         Some(Script { sha, reference })
     }
 
