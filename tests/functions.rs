@@ -62,6 +62,10 @@ fn loading_libraries_answers_as_redis_does() {
         load("#!lua name=x\nglobal = 1"),
         load("#!lua name=x\nredis.log(redis.LOG_NOTICE, 'loading', redis.REDIS_VERSION)"),
         load("#!lua name=x\nlocal v = type(redis.REDIS_VERSION_NUM)"),
+        // Top-level code that runs past 500 ms (both servers measure it on their own clock).
+        load("#!lua name=x\n while true do end"),
+        load("#!lua name=x\nredis.register_function('f', function() return 1 end) local i = 0 while true do i = i + 1 end"),
+        vec!["FCALL", "f", "0"],
         // redis.register_function's arguments.
         load("#!lua name=x\nredis.register_function()"),
         load("#!lua name=x\nredis.register_function('f')"),
@@ -194,6 +198,16 @@ fn functions_inside_transactions_and_under_maxmemory() {
         &["FCALL", "spend", "1", "k"],
         &["FCALL_RO", "writes", "1", "k", "v"],
         &["GET", "k"],
+        // Over maxmemory, MULTI refuses what it would queue: every function, whatever its flags.
+        &["MULTI"],
+        &["FCALL", "writes", "1", "k", "v"],
+        &["FCALL", "reader", "1", "k"],
+        &["FCALL", "spend", "1", "k"],
+        &["FCALL", "nosuch", "0"],
+        &["GET", "k"],
+        &["EXEC"],
+        &["MULTI"],
+        &["DISCARD"],
         &["CONFIG", "SET", "maxmemory", "0"],
     ]);
 }

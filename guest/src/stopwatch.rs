@@ -1,5 +1,6 @@
-//! The clock that times commands for INFO commandstats and latencystats, SLOWLOG and LATENCY —
-//! and for nothing else.
+//! The clock that times commands for INFO commandstats and latencystats, SLOWLOG and LATENCY,
+//! and the one limit Redis puts on work inside a single command: FUNCTION LOAD's 500 ms for a
+//! library's top-level code (`scripting::slices::limit_load`).
 //!
 //! Everything the engine decides (expiry, deadlines, idle clients, every reply's content) follows
 //! the time the host passes in with each call, so a recorded session replays to the same bytes.

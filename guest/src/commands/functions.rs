@@ -75,7 +75,7 @@ fn call(ctx: &mut Ctx, args: &[&[u8]], read_only_command: bool) {
     }
     let (keys, argv) = args[3..].split_at(numkeys as usize);
     let mode = Mode { interpreter: Interpreter::Functions, read_only: !may_write, allow_oom: function.flags & ALLOW_OOM != 0 };
-    let started = ctx.scripts.functions.thread_for(&function.callback, keys, argv).and_then(|thread| run_thread(ctx, thread, &function.name, args, mode));
+    let started = ctx.scripts.functions.thread_for(&function, keys, argv).and_then(|thread| run_thread(ctx, thread, &function.name, args, mode));
     if let Err(error) = started {
         ctx.reply.error(&format!("ERR Error running script {}: {error}", function.name));
     }
@@ -340,6 +340,26 @@ mod tests {
     }
 
     #[test]
+    fn over_maxmemory_multi_refuses_functions_when_they_are_queued() {
+        let mut c = Harness::new();
+        load(&mut c, LIBRARY);
+        c.run(&["CONFIG", "SET", "maxmemory", "1"]);
+        const OOM: &str = "-OOM command not allowed when used memory > 'maxmemory'.\r\n";
+        assert_eq!(c.run(&["MULTI"]), "+OK\r\n");
+        for function in ["writer", "reader", "spender", "nosuch"] {
+            assert_eq!(c.run(&["FCALL", function, "1", "k", "v"]), OOM, "{function}, whatever its flags");
+        }
+        assert_eq!(c.run(&["GET", "k"]), OOM, "any command");
+        assert_eq!(c.run(&["EXEC"]), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+        c.run(&["MULTI"]);
+        assert_eq!(c.run(&["DISCARD"]), "+OK\r\n");
+        c.run(&["CONFIG", "SET", "maxmemory", "0"]);
+        c.run(&["MULTI"]);
+        assert_eq!(c.run(&["FCALL", "reader", "1", "k"]), "+QUEUED\r\n");
+        assert_eq!(c.run(&["EXEC"]), "*1\r\n$-1\r\n");
+    }
+
+    #[test]
     fn loading_checks_the_header_and_the_registrations() {
         let mut c = Harness::new();
         assert_eq!(load(&mut c, "return 1"), "-ERR Missing library metadata\r\n");
@@ -361,6 +381,23 @@ mod tests {
         assert_eq!(c.run(&["FCALL", "echo", "0"]), ":2\r\n");
         assert_eq!(c.run(&["FCALL", "writer", "0"]), "-ERR Function not found\r\n", "the replaced library's functions are gone");
         assert_eq!(c.run(&["FUNCTION", "LOAD", "NOW", "code"]), "-ERR Unknown option given: NOW\r\n");
+    }
+
+    #[test]
+    fn a_library_whose_code_runs_past_500_ms_is_refused() {
+        let mut c = Harness::new();
+        // Every reading of the commands' clock comes 100 ms after the last: the loading code
+        // looks at it every 100,000 instructions, so it is stopped at its sixth look.
+        crate::stopwatch::fake::step_by(100_000_000);
+        const TIMEOUT: &str = "-ERR Error registering functions: ERR FUNCTION LOAD timeout\r\n";
+        assert_eq!(load(&mut c, "#!lua name=x\n while true do end"), TIMEOUT);
+        assert_eq!(load(&mut c, "#!lua name=x\nredis.register_function('f', function() return 1 end) local i = 0 while true do i = i + 1 end"), TIMEOUT);
+        assert_eq!(c.run(&["FUNCTION", "LIST"]), "*0\r\n", "nothing of it stays");
+        assert_eq!(c.run(&["FCALL", "f", "0"]), "-ERR Function not found\r\n");
+        // Code that ends within the limit loads: 200,000 instructions, two looks, 200 ms.
+        let busy = "#!lua name=y\nlocal n = 0 for i = 1, 100000 do n = n + 1 end redis.register_function('g', function() return n end)";
+        assert_eq!(load(&mut c, busy), "$1\r\ny\r\n");
+        assert_eq!(c.run(&["FCALL", "g", "0"]), ":100000\r\n", "the interpreter goes on");
     }
 
     #[test]

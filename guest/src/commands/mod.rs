@@ -191,9 +191,15 @@ pub(crate) fn write_as<'a, T: ?Sized>(ctx: &'a mut Ctx, key: &[u8], as_type: fn(
 /// Runs one command (`args[0]` is its name) and writes its reply. Returns the command's table
 /// entry, or `None` when the name is unknown.
 pub(crate) fn dispatch(ctx: &mut Ctx, args: &[&[u8]]) -> Option<&'static Command> {
+    dispatch_known(ctx, args, None)
+}
+
+/// [`dispatch`] of a command whose table entry the caller has looked up already (a script's
+/// `redis.call` checks it before it runs).
+fn dispatch_known(ctx: &mut Ctx, args: &[&[u8]], known: Option<Numbered>) -> Option<&'static Command> {
     let start = ctx.reply.len();
     let started_ns = ctx.stats.stopwatch.start();
-    let ran = run_command(ctx, args);
+    let ran = run_command(ctx, args, known);
     let nanos = ctx.stats.stopwatch.stop(started_ns);
     let error = ctx.reply.error_since(start).map(|e| e.into_owned());
     if let Some(error) = &error {
@@ -273,8 +279,8 @@ enum Ran {
     Ran(Numbered),
 }
 
-fn run_command(ctx: &mut Ctx, args: &[&[u8]]) -> Ran {
-    let Some((command, number)) = numbered(args[0]) else {
+fn run_command(ctx: &mut Ctx, args: &[&[u8]], known: Option<Numbered>) -> Ran {
+    let Some((command, number)) = known.or_else(|| numbered(args[0])) else {
         refuse_bytes(ctx, &unknown_command(args));
         return Ran::Unknown;
     };
@@ -309,7 +315,10 @@ fn run_command(ctx: &mut Ctx, args: &[&[u8]]) -> Ran {
     if ctx.session.acl_limited.get() && acl::refuses(ctx, run.0, args) {
         return Ran::Refused(run);
     }
-    if !make_room(ctx) && command.has_flag(Flag::DenyOom) && !ctx.session.script_allows_oom {
+    // Over maxmemory, MULTI queues nothing (queuing takes memory too): every command but EXEC,
+    // DISCARD, QUIT and RESET is refused then, as Redis refuses it.
+    let queues = ctx.session.transaction.is_some() && !matches!(command.name, "exec" | "discard" | "quit" | "reset");
+    if !make_room(ctx) && (command.has_flag(Flag::DenyOom) || queues) && !ctx.session.script_allows_oom {
         refuse(ctx, OOM);
         return Ran::Refused(run);
     }

@@ -1,13 +1,13 @@
 //! EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT: Lua scripts run atomically inside one command,
-//! their `redis.call` going through the same [`dispatch`] as a client's commands, so every rule
+//! their `redis.call` going through the same [`dispatch`](super::dispatch) as a client's commands, so every rule
 //! (maxmemory, WATCH, keyspace notifications, tracking) holds for them too. The interpreter and
 //! its script cache are in [`crate::scripting`].
 
-use super::{Command, Ctx, Flag, dispatch, int_arg, is, lookup};
+use super::{Command, Ctx, Flag, Numbered, dispatch_known, int_arg, is, numbered};
 use crate::resp::Reply;
 use crate::scripting::{
-    CommandRunner, Interpreter, Mode, Running, Script, arm, disarm, script_resp3, set_keys_and_argv, set_script_resp3, take_suspended, with_runner,
-    write_reply,
+    CommandRunner, Interpreter, Mode, Resumed, Running, Script, arm, disarm, outcome, resume as resume_thread, script_resp3, set_script_resp3,
+    take_suspended, with_runner, write_reply,
 };
 use crate::session::PeerKind;
 use mlua::{Thread, Value};
@@ -95,9 +95,7 @@ fn run(ctx: &mut Ctx, args: &[&[u8]], source: Source, read_only: bool) {
 
 /// Starts a script with its keys and arguments (see [`run_thread`]).
 fn start(ctx: &mut Ctx, script: &Script, keys: &[&[u8]], argv: &[&[u8]], read_only: bool) -> mlua::Result<()> {
-    let lua = ctx.scripts.environment().map_err(mlua::Error::runtime)?.lua.clone();
-    set_keys_and_argv(&lua, keys, argv)?;
-    let thread = ctx.scripts.thread_for(&script.function)?;
+    let thread = ctx.scripts.thread_for(script, keys, argv)?;
     run_thread(ctx, thread, &script.sha, &[], Mode { interpreter: Interpreter::Eval, read_only, allow_oom: false })
 }
 
@@ -179,16 +177,16 @@ pub fn resume(ctx: &mut Ctx) -> Option<Running> {
 
 /// Runs a script's coroutine until it ends, or until its slice is used up (`None`).
 fn step(ctx: &mut Ctx, thread: &Thread, mode: Mode) -> mlua::Result<Option<Ended>> {
-    let step = ctx.scripts.environment_of(mode.interpreter).map_err(mlua::Error::runtime)?.step.clone();
     let commands = &mut ScriptCommands { ctx: &mut *ctx, read_only: mode.read_only, allow_oom: mode.allow_oom };
-    let outcome = with_runner(commands, || step.call::<(u8, Value)>(thread.clone()));
+    let status = with_runner(commands, || resume_thread(thread));
     let suspended = take_suspended();
-    match outcome? {
-        (0, value) => Ok(Some(Ended::Returned(value))),
-        (1, error) => Ok(Some(Ended::Failed(error))),
-        _ if suspended => Ok(None),
+    let hot = &ctx.scripts.environment_of(mode.interpreter).map_err(mlua::Error::runtime)?.hot;
+    match outcome(hot, thread, status)? {
+        Resumed::Returned(value) => Ok(Some(Ended::Returned(value))),
+        Resumed::Failed(error) => describe(ctx, thread, mode.interpreter, error).map(|e| Some(Ended::Failed(e))),
+        Resumed::Yielded if suspended => Ok(None),
         // The script called coroutine.yield itself, which Redis's scripts cannot do.
-        _ => describe(ctx, thread, mode.interpreter, "attempt to yield across metamethod/C-call boundary").map(|e| Some(Ended::Failed(e))),
+        Resumed::Yielded => describe(ctx, thread, mode.interpreter, "attempt to yield across metamethod/C-call boundary").map(|e| Some(Ended::Failed(e))),
     }
 }
 
@@ -197,10 +195,11 @@ fn killed_error(ctx: &mut Ctx, running: &Running) -> mlua::Result<Ended> {
     describe(ctx, &running.thread, running.mode.interpreter, "Script killed by user with SCRIPT KILL...").map(Ended::Failed)
 }
 
-/// An error table for `message`, placed where the stopped script `thread` stands.
-fn describe(ctx: &mut Ctx, thread: &Thread, interpreter: Interpreter, message: &str) -> mlua::Result<Value> {
+/// An error table for `error` (a message, or what the script raised), placed where the stopped
+/// script `thread` stands.
+fn describe(ctx: &mut Ctx, thread: &Thread, interpreter: Interpreter, error: impl mlua::IntoLua) -> mlua::Result<Value> {
     let describe = ctx.scripts.environment_of(interpreter).map_err(mlua::Error::runtime)?.describe.clone();
-    describe.call((thread.clone(), message))
+    describe.call((thread.clone(), error))
 }
 
 /// Writes a script's reply, or its error with where it was raised.
@@ -244,9 +243,9 @@ struct ScriptCommands<'c, 'a> {
 
 impl CommandRunner for ScriptCommands<'_, '_> {
     fn run(&mut self, words: &[&[u8]], resp3: bool, buf: &mut Vec<u8>) -> Result<(), &'static str> {
-        let writes = check_callable(words, self.read_only)?;
+        let (found, writes) = check_callable(words, self.read_only)?;
         if self.ctx.session.acl_limited.get() {
-            check_acl(self.ctx, words)?;
+            check_acl(self.ctx, found.0, words)?;
         }
         let ctx = &mut *self.ctx;
         let protocol = ctx.session.protocol;
@@ -274,7 +273,7 @@ impl CommandRunner for ScriptCommands<'_, '_> {
             now: ctx.now,
         };
         let allowed_oom = std::mem::replace(&mut inner.session.script_allows_oom, self.allow_oom);
-        dispatch(&mut inner, words);
+        dispatch_known(&mut inner, words, Some(found));
         inner.session.script_allows_oom = allowed_oom;
         ctx.session.protocol = protocol;
         ctx.scripts.wrote |= writes && buf.first() != Some(&b'-');
@@ -284,8 +283,7 @@ impl CommandRunner for ScriptCommands<'_, '_> {
 
 /// The ACL check of a script's command, logged with the script's context.
 #[cold]
-fn check_acl(ctx: &mut Ctx, words: &[&[u8]]) -> Result<(), &'static str> {
-    let Some(command) = lookup(words[0]) else { return Ok(()) };
+fn check_acl(ctx: &mut Ctx, command: &'static Command, words: &[&[u8]]) -> Result<(), &'static str> {
     let command = match (command.subcommands.is_empty(), words.get(1)) {
         (false, Some(sub)) => command.subcommands.iter().find(|s| s.name.split_once('|').is_some_and(|(_, name)| is(sub, name))).unwrap_or(command),
         _ => command,
@@ -294,9 +292,11 @@ fn check_acl(ctx: &mut Ctx, words: &[&[u8]]) -> Result<(), &'static str> {
 }
 
 /// Redis's checks before a script's command runs: it exists, has the right number of arguments,
-/// may run from a script, and does not write from a read-only script. Tells whether it writes.
-fn check_callable(words: &[&[u8]], read_only: bool) -> Result<bool, &'static str> {
-    let command = lookup(words[0]).ok_or("ERR Unknown Redis command called from script")?;
+/// may run from a script, and does not write from a read-only script. Gives its table entry and
+/// whether it writes.
+fn check_callable(words: &[&[u8]], read_only: bool) -> Result<(Numbered, bool), &'static str> {
+    let found = numbered(words[0]).ok_or("ERR Unknown Redis command called from script")?;
+    let command = found.0;
     let command = match (command.subcommands.is_empty(), words.get(1)) {
         (false, Some(sub)) => command
             .subcommands
@@ -315,7 +315,7 @@ fn check_callable(words: &[&[u8]], read_only: bool) -> Result<bool, &'static str
     if read_only && writes {
         return Err("ERR Write commands are not allowed from read-only scripts.");
     }
-    Ok(writes)
+    Ok((found, writes))
 }
 
 fn script_load(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -531,6 +531,19 @@ mod tests {
         let mut c = Harness::new();
         assert_eq!(eval(&mut c, "redis.call('select', 1) redis.call('set', 'k', 'one') return redis.call('dbsize')"), ":1\r\n");
         assert_eq!(c.run(&["DBSIZE"]), ":0\r\n");
+    }
+
+    #[test]
+    fn tostring_prints_a_null_pointer_as_redis_does() {
+        let mut c = Harness::new();
+        assert_eq!(eval(&mut c, "return tostring(cjson.null)"), "$15\r\nuserdata: (nil)\r\n");
+        assert_eq!(eval(&mut c, "return tostring(cjson.decode('[null]')[1], 1)"), "$15\r\nuserdata: (nil)\r\n");
+        assert_eq!(eval(&mut c, "return {tostring(12), tostring(1.5), tostring('s'), tostring(true), tostring(nil)}"), "*5\r\n$2\r\n12\r\n$3\r\n1.5\r\n$1\r\ns\r\n$4\r\ntrue\r\n$3\r\nnil\r\n");
+        assert!(eval(&mut c, "return tostring({})").contains("table: 0x"), "other values print their address");
+        assert_eq!(eval(&mut c, "return tostring(setmetatable({}, {__tostring = function() return 'mine' end}))"), "$4\r\nmine\r\n");
+        let body = "return tostring()";
+        let sha = crate::scripting::sha1_hex(body.as_bytes());
+        assert_eq!(eval(&mut c, body), format!("-ERR user_script:1: bad argument #1 to 'tostring' (value expected) script: {sha}, on @user_script:1.\r\n"));
     }
 
     #[test]

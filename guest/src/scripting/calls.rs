@@ -303,54 +303,74 @@ unsafe fn push_bytes(state: *mut ffi::lua_State, bytes: &[u8]) {
 /// The rest of the line at `at` after its type byte, moving `at` past its CRLF.
 fn next_line<'a>(bytes: &'a [u8], at: &mut usize) -> &'a [u8] {
     let start = (*at + 1).min(bytes.len());
-    let end = bytes[start..].windows(2).position(|pair| pair == b"\r\n").map_or(bytes.len(), |i| start + i);
+    let mut end = start;
+    loop {
+        match bytes[end..].iter().position(|&b| b == b'\r') {
+            Some(i) if bytes.get(end + i + 1) == Some(&b'\n') => {
+                end += i;
+                break;
+            }
+            Some(i) => end += i + 1,
+            None => {
+                end = bytes.len();
+                break;
+            }
+        }
+    }
     *at = end + 2;
     &bytes[start..end]
 }
 
+/// A reply's integer (or length); 0 for what is not one.
 fn parse_int(text: &[u8]) -> i64 {
-    std::str::from_utf8(text).ok().and_then(|t| t.parse().ok()).unwrap_or(0)
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    if digits.is_empty() || digits.len() > 19 {
+        return std::str::from_utf8(text).ok().and_then(|t| t.parse().ok()).unwrap_or(0);
+    }
+    let mut value: i64 = 0;
+    for &digit in digits {
+        if !digit.is_ascii_digit() {
+            return 0;
+        }
+        value = match value.checked_mul(10).and_then(|v| v.checked_add(i64::from(digit - b'0'))) {
+            Some(v) => v,
+            None => return std::str::from_utf8(text).ok().and_then(|t| t.parse().ok()).unwrap_or(0),
+        };
+    }
+    if negative { -value } else { value }
 }
 
 fn parse_double(text: &[u8]) -> f64 {
     std::str::from_utf8(text).ok().and_then(|t| t.parse().ok()).unwrap_or(0.0)
 }
 
-/// Sets the globals KEYS and ARGV of an EVAL, in one call into Lua.
-pub fn set_keys_and_argv(lua: &mlua::Lua, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<()> {
-    // SAFETY: `exec_raw` runs this protected, with stack room checked for the few slots used; the
-    // globals table is set raw (it refuses writes from scripts).
-    unsafe {
-        lua.exec_raw::<()>((), |state| {
-            ffi::lua_pushvalue(state, ffi::LUA_GLOBALSINDEX);
-            for (name, items) in [(c"KEYS", keys), (c"ARGV", argv)] {
-                ffi::lua_pushstring(state, name.as_ptr());
-                push_strings(state, items);
-                ffi::lua_rawset(state, -3);
-            }
-            ffi::lua_settop(state, -2);
-        })
-    }
-}
-
-/// The keys and arguments tables of an FCALL, made in one call into Lua.
-pub fn keys_and_argv(lua: &mlua::Lua, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<(mlua::Table, mlua::Table)> {
-    // SAFETY: as above; the two tables left on the stack are what `exec_raw` returns.
-    unsafe {
-        lua.exec_raw((), |state| {
-            push_strings(state, keys);
-            push_strings(state, argv);
-        })
-    }
-}
-
-/// Pushes a new array of the strings `items`.
-unsafe fn push_strings(state: *mut ffi::lua_State, items: &[&[u8]]) {
+/// Pushes a new array of the strings `items` (in a protected call: it allocates).
+pub(super) unsafe fn push_strings(state: *mut ffi::lua_State, items: &[&[u8]]) {
     unsafe {
         ffi::lua_createtable(state, items.len().try_into().unwrap_or(0), 0);
         for (i, item) in items.iter().enumerate() {
             ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
             ffi::lua_rawseti(state, -2, (i + 1) as _);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reply_lines_and_integers_are_read_as_written() {
+        for (text, value) in [(&b"0"[..], 0), (b"42", 42), (b"-1", -1), (b"9223372036854775807", i64::MAX), (b"-9223372036854775808", i64::MIN), (b"", 0), (b"12x", 0), (b"99999999999999999999", 0)] {
+            assert_eq!(parse_int(text), value, "{}", String::from_utf8_lossy(text));
+        }
+        let bytes = b"+a\rb\r\n:7\r\n";
+        let mut at = 0;
+        assert_eq!(next_line(bytes, &mut at), b"a\rb", "a lone CR stays in the line");
+        assert_eq!(next_line(bytes, &mut at), b"7");
+        assert_eq!(at, bytes.len());
     }
 }

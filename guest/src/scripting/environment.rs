@@ -6,7 +6,8 @@
 use super::calls;
 use super::rand48::Rand48;
 use crate::server_facts::REDIS_VERSION;
-use mlua::{Function, Lua, LuaOptions, StdLib, Table, Value};
+use mlua::{Function, Lua, LuaOptions, StdLib, Table, Value, ffi};
+use std::ffi::c_int;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -19,6 +20,8 @@ pub struct Environment {
     pub step: Function,
     /// `(coroutine, error)` to the error table a script's error reply is made of.
     pub describe: Function,
+    /// What scripts are run with (see resume.rs).
+    pub hot: super::resume::Hot,
 }
 
 impl Environment {
@@ -32,9 +35,12 @@ impl Environment {
         // cannot use it to break out of the sandbox's rules.
         let lua = unsafe { Lua::unsafe_new_with(libs, LuaOptions::new()) };
         super::libraries::install(&lua)?;
+        // SAFETY: `tostring` keeps to the C API's rules.
+        lua.globals().raw_set("tostring", unsafe { lua.create_c_function(tostring)? })?;
         let engine = engine_functions(&lua, generator)?;
         let driver: Table = lua.load(ENVIRONMENT).set_name("=environment").call(engine)?;
-        Ok(Environment { step: driver.get("step")?, describe: driver.get("describe")?, lua })
+        let hot = super::resume::Hot::new(&lua)?;
+        Ok(Environment { step: driver.get("step")?, describe: driver.get("describe")?, hot, lua })
     }
 }
 
@@ -75,6 +81,37 @@ fn engine_functions(lua: &Lua, generator: &Rc<RefCell<Rand48>>) -> mlua::Result<
         Ok(())
     })?)?;
     Ok(engine)
+}
+
+/// Lua 5.1's `tostring`, but for a null pointer (`cjson.null`), which Redis's build prints as
+/// glibc's `%p` does, `userdata: (nil)`, where the engine's C library would print `userdata: 0`.
+unsafe extern "C-unwind" fn tostring(state: *mut ffi::lua_State) -> c_int {
+    // SAFETY: Lua calls it with a valid state; luaL_checkany raises Lua's own argument error.
+    unsafe {
+        ffi::luaL_checkany(state, 1);
+        if ffi::luaL_callmeta(state, 1, c"__tostring".as_ptr()) != 0 {
+            return 1;
+        }
+        match ffi::lua_type(state, 1) {
+            ffi::LUA_TNUMBER | ffi::LUA_TSTRING => {
+                ffi::lua_pushvalue(state, 1);
+                ffi::lua_tolstring(state, -1, std::ptr::null_mut());
+            }
+            ffi::LUA_TBOOLEAN => {
+                ffi::lua_pushstring(state, if ffi::lua_toboolean(state, 1) != 0 { c"true".as_ptr() } else { c"false".as_ptr() });
+            }
+            ffi::LUA_TNIL => {
+                ffi::lua_pushstring(state, c"nil".as_ptr());
+            }
+            _ if ffi::lua_topointer(state, 1).is_null() => {
+                ffi::lua_pushfstring(state, c"%s: (nil)".as_ptr(), ffi::luaL_typename(state, 1));
+            }
+            _ => {
+                ffi::lua_pushfstring(state, c"%s: %p".as_ptr(), ffi::luaL_typename(state, 1), ffi::lua_topointer(state, 1));
+            }
+        }
+        1
+    }
 }
 
 /// `7.4.0` as Redis's REDIS_VERSION_NUM writes it: 0x070400.

@@ -160,11 +160,4 @@ local function library_environment()
   return setmetatable({}, meta), registered, loaded
 end
 
--- A function bound to its keys and arguments: what FCALL's coroutine runs.
-local function bind(callback, keys, args)
-  return function()
-    return callback(keys, args)
-  end
-end
-
-return {library_environment = library_environment, bind = bind}
+return {library_environment = library_environment}

@@ -7,7 +7,7 @@ use super::compile_error;
 use super::environment::Environment;
 use super::library_header::{Header, read_header, valid_name};
 use super::rand48::Rand48;
-use mlua::{Function, Table, Thread, Value, thread::ThreadStatus};
+use mlua::{Function, RegistryKey, Table, Thread, Value};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -35,7 +35,8 @@ pub struct LibraryFunction {
     pub name: String,
     pub description: Option<Vec<u8>>,
     pub flags: u8,
-    pub callback: Function,
+    /// The callback, in the interpreter's registry (FCALL finds it by the entry's number).
+    key: RegistryKey,
 }
 
 /// A loaded library: its code as it was given, and its functions in the order it registered them.
@@ -134,15 +135,14 @@ struct State {
     environment: Environment,
     /// functions.lua's `library_environment`: a new library's globals.
     library_environment: Function,
-    /// functions.lua's `bind`: a function with its keys and arguments, for a coroutine.
-    bind: Function,
     /// The coroutine functions run in, reused while each ends normally.
     thread: Option<Thread>,
 }
 
 /// A function FCALL found.
 pub struct Found {
-    pub callback: Function,
+    /// The callback, by its reference in the interpreter's registry.
+    reference: std::ffi::c_int,
     pub name: String,
     pub flags: u8,
 }
@@ -230,7 +230,7 @@ impl Functions {
         let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
         let library = self.libraries.by_name.get(self.libraries.owners.get(&lower)?)?;
         let function = library.functions.iter().find(|f| f.name.eq_ignore_ascii_case(&lower))?;
-        Some(Found { callback: function.callback.clone(), name: function.name.clone(), flags: function.flags })
+        Some(Found { reference: function.key.id(), name: function.name.clone(), flags: function.flags })
     }
 
     /// The functions' interpreter, while a library is loaded.
@@ -238,21 +238,19 @@ impl Functions {
         self.state.as_ref().map(|state| &state.environment)
     }
 
-    /// A coroutine that runs `callback` with the keys and arguments tables of an FCALL: the last
-    /// one again when it ended normally.
-    pub fn thread_for(&mut self, callback: &Function, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<Thread> {
+    /// A coroutine readied to run `function` with the keys and arguments tables of an FCALL:
+    /// the last one again when it ended normally.
+    pub fn thread_for(&mut self, function: &Found, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<Thread> {
         let state = self.state.as_mut().ok_or_else(|| mlua::Error::runtime("no function is loaded"))?;
-        let lua = &state.environment.lua;
-        let (keys, argv) = super::calls::keys_and_argv(lua, keys, argv)?;
-        let bound: Function = state.bind.call((callback, keys, argv))?;
-        if let Some(thread) = &state.thread
-            && thread.status() == ThreadStatus::Finished
-        {
-            thread.reset(bound)?;
-            return Ok(thread.clone());
-        }
-        let thread = lua.create_thread(bound)?;
-        state.thread = Some(thread.clone());
+        let thread = match &state.thread {
+            Some(thread) if super::resume::reusable(thread) => thread.clone(),
+            _ => {
+                let thread = state.environment.hot.new_thread(&state.environment.lua)?;
+                state.thread = Some(thread.clone());
+                thread
+            }
+        };
+        super::resume::ready_fcall(&state.environment.hot, &thread, function.reference, keys, argv)?;
         Ok(thread)
     }
 
@@ -299,7 +297,7 @@ impl State {
         let environment = Environment::new(generator)?;
         environment.lua.set_memory_limit(super::MEMORY_LIMIT)?;
         let api: Table = environment.lua.load(LOAD_ENVIRONMENT).set_name("=functions").call(())?;
-        Ok(State { library_environment: api.get("library_environment")?, bind: api.get("bind")?, thread: None, environment })
+        Ok(State { library_environment: api.get("library_environment")?, thread: None, environment })
     }
 
     /// Compiles a library and runs its top-level code, which registers its functions.
@@ -308,15 +306,16 @@ impl State {
         let (globals, registered, loaded): (Table, Table, Function) = self.library_environment.call(()).map_err(internal)?;
         let chunk = self.environment.lua.load(&code[header.code_starts_at..]).set_name("@user_function").set_environment(globals);
         let chunk = chunk.into_function().map_err(|e| format!("ERR Error compiling function: {}", compile_error(&e)))?;
-        // Run to its end in a coroutine of its own: with no slice hook, nothing suspends it.
+        // Run in a coroutine of its own, to its end or its time limit: no slice hook suspends it.
         let thread = self.environment.lua.create_thread(chunk).map_err(internal)?;
+        super::slices::limit_load(&thread);
         let outcome = self.environment.step.call::<(u8, Value)>(thread);
         loaded.call::<()>(()).map_err(internal)?;
         match outcome.map_err(internal)? {
             (0, _) => {}
             (_, error) => return Err(format!("ERR Error registering functions: {}", error_text(&error))),
         }
-        let functions = registered_functions(&registered).map_err(internal)?;
+        let functions = registered_functions(&self.environment.lua, &registered).map_err(internal)?;
         if functions.is_empty() {
             return Err("ERR No functions registered".into());
         }
@@ -325,17 +324,18 @@ impl State {
 }
 
 /// The functions functions.lua recorded for a library, in order.
-fn registered_functions(registered: &Table) -> mlua::Result<Vec<LibraryFunction>> {
+fn registered_functions(lua: &mlua::Lua, registered: &Table) -> mlua::Result<Vec<LibraryFunction>> {
     registered
         .sequence_values::<Table>()
         .map(|entry| {
             let entry = entry?;
             let description: Option<mlua::LuaString> = entry.get("description")?;
+            let callback: Function = entry.get("callback")?;
             Ok(LibraryFunction {
                 name: entry.get("name")?,
                 description: description.map(|d| d.as_bytes().to_vec()),
                 flags: entry.get("flags")?,
-                callback: entry.get("callback")?,
+                key: lua.create_registry_value(callback)?,
             })
         })
         .collect()

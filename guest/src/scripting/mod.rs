@@ -11,13 +11,15 @@ mod libraries;
 mod library_header;
 mod lzf;
 mod rand48;
+mod resume;
 mod slices;
 
 use rand48::Rand48;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-pub use calls::{CommandRunner, script_resp3, set_keys_and_argv, set_script_resp3, with_runner};
+pub use calls::{CommandRunner, script_resp3, set_script_resp3, with_runner};
+pub use resume::{Resumed, outcome, resume};
 pub use convert::write_reply;
 pub use environment::{Environment, sha1_hex};
 pub use function_dump::{decode as decode_function_dump, encode as encode_function_dump};
@@ -27,7 +29,7 @@ pub use slices::{arm, disarm, take_suspended};
 use crate::session::Session;
 use crate::time::Now;
 use foldhash::fast::FixedState;
-use mlua::{Function, Thread, thread::ThreadStatus};
+use mlua::{RegistryKey, Thread};
 use std::collections::HashMap;
 
 /// The most memory the interpreter may hold, scripts' data included. Redis sets no such bound; in
@@ -36,10 +38,10 @@ use std::collections::HashMap;
 pub const MEMORY_LIMIT: usize = 256 * 1024 * 1024;
 
 /// A compiled script and its name.
-#[derive(Clone)]
 pub struct Script {
     pub sha: String,
-    pub function: Function,
+    /// The script's function, by its reference in the interpreter's registry.
+    reference: std::ffi::c_int,
 }
 
 pub struct Scripts {
@@ -63,8 +65,9 @@ impl Default for Scripts {
 
 struct State {
     environment: Environment,
-    /// Compiled scripts by lower-case SHA-1 (a fixed hasher: the names are hashes already).
-    cache: HashMap<String, Function, FixedState>,
+    /// Compiled scripts, in the interpreter's registry, by lower-case SHA-1 (a fixed hasher: the
+    /// names are hashes already).
+    cache: HashMap<String, RegistryKey, FixedState>,
     /// Bytes of the cached scripts' bodies and names (INFO's `used_memory_scripts_eval`).
     cached_bytes: usize,
     /// The coroutine scripts run in, reused while each ends normally.
@@ -153,21 +156,23 @@ impl Scripts {
     pub fn load(&mut self, body: &[u8]) -> Result<Script, String> {
         let sha = sha1_hex(body);
         let state = self.state()?;
-        if let Some(function) = state.cache.get(&sha) {
-            return Ok(Script { sha, function: function.clone() });
+        if let Some(key) = state.cache.get(&sha) {
+            return Ok(Script { sha, reference: key.id() });
         }
         let compiled = state.environment.lua.load(body).set_name("@user_script").into_function();
         let function = compiled.map_err(|e| format!("ERR Error compiling script (new function): {}", compile_error(&e)))?;
+        let key = state.environment.lua.create_registry_value(function).map_err(|e| format!("ERR {e}"))?;
+        let reference = key.id();
         state.cached_bytes += body.len() + sha.len();
-        state.cache.insert(sha.clone(), function.clone());
-        Ok(Script { sha, function })
+        state.cache.insert(sha.clone(), key);
+        Ok(Script { sha, reference })
     }
 
     /// The cached script named `sha` (in any letter case), for EVALSHA.
     pub fn find(&mut self, sha: &[u8]) -> Option<Script> {
-        let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
-        let function = self.state.as_ref()?.cache.get(&sha)?.clone();
-        Some(Script { sha, function })
+        let sha = std::str::from_utf8(sha).ok()?.to_ascii_lowercase();
+        let reference = self.state.as_ref()?.cache.get(&sha)?.id();
+        Some(Script { sha, reference })
     }
 
     /// Whether a script named `sha` is cached (SCRIPT EXISTS).
@@ -176,17 +181,19 @@ impl Scripts {
         self.state.as_ref().is_some_and(|state| state.cache.contains_key(&sha))
     }
 
-    /// A coroutine to run `function` in: the last one again when it ended normally.
-    pub fn thread_for(&mut self, function: &Function) -> mlua::Result<Thread> {
+    /// A coroutine readied to run `script` with the globals KEYS and ARGV set to `keys` and
+    /// `argv`: the last one again when it ended normally.
+    pub fn thread_for(&mut self, script: &Script, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<Thread> {
         let state = self.state().map_err(mlua::Error::runtime)?;
-        if let Some(thread) = &state.thread
-            && thread.status() == ThreadStatus::Finished
-        {
-            thread.reset(function.clone())?;
-            return Ok(thread.clone());
-        }
-        let thread = state.environment.lua.create_thread(function.clone())?;
-        state.thread = Some(thread.clone());
+        let thread = match &state.thread {
+            Some(thread) if resume::reusable(thread) => thread.clone(),
+            _ => {
+                let thread = state.environment.hot.new_thread(&state.environment.lua)?;
+                state.thread = Some(thread.clone());
+                thread
+            }
+        };
+        resume::ready_eval(&state.environment.hot, &thread, script.reference, keys, argv)?;
         Ok(thread)
     }
 

@@ -42,6 +42,41 @@ pub fn disarm(thread: &Thread) {
     unsafe { ffi::lua_sethook(thread.state(), None, 0, 0) };
 }
 
+/// How long a library's top-level code may run in FUNCTION LOAD (or RESTORE), as in Redis.
+pub const LOAD_TIMEOUT_NS: u64 = 500_000_000;
+
+/// Lua instructions between two looks at the clock while a library loads (Redis's figure).
+const LOAD_CHECK_INSTRUCTIONS: c_int = 100_000;
+
+thread_local! {
+    /// When the library loading now started, on the commands' clock (`stopwatch`).
+    static LOAD_STARTED: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Limits the library code about to run in `thread` to [`LOAD_TIMEOUT_NS`]: past it, the code
+/// fails with Redis's `FUNCTION LOAD timeout`. A library loads within one engine call, so the
+/// limit is measured on the clock that times commands, which unit tests drive.
+pub fn limit_load(thread: &Thread) {
+    LOAD_STARTED.with(|started| started.set(crate::stopwatch::now_ns()));
+    // SAFETY: `thread` is a live thread of this Lua state; lua_sethook only stores the hook.
+    unsafe { ffi::lua_sethook(thread.state(), Some(load_hook), ffi::LUA_MASKCOUNT, LOAD_CHECK_INSTRUCTIONS) };
+}
+
+unsafe extern "C-unwind" fn load_hook(state: *mut ffi::lua_State, _: *mut ffi::lua_Debug) {
+    let started = LOAD_STARTED.with(Cell::get);
+    if crate::stopwatch::now_ns().saturating_sub(started) <= LOAD_TIMEOUT_NS {
+        return;
+    }
+    // SAFETY: raising an error from a hook unwinds to the resume that runs the library's code;
+    // this frame holds nothing to drop. The hook then fires on every instruction, so nothing
+    // the code does after catching the error gets further.
+    unsafe {
+        ffi::lua_sethook(state, Some(load_hook), ffi::LUA_MASKCOUNT, 1);
+        ffi::lua_pushstring(state, c"FUNCTION LOAD timeout".as_ptr());
+        ffi::lua_error(state);
+    }
+}
+
 /// Whether the last step of a script ended because its slice was used up (and clears the mark).
 pub fn take_suspended() -> bool {
     SUSPENDED.with(|suspended| suspended.replace(false))
