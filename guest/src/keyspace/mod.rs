@@ -580,7 +580,7 @@ impl Keyspace {
     /// Every live key, in table order (KEYS).
     pub fn keys(&self, db: usize, now: u64) -> impl Iterator<Item = &Key> {
         let db = &self.dbs[db];
-        db.entries.iter().filter(move |(_, e)| !db.expiry_of(e).is_some_and(|at| at <= now)).map(|(k, _)| k)
+        db.entries.iter().filter(move |(_, e)| db.expiry_of(e).is_none_or(|at| at > now)).map(|(k, _)| k)
     }
 
     /// Active expiry: samples keys that have a TTL and removes the expired ones, repeating while
