@@ -224,27 +224,48 @@ fn in_process_section(binaries: &Binaries, rounds: usize, quick: bool) -> Result
 }
 
 fn memory_section(binaries: &Binaries, quick: bool) -> Result<String> {
-    let keys = if quick { 100_000 } else { 1_000_000 };
+    let scale = if quick { 10 } else { 1 };
     let connections = if quick { 1_000 } else { 10_000 };
-    let mut out = format!("\n### Memory\n\n{keys} keys with 64-byte values, loaded over one pipelined connection.\n\n");
-    writeln!(out, "| server | allocator | bytes/key (used_memory) | bytes/key (RSS) | idle RSS | RSS with {connections} idle connections |\n|---|---|---:|---:|---:|---:|")?;
-    let mut per_key = Vec::new();
+    let shapes = [
+        memory::Shape { keys: 1_000_000 / scale, value_size: 64, ttl: false },
+        memory::Shape { keys: 1_000_000 / scale, value_size: 64, ttl: true },
+        memory::Shape { keys: 10_000_000 / scale, value_size: 8, ttl: false },
+    ];
+    let mut out = String::from("\n### Memory\n\nKeys `key:NNNNNNNNNNNN` (16 bytes) loaded over one pipelined connection (10,000 SETs per batch) into a fresh server; bytes per key as the growth of `used_memory` and of RSS over the empty server. Meanwhile another connection sends PINGs one after another: the worst round trip is the longest any client waited while the keyspace grew.\n\n");
+    writeln!(out, "| keys | server | allocator | bytes/key (used_memory) | bytes/key (RSS) | worst PING during the load | load time |\n|---|---|---|---:|---:|---:|---:|")?;
+    let mut ratios = String::new();
+    for shape in shapes {
+        let mut per_key = Vec::new();
+        for kind in binaries.kinds() {
+            let server = Server::start(kind, binaries, &[])?;
+            let allocator = server.info_text("mem_allocator")?;
+            let cost = memory::bytes_per_key(&server, shape)?;
+            per_key.push((kind, cost));
+            writeln!(
+                out,
+                "| {} | {} | {allocator} | {:.1} | {:.1} | {:.1} ms | {:.1} s |",
+                shape.describe(),
+                kind.name(),
+                cost.used_memory_per_key,
+                cost.rss_per_key,
+                cost.worst_ping_ms,
+                cost.load_seconds
+            )?;
+        }
+        let (_, ours) = per_key[0];
+        for (peer, theirs) in &per_key[1..] {
+            let (used, rss) = (ours.used_memory_per_key / theirs.used_memory_per_key, ours.rss_per_key / theirs.rss_per_key);
+            writeln!(ratios, "- {}: cachet/{} bytes per key **{used:.2}** (used_memory), **{rss:.2}** (RSS).", shape.describe(), peer.name())?;
+        }
+    }
+    out.push('\n');
+    out.push_str(&ratios);
+    writeln!(out, "\n| server | idle RSS | RSS with {connections} idle connections |\n|---|---:|---:|")?;
     for kind in binaries.kinds() {
         let server = Server::start(kind, binaries, &[])?;
         let (idle, connected) = memory::idle_connections(&server, connections)?;
-        drop(server);
-        let server = Server::start(kind, binaries, &[])?;
-        let allocator = server.info_text("mem_allocator")?;
-        let cost = memory::bytes_per_key(&server, keys, 64)?;
-        per_key.push((kind, cost));
         let mib = |bytes: u64| bytes as f64 / 1048576.0;
-        let (used, rss) = (cost.used_memory_per_key, cost.rss_per_key);
-        writeln!(out, "| {} | {allocator} | {used:.1} | {rss:.1} | {:.1} MiB | {:.1} MiB |", kind.name(), mib(idle), mib(connected))?;
-    }
-    let (_, ours) = per_key[0];
-    for (peer, theirs) in &per_key[1..] {
-        let (used, rss) = (ours.used_memory_per_key / theirs.used_memory_per_key, ours.rss_per_key / theirs.rss_per_key);
-        writeln!(out, "\ncachet/{} bytes per key: **{used:.2}** (used_memory), **{rss:.2}** (RSS).", peer.name())?;
+        writeln!(out, "| {} | {:.1} MiB | {:.1} MiB |", kind.name(), mib(idle), mib(connected))?;
     }
     Ok(out)
 }

@@ -90,7 +90,7 @@ fn set_expiry(ctx: &mut Ctx, args: &[&[u8]], kind: Deadline, command: &str) {
         return;
     };
     let (db, key) = (ctx.db(), args[1]);
-    let Some(current) = ctx.keyspace.lookup(db, key, now as u64).map(|e| e.expires_at()) else {
+    let Some(current) = ctx.keyspace.lookup_expiry(db, key, now as u64) else {
         ctx.reply.integer(0);
         return;
     };
@@ -134,9 +134,9 @@ fn parse_conditions(ctx: &mut Ctx, options: &[&[u8]]) -> Option<Conditions> {
 /// The key's expiry: `Err(-2)` when it does not exist, `Err(-1)` when it has none.
 fn deadline_of(ctx: &mut Ctx, key: &[u8]) -> Result<u64, i64> {
     let (db, now) = (ctx.db(), ctx.now_ms());
-    match ctx.keyspace.lookup(db, key, now) {
+    match ctx.keyspace.lookup_expiry(db, key, now) {
         None => Err(-2),
-        Some(entry) => entry.expires_at().ok_or(-1),
+        Some(expires_at) => expires_at.ok_or(-1),
     }
 }
 

@@ -259,7 +259,7 @@ fn copy(ctx: &mut Ctx, args: &[&[u8]]) {
         ctx.reply.error("ERR source and destination objects are the same");
         return;
     }
-    let Some(entry) = ctx.keyspace.lookup(db, from, now).cloned() else {
+    let Some(entry) = ctx.keyspace.lookup_copy(db, from, now) else {
         // The source is read as a read command reads: a missing one is a miss.
         ctx.notify(notify::KEY_MISS, "keymiss", from);
         ctx.reply.integer(0);

@@ -50,7 +50,9 @@ fn usage(ctx: &mut Ctx, args: &[&[u8]]) {
         return ctx.reply.null();
     };
     let index_slot = 2 * std::mem::size_of::<u32>();
-    let bytes = std::mem::size_of::<Entry>() + index_slot + Key::heap_size_of(key) + entry.value.memory_usage(samples);
+    // A key with a TTL has its deadline (three words) in the database's list of them.
+    let deadline = if entry.has_ttl() { 3 * std::mem::size_of::<u32>() } else { 0 };
+    let bytes = std::mem::size_of::<(Key, Entry)>() + index_slot + deadline + Key::heap_size_of(key) + entry.value.memory_usage(samples);
     ctx.reply.integer(i64::try_from(bytes).unwrap_or(i64::MAX));
 }
 

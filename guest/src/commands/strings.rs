@@ -299,7 +299,7 @@ fn getex(ctx: &mut Ctx, args: &[&[u8]]) {
             ctx.notify(notify::GENERIC, if at <= now { "del" } else { "expire" }, args[1]);
         }
         ExpiryChange::Persist => {
-            let had_ttl = ctx.keyspace.peek(db, args[1], now).is_some_and(|e| e.expires_at().is_some());
+            let had_ttl = ctx.keyspace.peek(db, args[1], now).is_some_and(|e| e.has_ttl());
             if had_ttl {
                 ctx.keyspace.set_expiry(db, args[1], None, now);
                 ctx.notify(notify::GENERIC, "persist", args[1]);

@@ -47,13 +47,13 @@ impl Policy {
     }
 
     /// How much a key deserves eviction under this policy: higher is evicted first.
-    pub fn score(self, entry: &Entry, now_ms: u64) -> u64 {
+    pub fn score(self, entry: &Entry, expires_at: Option<u64>, now_ms: u64) -> u64 {
         match self {
             Policy::NoEviction => 0,
             Policy::AllKeysLru | Policy::VolatileLru => entry.access.idle_seconds(now_ms),
             Policy::AllKeysLfu | Policy::VolatileLfu => 255 - u64::from(entry.access.frequency(now_ms)),
             // Sooner expiry first; keys without one never qualify under volatile-ttl.
-            Policy::VolatileTtl => u64::MAX - entry.expires_at().unwrap_or(u64::MAX),
+            Policy::VolatileTtl => u64::MAX - expires_at.unwrap_or(u64::MAX),
             Policy::AllKeysRandom | Policy::VolatileRandom => 0,
         }
     }

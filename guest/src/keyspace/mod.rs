@@ -33,36 +33,58 @@ use crate::rng::Rng;
 use smallvec::SmallVec;
 use foldhash::fast::FixedState;
 use lazy_free::LazyFree;
-use table::Table;
-use std::num::NonZeroU64;
+use table::{Chunks, Table};
 
 
-/// A stored value and when it expires.
+/// A stored value, its access history, and whether it expires.
+///
+/// The expiry time itself is not here but in the database's list of keys with a TTL (see
+/// [`Deadline`]): most keys have none, and a key that has one pays for it there. An entry read
+/// through [`Keyspace::take`] or cloned is detached from that list: its expiry travels beside it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
     pub value: Value,
-    /// Unix time in milliseconds, or `None` for a key that never expires. Private so that the
-    /// index of keys with a TTL always agrees with it: change it through the keyspace. No key
-    /// expires at time 0, so `None` costs no extra word (see [`expiry`]).
-    expires_at: Option<NonZeroU64>,
+    /// 0 for a key that never expires; else 1 + the place of its [`Deadline`] in the database's
+    /// list. Private so that the list always agrees with it: change it through the keyspace.
+    ttl: u32,
     /// Last access and access frequency, for eviction and OBJECT.
     pub access: Access,
 }
 
-// Memory per key is mostly this entry: keep it at three words on the component's 32-bit target.
+// Memory per key is mostly this entry and its key: five words in all on the component's 32-bit
+// target (the key's 20 bytes, the value's 12, the TTL's place and the access data).
 #[cfg(target_pointer_width = "32")]
-const _: () = assert!(std::mem::size_of::<Entry>() == 24);
+const _: () = assert!(std::mem::size_of::<(Key, Entry)>() == 40);
 
 impl Entry {
-    pub fn expires_at(&self) -> Option<u64> {
-        self.expires_at.map(NonZeroU64::get)
+    /// Whether the key has a time to live.
+    pub fn has_ttl(&self) -> bool {
+        self.ttl != 0
     }
 }
 
-/// An expiry time as an entry stores it. Time 0 is long past, so a key given it expires at the
-/// first millisecond instead: just as expired, and `None` stays free to mean "never".
-fn expiry(at: Option<u64>) -> Option<NonZeroU64> {
-    at.map(|at| NonZeroU64::new(at).unwrap_or(NonZeroU64::MIN))
+/// A key's expiry, in the list of a database's keys that have one: the Unix time in milliseconds
+/// and the position of the key's entry. Three 4-byte words (12 bytes, where a `u64` field would
+/// pad it to 16): active expiry samples this list, and volatile eviction picks from it.
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    at: [u32; 2],
+    position: u32,
+}
+
+impl Deadline {
+    fn new(at: u64, position: usize) -> Self {
+        // Linear memory is 32-bit: positions fit in a u32.
+        Deadline { at: [at as u32, (at >> 32) as u32], position: position as u32 }
+    }
+
+    fn at(&self) -> u64 {
+        u64::from(self.at[0]) | (u64::from(self.at[1]) << 32)
+    }
+
+    fn position(&self) -> usize {
+        self.position as usize
+    }
 }
 
 /// Counters INFO reports.
@@ -80,8 +102,9 @@ pub struct KeyspaceStats {
 
 struct Db {
     entries: Table<Entry>,
-    /// Keys that have an expiry, so the active cycle samples only those.
-    volatile: Table<()>,
+    /// Keys that have an expiry and when, so the active cycle samples only those; in no order
+    /// (an entry's `ttl` says where its own is).
+    volatile: Chunks<Deadline>,
     /// Hashes that may have fields with a TTL, so active field expiry visits only those.
     field_ttls: Table<()>,
 }
@@ -90,7 +113,7 @@ impl Db {
     fn new(seed: u64) -> Self {
         Db {
             entries: Table::with_hasher(FixedState::with_seed(seed)),
-            volatile: Table::with_hasher(FixedState::with_seed(seed.rotate_left(17))),
+            volatile: Chunks::default(),
             field_ttls: Table::with_hasher(FixedState::with_seed(seed.rotate_left(41))),
         }
     }
@@ -99,8 +122,69 @@ impl Db {
     /// is handed back, so a big one is freed lazily in turn.
     fn into_pieces(self) -> Box<dyn Iterator<Item = Option<Value>>> {
         let values = self.entries.into_entries().map(|(_, entry)| Some(entry.value));
-        let indexes = self.volatile.into_entries().chain(self.field_ttls.into_entries()).map(|_| None);
+        let indexes = self.volatile.into_items().map(|_| None).chain(self.field_ttls.into_entries().map(|_| None));
         Box::new(values.chain(indexes))
+    }
+
+    /// The expiry of the entry at `position`, if it has one.
+    fn expiry_at(&self, position: usize) -> Option<u64> {
+        self.expiry_of(self.entries.value_at(position))
+    }
+
+    /// The expiry of an entry stored in this database.
+    fn expiry_of(&self, entry: &Entry) -> Option<u64> {
+        let ttl = entry.ttl.checked_sub(1)?;
+        self.volatile.get(ttl as usize).map(Deadline::at)
+    }
+
+    /// Gives the entry at `position` the expiry `expires_at` (or none), keeping the list of keys
+    /// with a TTL in step.
+    fn set_expiry_at(&mut self, position: usize, expires_at: Option<u64>) {
+        let ttl = self.entries.value_at(position).ttl;
+        match (ttl.checked_sub(1), expires_at) {
+            (Some(place), Some(at)) => self.volatile.at_mut(place as usize).at = Deadline::new(at, position).at,
+            (None, Some(at)) => {
+                self.volatile.push(Deadline::new(at, position));
+                self.entries.value_at_mut(position).ttl = self.volatile.len() as u32;
+            }
+            (Some(place), None) => {
+                self.entries.value_at_mut(position).ttl = 0;
+                self.drop_deadline(place as usize);
+            }
+            (None, None) => {}
+        }
+    }
+
+    /// Removes the deadline at `place` from the list, telling the entry whose deadline moves into
+    /// its place where it is now.
+    fn drop_deadline(&mut self, place: usize) {
+        self.volatile.swap_remove(place);
+        if let Some(moved) = self.volatile.get(place) {
+            let position = moved.position();
+            self.entries.value_at_mut(position).ttl = place as u32 + 1;
+        }
+    }
+
+    /// Removes the key's entry, its deadline and its name in the index of hashes with field
+    /// TTLs; returns the entry (detached: `ttl` 0) and its expiry.
+    fn remove(&mut self, key: &[u8]) -> Option<(Entry, Option<u64>)> {
+        let (at, _, mut entry) = self.entries.swap_remove_at(key)?;
+        // The entry that was last now sits where the removed one was: its deadline must say so.
+        if at < self.entries.len() {
+            let moved = self.entries.value_at(at).ttl;
+            if let Some(place) = moved.checked_sub(1) {
+                self.volatile.at_mut(place as usize).position = at as u32;
+            }
+        }
+        let expires_at = self.expiry_of(&entry);
+        if let Some(place) = entry.ttl.checked_sub(1) {
+            entry.ttl = 0;
+            self.drop_deadline(place as usize);
+        }
+        if entry.value.as_hash().is_some() {
+            self.field_ttls.swap_remove(key);
+        }
+        Some((entry, expires_at))
     }
 }
 
@@ -303,10 +387,10 @@ impl Keyspace {
             self.events.note(notify::NEW, "new", db, key);
             let access = Access::new(now);
             let db = &mut self.dbs[db];
+            db.entries.insert_new(key.into(), Entry { value, ttl: 0, access });
             if expires_at.is_some() {
-                db.volatile.insert(key.into(), ());
+                db.set_expiry_at(db.entries.len() - 1, expires_at);
             }
-            db.entries.insert_new(key.into(), Entry { value, expires_at: expiry(expires_at), access });
             return;
         };
         let old = std::mem::replace(&mut self.dbs[db].entries.value_at_mut(at).value, value);
@@ -314,16 +398,9 @@ impl Keyspace {
         self.replace_expiry(db, key, at, expires_at);
     }
 
-    /// Gives the key at `at` a new expiry, keeping the index of keys with a TTL in step.
-    fn replace_expiry(&mut self, db: usize, key: &[u8], at: usize, expires_at: Option<u64>) {
-        let db = &mut self.dbs[db];
-        let entry = db.entries.value_at_mut(at);
-        if entry.expires_at.is_some() && expires_at.is_none() {
-            db.volatile.swap_remove(key);
-        } else if entry.expires_at.is_none() && expires_at.is_some() {
-            db.volatile.insert(key.into(), ());
-        }
-        entry.expires_at = expiry(expires_at);
+    /// Gives the key at `at` a new expiry, keeping the list of keys with a TTL in step.
+    fn replace_expiry(&mut self, db: usize, _key: &[u8], at: usize, expires_at: Option<u64>) {
+        self.dbs[db].set_expiry_at(at, expires_at);
     }
 
     /// Stores `value`, keeping the TTL the key had (KEEPTTL, APPEND, INCR...).
@@ -352,24 +429,31 @@ impl Keyspace {
             return true;
         }
         let db = &mut self.dbs[db];
-        let Some(entry) = db.entries.get_mut(key) else { return false };
-        match (entry.expires_at, expires_at) {
-            (Some(_), None) => {
-                db.volatile.swap_remove(key);
-            }
-            (None, Some(_)) => {
-                db.volatile.insert(key.into(), ());
-            }
-            _ => {}
-        }
-        entry.expires_at = expiry(expires_at);
+        let Some(at) = db.entries.position(key) else { return false };
+        db.set_expiry_at(at, expires_at);
         true
+    }
+
+    /// The key's expiry (`Some(None)` for a key without one), looked up as [`Keyspace::lookup`]
+    /// does; `None` when the key does not exist.
+    pub fn lookup_expiry(&mut self, db: usize, key: &[u8], now: u64) -> Option<Option<u64>> {
+        let at = self.live_position(db, key, now)?;
+        self.touch(db, at, now);
+        Some(self.dbs[db].expiry_at(at))
+    }
+
+    /// A copy of the key's entry and its expiry, looked up as [`Keyspace::lookup`] does (COPY).
+    pub fn lookup_copy(&mut self, db: usize, key: &[u8], now: u64) -> Option<(Entry, Option<u64>)> {
+        let at = self.live_position(db, key, now)?;
+        let mut entry = self.touch(db, at, now).clone();
+        entry.ttl = 0;
+        Some((entry, self.dbs[db].expiry_at(at)))
     }
 
     /// Removes the key, expired or not, and frees its value (lazily when big). Returns whether
     /// the key was there.
     pub fn remove(&mut self, db: usize, key: &[u8]) -> bool {
-        let Some(entry) = self.detach(db, key) else { return false };
+        let Some((entry, _)) = self.detach(db, key) else { return false };
         self.lazy.dispose(entry.value);
         true
     }
@@ -379,29 +463,21 @@ impl Keyspace {
         self.live(db, key, now) && self.remove(db, key)
     }
 
-    /// Removes the key and hands its entry to the caller, which keeps or frees it.
-    fn detach(&mut self, db: usize, key: &[u8]) -> Option<Entry> {
-        let entries = &mut self.dbs[db];
-        let (_, entry) = entries.entries.swap_remove(key)?;
-        if entry.expires_at.is_some() {
-            entries.volatile.swap_remove(key);
-        }
-        if entry.value.as_hash().is_some() {
-            entries.field_ttls.swap_remove(key);
-        }
+    /// Removes the key and hands its entry and expiry to the caller, which keeps or frees them.
+    fn detach(&mut self, db: usize, key: &[u8]) -> Option<(Entry, Option<u64>)> {
+        let detached = self.dbs[db].remove(key)?;
         self.note_modified(db, key);
-        Some(entry)
+        Some(detached)
     }
 
-    /// Removes a live key and returns it (GETDEL, RENAME, MOVE).
-    pub fn take(&mut self, db: usize, key: &[u8], now: u64) -> Option<Entry> {
+    /// Removes a live key and returns it with its expiry (GETDEL, RENAME, MOVE).
+    pub fn take(&mut self, db: usize, key: &[u8], now: u64) -> Option<(Entry, Option<u64>)> {
         if self.live(db, key, now) { self.detach(db, key) } else { None }
     }
 
     /// Puts back an entry taken with [`Keyspace::take`], with its expiry and access history.
-    pub fn put(&mut self, db: usize, key: &[u8], entry: Entry) {
+    pub fn put(&mut self, db: usize, key: &[u8], (entry, expires_at): (Entry, Option<u64>)) {
         let access = entry.access;
-        let expires_at = entry.expires_at();
         let at = self.dbs[db].entries.position(key);
         // The access time is overwritten with the entry's own just below.
         self.store_at(db, key, at, entry.value, expires_at, 0);
@@ -475,8 +551,9 @@ impl Keyspace {
                 return None;
             }
             let index = rng.below(len as u64) as usize;
-            let (key, entry) = self.dbs[db].entries.get_index(index)?;
-            if !entry.expires_at().is_some_and(|at| at <= now) {
+            let due = self.dbs[db].expiry_at(index).is_some_and(|at| at <= now);
+            let (key, _) = self.dbs[db].entries.get_index(index)?;
+            if !due {
                 return Some(key.clone());
             }
             let key = key.clone();
@@ -490,11 +567,11 @@ impl Keyspace {
     /// skipped, not removed: removing now would move unvisited keys behind the cursor; they go
     /// when they are next looked up or sampled.
     pub fn scan(&mut self, db: usize, cursor: u64, count: usize, now: u64) -> (u64, Vec<Key>) {
-        let entries = &self.dbs[db].entries;
-        let (next, positions) = table::scan_back(entries.len(), cursor, count);
+        let db = &self.dbs[db];
+        let (next, positions) = table::scan_back(db.entries.len(), cursor, count);
         let keys = positions
-            .filter_map(|at| entries.get_index(at))
-            .filter(|(_, entry)| entry.expires_at().is_none_or(|at| at > now))
+            .filter_map(|at| db.entries.get_index(at))
+            .filter(|(_, entry)| db.expiry_of(entry).is_none_or(|at| at > now))
             .map(|(key, _)| key.clone())
             .collect();
         (next, keys)
@@ -502,11 +579,8 @@ impl Keyspace {
 
     /// Every live key, in table order (KEYS).
     pub fn keys(&self, db: usize, now: u64) -> impl Iterator<Item = &Key> {
-        self.dbs[db]
-            .entries
-            .iter()
-            .filter(move |(_, e)| !e.expires_at().is_some_and(|at| at <= now))
-            .map(|(k, _)| k)
+        let db = &self.dbs[db];
+        db.entries.iter().filter(move |(_, e)| db.expiry_of(e).is_none_or(|at| at > now)).map(|(k, _)| k)
     }
 
     /// Active expiry: samples keys that have a TTL and removes the expired ones, repeating while
@@ -528,12 +602,14 @@ impl Keyspace {
                         break;
                     }
                     let index = rng.below(len as u64) as usize;
-                    let Some(key) = self.dbs[db].volatile.get_index(index).map(|(key, _)| key.clone()) else { break };
+                    let Some(deadline) = self.dbs[db].volatile.get(index).copied() else { break };
                     report.sampled += 1;
-                    let due = self.dbs[db].entries.get(&key).and_then(|e| e.expires_at()).is_some_and(|at| at <= now);
-                    if due {
-                        self.expire(db, &key);
-                        expired_here += 1;
+                    if deadline.at() <= now {
+                        let key = self.dbs[db].entries.get_index(deadline.position()).map(|(key, _)| key.clone());
+                        if let Some(key) = key {
+                            self.expire(db, &key);
+                            expired_here += 1;
+                        }
                     }
                 }
                 report.expired += expired_here;
@@ -558,14 +634,15 @@ impl Keyspace {
             // A small pool is examined whole; a large one by random samples.
             for n in 0..samples.min(pool) {
                 let index = if pool <= samples { n } else { rng.below(pool as u64) as usize };
-                let key = if policy.volatile_only() {
-                    self.dbs[db].volatile.get_index(index).map(|(key, _)| key.clone())
+                let position = if policy.volatile_only() {
+                    let Some(deadline) = self.dbs[db].volatile.get(index) else { continue };
+                    deadline.position()
                 } else {
-                    self.dbs[db].entries.get_index(index).map(|(k, _)| k.clone())
+                    index
                 };
-                let Some(key) = key else { continue };
-                let Some(entry) = self.dbs[db].entries.get(&key) else { continue };
-                let score = policy.score(entry, now);
+                let Some((key, entry)) = self.dbs[db].entries.get_index(position) else { continue };
+                let score = policy.score(entry, self.dbs[db].expiry_of(entry), now);
+                let key = key.clone();
                 if best.as_ref().is_none_or(|(s, _, _)| score > *s) {
                     best = Some((score, db, key));
                 }
@@ -585,9 +662,9 @@ impl Keyspace {
 
     /// Where the key's entry is, unless it is missing or expired (an expired key is removed).
     fn live_position(&mut self, db: usize, key: &[u8], now: u64) -> Option<usize> {
-        let entries = &self.dbs[db].entries;
-        let at = entries.position(key)?;
-        if entries.value_at(at).expires_at().is_some_and(|expiry| expiry <= now) {
+        let here = &self.dbs[db];
+        let at = here.entries.position(key)?;
+        if here.expiry_at(at).is_some_and(|expiry| expiry <= now) {
             self.expire(db, key);
             return None;
         }
@@ -635,7 +712,7 @@ mod tests {
         // Same length, no TTL: the TTL goes, as SET without EX drops it.
         ks.set_bytes(0, b"k", b"v2", None, 0);
         assert_eq!(ks.volatile_len(0), 0);
-        assert_eq!(ks.get(0, b"k", 10_000).map(Entry::expires_at), Some(None));
+        assert_eq!(ks.lookup_expiry(0, b"k", 10_000), Some(None));
         ks.set_bytes(0, b"k", b"v3", Some(20_000), 10_000);
         assert_eq!(ks.volatile_len(0), 1);
         assert!(ks.get(0, b"k", 20_000).is_none(), "the new TTL applies");
@@ -669,9 +746,9 @@ mod tests {
         let mut ks = Keyspace::new(1, 1);
         ks.set(0, b"k", text("a"), Some(5_000), 0);
         ks.set_keep_ttl(0, b"k", text("b"), 0);
-        assert_eq!(ks.get(0, b"k", 0).unwrap().expires_at(), Some(5_000));
+        assert_eq!(ks.lookup_expiry(0, b"k", 0), Some(Some(5_000)));
         ks.set(0, b"k", text("c"), None, 0);
-        assert_eq!(ks.get(0, b"k", 0).unwrap().expires_at(), None);
+        assert_eq!(ks.lookup_expiry(0, b"k", 0), Some(None));
         assert_eq!(ks.volatile_len(0), 0);
     }
 
@@ -759,6 +836,78 @@ mod tests {
         assert!(!ks.evict_one(Policy::VolatileLru, 10, &mut rng, 0), "no volatile keys left");
         assert!(ks.contains(0, b"forever", 0));
         assert!(!ks.evict_one(Policy::NoEviction, 10, &mut rng, 0));
+    }
+
+    /// Every entry with a TTL names a deadline that names it back, and no other deadline exists.
+    fn assert_ttl_list_consistent(ks: &Keyspace, db: usize) {
+        let db = &ks.dbs[db];
+        let mut with_ttl = 0;
+        for position in 0..db.entries.len() {
+            let (_, entry) = db.entries.get_index(position).unwrap();
+            if let Some(place) = entry.ttl.checked_sub(1) {
+                with_ttl += 1;
+                assert_eq!(db.volatile.get(place as usize).map(Deadline::position), Some(position));
+            }
+        }
+        assert_eq!(with_ttl, db.volatile.len());
+    }
+
+    /// Keys created, given and stripped of TTLs, renamed and deleted in a mixed order, checked
+    /// against a model of key -> expiry after every step: the list of deadlines follows the
+    /// entries as they move.
+    #[test]
+    fn ttls_follow_their_keys_through_removals() {
+        let mut ks = Keyspace::new(2, 5);
+        let mut model: std::collections::HashMap<Vec<u8>, Option<u64>> = std::collections::HashMap::new();
+        let mut rng = Rng::new(11);
+        for round in 0..20_000u64 {
+            let key = format!("k{}", rng.below(3_000)).into_bytes();
+            let ttl = if rng.below(2) == 0 { None } else { Some(1_000_000 + round) };
+            match rng.below(6) {
+                0 | 1 => {
+                    ks.set(0, &key, text("v"), ttl, 0);
+                    model.insert(key, ttl);
+                }
+                2 => {
+                    let existed = ks.set_expiry(0, &key, ttl, 0);
+                    assert_eq!(existed, model.contains_key(&key));
+                    if let Some(expiry) = model.get_mut(&key) {
+                        *expiry = ttl;
+                    }
+                }
+                3 => {
+                    assert_eq!(ks.remove(0, &key), model.remove(&key).is_some());
+                }
+                4 => {
+                    // MOVE to the other database and back.
+                    if let Some(taken) = ks.take(0, &key, 0) {
+                        assert_eq!(taken.1, model[&key]);
+                        ks.put(1, &key, taken);
+                        let back = ks.take(1, &key, 0).unwrap();
+                        ks.put(0, &key, back);
+                    }
+                }
+                _ => {
+                    ks.set_bytes(0, &key, b"w", ttl, 0);
+                    model.insert(key, ttl);
+                }
+            }
+            if round % 500 == 0 {
+                assert_ttl_list_consistent(&ks, 0);
+            }
+        }
+        assert_ttl_list_consistent(&ks, 0);
+        assert_eq!(ks.len(0), model.len());
+        assert_eq!(ks.volatile_len(0), model.values().filter(|t| t.is_some()).count());
+        for (key, expiry) in &model {
+            assert_eq!(ks.lookup_expiry(0, key, 0), Some(*expiry));
+        }
+        // Active expiry at a time past every deadline removes exactly the keys with one.
+        while ks.volatile_len(0) > 0 {
+            ks.expire_cycle(&mut rng, u64::MAX / 2, 10_000);
+        }
+        assert_eq!(ks.len(0), model.values().filter(|t| t.is_none()).count());
+        assert_ttl_list_consistent(&ks, 0);
     }
 
     #[test]

@@ -79,8 +79,7 @@ impl<V> Table<V> {
 
     /// The memory of the table itself: entry chunks and index, without what entries point to.
     pub fn footprint(&self) -> usize {
-        let entries: usize = self.entries.chunks.iter().map(Vec::capacity).sum();
-        entries * std::mem::size_of::<(Key, V)>() + self.index.footprint()
+        self.entries.footprint() + self.index.footprint()
     }
 
     /// What entries own beyond the table, as MEMORY USAGE estimates it: `heap_size` of the first
@@ -116,6 +115,12 @@ impl<V> Table<V> {
 
     /// Removes the key, moving the last entry into its place (so positions stay dense).
     pub fn swap_remove(&mut self, key: &[u8]) -> Option<(Key, V)> {
+        self.swap_remove_at(key).map(|(_, key, value)| (key, value))
+    }
+
+    /// [`Table::swap_remove`], also telling where the key was: when that is still below `len()`,
+    /// the entry that was last is there now.
+    pub fn swap_remove_at(&mut self, key: &[u8]) -> Option<(usize, Key, V)> {
         let hash = self.hash(key);
         let entries = &self.entries;
         let at = self.index.remove(hash, |at| entries.at(at as usize).0.is(key))? as usize;
@@ -124,13 +129,14 @@ impl<V> Table<V> {
             let moved = self.hash(&self.entries.at(last).0);
             self.index.set_position(moved, |p| p as usize == last, at as u32);
         }
-        self.entries.swap_remove(at)
+        let (key, value) = self.entries.swap_remove(at)?;
+        Some((at, key, value))
     }
 
     /// The entries, by value, for freeing a table a piece at a time (see `lazy_free`): the index
     /// goes at once (a few large blocks), each entry only when the iterator reaches it.
     pub fn into_entries(self) -> impl Iterator<Item = (Key, V)> {
-        self.entries.chunks.into_iter().flatten()
+        self.entries.into_items()
     }
 }
 
@@ -151,7 +157,7 @@ const CHUNK: usize = 4096;
 
 /// A vector in chunks of [`CHUNK`] items. A chunk grows like a vector until it is full (copying
 /// at most one chunk), and is never moved after that.
-struct Chunks<T> {
+pub(super) struct Chunks<T> {
     chunks: Vec<Vec<T>>,
     len: usize,
 }
@@ -163,24 +169,28 @@ impl<T> Default for Chunks<T> {
 }
 
 impl<T> Chunks<T> {
-    fn len(&self) -> usize {
+    pub(super) fn len(&self) -> usize {
         self.len
     }
 
-    fn get(&self, at: usize) -> Option<&T> {
+    pub(super) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub(super) fn get(&self, at: usize) -> Option<&T> {
         self.chunks.get(at / CHUNK)?.get(at % CHUNK)
     }
 
     /// The item at a position known to exist.
-    fn at(&self, at: usize) -> &T {
+    pub(super) fn at(&self, at: usize) -> &T {
         &self.chunks[at / CHUNK][at % CHUNK]
     }
 
-    fn at_mut(&mut self, at: usize) -> &mut T {
+    pub(super) fn at_mut(&mut self, at: usize) -> &mut T {
         &mut self.chunks[at / CHUNK][at % CHUNK]
     }
 
-    fn push(&mut self, item: T) {
+    pub(super) fn push(&mut self, item: T) {
         match self.chunks.last_mut() {
             Some(chunk) if chunk.len() < CHUNK => chunk.push(item),
             _ => self.chunks.push(vec![item]),
@@ -189,7 +199,7 @@ impl<T> Chunks<T> {
     }
 
     /// Removes the item at `at`, moving the last item into its place.
-    fn swap_remove(&mut self, at: usize) -> Option<T> {
+    pub(super) fn swap_remove(&mut self, at: usize) -> Option<T> {
         if at >= self.len {
             return None;
         }
@@ -205,8 +215,18 @@ impl<T> Chunks<T> {
         Some(std::mem::replace(self.at_mut(at), last))
     }
 
-    fn iter(&self) -> impl Iterator<Item = &T> {
+    pub(super) fn iter(&self) -> impl Iterator<Item = &T> {
         self.chunks.iter().flatten()
+    }
+
+    /// The memory of its chunks.
+    pub(super) fn footprint(&self) -> usize {
+        let items: usize = self.chunks.iter().map(Vec::capacity).sum();
+        items * std::mem::size_of::<T>() + self.chunks.capacity() * std::mem::size_of::<Vec<T>>()
+    }
+
+    pub(super) fn into_items(self) -> impl Iterator<Item = T> {
+        self.chunks.into_iter().flatten()
     }
 }
 
