@@ -72,14 +72,14 @@ pub fn bytes_per_key(server: &Server, shape: Shape) -> Result<KeyCost> {
 
 /// A connection sending PINGs one after another on a thread of its own, keeping the worst round
 /// trip.
-struct Pinger {
+pub(crate) struct Pinger {
     stop: Arc<AtomicBool>,
     worst_ns: Arc<AtomicU64>,
     thread: std::thread::JoinHandle<Result<()>>,
 }
 
 impl Pinger {
-    fn start(server: &Server) -> Result<Pinger> {
+    pub(crate) fn start(server: &Server) -> Result<Pinger> {
         let mut conn = TcpStream::connect(("127.0.0.1", server.port))?;
         let stop = Arc::new(AtomicBool::new(false));
         let (worst_ns, pings) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
@@ -106,7 +106,7 @@ impl Pinger {
     }
 
     /// Stops the pings; the worst round trip since the start, in ms.
-    fn stop(self) -> Result<f64> {
+    pub(crate) fn stop(self) -> Result<f64> {
         self.stop.store(true, Ordering::Relaxed);
         self.thread.join().map_err(|_| anyhow::anyhow!("the PING thread panicked"))??;
         Ok(self.worst_ns.load(Ordering::Relaxed) as f64 / 1e6)

@@ -2,15 +2,13 @@
 //! WITHSCORES, LRANGE 0 -1) or the DEL of such a key takes, and the worst PING round trip another
 //! client sees meanwhile — how long everyone else waits behind one big command.
 
-use crate::memory::pipeline;
+use crate::memory::{Pinger, pipeline};
 use crate::servers::Server;
 use anyhow::{Context, Result};
 use cachet_guest::resp::encode_command;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// What one big command cost: its own time, and the worst PING another client saw.
 #[derive(Clone, Copy, Debug)]
@@ -50,34 +48,11 @@ pub fn load(server: &Server, elements: usize) -> Result<()> {
 
 /// Runs `command` once while another connection sends PINGs one after another.
 pub fn measure(server: &Server, command: &[&str]) -> Result<Stall> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let (worst_ns, pings) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-    let mut pinger = TcpStream::connect(("127.0.0.1", server.port))?;
-    let pinging = {
-        let (stop, worst_ns, pings) = (stop.clone(), worst_ns.clone(), pings.clone());
-        std::thread::spawn(move || -> Result<()> {
-            let mut reply = [0u8; 7];
-            while !stop.load(Ordering::Relaxed) {
-                let sent = Instant::now();
-                pinger.write_all(b"PING\r\n")?;
-                pinger.read_exact(&mut reply)?;
-                worst_ns.fetch_max(sent.elapsed().as_nanos() as u64, Ordering::Relaxed);
-                pings.fetch_add(1, Ordering::Relaxed);
-            }
-            Ok(())
-        })
-    };
-    // The pinger is under way (and its first, slower round trips are behind it) before the command.
-    while pings.load(Ordering::Relaxed) < 100 {
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    worst_ns.store(0, Ordering::Relaxed);
+    let pinger = Pinger::start(server)?;
     let started = Instant::now();
     run_to_end(server, command)?;
     let command_ms = started.elapsed().as_secs_f64() * 1e3;
-    stop.store(true, Ordering::Relaxed);
-    pinging.join().map_err(|_| anyhow::anyhow!("the PING thread panicked"))??;
-    Ok(Stall { command_ms, worst_ping_ms: worst_ns.load(Ordering::Relaxed) as f64 / 1e6 })
+    Ok(Stall { command_ms, worst_ping_ms: pinger.stop()? })
 }
 
 /// Sends `command` and a PING, and reads until the PING's reply closes the stream (no element of
