@@ -1,5 +1,6 @@
 //! ACL SETUSER's rule language on arbitrary rules: the engine must never panic, and a user it
-//! accepts must be described (ACL LIST) by rules that, given to another user, describe it the same.
+//! accepts from printable rules must be described (ACL LIST) by rules that, given to another
+//! user, describe it the same.
 
 #![no_main]
 
@@ -23,6 +24,17 @@ fn listed(engine: &mut Engine, now: Now, name: &[u8]) -> Option<Vec<u8>> {
     out.data.split(|b| *b == b'\n').find_map(|line| line.strip_prefix(prefix.as_slice()).map(|rest| rest.strip_suffix(b"\r").unwrap_or(rest).to_vec()))
 }
 
+/// The listed rules less the `sanitize-payload` flag (the whole word, not a pattern holding it).
+fn without_sanitize_flag(rules: &[u8]) -> String {
+    let words: Vec<String> = rules.split(|b| *b == b' ').filter(|w| *w != b"sanitize-payload").map(|w| String::from_utf8_lossy(w).into_owned()).collect();
+    words.join(" ")
+}
+
+/// A key or channel pattern rule (`~p`, `%R~p`, `&p`).
+fn is_pattern(word: &[u8]) -> bool {
+    matches!(word.first(), Some(b'~' | b'%' | b'&'))
+}
+
 fuzz_target!(|data: &[u8]| {
     let rules: Vec<&[u8]> = data.split(|b| *b == b' ').filter(|r| !r.is_empty()).take(32).collect();
     let now = Now { wall_ms: 1_700_000_000_000, mono_ns: 1_000_000_000 };
@@ -36,9 +48,19 @@ fuzz_target!(|data: &[u8]| {
         assert!(out.data.starts_with(b"-ERR "), "{:?}", String::from_utf8_lossy(&out.data));
         return;
     }
+    // The round trip is checked for rules as people write them, printable ASCII; other bytes
+    // only have to leave the engine standing (ACL LIST is read back line by line, too).
+    if rules.iter().any(|rule| rule.iter().any(|b| !b.is_ascii_graphic())) {
+        return;
+    }
     let Some(description) = listed(&mut engine, now, b"fuzzed") else { panic!("the user is listed") };
     // Quotes inside a selector are read back as quoting, as in Redis: only plain rules round-trip.
     if description.iter().any(|b| matches!(b, b'"' | b'\'' | b'\n' | b'\r')) {
+        return;
+    }
+    // Nor do patterns with parentheses: Redis reads a word ending in `)` as the end of a selector,
+    // so `(~a))` is listed as `(~a) ... -@all)` and not accepted back, by redis-server either.
+    if description.split(|b| *b == b' ').any(|word| is_pattern(word.strip_prefix(b"(").unwrap_or(word)) && word[1..].iter().any(|b| matches!(b, b'(' | b')'))) {
         return;
     }
     let mut again: Vec<&[u8]> = vec![b"ACL", b"SETUSER", b"copy", b"reset"];
@@ -46,8 +68,6 @@ fuzz_target!(|data: &[u8]| {
     let out = engine.feed_one(now, 1, &command(&again));
     assert_eq!(out.data, b"+OK\r\n", "{:?} is accepted back", String::from_utf8_lossy(&description));
     let copied = listed(&mut engine, now, b"copy").expect("the copy is listed");
-    // `reset` adds sanitize-payload where the original may have none.
-    let copied: Vec<u8> = String::from_utf8_lossy(&copied).replacen("sanitize-payload ", "", 1).into_bytes();
-    let original: Vec<u8> = String::from_utf8_lossy(&description).replacen("sanitize-payload ", "", 1).into_bytes();
-    assert_eq!(String::from_utf8_lossy(&copied), String::from_utf8_lossy(&original));
+    // `reset` adds the sanitize-payload flag where the original may have none.
+    assert_eq!(without_sanitize_flag(&copied), without_sanitize_flag(&description));
 });
