@@ -8,12 +8,8 @@ use cachet_guest::{Engine, Now, Peer, PeerKind};
 use libfuzzer_sys::fuzz_target;
 
 fn command(words: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", words.len()).into_bytes();
-    for word in words {
-        out.extend_from_slice(format!("${}\r\n", word.len()).as_bytes());
-        out.extend_from_slice(word);
-        out.extend_from_slice(b"\r\n");
-    }
+    let mut out = Vec::new();
+    cachet_guest::resp::encode_command(&mut out, words);
     out
 }
 

@@ -683,12 +683,8 @@ fn lmove(engine: &mut Engine, model: &mut Model, from: &'static str, to: &'stati
 }
 
 fn encode(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for arg in args {
-        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-        out.extend_from_slice(arg);
-        out.extend_from_slice(b"\r\n");
-    }
+    let mut out = Vec::new();
+    cachet_guest::resp::encode_command(&mut out, args);
     out
 }
 

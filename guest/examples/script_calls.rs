@@ -16,12 +16,8 @@ use cachet_guest::{Engine, Now, Peer, PeerKind};
 const BODY: &str = "redis.call('GET', KEYS[1]) redis.call('INCR', KEYS[1]) return redis.call('EXPIRE', KEYS[1], 100)";
 
 fn command(args: &[&[u8]]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for arg in args {
-        out.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
-        out.extend_from_slice(arg);
-        out.extend_from_slice(b"\r\n");
-    }
+    let mut out = Vec::new();
+    cachet_guest::resp::encode_command(&mut out, args);
     out
 }
 
