@@ -332,3 +332,135 @@ fn user_lines_in_the_configuration_file() {
         assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&theirs), "{args:?}");
     }
 }
+
+/// Sends `args` to both servers, checks that the replies are the same, and returns cachet's.
+fn same(pair: &mut Pair, args: &[&str]) -> String {
+    let (ours, theirs) = pair.both(args);
+    assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&theirs), "{args:?}");
+    String::from_utf8_lossy(&ours).into_owned()
+}
+
+/// `aclfile`: both servers are started on the same file, so every reply (file names included)
+/// and every file ACL SAVE writes can be compared byte for byte. ACL LOAD of broken files
+/// reports the same problems and changes nothing; a good file replaces every user and closes the
+/// connections of every user but `default`, as Redis 7.0 does; ACL SAVE writes the same file.
+#[test]
+fn acl_file_load_and_save_match_redis() {
+    let dir = temp_dir("acl-file");
+    let path = dir.join("users.acl");
+    let file = path.to_string_lossy().into_owned();
+    std::fs::write(&path, "user alice on >pw ~app:* +@string\n").expect("ACL file");
+    let cachet = Server::start(&["--aclfile", &file]);
+    let redis = Redis::start(&["--aclfile", &file]);
+    let mut admin = Pair::open(&cachet, &redis);
+    same(&mut admin, &["ACL", "LIST"]);
+    same(&mut admin, &["CONFIG", "GET", "aclfile"]);
+    same(&mut admin, &["CONFIG", "SET", "aclfile", "/tmp/elsewhere"]);
+
+    // Broken files: every line's problem reported, nothing changed. (A selector never closed is
+    // left out: redis-server 7.0.15 crashes on it; cachet reports it.)
+    for broken in [
+        "\n# comment\nuser alice on >pw nosuchrule\nusr bob on\nuser\nuser carol on +nosuchcmd ~x\nuser alice on\nuser  erin on\nUser frank on\nuser gina on +@all resetkeys %Q~x\n",
+        "user x on +nosuch1 +nosuch2 badrule -@nocat\nuser y badrule1 badrule2\n",
+        "user a\tb on\n",
+        "user default on >pw ~* +@all\nuser default off\n",
+    ] {
+        std::fs::write(&path, broken).expect("ACL file");
+        let reply = same(&mut admin, &["ACL", "LOAD"]);
+        assert!(reply.starts_with("-ERR "), "{reply}");
+    }
+    same(&mut admin, &["ACL", "LIST"]);
+    std::fs::remove_file(&path).expect("remove the file");
+    let reply = same(&mut admin, &["ACL", "LOAD"]);
+    assert!(reply.contains("No such file or directory"), "{reply}");
+
+    // A good file replaces the users; clients of users other than default are closed.
+    std::fs::write(&path, "user alice on >pw ~app:* +@string\n").expect("ACL file");
+    same(&mut admin, &["ACL", "LOAD"]);
+    let mut alice = Pair::open(&cachet, &redis);
+    same(&mut alice, &["AUTH", "alice", "pw"]);
+    let mut bystander = Pair::open(&cachet, &redis);
+    same(&mut bystander, &["PING"]);
+    std::fs::write(&path, "  \n user x on  \t~x %R~a (+get ~k) (  +set ~j ) \r\nuser default on >pw ~* +@all\n user alice on >pw2 +@all\n").expect("ACL file");
+    same(&mut admin, &["ACL", "LOAD"]);
+    assert!(alice.ours.closed() && alice.theirs.closed(), "a replaced user's client is closed, even when the file defines the user again");
+    same(&mut bystander, &["PING"]);
+    same(&mut admin, &["ACL", "LIST"]);
+    same(&mut admin, &["AUTH", "pw"]);
+
+    // ACL SAVE writes the same file on both.
+    same(&mut admin, &["ACL", "SETUSER", "bob", "on", ">x", "~a*", "(+get ~b)"]);
+    let (ours, theirs) = admin.both(&["ACL", "SAVE"]);
+    assert_eq!((ours.as_slice(), theirs.as_slice()), (&b"+OK\r\n"[..], &b"+OK\r\n"[..]));
+    let saved_by_redis = std::fs::read_to_string(&path).expect("the saved file");
+    admin.ours.send(resp(&["ACL", "SAVE"]).as_bytes());
+    assert_eq!(admin.ours.reply(), b"+OK\r\n");
+    let saved_by_cachet = std::fs::read_to_string(&path).expect("the saved file");
+    assert_eq!(saved_by_cachet, saved_by_redis);
+    assert!(saved_by_cachet.contains("user bob on #"), "{saved_by_cachet}");
+    same(&mut admin, &["ACL", "DELUSER", "bob"]);
+    same(&mut admin, &["ACL", "LOAD"]);
+    same(&mut admin, &["ACL", "USERS"]);
+}
+
+/// Started with an ACL file that cannot be loaded, or with users in both places, cachet stops
+/// with the reason, as redis-server does.
+#[test]
+fn a_bad_acl_file_stops_the_start() {
+    let dir = temp_dir("acl-file-start");
+    let missing = dir.join("missing.acl").to_string_lossy().into_owned();
+    let broken = dir.join("broken.acl");
+    std::fs::write(&broken, "user alice on +nosuchcmd\n").expect("ACL file");
+    let broken = broken.to_string_lossy().into_owned();
+    let cases: [(Vec<&str>, &str); 3] = [
+        (vec!["--aclfile", &missing], "Error loading ACLs, opening file"),
+        (vec!["--aclfile", &broken], "Error in applying operation '+nosuchcmd'"),
+        (vec!["--aclfile", &broken, "--set", "user", "bob on"], "users are defined both by `user` settings and in the ACL file"),
+    ];
+    for (flags, expected) in cases {
+        let output = std::process::Command::new(common::CACHET)
+            .args(["serve", "--port", "0"])
+            .args(&flags)
+            .env("CACHET_CACHE_DIR", common::cache_dir())
+            .output()
+            .expect("cachet runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{flags:?} started");
+        assert!(stderr.contains(expected), "{flags:?}: {stderr}");
+    }
+}
+
+/// SORT's BY and GET patterns read keys made from the data: a user needs read access to every
+/// key, in a selector that allows the SORT, to use them (a BY without `*` reads nothing).
+#[test]
+fn sort_patterns_need_access_to_every_key() {
+    let (cachet, redis) = servers();
+    let (admin, user) = (0, 1);
+    let mut steps: Vec<Step> = vec![(admin, &["RPUSH", "mylist", "1", "2"]), (admin, &["SET", "v1", "1"])];
+    let rule_sets: [&[&str]; 7] = [
+        &["(+sort ~mylist %R~*)"],
+        &["(+sort ~mylist %W~*)"],
+        &["(+sort allkeys)"],
+        &["+sort", "+sort_ro", "~mylist", "%R~*"],
+        &["+sort", "%RW~*"],
+        &["(+get ~*)", "(+sort ~mylist)"],
+        &["+sort", "+sort_ro", "~mylist"],
+    ];
+    let sorts: [&[&str]; 6] = [
+        &["SORT", "mylist", "BY", "v*"],
+        &["SORT", "mylist", "GET", "#"],
+        &["SORT", "mylist", "GET", "v*", "BY", "nosuch", "LIMIT"],
+        &["SORT", "mylist", "BY", "nosort"],
+        &["SORT_RO", "mylist", "GET", "v*"],
+        &["SORT", "mylist", "BY", "v*", "BADOPTION"],
+    ];
+    let setusers: Vec<Vec<&str>> = rule_sets.iter().map(|rules| [&["ACL", "SETUSER", "t", "reset", "on", "nopass"][..], rules].concat()).collect();
+    for setuser in &setusers {
+        steps.push((admin, setuser));
+        steps.push((user, &["AUTH", "t", "x"]));
+        for sort in sorts {
+            steps.push((user, sort));
+        }
+    }
+    assert_same_as_redis(&cachet, &redis, 2, &steps);
+}

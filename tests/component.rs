@@ -168,8 +168,9 @@ fn one_world_components_import_only_cachets_capabilities() {
         ]
     );
     let (imports, exports) = interfaces(cachet_component::SERVER);
-    // The server also hands CONFIG SET of the host's own settings (tls-*) to the host.
-    assert_eq!(imports, ["cachet:engine/clock@0.1.0", "cachet:engine/host-settings@0.1.0", "cachet:engine/log@0.1.0", "cachet:engine/random@0.1.0"]);
+    // The server also hands CONFIG SET of the host's own settings (tls-*) to the host, and reaches
+    // the ACL file through it.
+    assert_eq!(imports, ["cachet:engine/acl-file@0.1.0", "cachet:engine/clock@0.1.0", "cachet:engine/host-settings@0.1.0", "cachet:engine/log@0.1.0", "cachet:engine/random@0.1.0"]);
     assert_eq!(exports, ["cachet:engine/server@0.1.0"]);
     // The cache client reads no clock and draws no random number: it imports the log and streams.
     let (imports, exports) = interfaces(cachet_component::CLIENT);

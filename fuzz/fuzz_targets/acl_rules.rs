@@ -1,10 +1,11 @@
 //! ACL SETUSER's rule language on arbitrary rules: the engine must never panic, and a user it
 //! accepts from printable rules must be described (ACL LIST) by rules that, given to another
-//! user, describe it the same.
+//! user, describe it the same. The same bytes, read as an ACL file, must load or be refused with
+//! Redis's closing warning, never panic.
 
 #![no_main]
 
-use cachet_guest::{Engine, Now, Peer, PeerKind};
+use cachet_guest::{AclFile, Engine, Now, Peer, PeerKind};
 use libfuzzer_sys::fuzz_target;
 
 fn command(words: &[&[u8]]) -> Vec<u8> {
@@ -31,7 +32,31 @@ fn is_pattern(word: &[u8]) -> bool {
     matches!(word.first(), Some(b'~' | b'%' | b'&'))
 }
 
+/// An ACL file holding the fuzzer's bytes.
+struct Bytes(Vec<u8>);
+
+impl AclFile for Bytes {
+    fn read(&mut self) -> Result<Vec<u8>, String> {
+        Ok(self.0.clone())
+    }
+
+    fn write(&mut self, contents: &[u8]) -> Result<(), String> {
+        self.0 = contents.to_vec();
+        Ok(())
+    }
+}
+
+/// Loading the bytes as an ACL file either works or says why, in Redis's words.
+fn load_as_file(data: &[u8]) {
+    let mut engine = Engine::new(1);
+    engine.set_acl_file(Box::new(Bytes(data.to_vec())));
+    if let Err(error) = engine.configure(&[("aclfile".to_string(), "fuzzed.acl".to_string())]) {
+        assert!(error.message.ends_with("WARNING: ACL errors detected, no change to the previously active ACL rules was performed"), "{}", error.message);
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
+    load_as_file(data);
     let rules: Vec<&[u8]> = data.split(|b| *b == b' ').filter(|r| !r.is_empty()).take(32).collect();
     let now = Now { wall_ms: 1_700_000_000_000, mono_ns: 1_000_000_000 };
     let mut engine = Engine::new(1);

@@ -73,6 +73,8 @@ pub struct Config {
     pub peer_auth_failure_limit: u64,
     pub peer_auth_failure_window: u64,
     pub dir: String,
+    /// The ACL file's path, as the host was given it (the host alone opens it); empty for none.
+    pub aclfile: String,
     /// Set encodings: the largest all-integer set kept as an `intset`, and the largest set (in
     /// members and in bytes per member) kept as a `listpack`.
     pub set_max_intset_entries: u64,
@@ -149,6 +151,7 @@ impl Default for Config {
             peer_auth_failure_limit: 0,
             peer_auth_failure_window: 60,
             dir: String::new(),
+            aclfile: String::new(),
             set_max_intset_entries: 512,
             set_max_listpack_entries: 128,
             set_max_listpack_value: 64,
@@ -326,6 +329,7 @@ const PARAMS: &[Param] = &[
     number_param!("peer-auth-failure-limit", peer_auth_failure_limit, Access::Mutable, 0, i64::MAX as u64),
     number_param!("peer-auth-failure-window", peer_auth_failure_window, Access::Mutable, 1, 365 * 24 * 3600),
     text_param!("dir", dir, Access::Immutable),
+    text_param!("aclfile", aclfile, Access::Immutable),
     number_param!("set-max-intset-entries", set_max_intset_entries, Access::Mutable, 0, i64::MAX as u64),
     number_param!("set-max-listpack-entries", set_max_listpack_entries, Access::Mutable, 0, i64::MAX as u64),
     number_param!("set-max-listpack-value", set_max_listpack_value, Access::Mutable, 0, i64::MAX as u64),

@@ -65,6 +65,7 @@ mod bindings;
 
 // What native users (the fuzz targets and benchmarks) drive the engine with; everything else is the
 // crate's own.
+pub use acl::file::AclFile;
 pub use engine::{Backlog, Engine, Input};
 pub use outbox::{Output, Progress};
 pub use session::{Peer, PeerKind};

@@ -88,6 +88,14 @@ const hostSettings = {
   apply: (_changes) => {},
 };
 
+// This host was started with no ACL file: an engine asked to read or write one hears why not (a
+// thrown string is the import's error result).
+const noAclFile = "this host gives the engine no ACL file";
+const aclFile = {
+  read: () => { throw noAclFile; },
+  write: (_contents) => { throw noAclFile; },
+};
+
 function noStreams() {
   throw new Error("this host lends no streams: cachet:engine/streams is not available here");
 }
@@ -125,6 +133,7 @@ const imports = {
   "cachet:engine/random": random,
   "cachet:engine/log": log,
   "cachet:engine/host-settings": hostSettings,
+  "cachet:engine/acl-file": aclFile,
   "cachet:engine/streams": { Pool, Stream },
 };
 

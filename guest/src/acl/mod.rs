@@ -12,6 +12,7 @@
 //! INFO reports), so a rule such as `+@read` and COMMAND INFO always agree.
 
 pub(crate) mod describe;
+pub(crate) mod file;
 pub(crate) mod log;
 
 pub(crate) use log::{Context, Log};
@@ -397,7 +398,8 @@ fn find_command(name: &[u8]) -> Option<usize> {
     catalog().find(name)
 }
 
-fn has_spaces(text: &[u8]) -> bool {
+/// Whether a user name holds a character Redis refuses in one (white space or NUL).
+pub(crate) fn has_spaces(text: &[u8]) -> bool {
     text.iter().any(|b| b.is_ascii_whitespace() || *b == 0x0b || *b == 0)
 }
 
@@ -453,7 +455,7 @@ impl User {
     }
 
     /// The default user of a fresh server: on, no password, everything allowed.
-    fn default_user() -> Self {
+    pub(crate) fn default_user() -> Self {
         let mut user = User::new();
         for rule in ["+@all", "~*", "&*", "on", "nopass"] {
             let _ = user.apply(rule.as_bytes());
@@ -557,6 +559,13 @@ impl User {
         Err(worst)
     }
 
+    /// Whether one selector that allows this command line may also read every key (`allkeys`, or
+    /// a `~*` pattern with read access): what SORT's BY and GET patterns need, since the keys
+    /// they read are made from the data.
+    pub fn reads_every_key(&self, id: usize, args: &[&[u8]]) -> bool {
+        self.selectors.iter().any(|s| s.check(id, args).is_ok() && (s.all_keys || s.keys.iter().any(|p| p.read && p.pattern == b"*")))
+    }
+
     /// The channel patterns of all its selectors, or `None` when one allows every channel.
     fn channel_rules(&self) -> Option<Vec<&[u8]>> {
         if self.selectors.iter().any(|s| s.all_channels) {
@@ -584,6 +593,8 @@ impl User {
 pub(crate) struct Acl {
     pub users: BTreeMap<Vec<u8>, User>,
     pub log: Log,
+    /// The ACL file, through the host.
+    pub file: file::FileAccess,
     /// ACL GENPASS's generator: SHA-256 of a secret key and a counter, so that passwords tell
     /// nothing about each other or about the engine's sampling generator.
     password_key: [u8; 32],
@@ -597,7 +608,7 @@ impl Acl {
         let mut users = BTreeMap::new();
         users.insert(b"default".to_vec(), User::default_user());
         let password_key = Sha256::new().chain_update(b"cachet ACL GENPASS").chain_update(seed.to_le_bytes()).finalize().into();
-        Acl { users, log: Log::default(), password_key, password_counter: 0 }
+        Acl { users, log: Log::default(), file: file::FileAccess::default(), password_key, password_counter: 0 }
     }
 
     /// `chars` random hexadecimal digits (ACL GENPASS); `salt` (the time) is mixed in as well.
@@ -657,6 +668,20 @@ impl Acl {
             user.apply(rule).map_err(|error| (rule.clone(), error))?;
         }
         Ok(user)
+    }
+
+    /// Replaces every user by those of the ACL file (`filename` names it in errors); on any
+    /// error nothing changes.
+    pub fn load_file(&mut self, filename: &str) -> Result<(), String> {
+        let text = self.file.read(filename)?;
+        self.users = file::parse(&text, filename)?;
+        Ok(())
+    }
+
+    /// Writes every user to the ACL file.
+    pub fn save_file(&mut self) -> Result<(), String> {
+        let contents = file::render(&self.users);
+        self.file.write(&contents)
     }
 
     /// A `user` line of the configuration: `name rule rule...`.

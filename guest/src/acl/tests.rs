@@ -1,5 +1,5 @@
 use super::*;
-use crate::engine::test_harness::{Harness, bulk};
+use crate::engine::test_harness::{Harness, array, bulk};
 
 fn on(c: &mut Harness, connection: u64, args: &[&str]) -> String {
     let bytes: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
@@ -333,4 +333,131 @@ fn generated_passwords_differ_and_have_the_asked_length() {
     assert_eq!(acl.random_hex(1024, 0).len(), 1024);
     assert!(a.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
     assert_ne!(Acl::new(8).random_hex(64, 0), Acl::new(7).random_hex(64, 0));
+}
+
+/// An ACL file held in memory, shared with the test that checks what the engine wrote.
+#[derive(Clone, Default)]
+struct MemoryFile(std::rc::Rc<std::cell::RefCell<Option<Vec<u8>>>>);
+
+impl MemoryFile {
+    fn holding(text: &str) -> Self {
+        let file = MemoryFile::default();
+        file.set(text);
+        file
+    }
+
+    fn set(&self, text: &str) {
+        *self.0.borrow_mut() = Some(text.as_bytes().to_vec());
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8(self.0.borrow().clone().unwrap_or_default()).unwrap()
+    }
+}
+
+impl file::AclFile for MemoryFile {
+    fn read(&mut self) -> Result<Vec<u8>, String> {
+        self.0.borrow().clone().ok_or_else(|| "No such file or directory".to_string())
+    }
+
+    fn write(&mut self, contents: &[u8]) -> Result<(), String> {
+        *self.0.borrow_mut() = Some(contents.to_vec());
+        Ok(())
+    }
+}
+
+const ACL_FILE: &str = "/etc/cachet/users.acl";
+
+/// A harness whose engine was started with `aclfile` pointing at `file`.
+fn with_acl_file(file: &MemoryFile) -> Harness {
+    let mut c = Harness::new();
+    c.engine.set_acl_file(Box::new(file.clone()));
+    c.engine.configure(&[("aclfile".to_string(), ACL_FILE.to_string())]).unwrap();
+    c
+}
+
+/// Every problem of a broken file in one reply, in Redis 7.0's words (checked against
+/// redis-server 7.0.15 with the same file), and nothing loaded.
+#[test]
+fn acl_load_reports_every_broken_line_and_changes_nothing() {
+    let file = MemoryFile::holding("user alice on >pw ~* +@all\n");
+    let mut c = with_acl_file(&file);
+    file.set("\n# comment\nuser alice on >pw nosuchrule\nusr bob on\nuser\nuser carol on +nosuchcmd ~x\nuser alice on\nuser  erin on\nUser frank on\nuser gina on +@all resetkeys %Q~x\n");
+    let f = ACL_FILE;
+    let expected = format!(
+        "-ERR {f}:2 should start with user keyword followed by the username. {f}:3: Syntax error. {f}:4 should start with user keyword followed by the username. {f}:5 should start with user keyword followed by the username. {f}:6: Error in applying operation '+nosuchcmd': Unknown command or category name in ACL. WARNING: Duplicate user 'alice' found on line 7. {f}:8: Syntax error. {f}:9 should start with user keyword followed by the username. {f}:10: Syntax error. WARNING: ACL errors detected, no change to the previously active ACL rules was performed\r\n"
+    );
+    assert_eq!(c.run(&["ACL", "LOAD"]), expected);
+    file.set("user x on +nosuch1 +nosuch2 badrule -@nocat\nuser y badrule1 badrule2\n");
+    let expected = format!(
+        "-ERR {f}:1: Error in applying operation '+nosuch1': Unknown command or category name in ACL. {f}:1: Error in applying operation '+nosuch2': Unknown command or category name in ACL. {f}:1: Syntax error. {f}:1: Error in applying operation '-@nocat': Unknown command or category name in ACL. {f}:2: Syntax error. WARNING: ACL errors detected, no change to the previously active ACL rules was performed\r\n"
+    );
+    assert_eq!(c.run(&["ACL", "LOAD"]), expected, "unknown names are each reported, other errors once per line");
+    file.set("user a\tb on\n");
+    assert_eq!(c.run(&["ACL", "LOAD"]), format!("-ERR '{f}:1: username 'a\tb' contains invalid characters. WARNING: ACL errors detected, no change to the previously active ACL rules was performed\r\n"));
+    file.set("user dave on (+get ~k\n");
+    assert_eq!(c.run(&["ACL", "LOAD"]), format!("-ERR {f}:1: Unmatched parenthesis in selector definition. WARNING: ACL errors detected, no change to the previously active ACL rules was performed\r\n"));
+    *file.0.borrow_mut() = None;
+    assert_eq!(c.run(&["ACL", "LOAD"]), format!("-ERR Error loading ACLs, opening file '{f}': No such file or directory\r\n"));
+    assert_eq!(c.run(&["ACL", "USERS"]), array(&["alice", "default"]), "the users loaded at start stay");
+}
+
+#[test]
+fn acl_load_replaces_every_user_and_closes_their_connections() {
+    let file = MemoryFile::holding("user alice on >pw ~* +@all\n");
+    let mut c = with_acl_file(&file);
+    assert_eq!(c.run(&["ACL", "LIST"]), array(&["user alice on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~* resetchannels +@all", "user default on nopass ~* &* +@all"]), "loaded at start");
+    let alice = c.another(2);
+    let bystander = c.another(3);
+    assert_eq!(on(&mut c, alice, &["AUTH", "alice", "pw"]), "+OK\r\n");
+    file.set("  \n\t\n user x on  \t~x %R~a (+get ~k) (  +set ~j ) \r\nuser default on >pw ~* +@all\n user y\n");
+    assert_eq!(c.run(&["ACL", "LOAD"]), "+OK\r\n");
+    assert_eq!(c.run(&["ACL", "LIST"]), array(&[
+        "user default on #30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4 ~* resetchannels +@all",
+        "user x on ~x %R~a resetchannels -@all (~k resetchannels -@all +get) (~j resetchannels -@all +set)",
+        "user y off resetchannels -@all",
+    ]));
+    assert!(c.engine.session(alice).is_none(), "a connection of a replaced user is closed");
+    assert_eq!(on(&mut c, bystander, &["PING"]), "+PONG\r\n", "the default user's connections stay");
+    assert!(c.engine.acl().limits(b"default"), "and follow the new default user");
+}
+
+#[test]
+fn acl_save_writes_what_acl_list_shows() {
+    let file = MemoryFile::holding("");
+    let mut c = with_acl_file(&file);
+    assert_eq!(c.run(&["ACL", "SETUSER", "bob", "on", ">x", "~a*", "(+get ~b)"]), "+OK\r\n");
+    assert_eq!(c.run(&["ACL", "SAVE"]), "+OK\r\n");
+    assert_eq!(file.text(), "user bob on #2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881 ~a* resetchannels -@all (~b resetchannels -@all +get)\nuser default on nopass ~* &* +@all\n");
+    assert_eq!(c.run(&["ACL", "DELUSER", "bob"]), ":1\r\n");
+    assert_eq!(c.run(&["ACL", "LOAD"]), "+OK\r\n");
+    assert_eq!(c.run(&["ACL", "USERS"]), array(&["bob", "default"]), "what was saved loads back");
+}
+
+#[test]
+fn without_an_acl_file_load_and_save_say_so() {
+    let mut c = Harness::new();
+    let refusal = "-ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.\r\n";
+    assert_eq!(c.run(&["ACL", "LOAD"]), refusal);
+    assert_eq!(c.run(&["ACL", "SAVE"]), refusal);
+    assert_eq!(c.run(&["CONFIG", "GET", "aclfile"]), array(&["aclfile", ""]));
+    assert_eq!(c.run(&["CONFIG", "SET", "aclfile", "/tmp/x"]), "-ERR CONFIG SET failed (possibly related to argument 'aclfile') - can't set immutable config\r\n");
+}
+
+#[test]
+fn an_acl_file_at_start_is_loaded_or_stops_the_start() {
+    let missing = MemoryFile::default();
+    let mut engine = crate::engine::Engine::new(1);
+    engine.set_acl_file(Box::new(missing.clone()));
+    let error = engine.configure(&[("aclfile".to_string(), ACL_FILE.to_string())]).unwrap_err();
+    assert_eq!((error.name.as_str(), error.message.as_str()), ("aclfile", "Error loading ACLs, opening file '/etc/cachet/users.acl': No such file or directory"));
+    missing.set("user alice on nopass\n");
+    let both = [("aclfile".to_string(), ACL_FILE.to_string()), ("user".to_string(), "bob on".to_string())];
+    let error = engine.configure(&both).unwrap_err();
+    assert!(error.message.contains("users are defined both by `user` settings and in the ACL file"), "{}", error.message);
+    let mut engine = crate::engine::Engine::new(1);
+    engine.set_acl_file(Box::new(missing.clone()));
+    engine.configure(&[("requirepass".to_string(), "pw".to_string()), ("aclfile".to_string(), ACL_FILE.to_string())]).unwrap();
+    assert!(engine.acl().authenticates(b"alice", b"anything"));
+    assert!(engine.acl().default_needs_no_auth(), "a file without a default user gives the fresh one, as Redis does");
 }

@@ -58,12 +58,30 @@ fn with_engine<T>(f: impl FnOnce(&mut Engine) -> T) -> T {
                 #[allow(unused_mut)]
                 let mut engine = Engine::new(random::random_u64());
                 #[cfg(not(any(feature = "world-keyvalue", feature = "world-client")))]
-                engine.set_host_settings(Box::new(|changes| cachet::engine::host_settings::apply(changes)));
+                {
+                    engine.set_host_settings(Box::new(|changes| cachet::engine::host_settings::apply(changes)));
+                    engine.set_acl_file(Box::new(HostAclFile));
+                }
                 engine
             });
             f(engine)
         })
     })
+}
+
+/// The ACL file, as the host's `acl-file` import reaches it.
+#[cfg(not(any(feature = "world-keyvalue", feature = "world-client")))]
+struct HostAclFile;
+
+#[cfg(not(any(feature = "world-keyvalue", feature = "world-client")))]
+impl crate::acl::file::AclFile for HostAclFile {
+    fn read(&mut self) -> Result<Vec<u8>, String> {
+        cachet::engine::acl_file::read()
+    }
+
+    fn write(&mut self, contents: &[u8]) -> Result<(), String> {
+        cachet::engine::acl_file::write(contents)
+    }
 }
 
 /// Sends the engine's log and panic messages to the host's `log` import.

@@ -25,11 +25,11 @@ pub const COMMANDS: &[Command] = &[Command::new("acl", -2, super::subcommand_req
             .doc("Returns helpful text about the different subcommands.", "6.0.0", "O(1)", ""),
         Command::new("acl|list", 2, list).flags(ADMIN).group("server")
             .doc("Dumps the effective rules in ACL file format.", "6.0.0", "O(N). Where N is the number of configured users.", ""),
-        Command::new("acl|load", 2, load_or_save).flags(ADMIN).group("server")
+        Command::new("acl|load", 2, load).flags(ADMIN).group("server")
             .doc("Reloads the rules from the configured ACL file.", "6.0.0", "O(N). Where N is the number of configured users.", ""),
         Command::new("acl|log", -2, log).flags(ADMIN).group("server")
             .doc("Lists recent security events generated due to ACL rules.", "6.0.0", "O(N) with N being the number of entries shown.", "[count | RESET]"),
-        Command::new("acl|save", 2, load_or_save).flags(ADMIN).group("server")
+        Command::new("acl|save", 2, save).flags(ADMIN).group("server")
             .doc("Saves the effective ACL rules in the configured ACL file.", "6.0.0", "O(N). Where N is the number of configured users.", ""),
         Command::new("acl|setuser", -3, setuser).flags(ADMIN).group("server")
             .doc("Creates and modifies an ACL user and its rules.", "6.0.0", "O(N). Where N is the number of rules provided.", "username [rule [rule ...]]"),
@@ -149,14 +149,14 @@ fn refresh(ctx: &mut Ctx, name: &[u8]) {
 
 fn setuser(ctx: &mut Ctx, args: &[&[u8]]) {
     let name = args[2];
-    if acl_has_spaces(name) {
+    if acl::has_spaces(name) {
         ctx.reply.error("ERR Usernames can't contain spaces or null characters");
         return;
     }
     let rules = match acl::merge_selectors(&args[3..]) {
         Ok(rules) => rules,
         Err(at) => {
-                        let quoted = String::from_utf8_lossy(args[at + 3]);
+            let quoted = String::from_utf8_lossy(args[at + 3]);
             ctx.reply.error(&format!("ERR Unmatched parenthesis in acl selector starting at '{quoted}'."));
             return;
         }
@@ -194,10 +194,6 @@ fn kill_lost_subscribers(ctx: &mut Ctx, name: &[u8], user: &User, before: &User)
     }
 }
 
-fn acl_has_spaces(name: &[u8]) -> bool {
-    name.iter().any(|b| b.is_ascii_whitespace() || *b == 0x0b || *b == 0)
-}
-
 fn deluser(ctx: &mut Ctx, args: &[&[u8]]) {
     if args[2..].iter().any(|name| *name == b"default") {
         ctx.reply.error("ERR The 'default' user cannot be removed");
@@ -205,23 +201,27 @@ fn deluser(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let mut deleted = 0;
     for name in &args[2..] {
-        if ctx.acl.users.remove(*name).is_none() {
-            continue;
-        }
-        deleted += 1;
-        // Its connections are closed; this one once it has its reply.
-        let doomed: Vec<u64> = ctx.others.values().filter(|s| s.user == *name).map(|s| s.connection).collect();
-        for connection in doomed {
-            ctx.kill(connection);
-        }
-        if ctx.session.user == *name {
-            ctx.session.user = b"default".to_vec();
-            ctx.session.authenticated = false;
-            ctx.session.acl_limited.set(ctx.acl.limits(b"default"));
-            ctx.kill(ctx.session.connection);
+        if ctx.acl.users.remove(*name).is_some() {
+            deleted += 1;
+            sign_out(ctx, |user| user == *name);
         }
     }
     ctx.reply.integer(deleted);
+}
+
+/// Closes the connections of the users `doomed` picks; this one once it has its reply, and
+/// until then it runs as `default` without having signed in.
+fn sign_out(ctx: &mut Ctx, doomed: impl Fn(&[u8]) -> bool) {
+    let others: Vec<u64> = ctx.others.values().filter(|s| doomed(&s.user)).map(|s| s.connection).collect();
+    for connection in others {
+        ctx.kill(connection);
+    }
+    if doomed(&ctx.session.user) {
+        ctx.session.user = b"default".to_vec();
+        ctx.session.authenticated = false;
+        ctx.session.acl_limited.set(ctx.acl.limits(b"default"));
+        ctx.kill(ctx.session.connection);
+    }
 }
 
 fn getuser(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -261,7 +261,7 @@ fn write_selector(ctx: &mut Ctx, selector: &acl::Selector) {
 }
 
 fn list(ctx: &mut Ctx, _args: &[&[u8]]) {
-    let lines: Vec<Vec<u8>> = ctx.acl.users.iter().map(|(name, user)| [&b"user "[..], name, b" ", &describe::user(user)].concat()).collect();
+    let lines: Vec<Vec<u8>> = ctx.acl.users.iter().map(|(name, user)| acl::file::line(name, user)).collect();
     ctx.reply.array(lines.len());
     for line in lines {
         ctx.reply.bulk(&line);
@@ -404,8 +404,40 @@ fn dryrun(ctx: &mut Ctx, args: &[&[u8]]) {
     }
 }
 
-fn load_or_save(ctx: &mut Ctx, _args: &[&[u8]]) {
-    ctx.reply.error("ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.");
+const NO_ACL_FILE: &str = "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.";
+
+/// ACL LOAD: every user replaced by the file's, or none when any line is wrong. As in Redis, the
+/// connections of every user but `default` are closed (this one after its reply), even when the
+/// file defines the same user again: they signed in with rules that may no longer hold.
+fn load(ctx: &mut Ctx, _args: &[&[u8]]) {
+    if ctx.config.aclfile.is_empty() {
+        ctx.reply.error(NO_ACL_FILE);
+        return;
+    }
+    let filename = ctx.config.aclfile.clone();
+    if let Err(errors) = ctx.acl.load_file(&filename) {
+        ctx.reply.error(&format!("ERR {errors}"));
+        return;
+    }
+    sign_out(ctx, |user| user != b"default");
+    refresh(ctx, b"default");
+    ctx.reply.ok();
+}
+
+/// ACL SAVE: the users, as ACL LIST shows them, replace the file's contents. Why a write failed
+/// goes to the log, as Redis does; the client hears only that it did.
+fn save(ctx: &mut Ctx, _args: &[&[u8]]) {
+    if ctx.config.aclfile.is_empty() {
+        ctx.reply.error(NO_ACL_FILE);
+        return;
+    }
+    match ctx.acl.save_file() {
+        Ok(()) => ctx.reply.ok(),
+        Err(why) => {
+            crate::log::warn(&format!("ACL SAVE could not write the ACL file {}: {why}", ctx.config.aclfile));
+            ctx.reply.error("ERR There was an error trying to save the ACLs. Please check the server logs for more information");
+        }
+    }
 }
 
 const HELP: &[&str] = &[

@@ -32,7 +32,11 @@ struct Options<'a> {
     store: Option<&'a [u8]>,
 }
 
+/// SORT's options (`args` is the whole command line). BY and GET patterns read keys made from
+/// the data, so a restricted user needs read access to every key for them, as in Redis.
 fn parse<'a>(ctx: &mut Ctx, args: &[&'a [u8]], may_store: bool) -> Option<Options<'a>> {
+    let command_line = args;
+    let args = &args[2..];
     let mut options = Options::default();
     let mut i = 0;
     while i < args.len() {
@@ -54,10 +58,18 @@ fn parse<'a>(ctx: &mut Ctx, args: &[&'a [u8]], may_store: bool) -> Option<Option
                 i += 1;
             }
             o if is(o, "BY") && !rest.is_empty() => {
+                if rest[0].contains(&b'*') && !reads_every_key(ctx, command_line) {
+                    ctx.reply.error("ERR BY option of SORT denied due to insufficient ACL permissions.");
+                    return None;
+                }
                 options.by = Some(rest[0]);
                 i += 1;
             }
             o if is(o, "GET") && !rest.is_empty() => {
+                if !reads_every_key(ctx, command_line) {
+                    ctx.reply.error("ERR GET option of SORT denied due to insufficient ACL permissions.");
+                    return None;
+                }
                 options.get.push(rest[0]);
                 i += 1;
             }
@@ -69,6 +81,17 @@ fn parse<'a>(ctx: &mut Ctx, args: &[&'a [u8]], may_store: bool) -> Option<Option
         i += 1;
     }
     Some(options)
+}
+
+/// Whether the client's user may read any key with this command line (always, for a user the
+/// checks skip).
+fn reads_every_key(ctx: &Ctx, command_line: &[&[u8]]) -> bool {
+    if !ctx.session.acl_limited.get() {
+        return true;
+    }
+    let catalog = crate::acl::catalog();
+    let Some(id) = catalog.find(command_line[0]) else { return false };
+    ctx.acl.users.get(&ctx.session.user).is_some_and(|user| user.reads_every_key(id, command_line))
 }
 
 fn sort(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -88,7 +111,7 @@ struct Item {
 }
 
 fn run(ctx: &mut Ctx, args: &[&[u8]], may_store: bool) {
-    let Some(options) = parse(ctx, &args[2..], may_store) else { return };
+    let Some(options) = parse(ctx, args, may_store) else { return };
     let Some(elements) = elements(ctx, args[1]) else { return };
     let (ordered, elements) = elements;
     // A BY pattern without `*` means "do not sort"; a set still is (alphabetically) when the

@@ -41,6 +41,9 @@ pub struct Input<'a> {
 /// values cannot make the server buffer all their replies at once.
 pub(crate) const REPLY_CHUNK: usize = 4 * 1024 * 1024;
 
+/// Why a server with users in both places does not start (Redis refuses the same).
+const ACLFILE_AND_USERS: &str = "users are defined both by `user` settings and in the ACL file; define them in one place only (the ACL file, or `user` lines in the configuration), since mixing the two is likely to lead to configuration errors and security holes";
+
 /// Commands whose keys are read ahead together.
 const WARM_BATCH: usize = 16;
 
@@ -179,7 +182,9 @@ impl Engine {
     /// Settings from the host, before the first connection (see [`Config::apply_startup`]).
     ///
     /// `user` lines (`user alice on >pw ~* +@all`) define ACL users; they are applied after the
-    /// other settings, so a `user default ...` line wins over `requirepass`, as in Redis.
+    /// other settings, so a `user default ...` line wins over `requirepass`, as in Redis. With
+    /// `aclfile` the users come from that file instead (through the host), and `user` lines are
+    /// refused beside it.
     pub fn configure(&mut self, settings: &[(String, String)]) -> Result<(), ConfigError> {
         let mut users = Vec::new();
         for (name, value) in settings {
@@ -192,14 +197,26 @@ impl Engine {
                 self.acl.set_requirepass(&self.config.requirepass);
             }
         }
-        for line in users {
+        for line in &users {
             self.acl.configure_user(line).map_err(|message| ConfigError { name: "user".into(), message })?;
+        }
+        if !self.config.aclfile.is_empty() {
+            let refused = |message: String| ConfigError { name: "aclfile".into(), message };
+            if !users.is_empty() {
+                return Err(refused(ACLFILE_AND_USERS.into()));
+            }
+            self.acl.load_file(&self.config.aclfile).map_err(refused)?;
         }
         if self.keyspace.databases() != self.config.databases {
             self.keyspace = Keyspace::new(self.config.databases, self.rng.next_u64());
         }
         self.keyspace.events.configure(self.config.notify_keyspace_events);
         Ok(())
+    }
+
+    /// How the engine reaches the ACL file (`aclfile`), which the host opens for it.
+    pub fn set_acl_file(&mut self, file: Box<dyn crate::acl::file::AclFile>) {
+        self.acl.file = crate::acl::file::FileAccess::new(file);
     }
 
     /// Where CONFIG SET sends the settings the host applies itself (see [`crate::host_settings`]).

@@ -15,6 +15,7 @@ wasmtime::component::bindgen!({
             import cachet:engine/random@0.1.0;
             import cachet:engine/log@0.1.0;
             import cachet:engine/host-settings@0.1.0;
+            import cachet:engine/acl-file@0.1.0;
             import cachet:engine/streams@0.1.0;
         }
     ",

@@ -5,6 +5,7 @@
 //! This is the bottom layer of the host: it depends on nothing else in the crate. The runtime
 //! links these capabilities into the component's worlds; the client lends them its pools.
 
+mod acl_file;
 pub mod bindings;
 mod clock;
 mod host_settings;
@@ -33,6 +34,8 @@ pub struct HostState {
     pub out_of_memory_line: Option<String>,
     /// Where CONFIG SET of the host's own settings (tls-*) goes; none accepts every change.
     pub host_settings: Option<SharedHostSettings>,
+    /// The one file the engine may read and replace: the ACL file the server was started with.
+    pub acl_file: Option<std::path::PathBuf>,
     wasi: WasiCtx,
     table: ResourceTable,
 }
@@ -50,6 +53,7 @@ impl HostState {
             random_seed: None,
             out_of_memory_line: None,
             host_settings: None,
+            acl_file: None,
             wasi: WasiCtx::builder().build(),
             table: ResourceTable::new(),
         }
@@ -73,14 +77,15 @@ impl HostState {
 }
 
 /// Links cachet's clock, random and log capabilities, which every world imports, and the
-/// host-settings one the server world imports. They never wait, so a linker with only these
-/// drives the component with plain synchronous calls.
+/// host-settings and acl-file ones the server world imports. They never wait, so a linker with
+/// only these drives the component with plain synchronous calls.
 pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    use bindings::cachet::engine::{clock, host_settings, log, random};
+    use bindings::cachet::engine::{acl_file, clock, host_settings, log, random};
     clock::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)?;
     random::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)?;
     log::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)?;
-    host_settings::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)
+    host_settings::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)?;
+    acl_file::add_to_linker::<HostState, HasSelf<HostState>>(linker, |state| state)
 }
 
 /// Links the streams capability. Its functions wait on the network: a store whose linker has them

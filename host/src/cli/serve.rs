@@ -75,6 +75,10 @@ pub struct ServeArgs {
     /// [default: "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"]
     #[arg(long, value_name = "CLASS HARD SOFT SECONDS", action = clap::ArgAction::Append)]
     client_output_buffer_limit: Vec<String>,
+    /// Users and their permissions from this ACL file (Redis's format: `user alice on >pw ~* +@all`
+    /// lines); ACL LOAD reads it again and ACL SAVE writes it. The only file the engine can reach
+    #[arg(long, value_name = "FILE")]
+    aclfile: Option<PathBuf>,
     /// Any other setting, as CONFIG SET names it: --set proto-max-bulk-len 64mb
     #[arg(long, num_args = 2, value_names = ["NAME", "VALUE"], action = clap::ArgAction::Append)]
     set: Vec<String>,
@@ -162,6 +166,7 @@ fn collect_directives(args: &ServeArgs) -> Result<Vec<(String, String)>> {
     flag("timeout", args.timeout.map(|n| n.to_string()));
     flag("hz", args.hz.map(|n| n.to_string()));
     flag("requirepass", args.requirepass.clone());
+    flag("aclfile", args.aclfile.as_ref().map(|p| p.display().to_string()));
     flag("protected-mode", args.protected_mode.clone());
     flag("notify-keyspace-events", args.notify_keyspace_events.clone());
     for limits in &args.client_output_buffer_limit {

@@ -14,6 +14,7 @@ wasmtime::component::bindgen!({
         "cachet:engine/random": crate::capabilities::bindings::cachet::engine::random,
         "cachet:engine/log": crate::capabilities::bindings::cachet::engine::log,
         "cachet:engine/host-settings": crate::capabilities::bindings::cachet::engine::host_settings,
+        "cachet:engine/acl-file": crate::capabilities::bindings::cachet::engine::acl_file,
     },
 });
 

@@ -292,7 +292,10 @@ impl Instance {
         self.store.data_mut().host_settings = Some(settings);
     }
 
+    /// Configures the engine; an `aclfile` among the settings is the one file it may then read
+    /// and replace (ACL LOAD and SAVE, and loading its users now).
     pub fn configure(&mut self, settings: &[(String, String)]) -> Result<Result<(), ConfigError>> {
+        self.store.data_mut().acl_file = settings.iter().rev().find(|(name, _)| name == "aclfile").filter(|(_, path)| !path.is_empty()).map(|(_, path)| path.into());
         let server = self.bindings.cachet_engine_server();
         let settings: Vec<(&str, &str)> = settings.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
         self.store.set_epoch_deadline(self.deadline_ticks);
