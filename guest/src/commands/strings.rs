@@ -5,7 +5,7 @@ use super::{
     parse_i64,
 };
 use crate::notify;
-use crate::keyspace::Value;
+use crate::keyspace::{StrValue, Value};
 use crate::long_double::LongDouble;
 
 pub const COMMANDS: &[Command] = &[
@@ -460,17 +460,15 @@ fn setrange(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let (db, now) = (ctx.db(), ctx.now_ms());
     let offset = offset as usize;
-    let write = |bytes: &mut Vec<u8>| {
-        if bytes.len() < offset + patch.len() {
-            bytes.resize(offset + patch.len(), 0);
-        }
+    let write = |bytes: &mut StrValue| {
+        bytes.zero_extend(offset + patch.len());
         bytes[offset..offset + patch.len()].copy_from_slice(patch);
         bytes.len()
     };
     let length = match ctx.keyspace.get_mut(db, key, now).and_then(|e| e.value.as_string_mut()) {
         Some(bytes) => write(bytes),
         None => {
-            let mut bytes = Vec::new();
+            let mut bytes = StrValue::new();
             let length = write(&mut bytes);
             ctx.keyspace.set(db, key, Value::String(bytes), None, now);
             length
