@@ -670,6 +670,48 @@ mod tests {
         );
     }
 
+    /// Strings of up to 11 bytes are kept in the entry and longer ones on the heap: commands that
+    /// grow a string across that line read back what they wrote, OBJECT ENCODING does not see
+    /// it, and MEMORY USAGE counts the heap bytes only.
+    #[test]
+    fn strings_grow_across_the_in_place_limit() {
+        let mut c = Harness::new();
+        let usage = |c: &mut Harness, key: &str| -> i64 {
+            c.run(&["MEMORY", "USAGE", key]).trim_start_matches(':').trim_end().parse().expect("an integer")
+        };
+        assert_eq!(c.run(&["APPEND", "a", "0123456789"]), ":10\r\n");
+        assert_eq!(c.run(&["APPEND", "a", "A"]), ":11\r\n");
+        let in_place = usage(&mut c, "a");
+        assert_eq!(c.run(&["APPEND", "a", "B"]), ":12\r\n");
+        assert_eq!(c.run(&["GET", "a"]), bulk("0123456789AB"));
+        // The string moved out with room to spare, as a `Vec` of 11 grows: 22 bytes.
+        assert_eq!(usage(&mut c, "a"), in_place + 22);
+        c.run(&["SET", "empty", ""]);
+        assert_eq!(usage(&mut c, "empty"), in_place, "an in-place string costs nothing beyond its entry");
+
+        assert_eq!(c.run(&["SETRANGE", "r", "10", "x"]), ":11\r\n");
+        assert_eq!(c.run(&["SETRANGE", "r", "11", "yz"]), ":13\r\n");
+        assert_eq!(c.run(&["GET", "r"]), "$13\r\n\0\0\0\0\0\0\0\0\0\0xyz\r\n");
+        assert_eq!(c.run(&["SETBIT", "b", "87", "1"]), ":0\r\n");
+        assert_eq!(c.run(&["STRLEN", "b"]), ":11\r\n");
+        assert_eq!(c.run(&["SETBIT", "b", "88", "1"]), ":0\r\n");
+        assert_eq!(c.run(&["STRLEN", "b"]), ":12\r\n");
+        assert_eq!((c.run(&["GETBIT", "b", "87"]), c.run(&["GETBIT", "b", "88"])), (":1\r\n".into(), ":1\r\n".into()));
+        assert_eq!(c.run(&["BITCOUNT", "b"]), ":2\r\n");
+
+        for (value, encoding) in [("12345678901", "int"), ("123456789012", "int"), ("abcdefghijk", "embstr"), ("abcdefghijkl", "embstr")] {
+            c.run(&["SET", "e", value]);
+            assert_eq!(c.run(&["OBJECT", "ENCODING", "e"]), bulk(encoding), "{value}");
+            assert_eq!(c.run(&["GET", "e"]), bulk(value));
+        }
+        c.run(&["SET", "n", "99999999999"]);
+        assert_eq!(c.run(&["INCR", "n"]), ":100000000000\r\n");
+        assert_eq!(c.run(&["GETDEL", "n"]), bulk("100000000000"));
+        c.run(&["SET", "n", "-1000000000"]);
+        assert_eq!(c.run(&["DECR", "n"]), ":-1000000001\r\n");
+        assert_eq!(c.run(&["GETEX", "n", "PX", "100000"]), bulk("-1000000001"));
+    }
+
     #[test]
     fn counters() {
         let mut c = Harness::new();
