@@ -32,13 +32,13 @@ pub struct StrValue(Repr);
 /// on a length where the variant can say it (an 11-byte string is [`Repr::Full`]).
 #[derive(Clone)]
 enum Repr {
+    /// More than [`INLINE`] bytes: the allocation (its length is the capacity), of which the last
+    /// `spare` bytes (a little-endian 24-bit count) are not part of the string.
+    Heap { spare: [u8; 3], bytes: Box<[u8]> },
     /// Up to [`SHORT_LEN`] bytes, their count in the last byte.
     Short([u8; INLINE]),
     /// Exactly [`INLINE`] bytes.
     Full([u8; INLINE]),
-    /// More than [`INLINE`] bytes: the allocation (its length is the capacity), of which the last
-    /// `spare` bytes (a little-endian 24-bit count) are not part of the string.
-    Heap { spare: [u8; 3], bytes: Box<[u8]> },
 }
 
 #[cfg(target_pointer_width = "32")]
@@ -57,12 +57,13 @@ impl StrValue {
         value
     }
 
-    /// The string's bytes.
+    /// The string's bytes. (The lengths are clamped to what they index, which they never exceed,
+    /// so that a GET reads them without a bounds check.)
     pub fn as_slice(&self) -> &[u8] {
         match &self.0 {
-            Repr::Short(bytes) => &bytes[..usize::from(bytes[SHORT_LEN])],
+            Repr::Short(bytes) => &bytes[..usize::from(bytes[SHORT_LEN]).min(SHORT_LEN)],
             Repr::Full(bytes) => bytes,
-            Repr::Heap { spare, bytes } => &bytes[..bytes.len() - spare_count(*spare)],
+            Repr::Heap { spare, bytes } => &bytes[..bytes.len().saturating_sub(spare_count(*spare))],
         }
     }
 
@@ -70,12 +71,12 @@ impl StrValue {
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         match &mut self.0 {
             Repr::Short(bytes) => {
-                let len = usize::from(bytes[SHORT_LEN]);
+                let len = usize::from(bytes[SHORT_LEN]).min(SHORT_LEN);
                 &mut bytes[..len]
             }
             Repr::Full(bytes) => bytes,
             Repr::Heap { spare, bytes } => {
-                let len = bytes.len() - spare_count(*spare);
+                let len = bytes.len().saturating_sub(spare_count(*spare));
                 &mut bytes[..len]
             }
         }
@@ -120,7 +121,7 @@ impl StrValue {
         let mut grown = self.take_vec();
         // A `Vec`'s growth (at least double the capacity), so a string built by many APPENDs
         // copies each byte a bounded number of times; bounded by what `spare` can count.
-        let capacity = (grown.capacity() * 2).max(new_len).min(new_len + MAX_SPARE);
+        let capacity = grown.capacity().saturating_mul(2).max(new_len).min(new_len.saturating_add(MAX_SPARE));
         grown.reserve_exact(capacity - grown.len());
         grown.resize(new_len, 0);
         *self = Self::from(grown);
@@ -190,14 +191,11 @@ impl From<Vec<u8>> for StrValue {
         if len <= INLINE {
             return Self::inline(&bytes);
         }
-        if bytes.capacity() - len > MAX_SPARE {
-            bytes.shrink_to(len + MAX_SPARE);
-        }
-        // The spare room becomes part of the boxed slice (so it is freed with the right size);
-        // with no room left over, `into_boxed_slice` does not reallocate.
-        bytes.resize(bytes.capacity(), 0);
-        let spare = spare_bytes(bytes.len() - len);
-        StrValue(Repr::Heap { spare, bytes: bytes.into_boxed_slice() })
+        // The spare room becomes part of the boxed slice, so it is freed with the right size.
+        // `into_boxed_slice` reallocates only when there was more than `MAX_SPARE` of it.
+        let spare = (bytes.capacity() - len).min(MAX_SPARE);
+        bytes.resize(len + spare, 0);
+        StrValue(Repr::Heap { spare: spare_bytes(spare), bytes: bytes.into_boxed_slice() })
     }
 }
 
