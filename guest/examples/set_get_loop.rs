@@ -6,7 +6,8 @@
 //! valgrind --tool=callgrind --callgrind-out-file=/dev/null target/release/examples/set_get_loop set 200000
 //! ```
 //!
-//! `set N` stores N new keys (`key:NNNNNNNNNNNN`, 64-byte values), `setex N` the same with a TTL
+//! `set N [SIZE]` stores N new keys (`key:NNNNNNNNNNNN`, values of SIZE bytes, 64 unless given:
+//! 8 is a value kept inside the entry, 64 one on the heap), `setex N [SIZE]` the same with a TTL
 //! each, `set+get N` stores them and reads each once: the difference between two runs is the cost
 //! of the part they do not share. Commands go 16 to a call, as pipelined clients send them.
 
@@ -23,7 +24,8 @@ fn main() {
     let mut engine = Engine::new(1);
     let peer = Peer { kind: PeerKind::Tcp, address: "127.0.0.1:1".into(), local_address: "127.0.0.1:2".into() };
     engine.open(now, 1, peer, None);
-    let value = "v".repeat(64);
+    let size: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(64);
+    let value = "v".repeat(size);
     let ttl = if mode == "setex" { "$2\r\nEX\r\n$6\r\n864000\r\n" } else { "" };
     let args = if mode == "setex" { 5 } else { 3 };
     let mut batch = Vec::new();
@@ -37,7 +39,7 @@ fn main() {
         }
     };
     run(&mut engine, &|i, out| {
-        out.extend_from_slice(format!("*{args}\r\n$3\r\nSET\r\n$16\r\nkey:{i:012}\r\n$64\r\n{value}\r\n{ttl}").as_bytes())
+        out.extend_from_slice(format!("*{args}\r\n$3\r\nSET\r\n$16\r\nkey:{i:012}\r\n${size}\r\n{value}\r\n{ttl}").as_bytes())
     });
     if mode == "set+get" {
         run(&mut engine, &|i, out| out.extend_from_slice(format!("*2\r\n$3\r\nGET\r\n$16\r\nkey:{i:012}\r\n").as_bytes()));

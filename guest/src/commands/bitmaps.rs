@@ -4,7 +4,7 @@
 
 use super::{Command, Ctx, Flag, NOT_AN_INTEGER, SYNTAX_ERROR, WRONG_TYPE, is, parse_i64};
 use crate::notify;
-use crate::keyspace::{Keyspace, Value};
+use crate::keyspace::{Keyspace, StrValue, Value};
 use crate::resp::Reply;
 
 pub const COMMANDS: &[Command] = &[
@@ -54,18 +54,16 @@ pub fn writable_bits<'k>(
     reply: &mut Reply,
     (db, key, now): (usize, &[u8], u64),
     last_bit: u64,
-) -> Option<&'k mut Vec<u8>> {
+) -> Option<&'k mut StrValue> {
     let length = (last_bit >> 3) as usize + 1;
     if !keyspace.contains(db, key, now) {
-        keyspace.set(db, key, Value::String(vec![0; length]), None, now);
+        keyspace.set(db, key, Value::String(StrValue::zeroed(length)), None, now);
     }
     let Some(bytes) = keyspace.get_mut(db, key, now).and_then(|entry| entry.value.as_string_mut()) else {
         reply.error(WRONG_TYPE);
         return None;
     };
-    if bytes.len() < length {
-        bytes.resize(length, 0);
-    }
+    bytes.zero_extend(length);
     Some(bytes)
 }
 
@@ -304,7 +302,7 @@ fn bitop(ctx: &mut Ctx, args: &[&[u8]]) {
             ctx.notify(notify::GENERIC, "del", destination);
         }
     } else {
-        ctx.keyspace.set(db, destination, Value::String(result), None, now);
+        ctx.keyspace.set(db, destination, Value::String(result.into()), None, now);
         ctx.notify(notify::STRING, "set", destination);
     }
     ctx.reply.integer(longest as i64);

@@ -43,7 +43,7 @@ fn pfadd(ctx: &mut Ctx, args: &[&[u8]]) {
             let _ = hll::add(&mut sketch, element, sparse_max);
         }
         hll::invalidate_count(&mut sketch);
-        ctx.keyspace.set(db, key, Value::String(sketch), None, now);
+        ctx.keyspace.set(db, key, Value::String(sketch.into()), None, now);
         ctx.notify(notify::STRING, "pfadd", key);
         ctx.reply.integer(1);
         return;
@@ -56,18 +56,25 @@ fn pfadd(ctx: &mut Ctx, args: &[&[u8]]) {
         return ctx.reply.integer(0);
     }
     let Some(sketch) = ctx.keyspace.get_mut(db, key, now).and_then(|e| e.value.as_string_mut()) else { return };
+    let added = sketch.edit_as_vec(|sketch| add_all(sketch, elements, sparse_max));
+    match added {
+        Ok(true) => {
+            hll::invalidate_count(sketch);
+            ctx.notify(notify::STRING, "pfadd", key);
+        }
+        Ok(false) => {}
+        Err(hll::Corrupt) => return ctx.reply.error(CORRUPT),
+    }
+    ctx.reply.integer(i64::from(added == Ok(true)));
+}
+
+/// Adds `elements` to a sketch; whether any register grew. Stops at the first sign of corruption.
+fn add_all(sketch: &mut Vec<u8>, elements: &[&[u8]], sparse_max: usize) -> Result<bool, hll::Corrupt> {
     let mut changed = false;
     for element in elements {
-        match hll::add(sketch, element, sparse_max) {
-            Ok(grew) => changed |= grew,
-            Err(hll::Corrupt) => return ctx.reply.error(CORRUPT),
-        }
+        changed |= hll::add(sketch, element, sparse_max)?;
     }
-    if changed {
-        hll::invalidate_count(sketch);
-        ctx.notify(notify::STRING, "pfadd", key);
-    }
-    ctx.reply.integer(i64::from(changed));
+    Ok(changed)
 }
 
 fn pfcount(ctx: &mut Ctx, args: &[&[u8]]) {
@@ -131,19 +138,27 @@ fn pfmerge(ctx: &mut Ctx, args: &[&[u8]]) {
     let (db, now, key) = (ctx.db(), ctx.now_ms(), args[1]);
     let sparse_max = ctx.config.hll_sparse_max_bytes as usize;
     if !ctx.keyspace.contains(db, key, now) {
-        ctx.keyspace.set(db, key, Value::String(hll::empty()), None, now);
+        ctx.keyspace.set(db, key, Value::String(hll::empty().into()), None, now);
     }
     let Some(sketch) = ctx.keyspace.get_mut(db, key, now).and_then(|e| e.value.as_string_mut()) else { return };
-    if any_dense && hll::to_dense(sketch).is_err() {
+    if sketch.edit_as_vec(|sketch| raise_to(sketch, &max, any_dense, sparse_max)).is_err() {
         return ctx.reply.error(CORRUPT);
-    }
-    for (index, &value) in max.iter().enumerate().filter(|(_, value)| **value > 0) {
-        // The destination was walked whole above, so raising its registers cannot fail.
-        let _ = hll::set_register(sketch, index, value, sparse_max);
     }
     hll::invalidate_count(sketch);
     ctx.notify(notify::STRING, "pfadd", key);
     ctx.reply.ok();
+}
+
+/// Raises a sketch's registers to `max`'s, making it dense first when `dense` says so.
+fn raise_to(sketch: &mut Vec<u8>, max: &[u8; REGISTERS], dense: bool, sparse_max: usize) -> Result<(), hll::Corrupt> {
+    if dense {
+        hll::to_dense(sketch)?;
+    }
+    for (index, &value) in max.iter().enumerate().filter(|(_, value)| **value > 0) {
+        // The destination was walked whole before, so raising its registers cannot fail.
+        let _ = hll::set_register(sketch, index, value, sparse_max);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use super::{
     parse_i64,
 };
 use crate::notify;
-use crate::keyspace::Value;
+use crate::keyspace::{StrValue, Value};
 use crate::long_double::LongDouble;
 
 pub const COMMANDS: &[Command] = &[
@@ -460,17 +460,15 @@ fn setrange(ctx: &mut Ctx, args: &[&[u8]]) {
     }
     let (db, now) = (ctx.db(), ctx.now_ms());
     let offset = offset as usize;
-    let write = |bytes: &mut Vec<u8>| {
-        if bytes.len() < offset + patch.len() {
-            bytes.resize(offset + patch.len(), 0);
-        }
+    let write = |bytes: &mut StrValue| {
+        bytes.zero_extend(offset + patch.len());
         bytes[offset..offset + patch.len()].copy_from_slice(patch);
         bytes.len()
     };
     let length = match ctx.keyspace.get_mut(db, key, now).and_then(|e| e.value.as_string_mut()) {
         Some(bytes) => write(bytes),
         None => {
-            let mut bytes = Vec::new();
+            let mut bytes = StrValue::new();
             let length = write(&mut bytes);
             ctx.keyspace.set(db, key, Value::String(bytes), None, now);
             length
@@ -670,6 +668,48 @@ mod tests {
             c.run(&["SETRANGE", "k", "536870912", "x"]),
             "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n"
         );
+    }
+
+    /// Strings of up to 11 bytes are kept in the entry and longer ones on the heap: commands that
+    /// grow a string across that line read back what they wrote, OBJECT ENCODING does not see
+    /// it, and MEMORY USAGE counts the heap bytes only.
+    #[test]
+    fn strings_grow_across_the_in_place_limit() {
+        let mut c = Harness::new();
+        let usage = |c: &mut Harness, key: &str| -> i64 {
+            c.run(&["MEMORY", "USAGE", key]).trim_start_matches(':').trim_end().parse().expect("an integer")
+        };
+        assert_eq!(c.run(&["APPEND", "a", "0123456789"]), ":10\r\n");
+        assert_eq!(c.run(&["APPEND", "a", "A"]), ":11\r\n");
+        let in_place = usage(&mut c, "a");
+        assert_eq!(c.run(&["APPEND", "a", "B"]), ":12\r\n");
+        assert_eq!(c.run(&["GET", "a"]), bulk("0123456789AB"));
+        // The string moved out with room to spare, as a `Vec` of 11 grows: 22 bytes.
+        assert_eq!(usage(&mut c, "a"), in_place + 22);
+        c.run(&["SET", "empty", ""]);
+        assert_eq!(usage(&mut c, "empty"), in_place, "an in-place string costs nothing beyond its entry");
+
+        assert_eq!(c.run(&["SETRANGE", "r", "10", "x"]), ":11\r\n");
+        assert_eq!(c.run(&["SETRANGE", "r", "11", "yz"]), ":13\r\n");
+        assert_eq!(c.run(&["GET", "r"]), "$13\r\n\0\0\0\0\0\0\0\0\0\0xyz\r\n");
+        assert_eq!(c.run(&["SETBIT", "b", "87", "1"]), ":0\r\n");
+        assert_eq!(c.run(&["STRLEN", "b"]), ":11\r\n");
+        assert_eq!(c.run(&["SETBIT", "b", "88", "1"]), ":0\r\n");
+        assert_eq!(c.run(&["STRLEN", "b"]), ":12\r\n");
+        assert_eq!((c.run(&["GETBIT", "b", "87"]), c.run(&["GETBIT", "b", "88"])), (":1\r\n".into(), ":1\r\n".into()));
+        assert_eq!(c.run(&["BITCOUNT", "b"]), ":2\r\n");
+
+        for (value, encoding) in [("12345678901", "int"), ("123456789012", "int"), ("abcdefghijk", "embstr"), ("abcdefghijkl", "embstr")] {
+            c.run(&["SET", "e", value]);
+            assert_eq!(c.run(&["OBJECT", "ENCODING", "e"]), bulk(encoding), "{value}");
+            assert_eq!(c.run(&["GET", "e"]), bulk(value));
+        }
+        c.run(&["SET", "n", "99999999999"]);
+        assert_eq!(c.run(&["INCR", "n"]), ":100000000000\r\n");
+        assert_eq!(c.run(&["GETDEL", "n"]), bulk("100000000000"));
+        c.run(&["SET", "n", "-1000000000"]);
+        assert_eq!(c.run(&["DECR", "n"]), ":-1000000001\r\n");
+        assert_eq!(c.run(&["GETEX", "n", "PX", "100000"]), bulk("-1000000001"));
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod key;
 mod lazy_free;
 mod list;
 mod set;
+mod str_value;
 mod table;
 mod varint;
 mod value;
@@ -25,6 +26,7 @@ pub(crate) use lazy_free::LAZYFREE_THRESHOLD;
 pub use hash::{Hash, HashLimits};
 pub use list::{List, ListLimits};
 pub use set::{Set, SetLimits};
+pub use str_value::StrValue;
 pub use value::Value;
 pub use zset::{Zset, ZsetLimits, compare as zset_order};
 
@@ -51,8 +53,9 @@ pub struct Entry {
     pub access: Access,
 }
 
-// Memory per key is mostly this entry and its key: five words in all on the component's 32-bit
-// target (the key's 20 bytes, the value's 12, the TTL's place and the access data).
+// Memory per key is mostly this entry and its key: ten words in all on the component's 32-bit
+// target (the key's 20 bytes, the value's 12 — a string of up to 11 bytes itself, see
+// [`StrValue`] —, the TTL's place and the access data).
 #[cfg(target_pointer_width = "32")]
 const _: () = assert!(std::mem::size_of::<(Key, Entry)>() == 40);
 
@@ -369,7 +372,7 @@ impl Keyspace {
             && let Value::String(old) = &mut self.dbs[db].entries.value_at_mut(at).value
             && old.len() == bytes.len()
         {
-            old.copy_from_slice(bytes);
+            old.as_mut_slice().copy_from_slice(bytes);
             self.note_modified(db, key);
             self.replace_expiry(db, key, at, expires_at);
             return;

@@ -1,14 +1,16 @@
-//! What a key holds: a string or a collection. Collections sit behind a box so an entry stays
-//! small whatever the type; commands on the wrong type answer `WRONGTYPE` as Redis does.
+//! What a key holds: a string or a collection. Collections sit behind a box and short strings are
+//! kept in place (see [`StrValue`]), so an entry stays small whatever the type; commands on the
+//! wrong type answer `WRONGTYPE` as Redis does.
 
 use super::hash::Hash;
 use super::list::List;
 use super::set::Set;
+use super::str_value::StrValue;
 use super::zset::Zset;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
-    String(Vec<u8>),
+    String(StrValue),
     Hash(Box<Hash>),
     Set(Box<Set>),
     List(Box<List>),
@@ -17,7 +19,7 @@ pub enum Value {
 
 impl Value {
     pub fn from_bytes(bytes: &[u8]) -> Self {
-        Value::String(bytes.to_vec())
+        Value::String(StrValue::from(bytes))
     }
 
     /// The name TYPE reports.
@@ -34,13 +36,13 @@ impl Value {
     /// The bytes of a string value; `None` for other types (the command answers WRONGTYPE).
     pub fn as_string(&self) -> Option<&[u8]> {
         match self {
-            Value::String(bytes) => Some(bytes),
+            Value::String(bytes) => Some(bytes.as_slice()),
             _ => None,
         }
     }
 
     /// The string value to change in place; `None` for other types.
-    pub fn as_string_mut(&mut self) -> Option<&mut Vec<u8>> {
+    pub fn as_string_mut(&mut self) -> Option<&mut StrValue> {
         match self {
             Value::String(bytes) => Some(bytes),
             _ => None,
@@ -50,7 +52,7 @@ impl Value {
     /// Bytes the value occupies, collections estimated from `samples` elements (0: all).
     pub fn memory_usage(&self, samples: usize) -> usize {
         match self {
-            Value::String(bytes) => bytes.capacity(),
+            Value::String(bytes) => bytes.heap_size(),
             Value::Hash(hash) => hash.memory_usage(samples),
             Value::Set(set) => set.memory_usage(samples),
             Value::List(list) => list.memory_usage(),
@@ -83,7 +85,7 @@ impl Value {
     /// The value's bytes, for commands that work on strings; empty for other types.
     pub fn as_bytes(&self) -> &[u8] {
         match self {
-            Value::String(bytes) => bytes,
+            Value::String(bytes) => bytes.as_slice(),
             _ => &[],
         }
     }
