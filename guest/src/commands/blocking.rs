@@ -86,11 +86,10 @@ fn pop(ctx: &mut Ctx, args: &[&[u8]], end: End) {
     let Some(deadline_ns) = deadline(ctx, args[args.len() - 1]) else { return };
     let keys = &args[1..args.len() - 1];
     for key in keys {
-        match write_list(ctx, key) {
+        match pop_some(ctx, key, end, 1) {
             Lookup::WrongType => return,
             Lookup::Missing => continue,
-            Lookup::Found(_) => {
-                let popped = pop_some(ctx, key, end, 1);
+            Lookup::Found(popped) => {
                 ctx.reply.array(2);
                 ctx.reply.bulk(key);
                 ctx.reply.bulk(popped.first().map_or(&[][..], Vec::as_slice));

@@ -82,9 +82,15 @@ pub(crate) fn write_list<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Lookup<&'a mut Lis
 pub(crate) fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
     let db = ctx.db();
     if ctx.keyspace.stored(db, key).and_then(|e| e.value.as_list()).is_some_and(List::is_empty) {
-        ctx.keyspace.remove(db, key);
-        ctx.notify(notify::GENERIC, "del", key);
+        remove_emptied(ctx, key);
     }
+}
+
+/// Removes the key of a list just emptied (a `del` event).
+fn remove_emptied(ctx: &mut Ctx, key: &[u8]) {
+    let db = ctx.db();
+    ctx.keyspace.remove(db, key);
+    ctx.notify(notify::GENERIC, "del", key);
 }
 
 /// The event of a push or a pop at `end`.
@@ -164,25 +170,38 @@ fn rpushx(ctx: &mut Ctx, args: &[&[u8]]) {
     push_command(ctx, args, End::Right, true);
 }
 
-/// Pops up to `count` elements from `end` of the list at `key` (an existing list), removing the
-/// key when it empties.
-pub(crate) fn pop_some(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Vec<Vec<u8>> {
-    let popped = take_some(ctx, key, end, count);
+/// Pops up to `count` elements from `end` of the list at `key`, with the pop's event, removing
+/// the key when it empties: one lookup of the key, which also tells a missing key and answers
+/// WRONGTYPE.
+pub(crate) fn pop_some(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Lookup<Vec<Vec<u8>>> {
+    let (popped, emptied) = match write_list(ctx, key) {
+        Lookup::Found(list) => (take_from(list, end, count), list.is_empty()),
+        Lookup::Missing => return Lookup::Missing,
+        Lookup::WrongType => return Lookup::WrongType,
+    };
     if !popped.is_empty() {
-        popped_from(ctx, key, end);
+        ctx.notify(notify::LIST, event(end, false), key);
     }
-    popped
+    if emptied {
+        remove_emptied(ctx, key);
+    }
+    Lookup::Found(popped)
 }
 
-/// [`pop_some`] without its events, leaving an emptied list in place.
-fn take_some(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Vec<Vec<u8>> {
-    let Lookup::Found(list) = write_list(ctx, key) else { return Vec::new() };
+/// Up to `count` elements taken from `end` of `list`.
+fn take_from(list: &mut List, end: End, count: usize) -> Vec<Vec<u8>> {
     (0..count)
         .map_while(|_| match end {
             End::Left => list.pop_front(),
             End::Right => list.pop_back(),
         })
         .collect()
+}
+
+/// [`pop_some`] without its events, leaving an emptied list in place.
+fn take_some(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Vec<Vec<u8>> {
+    let Lookup::Found(list) = write_list(ctx, key) else { return Vec::new() };
+    take_from(list, end, count)
 }
 
 /// After a pop: its event, then the list's removal if it emptied.
@@ -204,22 +223,15 @@ fn pop(ctx: &mut Ctx, args: &[&[u8]], end: End) {
             _ => return ctx.reply.error("ERR value is out of range, must be positive"),
         },
     };
-    let key = args[1];
-    match write_list(ctx, key) {
+    let popped = match pop_some(ctx, args[1], end, count.unwrap_or(1)) {
         Lookup::WrongType => return,
         Lookup::Missing => return if count.is_some() { ctx.reply.null_array() } else { ctx.reply.null() },
-        Lookup::Found(_) => {}
-    }
-    match count {
-        Some(0) => ctx.reply.array(0),
-        Some(count) => {
-            let popped = pop_some(ctx, key, end, count);
-            write_elements(ctx, &popped);
-        }
-        None => match pop_some(ctx, key, end, 1).first() {
-            Some(element) => ctx.reply.bulk(element),
-            None => ctx.reply.null(),
-        },
+        Lookup::Found(popped) => popped,
+    };
+    match (count, popped.first()) {
+        (Some(_), _) => write_elements(ctx, &popped),
+        (None, Some(element)) => ctx.reply.bulk(element),
+        (None, None) => ctx.reply.null(),
     }
 }
 
@@ -562,11 +574,10 @@ pub(crate) fn parse_multi_pop<'a>(ctx: &mut Ctx, args: &[&'a [u8]]) -> Option<Mu
 /// false, answering nothing, when every list is empty (or after WRONGTYPE, answered).
 pub(crate) fn multi_pop(ctx: &mut Ctx, request: &MultiPop) -> bool {
     for key in &request.keys {
-        match write_list(ctx, key) {
+        match pop_some(ctx, key, request.end, request.count) {
             Lookup::WrongType => return true,
             Lookup::Missing => continue,
-            Lookup::Found(_) => {
-                let popped = pop_some(ctx, key, request.end, request.count);
+            Lookup::Found(popped) => {
                 ctx.reply.array(2);
                 ctx.reply.bulk(key);
                 write_elements(ctx, &popped);

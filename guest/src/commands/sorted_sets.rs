@@ -10,6 +10,7 @@ use super::{Command, Ctx, Flag, NOT_AN_INTEGER, SYNTAX_ERROR, WRONG_TYPE, is, pa
 use crate::glob;
 use crate::notify;
 use crate::keyspace::{Value, Zset, ZsetLimits};
+use smallvec::SmallVec;
 
 mod range;
 mod setops;
@@ -199,29 +200,59 @@ fn store_or_delete(ctx: &mut Ctx, key: &[u8], zset: Zset, event: &'static str) {
 /// A score argument as ZADD, ZINCRBY and WEIGHTS read one (`strtod` with Redis's checks): no
 /// spaces, no NaN, and a number too large or too small for a double is refused rather than
 /// rounded to infinity or zero.
-/// A floating point number as Redis's `strtod`-based parsing reads one here: no spaces, no NaN;
-/// `inf` and `-inf` are allowed.
-fn parse_f64(arg: &[u8]) -> Option<f64> {
+pub(crate) fn parse_score(arg: &[u8]) -> Option<f64> {
+    if let Some(value) = plain_integer(arg) {
+        return Some(value);
+    }
     let text = std::str::from_utf8(arg).ok()?;
     if text.is_empty() || text.starts_with(|c: char| c.is_whitespace()) || text.ends_with(|c: char| c.is_whitespace()) {
         return None;
     }
-    let value: f64 = match text.to_ascii_lowercase().as_str() {
-        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
-        "-inf" | "-infinity" => f64::NEG_INFINITY,
-        _ => text.parse().ok()?,
+    let unsigned = text.trim_start_matches(['+', '-']);
+    let spelled_infinite = unsigned.len() >= 3 && unsigned.as_bytes()[..3].eq_ignore_ascii_case(b"inf");
+    let value: f64 = if spelled_infinite {
+        infinity(text)?
+    } else {
+        text.parse().ok()?
     };
-    (!value.is_nan()).then_some(value)
-}
-
-pub(crate) fn parse_score(arg: &[u8]) -> Option<f64> {
-    let value = parse_f64(arg)?;
-    let text = std::str::from_utf8(arg).ok()?.to_ascii_lowercase();
-    let spelled_infinite = text.trim_start_matches(['+', '-']).starts_with("inf");
-    let mantissa = text.split('e').next().unwrap_or("");
+    let mantissa = text.split(['e', 'E']).next().unwrap_or("");
     let overflow = value.is_infinite() && !spelled_infinite;
     let underflow = value == 0.0 && mantissa.bytes().any(|b| (b'1'..=b'9').contains(&b));
-    (!overflow && !underflow).then_some(value)
+    (!value.is_nan() && !overflow && !underflow).then_some(value)
+}
+
+/// `inf` and `infinity`, any case, with one optional sign: the infinities `strtod` reads.
+fn infinity(text: &str) -> Option<f64> {
+    let (negative, unsigned) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let spelled = unsigned.eq_ignore_ascii_case("inf") || unsigned.eq_ignore_ascii_case("infinity");
+    spelled.then_some(if negative { f64::NEG_INFINITY } else { f64::INFINITY })
+}
+
+/// A score written as an optional sign and at most 15 decimal digits, the way benchmarks and most
+/// clients send integer scores: below 2^53, so the double is exact and equals what `strtod`
+/// returns (`-0` included), read without the general float parser. `None` for anything else.
+pub(super) fn plain_integer(arg: &[u8]) -> Option<f64> {
+    let (negative, digits) = match arg.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, arg),
+    };
+    if digits.is_empty() || digits.len() > 15 {
+        return None;
+    }
+    let mut value = 0u64;
+    for &digit in digits {
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + u64::from(digit - b'0');
+    }
+    let value = value as f64;
+    Some(if negative { -value } else { value })
 }
 
 /// Writes elements as a range reply: members alone, or with their scores — flat in RESP2,
@@ -265,13 +296,13 @@ fn add_options(ctx: &mut Ctx, args: &[&[u8]]) -> Option<(AddOptions, usize)> {
     let mut options = AddOptions::default();
     let mut at = 2;
     while let Some(arg) = args.get(at) {
-        let flag = match arg.to_ascii_lowercase().as_slice() {
-            b"nx" => &mut options.nx,
-            b"xx" => &mut options.xx,
-            b"gt" => &mut options.gt,
-            b"lt" => &mut options.lt,
-            b"ch" => &mut options.ch,
-            b"incr" => &mut options.incr,
+        let flag = match arg {
+            _ if is(arg, "nx") => &mut options.nx,
+            _ if is(arg, "xx") => &mut options.xx,
+            _ if is(arg, "gt") => &mut options.gt,
+            _ if is(arg, "lt") => &mut options.lt,
+            _ if is(arg, "ch") => &mut options.ch,
+            _ if is(arg, "incr") => &mut options.incr,
             _ => break,
         };
         *flag = true;
@@ -325,7 +356,8 @@ fn add_one(zset: &mut Zset, member: &[u8], score: f64, options: &AddOptions, lim
 
 fn zadd(ctx: &mut Ctx, args: &[&[u8]]) {
     let Some((options, at)) = add_options(ctx, args) else { return };
-    let mut pairs = Vec::with_capacity((args.len() - at) / 2);
+    // Most ZADDs carry one pair: kept on the stack.
+    let mut pairs: SmallVec<[(f64, &[u8]); 2]> = SmallVec::with_capacity((args.len() - at) / 2);
     for pair in args[at..].chunks_exact(2) {
         let Some(score) = parse_score(pair[0]) else { return ctx.reply.error(NOT_A_VALID_FLOAT) };
         pairs.push((score, pair[1]));
@@ -343,17 +375,14 @@ fn zincrby(ctx: &mut Ctx, args: &[&[u8]]) {
 /// and replies with the count (CH: changed too) or, for INCR, the new score or null.
 fn add_pairs(ctx: &mut Ctx, key: &[u8], pairs: &[(f64, &[u8])], options: &AddOptions) {
     let limits = limits(ctx);
-    let created = match write_zset(ctx, key) {
-        Lookup::WrongType => return,
-        Lookup::Found(_) => false,
-        Lookup::Missing if options.xx => return reply_added(ctx, options, 0, None),
-        Lookup::Missing => true,
+    let (db, now) = (ctx.db(), ctx.now_ms());
+    let entry = if options.xx {
+        ctx.keyspace.get_mut(db, key, now)
+    } else {
+        ctx.keyspace.get_mut_or_insert(db, key, now, || Value::Zset(Box::default()))
     };
-    if created {
-        let (db, now) = (ctx.db(), ctx.now_ms());
-        ctx.keyspace.set(db, key, Value::Zset(Box::default()), None, now);
-    }
-    let Lookup::Found(zset) = write_zset(ctx, key) else { return };
+    let Some(entry) = entry else { return reply_added(ctx, options, 0, None) };
+    let Some(zset) = entry.value.as_zset_mut() else { return ctx.reply.error(WRONG_TYPE) };
     let (mut changed, mut added, mut last) = (0, 0, None);
     let mut failed = false;
     for &(score, member) in pairs {
@@ -370,10 +399,11 @@ fn add_pairs(ctx: &mut Ctx, key: &[u8], pairs: &[(f64, &[u8])], options: &AddOpt
             },
         }
     }
+    let emptied = zset.is_empty();
     if changed > 0 {
         ctx.notify(notify::ZSET, if options.incr { "zincr" } else { "zadd" }, key);
     }
-    if created {
+    if emptied {
         // Only a set this command made can be empty: an existing one never loses a member here.
         drop_if_empty(ctx, key);
     }

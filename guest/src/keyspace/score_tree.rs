@@ -50,6 +50,34 @@ struct Branch {
     bounds: Vec<Bound>,
 }
 
+/// What [`Node::take`] did with an element.
+#[derive(PartialEq)]
+enum Taken {
+    /// The element is not in the node.
+    Missing,
+    /// The element is out of the node.
+    Removed,
+    /// The element moved to its new place in the same leaf; no count changed.
+    MovedInLeaf,
+}
+
+/// The branch bounds around a node as a descent reaches it: every element of the node is at
+/// least `low` and below `high` (`None`: no bound on that side).
+#[derive(Clone, Copy)]
+struct Fence<'a> {
+    low: Option<&'a Bound>,
+    high: Option<&'a Bound>,
+}
+
+impl Fence<'_> {
+    const OPEN: Fence<'static> = Fence { low: None, high: None };
+
+    fn holds(&self, score: f64, member: &[u8]) -> bool {
+        self.low.is_none_or(|(s, m)| compare((*s, m), (score, member)) != Ordering::Greater)
+            && self.high.is_none_or(|(s, m)| compare((score, member), (*s, m)) == Ordering::Less)
+    }
+}
+
 /// A node that split: the bound between it and its new right sibling, the sibling, and how many
 /// elements moved there.
 struct Split {
@@ -120,22 +148,24 @@ impl Tree {
         }
     }
 
-    /// Takes the element (`score`, `member`) out of the order.
-    fn unplace(&mut self, score: f64, member: &[u8]) {
+    /// Takes the element (`score`, `member`) out of the order, or moves it to its place for
+    /// score `to` when that place is in the same leaf (see [`Node::take`]).
+    fn unplace(&mut self, score: f64, member: &[u8], to: Option<f64>) -> Taken {
         let Tree { members, root, .. } = self;
-        root.remove(members, score, member);
+        let taken = root.take(members, score, member, to, Fence::OPEN);
         while let Node::Branch(branch) = root
             && branch.children.len() == 1
         {
             let only = branch.children.pop().unwrap_or_else(|| Node::Leaf(Leaf::empty()));
             *root = only;
         }
+        taken
     }
 
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
         let position = self.members.position(member)?;
         let score = *self.members.value_at(position);
-        self.unplace(score, member);
+        self.unplace(score, member, None);
         // The table moves its last entry into the freed position: the leaf must follow it.
         let last = self.members.len() - 1;
         if position != last
@@ -163,8 +193,8 @@ impl Tree {
     /// [`Tree::rescore`] for the member at `position` in the table.
     pub fn rescore_at(&mut self, position: usize, member: &[u8], score: f64) -> f64 {
         let previous = std::mem::replace(self.members.value_at_mut(position), score);
-        if previous.to_bits() != score.to_bits() && !self.root.rescore_in_leaf(&self.members, previous, score, member) {
-            self.unplace(previous, member);
+        // One descent takes the element out, or moves it within its leaf when it stays there.
+        if previous.to_bits() != score.to_bits() && self.unplace(previous, member, Some(score)) == Taken::Removed {
             self.place(score, member, position as u32);
         }
         previous
@@ -417,21 +447,26 @@ impl Branch {
         Some(Split { bound, right: Node::Branch(Box::new(Branch { counts, children, bounds })), count })
     }
 
-    /// Removes the element from the child that holds it, then keeps the children from thinning
-    /// out: an empty child goes, and a child under a quarter full is merged with a neighbour
-    /// that has room for it.
-    fn remove(&mut self, members: &Table<f64>, score: f64, member: &[u8]) -> bool {
+    /// [`Node::take`] in the child that holds the element; when the element went, keeps the
+    /// children from thinning out: an empty child goes, and a child under a quarter full is
+    /// merged with a neighbour that has room for it.
+    fn take(&mut self, members: &Table<f64>, score: f64, member: &[u8], to: Option<f64>, fence: Fence) -> Taken {
         let child = self.child_for(score, member);
-        if !self.children[child].remove(members, score, member) {
-            return false;
+        let fence = Fence {
+            low: child.checked_sub(1).map(|at| &self.bounds[at]).or(fence.low),
+            high: self.bounds.get(child).or(fence.high),
+        };
+        let taken = self.children[child].take(members, score, member, to, fence);
+        if taken != Taken::Removed {
+            return taken;
         }
         self.counts[child] -= 1;
         if self.children.len() == 1 {
-            return true;
+            return taken;
         }
         if self.counts[child] == 0 {
             self.drop_child(child);
-            return true;
+            return taken;
         }
         let width = self.children[child].width();
         let capacity = self.children[child].capacity();
@@ -439,7 +474,7 @@ impl Branch {
         if width < capacity / 4 && width + self.children[neighbour].width() <= capacity {
             self.merge_children(child.min(neighbour));
         }
-        true
+        taken
     }
 
     fn drop_child(&mut self, child: usize) {
@@ -518,51 +553,28 @@ impl Node {
         }
     }
 
-    /// Removes the element; says whether it was found.
-    fn remove(&mut self, members: &Table<f64>, score: f64, member: &[u8]) -> bool {
-        match self {
-            Node::Leaf(leaf) => {
-                let at = leaf.position(members, score, member);
-                let found = at < leaf.len && leaf.scores[at] == score && self::member(members, leaf.slots[at]) == member;
-                if found {
-                    leaf.remove_at(at);
-                }
-                found
-            }
-            Node::Branch(branch) => branch.remove(members, score, member),
+    /// Removes the element (`score`, `member`) from the node, whose elements lie within `fence`.
+    /// With a new score `to` whose place is in the element's own leaf (a small change: ZINCRBY's
+    /// usual case), moves it there instead, as Redis updates a skip list node in place: no count
+    /// changes, and a rescore needs no second descent.
+    fn take(&mut self, members: &Table<f64>, score: f64, member: &[u8], to: Option<f64>, fence: Fence) -> Taken {
+        let leaf = match self {
+            Node::Branch(branch) => return branch.take(members, score, member, to, fence),
+            Node::Leaf(leaf) => leaf,
+        };
+        let at = leaf.position(members, score, member);
+        if at >= leaf.len || leaf.scores[at] != score || self::member(members, leaf.slots[at]) != member {
+            return Taken::Missing;
         }
-    }
-
-    /// Moves the element (`previous`, `member`) to its place for `score` when that place is in the
-    /// same leaf (a small change: ZINCRBY's usual case), as Redis updates a skip list node in place.
-    /// Says whether it did; counts above do not change.
-    fn rescore_in_leaf(&mut self, members: &Table<f64>, previous: f64, score: f64, member: &[u8]) -> bool {
-        let mut node = self;
-        let (mut low, mut high): (Option<&Bound>, Option<&Bound>) = (None, None);
-        loop {
-            match node {
-                Node::Branch(branch) => {
-                    let Branch { bounds, children, .. } = &mut **branch;
-                    let bounds: &Vec<Bound> = bounds;
-                    let child = bounds.partition_point(|(s, m)| compare((*s, m), (previous, member)) != Ordering::Greater);
-                    low = child.checked_sub(1).map(|at| &bounds[at]).or(low);
-                    high = bounds.get(child).or(high);
-                    node = &mut children[child];
-                }
-                Node::Leaf(leaf) => {
-                    let fits_low = low.is_none_or(|(s, m)| compare((*s, m), (score, member)) != Ordering::Greater);
-                    let fits_high = high.is_none_or(|(s, m)| compare((score, member), (*s, m)) == Ordering::Less);
-                    let at = leaf.position(members, previous, member);
-                    if !(fits_low && fits_high) || at >= leaf.len {
-                        return false;
-                    }
-                    let slot = leaf.slots[at];
-                    leaf.remove_at(at);
-                    let to = leaf.position(members, score, member);
-                    leaf.insert_at(to, score, slot);
-                    return true;
-                }
+        let slot = leaf.slots[at];
+        leaf.remove_at(at);
+        match to {
+            Some(to) if fence.holds(to, member) => {
+                let at = leaf.position(members, to, member);
+                leaf.insert_at(at, to, slot);
+                Taken::MovedInLeaf
             }
+            _ => Taken::Removed,
         }
     }
 

@@ -3,7 +3,7 @@
 //! (ZREMRANGEBY*). Every range becomes a span of ranks `start..end` found in O(log n), so the
 //! work is that plus the elements touched.
 
-use super::{Ctx, Lookup, SYNTAX_ERROR, Zset, is, limits, parse_i64, read_zset, store_or_delete, stored, write_zset};
+use super::{Ctx, Lookup, SYNTAX_ERROR, Zset, is, limits, parse_i64, plain_integer, read_zset, store_or_delete, stored, write_zset};
 use crate::commands::NOT_AN_INTEGER;
 
 const NOT_A_FLOAT_RANGE: &str = "ERR min or max is not a float";
@@ -25,6 +25,9 @@ fn score_bound(arg: &[u8]) -> Option<ScoreBound> {
     };
     if number.is_empty() {
         return Some(ScoreBound { score: 0.0, exclusive });
+    }
+    if let Some(score) = plain_integer(number) {
+        return Some(ScoreBound { score, exclusive });
     }
     let text = std::str::from_utf8(number).ok()?.trim_start();
     let score = match text.to_ascii_lowercase().as_str() {

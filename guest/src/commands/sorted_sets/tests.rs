@@ -164,3 +164,24 @@ fn random_members_and_scan() {
     assert_eq!(seen, 4);
     assert_eq!(c.run(&["TYPE", "big"]), "+zset\r\n");
 }
+
+/// The integer shortcut reads what the general parser reads, to the bit (the sign of zero
+/// included), and leaves everything else to it.
+#[test]
+fn integer_scores_read_as_the_general_parser_reads_them() {
+    use super::{parse_score, plain_integer};
+    for text in ["0", "-0", "+0", "7", "+7", "-7", "000000012345", "999999999999999", "-999999999999999", "000000000000001"] {
+        let general: f64 = text.parse().unwrap();
+        assert_eq!(plain_integer(text.as_bytes()).map(f64::to_bits), Some(general.to_bits()), "{text}");
+        assert_eq!(parse_score(text.as_bytes()).map(f64::to_bits), Some(general.to_bits()), "{text}");
+    }
+    for text in ["", "-", "+", "1.5", "1e3", "1 ", " 1", "--1", "+-1", "1_0", "9999999999999999", "inf"] {
+        assert_eq!(plain_integer(text.as_bytes()), None, "{text}");
+    }
+    assert_eq!(parse_score(b"9999999999999999"), Some(1e16));
+    assert_eq!(parse_score(b"-Infinity"), Some(f64::NEG_INFINITY));
+    assert_eq!(parse_score(b"INF"), Some(f64::INFINITY));
+    for refused in ["-+inf", "infinite", "nan", "-nan", "1e400", "1e-400", " 1", "1 ", "", "+"] {
+        assert_eq!(parse_score(refused.as_bytes()), None, "{refused}");
+    }
+}
