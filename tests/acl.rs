@@ -418,14 +418,7 @@ fn a_bad_acl_file_stops_the_start() {
         (vec!["--aclfile", &broken, "--set", "user", "bob on"], "users are defined both by `user` settings and in the ACL file"),
     ];
     for (flags, expected) in cases {
-        let output = std::process::Command::new(common::CACHET)
-            .args(["serve", "--port", "0"])
-            .args(&flags)
-            .env("CACHET_CACHE_DIR", common::cache_dir())
-            .output()
-            .expect("cachet runs");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success(), "{flags:?} started");
+        let stderr = common::refused_start(common::free_port(), &flags);
         assert!(stderr.contains(expected), "{flags:?}: {stderr}");
     }
 }

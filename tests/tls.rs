@@ -169,14 +169,7 @@ fn wrong_tls_settings_are_refused_at_start() {
         (vec!["--set".into(), "tls-replication".into(), "yes".into()], "not a setting cachet has"),
     ];
     for (flags, expected) in cases {
-        let output = Command::new(common::CACHET)
-            .args(["serve", "--port", "0"])
-            .args(&flags)
-            .env("CACHET_CACHE_DIR", common::cache_dir())
-            .output()
-            .expect("cachet runs");
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success(), "{flags:?} started");
+        let stderr = common::refused_start(0, &flags);
         assert!(stderr.contains(expected), "{flags:?}: {stderr}");
     }
 }

@@ -405,3 +405,11 @@ pub fn run_redis_py(args: &[&str], port: u16) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Runs `cachet serve --port <port>` with `flags`, checks that it refuses to start, and returns
+/// what it said on stderr.
+pub fn refused_start<S: AsRef<std::ffi::OsStr> + std::fmt::Debug>(port: u16, flags: &[S]) -> String {
+    let output = Command::new(CACHET).args(["serve", "--port", &port.to_string()]).args(flags).env("CACHET_CACHE_DIR", cache_dir()).output().expect("cachet runs");
+    assert!(!output.status.success(), "{flags:?} started");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
