@@ -93,6 +93,18 @@ impl Blocking {
         self.waiters.insert(connection, waiter);
     }
 
+    /// The waiter's command, lent out to be run again; [`Blocking::restore_command`] gives it
+    /// back if the waiter goes on waiting.
+    pub fn take_command(&mut self, connection: u64) -> Vec<Vec<u8>> {
+        self.waiters.get_mut(&connection).map(|w| std::mem::take(&mut w.command)).unwrap_or_default()
+    }
+
+    pub fn restore_command(&mut self, connection: u64, command: Vec<Vec<u8>>) {
+        if let Some(waiter) = self.waiters.get_mut(&connection) {
+            waiter.command = command;
+        }
+    }
+
     /// Stops waiting (served, timed out, unblocked, disconnected); returns what it waited with.
     pub fn unblock(&mut self, connection: u64) -> Option<Waiter> {
         let waiter = self.waiters.remove(&connection)?;

@@ -46,6 +46,9 @@ pub const COMMANDS: &[Command] = &[
 
 /// A timeout in seconds (a decimal; 0 waits for ever) as a deadline, or Redis's error.
 pub(crate) fn deadline(ctx: &mut Ctx, arg: &[u8]) -> Option<Option<u64>> {
+    if let Some(seconds) = whole_seconds(arg) {
+        return Some((seconds > 0).then(|| ctx.now.mono_ns.saturating_add(seconds * 1_000_000_000)));
+    }
     let Some(seconds) = LongDouble::parse(arg).map(LongDouble::to_f64) else {
         ctx.reply.error("ERR timeout is not a float or out of range");
         return None;
@@ -58,6 +61,15 @@ pub(crate) fn deadline(ctx: &mut Ctx, arg: &[u8]) -> Option<Option<u64>> {
     }
     let ms = ms as u64;
     Some((ms > 0).then(|| ctx.now.mono_ns.saturating_add(ms.saturating_mul(1_000_000))))
+}
+
+/// A timeout of whole seconds written in plain digits, as job queues mostly send it (`0`, `5`):
+/// read without the long double parser, with the same result. Longer numbers take that parser.
+fn whole_seconds(arg: &[u8]) -> Option<u64> {
+    if arg.is_empty() || arg.len() > 9 || !arg.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(arg.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
 }
 
 /// Nothing to serve now: wait for one of `keys`, or, where a client cannot wait (inside EXEC; a

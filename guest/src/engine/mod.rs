@@ -53,6 +53,9 @@ const WARM_ABOVE_KEYS: usize = 16 * 1024;
 /// The answer a client blocked in a faulted engine gets from the engine that replaces it.
 const BLOCKED_AT_FAULT: &[u8] = b"-ERR internal error: the engine faulted while this client was blocked; the cache was reset\r\n";
 
+/// Room reserved for a served waiter's reply: a two-element array of short strings fits.
+const SERVED_REPLY: usize = 64;
+
 /// What a held connection's `wanted` says: more input never makes the host feed it again; only
 /// the engine's `resume` does.
 const HELD: usize = u32::MAX as usize;
@@ -540,12 +543,13 @@ impl Engine {
                 if !self.keyspace.holds(db, &key, waiter.request.wants, now.wall_ms) {
                     break;
                 }
-                let command = waiter.command.clone();
                 let Some(mut session) = self.sessions.remove(&connection) else {
                     self.blocking.unblock(connection);
                     continue;
                 };
+                let command = self.blocking.take_command(connection);
                 let mut reply = std::mem::take(&mut outbox.to(connection).data);
+                reply.reserve(SERVED_REPLY);
                 session.retrying = true;
                 let args: Vec<&[u8]> = command.iter().map(Vec::as_slice).collect();
                 self.execute(&mut session, &args, &mut reply, outbox, now);
@@ -556,6 +560,7 @@ impl Engine {
                     session.changed = true;
                     outbox.to(connection).resume = true;
                 } else {
+                    self.blocking.restore_command(connection, command);
                     index += 1;
                 }
                 self.put_back(session, reply, outbox);

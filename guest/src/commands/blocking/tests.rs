@@ -94,6 +94,23 @@ fn the_deadline_answers_a_timeout() {
 }
 
 #[test]
+fn whole_and_decimal_timeouts_give_the_same_deadlines() {
+    for (timeout, ms) in [("0", None), ("000", None), ("5", Some(5_000)), ("007", Some(7_000)), ("5.0", Some(5_000)), ("+5", Some(5_000)),
+        ("999999999", Some(999_999_999_000)), ("1000000000", Some(1_000_000_000_000)), ("0.0001", Some(1))]
+    {
+        let mut c = Harness::new();
+        c.another(B);
+        feed(&mut c, B, &["BLPOP", "list", timeout]);
+        let expected = ms.map(|ms: u64| c.now.mono_ns + ms * 1_000_000);
+        assert_eq!(c.engine.next_deadline(), expected, "BLPOP list {timeout}");
+    }
+    let mut c = Harness::new();
+    for (timeout, error) in [("-1", "-ERR timeout is negative\r\n"), ("1x", "-ERR timeout is not a float or out of range\r\n"), ("", "-ERR timeout is not a float or out of range\r\n")] {
+        assert_eq!(text_for(&feed(&mut c, A, &["BLPOP", "list", timeout]), A), error, "BLPOP list {timeout:?}");
+    }
+}
+
+#[test]
 fn a_key_of_another_type_leaves_the_waiter_waiting() {
     let mut c = Harness::new();
     c.another(B);
