@@ -3,27 +3,37 @@
 //! The three take turns within each round; the figure is the median of the rounds.
 //!
 //! The same method measures cachet's client alone on several URLs ([`compare_cachet`]): its
-//! in-process keyspace (`mem://`) against a cachet server reached over loopback.
+//! in-process keyspace (`mem://`) against a cachet server reached over loopback; and, through
+//! [`measure`], the near cache (`near_cache`) and the cluster clients (`cluster`).
 
 use crate::throughput::median;
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow};
+use cachet::client::{Client, ClusterClient, NearCache, Ttl};
 use fred::interfaces::{ClientLike, KeysInterface};
 use redis::AsyncCommands;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-/// Operations per client and measurement.
-const KEYS: usize = 1000;
+/// Keys of the client rows: `bench:0` to `bench:999`.
+pub const KEYS: usize = 1000;
+
+/// The value every SET writes.
+const VALUE: [u8; 64] = [b'x'; 64];
 
 #[derive(Clone)]
-enum Contender {
-    Cachet(cachet::client::Client),
+pub enum Contender {
+    Cachet(Client),
     Redis(redis::aio::MultiplexedConnection),
     Fred(fred::clients::Client),
+    /// cachet's client with its near cache in front.
+    Near(Arc<NearCache>),
+    CachetCluster(ClusterClient),
+    RedisCluster(redis::cluster_async::ClusterConnection),
 }
 
 impl Contender {
     async fn connect_all(url: &str) -> Result<Vec<Contender>> {
-        let cachet = cachet::client::Client::open(url).await.map_err(|e| anyhow::anyhow!("cachet client: {e}"))?;
+        let cachet = Client::open(url).await.map_err(|e| anyhow!("cachet client: {e}"))?;
         let redis = redis::Client::open(url)?.get_multiplexed_async_connection().await.context("redis crate")?;
         let fred = fred::clients::Client::new(fred::types::config::Config::from_url(url)?, None, None, None);
         fred.init().await.context("fred")?;
@@ -32,101 +42,149 @@ impl Contender {
 
     async fn set(&mut self, key: &str, value: &[u8]) -> Result<()> {
         match self {
-            Contender::Cachet(c) => c.set(key, value, cachet::client::Ttl::Never).await.map_err(|e| anyhow::anyhow!("{e}")),
+            Contender::Cachet(c) => c.set(key, value, Ttl::Never).await.map_err(|e| anyhow!("{e}")),
             Contender::Redis(c) => Ok(c.set::<_, _, ()>(key, value).await?),
             Contender::Fred(c) => Ok(c.set::<(), _, _>(key, value, None, None, false).await?),
+            Contender::Near(c) => c.set(key, value, Ttl::Never).await.map_err(|e| anyhow!("{e}")),
+            Contender::CachetCluster(c) => c.set(key, value, Ttl::Never).await.map_err(|e| anyhow!("{e}")),
+            Contender::RedisCluster(c) => Ok(c.set::<_, _, ()>(key, value).await?),
         }
     }
 
     async fn get(&mut self, key: &str) -> Result<usize> {
         let value: Option<Vec<u8>> = match self {
-            Contender::Cachet(c) => c.get(key).await.map_err(|e| anyhow::anyhow!("{e}"))?.map(|b| b.to_vec()),
+            Contender::Cachet(c) => c.get(key).await.map_err(|e| anyhow!("{e}"))?.map(|b| b.to_vec()),
             Contender::Redis(c) => c.get(key).await?,
             Contender::Fred(c) => c.get(key).await?,
+            Contender::Near(c) => c.get(key).await.map_err(|e| anyhow!("{e}"))?.map(|b| b.to_vec()),
+            Contender::CachetCluster(c) => c.get(key).await.map_err(|e| anyhow!("{e}"))?.map(|b| b.to_vec()),
+            Contender::RedisCluster(c) => c.get(key).await?,
         };
         Ok(value.map_or(0, |v| v.len()))
     }
 }
 
-/// One row: operations per second of each client, for one operation and task count.
-pub struct ClientRow {
-    pub op: &'static str,
-    pub tasks: usize,
-    /// cachet, redis crate, fred.
-    pub ops_per_sec: [f64; 3],
+/// One measurement's figures.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Measured {
+    pub ops_per_sec: f64,
+    /// The median operation's time in microseconds, each from the end of the task's operation
+    /// before it (one clock read per operation).
+    pub p50_us: f64,
 }
 
-/// Runs every combination `rounds` times against the server at `url`, `ops` operations each.
-pub fn compare(url: &str, ops: usize, rounds: usize) -> Result<Vec<ClientRow>> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    runtime.block_on(async {
-        let contenders = Contender::connect_all(url).await?;
-        let rows = measure(&contenders, ops, rounds).await?;
-        Ok(rows.into_iter().map(|row| ClientRow { op: row.op, tasks: row.tasks, ops_per_sec: [row.ops_per_sec[0], row.ops_per_sec[1], row.ops_per_sec[2]] }).collect())
-    })
-}
-
-/// One row: operations per second of each contender (client, or cachet's client on each URL), in order.
+/// One row: each contender's medians over the rounds, in the contenders' order.
 pub struct Row {
     pub op: &'static str,
     pub tasks: usize,
-    pub ops_per_sec: Vec<f64>,
+    pub results: Vec<Measured>,
+}
+
+/// What [`measure`] runs: every operation at every task count, `rounds` times.
+pub struct Plan {
+    pub ops: &'static [&'static str],
+    pub tasks: &'static [usize],
+    /// Operations per measurement, split evenly over the tasks.
+    pub count: usize,
+    pub rounds: usize,
+    /// Task `t`'s `i`th operation uses key `(t * share + i) % keys.len()`.
+    pub keys: Arc<[String]>,
+}
+
+/// The two-thread runtime every client measurement runs on.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?)
+}
+
+/// `bench:0` to `bench:{n - 1}`.
+pub fn numbered_keys(n: usize) -> Arc<[String]> {
+    (0..n).map(|i| format!("bench:{i}")).collect()
+}
+
+/// Runs every combination `rounds` times against the server at `url`, `ops` operations each; the
+/// results are cachet's, the redis crate's and fred's.
+pub fn compare(url: &str, ops: usize, rounds: usize) -> Result<Vec<Row>> {
+    runtime()?.block_on(async {
+        let contenders = Contender::connect_all(url).await?;
+        measure(&contenders, &string_plan(ops, rounds)).await
+    })
 }
 
 /// cachet's client on each of `urls` (e.g. `mem://` and a server's `redis://` address), every
 /// combination `rounds` times, the URLs taking turns within each round.
 pub fn compare_cachet(urls: &[String], ops: usize, rounds: usize) -> Result<Vec<Row>> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         let mut contenders = Vec::with_capacity(urls.len());
         for url in urls {
-            let client = cachet::client::Client::open(url).await.map_err(|e| anyhow::anyhow!("cachet client on {url}: {e}"))?;
+            let client = Client::open(url).await.map_err(|e| anyhow!("cachet client on {url}: {e}"))?;
             contenders.push(Contender::Cachet(client));
         }
-        measure(&contenders, ops, rounds).await
+        measure(&contenders, &string_plan(ops, rounds)).await
     })
 }
 
-/// Every operation and task count, `rounds` times; the contenders take turns within each round.
-async fn measure(contenders: &[Contender], ops: usize, rounds: usize) -> Result<Vec<Row>> {
+/// SET and GET from 1, 16 and 256 tasks over [`KEYS`] keys.
+fn string_plan(count: usize, rounds: usize) -> Plan {
+    Plan { ops: &["SET", "GET"], tasks: &[1, 16, 256], count, rounds, keys: numbered_keys(KEYS) }
+}
+
+/// Every operation and task count of `plan`; the contenders take turns within each round, and
+/// each figure is the median of its rounds.
+pub async fn measure(contenders: &[Contender], plan: &Plan) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
-    for op in ["SET", "GET"] {
-        for tasks in [1, 16, 256] {
-            let mut samples = vec![Vec::with_capacity(rounds); contenders.len()];
-            for _ in 0..rounds {
+    for &op in plan.ops {
+        for &tasks in plan.tasks {
+            let mut samples = vec![Vec::with_capacity(plan.rounds); contenders.len()];
+            for _ in 0..plan.rounds {
                 for (i, contender) in contenders.iter().enumerate() {
-                    samples[i].push(run(contender, op, tasks, ops).await?);
+                    samples[i].push(run(contender, op, tasks, plan.count, &plan.keys).await?);
                 }
             }
-            rows.push(Row { op, tasks, ops_per_sec: samples.into_iter().map(median).collect() });
+            let results = samples.iter().map(|s| medians(s)).collect();
+            rows.push(Row { op, tasks, results });
         }
     }
     Ok(rows)
 }
 
-/// `ops` operations split over `tasks` concurrent tasks; operations per second.
-async fn run(contender: &Contender, op: &'static str, tasks: usize, ops: usize) -> Result<f64> {
-    let value = vec![b'x'; 64];
+fn medians(samples: &[Measured]) -> Measured {
+    Measured {
+        ops_per_sec: median(samples.iter().map(|s| s.ops_per_sec).collect()),
+        p50_us: median(samples.iter().map(|s| s.p50_us).collect()),
+    }
+}
+
+/// `count` operations (`op` is "SET" or "GET") split over `tasks` concurrent tasks.
+pub async fn run(contender: &Contender, op: &'static str, tasks: usize, count: usize, keys: &Arc<[String]>) -> Result<Measured> {
+    let share = count / tasks;
     let started = Instant::now();
     let mut handles = Vec::with_capacity(tasks);
     for task in 0..tasks {
         let mut contender = contender.clone();
-        let value = value.clone();
-        let share = ops / tasks;
+        let keys = keys.clone();
         handles.push(tokio::spawn(async move {
+            let mut times = Vec::with_capacity(share);
+            let mut last = Instant::now();
             for i in 0..share {
-                let key = format!("bench:{}", (task * share + i) % KEYS);
+                let key = &keys[(task * share + i) % keys.len()];
                 if op == "SET" {
-                    contender.set(&key, &value).await?;
+                    contender.set(key, &VALUE).await?;
                 } else {
-                    contender.get(&key).await?;
+                    contender.get(key).await?;
                 }
+                let now = Instant::now();
+                times.push(now - last);
+                last = now;
             }
-            anyhow::Ok(())
+            anyhow::Ok(times)
         }));
     }
+    let mut times: Vec<Duration> = Vec::with_capacity(share * tasks);
     for handle in handles {
-        handle.await??;
+        times.extend(handle.await??);
     }
-    Ok((ops / tasks * tasks) as f64 / started.elapsed().as_secs_f64())
+    let elapsed = started.elapsed();
+    times.sort_unstable();
+    let p50 = times.get(times.len() / 2).copied().unwrap_or_default();
+    Ok(Measured { ops_per_sec: (share * tasks) as f64 / elapsed.as_secs_f64(), p50_us: p50.as_secs_f64() * 1e6 })
 }

@@ -5,8 +5,10 @@
 //! are the figure; absolute numbers are context.
 
 mod client;
+mod cluster;
 mod hop;
 mod memory;
+mod near_cache;
 mod plot;
 mod proxy;
 mod queue;
@@ -60,6 +62,11 @@ struct Args {
 enum Part {
     Throughput,
     Client,
+    /// cachet's client with its near cache: GETs of keys kept locally against the same GETs over
+    /// the network (cachet's client without it, the redis crate)
+    NearCache,
+    /// cachet's cluster client against the redis crate's on a three-master Redis Cluster
+    Cluster,
     /// cachet's client on its in-process keyspace (`mem://`) and on a cachet server over loopback
     InProcess,
     Memory,
@@ -104,6 +111,12 @@ fn main() -> Result<()> {
     }
     if wants(Part::Client) {
         report.push_str(&client_section(&binaries, rounds, args.quick)?);
+    }
+    if wants(Part::NearCache) {
+        report.push_str(&near_cache_section(&binaries, rounds, args.quick)?);
+    }
+    if wants(Part::Cluster) {
+        report.push_str(&cluster_section(&binaries, rounds, args.quick)?);
     }
     if wants(Part::InProcess) {
         report.push_str(&in_process_section(&binaries, rounds, args.quick)?);
@@ -203,8 +216,63 @@ fn client_section(binaries: &Binaries, rounds: usize, quick: bool) -> Result<Str
     let mut out = format!("\n### Clients (against redis-server; 64-byte values; {ops} operations per measurement)\n\n");
     out.push_str("| operation | tasks | cachet client ops/s | redis crate ops/s | fred ops/s | cachet/redis | cachet/fred |\n|---|---:|---:|---:|---:|---:|---:|\n");
     for row in rows {
-        let [c, r, f] = row.ops_per_sec;
+        let [c, r, f] = [0, 1, 2].map(|i| row.results[i].ops_per_sec);
         writeln!(out, "| {} | {} | {c:.0} | {r:.0} | {f:.0} | **{:.2}** | **{:.2}** |", row.op, row.tasks, c / r, c / f)?;
+    }
+    Ok(out)
+}
+
+fn near_cache_section(binaries: &Binaries, rounds: usize, quick: bool) -> Result<String> {
+    let ops = if quick { 5_000 } else { 100_000 };
+    let redis = Server::start(Kind::Redis, binaries, &[])?;
+    let measured = near_cache::compare(&format!("redis://127.0.0.1:{}/", redis.port), ops, rounds)?;
+    let mut out = format!(
+        "\n### The near cache (GETs of {} keys it keeps, against the same GETs over loopback to redis-server; 64-byte values; {ops} operations per measurement)\n\n",
+        client::KEYS
+    );
+    out.push_str("| tasks | near cache hits ops/s | cachet client ops/s | redis crate ops/s | near/cachet | near/redis | near p50 µs | cachet p50 µs | redis p50 µs |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for row in &measured.rows {
+        let [near, cachet, redis] = [0, 1, 2].map(|i| row.results[i]);
+        writeln!(
+            out,
+            "| {} | {:.0} | {:.0} | {:.0} | **{:.1}** | **{:.1}** | {:.2} | {:.1} | {:.1} |",
+            row.tasks,
+            near.ops_per_sec,
+            cachet.ops_per_sec,
+            redis.ops_per_sec,
+            near.ops_per_sec / cachet.ops_per_sec,
+            near.ops_per_sec / redis.ops_per_sec,
+            near.p50_us,
+            cachet.p50_us,
+            redis.p50_us
+        )?;
+    }
+    writeln!(out, "\nThe near cache counted {} hits and no miss while its rows were measured (every read it served).", measured.hits)?;
+    Ok(out)
+}
+
+fn cluster_section(binaries: &Binaries, rounds: usize, quick: bool) -> Result<String> {
+    let ops = if quick { 5_000 } else { 100_000 };
+    let masters = 3;
+    let cluster = cluster::Cluster::start(binaries, masters)?;
+    let rows = cluster::compare(&cluster, ops, rounds)?;
+    let mut out = format!(
+        "\n### Cluster clients ({masters} redis-server masters, no replicas; one key in each of the 16384 slots, shuffled; 64-byte values; {ops} operations per measurement)\n\n"
+    );
+    out.push_str("| operation | tasks | cachet cluster client ops/s | redis crate cluster_async ops/s | cachet/redis | cachet p50 µs | redis p50 µs |\n|---|---:|---:|---:|---:|---:|---:|\n");
+    for row in rows {
+        let [cachet, redis] = [0, 1].map(|i| row.results[i]);
+        writeln!(
+            out,
+            "| {} | {} | {:.0} | {:.0} | **{:.2}** | {:.1} | {:.1} |",
+            row.op,
+            row.tasks,
+            cachet.ops_per_sec,
+            redis.ops_per_sec,
+            cachet.ops_per_sec / redis.ops_per_sec,
+            cachet.p50_us,
+            redis.p50_us
+        )?;
     }
     Ok(out)
 }
@@ -217,7 +285,7 @@ fn in_process_section(binaries: &Binaries, rounds: usize, quick: bool) -> Result
     let mut out = format!("\n### cachet's client in process (`mem://`) and over loopback (64-byte values; {ops} operations per measurement)\n\n");
     out.push_str("| operation | tasks | `mem://` ops/s | cachet server over TCP ops/s | mem/TCP |\n|---|---:|---:|---:|---:|\n");
     for row in rows {
-        let (memory, tcp) = (row.ops_per_sec[0], row.ops_per_sec[1]);
+        let (memory, tcp) = (row.results[0].ops_per_sec, row.results[1].ops_per_sec);
         writeln!(out, "| {} | {} | {memory:.0} | {tcp:.0} | **{:.2}** |", row.op, row.tasks, memory / tcp)?;
     }
     Ok(out)

@@ -91,7 +91,11 @@ pub fn default_cachet_binary() -> PathBuf {
 
 impl Server {
     pub fn start(kind: Kind, binaries: &Binaries, extra: &[&str]) -> Result<Server> {
-        let port = free_port()?;
+        Self::start_on(free_port()?, kind, binaries, extra)
+    }
+
+    /// Starts a server of `kind` listening on `port` (which must be free).
+    pub fn start_on(port: u16, kind: Kind, binaries: &Binaries, extra: &[&str]) -> Result<Server> {
         let port_text = port.to_string();
         let mut command = binaries.command(kind)?;
         match kind {
