@@ -109,7 +109,6 @@ impl Runtime {
         // are short and synchronous.
         config.concurrency_support(false);
         config.epoch_interruption(true);
-        tune_code(&mut config);
         // `CACHET_PERFMAP=1` writes /tmp/perf-PID.map so `perf` can name the component's functions.
         if std::env::var_os("CACHET_PERFMAP").is_some() {
             config.profiler(wasmtime::ProfilingStrategy::PerfMap);
@@ -237,16 +236,6 @@ pub struct Instance {
 
 /// Input for [`Instance::feed`]: a connection and the bytes the host holds for it.
 pub type Input<'a> = wit::Input<'a>;
-
-/// Code generation settings that cost nothing in safety. The 32-bit linear memory is always
-/// reserved whole (4 GiB plus guards, wasmtime's default on 64-bit hosts), so it never moves:
-/// saying so lets compiled code keep its base address in a register across calls. Function tables
-/// filled at instantiation spare every indirect call (Lua's C functions, its allocator, Rust's
-/// trait objects) the check that an entry was initialised.
-fn tune_code(config: &mut Config) {
-    config.memory_may_move(false);
-    config.table_lazy_init(false);
-}
 
 /// A linker with cachet's clock, random and log capabilities, which every world imports.
 fn capabilities_linker(engine: &Engine) -> Result<Linker<HostState>> {
