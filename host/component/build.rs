@@ -32,12 +32,14 @@ fn main() {
     // `fault-injection` (cachet's tests ask for it) builds the guest with its feature of that name.
     // Each engine has a target directory of its own, so building one never overwrites the other.
     let (features, target_dir): (&[&str], _) = if env::var_os("CARGO_FEATURE_FAULT_INJECTION").is_some() {
-        (&["fault-injection"], root.join("target/guest-fault-injection"))
+        (&["fault-injection"], "target/guest-fault-injection")
     } else {
-        (&[], root.join("target/guest"))
+        (&[], "target/guest")
     };
+    let (config, target_dir) = engine_names(target_dir);
+    let target_dir = root.join(target_dir);
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let engine = Build { package: "cachet-guest", features, env: lua_compiler(&root, &out_dir), ..Build::default() };
+    let engine = Build { package: "cachet-guest", features, env: lua_compiler(&root, &out_dir), config, ..Build::default() };
     let built = wasm_build::build_for(TARGET, &root, &engine, &target_dir).unwrap_or_else(|e| fail(&e));
     copy(&built, &out_dir.join("cachet_guest.wasm"));
 
@@ -53,6 +55,18 @@ fn main() {
         let component = componentize(&core).unwrap_or_else(|e| fail(&format!("making the {name} world's component: {e}")));
         let out = out_dir.join(format!("cachet_{name}.wasm"));
         std::fs::write(&out, component).unwrap_or_else(|e| fail(&format!("could not write {}: {e}", out.display())));
+    }
+}
+
+/// `CACHET_ENGINE_NAMES=1` keeps the function names in the engine (not stripped), for profiles of a
+/// local build (`CACHET_PERFMAP=1`): the `--config` that says so, and the target directory, apart
+/// from the stripped engine's so that switching does not rebuild either.
+fn engine_names(target_dir: &str) -> (Vec<String>, String) {
+    println!("cargo:rerun-if-env-changed=CACHET_ENGINE_NAMES");
+    if env::var_os("CACHET_ENGINE_NAMES").is_some_and(|v| v != "0") {
+        (vec!["profile.release.package.cachet-guest.strip=false".into()], format!("{target_dir}-names"))
+    } else {
+        (Vec::new(), target_dir.to_string())
     }
 }
 

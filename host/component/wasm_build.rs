@@ -17,6 +17,8 @@ pub struct Build<'a> {
     pub no_default_features: bool,
     /// Variables for the nested cargo and the build scripts it runs (the C compiler for Lua).
     pub env: Vec<(String, String)>,
+    /// Settings given to the nested cargo with `--config` (a profile setting, say).
+    pub config: Vec<String>,
 }
 
 /// Builds `package` of the workspace at `root` (release profile, with `features`) into
@@ -44,6 +46,9 @@ pub fn build_for(target: &str, root: &Path, what: &Build, target_dir: &Path) -> 
     }
     if what.no_default_features {
         command.arg("--no-default-features");
+    }
+    for setting in &what.config {
+        command.arg("--config").arg(setting);
     }
     // The outer build's flags, target and jobserver are not meant for this one.
     for inherited in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "CARGO_MAKEFLAGS"] {

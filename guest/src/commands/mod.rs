@@ -446,22 +446,31 @@ pub fn parse_i64(arg: &[u8]) -> Option<i64> {
     };
     match digits {
         [b'0'] if !negative => return Some(0),
-        [b'1'..=b'9', ..] if digits.len() <= 19 => {}
+        [b'1'..=b'9', ..] => {}
         _ => return None,
     }
-    let mut value: i64 = 0;
+    signed(negative, digits_value(digits)?)
+}
+
+/// The value of 1 to 19 decimal digits, which always fits a `u64`: the digits are summed without
+/// overflow checks, which in the component would each be a call to a 128-bit multiplication.
+pub(crate) fn digits_value(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    let mut value: u64 = 0;
     for &d in digits {
         if !d.is_ascii_digit() {
             return None;
         }
-        let d = i64::from(d - b'0');
-        value = if negative {
-            value.checked_mul(10)?.checked_sub(d)?
-        } else {
-            value.checked_mul(10)?.checked_add(d)?
-        };
+        value = value * 10 + u64::from(d - b'0');
     }
     Some(value)
+}
+
+/// `magnitude`, negated when `negative`, if the result fits an `i64`.
+pub(crate) fn signed(negative: bool, magnitude: u64) -> Option<i64> {
+    if negative { 0i64.checked_sub_unsigned(magnitude) } else { i64::try_from(magnitude).ok() }
 }
 
 /// An integer argument, or the reply Redis gives for a bad one.
@@ -522,7 +531,7 @@ mod tests {
         assert_eq!(parse_i64(b"-12"), Some(-12));
         assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
         assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
-        for bad in [&b"9223372036854775808"[..], b"", b"-", b"-0", b"01", b"+1", b" 1", b"1 ", b"1.0", b"0x10"] {
+        for bad in [&b"9223372036854775808"[..], b"-9223372036854775809", b"18446744073709551616", b"99999999999999999999", b"", b"-", b"-0", b"01", b"+1", b" 1", b"1 ", b"1.0", b"0x10"] {
             assert_eq!(parse_i64(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
     }

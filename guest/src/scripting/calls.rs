@@ -8,6 +8,7 @@
 //! function, so the part that pushes values holds nothing that needs dropping: the reply buffer
 //! is lent to it as a `ManuallyDrop`, and is only lost if Lua unwinds while it is lent.
 
+use crate::commands::{digits_value, signed};
 use crate::resp::format_g17;
 use mlua::ffi;
 use smallvec::SmallVec;
@@ -327,20 +328,8 @@ fn parse_int(text: &[u8]) -> i64 {
         Some((b'-', rest)) => (true, rest),
         _ => (false, text),
     };
-    if digits.is_empty() || digits.len() > 19 {
-        return std::str::from_utf8(text).ok().and_then(|t| t.parse().ok()).unwrap_or(0);
-    }
-    let mut value: i64 = 0;
-    for &digit in digits {
-        if !digit.is_ascii_digit() {
-            return 0;
-        }
-        value = match value.checked_mul(10).and_then(|v| v.checked_add(i64::from(digit - b'0'))) {
-            Some(v) => v,
-            None => return std::str::from_utf8(text).ok().and_then(|t| t.parse().ok()).unwrap_or(0),
-        };
-    }
-    if negative { -value } else { value }
+    let value = digits_value(digits).and_then(|magnitude| signed(negative, magnitude));
+    value.unwrap_or_else(|| std::str::from_utf8(text).ok().and_then(|t| t.parse().ok()).unwrap_or(0))
 }
 
 fn parse_double(text: &[u8]) -> f64 {
