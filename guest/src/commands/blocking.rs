@@ -66,10 +66,10 @@ pub(crate) fn deadline(ctx: &mut Ctx, arg: &[u8]) -> Option<Option<u64>> {
 /// A timeout of whole seconds written in plain digits, as job queues mostly send it (`0`, `5`):
 /// read without the long double parser, with the same result. Longer numbers take that parser.
 fn whole_seconds(arg: &[u8]) -> Option<u64> {
-    if arg.is_empty() || arg.len() > 9 || !arg.iter().all(u8::is_ascii_digit) {
+    if arg.len() > 9 {
         return None;
     }
-    Some(arg.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
+    super::digits_value(arg)
 }
 
 /// Nothing to serve now: wait for one of `keys`, or, where a client cannot wait (inside EXEC; a
