@@ -55,6 +55,11 @@ impl Watches {
 
     /// A key changed: every connection watching it will fail its EXEC.
     pub fn touch(&mut self, db: usize, key: &[u8]) {
+        // Changes are also recorded for tracking and blocked clients: no look-up while nobody
+        // watches.
+        if self.by_key.is_empty() {
+            return;
+        }
         if let Some(watchers) = self.by_key.get(&(db, Key::from(key))) {
             self.dirty.extend(watchers.iter().copied());
         }

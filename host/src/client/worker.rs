@@ -20,8 +20,10 @@ pub(super) struct Job {
 /// whose instance failed makes a fresh one for the next batch.
 pub(super) async fn work(runtime: Arc<Runtime>, pool: Pool, options: CacheOptions, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
     let mut instance: Option<ClientInstance> = None;
+    let mut callers_last_batch = 0;
     loop {
-        let Some(jobs) = next_jobs(&queue).await else { return };
+        let Some(jobs) = next_jobs(&queue, callers_last_batch > 1).await else { return };
+        callers_last_batch = jobs.len();
         if instance.is_none() {
             match runtime.instantiate_client(pool.clone(), &options).await {
                 Ok(fresh) => instance = Some(fresh),
@@ -38,13 +40,18 @@ pub(super) async fn work(runtime: Arc<Runtime>, pool: Pool, options: CacheOption
     }
 }
 
-/// Everything queued, up to a batch; `None` once the client is closed.
-async fn next_jobs(queue: &Mutex<mpsc::Receiver<Job>>) -> Option<Vec<Job>> {
+/// Everything queued, up to a batch; `None` once the client is closed. `others_coming` when the
+/// last batch answered several callers.
+async fn next_jobs(queue: &Mutex<mpsc::Receiver<Job>>, others_coming: bool) -> Option<Vec<Job>> {
     let mut queue = queue.lock().await;
     let first = queue.recv().await?;
-    // Callers answered by the last batch are queueing their next requests right now: one yield
-    // lets them join this batch instead of waiting a round trip for the next one.
-    tokio::task::yield_now().await;
+    if others_coming {
+        // Callers answered by the last batch are queueing their next requests right now: one
+        // yield lets them join this batch instead of waiting a round trip for the next one. A lone
+        // caller has nobody to wait for, and the yield would cost it a trip through the
+        // scheduler (on a multi-threaded runtime, often a wake of another thread).
+        tokio::task::yield_now().await;
+    }
     let mut jobs = vec![first];
     let mut size = jobs[0].ops.len();
     while size < MAX_BATCH {

@@ -12,7 +12,6 @@
 
 use super::Shared;
 use crate::runtime::{Input, Output, Peer};
-use std::collections::HashMap;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -135,7 +134,7 @@ pub async fn run(shared: Shared, mut arrivals: mpsc::UnboundedReceiver<Arrival>,
     let queue = Arc::new(ReadyQueue::default());
     let pending_ready = shared.supervisor.borrow().pending_ready.clone();
     let mut event_loop =
-        EventLoop { shared, queue: queue.clone(), connections: HashMap::new(), input: TurnInput::default(), turn: 0 };
+        EventLoop { shared, queue: queue.clone(), connections: foldhash::HashMap::default(), input: TurnInput::default(), turn: 0 };
     let result = loop {
         tokio::select! {
             biased;
@@ -158,7 +157,7 @@ pub async fn run(shared: Shared, mut arrivals: mpsc::UnboundedReceiver<Arrival>,
 struct EventLoop {
     shared: Shared,
     queue: Arc<ReadyQueue>,
-    connections: HashMap<u64, Connection>,
+    connections: foldhash::HashMap<u64, Connection>,
     input: TurnInput,
     turn: u64,
 }

@@ -14,7 +14,6 @@
 use crate::capabilities::SharedHostSettings;
 use crate::runtime::{Backlog, EngineOutcome, Input, Instance, Output, Peer, Progress, Runtime};
 use anyhow::{Context, Result};
-use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -42,7 +41,7 @@ pub struct Supervisor {
     settings: Vec<(String, String)>,
     /// The settings the host applies itself (CONFIG SET tls-*), when it has any.
     host_settings: Option<SharedHostSettings>,
-    connections: HashMap<u64, Registered>,
+    connections: foldhash::HashMap<u64, Registered>,
     next_id: u64,
     faults: u64,
     /// Output the event loop has not taken yet: made by calls it did not make (the timer's tick, a
@@ -71,7 +70,7 @@ impl Supervisor {
             instance,
             settings,
             host_settings: None,
-            connections: HashMap::new(),
+            connections: foldhash::HashMap::default(),
             next_id: 1,
             faults: 0,
             pending: Vec::new(),
