@@ -2,11 +2,13 @@
 //! (three masters, three replicas) on loopback ports. One cluster serves every case, in order:
 //! routing and multi-key splitting, hash tags, replica reads, a slot migrated by hand (ASK, then
 //! MOVED), a resharding by `redis-cli --cluster reshard` under load, and a `CLUSTER FAILOVER`
-//! under load, and a master killed under load. Every process is killed when the test ends, whether it passed or not.
+//! under load, and a master killed under load. A second test runs three masters over TLS
+//! (`rediss+cluster://`). Every process is killed when the test ends, whether it passed or not.
 
 mod common;
 
 use cachet::client::{ClusterClient, ErrorKind, Ttl, Value, key_slot};
+use common::pki::Pki;
 use common::{Redis, free_port, redis_cli, temp_dir, wait_until, wait_until_async};
 use std::collections::HashSet;
 use std::net::TcpListener;
@@ -467,4 +469,65 @@ async fn master_killed_under_load(cluster: &mut Cluster, client: &ClusterClient)
     eprintln!("master killed: replica took over in {taken_over:?}; {done} increments acknowledged, {unsure} maybe run, {} failed: {failed:?}", failed.len());
     assert!(total >= done && total <= done + unsure, "counter {total}: {done} acknowledged, {unsure} maybe run");
     assert_eq!(client.master_of(counter).map(|a| port_of(&a)), Some(replica));
+}
+
+/// `rediss+cluster://`: a cluster of three masters whose clients and bus speak TLS
+/// (`--tls-cluster yes`; each node keeps a plain port too, which CLUSTER SHARDS lists beside its
+/// `tls-port`). From one TLS seed the client learns every master's TLS port and serves keys on
+/// all of them; had it picked a plain port, its handshake would have failed there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_client_over_tls() {
+    let pki = Pki::new("cluster-tls");
+    let dir = temp_dir("cluster-tls-nodes");
+    let (cert, key, ca) = (pki.path("server.crt"), pki.path("server.key"), pki.path("ca.crt"));
+    // The bus always asks the connecting node for a certificate: nodes present a client one.
+    let (client_cert, client_key) = (pki.path("client.crt"), pki.path("client.key"));
+    let mut taken = HashSet::new();
+    let mut nodes = Vec::new();
+    let mut tls_ports = Vec::new();
+    for _ in 0..3 {
+        // The bus listens on the TLS port + 10000 when the bus speaks TLS.
+        let tls_port = cluster_port(&taken);
+        taken.insert(tls_port);
+        let node_dir = dir.join(tls_port.to_string());
+        std::fs::create_dir_all(&node_dir).expect("node directory");
+        let (tls_text, node_dir) = (tls_port.to_string(), node_dir.to_string_lossy().into_owned());
+        let flags = [
+            "--tls-port", &tls_text, "--tls-cert-file", &cert, "--tls-key-file", &key, "--tls-ca-cert-file", &ca,
+            "--tls-client-cert-file", &client_cert, "--tls-client-key-file", &client_key,
+            "--tls-auth-clients", "no", "--tls-cluster", "yes", "--cluster-enabled", "yes",
+            "--cluster-config-file", "nodes.conf", "--dir", &node_dir, "--cluster-node-timeout", "3000",
+        ];
+        nodes.push(Redis::start(&flags));
+        tls_ports.push(tls_port);
+    }
+    let created = Command::new("redis-cli")
+        .args(["--tls", "--cacert", &ca, "--cluster", "create"])
+        .args(tls_ports.iter().map(|p| format!("127.0.0.1:{p}")))
+        .arg("--cluster-yes")
+        .stdin(Stdio::null())
+        .output()
+        .expect("redis-cli runs");
+    assert!(created.status.success(), "cluster create failed: {}", String::from_utf8_lossy(&created.stdout));
+    for node in &nodes {
+        wait_until(&format!("cluster_state:ok on {}", node.port), || redis_cli(node.port, &["CLUSTER", "INFO"]).contains("cluster_state:ok"));
+    }
+
+    let url = format!("rediss+cluster://127.0.0.1:{}/?ssl_ca_certs={ca}&max_connections_per_node=2", tls_ports[0]);
+    let client = ClusterClient::open(&url).await.expect("opens over TLS");
+    let masters: HashSet<u16> = client.shards().iter().map(|s| port_of(&s.master)).collect();
+    assert_eq!(masters, tls_ports.iter().copied().collect(), "every master at its TLS port");
+    let keys: Vec<String> = (0..200).map(|i| format!("tls-key-{i}")).collect();
+    for key in &keys {
+        client.set(key, key.as_str(), Ttl::Never).await.expect("set over TLS");
+    }
+    let read = client.mget(&keys).await.expect("mget across slots over TLS");
+    assert_eq!(read.iter().map(|v| v.as_deref().map(|b| String::from_utf8_lossy(b).into_owned())).collect::<Vec<_>>(), keys.iter().map(|k| Some(k.clone())).collect::<Vec<_>>());
+    for node in &nodes {
+        let keys_here: u64 = redis_cli(node.port, &["DBSIZE"]).trim().parse().expect("a count");
+        assert!(keys_here > 0, "the master on {} holds some of the keys", node.port);
+    }
+    client.close();
+    drop(nodes);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -14,17 +14,18 @@ pub(super) struct MultiHost<'a> {
     pub path: &'a str,
     /// The query's `name=value` pairs, in order.
     pub options: Vec<(&'a str, &'a str)>,
+    /// The URL's scheme was the TLS one: each server's URL is `rediss://`.
+    pub tls: bool,
 }
 
 impl<'a> MultiHost<'a> {
-    /// Splits `url`, whose scheme must be `scheme` (`tls_scheme` is refused as not supported yet);
-    /// `example` shows the right form in the errors.
+    /// Splits `url`, whose scheme must be `scheme` or `tls_scheme`; `example` shows the right form
+    /// in the errors.
     pub fn split(url: &'a str, scheme: &str, tls_scheme: &str, example: &str) -> Result<MultiHost<'a>, Error> {
-        let Some(rest) = url.strip_prefix(scheme) else {
-            if url.starts_with(tls_scheme) {
-                return Err(invalid(&format!("{tls_scheme} (TLS) is not supported yet: use {scheme} on a trusted network")));
-            }
-            return Err(invalid(&format!("'{url}' is not a {scheme} URL: write {example}")));
+        let (rest, tls) = match (url.strip_prefix(scheme), url.strip_prefix(tls_scheme)) {
+            (Some(rest), _) => (rest, false),
+            (None, Some(rest)) => (rest, true),
+            (None, None) => return Err(invalid(&format!("'{url}' is not a {scheme} URL: write {example}"))),
         };
         let end = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, tail) = rest.split_at(end);
@@ -35,7 +36,12 @@ impl<'a> MultiHost<'a> {
         let (path, query) = tail.split_once('?').unwrap_or((tail, ""));
         let options = query.split('&').filter(|p| !p.is_empty()).map(|pair| pair.split_once('=').unwrap_or((pair, ""))).collect();
         let hosts = hosts.split(',').filter(|h| !h.is_empty()).collect();
-        Ok(MultiHost { userinfo, hosts, path, options })
+        Ok(MultiHost { userinfo, hosts, path, options, tls })
+    }
+
+    /// The scheme of each server's own URL.
+    pub fn server_scheme(&self) -> &'static str {
+        if self.tls { "rediss" } else { "redis" }
     }
 
     /// The query of the options `keep` accepts, for a one-server URL: `?a=1&b=2`, or empty.

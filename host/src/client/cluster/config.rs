@@ -35,7 +35,7 @@ impl ClusterConfig {
         }
         let query = split.query(|name| !CLUSTER_OPTIONS.split(", ").any(|own| own == name));
         for host in &split.hosts {
-            let seed = format!("redis://{}{host}{}{query}", split.userinfo, split.path);
+            let seed = format!("{}://{}{host}{}{query}", split.server_scheme(), split.userinfo, split.path);
             let mut parsed = ClientConfig::parse(&seed).map_err(|e| invalid(&format!("{e} (cluster-only options: {CLUSTER_OPTIONS})")))?;
             parsed.pool.max_connections = config.max_connections_per_node;
             config.seeds.push(parsed);
@@ -69,8 +69,18 @@ mod tests {
     }
 
     #[test]
+    fn tls_for_every_node() {
+        let config = ClusterConfig::parse("rediss+cluster://h:1,h:2/?ssl_ca_certs=/ca.pem&max_connections_per_node=3").unwrap();
+        for seed in &config.seeds {
+            let tls = seed.pool.tls.as_ref().expect("TLS settings");
+            assert_eq!(tls.ca_certs.as_deref(), Some(std::path::Path::new("/ca.pem")));
+            assert_eq!(seed.pool.max_connections, 3);
+        }
+    }
+
+    #[test]
     fn refusals() {
-        assert!(ClusterConfig::parse("rediss+cluster://h:1").unwrap_err().message().contains("TLS"));
+        assert!(ClusterConfig::parse("redis+cluster://h:1/?ssl_ca_certs=/ca.pem").is_err());
         assert!(ClusterConfig::parse("redis://h:1").is_err());
         assert!(ClusterConfig::parse("redis+cluster:///").is_err());
         assert!(ClusterConfig::parse("redis+cluster://h:1/?reinitialize_steps=x").is_err());

@@ -502,7 +502,7 @@ impl ClusterClient {
     async fn read_map(&self, addr: &str) -> Result<SlotMap, Error> {
         let node = self.node(addr).await?;
         let parsed = match node.client.call(["CLUSTER", "SHARDS"]).await {
-            Ok(reply) => SlotMap::from_shards(&reply),
+            Ok(reply) => SlotMap::from_shards(&reply, self.inner.config.seeds[0].pool.tls.is_some()),
             Err(error) if error.kind() == ErrorKind::Server => SlotMap::from_slots(&node.client.call(["CLUSTER", "SLOTS"]).await?),
             Err(error) => return Err(error),
         };

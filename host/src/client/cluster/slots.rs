@@ -98,8 +98,10 @@ impl SlotMap {
     }
 
     /// The map `CLUSTER SHARDS` describes (Redis 7.0+): per shard its slot ranges and its nodes
-    /// with their role and health. Nodes that are not online are left out of the replicas.
-    pub fn from_shards(reply: &Value) -> Result<SlotMap, String> {
+    /// with their role and health. Nodes that are not online are left out of the replicas. A
+    /// `tls` client is sent to each node's `tls-port` (a node lists its plain `port` beside it
+    /// when it has both).
+    pub fn from_shards(reply: &Value, tls: bool) -> Result<SlotMap, String> {
         let (Value::Array(shards) | Value::Set(shards)) = reply else { return Err(format!("CLUSTER SHARDS answered {reply:?}")) };
         let mut map = SlotMap::default();
         for shard in shards {
@@ -114,7 +116,7 @@ impl SlotMap {
             let mut replicas = Vec::new();
             for node in nodes {
                 let Some(node) = pairs(node) else { continue };
-                let Some(addr) = shard_node_addr(&node) else { continue };
+                let Some(addr) = shard_node_addr(&node, tls) else { continue };
                 match text(field(&node, "role")).as_deref() {
                     Some("master") => master = Some(addr),
                     _ if text(field(&node, "health")).as_deref() == Some("online") => replicas.push(addr),
@@ -182,9 +184,11 @@ fn integers(value: &Value) -> Option<Vec<i64>> {
 }
 
 /// A `CLUSTER SHARDS` node's address: its endpoint (the address clients are told to use), else
-/// its IP; `?` or an empty endpoint means unknown.
-fn shard_node_addr(node: &[(String, &Value)]) -> Option<Addr> {
-    let Some(Value::Int(port)) = field(node, "port") else { return None };
+/// its IP; `?` or an empty endpoint means unknown. The port is `tls-port` for a TLS client when
+/// the node has one.
+fn shard_node_addr(node: &[(String, &Value)], tls: bool) -> Option<Addr> {
+    let tls_port = if tls { field(node, "tls-port") } else { None };
+    let Some(Value::Int(port)) = tls_port.or_else(|| field(node, "port")) else { return None };
     let host = text(field(node, "endpoint")).filter(|e| !e.is_empty() && e != "?").or_else(|| text(field(node, "ip")))?;
     Some(addr(&host, *port))
 }
@@ -243,12 +247,20 @@ mod tests {
             shard(vec![0, 5460, 10923, 10923], vec![node(7000, "master", "online"), node(7003, "replica", "online")]),
             shard(vec![5461, 10922, 10924, 16383], vec![node(7004, "replica", "failed"), node(7001, "master", "online")]),
         ]);
-        let map = SlotMap::from_shards(&reply).unwrap();
+        let map = SlotMap::from_shards(&reply, false).unwrap();
         assert_eq!(map.shard(0).unwrap().master, "127.0.0.1:7000");
         assert_eq!(map.shard(0).unwrap().replicas, ["127.0.0.1:7003"]);
         assert_eq!(map.shard(10923).unwrap().master, "127.0.0.1:7000");
         assert_eq!(map.shard(10924).unwrap().master, "127.0.0.1:7001");
         assert!(map.shard(5461).unwrap().replicas.is_empty());
+        // A node with both ports: a TLS client goes to `tls-port`, a plain one to `port`.
+        let both = Value::Array(vec![
+            bulk("id"), bulk("x"), bulk("port"), Value::Int(7000), bulk("tls-port"), Value::Int(8000), bulk("ip"), bulk("127.0.0.1"),
+            bulk("role"), bulk("master"), bulk("health"), bulk("online"),
+        ]);
+        let reply = Value::Array(vec![shard(vec![0, 16383], vec![both])]);
+        assert_eq!(SlotMap::from_shards(&reply, true).unwrap().shard(0).unwrap().master, "127.0.0.1:8000");
+        assert_eq!(SlotMap::from_shards(&reply, false).unwrap().shard(0).unwrap().master, "127.0.0.1:7000");
     }
 
     #[test]

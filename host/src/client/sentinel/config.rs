@@ -26,6 +26,9 @@ pub struct SentinelConfig {
 impl SentinelConfig {
     pub fn parse(url: &str) -> Result<SentinelConfig, Error> {
         let split = MultiHost::split(url, "redis+sentinel://", "rediss+sentinel://", "redis+sentinel://host:port,host:port/service_name")?;
+        if split.tls {
+            return Err(invalid("rediss+sentinel:// (TLS) is not supported yet: use redis+sentinel:// on a trusted network"));
+        }
         let path = split.path;
         let mut segments = path.trim_start_matches('/').splitn(2, '/');
         let service_name = segments.next().unwrap_or_default().to_string();
