@@ -3,7 +3,8 @@
 //! loopback ports. One set-up serves every case, in order: the errors for an unknown service, a
 //! missing sentinel password, unreachable sentinels and a primary that is not a master; discovery
 //! and the cache calls; reads from the replica; and a `SENTINEL FAILOVER` under load. Every
-//! process is killed when the test ends, whether it passed or not.
+//! process is killed when the test ends, whether it passed or not. A second test runs the same
+//! kind of set-up over TLS (`rediss+sentinel://`).
 //!
 //! The primary runs with `min-replicas-to-write 1`: once its replica is promoted it refuses
 //! writes (NOREPLICAS) instead of acknowledging writes the failover would throw away, so only the
@@ -13,6 +14,7 @@
 mod common;
 
 use cachet::client::{ErrorKind, Request, SentinelClient, Ttl, Value};
+use common::pki::Pki;
 use common::{Redis, free_port, redis_cli, temp_dir, wait_until, wait_until_async};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -39,12 +41,17 @@ impl Sentinel {
     /// A sentinel on a free port watching the primary on `primary`, with its own config file (a
     /// sentinel rewrites it) in `dir`.
     fn start(dir: &std::path::Path, primary: u16) -> Sentinel {
+        Self::start_with(dir, primary, "")
+    }
+
+    /// [`Sentinel::start`] with more lines of configuration.
+    fn start_with(dir: &std::path::Path, primary: u16, extra: &str) -> Sentinel {
         let port = free_port();
         let file = dir.join(format!("sentinel-{port}.conf"));
         let text = format!(
             "port {port}\nbind 127.0.0.1\ndir {dir}\nrequirepass {SENTINEL_PASSWORD}\nsentinel sentinel-pass {SENTINEL_PASSWORD}\n\
              sentinel monitor {SERVICE} 127.0.0.1 {primary} 2\nsentinel down-after-milliseconds {SERVICE} 1000\n\
-             sentinel failover-timeout {SERVICE} 5000\n",
+             sentinel failover-timeout {SERVICE} 5000\n{extra}",
             dir = dir.display()
         );
         std::fs::write(&file, text).expect("sentinel config file");
@@ -88,18 +95,23 @@ impl Drop for Setup {
     }
 }
 
+/// A directory for the primary and one for the replica in `dir`: a replica writes the primary's
+/// snapshot into its own.
+fn server_dirs(dir: &std::path::Path) -> Vec<String> {
+    ["primary", "replica"]
+        .iter()
+        .map(|name| {
+            let path = dir.join(name);
+            std::fs::create_dir_all(&path).expect("server directory");
+            path.to_string_lossy().into_owned()
+        })
+        .collect()
+}
+
 impl Setup {
     fn start() -> Setup {
         let dir = temp_dir("sentinel");
-        // Each server in a directory of its own: a replica writes the primary's snapshot there.
-        let dirs: Vec<String> = ["primary", "replica"]
-            .iter()
-            .map(|name| {
-                let path = dir.join(name);
-                std::fs::create_dir_all(&path).expect("server directory");
-                path.to_string_lossy().into_owned()
-            })
-            .collect();
+        let dirs = server_dirs(&dir);
         let primary = Redis::start(&["--dir", &dirs[0], "--min-replicas-to-write", "1", "--min-replicas-max-lag", "10", "--repl-diskless-sync-delay", "0"]);
         let replica = Redis::start(&["--dir", &dirs[1], "--replicaof", "127.0.0.1", &primary.port.to_string()]);
         wait_until("the replica's link to the primary", || redis_cli(replica.port, &["INFO", "replication"]).contains("master_link_status:up"));
@@ -315,4 +327,68 @@ async fn failover_under_load(setup: &Setup, client: &SentinelClient) {
     assert!(total <= done + unsure && done <= total + 5, "counter {total}: {done} acknowledged, {unsure} unsure");
     wait_until_async("the idle client to follow +switch-master", || port_of(&idle.primary_addr()) == new_primary).await;
     idle.close();
+}
+
+/// `rediss+sentinel://`: the primary, its replica and three sentinels all speak TLS (the replica
+/// and the sentinels reach the servers with `tls-replication yes`, so the sentinels know each
+/// server by its TLS port); each keeps a plain port for the test's own checks. The client finds
+/// the primary and the replica through the sentinels' TLS ports and writes and reads over TLS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sentinel_client_over_tls() {
+    let pki = Pki::new("sentinel-tls");
+    let dir = temp_dir("sentinel-tls-nodes");
+    let (cert, key, ca) = (pki.path("server.crt"), pki.path("server.key"), pki.path("ca.crt"));
+    let (client_cert, client_key) = (pki.path("client.crt"), pki.path("client.key"));
+    let tls_flags = |tls_port: &str, own_dir: &str| -> Vec<String> {
+        [
+            "--tls-port", tls_port, "--tls-cert-file", &cert, "--tls-key-file", &key, "--tls-ca-cert-file", &ca,
+            "--tls-client-cert-file", &client_cert, "--tls-client-key-file", &client_key, "--tls-auth-clients", "no",
+            "--tls-replication", "yes", "--dir", own_dir,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let (primary_tls, replica_tls) = (free_port().to_string(), free_port().to_string());
+    let own_dirs = server_dirs(&dir);
+    let primary_flags = tls_flags(&primary_tls, &own_dirs[0]);
+    let primary = Redis::start(&primary_flags.iter().map(String::as_str).collect::<Vec<_>>());
+    let mut replica_flags = tls_flags(&replica_tls, &own_dirs[1]);
+    replica_flags.extend(["--replicaof".to_string(), "127.0.0.1".to_string(), primary_tls.clone()]);
+    let replica = Redis::start(&replica_flags.iter().map(String::as_str).collect::<Vec<_>>());
+    wait_until("the replica's TLS link to the primary", || redis_cli(replica.port, &["INFO", "replication"]).contains("master_link_status:up"));
+
+    let mut sentinel_tls_ports = Vec::new();
+    let mut sentinels = Vec::new();
+    for _ in 0..3 {
+        let tls_port = free_port();
+        let extra = format!(
+            "tls-port {tls_port}\ntls-cert-file {cert}\ntls-key-file {key}\ntls-ca-cert-file {ca}\n\
+             tls-client-cert-file {client_cert}\ntls-client-key-file {client_key}\ntls-auth-clients no\ntls-replication yes\n"
+        );
+        sentinels.push(Sentinel::start_with(&dir, primary_tls.parse().expect("a port"), &extra));
+        sentinel_tls_ports.push(tls_port);
+    }
+    for sentinel in &sentinels {
+        wait_until(&format!("sentinel {} to know the replica", sentinel.port), || {
+            let replicas = sentinel.cli(&["SENTINEL", "REPLICAS", SERVICE]);
+            replicas.contains(&replica_tls) && !replicas.contains("disconnected") && !replicas.contains("s_down")
+        });
+    }
+
+    let hosts: Vec<String> = sentinel_tls_ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    let url = format!("rediss+sentinel://{}/{SERVICE}?sentinel_password={SENTINEL_PASSWORD}&ssl_ca_certs={ca}&read_from_replicas=true", hosts.join(","));
+    let client = SentinelClient::open(&url).await.expect("opens over TLS");
+    assert_eq!(port_of(&client.primary_addr()).to_string(), primary_tls, "the primary at its TLS port");
+    assert_eq!(client.replica_addrs().iter().map(|a| port_of(a).to_string()).collect::<Vec<_>>(), vec![replica_tls.clone()]);
+    client.set("over-tls", "yes", Ttl::Never).await.expect("set over TLS");
+    assert_eq!(redis_cli(primary.port, &["GET", "over-tls"]).trim(), "yes", "written on the primary");
+    wait_until_async("the write to reach the replica", || redis_cli(replica.port, &["GET", "over-tls"]).trim() == "yes").await;
+    let before = command_calls(replica.port, "get");
+    assert_eq!(client.get("over-tls").await.expect("a read over TLS").as_deref(), Some(&b"yes"[..]));
+    assert_eq!(command_calls(replica.port, "get") - before, 1, "the replica served the read");
+    client.close();
+    drop(sentinels);
+    drop((primary, replica));
+    let _ = std::fs::remove_dir_all(&dir);
 }

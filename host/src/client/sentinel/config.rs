@@ -26,9 +26,6 @@ pub struct SentinelConfig {
 impl SentinelConfig {
     pub fn parse(url: &str) -> Result<SentinelConfig, Error> {
         let split = MultiHost::split(url, "redis+sentinel://", "rediss+sentinel://", "redis+sentinel://host:port,host:port/service_name")?;
-        if split.tls {
-            return Err(invalid("rediss+sentinel:// (TLS) is not supported yet: use redis+sentinel:// on a trusted network"));
-        }
         let path = split.path;
         let mut segments = path.trim_start_matches('/').splitn(2, '/');
         let service_name = segments.next().unwrap_or_default().to_string();
@@ -51,7 +48,8 @@ impl SentinelConfig {
             return Err(invalid(&format!("'{url}' names no sentinel: write redis+sentinel://host:port[,host:port...]/service_name")));
         };
         let explain = |e: cachet_url::UrlError| invalid(&format!("{e} (sentinel-only options: {SENTINEL_OPTIONS})"));
-        let node = ClientConfig::parse(&format!("redis://{userinfo}{first}/{database}{query}")).map_err(explain)?;
+        let scheme = split.server_scheme();
+        let node = ClientConfig::parse(&format!("{scheme}://{userinfo}{first}/{database}{query}")).map_err(explain)?;
         // The sentinels' credentials go where a redis:// URL has them, so they are decoded alike.
         let credentials = match sentinel_password {
             Some(password) => format!("{sentinel_username}:{password}@"),
@@ -60,7 +58,7 @@ impl SentinelConfig {
         };
         let mut sentinels = Vec::new();
         for host in hosts {
-            let mut sentinel = ClientConfig::parse(&format!("redis://{credentials}{host}/{query}")).map_err(explain)?;
+            let mut sentinel = ClientConfig::parse(&format!("{scheme}://{credentials}{host}/{query}")).map_err(explain)?;
             sentinel.connection.database = 0;
             sentinel.connection.readonly = false;
             // A sentinel answers few, small requests: two connections for them, and one for the
@@ -101,7 +99,8 @@ mod tests {
 
     #[test]
     fn refusals() {
-        assert!(SentinelConfig::parse("rediss+sentinel://h:1/s").unwrap_err().message().contains("TLS"));
+        let tls = SentinelConfig::parse("rediss+sentinel://h:1/s?ssl_ca_certs=/ca.pem").unwrap();
+        assert!(tls.node.pool.tls.is_some() && tls.sentinels.iter().all(|s| s.pool.tls.is_some()), "TLS to the sentinels and the nodes");
         assert!(SentinelConfig::parse("redis://h:1/s").is_err());
         assert!(SentinelConfig::parse("redis+sentinel://h:1/").unwrap_err().message().contains("names no service"));
         assert!(SentinelConfig::parse("redis+sentinel:///svc").unwrap_err().message().contains("names no sentinel"));
