@@ -41,6 +41,15 @@ fn cluster_port(taken: &HashSet<u16>) -> u16 {
     panic!("no free port pair (port, port + 10000) on loopback");
 }
 
+/// The flags of a cluster node named by `port`, with a directory of its own in `dir` for its
+/// `nodes.conf`.
+fn cluster_flags(dir: &std::path::Path, port: u16) -> Vec<String> {
+    let node_dir = dir.join(port.to_string());
+    std::fs::create_dir_all(&node_dir).expect("node directory");
+    let node_dir = node_dir.to_string_lossy().into_owned();
+    ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--dir", &node_dir, "--cluster-node-timeout", "3000"].map(String::from).to_vec()
+}
+
 impl Cluster {
     fn start() -> Cluster {
         let dir = temp_dir("cluster");
@@ -49,11 +58,8 @@ impl Cluster {
         for _ in 0..6 {
             let port = cluster_port(&taken);
             taken.insert(port);
-            let node_dir = dir.join(port.to_string());
-            std::fs::create_dir_all(&node_dir).expect("node directory");
-            let node_dir = node_dir.to_string_lossy().into_owned();
-            let extra = ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--dir", &node_dir, "--cluster-node-timeout", "3000"];
-            cluster.nodes.push(Redis::start_on(port, &extra));
+            let extra = cluster_flags(&dir, port);
+            cluster.nodes.push(Redis::start_on(port, &extra.iter().map(String::as_str).collect::<Vec<_>>()));
         }
         let addrs: Vec<String> = cluster.ports().iter().map(|p| format!("127.0.0.1:{p}")).collect();
         let created = Command::new("redis-cli")
@@ -479,9 +485,7 @@ async fn master_killed_under_load(cluster: &mut Cluster, client: &ClusterClient)
 async fn cluster_client_over_tls() {
     let pki = Pki::new("cluster-tls");
     let dir = temp_dir("cluster-tls-nodes");
-    let (cert, key, ca) = (pki.path("server.crt"), pki.path("server.key"), pki.path("ca.crt"));
-    // The bus always asks the connecting node for a certificate: nodes present a client one.
-    let (client_cert, client_key) = (pki.path("client.crt"), pki.path("client.key"));
+    let ca = pki.path("ca.crt");
     let mut taken = HashSet::new();
     let mut nodes = Vec::new();
     let mut tls_ports = Vec::new();
@@ -489,16 +493,10 @@ async fn cluster_client_over_tls() {
         // The bus listens on the TLS port + 10000 when the bus speaks TLS.
         let tls_port = cluster_port(&taken);
         taken.insert(tls_port);
-        let node_dir = dir.join(tls_port.to_string());
-        std::fs::create_dir_all(&node_dir).expect("node directory");
-        let (tls_text, node_dir) = (tls_port.to_string(), node_dir.to_string_lossy().into_owned());
-        let flags = [
-            "--tls-port", &tls_text, "--tls-cert-file", &cert, "--tls-key-file", &key, "--tls-ca-cert-file", &ca,
-            "--tls-client-cert-file", &client_cert, "--tls-client-key-file", &client_key,
-            "--tls-auth-clients", "no", "--tls-cluster", "yes", "--cluster-enabled", "yes",
-            "--cluster-config-file", "nodes.conf", "--dir", &node_dir, "--cluster-node-timeout", "3000",
-        ];
-        nodes.push(Redis::start(&flags));
+        let mut flags = pki.redis_flags(tls_port);
+        flags.extend(["--tls-cluster".to_string(), "yes".to_string()]);
+        flags.extend(cluster_flags(&dir, tls_port));
+        nodes.push(Redis::start(&flags.iter().map(String::as_str).collect::<Vec<_>>()));
         tls_ports.push(tls_port);
     }
     let created = Command::new("redis-cli")

@@ -337,36 +337,26 @@ async fn failover_under_load(setup: &Setup, client: &SentinelClient) {
 async fn sentinel_client_over_tls() {
     let pki = Pki::new("sentinel-tls");
     let dir = temp_dir("sentinel-tls-nodes");
-    let (cert, key, ca) = (pki.path("server.crt"), pki.path("server.key"), pki.path("ca.crt"));
-    let (client_cert, client_key) = (pki.path("client.crt"), pki.path("client.key"));
-    let tls_flags = |tls_port: &str, own_dir: &str| -> Vec<String> {
-        [
-            "--tls-port", tls_port, "--tls-cert-file", &cert, "--tls-key-file", &key, "--tls-ca-cert-file", &ca,
-            "--tls-client-cert-file", &client_cert, "--tls-client-key-file", &client_key, "--tls-auth-clients", "no",
-            "--tls-replication", "yes", "--dir", own_dir,
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    let ca = pki.path("ca.crt");
+    let tls_server = |tls_port: u16, own_dir: &str, more: &[&str]| {
+        let mut flags = pki.redis_flags(tls_port);
+        flags.extend(["--tls-replication", "yes", "--dir", own_dir].iter().chain(more).map(|s| s.to_string()));
+        Redis::start(&flags.iter().map(String::as_str).collect::<Vec<_>>())
     };
-    let (primary_tls, replica_tls) = (free_port().to_string(), free_port().to_string());
+    let (primary_port, replica_port) = (free_port(), free_port());
+    let (primary_tls, replica_tls) = (primary_port.to_string(), replica_port.to_string());
     let own_dirs = server_dirs(&dir);
-    let primary_flags = tls_flags(&primary_tls, &own_dirs[0]);
-    let primary = Redis::start(&primary_flags.iter().map(String::as_str).collect::<Vec<_>>());
-    let mut replica_flags = tls_flags(&replica_tls, &own_dirs[1]);
-    replica_flags.extend(["--replicaof".to_string(), "127.0.0.1".to_string(), primary_tls.clone()]);
-    let replica = Redis::start(&replica_flags.iter().map(String::as_str).collect::<Vec<_>>());
+    let primary = tls_server(primary_port, &own_dirs[0], &[]);
+    let replica = tls_server(replica_port, &own_dirs[1], &["--replicaof", "127.0.0.1", &primary_tls]);
     wait_until("the replica's TLS link to the primary", || redis_cli(replica.port, &["INFO", "replication"]).contains("master_link_status:up"));
 
     let mut sentinel_tls_ports = Vec::new();
     let mut sentinels = Vec::new();
     for _ in 0..3 {
         let tls_port = free_port();
-        let extra = format!(
-            "tls-port {tls_port}\ntls-cert-file {cert}\ntls-key-file {key}\ntls-ca-cert-file {ca}\n\
-             tls-client-cert-file {client_cert}\ntls-client-key-file {client_key}\ntls-auth-clients no\ntls-replication yes\n"
-        );
-        sentinels.push(Sentinel::start_with(&dir, primary_tls.parse().expect("a port"), &extra));
+        let mut extra: String = pki.redis_settings(tls_port).iter().map(|(name, value)| format!("{name} {value}\n")).collect();
+        extra.push_str("tls-replication yes\n");
+        sentinels.push(Sentinel::start_with(&dir, primary_port, &extra));
         sentinel_tls_ports.push(tls_port);
     }
     for sentinel in &sentinels {

@@ -31,6 +31,27 @@ impl Pki {
         self.dir.join(file).display().to_string()
     }
 
+    /// redis-server settings for a TLS port on `port` with this server certificate, not asking
+    /// clients for a certificate, and presenting the client certificate on the connections the
+    /// server opens itself (to its primary, to other cluster nodes, whose bus always asks for
+    /// one). As `(name, value)` pairs: flags on a command line, lines in a config file.
+    pub fn redis_settings(&self, port: u16) -> Vec<(&'static str, String)> {
+        vec![
+            ("tls-port", port.to_string()),
+            ("tls-cert-file", self.path("server.crt")),
+            ("tls-key-file", self.path("server.key")),
+            ("tls-ca-cert-file", self.path("ca.crt")),
+            ("tls-client-cert-file", self.path("client.crt")),
+            ("tls-client-key-file", self.path("client.key")),
+            ("tls-auth-clients", "no".into()),
+        ]
+    }
+
+    /// [`Pki::redis_settings`] as redis-server flags.
+    pub fn redis_flags(&self, port: u16) -> Vec<String> {
+        self.redis_settings(port).into_iter().flat_map(|(name, value)| [format!("--{name}"), value]).collect()
+    }
+
     /// `serve` flags for a TLS listener on `port` with this server certificate.
     pub fn serve_flags(&self, port: u16) -> Vec<String> {
         vec!["--tls-port".into(), port.to_string(), "--tls-cert-file".into(), self.path("server.crt"), "--tls-key-file".into(), self.path("server.key")]
