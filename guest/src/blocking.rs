@@ -10,7 +10,35 @@
 
 use crate::keyspace::Key;
 use foldhash::fast::FixedState;
+use smallvec::SmallVec;
 use std::collections::{BTreeSet, HashMap, VecDeque};
+
+/// Byte strings kept in one buffer: a waiter's command and keys take one allocation each, not one
+/// per argument, since a job queue's consumers block again after every job.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Words {
+    bytes: Vec<u8>,
+    ends: SmallVec<[usize; 4]>,
+}
+
+impl Words {
+    pub fn new(words: &[&[u8]]) -> Words {
+        let mut bytes = Vec::with_capacity(words.iter().map(|w| w.len()).sum());
+        let ends = words
+            .iter()
+            .map(|word| {
+                bytes.extend_from_slice(word);
+                bytes.len()
+            })
+            .collect();
+        Words { bytes, ends }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(self.ends.iter().copied()).map(|(start, end)| &self.bytes[start..end])
+    }
+}
 
 /// What kind of value a waiter can be served from: only a change that leaves a key of that type
 /// wakes it (a key overwritten with a string leaves a BLPOP waiting, as in Redis).
@@ -33,7 +61,7 @@ pub enum OnTimeout {
 /// What a command asks for when it has to wait (see `Session::block`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
-    pub keys: Vec<Vec<u8>>,
+    pub keys: Words,
     /// Monotonic nanoseconds; `None` waits for ever.
     pub deadline_ns: Option<u64>,
     pub wants: Wants,
@@ -44,7 +72,7 @@ pub struct Request {
 pub struct Waiter {
     pub db: usize,
     /// The command, to run again when a key it waits for is ready.
-    pub command: Vec<Vec<u8>>,
+    pub command: Words,
     pub request: Request,
 }
 
@@ -81,8 +109,8 @@ impl Blocking {
     }
 
     pub fn block(&mut self, connection: u64, waiter: Waiter) {
-        for key in &waiter.request.keys {
-            let queue = self.by_key.entry((waiter.db, Key::from(key.as_slice()))).or_default();
+        for key in waiter.request.keys.iter() {
+            let queue = self.by_key.entry((waiter.db, Key::from(key))).or_default();
             if !queue.contains(&connection) {
                 queue.push_back(connection);
             }
@@ -95,11 +123,11 @@ impl Blocking {
 
     /// The waiter's command, lent out to be run again; [`Blocking::restore_command`] gives it
     /// back if the waiter goes on waiting.
-    pub fn take_command(&mut self, connection: u64) -> Vec<Vec<u8>> {
+    pub fn take_command(&mut self, connection: u64) -> Words {
         self.waiters.get_mut(&connection).map(|w| std::mem::take(&mut w.command)).unwrap_or_default()
     }
 
-    pub fn restore_command(&mut self, connection: u64, command: Vec<Vec<u8>>) {
+    pub fn restore_command(&mut self, connection: u64, command: Words) {
         if let Some(waiter) = self.waiters.get_mut(&connection) {
             waiter.command = command;
         }
@@ -108,8 +136,8 @@ impl Blocking {
     /// Stops waiting (served, timed out, unblocked, disconnected); returns what it waited with.
     pub fn unblock(&mut self, connection: u64) -> Option<Waiter> {
         let waiter = self.waiters.remove(&connection)?;
-        for key in &waiter.request.keys {
-            let slot = (waiter.db, Key::from(key.as_slice()));
+        for key in waiter.request.keys.iter() {
+            let slot = (waiter.db, Key::from(key));
             if let Some(queue) = self.by_key.get_mut(&slot) {
                 // A served waiter is usually the oldest.
                 if queue.front() == Some(&connection) {
@@ -180,13 +208,20 @@ mod tests {
     fn waiter(keys: &[&str], deadline_ns: Option<u64>) -> Waiter {
         Waiter {
             db: 0,
-            command: vec![b"BLPOP".to_vec()],
+            command: Words::new(&[b"BLPOP"]),
             request: Request {
-                keys: keys.iter().map(|k| k.as_bytes().to_vec()).collect(),
+                keys: Words::new(&keys.iter().map(|k| k.as_bytes()).collect::<Vec<_>>()),
                 deadline_ns,
                 wants: Wants::List,
             },
         }
+    }
+
+    #[test]
+    fn words_give_back_what_they_were_made_of() {
+        let made: [&[u8]; 4] = [b"BLPOP", b"", b"queue", b"0"];
+        assert_eq!(Words::new(&made).iter().collect::<Vec<_>>(), made);
+        assert_eq!(Words::new(&[]).iter().count(), 0);
     }
 
     #[test]

@@ -59,6 +59,9 @@ pub struct Outbox {
 /// this much, so one call cannot pile up much more than the limit for a client that does not read.
 pub const CHECK_STEP: usize = 64 * 1024;
 
+/// The most connections whose look-up table [`Outbox::take_outputs`] keeps for the next call.
+const KEPT_POSITIONS: usize = 1024;
+
 impl Outbox {
     /// The output for connection `id`, made empty on first use.
     pub fn to(&mut self, id: u64) -> &mut Output {
@@ -149,8 +152,24 @@ impl Outbox {
         &self.closed[n.min(self.closed.len())..]
     }
 
-    pub fn into_outputs(self) -> Vec<Output> {
-        self.outputs
+    /// Takes the outputs and leaves the outbox empty, keeping its look-up table's memory while it
+    /// is small: a call that serves a blocked client has two outputs, and the next call would
+    /// build the table again. A table grown by a call that reached many connections (a publish to
+    /// thousands of subscribers) is let go rather than cleared on every call after it.
+    pub fn take_outputs(&mut self) -> Vec<Output> {
+        if self.positions.capacity() > KEPT_POSITIONS {
+            self.positions = HashMap::default();
+        } else {
+            self.positions.clear();
+        }
+        self.closed.clear();
+        self.to_check.clear();
+        std::mem::take(&mut self.outputs)
+    }
+
+    /// Nothing given to any connection yet.
+    pub fn is_empty(&self) -> bool {
+        self.outputs.is_empty() && self.closed.is_empty() && self.to_check.is_empty()
     }
 }
 
@@ -170,7 +189,8 @@ mod tests {
         assert_eq!(outbox.closed_since(0), [3]);
         outbox.close(3);
         assert_eq!(outbox.closes(), 1);
-        let outputs = outbox.into_outputs();
+        let outputs = outbox.take_outputs();
+        assert!(outbox.is_empty() && !outbox.has(7));
         let summary: Vec<(u64, &[u8], bool)> = outputs.iter().map(|o| (o.id, &o.data[..], o.close)).collect();
         assert_eq!(summary, [(7, &b"ac"[..], false), (3, &b"b"[..], true), (9, &b""[..], false)]);
     }

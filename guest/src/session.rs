@@ -280,8 +280,7 @@ impl Session {
         out.extend_from_slice(&(self.db as u32).to_le_bytes());
         out.extend_from_slice(&self.client_id.to_le_bytes());
         out.extend_from_slice(&self.created_ms.to_le_bytes());
-        let user = Some(self.user.clone());
-        for field in [&self.name, &self.lib_name, &self.lib_version, &user] {
+        for field in [self.name.as_deref(), self.lib_name.as_deref(), self.lib_version.as_deref(), Some(&self.user[..])] {
             match field {
                 None => out.extend_from_slice(&u32::MAX.to_le_bytes()),
                 Some(bytes) => {

@@ -66,7 +66,7 @@ impl wit::Guest for Component {
     fn feed(now: wit::Time, reported: Vec<wit::Backlog>, inputs: Vec<wit::Input>) -> wit::Outcome {
         with_engine(|engine| {
             engine.note_backlogs(now.into(), &backlogs(&reported));
-            let inputs: Vec<Input<'_>> = inputs.iter().map(|i| Input { id: i.id, data: &i.data }).collect();
+            let inputs: smallvec::SmallVec<[Input<'_>; 16]> = inputs.iter().map(|i| Input { id: i.id, data: &i.data }).collect();
             let outputs = engine.feed(now.into(), &inputs);
             outcome(engine, outputs)
         })

@@ -10,7 +10,7 @@ use super::lists::{End, move_element, multi_pop, parse_multi_pop, pop_some, writ
 use super::sorted_sets::{PopShape, parse_mpop, pop as pop_zset};
 use super::{Command, Ctx, Flag, SYNTAX_ERROR};
 use crate::long_double::LongDouble;
-use crate::blocking::{OnTimeout, Request, Wants};
+use crate::blocking::{OnTimeout, Request, Wants, Words};
 
 const POP: &[Flag] = &[Flag::Write, Flag::NoScript, Flag::Blocking];
 const MOVE: &[Flag] = &[Flag::Write, Flag::DenyOom, Flag::NoScript, Flag::Blocking];
@@ -63,13 +63,19 @@ pub(crate) fn deadline(ctx: &mut Ctx, arg: &[u8]) -> Option<Option<u64>> {
     Some((ms > 0).then(|| ctx.now.mono_ns.saturating_add(ms.saturating_mul(1_000_000))))
 }
 
-/// A timeout of whole seconds written in plain digits, as job queues mostly send it (`0`, `5`):
-/// read without the long double parser, with the same result. Longer numbers take that parser.
+/// A timeout of whole seconds written in plain digits, as job queues mostly send it (`0`, `5`, or
+/// `0.0` from clients that send floats): read without the long double parser, with the same
+/// result. Longer numbers, and fractions, take that parser.
 fn whole_seconds(arg: &[u8]) -> Option<u64> {
-    if arg.len() > 9 {
+    let digits = match arg.iter().position(|&b| b == b'.') {
+        Some(point) if arg[point + 1..].iter().all(|&b| b == b'0') => &arg[..point],
+        Some(_) => return None,
+        None => arg,
+    };
+    if digits.len() > 9 {
         return None;
     }
-    super::digits_value(arg)
+    super::digits_value(digits)
 }
 
 /// Nothing to serve now: wait for one of `keys`, or, where a client cannot wait (inside EXEC; a
@@ -82,8 +88,7 @@ pub(crate) fn wait(ctx: &mut Ctx, keys: &[&[u8]], deadline_ns: Option<u64>, want
         write_timeout(ctx, at_once);
         return;
     }
-    let keys = keys.iter().map(|k| k.to_vec()).collect();
-    ctx.session.block_request = Some(Request { keys, deadline_ns, wants });
+    ctx.session.block_request = Some(Request { keys: Words::new(keys), deadline_ns, wants });
 }
 
 pub(crate) fn write_timeout(ctx: &mut Ctx, on_timeout: OnTimeout) {

@@ -6,6 +6,7 @@
 use super::{Command, Ctx, Flag, Lookup, NOT_AN_INTEGER, SYNTAX_ERROR, WRONG_TYPE, int_arg, is, parse_i64, read_as, write_as};
 use crate::keyspace::{List, ListLimits, Value};
 use crate::notify;
+use smallvec::SmallVec;
 
 const PUSH: &str = "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.";
 
@@ -173,7 +174,7 @@ fn rpushx(ctx: &mut Ctx, args: &[&[u8]]) {
 /// Pops up to `count` elements from `end` of the list at `key`, with the pop's event, removing
 /// the key when it empties: one lookup of the key, which also tells a missing key and answers
 /// WRONGTYPE.
-pub(crate) fn pop_some(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Lookup<Vec<Vec<u8>>> {
+pub(crate) fn pop_some(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Lookup<Popped> {
     let (popped, emptied) = match write_list(ctx, key) {
         Lookup::Found(list) => (take_from(list, end, count), list.is_empty()),
         Lookup::Missing => return Lookup::Missing,
@@ -188,8 +189,11 @@ pub(crate) fn pop_some(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Loo
     Lookup::Found(popped)
 }
 
+/// Elements popped; most pops take one, which needs no allocation beyond the element's own.
+pub(crate) type Popped = SmallVec<[Vec<u8>; 1]>;
+
 /// Up to `count` elements taken from `end` of `list`.
-fn take_from(list: &mut List, end: End, count: usize) -> Vec<Vec<u8>> {
+fn take_from(list: &mut List, end: End, count: usize) -> Popped {
     (0..count)
         .map_while(|_| match end {
             End::Left => list.pop_front(),
@@ -199,8 +203,8 @@ fn take_from(list: &mut List, end: End, count: usize) -> Vec<Vec<u8>> {
 }
 
 /// [`pop_some`] without its events, leaving an emptied list in place.
-fn take_some(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Vec<Vec<u8>> {
-    let Lookup::Found(list) = write_list(ctx, key) else { return Vec::new() };
+fn take_some(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> Popped {
+    let Lookup::Found(list) = write_list(ctx, key) else { return Popped::new() };
     take_from(list, end, count)
 }
 

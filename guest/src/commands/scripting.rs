@@ -96,7 +96,7 @@ fn run(ctx: &mut Ctx, args: &[&[u8]], source: Source, read_only: bool) {
 /// Starts a script with its keys and arguments (see [`run_thread`]).
 fn start(ctx: &mut Ctx, script: &Script, keys: &[&[u8]], argv: &[&[u8]], read_only: bool) -> mlua::Result<()> {
     let thread = ctx.scripts.thread_for(script, keys, argv)?;
-    run_thread(ctx, thread, &script.sha, &[], Mode { interpreter: Interpreter::Eval, read_only, allow_oom: false })
+    run_thread(ctx, thread, script.sha.as_str(), &[], Mode { interpreter: Interpreter::Eval, read_only, allow_oom: false })
 }
 
 /// How a step of a script ended, when it did not just use up its slice.
@@ -320,7 +320,7 @@ fn check_callable(words: &[&[u8]], read_only: bool) -> Result<(Numbered, bool), 
 
 fn script_load(ctx: &mut Ctx, args: &[&[u8]]) {
     match ctx.scripts.load(args[2]) {
-        Ok(script) => ctx.reply.bulk(script.sha.as_bytes()),
+        Ok(script) => ctx.reply.bulk(script.sha.as_str().as_bytes()),
         Err(error) => ctx.reply.error(&error),
     }
 }

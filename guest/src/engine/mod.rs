@@ -353,7 +353,7 @@ impl Engine {
     pub fn close(&mut self, now: Now, connection: u64) -> Vec<Output> {
         self.begin(now);
         self.forget(connection);
-        std::mem::take(&mut self.outbox).into_outputs()
+        self.outbox.take_outputs()
     }
 
     /// Runs every complete command in each input, in order, and returns the output of the call:
@@ -370,7 +370,18 @@ impl Engine {
         self.finish_tracking(&mut outbox);
         self.check_call_output(&mut outbox, now);
         self.keyspace.free_lazily(commands::LAZY_FREE_SLICE);
-        outbox.into_outputs()
+        self.finish_call(outbox)
+    }
+
+    /// The outputs of a call made with `outbox` (taken from `self.outbox` at its start). The
+    /// emptied outbox goes back for the next call unless something was given to the one left in
+    /// its place meanwhile.
+    fn finish_call(&mut self, mut outbox: Outbox) -> Vec<Output> {
+        let outputs = outbox.take_outputs();
+        if self.outbox.is_empty() {
+            self.outbox = outbox;
+        }
+        outputs
     }
 
     /// [`Engine::feed`] for one connection, returning its output (tests and benchmarks).
@@ -520,8 +531,7 @@ impl Engine {
     /// A blocking command found nothing to serve: its client waits, and runs nothing more until it
     /// is served or its time is up.
     fn start_wait(&mut self, session: &mut Session, args: &[&[u8]], request: crate::blocking::Request) {
-        let command = args.iter().map(|a| a.to_vec()).collect();
-        let waiter = crate::blocking::Waiter { db: session.db, command, request };
+        let waiter = crate::blocking::Waiter { db: session.db, command: crate::blocking::Words::new(args), request };
         self.blocking.block(session.connection, waiter);
         session.blocked = true;
         session.changed = true;
@@ -551,8 +561,9 @@ impl Engine {
                 let mut reply = std::mem::take(&mut outbox.to(connection).data);
                 reply.reserve(SERVED_REPLY);
                 session.retrying = true;
-                let args: Vec<&[u8]> = command.iter().map(Vec::as_slice).collect();
+                let args: SmallVec<[&[u8]; 8]> = command.iter().collect();
                 self.execute(&mut session, &args, &mut reply, outbox, now);
+                drop(args);
                 session.retrying = false;
                 if session.block_request.take().is_none() {
                     self.blocking.unblock(connection);
@@ -809,7 +820,7 @@ impl Engine {
             if self.script_is_suspended() {
                 // Nothing else changes while a script runs: background work waits for its end.
                 self.check_call_output(&mut outbox, now);
-                return outbox.into_outputs();
+                return self.finish_call(outbox);
             }
         }
         if now.mono_ns >= self.expiry_due_ns() && !self.pause.is_active() {
@@ -830,7 +841,7 @@ impl Engine {
         self.check_soft_limits(&mut outbox, now);
         self.check_call_output(&mut outbox, now);
         self.keyspace.free_lazily(commands::LAZY_FREE_SLICE);
-        outbox.into_outputs()
+        self.finish_call(outbox)
     }
 
     /// The monotonic time of the engine's next due work, `None` when it has none: then only input

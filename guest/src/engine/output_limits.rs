@@ -82,7 +82,7 @@ impl Engine {
     /// it (fed connections were checked with their replies).
     pub(super) fn check_call_output(&mut self, outbox: &mut Outbox, now: Now) {
         outbox.take_to_check();
-        let pushed: Vec<u64> =
+        let pushed: smallvec::SmallVec<[u64; 8]> =
             outbox.outputs().iter().filter(|o| o.progress.is_none() && !o.close && !o.data.is_empty()).map(|o| o.id).collect();
         for id in pushed {
             self.check_output(outbox, id, now);

@@ -121,7 +121,7 @@ fn version_number(version: &str) -> i64 {
 
 /// The SHA-1 of `bytes` in lower-case hexadecimal: the name of a script.
 pub fn sha1_hex(bytes: &[u8]) -> String {
-    sha1_smol::Sha1::from(bytes).digest().to_string()
+    super::Sha::of(bytes).to_string()
 }
 
 #[cfg(test)]

@@ -21,7 +21,9 @@ use std::rc::Rc;
 pub use calls::{CommandRunner, script_resp3, set_script_resp3, with_runner};
 pub use resume::{Resumed, outcome, resume};
 pub use convert::write_reply;
-pub use environment::{Environment, sha1_hex};
+pub use environment::Environment;
+#[cfg(test)]
+pub use environment::sha1_hex;
 pub use function_dump::{decode as decode_function_dump, encode as encode_function_dump};
 pub use functions::{ALLOW_OOM, ENGINE, FLAG_NAMES, Functions, Library, NO_WRITES, RestorePolicy};
 pub use slices::{arm, disarm, take_suspended};
@@ -39,9 +41,44 @@ pub const MEMORY_LIMIT: usize = 256 * 1024 * 1024;
 
 /// A compiled script and its name.
 pub struct Script {
-    pub sha: String,
+    pub sha: Sha,
     /// The script's function, by its reference in the interpreter's registry.
     reference: std::ffi::c_int,
+}
+
+/// A script's name: its SHA-1 in lower-case hexadecimal, kept inline, since EVALSHA looks one up
+/// on every call.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Sha([u8; 40]);
+
+impl Sha {
+    /// The name of the script `body`.
+    pub(crate) fn of(body: &[u8]) -> Sha {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let digest = sha1_smol::Sha1::from(body).digest().bytes();
+        let mut name = [0; 40];
+        for (pair, byte) in name.chunks_exact_mut(2).zip(digest) {
+            pair[0] = HEX[usize::from(byte >> 4)];
+            pair[1] = HEX[usize::from(byte & 0xf)];
+        }
+        Sha(name)
+    }
+
+    /// `name` in lower case, when it can be a script's name (40 hexadecimal digits, any case).
+    fn parse(name: &[u8]) -> Option<Sha> {
+        let name: [u8; 40] = name.try_into().ok()?;
+        name.iter().all(u8::is_ascii_hexdigit).then(|| Sha(name.map(|b| b.to_ascii_lowercase())))
+    }
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for Sha {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 pub struct Scripts {
@@ -67,7 +104,7 @@ struct State {
     environment: Environment,
     /// Compiled scripts, in the interpreter's registry, by lower-case SHA-1 (a fixed hasher: the
     /// names are hashes already).
-    cache: HashMap<String, RegistryKey, FixedState>,
+    cache: HashMap<Sha, RegistryKey, FixedState>,
     /// Bytes of the cached scripts' bodies and names (INFO's `used_memory_scripts_eval`).
     cached_bytes: usize,
     /// The coroutine scripts run in, reused while each ends normally.
@@ -154,7 +191,7 @@ impl Scripts {
     /// Compiles `body` unless it is cached already, and caches it (EVAL, SCRIPT LOAD). The error
     /// is the reply Redis gives for a script that does not compile.
     pub fn load(&mut self, body: &[u8]) -> Result<Script, String> {
-        let sha = sha1_hex(body);
+        let sha = Sha::of(body);
         let state = self.state()?;
         if let Some(key) = state.cache.get(&sha) {
             return Ok(Script { sha, reference: key.id() });
@@ -163,21 +200,21 @@ impl Scripts {
         let function = compiled.map_err(|e| format!("ERR Error compiling script (new function): {}", compile_error(&e)))?;
         let key = state.environment.lua.create_registry_value(function).map_err(|e| format!("ERR {e}"))?;
         let reference = key.id();
-        state.cached_bytes += body.len() + sha.len();
-        state.cache.insert(sha.clone(), key);
+        state.cached_bytes += body.len() + sha.as_str().len();
+        state.cache.insert(sha, key);
         Ok(Script { sha, reference })
     }
 
     /// The cached script named `sha` (in any letter case), for EVALSHA.
     pub fn find(&mut self, sha: &[u8]) -> Option<Script> {
-        let sha = std::str::from_utf8(sha).ok()?.to_ascii_lowercase();
+        let sha = Sha::parse(sha)?;
         let reference = self.state.as_ref()?.cache.get(&sha)?.id();
         Some(Script { sha, reference })
     }
 
     /// Whether a script named `sha` is cached (SCRIPT EXISTS).
     pub fn exists(&self, sha: &[u8]) -> bool {
-        let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
+        let Some(sha) = Sha::parse(sha) else { return false };
         self.state.as_ref().is_some_and(|state| state.cache.contains_key(&sha))
     }
 
@@ -223,5 +260,19 @@ fn compile_error(error: &mlua::Error) -> String {
     match error {
         mlua::Error::SyntaxError { message, .. } => message.clone(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_script_is_named_by_its_sha1_in_lower_case_and_found_in_any_case() {
+        let sha = Sha::of(b"return 1");
+        assert_eq!(sha.as_str(), "e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
+        assert!(Sha::parse(sha.as_str().to_ascii_uppercase().as_bytes()) == Some(sha));
+        assert!(Sha::parse(&sha.as_str().as_bytes()[1..]).is_none());
+        assert!(Sha::parse(b"x0e1f9fabfc9d4800c877a703b823ac0578ff8db").is_none());
     }
 }

@@ -96,7 +96,8 @@ fn the_deadline_answers_a_timeout() {
 #[test]
 fn whole_and_decimal_timeouts_give_the_same_deadlines() {
     for (timeout, ms) in [("0", None), ("000", None), ("5", Some(5_000)), ("007", Some(7_000)), ("5.0", Some(5_000)), ("+5", Some(5_000)),
-        ("999999999", Some(999_999_999_000)), ("1000000000", Some(1_000_000_000_000)), ("0.0001", Some(1))]
+        ("999999999", Some(999_999_999_000)), ("1000000000", Some(1_000_000_000_000)), ("0.0001", Some(1)),
+        ("0.0", None), ("0.", None), ("5.000", Some(5_000)), ("1.5", Some(1_500)), ("1.05", Some(1_050)), (".5", Some(500))]
     {
         let mut c = Harness::new();
         c.another(B);
@@ -105,7 +106,7 @@ fn whole_and_decimal_timeouts_give_the_same_deadlines() {
         assert_eq!(c.engine.next_deadline(), expected, "BLPOP list {timeout}");
     }
     let mut c = Harness::new();
-    for (timeout, error) in [("-1", "-ERR timeout is negative\r\n"), ("1x", "-ERR timeout is not a float or out of range\r\n"), ("", "-ERR timeout is not a float or out of range\r\n")] {
+    for (timeout, error) in [("-1", "-ERR timeout is negative\r\n"), ("1x", "-ERR timeout is not a float or out of range\r\n"), ("", "-ERR timeout is not a float or out of range\r\n"), (".", "-ERR timeout is not a float or out of range\r\n"), ("1.0x", "-ERR timeout is not a float or out of range\r\n")] {
         assert_eq!(text_for(&feed(&mut c, A, &["BLPOP", "list", timeout]), A), error, "BLPOP list {timeout:?}");
     }
 }

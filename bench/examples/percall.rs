@@ -1,0 +1,51 @@
+//! The component's cost per engine call: one connection fed the same pipelined SET/GET input
+//! again and again through the runtime, as the server's event loop feeds it. For timing, and for
+//! counting instructions with valgrind's callgrind (the difference of two runs over their
+//! difference in calls; `CACHET_PERFMAP=1` names the compiled component's functions):
+//!
+//! ```sh
+//! cargo build --release -p cachet-bench --example percall
+//! target/release/examples/percall 1 500000     # commands per call, calls
+//! valgrind --tool=callgrind target/release/examples/percall 1 20000
+//! valgrind --tool=callgrind target/release/examples/percall 1 40000
+//! ```
+
+use cachet::runtime::Peer;
+use cachet::runtime::{Input, PeerKind, Runtime, RuntimeOptions};
+use std::time::Instant;
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>());
+    let batch = args.next().transpose()?.unwrap_or(1).max(1);
+    let calls = args.next().transpose()?.unwrap_or(1_000_000).max(1);
+    let input = commands(batch);
+
+    let runtime = Runtime::new(&RuntimeOptions::default())?;
+    let mut instance = runtime.instantiate()?;
+    instance.configure(&[])?.map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let peer = Peer { kind: PeerKind::Tcp, address: "127.0.0.1:1".into(), local_address: "127.0.0.1:2".into() };
+    let now = runtime.now();
+    instance.open(now, 1, &peer, None)?.map_err(|_| anyhow::anyhow!("the engine refused the connection"))?;
+    let started = Instant::now();
+    for _ in 0..calls {
+        std::hint::black_box(instance.feed(now, &[], &[Input { id: 1, data: &input }])?);
+    }
+    let ns = started.elapsed().as_nanos() as f64;
+    eprintln!("{:.0} ns per call, {:.0} ns per command", ns / calls as f64, ns / (calls * batch) as f64);
+    Ok(())
+}
+
+/// `batch` commands, SET and GET alternating over 1,000 keys.
+fn commands(batch: usize) -> Vec<u8> {
+    let mut input = Vec::new();
+    for i in 0..batch {
+        let key = format!("key:{}", i % 1000);
+        let command = if i % 2 == 0 {
+            format!("*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n$16\r\nvalue-0123456789\r\n", key.len())
+        } else {
+            format!("*2\r\n$3\r\nGET\r\n${}\r\n{key}\r\n", key.len())
+        };
+        input.extend_from_slice(command.as_bytes());
+    }
+    input
+}
