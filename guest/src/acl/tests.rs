@@ -314,13 +314,33 @@ fn fuzz_corpus_rules_describe_back_to_the_same_user() {
     assert!(seen >= 4, "{seen} corpus entries");
 }
 
-/// Whether listed rules can be given back to ACL SETUSER as words: no quotes, and no pattern
-/// holding a parenthesis.
+/// Whether listed rules can be given back to ACL SETUSER as words: no quotes, no pattern holding a
+/// parenthesis, and no `~*` beside another key pattern (a pattern after `~*` is refused, and `~*`
+/// drops the patterns before it: `%RW~* %R` lists as `~* %R~`, `~a %RW~*` as `~a ~*`, in
+/// redis-server too).
 fn reads_back(description: &[u8]) -> bool {
     let pattern = |word: &[u8]| matches!(word.first(), Some(b'~' | b'%' | b'&'));
     !description.iter().any(|b| matches!(b, b'"' | b'\'')) && !description.split(|b| *b == b' ').any(|word| {
         let inner = word.strip_prefix(b"(").unwrap_or(word);
         pattern(inner) && inner.iter().any(|b| matches!(b, b'(' | b')'))
+    }) && !all_keys_beside_key_patterns(description)
+}
+
+/// Whether `~*` sits beside another key pattern in the root permissions or in one selector.
+fn all_keys_beside_key_patterns(description: &[u8]) -> bool {
+    let (mut all_keys, mut others) = (false, false);
+    description.split(|b| *b == b' ').any(|word| {
+        if word.starts_with(b"(") {
+            (all_keys, others) = (false, false);
+        }
+        let word = word.strip_prefix(b"(").unwrap_or(word);
+        let word = word.strip_suffix(b")").unwrap_or(word);
+        if word == b"~*" {
+            all_keys = true;
+        } else if matches!(word.first(), Some(b'~' | b'%')) {
+            others = true;
+        }
+        all_keys && others
     })
 }
 
