@@ -13,17 +13,18 @@ use foldhash::fast::FixedState;
 use smallvec::SmallVec;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
-/// Byte strings kept in one buffer: a waiter's command and keys take one allocation each, not one
-/// per argument, since a job queue's consumers block again after every job.
+/// Byte strings kept in one buffer: a waiter's command and keys take at most one allocation each,
+/// not one per argument, and none while they fit in place (`BRPOP queue 0` does), since a job
+/// queue's consumers block again after every job.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Words {
-    bytes: Vec<u8>,
+    bytes: SmallVec<[u8; 32]>,
     ends: SmallVec<[usize; 4]>,
 }
 
 impl Words {
     pub fn new(words: &[&[u8]]) -> Words {
-        let mut bytes = Vec::with_capacity(words.iter().map(|w| w.len()).sum());
+        let mut bytes = SmallVec::with_capacity(words.iter().map(|w| w.len()).sum());
         let ends = words
             .iter()
             .map(|word| {

@@ -239,12 +239,14 @@ pub(crate) fn note_changes(keyspace: &mut Keyspace, watches: &mut Watches, track
     if !keyspace.keeps_modified() && watches.is_empty() {
         return;
     }
-    for (db, key) in keyspace.take_modified() {
+    let mut modified = keyspace.take_modified();
+    for (db, key) in modified.drain(..) {
         watches.touch(db, &key);
         tracking.invalidate(&key, by);
         blocking.changed(db, &key);
     }
     keyspace.keep_modified(!watches.is_empty() || tracking.wants_changes() || !blocking.is_empty());
+    keyspace.recycle_modified(modified);
 }
 
 /// Whether a command line waits for CLIENT PAUSE to end: in WRITE mode, commands that write or

@@ -59,6 +59,9 @@ pub struct Entry {
 #[cfg(target_pointer_width = "32")]
 const _: () = assert!(std::mem::size_of::<(Key, Entry)>() == 40);
 
+/// The most changed keys whose vector [`Keyspace::recycle_modified`] keeps for reuse.
+const KEPT_MODIFIED: usize = 64;
+
 impl Entry {
     /// Whether the key has a time to live.
     pub fn has_ttl(&self) -> bool {
@@ -309,6 +312,19 @@ impl Keyspace {
     /// The keys changed since the last call, by database, while [`Keyspace::keep_modified`] is on.
     pub fn take_modified(&mut self) -> Vec<(usize, Key)> {
         self.modified.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Gives back the vector [`Keyspace::take_modified`] returned, emptied, so that the next
+    /// command's changes reuse its memory instead of allocating anew (a blocked client's wait
+    /// and its serving change a key each). One that grew large is let go.
+    pub fn recycle_modified(&mut self, mut taken: Vec<(usize, Key)>) {
+        taken.clear();
+        if let Some(modified) = &mut self.modified
+            && modified.capacity() == 0
+            && taken.capacity() <= KEPT_MODIFIED
+        {
+            *modified = taken;
+        }
     }
 
     fn note_modified(&mut self, db: usize, key: &[u8]) {
