@@ -10,6 +10,7 @@
 mod wasm_build;
 
 use std::env;
+use std::hash::{DefaultHasher, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use wasm_build::{Build, TARGET};
@@ -54,7 +55,8 @@ fn main() {
         let core = wasm_build::build_for(CORE_TARGET, &root, &world, &root.join("target/guest-worlds")).unwrap_or_else(|e| fail(&e));
         let component = componentize(&core).unwrap_or_else(|e| fail(&format!("making the {name} world's component: {e}")));
         let out = out_dir.join(format!("cachet_{name}.wasm"));
-        std::fs::write(&out, component).unwrap_or_else(|e| fail(&format!("could not write {}: {e}", out.display())));
+        std::fs::write(&out, &component).unwrap_or_else(|e| fail(&format!("could not write {}: {e}", out.display())));
+        write_digest(&out, &component);
     }
 }
 
@@ -72,6 +74,18 @@ fn engine_names(target_dir: &str) -> (Vec<String>, String) {
 
 fn copy(from: &Path, to: &Path) {
     std::fs::copy(from, to).unwrap_or_else(|e| fail(&format!("could not copy {}: {e}", from.display())));
+    let bytes = std::fs::read(to).unwrap_or_else(|e| fail(&format!("could not read {}: {e}", to.display())));
+    write_digest(to, &bytes);
+}
+
+/// Writes `<component>.digest`: a hash of its bytes, so that a host can name the compiled
+/// component in its cache without reading the component at every start (see `digest_of`).
+fn write_digest(component: &Path, bytes: &[u8]) {
+    let mut hasher = DefaultHasher::new();
+    hasher.write(bytes);
+    let path = component.with_extension("wasm.digest");
+    let text = format!("{:016x}{:08x}", hasher.finish(), bytes.len());
+    std::fs::write(&path, text).unwrap_or_else(|e| fail(&format!("could not write {}: {e}", path.display())));
 }
 
 /// The environment that makes the `cc` crate compile Lua for wasm32-wasip2 with Zig's clang (the

@@ -33,9 +33,14 @@ fn compile(engine: &Engine, wasm: &[u8]) -> Result<Component> {
     super::described(Component::new(engine, wasm), "compiling cachet's engine component")
 }
 
+/// Names the entry after the component and the engine's settings. cachet's own components carry a
+/// digest made when they were built; other bytes are hashed here.
 fn entry_path(engine: &Engine, wasm: &[u8], dir: &Path) -> PathBuf {
     let mut hasher = DefaultHasher::new();
-    wasm.hash(&mut hasher);
+    match cachet_component::digest_of(wasm) {
+        Some(digest) => digest.hash(&mut hasher),
+        None => wasm.hash(&mut hasher),
+    }
     engine.precompile_compatibility_hash().hash(&mut hasher);
     dir.join(format!("engine-{:016x}.cwasm", hasher.finish()))
 }
@@ -49,4 +54,28 @@ fn store(component: &Component, path: &Path) -> Result<()> {
     std::fs::write(&temp, bytes)?;
     std::fs::rename(&temp, path)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_components_are_named_by_their_build_digest_and_other_bytes_by_their_hash() {
+        let own = [
+            cachet_component::WASM,
+            cachet_component::WASM_WITHOUT_LUA,
+            cachet_component::KEYVALUE,
+            cachet_component::SERVER,
+            cachet_component::CLIENT,
+        ];
+        let digests: std::collections::HashSet<&str> = own.iter().map(|wasm| cachet_component::digest_of(wasm).expect("a digest")).collect();
+        assert_eq!(digests.len(), own.len(), "every component has a digest of its own");
+        let copy = cachet_component::WASM.to_vec();
+        assert_eq!(cachet_component::digest_of(&copy), None, "a copy elsewhere is hashed, not trusted");
+        let engine = Engine::default();
+        let dir = Path::new("/cache");
+        assert_ne!(entry_path(&engine, cachet_component::WASM, dir), entry_path(&engine, cachet_component::WASM_WITHOUT_LUA, dir));
+        assert_eq!(entry_path(&engine, &copy, dir), entry_path(&engine, &cachet_component::WASM.to_vec(), dir));
+    }
 }
