@@ -72,9 +72,10 @@ fn engine_names(target_dir: &str) -> (Vec<String>, String) {
     }
 }
 
+/// Copies a built component into OUT_DIR, with its digest beside it.
 fn copy(from: &Path, to: &Path) {
-    std::fs::copy(from, to).unwrap_or_else(|e| fail(&format!("could not copy {}: {e}", from.display())));
-    let bytes = std::fs::read(to).unwrap_or_else(|e| fail(&format!("could not read {}: {e}", to.display())));
+    let bytes = std::fs::read(from).unwrap_or_else(|e| fail(&format!("could not read {}: {e}", from.display())));
+    std::fs::write(to, &bytes).unwrap_or_else(|e| fail(&format!("could not write {}: {e}", to.display())));
     write_digest(to, &bytes);
 }
 
