@@ -1,8 +1,15 @@
 //! Memory accounting. Every allocation the engine makes goes through this allocator, so
 //! `used_memory` in INFO is what the engine really holds, not an estimate.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[cfg(target_family = "wasm")]
+mod heap;
+#[cfg(target_family = "wasm")]
+use heap::Heap as Backing;
+#[cfg(not(target_family = "wasm"))]
+use std::alloc::System as Backing;
 
 pub struct CountingAllocator;
 
@@ -24,23 +31,23 @@ pub(crate) fn reporting_failures<T>(f: impl FnOnce() -> T) -> T {
     result
 }
 
-// SAFETY: every call is passed to the system allocator unchanged; only the counters are added.
+// SAFETY: every call is passed to the backing allocator unchanged; only the counters are added.
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        counted(unsafe { System.alloc(layout) }, layout.size())
+        counted(unsafe { Backing.alloc(layout) }, layout.size())
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        counted(unsafe { System.alloc_zeroed(layout) }, layout.size())
+        counted(unsafe { Backing.alloc_zeroed(layout) }, layout.size())
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
+        unsafe { Backing.dealloc(ptr, layout) };
         USED.fetch_sub(layout.size(), Ordering::Relaxed);
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let new = counted(unsafe { System.realloc(ptr, layout, new_size) }, new_size);
+        let new = counted(unsafe { Backing.realloc(ptr, layout, new_size) }, new_size);
         if !new.is_null() {
             USED.fetch_sub(layout.size(), Ordering::Relaxed);
         }

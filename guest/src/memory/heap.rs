@@ -1,0 +1,124 @@
+//! The component's heap: one dlmalloc (the `dlmalloc` crate) that Rust's allocations and the C
+//! library's `malloc` family share.
+//!
+//! Not wasi-libc's own `malloc`, which Rust's `System` allocator calls on WASI: it aligns every
+//! chunk to 16 bytes, so a 64-byte value with its 4-byte header takes 80 bytes, where this one's
+//! chunks grow in steps of 8 on wasm32 (docs/PERFORMANCE.md, "The component's allocator").
+//!
+//! The C entry points are not optional. The `cabi_realloc` the host calls is Rust std's, so the
+//! lists WASI imports hand to wasi-libc come from this heap, and wasi-libc gives them back with
+//! `free`: with two allocators, each would be handed the other's chunks. Defining `malloc`, `free`
+//! and the rest here also keeps wasi-libc's allocator out of the component.
+
+use dlmalloc::Dlmalloc;
+use std::alloc::{GlobalAlloc, Layout};
+use std::cell::UnsafeCell;
+
+struct Shared(UnsafeCell<Dlmalloc>);
+
+// SAFETY: a component instance runs on one thread, and no allocator call is made from inside
+// another (the allocator calls nothing that allocates).
+unsafe impl Sync for Shared {}
+
+static HEAP: Shared = Shared(UnsafeCell::new(Dlmalloc::new()));
+
+/// # Safety
+/// The caller must not hold the reference across another call into the heap.
+#[allow(clippy::mut_from_ref)]
+unsafe fn heap() -> &'static mut Dlmalloc {
+    unsafe { &mut *HEAP.0.get() }
+}
+
+/// The heap as Rust's allocators see it; `CountingAllocator` counts on top of it.
+pub struct Heap;
+
+// SAFETY: each call is the crate's own `GlobalAlloc`-shaped method, with the layout passed on.
+unsafe impl GlobalAlloc for Heap {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        unsafe { heap().malloc(layout.size(), layout.align()) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        unsafe { heap().calloc(layout.size(), layout.align()) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { heap().free(ptr, layout.size(), layout.align()) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        unsafe { heap().realloc(ptr, layout.size(), layout.align(), new_size) }
+    }
+}
+
+/// What C code in the component (wasi-libc, Lua's C build) allocates with. Not counted in
+/// `used_memory`, as before: the C library keeps a few small tables, and Lua allocates through
+/// Rust (mlua's allocator).
+#[cfg(target_os = "wasi")]
+mod c_library {
+    use super::heap;
+    use std::ffi::c_void;
+
+    /// wasi-libc's `EINVAL` and `ENOMEM`, which `posix_memalign` returns.
+    const EINVAL: i32 = 28;
+    const ENOMEM: i32 = 48;
+
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn malloc(size: usize) -> *mut c_void {
+        unsafe { heap().c_malloc(size).cast() }
+    }
+
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn __libc_malloc(size: usize) -> *mut c_void {
+        unsafe { malloc(size) }
+    }
+
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn free(ptr: *mut c_void) {
+        unsafe { heap().c_free(ptr.cast()) }
+    }
+
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn __libc_free(ptr: *mut c_void) {
+        unsafe { free(ptr) }
+    }
+
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn calloc(count: usize, size: usize) -> *mut c_void {
+        match count.checked_mul(size) {
+            Some(bytes) => unsafe { heap().calloc(bytes, 1).cast() },
+            None => std::ptr::null_mut(),
+        }
+    }
+
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn __libc_calloc(count: usize, size: usize) -> *mut c_void {
+        unsafe { calloc(count, size) }
+    }
+
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
+        unsafe { heap().c_realloc(ptr.cast(), size).cast() }
+    }
+
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void {
+        if !align.is_power_of_two() {
+            return std::ptr::null_mut();
+        }
+        unsafe { heap().c_memalign(align, size).cast() }
+    }
+
+    #[unsafe(no_mangle)]
+    pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, size: usize) -> i32 {
+        if !align.is_power_of_two() || align < size_of::<*mut c_void>() {
+            return EINVAL;
+        }
+        let ptr = unsafe { aligned_alloc(align, size) };
+        if ptr.is_null() {
+            return ENOMEM;
+        }
+        unsafe { *out = ptr };
+        0
+    }
+}
