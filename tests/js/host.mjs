@@ -116,6 +116,7 @@ class Stream {
   readUntil() { noStreams(); }
   write() { noStreams(); }
   drain() { noStreams(); }
+  exchange() { noStreams(); }
   fresh() { noStreams(); }
   close() { noStreams(); }
 }

@@ -6,7 +6,7 @@ use super::cachet::engine::streams as host;
 use super::exports::cachet::engine::cache as wit;
 use crate::cache::Cache;
 use crate::cache::connection_settings::ConnectionSettings;
-use crate::cache::streams::{self, StreamError, StreamErrorKind};
+use crate::cache::streams::{self, ExchangeError, StreamError, StreamErrorKind};
 use crate::request::{Error, ErrorKind, Op, Outcome};
 use crate::resp::Node;
 
@@ -28,6 +28,12 @@ impl streams::Stream for host::Stream {
     }
     fn drain(&self) -> Result<(), StreamError> {
         host::Stream::drain(self).map_err(StreamError::from)
+    }
+    fn exchange(&self, data: &[u8], max: u32) -> Result<Vec<u8>, ExchangeError> {
+        host::Stream::exchange(self, data, max).map_err(|e| match e {
+            host::ExchangeError::Sending(e) => ExchangeError::Sending(e.into()),
+            host::ExchangeError::Reading(e) => ExchangeError::Reading(e.into()),
+        })
     }
     fn fresh(&self) -> bool {
         host::Stream::fresh(self)

@@ -38,6 +38,14 @@ use streams::{Pool, Stream};
 pub(crate) struct Cache<P: Pool> {
     pool: P,
     settings: ConnectionSettings,
+    set_up: SetUp,
+}
+
+/// The session set-up a fresh connection is sent (the settings' HELLO/AUTH, SELECT, ...), encoded
+/// once per client.
+struct SetUp {
+    encoded: Vec<u8>,
+    commands: usize,
 }
 
 /// Why a round on one stream stopped before every request was answered.
@@ -65,7 +73,12 @@ pub(crate) const MAY_HAVE_RUN: &str =
 
 impl<P: Pool> Cache<P> {
     pub fn new(pool: P, settings: ConnectionSettings) -> Self {
-        Cache { pool, settings }
+        let commands = settings.set_up_commands();
+        let mut encoded = Vec::new();
+        for command in &commands {
+            encode_command(&mut encoded, command);
+        }
+        Cache { pool, settings, set_up: SetUp { encoded, commands: commands.len() } }
     }
 
     /// Runs a single request.
@@ -124,23 +137,16 @@ impl<P: Pool> Cache<P> {
     /// answer: a refusal (wrong password, bad database) fails the requests with the server's text.
     /// No request has been sent yet, so a stream that breaks here leaves them all unsent.
     fn set_up(&self, stream: &P::Stream, reader: &mut Reader) -> Result<(), Interrupted> {
-        if !stream.fresh() {
-            return Ok(());
-        }
-        let commands = self.settings.set_up_commands();
-        if commands.is_empty() {
+        let SetUp { encoded, commands } = &self.set_up;
+        if *commands == 0 || !stream.fresh() {
             return Ok(());
         }
         let unsent = |interrupted| match interrupted {
             Interrupted::Broken(error) => Interrupted::Unsent(error),
             other => other,
         };
-        let mut out = Vec::new();
-        for command in &commands {
-            encode_command(&mut out, command);
-        }
-        stream.write(&out).and_then(|()| stream.drain()).map_err(|e| Interrupted::Unsent(e.into()))?;
-        for _ in &commands {
+        stream.write(encoded).and_then(|()| stream.drain()).map_err(|e| Interrupted::Unsent(e.into()))?;
+        for _ in 0..*commands {
             if let [Node::Error(message)] = reader.reply(stream).map_err(unsent)?.as_slice() {
                 return Err(Interrupted::Fatal(Error::new(ErrorKind::Server, message.clone())));
             }
@@ -173,7 +179,7 @@ fn send_and_read(
     for command in todo.iter().filter_map(|&i| commands[i].as_ref()) {
         encode_command(&mut out, command);
     }
-    stream.write(&out).and_then(|()| stream.drain()).map_err(|e| Interrupted::Broken(e.into()))?;
+    reader.send(stream, &out)?;
     for &i in todo {
         let reply = if ops[i].expects_reply() { reader.reply(stream)? } else { Vec::new() };
         results[i] = Some(ops[i].outcome(reply));

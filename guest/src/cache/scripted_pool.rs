@@ -2,7 +2,7 @@
 //! "server" answers and where it fails. The pool keeps every stream's traffic and what happened to
 //! it, so a test can check exactly which requests went out on which stream.
 
-use super::streams::{Pool, Stream, StreamError, StreamErrorKind};
+use super::streams::{ExchangeError, Pool, Stream, StreamError, StreamErrorKind};
 use crate::resp::{Limits, Parsed, parse_request};
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -57,6 +57,8 @@ pub(super) fn failure(kind: StreamErrorKind) -> StreamError {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum ReadCall {
     UpTo(u32),
+    /// The read of an exchange, which sent first.
+    AfterSending(u32),
     Exactly(u32),
     Line,
 }
@@ -162,6 +164,15 @@ impl Stream for ScriptedStream {
                 Ok(())
             }
         }
+    }
+
+    fn exchange(&self, data: &[u8], max: u32) -> Result<Vec<u8>, ExchangeError> {
+        self.write(data).and_then(|()| self.drain()).map_err(ExchangeError::Sending)?;
+        let read = self.read(max).map_err(ExchangeError::Reading);
+        if let Some(last) = self.traffic.borrow_mut().reads.last_mut() {
+            *last = ReadCall::AfterSending(max);
+        }
+        read
     }
 
     fn fresh(&self) -> bool {

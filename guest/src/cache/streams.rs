@@ -29,6 +29,15 @@ impl StreamError {
     }
 }
 
+/// Where an exchange failed (the WIT `streams.exchange-error`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ExchangeError {
+    /// While sending: the peer may have taken some, all or none of the bytes.
+    Sending(StreamError),
+    /// While reading, after every byte was sent.
+    Reading(StreamError),
+}
+
 /// What a stream's failure means to the caller of a request.
 impl From<StreamError> for Error {
     fn from(e: StreamError) -> Self {
@@ -52,6 +61,12 @@ pub(crate) trait Stream {
     fn read_until(&self, separator: &[u8], limit: u32) -> Result<Vec<u8>, StreamError>;
     fn write(&self, data: &[u8]) -> Result<(), StreamError>;
     fn drain(&self) -> Result<(), StreamError>;
+    /// Sends `data` after anything queued, then reads as `read` does. The host's streams do this
+    /// in one call, which is what a batch's round trip costs the most in.
+    fn exchange(&self, data: &[u8], max: u32) -> Result<Vec<u8>, ExchangeError> {
+        self.write(data).and_then(|()| self.drain()).map_err(ExchangeError::Sending)?;
+        self.read(max).map_err(ExchangeError::Reading)
+    }
     /// Not yet set up (never released to the pool).
     fn fresh(&self) -> bool;
 }

@@ -1,5 +1,6 @@
 //! One connection to a server, with the reads and writes the `streams` capability offers: read up
-//! to n bytes, exactly n, or up to a separator within a limit; buffered writes and a drain.
+//! to n bytes, exactly n, or up to a separator within a limit; buffered writes and a drain; and an
+//! exchange, which sends and then reads.
 //! Every wait is bounded by the stream timeout.
 
 use super::endpoint::{Endpoint, InProcessLink};
@@ -16,7 +17,7 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
 /// A stream's failures are the WIT `stream-error` itself: the component receives them as they are.
-pub use crate::capabilities::bindings::cachet::engine::streams::{ErrorKind as StreamErrorKind, StreamError};
+pub use crate::capabilities::bindings::cachet::engine::streams::{ErrorKind as StreamErrorKind, ExchangeError, StreamError};
 
 impl StreamError {
     pub fn new(kind: StreamErrorKind, message: impl Into<String>) -> Self {
@@ -175,6 +176,13 @@ impl Connection {
             Ok(Err(error)) => Err(self.lost(error)),
             Err(_) => Err(self.timed_out("sending")),
         }
+    }
+
+    /// Sends `data` after whatever is queued, then reads as [`read`](Self::read) does.
+    pub async fn exchange(&mut self, data: &[u8], max: usize) -> Result<Vec<u8>, ExchangeError> {
+        self.write(data).await.map_err(ExchangeError::Sending)?;
+        self.drain().await.map_err(ExchangeError::Sending)?;
+        self.read(max).await.map_err(ExchangeError::Reading)
     }
 
     /// How long each later read or write may wait.

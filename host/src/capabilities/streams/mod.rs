@@ -17,7 +17,7 @@ use super::bindings::cachet::engine::streams as wit;
 use std::time::Duration;
 use wasmtime::component::Resource;
 
-type Answer<T> = wasmtime::Result<Result<T, wit::StreamError>>;
+type Answer<T, E = wit::StreamError> = wasmtime::Result<Result<T, E>>;
 
 impl wit::Host for super::HostState {}
 
@@ -93,6 +93,11 @@ impl wit::HostStream for super::HostState {
     async fn drain(&mut self, stream: Resource<PooledStream>) -> Answer<()> {
         let connection = self.table.get_mut(&stream)?.connection();
         Ok(connection.drain().await)
+    }
+
+    async fn exchange(&mut self, stream: Resource<PooledStream>, data: Vec<u8>, max: u32) -> Answer<Vec<u8>, wit::ExchangeError> {
+        let connection = self.table.get_mut(&stream)?.connection();
+        Ok(connection.exchange(&data, max.max(1) as usize).await)
     }
 
     async fn fresh(&mut self, stream: Resource<PooledStream>) -> wasmtime::Result<bool> {

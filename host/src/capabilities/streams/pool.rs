@@ -111,7 +111,7 @@ impl Pool {
             Some(lender) => self.dedicated_connection(lender).await?,
             None => match self.healthy_idle() {
                 Some(connection) => connection,
-                None => self.connect().await?,
+                None => Box::pin(self.connect()).await?,
             },
         };
         Ok(PooledStream { connection, _permit: permit, pool: self.clone() })
@@ -165,7 +165,7 @@ impl Pool {
             }
             None => match lender.pool.healthy_idle() {
                 Some(connection) => connection,
-                None => lender.pool.connect().await?,
+                None => Box::pin(lender.pool.connect()).await?,
             },
         };
         connection.set_timeout(lender.stream_timeout.lock().map_or(self.inner.options.stream_timeout, |t| *t));
@@ -207,7 +207,7 @@ impl Pool {
         if let Ok(mut idle) = self.inner.idle.lock() {
             idle.retain_mut(|connection| !connection.is_broken());
         }
-        let connection = self.connect().await?;
+        let connection = Box::pin(self.connect()).await?;
         Ok(PooledStream { connection, _permit: permit, pool: self.clone() })
     }
 
@@ -251,6 +251,8 @@ impl Pool {
 
     /// Opens a connection, trying `connect_attempts` times with the pauses the reconnect policy
     /// gives in between. TLS settings that cannot work fail at once: trying again would not help.
+    /// Callers box the future: connecting (a TLS handshake among it) makes a future of a few
+    /// kilobytes, which an `acquire` that finds an idle connection should not carry and copy.
     async fn connect(&self) -> Result<Connection, StreamError> {
         let options = &self.inner.options;
         let tls = match &self.inner.tls {

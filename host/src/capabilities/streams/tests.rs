@@ -1,7 +1,7 @@
 //! The `streams` functions as the component calls them, on a stream lent from a pool to a real
 //! TCP peer on loopback that the test drives byte by byte.
 
-use super::wit::{ErrorKind, HostPool, HostStream, StreamError};
+use super::wit::{ErrorKind, ExchangeError, HostPool, HostStream, StreamError};
 use super::{Endpoint, Pool, PoolOptions, PooledStream};
 use crate::capabilities::{Clock, HostState};
 use std::time::Duration;
@@ -46,6 +46,17 @@ impl Lent {
 
     async fn read_until(&mut self, separator: &[u8], limit: u32) -> Result<Vec<u8>, StreamError> {
         HostStream::read_until(&mut self.state, borrowed(self.stream), separator.to_vec(), limit).await.expect("no trap")
+    }
+
+    async fn exchange(&mut self, data: &[u8], max: u32) -> Result<Vec<u8>, ExchangeError> {
+        HostStream::exchange(&mut self.state, borrowed(self.stream), data.to_vec(), max).await.expect("no trap")
+    }
+
+    /// Exactly `n` bytes the stream sent.
+    async fn peer_receives(&mut self, n: usize) -> Vec<u8> {
+        let mut received = vec![0; n];
+        self.peer.read_exact(&mut received).await.expect("the peer reads");
+        received
     }
 }
 
@@ -109,6 +120,33 @@ async fn read_until_refuses_an_empty_separator() {
     let mut lent = Lent::new().await;
     let error = lent.read_until(b"", 64).await.unwrap_err();
     assert_eq!((error.kind, error.message.as_str()), (ErrorKind::Io, "read-until needs a non-empty separator"));
+}
+
+/// What was queued goes first, then the exchange's own bytes; the read returns what the peer
+/// sent, up to `max`, and leaves the rest for the next read.
+#[tokio::test]
+async fn exchange_sends_everything_then_reads() {
+    let mut lent = Lent::new().await;
+    HostStream::write(&mut lent.state, borrowed(lent.stream), b"*1\r\n$4\r\nPING\r\n".to_vec()).await.expect("no trap").expect("queued");
+    lent.peer_sends(b"+PONG\r\n+PONG\r\n").await;
+    assert_eq!(lent.exchange(b"*1\r\n$4\r\nPING\r\n", 7).await.unwrap(), b"+PONG\r\n");
+    assert_eq!(lent.peer_receives(28).await, b"*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPING\r\n");
+    assert_eq!(lent.read(64).await.unwrap(), b"+PONG\r\n");
+}
+
+/// The two halves fail apart: a stream that cannot send says so, one that sent says the reading
+/// failed.
+#[tokio::test]
+async fn exchange_says_which_half_failed() {
+    let mut lent = Lent::new().await;
+    lent.peer_closes().await;
+    let Err(ExchangeError::Reading(error)) = lent.exchange(b"PING\r\n", 64).await else { panic!("the send reaches the socket; the read finds it closed") };
+    assert_eq!(error.kind, ErrorKind::Closed, "{}", error.message);
+    assert_eq!(lent.peer_receives(6).await, b"PING\r\n");
+
+    HostStream::close(&mut lent.state, borrowed(lent.stream)).await.expect("no trap");
+    let Err(ExchangeError::Sending(error)) = lent.exchange(b"PING\r\n", 64).await else { panic!("a closed stream cannot send") };
+    assert_eq!(error.kind, ErrorKind::Closed, "{}", error.message);
 }
 
 #[tokio::test]
