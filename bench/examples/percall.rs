@@ -9,6 +9,10 @@
 //! valgrind --tool=callgrind target/release/examples/percall 1 20000
 //! valgrind --tool=callgrind target/release/examples/percall 1 40000
 //! ```
+//!
+//! The compiled component comes from cachet's cache (`$CACHET_CACHE_DIR`, else `~/.cache/cachet`),
+//! so that a run under callgrind does not count compiling it. A third argument, `evalsha`, feeds EVALSHA of the scripting bench's script (GET, INCR and
+//! EXPIRE of one key, over 1,000 keys) instead of SET/GET.
 
 use cachet::runtime::Peer;
 use cachet::runtime::{Input, PeerKind, Runtime, RuntimeOptions};
@@ -18,14 +22,28 @@ fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>());
     let batch = args.next().transpose()?.unwrap_or(1).max(1);
     let calls = args.next().transpose()?.unwrap_or(1_000_000).max(1);
-    let input = commands(batch);
+    let scripts = std::env::args().nth(3).is_some_and(|a| a == "evalsha");
 
-    let runtime = Runtime::new(&RuntimeOptions::default())?;
+    let runtime = Runtime::new(&RuntimeOptions::from_env())?;
     let mut instance = runtime.instantiate()?;
     instance.configure(&[])?.map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let peer = Peer { kind: PeerKind::Tcp, address: "127.0.0.1:1".into(), local_address: "127.0.0.1:2".into() };
     let now = runtime.now();
     instance.open(now, 1, &peer, None)?.map_err(|_| anyhow::anyhow!("the engine refused the connection"))?;
+    let input = if scripts {
+        let load = command(&["SCRIPT", "LOAD", SCRIPT]);
+        let outcome = instance.feed(now, &[], &[Input { id: 1, data: &load }])?;
+        let reply = outcome.outputs.iter().flat_map(|o| o.data.iter().copied()).collect::<Vec<u8>>();
+        let sha = String::from_utf8_lossy(&reply).lines().nth(1).unwrap_or_default().to_string();
+        anyhow::ensure!(sha.len() == 40, "SCRIPT LOAD answered {:?}", String::from_utf8_lossy(&reply));
+        evalshas(batch, &sha)
+    } else {
+        commands(batch)
+    };
+    let first = instance.feed(now, &[], &[Input { id: 1, data: &input }])?;
+    let reply = first.outputs.iter().flat_map(|o| o.data.iter().copied()).collect::<Vec<u8>>();
+    let reply = String::from_utf8_lossy(&reply);
+    anyhow::ensure!(!reply.lines().any(|line| line.starts_with('-')), "the engine answered with an error: {reply:?}");
     let started = Instant::now();
     for _ in 0..calls {
         std::hint::black_box(instance.feed(now, &[], &[Input { id: 1, data: &input }])?);
@@ -33,6 +51,23 @@ fn main() -> anyhow::Result<()> {
     let ns = started.elapsed().as_nanos() as f64;
     eprintln!("{:.0} ns per call, {:.0} ns per command", ns / calls as f64, ns / (calls * batch) as f64);
     Ok(())
+}
+
+/// The scripting bench's script (`bench/src/scripting.rs`).
+const SCRIPT: &str = "redis.call('GET', KEYS[1]) redis.call('INCR', KEYS[1]) return redis.call('EXPIRE', KEYS[1], 100)";
+
+/// A command in RESP.
+fn command(words: &[&str]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", words.len()).into_bytes();
+    for word in words {
+        out.extend_from_slice(format!("${}\r\n{word}\r\n", word.len()).as_bytes());
+    }
+    out
+}
+
+/// `batch` EVALSHAs of the script named `sha`, over 1,000 keys.
+fn evalshas(batch: usize, sha: &str) -> Vec<u8> {
+    (0..batch).flat_map(|i| command(&["EVALSHA", sha, "1", &format!("counter:{}", i % 1000)])).collect()
 }
 
 /// `batch` commands, SET and GET alternating over 1,000 keys.
