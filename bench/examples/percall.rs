@@ -11,11 +11,13 @@
 //! ```
 //!
 //! The compiled component comes from cachet's cache (`$CACHET_CACHE_DIR`, else `~/.cache/cachet`),
-//! so that a run under callgrind does not count compiling it. A third argument, `evalsha`, feeds EVALSHA of the scripting bench's script (GET, INCR and
-//! EXPIRE of one key, over 1,000 keys) instead of SET/GET.
+//! so that a run under callgrind does not count compiling it. A third argument, `evalsha`, feeds
+//! EVALSHA of the scripting bench's script (GET, INCR and EXPIRE of one key, over 1,000 keys)
+//! instead of SET/GET.
 
 use cachet::runtime::Peer;
-use cachet::runtime::{Input, PeerKind, Runtime, RuntimeOptions};
+use cachet::runtime::{EngineOutcome, Input, PeerKind, Runtime, RuntimeOptions};
+use cachet_guest::resp::encode_command;
 use std::time::Instant;
 
 fn main() -> anyhow::Result<()> {
@@ -32,17 +34,14 @@ fn main() -> anyhow::Result<()> {
     instance.open(now, 1, &peer, None)?.map_err(|_| anyhow::anyhow!("the engine refused the connection"))?;
     let input = if scripts {
         let load = command(&["SCRIPT", "LOAD", SCRIPT]);
-        let outcome = instance.feed(now, &[], &[Input { id: 1, data: &load }])?;
-        let reply = outcome.outputs.iter().flat_map(|o| o.data.iter().copied()).collect::<Vec<u8>>();
-        let sha = String::from_utf8_lossy(&reply).lines().nth(1).unwrap_or_default().to_string();
-        anyhow::ensure!(sha.len() == 40, "SCRIPT LOAD answered {:?}", String::from_utf8_lossy(&reply));
+        let reply = replies(&instance.feed(now, &[], &[Input { id: 1, data: &load }])?);
+        let sha = reply.lines().nth(1).unwrap_or_default().to_string();
+        anyhow::ensure!(sha.len() == 40, "SCRIPT LOAD answered {reply:?}");
         evalshas(batch, &sha)
     } else {
         commands(batch)
     };
-    let first = instance.feed(now, &[], &[Input { id: 1, data: &input }])?;
-    let reply = first.outputs.iter().flat_map(|o| o.data.iter().copied()).collect::<Vec<u8>>();
-    let reply = String::from_utf8_lossy(&reply);
+    let reply = replies(&instance.feed(now, &[], &[Input { id: 1, data: &input }])?);
     anyhow::ensure!(!reply.lines().any(|line| line.starts_with('-')), "the engine answered with an error: {reply:?}");
     let started = Instant::now();
     for _ in 0..calls {
@@ -58,11 +57,14 @@ const SCRIPT: &str = "redis.call('GET', KEYS[1]) redis.call('INCR', KEYS[1]) ret
 
 /// A command in RESP.
 fn command(words: &[&str]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", words.len()).into_bytes();
-    for word in words {
-        out.extend_from_slice(format!("${}\r\n{word}\r\n", word.len()).as_bytes());
-    }
+    let mut out = Vec::new();
+    encode_command(&mut out, words);
     out
+}
+
+/// What one engine call wrote, as text.
+fn replies(outcome: &EngineOutcome) -> String {
+    String::from_utf8_lossy(&outcome.outputs.iter().flat_map(|o| o.data.iter().copied()).collect::<Vec<u8>>()).into_owned()
 }
 
 /// `batch` EVALSHAs of the script named `sha`, over 1,000 keys.

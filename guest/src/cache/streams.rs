@@ -63,10 +63,7 @@ pub(crate) trait Stream {
     fn drain(&self) -> Result<(), StreamError>;
     /// Sends `data` after anything queued, then reads as `read` does. The host's streams do this
     /// in one call, which is what a batch's round trip costs the most in.
-    fn exchange(&self, data: &[u8], max: u32) -> Result<Vec<u8>, ExchangeError> {
-        self.write(data).and_then(|()| self.drain()).map_err(ExchangeError::Sending)?;
-        self.read(max).map_err(ExchangeError::Reading)
-    }
+    fn exchange(&self, data: &[u8], max: u32) -> Result<Vec<u8>, ExchangeError>;
     /// Not yet set up (never released to the pool).
     fn fresh(&self) -> bool;
 }
