@@ -9,24 +9,41 @@
 //! lists WASI imports hand to wasi-libc come from this heap, and wasi-libc gives them back with
 //! `free`: with two allocators, each would be handed the other's chunks. Defining `malloc`, `free`
 //! and the rest here also keeps wasi-libc's allocator out of the component.
+//!
+//! Rust's small allocations first try the quick lists (`quick.rs`) of chunks freed earlier.
 
+use super::quick::QuickLists;
 use dlmalloc::Dlmalloc;
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::UnsafeCell;
 
-struct Shared(UnsafeCell<Dlmalloc>);
+struct State {
+    dlmalloc: Dlmalloc,
+    quick: QuickLists,
+}
+
+struct Shared(UnsafeCell<State>);
 
 // SAFETY: a component instance runs on one thread, and no allocator call is made from inside
 // another (the allocator calls nothing that allocates).
 unsafe impl Sync for Shared {}
 
-static HEAP: Shared = Shared(UnsafeCell::new(Dlmalloc::new()));
+static HEAP: Shared = Shared(UnsafeCell::new(State { dlmalloc: Dlmalloc::new(), quick: QuickLists::new() }));
 
 /// # Safety
 /// The caller must not hold the reference across another call into the heap.
 #[allow(clippy::mut_from_ref)]
-unsafe fn heap() -> &'static mut Dlmalloc {
+unsafe fn state() -> &'static mut State {
     unsafe { &mut *HEAP.0.get() }
+}
+
+/// The C library's way in: straight to dlmalloc, which reads a chunk's size from its header.
+///
+/// # Safety
+/// As for [`state`].
+#[allow(clippy::mut_from_ref)]
+unsafe fn heap() -> &'static mut Dlmalloc {
+    unsafe { &mut state().dlmalloc }
 }
 
 /// The heap as Rust's allocators see it; `CountingAllocator` counts on top of it.
@@ -35,18 +52,37 @@ pub struct Heap;
 // SAFETY: each call is the crate's own `GlobalAlloc`-shaped method, with the layout passed on.
 unsafe impl GlobalAlloc for Heap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        unsafe { heap().malloc(layout.size(), layout.align()) }
+        let state = unsafe { state() };
+        match state.quick.take(layout.size(), layout.align()) {
+            Some(kept) => kept,
+            None => unsafe { state.dlmalloc.malloc(layout.size(), layout.align()) },
+        }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        unsafe { heap().calloc(layout.size(), layout.align()) }
+        let state = unsafe { state() };
+        match state.quick.take(layout.size(), layout.align()) {
+            Some(kept) => {
+                // SAFETY: the kept chunk holds `layout.size()` bytes.
+                unsafe { kept.write_bytes(0, layout.size()) };
+                kept
+            }
+            None => unsafe { state.dlmalloc.calloc(layout.size(), layout.align()) },
+        }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { heap().free(ptr, layout.size(), layout.align()) }
+        let state = unsafe { state() };
+        // SAFETY: GlobalAlloc's contract: `ptr` was allocated here with `layout`, and is done with.
+        if !unsafe { state.quick.keep(ptr, layout.size(), layout.align()) } {
+            unsafe { state.dlmalloc.free(ptr, layout.size(), layout.align()) }
+        }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if QuickLists::same_chunk(layout.size(), new_size, layout.align()) {
+            return ptr;
+        }
         unsafe { heap().realloc(ptr, layout.size(), layout.align(), new_size) }
     }
 }

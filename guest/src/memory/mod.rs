@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[cfg(target_family = "wasm")]
 mod heap;
+#[cfg(any(target_family = "wasm", test))]
+mod quick;
 #[cfg(target_family = "wasm")]
 use heap::Heap as Backing;
 #[cfg(not(target_family = "wasm"))]
