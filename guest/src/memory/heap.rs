@@ -83,7 +83,25 @@ unsafe impl GlobalAlloc for Heap {
         if QuickLists::same_chunk(layout.size(), new_size, layout.align()) {
             return ptr;
         }
-        unsafe { heap().realloc(ptr, layout.size(), layout.align(), new_size) }
+        if !QuickLists::holds(new_size, layout.align()) {
+            return unsafe { heap().realloc(ptr, layout.size(), layout.align(), new_size) };
+        }
+        // Into a small size: a chunk of the new size (from its list, usually) and the old one
+        // freed by size, not dlmalloc's realloc, which would split the old chunk in place. Growing
+        // buffers and vectors shrunk to fit (the canonical ABI's lists) would otherwise take chunks
+        // from one list and give them back to another, leaving the first empty and the second full.
+        // SAFETY: GlobalAlloc's contract: `new_size` is non-zero and, rounded up to the alignment,
+        // does not overflow, so the layout is valid.
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        let moved = unsafe { self.alloc(new_layout) };
+        if !moved.is_null() {
+            // SAFETY: both are live allocations of at least the bytes copied, and distinct.
+            unsafe {
+                std::ptr::copy_nonoverlapping(ptr, moved, layout.size().min(new_size));
+                self.dealloc(ptr, layout);
+            }
+        }
+        moved
     }
 }
 
@@ -156,5 +174,40 @@ mod c_library {
         }
         unsafe { *out = ptr };
         0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The only test that uses the heap, whose state is global and meant for one thread (the
+    /// component's); natively it takes its memory from the system as on wasm32 it grows memory.
+    #[test]
+    fn a_realloc_into_a_small_size_keeps_each_size_s_chunks_on_its_own_list() {
+        let heap = Heap;
+        let request = Layout::from_size_align(100, 1).unwrap();
+        let first = unsafe { heap.alloc(request) };
+        unsafe { heap.dealloc(first, request) };
+        let buffer = unsafe { heap.alloc(request) };
+        assert_eq!(buffer, first, "a freed chunk serves the next request of its size");
+        unsafe { buffer.copy_from_nonoverlapping(b"+OK\r\n".as_ptr(), 5) };
+
+        // A buffer shrunk to fit, as a list handed to the host is: its bytes move to a chunk of
+        // the smaller size, and the larger chunk is back on its list for the next buffer.
+        let fitted = unsafe { heap.realloc(buffer, request, 5) };
+        assert_ne!(fitted, buffer);
+        assert_eq!(unsafe { std::slice::from_raw_parts(fitted, 5) }, b"+OK\r\n");
+        assert_eq!(unsafe { heap.alloc(request) }, first);
+
+        // Within one chunk size the pointer stays; past the largest kept size dlmalloc moves it.
+        let small = Layout::from_size_align(5, 1).unwrap();
+        assert_eq!(unsafe { heap.realloc(fitted, small, 6) }, fitted);
+        let grown = unsafe { heap.realloc(fitted, Layout::from_size_align(6, 1).unwrap(), 4096) };
+        assert_eq!(unsafe { std::slice::from_raw_parts(grown, 5) }, b"+OK\r\n");
+        unsafe {
+            heap.dealloc(grown, Layout::from_size_align(4096, 1).unwrap());
+            heap.dealloc(first, request);
+        }
     }
 }

@@ -31,7 +31,7 @@ const CLASSES: usize = class(LARGEST) + 1;
 /// holds any of them: the chunk for `size` is `size + OVERHEAD` rounded up to `STEP` (or the
 /// heap's smallest chunk, which holds every class below it).
 const fn class(size: usize) -> usize {
-    (size + OVERHEAD + STEP - 1) / STEP
+    (size + OVERHEAD).div_ceil(STEP)
 }
 
 /// The kept chunks: one list per class, linked through each chunk's first word.
@@ -47,7 +47,7 @@ impl QuickLists {
 
     /// A kept chunk that holds `size` bytes aligned to `align`, if there is one.
     pub fn take(&mut self, size: usize, align: usize) -> Option<*mut u8> {
-        if size > LARGEST || align > STEP {
+        if !Self::holds(size, align) {
             return None;
         }
         let class = class(size);
@@ -68,7 +68,7 @@ impl QuickLists {
     /// `ptr` must be a live allocation of the heap made for `size` and `align` (or taken from
     /// these lists for them), and unused from now on.
     pub unsafe fn keep(&mut self, ptr: *mut u8, size: usize, align: usize) -> bool {
-        if size > LARGEST || align > STEP {
+        if !Self::holds(size, align) {
             return false;
         }
         let class = class(size);
@@ -83,10 +83,15 @@ impl QuickLists {
         true
     }
 
+    /// Whether requests of `size` bytes aligned to `align` are kept on the lists.
+    pub fn holds(size: usize, align: usize) -> bool {
+        size <= LARGEST && align <= STEP
+    }
+
     /// Whether a chunk for `old_size` also holds `new_size`, with the same alignment: a realloc
     /// that can keep its pointer.
     pub fn same_chunk(old_size: usize, new_size: usize, align: usize) -> bool {
-        align <= STEP && old_size <= LARGEST && new_size <= LARGEST && class(old_size) == class(new_size)
+        Self::holds(old_size, align) && Self::holds(new_size, align) && class(old_size) == class(new_size)
     }
 }
 

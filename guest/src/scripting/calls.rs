@@ -9,7 +9,7 @@
 //! is lent to it as a `ManuallyDrop`, and is only lost if Lua unwinds while it is lent.
 
 use crate::commands::{digits_value, signed};
-use crate::resp::format_g17;
+use crate::resp::G17;
 use mlua::ffi;
 use smallvec::SmallVec;
 use std::cell::Cell;
@@ -135,7 +135,7 @@ unsafe fn arguments<'a>(state: *mut ffi::lua_State, numbers: &'a mut Vec<u8>) ->
                 ffi::LUA_TSTRING => {}
                 ffi::LUA_TNUMBER => {
                     let start = numbers.len();
-                    numbers.extend_from_slice(format_g17(ffi::lua_tonumber(state, index)).as_bytes());
+                    numbers.extend_from_slice(G17::new(ffi::lua_tonumber(state, index)).as_bytes());
                     number_ends.push((index, start, numbers.len()));
                 }
                 _ => return Err("ERR Lua redis lib command arguments must be strings or integers"),
