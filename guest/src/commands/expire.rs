@@ -80,9 +80,9 @@ fn set_expiry(ctx: &mut Ctx, args: &[&[u8]], kind: Deadline, command: &str) {
     let Some(amount) = int_arg(ctx, args[2]) else { return };
     let now = ctx.now_ms() as i64;
     let deadline = match kind {
-        Deadline::SecondsFromNow => amount.checked_mul(1000).and_then(|ms| ms.checked_add(now)),
+        Deadline::SecondsFromNow => super::seconds_as_ms(amount).and_then(|ms| ms.checked_add(now)),
         Deadline::MillisecondsFromNow => amount.checked_add(now),
-        Deadline::UnixSeconds => amount.checked_mul(1000),
+        Deadline::UnixSeconds => super::seconds_as_ms(amount),
         Deadline::UnixMilliseconds => Some(amount),
     };
     let Some(deadline) = deadline else {

@@ -109,7 +109,7 @@ fn expiry_ms(ctx: &mut Ctx, arg: &[u8], kind: TimeArg, command: &str) -> Option<
         ctx.reply.error("ERR invalid expire time, must be >= 0");
         return None;
     }
-    let ms = if kind.millis { Some(value) } else { value.checked_mul(1000) };
+    let ms = if kind.millis { Some(value) } else { super::seconds_as_ms(value) };
     let at = ms.and_then(|ms| if kind.absolute { Some(ms) } else { ms.checked_add(ctx.now_ms() as i64) });
     match at {
         Some(at) if at <= MAX_EXPIRY_MS => Some(at as u64),

@@ -265,8 +265,10 @@ pub(crate) fn waits_for_pause(pause: &Pause, session: &Session, args: &[&[u8]]) 
 /// a fast command with the default settings, costs two comparisons and no call.
 #[inline]
 fn slow(config: &Config, nanos: u64) -> bool {
-    let slowlog = u64::try_from(config.slowlog_log_slower_than).is_ok_and(|us| nanos >= us.saturating_mul(1_000));
-    let latency = config.latency_monitor_threshold > 0 && nanos >= config.latency_monitor_threshold.saturating_mul(1_000_000);
+    // Whole microseconds and milliseconds compared, not thresholds multiplied up to nanoseconds:
+    // the same answer, without a 128-bit multiplication per command on wasm32.
+    let slowlog = u64::try_from(config.slowlog_log_slower_than).is_ok_and(|us| nanos / 1_000 >= us);
+    let latency = config.latency_monitor_threshold > 0 && nanos / 1_000_000 >= config.latency_monitor_threshold;
     slowlog || latency
 }
 
@@ -440,6 +442,12 @@ pub(crate) fn invalid_expire(command: &str) -> String {
     format!("ERR invalid expire time in '{command}' command")
 }
 
+/// `seconds` in milliseconds, `None` when that overflows. A range check rather than
+/// `checked_mul`: on wasm32 a checked 64-bit multiplication is a call to a 128-bit multiply.
+pub(crate) fn seconds_as_ms(seconds: i64) -> Option<i64> {
+    (i64::MIN / 1000..=i64::MAX / 1000).contains(&seconds).then(|| seconds * 1000)
+}
+
 /// An integer as Redis reads one: optional minus, no plus sign, no spaces, no leading zeros.
 pub fn parse_i64(arg: &[u8]) -> Option<i64> {
     let (negative, digits) = match arg.strip_prefix(b"-") {
@@ -536,6 +544,28 @@ mod tests {
         for bad in [&b"9223372036854775808"[..], b"-9223372036854775809", b"18446744073709551616", b"99999999999999999999", b"", b"-", b"-0", b"01", b"+1", b" 1", b"1 ", b"1.0", b"0x10"] {
             assert_eq!(parse_i64(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn seconds_become_milliseconds_unless_that_overflows() {
+        let edges = [0, 1, -1, 60, i64::MAX / 1000, i64::MAX / 1000 + 1, i64::MIN / 1000, i64::MIN / 1000 - 1, i64::MAX, i64::MIN];
+        for seconds in edges {
+            assert_eq!(seconds_as_ms(seconds), seconds.checked_mul(1000), "{seconds}");
+        }
+    }
+
+    #[test]
+    fn a_command_is_slow_from_its_threshold_on() {
+        let mut config = Config { slowlog_log_slower_than: 10, ..Config::default() };
+        assert!(!slow(&config, 9_999));
+        assert!(slow(&config, 10_000));
+        config.slowlog_log_slower_than = -1;
+        assert!(!slow(&config, u64::MAX - 1));
+        config.latency_monitor_threshold = 2;
+        assert!(!slow(&config, 1_999_999));
+        assert!(slow(&config, 2_000_000));
+        config.slowlog_log_slower_than = 0;
+        assert!(slow(&config, 0));
     }
 
     #[test]

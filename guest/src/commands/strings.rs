@@ -172,9 +172,9 @@ fn expiry_deadline(ctx: &mut Ctx, unit: ExpiryUnit, amount: &[u8], command: &str
     let value = int_arg(ctx, amount)?;
     let deadline = (value > 0)
         .then(|| match unit {
-            ExpiryUnit::Seconds => value.checked_mul(1000).and_then(|ms| ms.checked_add(ctx.now_ms() as i64)),
+            ExpiryUnit::Seconds => super::seconds_as_ms(value).and_then(|ms| ms.checked_add(ctx.now_ms() as i64)),
             ExpiryUnit::Milliseconds => value.checked_add(ctx.now_ms() as i64),
-            ExpiryUnit::UnixSeconds => value.checked_mul(1000),
+            ExpiryUnit::UnixSeconds => super::seconds_as_ms(value),
             ExpiryUnit::UnixMilliseconds => Some(value),
         })
         .flatten();

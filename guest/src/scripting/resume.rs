@@ -130,8 +130,8 @@ unsafe extern "C-unwind" fn set_eval_globals(state: *mut ffi::lua_State) -> c_in
     unsafe {
         let arguments = &*ffi::lua_touserdata(state, 1).cast::<Arguments>();
         ffi::lua_rawgeti_(state, ffi::LUA_REGISTRYINDEX, arguments.globals);
-        for (name, items) in [(c"KEYS", arguments.keys), (c"ARGV", arguments.argv)] {
-            ffi::lua_pushstring(state, name.as_ptr());
+        for (name, items) in [(b"KEYS", arguments.keys), (b"ARGV", arguments.argv)] {
+            ffi::lua_pushlstring(state, name.as_ptr().cast(), name.len());
             super::calls::push_strings(state, items);
             ffi::lua_rawset(state, -3);
         }
