@@ -265,10 +265,11 @@ pub(crate) fn waits_for_pause(pause: &Pause, session: &Session, args: &[&[u8]]) 
 /// a fast command with the default settings, costs two comparisons and no call.
 #[inline]
 fn slow(config: &Config, nanos: u64) -> bool {
-    // Whole microseconds and milliseconds compared, not thresholds multiplied up to nanoseconds:
-    // the same answer, without a 128-bit multiplication per command on wasm32.
-    let slowlog = u64::try_from(config.slowlog_log_slower_than).is_ok_and(|us| nanos / 1_000 >= us);
-    let latency = config.latency_monitor_threshold > 0 && nanos / 1_000_000 >= config.latency_monitor_threshold;
+    // A threshold too large to multiply up to nanoseconds is never reached. Checked that way, not
+    // with `saturating_mul`, which on wasm32 is a call to a 128-bit multiplication per command.
+    let slowlog = u64::try_from(config.slowlog_log_slower_than).is_ok_and(|us| us <= u64::MAX / 1_000 && nanos >= us * 1_000);
+    let ms = config.latency_monitor_threshold;
+    let latency = ms > 0 && ms <= u64::MAX / 1_000_000 && nanos >= ms * 1_000_000;
     slowlog || latency
 }
 
@@ -566,6 +567,9 @@ mod tests {
         assert!(slow(&config, 2_000_000));
         config.slowlog_log_slower_than = 0;
         assert!(slow(&config, 0));
+        config.slowlog_log_slower_than = i64::MAX;
+        config.latency_monitor_threshold = u64::MAX;
+        assert!(!slow(&config, u64::MAX - 1));
     }
 
     #[test]
