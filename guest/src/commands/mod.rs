@@ -262,15 +262,20 @@ pub(crate) fn waits_for_pause(pause: &Pause, session: &Session, args: &[&[u8]]) 
 }
 
 /// Whether a command that took `nanos` may be slow enough for SLOWLOG or LATENCY: the common case,
-/// a fast command with the default settings, costs two comparisons and no call.
+/// a fast command with the default settings, costs a few comparisons and no call.
 #[inline]
 fn slow(config: &Config, nanos: u64) -> bool {
-    // A threshold too large to multiply up to nanoseconds is never reached. Checked that way, not
-    // with `saturating_mul`, which on wasm32 is a call to a 128-bit multiplication per command.
-    let slowlog = u64::try_from(config.slowlog_log_slower_than).is_ok_and(|us| us <= u64::MAX / 1_000 && nanos >= us * 1_000);
-    let ms = config.latency_monitor_threshold;
-    let latency = ms > 0 && ms <= u64::MAX / 1_000_000 && nanos >= ms * 1_000_000;
+    let slowlog = u64::try_from(config.slowlog_log_slower_than).is_ok_and(|us| reaches(nanos, us, 1_000));
+    let latency = config.latency_monitor_threshold > 0 && reaches(nanos, config.latency_monitor_threshold, 1_000_000);
     slowlog || latency
+}
+
+/// Whether `nanos` reaches `threshold` units of `unit_ns` nanoseconds; a threshold too large to
+/// count in nanoseconds is never reached. Checked that way, not with `saturating_mul`, which on
+/// wasm32 is a call to a 128-bit multiplication per command.
+#[inline]
+fn reaches(nanos: u64, threshold: u64, unit_ns: u64) -> bool {
+    threshold <= u64::MAX / unit_ns && nanos >= threshold * unit_ns
 }
 
 /// A command's table entry and its number (see `table::numbered`).

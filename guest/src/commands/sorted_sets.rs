@@ -3,7 +3,7 @@
 //! edge cases. A sorted set whose last member goes is removed from the keyspace, as Redis does.
 //!
 //! Scores are written as Redis 7.0 writes them: `%.17g` text, a bulk string in RESP2 and a double
-//! in RESP3 (see [`crate::resp::format_g17`]).
+//! in RESP3 (see [`crate::resp::G17`]).
 
 use super::keys::{parse_scan_options, scan_cursor};
 use super::{Command, Ctx, Flag, NOT_AN_INTEGER, SYNTAX_ERROR, WRONG_TYPE, is, parse_i64};
@@ -755,7 +755,7 @@ fn zscan(ctx: &mut Ctx, args: &[&[u8]]) {
     ctx.reply.array(elements.len() * 2);
     for (member, score) in &elements {
         ctx.reply.bulk(member);
-        ctx.reply.bulk(crate::resp::format_g17(*score).as_bytes());
+        ctx.reply.bulk(crate::resp::G17::new(*score).as_bytes());
     }
 }
 

@@ -9,7 +9,7 @@ mod request_parser;
 
 pub use command_encoder::encode_command;
 pub use reply_decoder::{Node, ReplyDecoder};
-pub(crate) use reply_writer::{G17, Reply, format_g17};
+pub(crate) use reply_writer::{G17, Reply};
 pub use request_parser::{Args, Limits, Parsed, ProtocolError, parse_request};
 
 /// Where the first `\r\n` in `data` starts.

@@ -164,12 +164,8 @@ fn digit(n: usize) -> u8 {
 }
 
 /// C's `"%.17g"`: 17 significant digits, trailing zeros dropped, an exponent (`1e+20`) below 1e-4
-/// or from 1e17 on; `inf`, `-inf` and `nan` for the special values.
-pub fn format_g17(value: f64) -> String {
-    String::from_utf8_lossy(G17::new(value).as_bytes()).into_owned()
-}
-
-/// [`format_g17`]'s text, built on the stack: a large ZRANGE ... WITHSCORES writes a million.
+/// or from 1e17 on; `inf`, `-inf` and `nan` for the special values. Built on the stack: a large
+/// ZRANGE ... WITHSCORES writes a million.
 pub struct G17 {
     bytes: [u8; 32],
     len: usize,
@@ -364,10 +360,10 @@ mod tests {
             (-0.0, "-0"),
         ];
         for (value, text) in cases {
-            assert_eq!(format_g17(value), text);
+            assert_eq!(G17::new(value).as_bytes(), text.as_bytes());
         }
-        assert_eq!(format_g17(-0.00001), "-1.0000000000000001e-05");
-        assert_eq!(format_g17(-1.5e-300), "-1.5000000000000001e-300");
+        assert_eq!(G17::new(-0.00001).as_bytes(), b"-1.0000000000000001e-05");
+        assert_eq!(G17::new(-1.5e-300).as_bytes(), b"-1.5000000000000001e-300");
         assert_eq!(written(true, |r| r.double(1.5)), ",1.5\r\n");
         assert_eq!(written(false, |r| r.double(f64::NEG_INFINITY)), "$4\r\n-inf\r\n");
     }
