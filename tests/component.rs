@@ -60,8 +60,8 @@ fn exports_the_server_cache_and_keyvalue_interfaces() {
 fn keyvalue_and_resp_share_one_keyspace() {
     use cachet::runtime::bindings::keyvalue::exports::cachet::engine::expiry::TimeToLive;
     use cachet::runtime::bindings::keyvalue::exports::wasi::keyvalue0_2_0_draft2::{atomics::CasError, store::Error};
-    use cachet::runtime::bindings::exports::cachet::engine::server::Peer;
-    use cachet::runtime::{Input, PeerKind};
+    use cachet::runtime::PeerKind;
+    use cachet::runtime::bindings::exports::cachet::engine::server::{Input, Peer};
     let runtime = runtime();
     let mut plugin = runtime.instantiate_plugin().expect("a plugin instance");
     let s = &mut plugin.store;
@@ -81,9 +81,9 @@ fn keyvalue_and_resp_share_one_keyspace() {
     let now = runtime.now();
     assert!(server.call_open(&mut *s, now, 1, peer, None).unwrap().is_ok(), "the connection is welcome");
     let commands = b"*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n*3\r\n$4\r\nMGET\r\n$8\r\ngreeting\r\n$6\r\nvisits\r\n*3\r\n$6\r\nINCRBY\r\n$6\r\nvisits\r\n$2\r\n10\r\n*2\r\n$3\r\nTTL\r\n$7\r\nsession\r\n";
-    let out = server.call_feed(&mut *s, now, &[], &[Input { id: 1, data: commands }]).unwrap();
+    let out = server.call_feed(&mut *s, now, &[], &[Input { id: 1, len: commands.len() as u32 }], commands).unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&out.outputs[0].data),
+        String::from_utf8_lossy(&out.data),
         "+OK\r\n*2\r\n$5\r\nhello\r\n$1\r\n3\r\n:13\r\n:60\r\n"
     );
     assert_eq!(store.bucket().call_get(&mut *s, bucket, "visits").unwrap().unwrap().as_deref(), Some(&b"13"[..]));
@@ -106,8 +106,8 @@ fn keyvalue_and_resp_share_one_keyspace() {
 /// again.
 #[test]
 fn maintenance_tick_reclaims_expired_keys_and_names_its_next_call() {
-    use cachet::runtime::bindings::exports::cachet::engine::server::Peer;
-    use cachet::runtime::{Input, PeerKind};
+    use cachet::runtime::PeerKind;
+    use cachet::runtime::bindings::exports::cachet::engine::server::{Input, Peer};
     let runtime = runtime();
     let mut plugin = runtime.instantiate_plugin().expect("a plugin instance");
     let s = &mut plugin.store;
@@ -126,8 +126,8 @@ fn maintenance_tick_reclaims_expired_keys_and_names_its_next_call() {
     let now = runtime.now();
     assert!(server.call_open(&mut *s, now, 1, peer, None).unwrap().is_ok());
     let dbsize = |s: &mut wasmtime::Store<_>| {
-        let out = server.call_feed(&mut *s, runtime.now(), &[], &[Input { id: 1, data: b"DBSIZE\r\n" }]).unwrap();
-        String::from_utf8_lossy(&out.outputs[0].data).into_owned()
+        let out = server.call_feed(&mut *s, runtime.now(), &[], &[Input { id: 1, len: 8 }], b"DBSIZE\r\n").unwrap();
+        String::from_utf8_lossy(&out.data).into_owned()
     };
     assert_eq!(dbsize(s), ":21\r\n", "expired keys nobody read are still counted");
     let next = maintenance.call_tick(&mut *s).unwrap();
@@ -183,8 +183,8 @@ fn one_world_components_import_only_cachets_capabilities() {
 #[test]
 fn the_server_world_alone_serves_resp() {
     use cachet::runtime::bindings::ServerEngine;
-    use cachet::runtime::bindings::exports::cachet::engine::server::Peer;
-    use cachet::runtime::{Input, PeerKind};
+    use cachet::runtime::PeerKind;
+    use cachet::runtime::bindings::exports::cachet::engine::server::{Input, Peer};
     let runtime = runtime();
     let commands: &[u8] = b"SET k v\r\nGET k\r\nINCRBY n 5\r\nRPUSH l a b c\r\nLRANGE l 0 -1\r\nDBSIZE\r\nHELLO 3\r\nHGETALL none\r\n";
     let replies = |component: &wasmtime::component::Component| -> String {
@@ -197,8 +197,8 @@ fn the_server_world_alone_serves_resp() {
         let now = runtime.now();
         let peer = Peer { kind: PeerKind::Tcp, address: "127.0.0.1:50000", local_address: "127.0.0.1:6379" };
         server.call_open(&mut store, now, 1, peer, None).expect("no trap").expect("welcome");
-        let out = server.call_feed(&mut store, now, &[], &[Input { id: 1, data: commands }]).expect("no trap");
-        String::from_utf8_lossy(&out.outputs[0].data).into_owned()
+        let out = server.call_feed(&mut store, now, &[], &[Input { id: 1, len: commands.len() as u32 }], commands).expect("no trap");
+        String::from_utf8_lossy(&out.data).into_owned()
     };
     // Only cachet's capabilities: instantiating fails if the component imports anything else.
     let component = wasmtime::component::Component::new(runtime.engine(), cachet_component::SERVER).expect("a component");

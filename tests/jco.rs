@@ -7,11 +7,11 @@
 //!
 //! Node.js and the packages in `tests/js/package.json` are needed: `npm ci --prefix tests/js`.
 
-use cachet::runtime::bindings::exports::cachet::engine::server::Peer;
+use cachet::runtime::bindings::exports::cachet::engine::server::{Input, Peer};
 use cachet::runtime::bindings::keyvalue::exports::cachet::engine::expiry::TimeToLive;
 use cachet::runtime::bindings::keyvalue::exports::wasi::keyvalue0_2_0_draft2::atomics::CasError;
 use cachet::runtime::bindings::keyvalue::exports::wasi::keyvalue0_2_0_draft2::store::Error as StoreError;
-use cachet::runtime::{Backlog, EngineOutcome, Input, PeerKind, PluginInstance, Runtime, RuntimeOptions, Time};
+use cachet::runtime::{Backlog, EngineOutcome, PeerKind, PluginInstance, Runtime, RuntimeOptions, Time};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -280,7 +280,7 @@ impl Native {
             };
             let peer = Peer { kind, address: text(open, "address"), local_address: text(open, "local") };
             return match trap(server.call_open(store, now, int(open, "id") as u64, peer, None), step) {
-                Ok(welcome) => json!({ "ok": outcome_json(&welcome) }),
+                Ok(welcome) => json!({ "ok": outcome_json(&welcome.into()) }),
                 Err(refusal) => json!({ "err": bytes(&refusal) }),
             };
         }
@@ -293,14 +293,15 @@ impl Native {
             })
             .unwrap_or_default();
         if step.get("feed").is_some() {
-            let input = Input { id: int(step, "id") as u64, data: text(step, "feed").as_bytes() };
-            return outcome_json(&trap(server.call_feed(store, now, &backlogs, &[input]), step));
+            let data = text(step, "feed").as_bytes();
+            let input = Input { id: int(step, "id") as u64, len: data.len() as u32 };
+            return outcome_json(&trap(server.call_feed(store, now, &backlogs, &[input], data), step).into());
         }
         if step.get("tick").is_some() {
-            return outcome_json(&trap(server.call_tick(store, now, &backlogs), step));
+            return outcome_json(&trap(server.call_tick(store, now, &backlogs), step).into());
         }
         if step.get("close").is_some() {
-            return outcome_json(&trap(server.call_close(store, now, int(step, "close") as u64), step));
+            return outcome_json(&trap(server.call_close(store, now, int(step, "close") as u64), step).into());
         }
         panic!("unknown step {step}");
     }

@@ -185,8 +185,8 @@ impl Plugin {
         let peer = Peer { kind: PeerKind::Unix, address: "test", local_address: "test" };
         let _ = server.call_open(&mut self.store, now, 1, peer, None).expect("open does not trap");
         let data = format!("{command}\r\n");
-        let out = server.call_feed(&mut self.store, now, &[], &[Input { id: 1, data: data.as_bytes() }]).expect("no trap");
-        String::from_utf8_lossy(&out.outputs[0].data).into_owned()
+        let out = server.call_feed(&mut self.store, now, &[], &[Input { id: 1, len: data.len() as u32 }], data.as_bytes()).expect("no trap");
+        String::from_utf8_lossy(&out.data).into_owned()
     }
 
     fn errors(&self) -> Vec<&str> {
@@ -243,7 +243,7 @@ fn a_bug_is_told_apart_from_the_memory_cap() {
     let server = plugin.server.as_ref().expect("the server export").cachet_engine_server();
     let peer = Peer { kind: PeerKind::Unix, address: "test", local_address: "test" };
     let _ = server.call_open(&mut plugin.store, now, 1, peer, None).expect("open does not trap");
-    let trap = server.call_feed(&mut plugin.store, now, &[], &[Input { id: 1, data: b"DEBUG PANIC\r\n" }]).expect_err("a bug");
+    let trap = server.call_feed(&mut plugin.store, now, &[], &[Input { id: 1, len: 13 }], b"DEBUG PANIC\r\n").expect_err("a bug");
     assert_eq!(trap.downcast_ref::<Trap>(), Some(&Trap::UnreachableCodeReached), "{trap:?}");
     let errors = plugin.errors();
     assert!(errors.iter().any(|e| e.starts_with("engine panic:")), "{errors:?}");
@@ -263,7 +263,7 @@ fn cachets_runtime_marks_a_fault_at_the_cap() {
         let command = format!("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n${size}\r\n{}\r\n", "x".repeat(size));
         // Fed whole when it fits, so that storing the value is what fails.
         let data = &command.as_bytes()[..command.len().min(size + 64)];
-        instance.feed(runtime.now(), &[], &[Input { id: 1, data }]).expect_err("past the cap");
+        instance.feed(runtime.now(), &[], &[cachet::runtime::Input { id: 1, data }]).expect_err("past the cap");
         let line = instance.out_of_memory().expect("the fault is known to be the cap");
         assert!(line.starts_with("out of memory:"), "{line}");
         assert_eq!(line.contains("allocation of"), logged, "{size} bytes: {line}");

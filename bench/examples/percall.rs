@@ -13,7 +13,8 @@
 //! The compiled component comes from cachet's cache (`$CACHET_CACHE_DIR`, else `~/.cache/cachet`),
 //! so that a run under callgrind does not count compiling it. A third argument, `evalsha`, feeds
 //! EVALSHA of the scripting bench's script (GET, INCR and EXPIRE of one key, over 1,000 keys)
-//! instead of SET/GET.
+//! instead of SET/GET; `spread` feeds the batch's commands one each from as many connections, as
+//! a turn of the event loop with many readable clients does.
 
 use cachet::runtime::Peer;
 use cachet::runtime::{EngineOutcome, Input, PeerKind, Runtime, RuntimeOptions};
@@ -24,14 +25,18 @@ fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>());
     let batch = args.next().transpose()?.unwrap_or(1).max(1);
     let calls = args.next().transpose()?.unwrap_or(1_000_000).max(1);
-    let scripts = std::env::args().nth(3).is_some_and(|a| a == "evalsha");
+    let mode = std::env::args().nth(3).unwrap_or_default();
+    let scripts = mode == "evalsha";
+    let connections = if mode == "spread" { batch } else { 1 };
 
     let runtime = Runtime::new(&RuntimeOptions::from_env())?;
     let mut instance = runtime.instantiate()?;
     instance.configure(&[])?.map_err(|e| anyhow::anyhow!("{}", e.message))?;
     let peer = Peer { kind: PeerKind::Tcp, address: "127.0.0.1:1".into(), local_address: "127.0.0.1:2".into() };
     let now = runtime.now();
-    instance.open(now, 1, &peer, None)?.map_err(|_| anyhow::anyhow!("the engine refused the connection"))?;
+    for id in 1..=connections as u64 {
+        instance.open(now, id, &peer, None)?.map_err(|_| anyhow::anyhow!("the engine refused the connection"))?;
+    }
     let input = if scripts {
         let load = command(&["SCRIPT", "LOAD", SCRIPT]);
         let reply = replies(&instance.feed(now, &[], &[Input { id: 1, data: &load }])?);
@@ -41,11 +46,13 @@ fn main() -> anyhow::Result<()> {
     } else {
         commands(batch)
     };
-    let reply = replies(&instance.feed(now, &[], &[Input { id: 1, data: &input }])?);
+    let pieces: Vec<Vec<u8>> = if connections == 1 { vec![input] } else { (0..batch).map(|i| commands_from(i, 1)).collect() };
+    let inputs: Vec<Input<'_>> = pieces.iter().zip(1..).map(|(data, id)| Input { id, data }).collect();
+    let reply = replies(&instance.feed(now, &[], &inputs)?);
     anyhow::ensure!(!reply.lines().any(|line| line.starts_with('-')), "the engine answered with an error: {reply:?}");
     let started = Instant::now();
     for _ in 0..calls {
-        std::hint::black_box(instance.feed(now, &[], &[Input { id: 1, data: &input }])?);
+        std::hint::black_box(instance.feed(now, &[], &inputs)?);
     }
     let ns = started.elapsed().as_nanos() as f64;
     eprintln!("{:.0} ns per call, {:.0} ns per command", ns / calls as f64, ns / (calls * batch) as f64);
@@ -74,8 +81,13 @@ fn evalshas(batch: usize, sha: &str) -> Vec<u8> {
 
 /// `batch` commands, SET and GET alternating over 1,000 keys.
 fn commands(batch: usize) -> Vec<u8> {
+    commands_from(0, batch)
+}
+
+/// `count` commands of that sequence, from its `first`.
+fn commands_from(first: usize, count: usize) -> Vec<u8> {
     let mut input = Vec::new();
-    for i in 0..batch {
+    for i in first..first + count {
         let key = format!("key:{}", i % 1000);
         let command = if i % 2 == 0 {
             format!("*3\r\n$3\r\nSET\r\n${}\r\n{key}\r\n$16\r\nvalue-0123456789\r\n", key.len())

@@ -45,15 +45,26 @@ pub struct Output {
 #[derive(Debug, Default)]
 pub struct Outbox {
     outputs: Vec<Output>,
-    /// Where each connection's output is; kept only once more than one connection has output, so
-    /// a call for one connection never hashes.
+    /// Where each connection's output is; kept only once more than [`SCANNED`] connections have
+    /// output: a look-through of a few is cheaper than hashing.
     positions: HashMap<u64, usize, foldhash::fast::FixedState>,
     /// Connections asked to close, in order.
     closed: Vec<u64>,
     /// Connections whose pushed output grew by [`CHECK_STEP`] since they were last checked
     /// against their output buffer limit.
     to_check: Vec<u64>,
+    /// Where the output last asked for is: serving a connection asks for its own several times.
+    last: usize,
+    /// Emptied buffers of earlier calls' outputs, for the next outputs (see
+    /// [`Outbox::recycle_buffer`]).
+    spare: Vec<Vec<u8>>,
+    /// The emptied list of an earlier call's outputs, for the next call's.
+    spare_outputs: Vec<Output>,
 }
+
+/// The most buffers kept for reuse, and the largest: about a MiB at most.
+const SPARE_BUFFERS: usize = 64;
+const SPARE_CAPACITY: usize = 16 * 1024;
 
 /// Pushes for one connection are checked against its output buffer limit every time they grow by
 /// this much, so one call cannot pile up much more than the limit for a client that does not read.
@@ -62,32 +73,38 @@ pub const CHECK_STEP: usize = 64 * 1024;
 /// The most connections whose look-up table [`Outbox::take_outputs`] keeps for the next call.
 const KEPT_POSITIONS: usize = 1024;
 
+/// Up to this many outputs, an output is found by looking through them rather than by a table.
+const SCANNED: usize = 8;
+
 impl Outbox {
     /// The output for connection `id`, made empty on first use.
     pub fn to(&mut self, id: u64) -> &mut Output {
+        if self.outputs.get(self.last).is_some_and(|out| out.id == id) {
+            return &mut self.outputs[self.last];
+        }
         let at = match self.position(id) {
             Some(at) => at,
             None => {
-                self.outputs.push(Output { id, check_at: CHECK_STEP, ..Output::default() });
+                let data = self.spare.pop().unwrap_or_default();
+                self.outputs.push(Output { id, data, check_at: CHECK_STEP, ..Output::default() });
                 let at = self.outputs.len() - 1;
-                if at > 0 {
-                    if at == 1 {
-                        self.positions.insert(self.outputs[0].id, 0);
-                    }
+                if at == SCANNED {
+                    self.positions.extend(self.outputs.iter().enumerate().map(|(at, out)| (out.id, at)));
+                } else if at > SCANNED {
                     self.positions.insert(id, at);
                 }
                 at
             }
         };
+        self.last = at;
         &mut self.outputs[at]
     }
 
     fn position(&self, id: u64) -> Option<usize> {
-        match self.outputs.len() {
-            0 => None,
-            1 => (self.outputs[0].id == id).then_some(0),
-            _ => self.positions.get(&id).copied(),
+        if self.outputs.len() <= SCANNED {
+            return self.outputs.iter().position(|out| out.id == id);
         }
+        self.positions.get(&id).copied()
     }
 
     /// Whether connection `id` has been given anything in this call.
@@ -164,7 +181,24 @@ impl Outbox {
         }
         self.closed.clear();
         self.to_check.clear();
-        std::mem::take(&mut self.outputs)
+        std::mem::replace(&mut self.outputs, std::mem::take(&mut self.spare_outputs))
+    }
+
+    /// Keeps an output's buffer, once its bytes are copied out, for an output of a later call: a
+    /// call that serves many connections would otherwise allocate a buffer for each.
+    pub fn recycle_buffer(&mut self, mut buffer: Vec<u8>) {
+        if self.spare.len() < SPARE_BUFFERS && buffer.capacity() <= SPARE_CAPACITY && buffer.capacity() > 0 {
+            buffer.clear();
+            self.spare.push(buffer);
+        }
+    }
+
+    /// Keeps the list a call's outputs were handed over in, once emptied, for the next call's.
+    pub fn recycle_outputs(&mut self, mut outputs: Vec<Output>) {
+        if outputs.capacity() <= KEPT_POSITIONS {
+            outputs.clear();
+            self.spare_outputs = outputs;
+        }
     }
 
     /// Nothing given to any connection yet.
@@ -193,5 +227,32 @@ mod tests {
         assert!(outbox.is_empty() && !outbox.has(7));
         let summary: Vec<(u64, &[u8], bool)> = outputs.iter().map(|o| (o.id, &o.data[..], o.close)).collect();
         assert_eq!(summary, [(7, &b"ac"[..], false), (3, &b"b"[..], true), (9, &b""[..], false)]);
+    }
+
+    #[test]
+    fn outputs_are_found_again_past_the_looked_through_few() {
+        let mut outbox = Outbox::default();
+        for round in 0..2u8 {
+            for id in (0..3 * SCANNED as u64).rev() {
+                outbox.push(id, &[round]);
+                assert_eq!(outbox.pending(id), round as usize + 1);
+            }
+        }
+        assert!(outbox.has(0) && !outbox.has(3 * SCANNED as u64));
+        let outputs = outbox.take_outputs();
+        assert_eq!(outputs.len(), 3 * SCANNED);
+        assert!(outputs.iter().zip((0..3 * SCANNED as u64).rev()).all(|(out, id)| out.id == id && out.data == [0, 1]));
+        outbox.push(5, b"x");
+        assert_eq!((outbox.pending(5), outbox.pending(6)), (1, 0), "the table of the last call is gone");
+    }
+
+    #[test]
+    fn recycled_buffers_serve_later_outputs_empty() {
+        let mut outbox = Outbox::default();
+        outbox.recycle_buffer(Vec::with_capacity(SPARE_CAPACITY + 1));
+        outbox.recycle_buffer(b"old bytes".to_vec());
+        let out = outbox.to(1);
+        assert!(out.data.is_empty() && out.data.capacity() >= 9, "the small buffer is reused, emptied");
+        assert_eq!(outbox.to(2).data.capacity(), 0, "the large one was not kept");
     }
 }

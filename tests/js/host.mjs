@@ -242,12 +242,14 @@ function stepTime(step) {
 
 const hex = (bytes) => Buffer.from(bytes).toString("hex");
 
+// Each output's bytes are the next `len` bytes of the outcome's `data`.
 function outcomeJson(outcome, recorded) {
+  let start = 0;
   return {
     outputs: outcome.outputs.map((o) => ({
       id: o.id,
       progress: o.progress === undefined ? null : { consumed: o.progress.consumed, wanted: o.progress.wanted, more: o.progress.more },
-      data: bytesText(o.data),
+      data: bytesText(outcome.data.subarray(start, (start += o.len))),
       close: o.close,
       discard_unsent: o.discardUnsent,
       session: recorded ? (o.session === undefined ? null : hex(o.session)) : o.session !== undefined,
@@ -276,7 +278,8 @@ function runServer(step) {
   }
   const backlogs = (step.backlogs ?? []).map(([id, unsent]) => ({ id: BigInt(id), unsent: BigInt(unsent) }));
   if (step.feed !== undefined) {
-    return outcomeJson(server().feed(now, backlogs, [{ id: BigInt(step.id ?? 1), data: bytesOf(step.feed) }]), recorded);
+    const data = bytesOf(step.feed);
+    return outcomeJson(server().feed(now, backlogs, [{ id: BigInt(step.id ?? 1), len: data.length }], data), recorded);
   }
   if (step.tick !== undefined) return outcomeJson(server().tick(now, backlogs), recorded);
   if (step.close !== undefined) return outcomeJson(server().close(now, BigInt(step.close)), recorded);

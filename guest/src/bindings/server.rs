@@ -25,23 +25,60 @@ impl From<wit::Peer> for Peer {
     }
 }
 
-impl From<Output> for wit::Output {
-    fn from(out: Output) -> wit::Output {
+/// The call's outputs as the interface carries them: each one's bytes one after another in a
+/// single list. A call whose bytes are all one connection's hands that buffer over as it is; the
+/// others' buffers, and the list of outputs, go back to the engine for its next call.
+fn pack(engine: &mut Engine, mut outputs: Vec<Output>) -> (Vec<wit::Output>, Vec<u8>) {
+    let total: usize = outputs.iter().map(|out| out.data.len()).sum();
+    let mut data = Vec::new();
+    let mut packed = Vec::with_capacity(outputs.len());
+    for out in outputs.drain(..) {
+        let len = out.data.len();
+        if len == total {
+            data = out.data;
+        } else {
+            if len > 0 {
+                if data.is_empty() {
+                    data.reserve_exact(total);
+                }
+                data.extend_from_slice(&out.data);
+            }
+            engine.recycle_buffer(out.data);
+        }
         let progress = out.progress.map(|p| wit::Progress {
             consumed: u32::try_from(p.consumed).unwrap_or(u32::MAX),
             wanted: u32::try_from(p.wanted).unwrap_or(u32::MAX),
             more: p.more,
         });
-        wit::Output { id: out.id, progress, data: out.data, close: out.close, discard_unsent: out.discard_unsent, session: out.session, resume: out.resume }
+        // Linear memory is 32-bit: no output is as long as u32::MAX.
+        let len = u32::try_from(len).unwrap_or(u32::MAX);
+        packed.push(wit::Output { id: out.id, progress, len, close: out.close, discard_unsent: out.discard_unsent, session: out.session, resume: out.resume });
     }
+    engine.recycle_outputs(outputs);
+    (packed, data)
+}
+
+/// Each input's bytes, cut from the call's `data` in order (an input said to reach past its end
+/// gets what is left).
+fn unpack<'a>(inputs: &[wit::Input], data: &'a [u8]) -> smallvec::SmallVec<[Input<'a>; 16]> {
+    let mut rest = data;
+    inputs
+        .iter()
+        .map(|input| {
+            let (own, after) = rest.split_at((input.len as usize).min(rest.len()));
+            rest = after;
+            Input { id: input.id, data: own }
+        })
+        .collect()
 }
 
 fn backlogs(backlogs: &[wit::Backlog]) -> Vec<Backlog> {
     backlogs.iter().map(|b| Backlog { id: b.id, unsent: b.unsent }).collect()
 }
 
-fn outcome(engine: &Engine, outputs: Vec<Output>) -> wit::Outcome {
-    wit::Outcome { outputs: outputs.into_iter().map(wit::Output::from).collect(), next_deadline: engine.next_deadline() }
+fn outcome(engine: &mut Engine, outputs: Vec<Output>) -> wit::Outcome {
+    let (outputs, data) = pack(engine, outputs);
+    wit::Outcome { outputs, data, next_deadline: engine.next_deadline() }
 }
 
 impl wit::Guest for Component {
@@ -63,10 +100,10 @@ impl wit::Guest for Component {
         })
     }
 
-    fn feed(now: wit::Time, reported: Vec<wit::Backlog>, inputs: Vec<wit::Input>) -> wit::Outcome {
+    fn feed(now: wit::Time, reported: Vec<wit::Backlog>, inputs: Vec<wit::Input>, data: Vec<u8>) -> wit::Outcome {
         with_engine(|engine| {
             engine.note_backlogs(now.into(), &backlogs(&reported));
-            let inputs: smallvec::SmallVec<[Input<'_>; 16]> = inputs.iter().map(|i| Input { id: i.id, data: &i.data }).collect();
+            let inputs = unpack(&inputs, &data);
             let outputs = engine.feed(now.into(), &inputs);
             outcome(engine, outputs)
         })

@@ -384,6 +384,16 @@ impl Engine {
         outputs
     }
 
+    /// Takes back an output's buffer once its bytes are copied out, for the outputs of later calls.
+    pub fn recycle_buffer(&mut self, buffer: Vec<u8>) {
+        self.outbox.recycle_buffer(buffer);
+    }
+
+    /// Takes back the emptied list a call's outputs came in, for the next call's.
+    pub fn recycle_outputs(&mut self, outputs: Vec<Output>) {
+        self.outbox.recycle_outputs(outputs);
+    }
+
     /// [`Engine::feed`] for one connection, returning its output (tests and benchmarks).
     pub fn feed_one(&mut self, now: Now, id: u64, data: &[u8]) -> Output {
         let outputs = self.feed(now, &[Input { id, data }]);

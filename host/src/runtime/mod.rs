@@ -20,7 +20,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store};
 
 pub use client::{CacheError, CacheErrorKind, CacheOptions, ClientInstance, Node, Op, Outcome};
-pub use wit::{Backlog, ConfigError, Outcome as EngineOutcome, Output, PeerKind, Progress, Time};
+pub use wit::{Backlog, ConfigError, PeerKind, Progress, Time};
 
 /// Who is on the other end of a connection, as the host tells the engine.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,7 +155,7 @@ impl Runtime {
     pub fn instantiate(&self) -> Result<Instance> {
         let mut store = self.store();
         let bindings = described(self.pre.instantiate(&mut store), "instantiating the engine component")?;
-        Ok(Instance { store, bindings, deadline_ticks: self.call_deadline_ticks })
+        Ok(Instance { store, bindings, deadline_ticks: self.call_deadline_ticks, spans: Vec::new(), packed: Vec::new() })
     }
 
     /// An instance whose exports the caller drives itself, as any plugin host would: the server
@@ -232,10 +232,89 @@ pub struct Instance {
     store: Store<HostState>,
     bindings: ServerEngine,
     deadline_ticks: u64,
+    /// The inputs of a call, packed (see [`pack_inputs`]).
+    spans: Vec<wit::Input>,
+    packed: Vec<u8>,
 }
 
+/// A packing buffer grown past this is let go after the call.
+const KEEP_PACKED: usize = 1024 * 1024;
+
 /// Input for [`Instance::feed`]: a connection and the bytes the host holds for it.
-pub type Input<'a> = wit::Input<'a>;
+#[derive(Clone, Copy, Debug)]
+pub struct Input<'a> {
+    pub id: u64,
+    pub data: &'a [u8],
+}
+
+/// What one engine call has for one connection (the WIT `output` record, with its bytes cut out
+/// of the call's `data`).
+#[derive(Clone, Debug)]
+pub struct Output {
+    pub id: u64,
+    /// Present when this connection's input was fed in the call.
+    pub progress: Option<Progress>,
+    /// Bytes to write, in order.
+    pub data: Vec<u8>,
+    /// Write `data`, then close the connection.
+    pub close: bool,
+    /// With `close`: close at once, dropping `data` and whatever is still unwritten.
+    pub discard_unsent: bool,
+    /// The connection's session, when a command changed it (for `open` after a fault).
+    pub session: Option<Vec<u8>>,
+    /// Feed the input kept for this connection again now.
+    pub resume: bool,
+}
+
+/// What one engine call returned: output for any connection, and when it next has work.
+#[derive(Clone, Debug)]
+pub struct EngineOutcome {
+    pub outputs: Vec<Output>,
+    pub next_deadline: Option<u64>,
+}
+
+impl From<wit::Outcome> for EngineOutcome {
+    /// Gives each output its own bytes; when one output has them all (a call that served one
+    /// connection), it takes the call's buffer as it is.
+    fn from(outcome: wit::Outcome) -> EngineOutcome {
+        let wit::Outcome { outputs, mut data, next_deadline } = outcome;
+        let total = data.len();
+        let mut start = 0;
+        let outputs = outputs
+            .into_iter()
+            .map(|out| {
+                let len = (out.len as usize).min(total - start);
+                let bytes = match len {
+                    0 => Vec::new(),
+                    all if all == total => std::mem::take(&mut data),
+                    _ => data[start..start + len].to_vec(),
+                };
+                start += len;
+                Output { id: out.id, progress: out.progress, data: bytes, close: out.close, discard_unsent: out.discard_unsent, session: out.session, resume: out.resume }
+            })
+            .collect();
+        EngineOutcome { outputs, next_deadline }
+    }
+}
+
+/// The WIT form of a call's inputs: a length per connection in `spans`, and every connection's
+/// bytes one after another in `packed` (left empty when there is one input, whose bytes go as they
+/// are). Both buffers are the instance's, kept between calls.
+fn pack_inputs<'a>(inputs: &[Input<'a>], spans: &mut Vec<wit::Input>, packed: &'a mut Vec<u8>) -> Result<&'a [u8]> {
+    spans.clear();
+    for input in inputs {
+        let len = u32::try_from(input.data.len()).map_err(|_| anyhow::anyhow!("connection {}'s input is over 4 GiB; the engine takes at most 4 GiB per call", input.id))?;
+        spans.push(wit::Input { id: input.id, len });
+    }
+    if let [input] = inputs {
+        return Ok(input.data);
+    }
+    packed.clear();
+    for input in inputs {
+        packed.extend_from_slice(input.data);
+    }
+    Ok(packed.as_slice())
+}
 
 /// A linker with cachet's clock, random and log capabilities, which every world imports.
 fn capabilities_linker(engine: &Engine) -> Result<Linker<HostState>> {
@@ -306,20 +385,26 @@ impl Instance {
     pub fn open(&mut self, now: Time, id: u64, peer: &Peer, session: Option<&[u8]>) -> Result<Result<EngineOutcome, Vec<u8>>> {
         let server = self.bindings.cachet_engine_server();
         self.store.set_epoch_deadline(self.deadline_ticks);
-        Ok(server.call_open(&mut self.store, now, id, peer.as_wit(), session)?)
+        Ok(server.call_open(&mut self.store, now, id, peer.as_wit(), session)?.map(EngineOutcome::from))
     }
 
     pub fn close(&mut self, now: Time, id: u64) -> Result<EngineOutcome> {
         let server = self.bindings.cachet_engine_server();
         self.store.set_epoch_deadline(self.deadline_ticks);
-        Ok(server.call_close(&mut self.store, now, id)?)
+        Ok(server.call_close(&mut self.store, now, id)?.into())
     }
 
     /// `backlogs`: the connections whose unwritten output changed since the last report.
     pub fn feed(&mut self, now: Time, backlogs: &[Backlog], inputs: &[Input<'_>]) -> Result<EngineOutcome> {
         let server = self.bindings.cachet_engine_server();
         self.store.set_epoch_deadline(self.deadline_ticks);
-        Ok(server.call_feed(&mut self.store, now, backlogs, inputs)?)
+        let mut packed = std::mem::take(&mut self.packed);
+        let data = pack_inputs(inputs, &mut self.spans, &mut packed)?;
+        let outcome = server.call_feed(&mut self.store, now, backlogs, &self.spans, data);
+        if packed.capacity() <= KEEP_PACKED {
+            self.packed = packed;
+        }
+        Ok(outcome?.into())
     }
 
     /// Why the last trap was the linear-memory cap rather than a bug, when it was (see
@@ -331,7 +416,7 @@ impl Instance {
     pub fn tick(&mut self, now: Time, backlogs: &[Backlog]) -> Result<EngineOutcome> {
         let server = self.bindings.cachet_engine_server();
         self.store.set_epoch_deadline(self.deadline_ticks);
-        Ok(server.call_tick(&mut self.store, now, backlogs)?)
+        Ok(server.call_tick(&mut self.store, now, backlogs)?.into())
     }
 }
 
@@ -341,4 +426,41 @@ pub struct PluginInstance {
     pub store: Store<HostState>,
     pub server: ServerEngine,
     pub keyvalue: bindings::keyvalue::Keyvalue,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn output(id: u64, len: u32) -> wit::Output {
+        wit::Output { id, progress: None, len, close: false, discard_unsent: false, session: None, resume: false }
+    }
+
+    fn split(outputs: Vec<wit::Output>, data: &[u8]) -> Vec<(u64, Vec<u8>)> {
+        let outcome = EngineOutcome::from(wit::Outcome { outputs, data: data.to_vec(), next_deadline: None });
+        outcome.outputs.into_iter().map(|out| (out.id, out.data)).collect()
+    }
+
+    #[test]
+    fn each_output_gets_its_own_bytes_in_order() {
+        let outputs = split(vec![output(3, 5), output(1, 0), output(2, 4)], b"+OK\r\n:1\r\n");
+        assert_eq!(outputs, [(3, b"+OK\r\n".to_vec()), (1, Vec::new()), (2, b":1\r\n".to_vec())]);
+    }
+
+    #[test]
+    fn lengths_past_the_data_get_what_is_left() {
+        let outputs = split(vec![output(1, 0), output(2, 9), output(3, 2), output(4, u32::MAX)], b"+OK\r\n");
+        assert_eq!(outputs, [(1, Vec::new()), (2, b"+OK\r\n".to_vec()), (3, Vec::new()), (4, Vec::new())]);
+    }
+
+    #[test]
+    fn inputs_go_as_they_are_alone_and_packed_together() {
+        let (mut spans, mut packed) = (Vec::new(), Vec::new());
+        let alone = [Input { id: 7, data: b"PING\r\n" }];
+        assert_eq!(pack_inputs(&alone, &mut spans, &mut packed).expect("small"), b"PING\r\n");
+        assert_eq!(spans.iter().map(|s| (s.id, s.len)).collect::<Vec<_>>(), [(7, 6)]);
+        let two = [Input { id: 7, data: b"PING\r\n" }, Input { id: 9, data: b"GET k\r\n" }];
+        assert_eq!(pack_inputs(&two, &mut spans, &mut packed).expect("small"), b"PING\r\nGET k\r\n");
+        assert_eq!(spans.iter().map(|s| (s.id, s.len)).collect::<Vec<_>>(), [(7, 6), (9, 7)]);
+    }
 }
