@@ -70,7 +70,8 @@ const SPARE_CAPACITY: usize = 16 * 1024;
 /// this much, so one call cannot pile up much more than the limit for a client that does not read.
 pub const CHECK_STEP: usize = 64 * 1024;
 
-/// The most connections whose look-up table [`Outbox::take_outputs`] keeps for the next call.
+/// The most connections whose look-up table [`Outbox::take_outputs`] keeps for the next call, and
+/// whose list of outputs [`Outbox::recycle_outputs`] keeps.
 const KEPT_POSITIONS: usize = 1024;
 
 /// Up to this many outputs, an output is found by looking through them rather than by a table.

@@ -298,7 +298,7 @@ impl From<wit::Outcome> for EngineOutcome {
 }
 
 /// The WIT form of a call's inputs: a length per connection in `spans`, and every connection's
-/// bytes one after another in `packed` (left empty when there is one input, whose bytes go as they
+/// bytes one after another in `packed` (not used when there is one input, whose bytes go as they
 /// are). Both buffers are the instance's, kept between calls.
 fn pack_inputs<'a>(inputs: &[Input<'a>], spans: &mut Vec<wit::Input>, packed: &'a mut Vec<u8>) -> Result<&'a [u8]> {
     spans.clear();
