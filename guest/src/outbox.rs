@@ -45,8 +45,11 @@ pub struct Output {
 #[derive(Debug, Default)]
 pub struct Outbox {
     outputs: Vec<Output>,
+    /// The connection of each output, at the output's position: a look-through of a few dozen
+    /// ids side by side is cheaper than hashing.
+    ids: Vec<u64>,
     /// Where each connection's output is; kept only once more than [`SCANNED`] connections have
-    /// output: a look-through of a few is cheaper than hashing.
+    /// output.
     positions: HashMap<u64, usize, foldhash::fast::FixedState>,
     /// Connections asked to close, in order.
     closed: Vec<u64>,
@@ -74,8 +77,9 @@ pub const CHECK_STEP: usize = 64 * 1024;
 /// whose list of outputs [`Outbox::recycle_outputs`] keeps.
 const KEPT_POSITIONS: usize = 1024;
 
-/// Up to this many outputs, an output is found by looking through them rather than by a table.
-const SCANNED: usize = 8;
+/// Up to this many outputs, an output is found by looking through their ids rather than by a
+/// table (a turn of the host's loop often feeds a few dozen connections at once).
+const SCANNED: usize = 32;
 
 impl Outbox {
     /// The output for connection `id`, made empty on first use.
@@ -88,9 +92,10 @@ impl Outbox {
             None => {
                 let data = self.spare.pop().unwrap_or_default();
                 self.outputs.push(Output { id, data, check_at: CHECK_STEP, ..Output::default() });
+                self.ids.push(id);
                 let at = self.outputs.len() - 1;
                 if at == SCANNED {
-                    self.positions.extend(self.outputs.iter().enumerate().map(|(at, out)| (out.id, at)));
+                    self.positions.extend(self.ids.iter().enumerate().map(|(at, id)| (*id, at)));
                 } else if at > SCANNED {
                     self.positions.insert(id, at);
                 }
@@ -102,8 +107,9 @@ impl Outbox {
     }
 
     fn position(&self, id: u64) -> Option<usize> {
-        if self.outputs.len() <= SCANNED {
-            return self.outputs.iter().position(|out| out.id == id);
+        if self.ids.len() <= SCANNED {
+            // From the newest: the output most often asked for again is the one just made.
+            return self.ids.iter().rposition(|known| *known == id);
         }
         self.positions.get(&id).copied()
     }
@@ -177,8 +183,10 @@ impl Outbox {
     pub fn take_outputs(&mut self) -> Vec<Output> {
         if self.positions.capacity() > KEPT_POSITIONS {
             self.positions = HashMap::default();
+            self.ids = Vec::new();
         } else {
             self.positions.clear();
+            self.ids.clear();
         }
         self.closed.clear();
         self.to_check.clear();

@@ -144,6 +144,7 @@ fn expected_dollar(got: u8) -> &'static str {
 /// digits and CRLF. Returns the number and the position after the line, reading each byte once;
 /// anything else (a sign, a line not complete yet, garbage) is `None`, and [`header_line`] and
 /// [`parse_length`] then decide what it is.
+#[inline(always)]
 fn plain_length(input: &[u8], from: usize) -> Option<(i64, usize)> {
     let mut value = 0i64;
     let mut pos = from + 1;

@@ -46,14 +46,18 @@ pub struct Script {
     reference: std::ffi::c_int,
 }
 
-/// A script's name: its SHA-1 in lower-case hexadecimal, kept inline, since EVALSHA looks one up
-/// on every call.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+/// A script's name: its SHA-1 in lower-case hexadecimal, kept inline.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Sha([u8; 40]);
 
 impl Sha {
     /// The name of the script `body`.
     pub(crate) fn of(body: &[u8]) -> Sha {
+        Sha::named(body).1
+    }
+
+    /// The digest of `body` and its name.
+    fn named(body: &[u8]) -> (Digest, Sha) {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let digest = sha1_smol::Sha1::from(body).digest().bytes();
         let mut name = [0; 40];
@@ -61,17 +65,65 @@ impl Sha {
             pair[0] = HEX[usize::from(byte >> 4)];
             pair[1] = HEX[usize::from(byte & 0xf)];
         }
-        Sha(name)
-    }
-
-    /// `name` in lower case, when it can be a script's name (40 hexadecimal digits, any case).
-    fn parse(name: &[u8]) -> Option<Sha> {
-        let name: [u8; 40] = name.try_into().ok()?;
-        name.iter().all(u8::is_ascii_hexdigit).then(|| Sha(name.map(|b| b.to_ascii_lowercase())))
+        (Digest::of(&digest), Sha(name))
     }
 
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+/// A script's SHA-1 as three numbers, the script cache's key: EVALSHA looks one up on every call,
+/// and numbers compare and hash in a few instructions where 40 characters take a loop.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Digest(u64, u64, u32);
+
+impl Digest {
+    fn of(bytes: &[u8; 20]) -> Digest {
+        let mut words = [0u64; 3];
+        for (at, byte) in bytes.iter().enumerate() {
+            words[at / 8] = (words[at / 8] << 8) | u64::from(*byte);
+        }
+        Digest(words[0], words[1], words[2] as u32)
+    }
+
+    /// The digest `name` spells, when it can be a script's name (40 hexadecimal digits, any case).
+    fn parse(name: &[u8]) -> Option<Digest> {
+        let name: &[u8; 40] = name.try_into().ok()?;
+        let (first, rest) = name.split_at(16);
+        let (second, third) = rest.split_at(16);
+        Some(Digest(hex_number(first)?, hex_number(second)?, hex_number(third)? as u32))
+    }
+}
+
+/// The number up to 16 hexadecimal digits (any case) spell.
+fn hex_number(digits: &[u8]) -> Option<u64> {
+    digits.iter().try_fold(0, |number, &digit| {
+        let value = HEX_VALUES[usize::from(digit)];
+        (value < 16).then_some((number << 4) | u64::from(value))
+    })
+}
+
+/// Each byte's value as a hexadecimal digit; 16 and up for bytes that are not one.
+const HEX_VALUES: [u8; 256] = {
+    let mut values = [u8::MAX; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        values[byte] = match byte as u8 {
+            digit @ b'0'..=b'9' => digit - b'0',
+            digit @ b'a'..=b'f' => digit - b'a' + 10,
+            digit @ b'A'..=b'F' => digit - b'A' + 10,
+            _ => u8::MAX,
+        };
+        byte += 1;
+    }
+    values
+};
+
+impl std::hash::Hash for Digest {
+    /// A SHA-1's first 64 bits are as good a hash as its whole.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0);
     }
 }
 
@@ -102,9 +154,9 @@ impl Default for Scripts {
 
 struct State {
     environment: Environment,
-    /// Compiled scripts, in the interpreter's registry, by lower-case SHA-1 (a fixed hasher: the
-    /// names are hashes already).
-    cache: HashMap<Sha, RegistryKey, FixedState>,
+    /// Compiled scripts, in the interpreter's registry, and their names, by SHA-1 (a fixed hasher:
+    /// the names are hashes already).
+    cache: HashMap<Digest, (RegistryKey, Sha), FixedState>,
     /// Bytes of the cached scripts' bodies and names (INFO's `used_memory_scripts_eval`).
     cached_bytes: usize,
     /// The coroutine scripts run in, reused while each ends normally.
@@ -191,9 +243,9 @@ impl Scripts {
     /// Compiles `body` unless it is cached already, and caches it (EVAL, SCRIPT LOAD). The error
     /// is the reply Redis gives for a script that does not compile.
     pub fn load(&mut self, body: &[u8]) -> Result<Script, String> {
-        let sha = Sha::of(body);
+        let (digest, sha) = Sha::named(body);
         let state = self.state()?;
-        if let Some(key) = state.cache.get(&sha) {
+        if let Some((key, _)) = state.cache.get(&digest) {
             return Ok(Script { sha, reference: key.id() });
         }
         let compiled = state.environment.lua.load(body).set_name("@user_script").into_function();
@@ -201,21 +253,20 @@ impl Scripts {
         let key = state.environment.lua.create_registry_value(function).map_err(|e| format!("ERR {e}"))?;
         let reference = key.id();
         state.cached_bytes += body.len() + sha.as_str().len();
-        state.cache.insert(sha, key);
+        state.cache.insert(digest, (key, sha));
         Ok(Script { sha, reference })
     }
 
     /// The cached script named `sha` (in any letter case), for EVALSHA.
     pub fn find(&mut self, sha: &[u8]) -> Option<Script> {
-        let sha = Sha::parse(sha)?;
-        let reference = self.state.as_ref()?.cache.get(&sha)?.id();
-        Some(Script { sha, reference })
+        let (key, sha) = self.state.as_ref()?.cache.get(&Digest::parse(sha)?)?;
+        Some(Script { sha: *sha, reference: key.id() })
     }
 
     /// Whether a script named `sha` is cached (SCRIPT EXISTS).
     pub fn exists(&self, sha: &[u8]) -> bool {
-        let Some(sha) = Sha::parse(sha) else { return false };
-        self.state.as_ref().is_some_and(|state| state.cache.contains_key(&sha))
+        let Some(digest) = Digest::parse(sha) else { return false };
+        self.state.as_ref().is_some_and(|state| state.cache.contains_key(&digest))
     }
 
     /// A coroutine readied to run `script` with the globals KEYS and ARGV set to `keys` and
@@ -269,10 +320,15 @@ mod tests {
 
     #[test]
     fn a_script_is_named_by_its_sha1_in_lower_case_and_found_in_any_case() {
-        let sha = Sha::of(b"return 1");
+        let (digest, sha) = Sha::named(b"return 1");
         assert_eq!(sha.as_str(), "e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
-        assert!(Sha::parse(sha.as_str().to_ascii_uppercase().as_bytes()) == Some(sha));
-        assert!(Sha::parse(&sha.as_str().as_bytes()[1..]).is_none());
-        assert!(Sha::parse(b"x0e1f9fabfc9d4800c877a703b823ac0578ff8db").is_none());
+        assert!(Digest::parse(sha.as_str().as_bytes()) == Some(digest));
+        assert!(Digest::parse(sha.as_str().to_ascii_uppercase().as_bytes()) == Some(digest));
+        assert!(Digest::parse(b"E0e1F9fabfc9d4800c877a703b823ac0578ff8dB") == Some(digest));
+        assert!(Digest::parse(b"e0e1f9fabfc9d4800c877a703b823ac0578ff8dc") != Some(digest));
+        assert!(Digest::parse(&sha.as_str().as_bytes()[1..]).is_none());
+        for bad in [&b"x0e1f9fabfc9d4800c877a703b823ac0578ff8db"[..], b"e0e1f9fabfc9d4800c877a703b823ac0578ff8dg", b"e0e1f9fabfc9d4800c877a703b823ac0578ff8d:"] {
+            assert!(Digest::parse(bad).is_none(), "{}", String::from_utf8_lossy(bad));
+        }
     }
 }
