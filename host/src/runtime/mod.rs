@@ -155,7 +155,7 @@ impl Runtime {
     pub fn instantiate(&self) -> Result<Instance> {
         let mut store = self.store();
         let bindings = described(self.pre.instantiate(&mut store), "instantiating the engine component")?;
-        Ok(Instance { store, bindings, deadline_ticks: self.call_deadline_ticks, spans: Vec::new(), packed: Vec::new() })
+        Ok(Instance { store, bindings, deadline_ticks: self.call_deadline_ticks, spans: Vec::new(), packed: Vec::new(), spare: Vec::new() })
     }
 
     /// An instance whose exports the caller drives itself, as any plugin host would: the server
@@ -235,6 +235,8 @@ pub struct Instance {
     /// The inputs of a call, packed (see [`pack_inputs`]).
     spans: Vec<wit::Input>,
     packed: Vec<u8>,
+    /// Buffers for outputs' bytes, given back once written (see [`Instance::recycle`]).
+    spare: Vec<Vec<u8>>,
 }
 
 /// A packing buffer grown past this is let go after the call.
@@ -274,27 +276,48 @@ pub struct EngineOutcome {
 }
 
 impl From<wit::Outcome> for EngineOutcome {
-    /// Gives each output its own bytes; when one output has them all (a call that served one
-    /// connection), it takes the call's buffer as it is.
     fn from(outcome: wit::Outcome) -> EngineOutcome {
-        let wit::Outcome { outputs, mut data, next_deadline } = outcome;
-        let total = data.len();
-        let mut start = 0;
-        let outputs = outputs
-            .into_iter()
-            .map(|out| {
-                let len = (out.len as usize).min(total - start);
-                let bytes = match len {
-                    0 => Vec::new(),
-                    all if all == total => std::mem::take(&mut data),
-                    _ => data[start..start + len].to_vec(),
-                };
-                start += len;
-                Output { id: out.id, progress: out.progress, data: bytes, close: out.close, discard_unsent: out.discard_unsent, session: out.session, resume: out.resume }
-            })
-            .collect();
-        EngineOutcome { outputs, next_deadline }
+        split(outcome, &mut Vec::new())
     }
+}
+
+/// Emptied output buffers an instance keeps for later calls' outputs (see [`Instance::recycle`]),
+/// and the largest it keeps: about a MiB at most.
+const SPARE_BUFFERS: usize = 64;
+const SPARE_CAPACITY: usize = 16 * 1024;
+
+/// Keeps `buffer`, emptied, among `spare` when it is small and `spare` is not full.
+fn keep_spare(spare: &mut Vec<Vec<u8>>, mut buffer: Vec<u8>) {
+    if buffer.capacity() > 0 && buffer.capacity() <= SPARE_CAPACITY && spare.len() < SPARE_BUFFERS {
+        buffer.clear();
+        spare.push(buffer);
+    }
+}
+
+/// Gives each output its own bytes, in buffers taken from `spare` while it has some; when one
+/// output has them all (a call that served one connection), it takes the call's buffer as it is.
+fn split(outcome: wit::Outcome, spare: &mut Vec<Vec<u8>>) -> EngineOutcome {
+    let wit::Outcome { outputs, mut data, next_deadline } = outcome;
+    let total = data.len();
+    let mut start = 0;
+    let outputs = outputs
+        .into_iter()
+        .map(|out| {
+            let len = (out.len as usize).min(total - start);
+            let bytes = match len {
+                0 => Vec::new(),
+                all if all == total => std::mem::take(&mut data),
+                _ => {
+                    let mut bytes = spare.pop().unwrap_or_default();
+                    bytes.extend_from_slice(&data[start..start + len]);
+                    bytes
+                }
+            };
+            start += len;
+            Output { id: out.id, progress: out.progress, data: bytes, close: out.close, discard_unsent: out.discard_unsent, session: out.session, resume: out.resume }
+        })
+        .collect();
+    EngineOutcome { outputs, next_deadline }
 }
 
 /// The WIT form of a call's inputs: a length per connection in `spans`, and every connection's
@@ -404,7 +427,13 @@ impl Instance {
         if packed.capacity() <= KEEP_PACKED {
             self.packed = packed;
         }
-        Ok(outcome?.into())
+        Ok(split(outcome?, &mut self.spare))
+    }
+
+    /// Keeps an output's buffer, once its bytes are written, for an output of a later call: a call
+    /// that serves many connections would otherwise allocate a buffer for each and free it after.
+    pub fn recycle(&mut self, buffer: Vec<u8>) {
+        keep_spare(&mut self.spare, buffer);
     }
 
     /// Why the last trap was the linear-memory cap rather than a bug, when it was (see
@@ -416,7 +445,7 @@ impl Instance {
     pub fn tick(&mut self, now: Time, backlogs: &[Backlog]) -> Result<EngineOutcome> {
         let server = self.bindings.cachet_engine_server();
         self.store.set_epoch_deadline(self.deadline_ticks);
-        Ok(server.call_tick(&mut self.store, now, backlogs)?.into())
+        Ok(split(server.call_tick(&mut self.store, now, backlogs)?, &mut self.spare))
     }
 }
 
@@ -451,6 +480,33 @@ mod tests {
     fn lengths_past_the_data_get_what_is_left() {
         let outputs = split(vec![output(1, 0), output(2, 9), output(3, 2), output(4, u32::MAX)], b"+OK\r\n");
         assert_eq!(outputs, [(1, Vec::new()), (2, b"+OK\r\n".to_vec()), (3, Vec::new()), (4, Vec::new())]);
+    }
+
+    #[test]
+    fn outputs_take_their_buffers_from_the_spare_ones() {
+        let kept = Vec::with_capacity(100);
+        let address = kept.as_ptr();
+        let mut spare = vec![kept];
+        let outcome = super::split(wit::Outcome { outputs: vec![output(1, 5), output(2, 4)], data: b"+OK\r\n:1\r\n".to_vec(), next_deadline: None }, &mut spare);
+        assert!(spare.is_empty());
+        let [first, second] = &outcome.outputs[..] else { panic!("two outputs") };
+        assert_eq!((&first.data[..], first.data.as_ptr(), first.data.capacity()), (&b"+OK\r\n"[..], address, 100));
+        assert_eq!(second.data, b":1\r\n");
+    }
+
+    #[test]
+    fn only_small_buffers_are_kept_and_only_so_many() {
+        let mut spare = Vec::new();
+        keep_spare(&mut spare, Vec::new());
+        keep_spare(&mut spare, Vec::with_capacity(SPARE_CAPACITY + 1));
+        assert!(spare.is_empty());
+        keep_spare(&mut spare, b"written".to_vec());
+        assert_eq!(spare.len(), 1);
+        assert!(spare[0].is_empty() && spare[0].capacity() >= 7);
+        for _ in 0..2 * SPARE_BUFFERS {
+            keep_spare(&mut spare, Vec::with_capacity(SPARE_CAPACITY));
+        }
+        assert_eq!(spare.len(), SPARE_BUFFERS);
     }
 
     #[test]

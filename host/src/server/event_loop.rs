@@ -354,9 +354,11 @@ impl EventLoop {
             conn.written = 0;
             return Some(id);
         }
-        if conn.unwritten.is_empty() {
-            conn.unwritten = output.data;
+        // The buffer this output's bytes leave behind goes back to the engine's instance for
+        // later outputs.
+        let emptied = if conn.unwritten.is_empty() {
             conn.written = 0;
+            std::mem::replace(&mut conn.unwritten, output.data)
         } else {
             if conn.written >= conn.unwritten.len() / 2 {
                 // Only what is left to write is kept, so a client that reads slowly costs what it
@@ -365,7 +367,9 @@ impl EventLoop {
                 conn.written = 0;
             }
             conn.unwritten.extend_from_slice(&output.data);
-        }
+            output.data
+        };
+        self.shared.supervisor.borrow_mut().recycle(emptied);
         conn.closing |= output.close;
         conn.more |= output.resume;
         let flushed = flush(conn);

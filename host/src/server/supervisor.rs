@@ -120,6 +120,11 @@ impl Supervisor {
         }
     }
 
+    /// Gives back an output's buffer once its bytes are written, for later outputs.
+    pub fn recycle(&mut self, buffer: Vec<u8>) {
+        self.instance.recycle(buffer);
+    }
+
     /// Notes how many bytes of a connection's output the host holds unwritten; the engine learns
     /// it with the next call, and closes clients over their output buffer limit.
     pub fn report_unsent(&mut self, id: u64, unsent: u64) {
