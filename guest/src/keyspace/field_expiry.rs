@@ -18,6 +18,7 @@ impl Keyspace {
     /// Records that the hash at `key` has (or may have) fields with a TTL. The index may name a
     /// hash that has none any more; the active cycle drops such names when it meets them.
     pub fn note_field_ttls(&mut self, db: usize, key: &[u8]) {
+        self.note_expiring(db);
         let index = &mut self.dbs[db].field_ttls;
         if index.get(key).is_none() {
             index.insert(key.into(), ());

@@ -210,6 +210,13 @@ pub struct Keyspace {
     pub events: Events,
     /// Whether reads update the keys' LRU/LFU data (off for a client in CLIENT NO-TOUCH mode).
     touches: bool,
+    /// The databases that have had a key or a hash field with a time to live, each once: where
+    /// [`Keyspace::has_volatile`], asked at the end of every engine call, looks, rather than
+    /// through every database (there may be up to a million). Every TTL given goes through
+    /// [`Keyspace::expire_at`] or [`Keyspace::note_field_ttls`], which add to it.
+    expiring: Vec<usize>,
+    /// Per database, whether it is in `expiring`.
+    listed_expiring: Vec<bool>,
 }
 
 /// How much one [`Keyspace::expire_cycle`] call did.
@@ -223,7 +230,17 @@ impl Keyspace {
     /// `seed` keys the hash functions, so clients cannot pick keys that collide.
     pub fn new(databases: usize, seed: u64) -> Self {
         let dbs = (0..databases as u64).map(|i| Db::new(seed ^ i.wrapping_mul(0x9e37_79b9))).collect();
-        Keyspace { dbs, stats: KeyspaceStats::default(), rng: Rng::new(seed.rotate_left(31)), modified: None, lazy: LazyFree::default(), events: Events::default(), touches: true }
+        Keyspace {
+            dbs,
+            stats: KeyspaceStats::default(),
+            rng: Rng::new(seed.rotate_left(31)),
+            modified: None,
+            lazy: LazyFree::default(),
+            events: Events::default(),
+            touches: true,
+            expiring: Vec::new(),
+            listed_expiring: vec![false; databases],
+        }
     }
 
     pub fn databases(&self) -> usize {
@@ -405,10 +422,11 @@ impl Keyspace {
         let Some(at) = at else {
             self.events.note(notify::NEW, "new", db, key);
             let access = Access::new(now);
-            let db = &mut self.dbs[db];
-            db.entries.insert_new(key.into(), Entry { value, ttl: 0, access });
+            let entries = &mut self.dbs[db].entries;
+            entries.insert_new(key.into(), Entry { value, ttl: 0, access });
             if expires_at.is_some() {
-                db.set_expiry_at(db.entries.len() - 1, expires_at);
+                let position = entries.len() - 1;
+                self.expire_at(db, position, expires_at);
             }
             return;
         };
@@ -419,7 +437,24 @@ impl Keyspace {
 
     /// Gives the key at `at` a new expiry, keeping the list of keys with a TTL in step.
     fn replace_expiry(&mut self, db: usize, _key: &[u8], at: usize, expires_at: Option<u64>) {
-        self.dbs[db].set_expiry_at(at, expires_at);
+        self.expire_at(db, at, expires_at);
+    }
+
+    /// Gives the entry at `position` of database `db` the expiry `expires_at` (or none): the one
+    /// way a key gets a time to live.
+    fn expire_at(&mut self, db: usize, position: usize, expires_at: Option<u64>) {
+        if expires_at.is_some() {
+            self.note_expiring(db);
+        }
+        self.dbs[db].set_expiry_at(position, expires_at);
+    }
+
+    /// Lists `db` among the databases that have had a time to live (see `expiring`).
+    fn note_expiring(&mut self, db: usize) {
+        if let Some(listed @ false) = self.listed_expiring.get_mut(db) {
+            *listed = true;
+            self.expiring.push(db);
+        }
     }
 
     /// Stores `value`, keeping the TTL the key had (KEEPTTL, APPEND, INCR...).
@@ -447,9 +482,8 @@ impl Keyspace {
             self.stats.expired_keys += 1;
             return true;
         }
-        let db = &mut self.dbs[db];
-        let Some(at) = db.entries.position(key) else { return false };
-        db.set_expiry_at(at, expires_at);
+        let Some(at) = self.dbs[db].entries.position(key) else { return false };
+        self.expire_at(db, at, expires_at);
         true
     }
 
@@ -513,7 +547,7 @@ impl Keyspace {
     /// Whether any key of any database, or any field of a hash, has a time to live: then active
     /// expiry has work and the engine asks for timer ticks.
     pub fn has_volatile(&self) -> bool {
-        self.dbs.iter().any(|db| !db.volatile.is_empty() || !db.field_ttls.is_empty())
+        self.expiring.iter().any(|&db| self.dbs.get(db).is_some_and(|db| !db.volatile.is_empty() || !db.field_ttls.is_empty()))
     }
 
     /// The bytes of a database's own tables, as MEMORY STATS reports them: the key table (entries
@@ -552,6 +586,10 @@ impl Keyspace {
     /// Exchanges the contents of two databases (SWAPDB).
     pub fn swap(&mut self, a: usize, b: usize) {
         self.dbs.swap(a, b);
+        if self.listed_expiring.get(a) == Some(&true) || self.listed_expiring.get(b) == Some(&true) {
+            self.note_expiring(a);
+            self.note_expiring(b);
+        }
     }
 
     pub fn flush_all(&mut self) {
@@ -721,6 +759,39 @@ mod tests {
         ks.set_bytes(0, b"k", b"longer value", None, 0);
         assert_eq!(stored(&mut ks, b"k", 0), Some(&b"longer value"[..]));
         assert_eq!(ks.len(0), 1);
+    }
+
+    /// `has_volatile` looks only through the databases that have had a TTL; wherever a TTL comes
+    /// from, and wherever SWAPDB moves it, it is found.
+    #[test]
+    fn keys_with_a_ttl_are_found_in_any_database() {
+        let mut ks = Keyspace::new(16, 1);
+        assert!(!ks.has_volatile());
+        ks.set_bytes(5, b"k", b"v", None, 0);
+        assert!(!ks.has_volatile());
+        assert!(ks.set_expiry(5, b"k", Some(5_000), 0));
+        assert!(ks.has_volatile());
+        ks.swap(5, 9);
+        assert!(ks.has_volatile());
+        assert!(ks.set_expiry(9, b"k", None, 0));
+        assert!(!ks.has_volatile());
+        ks.swap(9, 2);
+        ks.set_bytes(2, b"j", b"v", Some(7_000), 0);
+        assert!(ks.has_volatile());
+        ks.flush(2);
+        assert!(!ks.has_volatile());
+        ks.set(12, b"t", text("v"), Some(9_000), 0);
+        assert!(ks.has_volatile());
+        ks.remove(12, b"t");
+        assert!(!ks.has_volatile());
+        ks.note_field_ttls(14, b"h");
+        assert!(ks.has_volatile());
+        ks.flush_all();
+        assert!(!ks.has_volatile());
+        ks.set_bytes(7, b"x", b"v", None, 0);
+        ks.swap(7, 3);
+        ks.set_bytes(3, b"x", b"w", Some(1_000), 0);
+        assert!(ks.has_volatile(), "a TTL given after a swap is found where the key now is");
     }
 
     #[test]
