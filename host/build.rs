@@ -1,0 +1,61 @@
+//! Links the `cachet` executable so that an idle server keeps little of it in memory.
+//!
+//! The kernel maps a program's code in 64 KiB windows around each page it runs, so the code a
+//! server runs at start-up and per command, scattered among 17 MiB of code it never runs, made
+//! about 7 MiB of the executable resident. Two linker options fix that where the linker is
+//! Rust's own `rust-lld` (the default for x86_64 Linux with glibc):
+//!
+//! - `--symbol-ordering-file` puts the functions listed in `link-order/functions.txt` (what
+//!   start-up, the first PING and common commands run, recorded by `link-order/update.sh`) first
+//!   and together;
+//! - `-z pack-relative-relocs` stores the position-independent executable's relocations as a
+//!   bitmap of a few KiB instead of a 1 MiB table the loader reads at every start (needs glibc
+//!   2.36 or later where the program runs, which the loader checks).
+//!
+//! Elsewhere (another linker, another target, an older glibc) the program is linked as usual.
+//! Names the list has that the program lacks (another compiler version, changed dependencies) are
+//! skipped; `link-order/update.sh` records the list again.
+
+use std::env;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn main() {
+    let order = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR")).join("link-order/functions.txt");
+    println!("cargo:rerun-if-changed={}", order.display());
+    for variable in ["RUSTC_LINKER", "CARGO_ENCODED_RUSTFLAGS"] {
+        println!("cargo:rerun-if-env-changed={variable}");
+    }
+    if !links_with_rust_lld() {
+        return;
+    }
+    if order.exists() {
+        println!("cargo:rustc-link-arg-bin=cachet=-Wl,--symbol-ordering-file={}", order.display());
+        println!("cargo:rustc-link-arg-bin=cachet=-Wl,--no-warn-symbol-ordering");
+    }
+    if glibc_has_packed_relocations() {
+        println!("cargo:rustc-link-arg-bin=cachet=-Wl,-z,pack-relative-relocs");
+    }
+}
+
+/// Whether the executable is linked by `rust-lld`: a native x86_64 glibc build with no linker of
+/// the user's choosing.
+fn links_with_rust_lld() -> bool {
+    let target = env::var("TARGET").unwrap_or_default();
+    let native = env::var("HOST").is_ok_and(|host| host == target);
+    let chosen_linker = env::var_os("RUSTC_LINKER").is_some()
+        || env::var("CARGO_ENCODED_RUSTFLAGS")
+            .is_ok_and(|flags| ["linker", "link-self-contained", "fuse-ld"].iter().any(|flag| flags.contains(flag)));
+    target == "x86_64-unknown-linux-gnu" && native && !chosen_linker
+}
+
+/// Whether this machine's glibc (the one the executable is linked against and, built natively,
+/// runs with) reads packed relocations: 2.36 and later.
+fn glibc_has_packed_relocations() -> bool {
+    let Ok(output) = Command::new("getconf").arg("GNU_LIBC_VERSION").output() else { return false };
+    let text = String::from_utf8_lossy(&output.stdout);
+    let Some(version) = text.trim().strip_prefix("glibc ") else { return false };
+    let mut parts = version.split('.').map(|part| part.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    (major, minor) >= (2, 36)
+}
