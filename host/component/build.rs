@@ -7,6 +7,7 @@
 //! wit-component: `cachet component --world keyvalue` writes one whose only imports are the ones
 //! its world names.
 
+mod reorder;
 mod wasm_build;
 
 use std::env;
@@ -37,12 +38,14 @@ fn main() {
     } else {
         (&[], "target/guest")
     };
-    let (config, target_dir) = engine_names(target_dir);
     let target_dir = root.join(target_dir);
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    // Built with its function names, which reordering needs; they are dropped after it.
+    let config = vec!["profile.release.package.cachet-guest.strip=false".to_string()];
     let engine = Build { package: "cachet-guest", features, env: lua_compiler(&root, &out_dir), config, ..Build::default() };
     let built = wasm_build::build_for(TARGET, &root, &engine, &target_dir).unwrap_or_else(|e| fail(&e));
-    copy(&built, &out_dir.join("cachet_guest.wasm"));
+    let engine = busiest_first(&built, &manifest_dir.join("engine-order.txt"));
+    write_component(&out_dir.join("cachet_guest.wasm"), &engine);
 
     let without_lua = Build { package: "cachet-guest", no_default_features: true, ..Build::default() };
     let built = wasm_build::build_for(TARGET, &root, &without_lua, &root.join("target/guest-without-lua")).unwrap_or_else(|e| fail(&e));
@@ -54,29 +57,33 @@ fn main() {
         let world = Build { package: "cachet-guest", features: &[feature], no_default_features: true, ..Build::default() };
         let core = wasm_build::build_for(CORE_TARGET, &root, &world, &root.join("target/guest-worlds")).unwrap_or_else(|e| fail(&e));
         let component = componentize(&core).unwrap_or_else(|e| fail(&format!("making the {name} world's component: {e}")));
-        let out = out_dir.join(format!("cachet_{name}.wasm"));
-        std::fs::write(&out, &component).unwrap_or_else(|e| fail(&format!("could not write {}: {e}", out.display())));
-        write_digest(&out, &component);
+        write_component(&out_dir.join(format!("cachet_{name}.wasm")), &component);
     }
 }
 
-/// `CACHET_ENGINE_NAMES=1` keeps the function names in the engine (not stripped), for profiles of a
-/// local build (`CACHET_PERFMAP=1`): the `--config` that says so, and the target directory, apart
-/// from the stripped engine's so that switching does not rebuild either.
-fn engine_names(target_dir: &str) -> (Vec<String>, String) {
+/// The engine with the functions `order` lists (one name a line; see `reorder.rs` for why) first.
+/// `CACHET_ENGINE_NAMES=1` keeps the function names in it, for profiles of a local build
+/// (`CACHET_PERFMAP=1`); otherwise they are dropped, as a stripped build has none.
+fn busiest_first(built: &Path, order: &Path) -> Vec<u8> {
+    println!("cargo:rerun-if-changed={}", order.display());
     println!("cargo:rerun-if-env-changed=CACHET_ENGINE_NAMES");
-    if env::var_os("CACHET_ENGINE_NAMES").is_some_and(|v| v != "0") {
-        (vec!["profile.release.package.cachet-guest.strip=false".into()], format!("{target_dir}-names"))
-    } else {
-        (Vec::new(), target_dir.to_string())
-    }
+    let keep_names = env::var_os("CACHET_ENGINE_NAMES").is_some_and(|v| v != "0");
+    let bytes = std::fs::read(built).unwrap_or_else(|e| fail(&format!("could not read {}: {e}", built.display())));
+    let listed = std::fs::read_to_string(order).unwrap_or_default();
+    let first: Vec<&str> = listed.lines().map(str::trim).filter(|line| !line.is_empty()).collect();
+    reorder::busiest_first(&bytes, &first, keep_names).unwrap_or_else(|e| fail(&e))
 }
 
 /// Copies a built component into OUT_DIR, with its digest beside it.
 fn copy(from: &Path, to: &Path) {
     let bytes = std::fs::read(from).unwrap_or_else(|e| fail(&format!("could not read {}: {e}", from.display())));
-    std::fs::write(to, &bytes).unwrap_or_else(|e| fail(&format!("could not write {}: {e}", to.display())));
-    write_digest(to, &bytes);
+    write_component(to, &bytes);
+}
+
+/// Writes a component into OUT_DIR, with its digest beside it.
+fn write_component(to: &Path, bytes: &[u8]) {
+    std::fs::write(to, bytes).unwrap_or_else(|e| fail(&format!("could not write {}: {e}", to.display())));
+    write_digest(to, bytes);
 }
 
 /// Writes `<component>.digest`: a hash of its bytes, so that a host can name the compiled

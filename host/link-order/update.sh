@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Records which of the `cachet` executable's functions a server runs, for host/build.rs to link
-# them first and together (see there why). Run it from anywhere after changing dependencies or the
-# Rust compiler, or when start-up or the command path changed much, and commit the list:
+# Records which functions a server runs, of the `cachet` executable (for host/build.rs to link
+# them first and together) and of the compiled engine (for host/component/build.rs to put them
+# first in the engine's core module); see those files for why. Run it from anywhere after
+# changing dependencies or the Rust compiler, or when start-up or the command path changed much,
+# and commit both lists:
 #
 #   bash host/link-order/update.sh
 #
-# It builds the release executable, starts a server under valgrind's callgrind, and records two
-# lists: what ran until the first PONG (start-up, written first), then what else ran while
-# redis-benchmark sent the common commands. Needs valgrind, redis-cli, redis-benchmark, python3.
+# It builds the release executable with the engine's function names kept, starts a server under
+# valgrind's callgrind, and records what ran until the first PONG (start-up, listed first), then
+# what else ran while redis-benchmark sent the common commands. Build again without
+# CACHET_ENGINE_NAMES afterwards. Needs valgrind, redis-cli, redis-benchmark and python3.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,7 +24,7 @@ for tool in valgrind callgrind_control redis-cli redis-benchmark python3; do
 done
 
 cd "$root"
-cargo build --release -p cachet --bin cachet
+CACHET_ENGINE_NAMES=1 cargo build --release -p cachet --bin cachet
 binary=$root/target/release/cachet
 
 # One plain start first, so the profiled one loads the compiled engine from the cache as a
@@ -30,7 +33,7 @@ binary=$root/target/release/cachet
 until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.2; done
 kill "$server"; wait "$server" 2>/dev/null || true
 
-valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/profile" \
+CACHET_PERFMAP=1 valgrind --tool=callgrind --demangle=no --dump-instr=yes --callgrind-out-file="$work/profile" \
   "$binary" serve --port "$port" --cache-dir "$work/cache" >/dev/null 2>"$work/valgrind.log" & server=$!
 until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.5; done
 callgrind_control --dump=start-up "$server" >/dev/null
@@ -38,10 +41,94 @@ redis-benchmark -p "$port" -c 4 -n 300 -q \
   -t ping,set,get,incr,mset,lpush,rpush,lpop,rpop,lrange,sadd,spop,hset,zadd,zpopmin >/dev/null
 redis-cli -p "$port" info >/dev/null
 kill -TERM "$server"; wait "$server" 2>/dev/null || true
+mv "/tmp/perf-$server.map" "$work/engine.map"
 
-python3 - "$binary" "$here/functions.txt" "$work"/profile* <<'EOF'
-import re, sys
-binary, output, profiles = sys.argv[1], sys.argv[2], sorted(sys.argv[3:])
+# The engine the build just embedded, with its names.
+engine_wasm=$(ls -t "$root"/target/release/build/cachet-component-*/out/cachet_guest.wasm | head -1)
+
+python3 - "$binary" "$here/functions.txt" "$root/host/component/engine-order.txt" "$work/engine.map" "$engine_wasm" "$work"/profile* <<'EOF'
+import bisect, re, sys
+binary, output, engine_output, engine_map, engine_wasm = sys.argv[1:6]
+profiles = sorted(sys.argv[6:])
+
+def leb128(data, at):
+    value = shift = 0
+    while True:
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, at
+
+def sections(data, start, end):
+    """(id, contents start, contents end) of each section of a module or component."""
+    at = start + 8
+    while at < end:
+        kind = data[at]
+        size, at = leb128(data, at + 1)
+        yield kind, at, at + size
+        at += size
+
+def engine_function_names(component):
+    """The full names of the engine's functions by index, from the name section of its largest
+    core module (the perf map cuts long names short)."""
+    data = open(component, "rb").read()
+    _, start, end = max((s for s in sections(data, 0, len(data)) if s[0] == 1), key=lambda s: s[2] - s[1])
+    names = {}
+    for kind, at, stop in sections(data, start, end):
+        length, at = leb128(data, at)
+        if kind != 0 or data[at:at + length] != b"name":
+            continue
+        at += length
+        while at < stop:
+            subsection = data[at]
+            size, at = leb128(data, at + 1)
+            if subsection == 1:
+                count, inner = leb128(data, at)
+                for _ in range(count):
+                    index, inner = leb128(data, inner)
+                    length, inner = leb128(data, inner)
+                    names[index] = data[inner:inner + length].decode("utf-8", "replace")
+                    inner += length
+            at += size
+    if not names:
+        sys.exit(f"{component} has no function names: was it built with CACHET_ENGINE_NAMES=1?")
+    return names
+
+# The compiled engine's functions by address (wasmtime's perf map: `wasm[0]::function[N]::...`).
+full_names = engine_function_names(engine_wasm)
+compiled = []
+for line in open(engine_map):
+    start, size, name = line.rstrip("\n").split(" ", 2)
+    found = re.match(r"wasm\[0\]::function\[(\d+)\]", name)
+    if found and int(found.group(1)) in full_names:
+        compiled.append((int(start, 16), int(size, 16), full_names[int(found.group(1))]))
+compiled.sort()
+starts = [start for start, _, _ in compiled]
+
+def engine_functions_of(path):
+    """The engine's functions that ran in one callgrind dump: code of no object file is the JIT's."""
+    objects, found, current, address = {}, set(), None, 0
+    for line in open(path, errors="replace"):
+        kind = re.match(r"^(c?)ob=\((\d+)\)(?: (.*))?$", line.rstrip("\n"))
+        if kind:
+            called, number, name = kind.groups()
+            if name:
+                objects[number] = name
+            if not called:
+                current = objects.get(number)
+            continue
+        position = re.match(r"^(0x[0-9a-f]+|[+-]\d+)\s", line)
+        if not position:
+            continue
+        step = position.group(1)
+        address = int(step, 16) if step.startswith("0x") else address + int(step)
+        if current == "???":
+            i = bisect.bisect_right(starts, address) - 1
+            if i >= 0 and address < compiled[i][0] + compiled[i][1]:
+                found.add(compiled[i][2])
+    return found
 
 def functions_of(path):
     """The functions of `binary` that ran in one callgrind dump (mangled names)."""
@@ -72,4 +159,11 @@ with open(output, "w") as out:
     for name in sorted(start_up) + sorted(later):
         out.write(name + "\n")
 print(f"{output}: {len(start_up)} functions run at start-up, then {len(later)} more run by commands")
+
+engine_start_up = engine_functions_of(dumps[0])
+engine_later = set().union(*(engine_functions_of(p) for p in dumps[1:])) - engine_start_up
+with open(engine_output, "w") as out:
+    for name in sorted(engine_start_up) + sorted(engine_later):
+        out.write(name + "\n")
+print(f"{engine_output}: {len(engine_start_up)} engine functions run at start-up, then {len(engine_later)} more")
 EOF
