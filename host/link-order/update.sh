@@ -153,17 +153,16 @@ def functions_of(path):
 
 # callgrind writes the dump asked for first (`profile.1`, start-up) and the rest at exit.
 dumps = [p for p in profiles if re.search(r"profile\.\d+$", p)] + [p for p in profiles if p.endswith("profile")]
-start_up = functions_of(dumps[0])
-later = set().union(*(functions_of(p) for p in dumps[1:])) - start_up
-with open(output, "w") as out:
-    for name in sorted(start_up) + sorted(later):
-        out.write(name + "\n")
-print(f"{output}: {len(start_up)} functions run at start-up, then {len(later)} more run by commands")
 
-engine_start_up = engine_functions_of(dumps[0])
-engine_later = set().union(*(engine_functions_of(p) for p in dumps[1:])) - engine_start_up
-with open(engine_output, "w") as out:
-    for name in sorted(engine_start_up) + sorted(engine_later):
-        out.write(name + "\n")
-print(f"{engine_output}: {len(engine_start_up)} engine functions run at start-up, then {len(engine_later)} more")
+def write_list(path, ran, what):
+    """What ran at start-up, then what else ran, one name a line."""
+    start_up = ran(dumps[0])
+    later = set().union(*(ran(p) for p in dumps[1:])) - start_up
+    with open(path, "w") as out:
+        for name in sorted(start_up) + sorted(later):
+            out.write(name + "\n")
+    print(f"{path}: {len(start_up)} {what} run at start-up, then {len(later)} more run by commands")
+
+write_list(output, functions_of, "functions")
+write_list(engine_output, engine_functions_of, "engine functions")
 EOF
