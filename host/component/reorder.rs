@@ -2,10 +2,11 @@
 //! together too.
 //!
 //! wasmtime lays the compiled functions out in the order of the module's function index, and the
-//! kernel maps code in 64 KiB windows around each page that runs: the ~180 functions a server runs
-//! at start-up and for common commands, spread over the 4.5 MB of compiled code, made most of it
-//! resident. `wasm-ld` has no option to choose the order, so it is changed here, after the build:
-//! the functions named in `engine-order.txt` come first, in its order, then the rest as they were.
+//! kernel maps code in 64 KiB windows around each page that runs: the few hundred functions a
+//! server runs at start-up and for common commands, spread over the 4.5 MB of compiled code, made
+//! most of it resident. `wasm-ld` has no option to choose the order, so it is changed here, after
+//! the build: the functions named in `engine-order.txt` come first, in its order, then the rest as
+//! they were.
 //! Every use of a function index (calls, `ref.func`, tables, exports, the start function, the
 //! names) is renumbered; the code itself is unchanged.
 
