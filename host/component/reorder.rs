@@ -87,11 +87,11 @@ fn reorder(module: &[u8], first: &[&str], keep_names: bool) -> Result<Vec<u8>, S
     // Generic code can give several functions one name: all of them move.
     let mut by_name: HashMap<&str, Vec<u32>> = HashMap::new();
     for (&index, name) in &names {
-        by_name.entry(name.as_str()).or_default().push(index);
+        by_name.entry(without_build_suffix(name)).or_default().push(index);
     }
     let mut order: Vec<u32> = Vec::with_capacity(defined as usize);
     let mut placed = vec![false; defined as usize];
-    for index in first.iter().filter_map(|name| by_name.get(name)).flatten() {
+    for index in first.iter().filter_map(|name| by_name.get(without_build_suffix(name))).flatten() {
         let Some(local) = index.checked_sub(imported).filter(|&local| local < defined) else { continue };
         if !std::mem::replace(&mut placed[local as usize], true) {
             order.push(local);
@@ -107,6 +107,15 @@ fn reorder(module: &[u8], first: &[&str], keep_names: bool) -> Result<Vec<u8>, S
     let mut encoded = wasm_encoder::Module::new();
     reordering.parse_core_module(&mut encoded, Parser::new(0), module).map_err(|e| format!("rewriting the engine's core module: {e:?}"))?;
     Ok(encoded.finish())
+}
+
+/// A function's name without the `.llvm.<number>` LLVM adds to a function it makes visible to
+/// another part of the same crate: the number changes with the directory the crate is built in.
+fn without_build_suffix(name: &str) -> &str {
+    match name.rsplit_once(".llvm.") {
+        Some((base, number)) if number.bytes().all(|b| b.is_ascii_digit()) => base,
+        _ => name,
+    }
 }
 
 /// The module's imported and defined function counts, and its function names by index.

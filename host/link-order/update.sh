@@ -147,8 +147,9 @@ def functions_of(path):
             if not called:
                 current = objects.get(number)
         elif not called and current == binary and re.match(r"[A-Za-z_.$]", names.get(number, "")):
-            # A symbol of the binary (`(below main)` and bare addresses are callgrind's own).
-            found.add(names[number])
+            # A symbol of the binary (`(below main)` and bare addresses are callgrind's own, and so
+            # is the `'2` it appends to a function's name inside a cycle of calls).
+            found.add(re.sub(r"'\d+$", "", names[number]))
     return found
 
 # callgrind writes the dump asked for first (`profile.1`, start-up) and the rest at exit.
