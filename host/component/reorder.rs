@@ -10,7 +10,7 @@
 //! Every use of a function index (calls, `ref.func`, tables, exports, the start function, the
 //! names) is renumbered; the code itself is unchanged.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use wasm_encoder::reencode::{Error, Reencode};
 use wasm_encoder::{ComponentSectionId, RawSection};
 use wasmparser::{Name, Parser, Payload, TypeRef};
@@ -84,7 +84,8 @@ fn bytes_of(range: &std::ops::Range<u64>) -> std::ops::Range<usize> {
 /// The core module with its defined functions in the new order.
 fn reorder(module: &[u8], first: &[&str], keep_names: bool) -> Result<Vec<u8>, String> {
     let (imported, defined, names) = functions_of(module)?;
-    // Generic code can give several functions one name: all of them move.
+    // Generic code can give several functions one name: all of them move, in index order (the
+    // names are read into a sorted map, so the same input gives the same bytes).
     let mut by_name: HashMap<&str, Vec<u32>> = HashMap::new();
     for (&index, name) in &names {
         by_name.entry(without_build_suffix(name)).or_default().push(index);
@@ -119,8 +120,8 @@ fn without_build_suffix(name: &str) -> &str {
 }
 
 /// The module's imported and defined function counts, and its function names by index.
-fn functions_of(module: &[u8]) -> Result<(u32, u32, HashMap<u32, String>), String> {
-    let (mut imported, mut defined, mut names) = (0, 0, HashMap::new());
+fn functions_of(module: &[u8]) -> Result<(u32, u32, BTreeMap<u32, String>), String> {
+    let (mut imported, mut defined, mut names) = (0, 0, BTreeMap::new());
     let fail = |e: wasmparser::BinaryReaderError| format!("reading the engine's core module: {e}");
     for payload in Parser::new(0).parse_all(module) {
         match payload.map_err(fail)? {
