@@ -20,60 +20,51 @@ use wasmparser::{Name, Parser, Payload, TypeRef};
 /// The function names and debug information are kept when `keep_names`, else dropped, as a
 /// stripped build has none.
 pub fn busiest_first(component: &[u8], first: &[&str], keep_names: bool) -> Result<Vec<u8>, String> {
-    let modules = top_level_modules(component)?;
-    let Some(largest) = modules.iter().max_by_key(|range| range.len()).cloned() else {
+    let sections = top_level_sections(component)?;
+    let module = ComponentSectionId::CoreModule as u8;
+    let Some(largest) = sections.iter().filter(|(id, _)| *id == module).map(|(_, range)| range.clone()).max_by_key(|range| range.len())
+    else {
         return Err("the engine component has no core module".into());
     };
     let mut out = wasm_encoder::Component::new();
-    let mut depth = 0;
-    for payload in Parser::new(0).parse_all(component) {
-        let payload = payload.map_err(|e| format!("reading the engine component: {e}"))?;
-        match &payload {
-            Payload::ModuleSection { unchecked_range, .. } => {
-                if depth == 0 {
-                    let range = bytes_of(unchecked_range);
-                    let module = &component[range.clone()];
-                    let rewritten = if range == largest { reorder(module, first, keep_names)? } else { module.to_vec() };
-                    out.section(&RawSection { id: ComponentSectionId::CoreModule as u8, data: &rewritten });
-                }
-                depth += 1;
-            }
-            Payload::ComponentSection { unchecked_range, .. } => {
-                if depth == 0 {
-                    out.section(&RawSection { id: ComponentSectionId::Component as u8, data: &component[bytes_of(unchecked_range)] });
-                }
-                depth += 1;
-            }
-            Payload::End(_) => depth = depth.max(1) - 1,
-            Payload::Version { .. } => {}
-            other if depth == 0 => {
-                let Some((id, range)) = other.as_section() else { continue };
-                out.section(&RawSection { id, data: &component[bytes_of(&range)] });
-            }
-            _ => {}
+    for (id, range) in sections {
+        let data = &component[range.clone()];
+        if range == largest {
+            out.section(&RawSection { id, data: &reorder(data, first, keep_names)? });
+        } else {
+            out.section(&RawSection { id, data });
         }
     }
     Ok(out.finish())
 }
 
-/// The byte ranges of the component's own core modules.
-fn top_level_modules(component: &[u8]) -> Result<Vec<std::ops::Range<usize>>, String> {
-    let mut ranges = Vec::new();
+/// The component's own sections, as their ids and the ranges of their contents; a nested module
+/// or component is one section, its insides skipped.
+fn top_level_sections(component: &[u8]) -> Result<Vec<(u8, std::ops::Range<usize>)>, String> {
+    let mut sections = Vec::new();
     let mut depth = 0;
     for payload in Parser::new(0).parse_all(component) {
-        match payload.map_err(|e| format!("reading the engine component: {e}"))? {
-            Payload::ModuleSection { unchecked_range, .. } => {
-                if depth == 0 {
-                    ranges.push(bytes_of(&unchecked_range));
-                }
-                depth += 1;
+        let payload = payload.map_err(|e| format!("reading the engine component: {e}"))?;
+        let nested = match &payload {
+            Payload::ModuleSection { unchecked_range, .. } => Some((ComponentSectionId::CoreModule, unchecked_range)),
+            Payload::ComponentSection { unchecked_range, .. } => Some((ComponentSectionId::Component, unchecked_range)),
+            Payload::End(_) => {
+                depth = depth.max(1) - 1;
+                continue;
             }
-            Payload::ComponentSection { .. } => depth += 1,
-            Payload::End(_) => depth = depth.max(1) - 1,
-            _ => {}
+            _ => None,
+        };
+        if depth == 0 {
+            match nested {
+                Some((id, range)) => sections.push((id as u8, bytes_of(range))),
+                None => sections.extend(payload.as_section().map(|(id, range)| (id, bytes_of(&range)))),
+            }
+        }
+        if nested.is_some() {
+            depth += 1;
         }
     }
-    Ok(ranges)
+    Ok(sections)
 }
 
 /// A section's place in the component, as a range of its bytes.
@@ -194,15 +185,18 @@ impl Reencode for Reordering {
         module: &mut wasm_encoder::Module,
         section: wasmparser::CustomSectionReader<'_>,
     ) -> Result<(), Error<String>> {
-        let stripped = section.name().starts_with(".debug") || section.name() == "target_features";
-        if section.name() != "name" && (self.keep_names || !stripped) {
-            return wasm_encoder::reencode::utils::parse_custom_section(self, module, section);
+        match section.name() {
+            "name" if self.keep_names => {
+                if let wasmparser::KnownCustom::Name(reader) = section.as_known() {
+                    module.section(&self.renumbered_names(reader)?);
+                }
+                Ok(())
+            }
+            // What a stripped build leaves out.
+            "name" => Ok(()),
+            other if !self.keep_names && (other == "target_features" || other.starts_with(".debug")) => Ok(()),
+            _ => wasm_encoder::reencode::utils::parse_custom_section(self, module, section),
         }
-        if self.keep_names && section.name() == "name" {
-            let wasmparser::KnownCustom::Name(reader) = section.as_known() else { return Ok(()) };
-            module.section(&self.renumbered_names(reader)?);
-        }
-        Ok(())
     }
 }
 
