@@ -166,6 +166,10 @@ fn commands(ops: &[Op]) -> (Vec<Option<CommandArgs<'_>>>, Vec<Slot>) {
         .unzip()
 }
 
+/// What the buffer of a batch's requests starts with: a few small requests (a lone caller's GET,
+/// sixteen callers' GETs and SETs of short values) fit without the buffer growing on the way.
+const SEND_BUFFER: usize = 2048;
+
 /// Writes the requests still to do in one go and reads their replies in order.
 fn send_and_read(
     stream: &impl Stream,
@@ -175,7 +179,7 @@ fn send_and_read(
     todo: &[usize],
     results: &mut [Slot],
 ) -> Result<(), Interrupted> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(SEND_BUFFER);
     for command in todo.iter().filter_map(|&i| commands[i].as_ref()) {
         encode_command(&mut out, command);
     }
