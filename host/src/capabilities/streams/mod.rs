@@ -49,21 +49,21 @@ impl wit::HostPool for super::HostState {
         self.lend(taken)
     }
 
-    async fn release(&mut self, _pool: Resource<Pool>, stream: Resource<PooledStream>) -> wasmtime::Result<()> {
+    fn release(&mut self, _pool: Resource<Pool>, stream: Resource<PooledStream>) -> wasmtime::Result<()> {
         self.table.delete(stream)?.release();
         Ok(())
     }
 
-    async fn discard(&mut self, _pool: Resource<Pool>, stream: Resource<PooledStream>) -> wasmtime::Result<()> {
+    fn discard(&mut self, _pool: Resource<Pool>, stream: Resource<PooledStream>) -> wasmtime::Result<()> {
         self.table.delete(stream)?.discard();
         Ok(())
     }
 
-    async fn endpoint(&mut self, pool: Resource<Pool>) -> wasmtime::Result<String> {
+    fn endpoint(&mut self, pool: Resource<Pool>) -> wasmtime::Result<String> {
         Ok(self.table.get(&pool)?.endpoint().to_string())
     }
 
-    async fn drop(&mut self, pool: Resource<Pool>) -> wasmtime::Result<()> {
+    fn drop(&mut self, pool: Resource<Pool>) -> wasmtime::Result<()> {
         self.table.delete(pool)?;
         Ok(())
     }
@@ -100,17 +100,17 @@ impl wit::HostStream for super::HostState {
         Ok(connection.exchange(&data, max.max(1) as usize).await)
     }
 
-    async fn fresh(&mut self, stream: Resource<PooledStream>) -> wasmtime::Result<bool> {
+    fn fresh(&mut self, stream: Resource<PooledStream>) -> wasmtime::Result<bool> {
         Ok(self.table.get(&stream)?.is_fresh())
     }
 
-    async fn close(&mut self, stream: Resource<PooledStream>) -> wasmtime::Result<()> {
+    fn close(&mut self, stream: Resource<PooledStream>) -> wasmtime::Result<()> {
         // The handle stays valid until dropped; closing makes every later read fail.
         self.table.get_mut(&stream)?.connection().close();
         Ok(())
     }
 
-    async fn drop(&mut self, stream: Resource<PooledStream>) -> wasmtime::Result<()> {
+    fn drop(&mut self, stream: Resource<PooledStream>) -> wasmtime::Result<()> {
         self.table.delete(stream)?.discard();
         Ok(())
     }

@@ -144,7 +144,7 @@ async fn exchange_says_which_half_failed() {
     assert_eq!(error.kind, ErrorKind::Closed, "{}", error.message);
     assert_eq!(lent.peer_receives(6).await, b"PING\r\n");
 
-    HostStream::close(&mut lent.state, borrowed(lent.stream)).await.expect("no trap");
+    HostStream::close(&mut lent.state, borrowed(lent.stream)).expect("no trap");
     let Err(ExchangeError::Sending(error)) = lent.exchange(b"PING\r\n", 64).await else { panic!("a closed stream cannot send") };
     assert_eq!(error.kind, ErrorKind::Closed, "{}", error.message);
 }
@@ -152,13 +152,13 @@ async fn exchange_says_which_half_failed() {
 #[tokio::test]
 async fn close_ends_the_connection_for_both_sides() {
     let mut lent = Lent::new().await;
-    HostStream::close(&mut lent.state, borrowed(lent.stream)).await.expect("no trap");
+    HostStream::close(&mut lent.state, borrowed(lent.stream)).expect("no trap");
     let mut rest = Vec::new();
     lent.peer.read_to_end(&mut rest).await.expect("the peer reads to the end");
     assert!(rest.is_empty(), "the peer sees the connection end");
     let error = lent.read(16).await.unwrap_err();
     assert_eq!(error.kind, ErrorKind::Closed, "{}", error.message);
-    HostStream::drop(&mut lent.state, Resource::new_own(lent.stream)).await.expect("the handle is dropped");
+    HostStream::drop(&mut lent.state, Resource::new_own(lent.stream)).expect("the handle is dropped");
 }
 
 /// A retry's stream: a new connection even when a released one is idle, which stays idle.
