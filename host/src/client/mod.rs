@@ -14,6 +14,7 @@ mod cluster;
 mod component;
 mod convert;
 mod dedicated;
+mod job_queue;
 mod multi_host;
 mod near_cache;
 mod pipeline;
@@ -46,10 +47,11 @@ use component::reply;
 use crate::server::InProcess;
 use routing::{Route, route};
 use single_flight::Flights;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Mutex, mpsc, oneshot};
-use worker::{Job, work};
+use tokio::sync::oneshot;
+use job_queue::{Job, JobQueue};
+use worker::work;
 
 /// Requests queued before callers wait for room.
 const QUEUE_LEN: usize = 16 * 1024;
@@ -70,12 +72,19 @@ pub struct Client {
 }
 
 struct Shared {
-    queue: RwLock<Option<mpsc::Sender<Job>>>,
+    queue: Arc<JobQueue>,
     pool: Pool,
     flights: Flights,
     config: ClientConfig,
     runtime: Arc<Runtime>,
     options: CacheOptions,
+}
+
+/// The last clone of a client gone, its workers finish what is queued and end.
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.queue.close();
+    }
 }
 
 impl Client {
@@ -100,13 +109,12 @@ impl Client {
         };
         let pool = Pool::new(endpoint, config.pool.clone());
         let options = CacheOptions::from(&config.connection);
-        let (queue, jobs) = mpsc::channel(QUEUE_LEN);
-        let jobs = Arc::new(Mutex::new(jobs));
-        for _ in 0..config.pool.max_connections.clamp(1, MAX_PIPELINED_CONNECTIONS) {
-            reactor.spawn(work(runtime.clone(), pool.clone(), options.clone(), jobs.clone()));
+        let queue = Arc::new(JobQueue::new(QUEUE_LEN));
+        for worker in 0..config.pool.max_connections.clamp(1, MAX_PIPELINED_CONNECTIONS) {
+            reactor.spawn(work(worker, runtime.clone(), pool.clone(), options.clone(), queue.clone()));
         }
         let response_timeout = config.connection.response_timeout;
-        let shared = Shared { queue: RwLock::new(Some(queue)), pool, flights: Flights::default(), config, runtime, options };
+        let shared = Shared { queue, pool, flights: Flights::default(), config, runtime, options };
         Ok(Client { shared: Arc::new(shared), response_timeout })
     }
 
@@ -135,15 +143,13 @@ impl Client {
     /// Stops taking requests and closes idle connections; requests already queued still finish.
     /// Later calls fail with [`ErrorKind::Closed`].
     pub fn close(&self) {
-        if let Ok(mut queue) = self.shared.queue.write() {
-            queue.take();
-        }
+        self.shared.queue.close();
         self.shared.pool.clear_idle();
     }
 
     /// Whether [`Client::close`] was called.
     pub fn is_closed(&self) -> bool {
-        self.shared.queue.read().map_or(true, |q| q.is_none())
+        self.shared.queue.is_closed()
     }
 
     /// Closes the idle connections, so the next requests connect afresh.
@@ -163,10 +169,8 @@ impl Client {
     }
 
     async fn queue_and_wait(&self, ops: Vec<Op>) -> Result<Vec<Reply>, Error> {
-        let queue = self.shared.queue.read().ok().and_then(|q| q.clone());
-        let Some(queue) = queue else { return Err(closed()) };
         let (reply, answer) = oneshot::channel();
-        queue.send(Job { ops, reply }).await.map_err(|_| closed())?;
+        self.shared.queue.push(Job { ops, reply }).await.map_err(|_| closed())?;
         answer.await.map_err(|_| closed())?
     }
 

@@ -1,28 +1,19 @@
 //! The workers behind the shared connections: each takes everything queued, runs it as one batch in
 //! its own component instance, and answers each caller.
 
-use super::{Error, ErrorKind, Reply};
+use super::job_queue::{Job, JobQueue};
+use super::{Error, ErrorKind};
 use crate::capabilities::streams::Pool;
-use crate::runtime::{CacheOptions, ClientInstance, Op, Runtime};
+use crate::runtime::{CacheOptions, ClientInstance, Runtime};
 use std::sync::Arc;
-use tokio::sync::{Mutex, mpsc, oneshot};
-
-/// The most requests sent in one batch (a job is never split, so one may make it longer).
-const MAX_BATCH: usize = 1024;
-
-/// One caller's requests: they travel together, in order, on one connection.
-pub(super) struct Job {
-    pub ops: Vec<Op>,
-    pub reply: oneshot::Sender<Result<Vec<Reply>, Error>>,
-}
 
 /// Takes everything queued and runs it as one batch; ends when the client is closed. A worker
 /// whose instance failed makes a fresh one for the next batch.
-pub(super) async fn work(runtime: Arc<Runtime>, pool: Pool, options: CacheOptions, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
+pub(super) async fn work(worker: usize, runtime: Arc<Runtime>, pool: Pool, options: CacheOptions, queue: Arc<JobQueue>) {
     let mut instance: Option<ClientInstance> = None;
     let mut callers_last_batch = 0;
     loop {
-        let Some(jobs) = next_jobs(&queue, callers_last_batch > 1).await else { return };
+        let Some(jobs) = next_jobs(&queue, worker, callers_last_batch > 1).await else { return };
         callers_last_batch = jobs.len();
         if instance.is_none() {
             match runtime.instantiate_client(pool.clone(), &options).await {
@@ -40,39 +31,32 @@ pub(super) async fn work(runtime: Arc<Runtime>, pool: Pool, options: CacheOption
     }
 }
 
-/// Everything queued, up to a batch; `None` once the client is closed. `others_coming` when the
-/// last batch answered several callers.
-async fn next_jobs(queue: &Mutex<mpsc::Receiver<Job>>, others_coming: bool) -> Option<Vec<Job>> {
-    let mut queue = queue.lock().await;
-    let first = queue.recv().await?;
-    if others_coming {
-        // Callers answered by the last batch are queueing their next requests right now: one
-        // yield lets them join this batch instead of waiting a round trip for the next one. A lone
-        // caller has nobody to wait for, and the yield would cost it a trip through the
-        // scheduler (on a multi-threaded runtime, often a wake of another thread).
-        tokio::task::yield_now().await;
-    }
-    let mut jobs = vec![first];
-    let mut size = jobs[0].ops.len();
-    while size < MAX_BATCH {
-        match queue.try_recv() {
-            Ok(job) => {
-                size += job.ops.len();
-                jobs.push(job);
-            }
-            Err(_) => break,
+/// Everything queued, up to a batch; `None` once the client is closed and nothing is left.
+/// `others_coming` when this worker's last batch answered several callers.
+async fn next_jobs(queue: &JobQueue, worker: usize, others_coming: bool) -> Option<Vec<Job>> {
+    loop {
+        if !queue.wait(worker).await {
+            return None;
+        }
+        if others_coming || queue.busy() {
+            // Callers answered by this worker's last batch, or by the last batch any worker took,
+            // are queueing their next requests right now: one yield lets them join this batch
+            // instead of waiting a round trip for the next one. A lone caller has nobody to wait
+            // for, and the yield would cost it a trip through the scheduler (on a multi-threaded
+            // runtime, often a wake of another thread).
+            tokio::task::yield_now().await;
+        }
+        let mut jobs = queue.take(worker);
+        // A caller that stopped waiting (its response timeout passed) is not sent at all.
+        jobs.retain(|job| !job.reply.is_closed());
+        if !jobs.is_empty() {
+            return Some(jobs);
         }
     }
-    // A caller that stopped waiting (its response timeout passed) is not sent at all.
-    jobs.retain(|job| !job.reply.is_closed());
-    Some(jobs)
 }
 
 /// Runs the jobs as one batch; `Err` when the instance failed and must be replaced.
 async fn run_jobs(instance: &mut ClientInstance, jobs: Vec<Job>) -> Result<(), ()> {
-    if jobs.is_empty() {
-        return Ok(());
-    }
     let mut ops = Vec::new();
     let mut callers = Vec::with_capacity(jobs.len());
     for job in jobs {

@@ -1,0 +1,249 @@
+//! The queue between a client's callers and its workers: callers push jobs, the workers behind the
+//! shared connections take them in batches.
+
+use super::{Error, Reply};
+use crate::runtime::Op;
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::sync::{MutexGuard, PoisonError};
+use std::task::{Poll, Waker};
+use tokio::sync::{Semaphore, oneshot};
+
+/// The most requests sent in one batch (a job is never split, so one may make it longer).
+const MAX_BATCH: usize = 1024;
+
+/// One caller's requests: they travel together, in order, on one connection.
+pub(super) struct Job {
+    pub ops: Vec<Op>,
+    pub reply: oneshot::Sender<Result<Vec<Reply>, Error>>,
+}
+
+/// The jobs waiting for a worker. Idle workers wait on a stack, so the one that finished last takes
+/// the next job: a lone caller's requests keep to one worker (its component instance warm in the
+/// caches, its connection the one the pool hands back), a batch wakes one task, and the
+/// connections of workers left idle age out of the pool. One worker at a time is chosen to take
+/// what is queued, and the jobs queued until it does make one batch: workers finishing meanwhile
+/// wait their turn rather than each leave with a small batch, which costs more per request.
+pub(super) struct JobQueue {
+    state: std::sync::Mutex<QueueState>,
+    /// A caller waits for room while this many jobs are queued.
+    room: Semaphore,
+}
+
+struct QueueState {
+    jobs: VecDeque<Job>,
+    /// Idle workers (by number) and how to wake them, the most recently idle last.
+    idle: Vec<(usize, Waker)>,
+    /// The worker chosen to take the queued jobs, until it does.
+    taker: Option<usize>,
+    /// How many jobs the last batch taken had.
+    last_batch: usize,
+    closed: bool,
+}
+
+impl QueueState {
+    /// The most recently idle worker, now the one to take the queued jobs: its waker.
+    fn choose_taker(&mut self) -> Option<Waker> {
+        let (worker, waker) = self.idle.pop()?;
+        self.taker = Some(worker);
+        Some(waker)
+    }
+}
+
+impl JobQueue {
+    pub fn new(capacity: usize) -> Self {
+        let state = QueueState { jobs: VecDeque::new(), idle: Vec::new(), taker: None, last_batch: 0, closed: false };
+        JobQueue { state: std::sync::Mutex::new(state), room: Semaphore::new(capacity) }
+    }
+
+    /// Queues a job for the next idle worker; gives it back once the queue is closed.
+    pub async fn push(&self, job: Job) -> Result<(), Job> {
+        match self.room.acquire().await {
+            Ok(permit) => permit.forget(),
+            Err(_) => return Err(job),
+        }
+        let idle = {
+            let mut state = self.lock();
+            if state.closed {
+                return Err(job);
+            }
+            state.jobs.push_back(job);
+            if state.taker.is_some() { None } else { state.choose_taker() }
+        };
+        if let Some(worker) = idle {
+            worker.wake();
+        }
+        Ok(())
+    }
+
+    /// Stops taking jobs; the workers finish those queued, then end.
+    pub fn close(&self) {
+        self.room.close();
+        let idle = {
+            let mut state = self.lock();
+            state.closed = true;
+            std::mem::take(&mut state.idle)
+        };
+        idle.into_iter().for_each(|(_, worker)| worker.wake());
+    }
+
+    /// Whether the last batch taken answered several callers.
+    pub(super) fn busy(&self) -> bool {
+        self.lock().last_batch > 1
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    /// Waits until jobs are queued and this worker is the one to take them; `false` once the queue
+    /// is closed and empty.
+    pub(super) async fn wait(&self, worker: usize) -> bool {
+        poll_fn(|cx| {
+            let mut state = self.lock();
+            if !state.jobs.is_empty() && state.taker.is_none_or(|taker| taker == worker) {
+                state.taker = Some(worker);
+                return Poll::Ready(true);
+            }
+            if state.jobs.is_empty() && state.closed {
+                return Poll::Ready(false);
+            }
+            match state.idle.iter_mut().find(|(id, _)| *id == worker) {
+                Some((_, waker)) => waker.clone_from(cx.waker()),
+                None => state.idle.push((worker, cx.waker().clone())),
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Everything queued, up to a batch; the next idle worker is chosen for what is left.
+    pub(super) fn take(&self, worker: usize) -> Vec<Job> {
+        let mut jobs = Vec::new();
+        let next: Vec<Waker> = {
+            let mut state = self.lock();
+            state.idle.retain(|(id, _)| *id != worker);
+            let mut size = 0;
+            while size < MAX_BATCH
+                && let Some(job) = state.jobs.pop_front()
+            {
+                size += job.ops.len();
+                jobs.push(job);
+            }
+            state.taker = None;
+            state.last_batch = jobs.len();
+            if !state.jobs.is_empty() {
+                state.choose_taker().into_iter().collect()
+            } else if state.closed {
+                // Workers that waited their turn behind this one have nothing left: they end.
+                std::mem::take(&mut state.idle).into_iter().map(|(_, waker)| waker).collect()
+            } else {
+                Vec::new()
+            }
+        };
+        next.into_iter().for_each(Waker::wake);
+        self.room.add_permits(jobs.len());
+        jobs
+    }
+
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::pin::pin;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Wake};
+
+    /// Counts how often it was woken.
+    #[derive(Default)]
+    struct Wakes(AtomicUsize);
+
+    impl Wake for Wakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Polls `worker`'s wait once with a waker of its own: `Some(answer)` if it is over.
+    fn poll_wait(queue: &JobQueue, worker: usize, wakes: &Arc<Wakes>) -> Option<bool> {
+        let waker = Waker::from(wakes.clone());
+        match pin!(queue.wait(worker)).poll(&mut Context::from_waker(&waker)) {
+            Poll::Ready(answer) => Some(answer),
+            Poll::Pending => None,
+        }
+    }
+
+    fn job(key: &str) -> Job {
+        Job { ops: vec![Op::Get(key.as_bytes().to_vec())], reply: oneshot::channel().0 }
+    }
+
+    fn push(queue: &JobQueue, key: &str) -> bool {
+        let waker = Waker::noop();
+        matches!(pin!(queue.push(job(key))).poll(&mut Context::from_waker(waker)), Poll::Ready(Ok(())))
+    }
+
+    fn keys(jobs: &[Job]) -> Vec<Op> {
+        jobs.iter().flat_map(|job| job.ops.clone()).collect()
+    }
+
+    #[test]
+    fn the_worker_idle_last_is_woken_and_the_jobs_queued_until_it_takes_them_make_one_batch() {
+        let queue = JobQueue::new(16);
+        let (first, last) = (Arc::new(Wakes::default()), Arc::new(Wakes::default()));
+        assert_eq!(poll_wait(&queue, 0, &first), None);
+        assert_eq!(poll_wait(&queue, 1, &last), None);
+        assert!(push(&queue, "a"));
+        assert!(push(&queue, "b"));
+        assert_eq!((first.0.load(Ordering::SeqCst), last.0.load(Ordering::SeqCst)), (0, 1), "one wake, of the worker idle last");
+        // The first worker, polled again (say it finished a batch of its own meanwhile), waits its turn.
+        assert_eq!(poll_wait(&queue, 0, &first), None);
+        assert_eq!(poll_wait(&queue, 1, &last), Some(true));
+        assert_eq!(keys(&queue.take(1)), vec![Op::Get(b"a".to_vec()), Op::Get(b"b".to_vec())]);
+        assert_eq!(first.0.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn what_one_batch_leaves_goes_to_the_next_idle_worker() {
+        let queue = JobQueue::new(2 * MAX_BATCH);
+        let (other, taker) = (Arc::new(Wakes::default()), Arc::new(Wakes::default()));
+        for n in 0..MAX_BATCH + 1 {
+            assert!(push(&queue, &n.to_string()));
+        }
+        assert_eq!(poll_wait(&queue, 1, &taker), Some(true));
+        assert_eq!(poll_wait(&queue, 0, &other), None);
+        assert_eq!(queue.take(1).len(), MAX_BATCH);
+        assert_eq!(other.0.load(Ordering::SeqCst), 1);
+        assert_eq!(poll_wait(&queue, 0, &other), Some(true));
+        assert_eq!(keys(&queue.take(0)), vec![Op::Get(MAX_BATCH.to_string().into_bytes())]);
+    }
+
+    #[test]
+    fn a_closed_queue_refuses_jobs_and_its_workers_finish_what_is_queued_then_end() {
+        let queue = JobQueue::new(16);
+        let (taker, other) = (Arc::new(Wakes::default()), Arc::new(Wakes::default()));
+        assert!(push(&queue, "queued before"));
+        queue.close();
+        assert!(queue.is_closed());
+        assert!(!push(&queue, "after"));
+        assert_eq!(poll_wait(&queue, 0, &taker), Some(true));
+        assert_eq!(poll_wait(&queue, 1, &other), None, "waits its turn");
+        assert_eq!(keys(&queue.take(0)), vec![Op::Get(b"queued before".to_vec())]);
+        assert_eq!(other.0.load(Ordering::SeqCst), 1, "woken to end");
+        assert_eq!(poll_wait(&queue, 1, &other), Some(false));
+        assert_eq!(poll_wait(&queue, 0, &taker), Some(false));
+    }
+
+    #[test]
+    fn a_full_queue_makes_callers_wait_until_a_worker_takes_jobs() {
+        let queue = JobQueue::new(1);
+        assert!(push(&queue, "a"));
+        assert!(!push(&queue, "b"), "no room");
+        assert_eq!(queue.take(0).len(), 1);
+        assert!(push(&queue, "b"));
+    }
+}
