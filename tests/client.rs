@@ -75,6 +75,23 @@ async fn exercise_adapter(url: &str) {
     assert_eq!(client.get("k").await.unwrap_err().kind(), ErrorKind::Closed);
 }
 
+/// A client that outlives the runtime it was opened on (its workers ended with that runtime) says
+/// it is closed at once, on another runtime, instead of leaving the request to time out.
+#[test]
+fn a_client_outliving_its_runtime_says_it_is_closed() {
+    let redis = Redis::start(&[]);
+    let first = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let client = first.block_on(async {
+        let client = Client::open(&redis.url()).await.unwrap();
+        client.set("k", "v", Ttl::Never).await.unwrap();
+        client
+    });
+    drop(first);
+    let second = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let error = second.block_on(client.with_timeout(PATIENCE).get("k")).unwrap_err();
+    assert_eq!((error.kind(), error.message()), (ErrorKind::Closed, "the client is closed"));
+}
+
 #[tokio::test]
 async fn adapter_against_redis_server() {
     let redis = Redis::start(&[]);

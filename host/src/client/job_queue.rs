@@ -5,7 +5,8 @@ use super::{Error, Reply};
 use crate::runtime::Op;
 use std::collections::VecDeque;
 use std::future::poll_fn;
-use std::sync::{MutexGuard, PoisonError};
+use std::ops::Deref;
+use std::sync::{Arc, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
 use tokio::sync::{Semaphore, oneshot};
 
@@ -38,6 +39,8 @@ struct QueueState {
     taker: Option<usize>,
     /// How many jobs the last batch taken had.
     last_batch: usize,
+    /// Workers enlisted and not yet gone.
+    workers: usize,
     closed: bool,
 }
 
@@ -52,7 +55,7 @@ impl QueueState {
 
 impl JobQueue {
     pub fn new(capacity: usize) -> Self {
-        let state = QueueState { jobs: VecDeque::new(), idle: Vec::new(), taker: None, last_batch: 0, closed: false };
+        let state = QueueState { jobs: VecDeque::new(), idle: Vec::new(), taker: None, last_batch: 0, workers: 0, closed: false };
         JobQueue { state: std::sync::Mutex::new(state), room: Semaphore::new(capacity) }
     }
 
@@ -146,8 +149,61 @@ impl JobQueue {
         jobs
     }
 
+    /// Counts a worker in until the returned place is dropped.
+    pub(super) fn enlist(self: &Arc<Self>, worker: usize) -> Enlisted {
+        self.lock().workers += 1;
+        Enlisted { queue: self.clone(), worker }
+    }
+
     fn lock(&self) -> MutexGuard<'_, QueueState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A worker's place at the queue, dropped with the worker: when it ends, or when the runtime it ran
+/// on shut down. With the last worker gone the queue closes and drops what is left, whose callers
+/// then learn that the client is closed instead of waiting out their response timeout.
+pub(super) struct Enlisted {
+    queue: Arc<JobQueue>,
+    worker: usize,
+}
+
+impl Enlisted {
+    pub fn worker(&self) -> usize {
+        self.worker
+    }
+}
+
+impl Deref for Enlisted {
+    type Target = JobQueue;
+
+    fn deref(&self) -> &JobQueue {
+        &self.queue
+    }
+}
+
+impl Drop for Enlisted {
+    fn drop(&mut self) {
+        let (last, left, next) = {
+            let mut state = self.queue.lock();
+            state.workers -= 1;
+            state.idle.retain(|(id, _)| *id != self.worker);
+            if state.taker == Some(self.worker) {
+                state.taker = None;
+            }
+            if state.workers == 0 {
+                state.closed = true;
+                (true, std::mem::take(&mut state.jobs), None)
+            } else {
+                let next = if state.taker.is_none() && !state.jobs.is_empty() { state.choose_taker() } else { None };
+                (false, VecDeque::new(), next)
+            }
+        };
+        if last {
+            self.queue.room.close();
+        }
+        next.into_iter().for_each(Waker::wake);
+        drop(left);
     }
 }
 
@@ -236,6 +292,24 @@ mod tests {
         assert_eq!(other.0.load(Ordering::SeqCst), 1, "woken to end");
         assert_eq!(poll_wait(&queue, 1, &other), Some(false));
         assert_eq!(poll_wait(&queue, 0, &taker), Some(false));
+    }
+
+    #[test]
+    fn with_the_last_worker_gone_the_queue_closes_and_its_callers_hear_of_it() {
+        let queue = Arc::new(JobQueue::new(16));
+        let (first, second) = (queue.enlist(0), queue.enlist(1));
+        let (reply, mut answer) = oneshot::channel();
+        assert!(matches!(pin!(queue.push(Job { ops: vec![], reply })).poll(&mut Context::from_waker(Waker::noop())), Poll::Ready(Ok(()))));
+        let wakes = Arc::new(Wakes::default());
+        assert_eq!(poll_wait(&queue, 0, &wakes), Some(true), "worker 0 is chosen to take the job");
+        assert_eq!(poll_wait(&queue, 1, &wakes), None);
+        drop(first);
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1, "the job passes to worker 1");
+        assert!(!queue.is_closed());
+        drop(second);
+        assert!(queue.is_closed());
+        assert!(!push(&queue, "after"));
+        assert!(answer.try_recv().is_err_and(|e| e == oneshot::error::TryRecvError::Closed), "the caller learns its job was dropped");
     }
 
     #[test]

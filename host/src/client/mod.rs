@@ -111,7 +111,7 @@ impl Client {
         let options = CacheOptions::from(&config.connection);
         let queue = Arc::new(JobQueue::new(QUEUE_LEN));
         for worker in 0..config.pool.max_connections.clamp(1, MAX_PIPELINED_CONNECTIONS) {
-            reactor.spawn(work(worker, runtime.clone(), pool.clone(), options.clone(), queue.clone()));
+            reactor.spawn(work(queue.enlist(worker), runtime.clone(), pool.clone(), options.clone()));
         }
         let response_timeout = config.connection.response_timeout;
         let shared = Shared { queue, pool, flights: Flights::default(), config, runtime, options };

@@ -1,7 +1,7 @@
 //! The workers behind the shared connections: each takes everything queued, runs it as one batch in
 //! its own component instance, and answers each caller.
 
-use super::job_queue::{Job, JobQueue};
+use super::job_queue::{Enlisted, Job, JobQueue};
 use super::{Error, ErrorKind};
 use crate::capabilities::streams::Pool;
 use crate::runtime::{CacheOptions, ClientInstance, Runtime};
@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 /// Takes everything queued and runs it as one batch; ends when the client is closed. A worker
 /// whose instance failed makes a fresh one for the next batch.
-pub(super) async fn work(worker: usize, runtime: Arc<Runtime>, pool: Pool, options: CacheOptions, queue: Arc<JobQueue>) {
+pub(super) async fn work(queue: Enlisted, runtime: Arc<Runtime>, pool: Pool, options: CacheOptions) {
+    let worker = queue.worker();
     let mut instance: Option<ClientInstance> = None;
     let mut callers_last_batch = 0;
     loop {
