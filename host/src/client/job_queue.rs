@@ -51,6 +51,20 @@ impl QueueState {
         self.taker = Some(worker);
         Some(waker)
     }
+
+    /// Whom to wake while no worker is chosen: the worker idle last if jobs are left, or, once the
+    /// queue is closed and empty, every idle worker, so that they end.
+    fn hand_over(&mut self) -> Vec<Waker> {
+        if self.taker.is_some() {
+            Vec::new()
+        } else if !self.jobs.is_empty() {
+            self.choose_taker().into_iter().collect()
+        } else if self.closed {
+            std::mem::take(&mut self.idle).into_iter().map(|(_, waker)| waker).collect()
+        } else {
+            Vec::new()
+        }
+    }
 }
 
 impl JobQueue {
@@ -82,12 +96,12 @@ impl JobQueue {
     /// Stops taking jobs; the workers finish those queued, then end.
     pub fn close(&self) {
         self.room.close();
-        let idle = {
+        let wake = {
             let mut state = self.lock();
             state.closed = true;
-            std::mem::take(&mut state.idle)
+            state.hand_over()
         };
-        idle.into_iter().for_each(|(_, worker)| worker.wake());
+        wake.into_iter().for_each(Waker::wake);
     }
 
     /// Whether the last batch taken answered several callers.
@@ -123,7 +137,7 @@ impl JobQueue {
     /// Everything queued, up to a batch; the next idle worker is chosen for what is left.
     pub(super) fn take(&self, worker: usize) -> Vec<Job> {
         let mut jobs = Vec::new();
-        let next: Vec<Waker> = {
+        let wake = {
             let mut state = self.lock();
             state.idle.retain(|(id, _)| *id != worker);
             let mut size = 0;
@@ -135,16 +149,9 @@ impl JobQueue {
             }
             state.taker = None;
             state.last_batch = jobs.len();
-            if !state.jobs.is_empty() {
-                state.choose_taker().into_iter().collect()
-            } else if state.closed {
-                // Workers that waited their turn behind this one have nothing left: they end.
-                std::mem::take(&mut state.idle).into_iter().map(|(_, waker)| waker).collect()
-            } else {
-                Vec::new()
-            }
+            state.hand_over()
         };
-        next.into_iter().for_each(Waker::wake);
+        wake.into_iter().for_each(Waker::wake);
         self.room.add_permits(jobs.len());
         jobs
     }
@@ -184,25 +191,21 @@ impl Deref for Enlisted {
 
 impl Drop for Enlisted {
     fn drop(&mut self) {
-        let (last, left, next) = {
+        let (last, left, wake) = {
             let mut state = self.queue.lock();
             state.workers -= 1;
             state.idle.retain(|(id, _)| *id != self.worker);
             if state.taker == Some(self.worker) {
                 state.taker = None;
             }
-            if state.workers == 0 {
-                state.closed = true;
-                (true, std::mem::take(&mut state.jobs), None)
-            } else {
-                let next = if state.taker.is_none() && !state.jobs.is_empty() { state.choose_taker() } else { None };
-                (false, VecDeque::new(), next)
-            }
+            let last = state.workers == 0;
+            let left = if last { state.closed = true; std::mem::take(&mut state.jobs) } else { VecDeque::new() };
+            (last, left, state.hand_over())
         };
         if last {
             self.queue.room.close();
         }
-        next.into_iter().for_each(Waker::wake);
+        wake.into_iter().for_each(Waker::wake);
         drop(left);
     }
 }
