@@ -11,7 +11,7 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Waker};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, Interest, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
@@ -33,6 +33,9 @@ enum Io {
     /// A server in this process: writes are calls into its engine.
     InProcess(Box<dyn InProcessLink>),
 }
+
+/// How long after its release an idle connection's check trusts the event loop's view of it.
+const RECENTLY_IDLE: Duration = Duration::from_millis(1);
 
 /// A connection and its buffers.
 pub struct Connection {
@@ -205,13 +208,23 @@ impl Connection {
 
     /// Whether the server closed this idle connection (or sent something unasked, which leaves
     /// it out of step): checked before an idle connection is reused.
+    ///
+    /// A TCP or Unix connection released within [`RECENTLY_IDLE`] is asked of the runtime's event
+    /// loop first: the socket is peeked at only if the loop saw it become readable since the last
+    /// read, so a connection in steady use costs no system call here. One idle for longer is
+    /// always peeked at, since the loop may not have run since the server closed it (a runtime
+    /// busy in the caller's code).
     pub fn is_broken(&mut self) -> bool {
         if !self.read_buffer.is_empty() {
             return true;
         }
+        let recently_idle = self.idle_since.elapsed() < RECENTLY_IDLE;
         let mut probe = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+        let mut peek = |socket: socket2::SockRef<'_>| socket.peek(&mut probe);
         let peeked = match &mut self.io {
-            Io::Tcp(s) => socket2::SockRef::from(&*s).peek(&mut probe),
+            Io::Tcp(s) if recently_idle => s.try_io(Interest::READABLE, || peek(socket2::SockRef::from(&*s))),
+            Io::Unix(s) if recently_idle => s.try_io(Interest::READABLE, || peek(socket2::SockRef::from(&*s))),
+            Io::Tcp(s) => peek(socket2::SockRef::from(&*s)),
             // The socket holds TLS records the server may send unasked (session tickets): a read
             // that cannot wait takes those in and finds whether any data, or the end, came.
             Io::Tls(s) => {
@@ -219,10 +232,18 @@ impl Connection {
                 let mut probe = ReadBuf::new(&mut byte);
                 return !Pin::new(s.as_mut()).poll_read(&mut Context::from_waker(Waker::noop()), &mut probe).is_pending();
             }
-            Io::Unix(s) => socket2::SockRef::from(&*s).peek(&mut probe),
+            Io::Unix(s) => peek(socket2::SockRef::from(&*s)),
             Io::InProcess(link) => return !matches!(link.receive(&mut BytesMut::new()), Ok(0)),
         };
         !matches!(peeked, Err(ref e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+
+    /// Waits until the runtime's event loop has seen this TCP connection become readable.
+    #[cfg(test)]
+    pub(super) async fn seen_readable(&self) {
+        if let Io::Tcp(s) = &self.io {
+            s.readable().await.expect("the connection is registered");
+        }
     }
 
     async fn fill(&mut self) -> io::Result<()> {

@@ -2,9 +2,9 @@
 //! TCP peer on loopback that the test drives byte by byte.
 
 use super::wit::{ErrorKind, ExchangeError, HostPool, HostStream, StreamError};
-use super::{Endpoint, Pool, PoolOptions, PooledStream};
+use super::{Connection, Endpoint, Pool, PoolOptions, PooledStream};
 use crate::capabilities::{Clock, HostState};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use wasmtime::component::Resource;
@@ -172,4 +172,46 @@ async fn acquire_new_opens_a_connection_even_with_one_idle() {
     let _retry = pool.acquire_new(None).await.expect("a new stream");
     let (_second, _) = listener.accept().await.expect("the pool connected again");
     assert_eq!((pool.stats().created, pool.stats().idle), (2, 1));
+}
+
+/// A connection just released, to a peer at the other end of a loopback listener.
+async fn released_connection() -> (Connection, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+    let port = listener.local_addr().expect("its address").port();
+    let endpoint = Endpoint::Tcp { host: "127.0.0.1".into(), port };
+    let mut connection = Connection::connect(&endpoint, &PoolOptions::default(), None).await.expect("connected");
+    let (peer, _) = listener.accept().await.expect("accepted");
+    connection.idle_since = Instant::now();
+    (connection, peer)
+}
+
+/// In steady use a connection's check asks the event loop, not the socket: nothing arrived, so
+/// it works; once the loop has seen the server's close, it is broken.
+#[tokio::test]
+async fn a_connection_just_released_is_checked_through_the_event_loop() {
+    let (mut connection, peer) = released_connection().await;
+    assert!(!connection.is_broken(), "nothing arrived");
+    drop(peer);
+    connection.seen_readable().await;
+    assert!(connection.is_broken(), "the server closed it");
+}
+
+/// Bytes the server sent unasked leave a connection out of step, seen the same way.
+#[tokio::test]
+async fn a_connection_just_released_with_unasked_bytes_is_broken() {
+    let (mut connection, mut peer) = released_connection().await;
+    peer.write_all(b"-ERR closing\r\n").await.expect("the peer writes");
+    connection.seen_readable().await;
+    assert!(connection.is_broken(), "the server sent something unasked");
+}
+
+/// A connection idle for longer is asked of the socket itself: the server's close is found
+/// although this runtime's event loop has not run since (no await in between).
+#[tokio::test]
+async fn a_connection_idle_for_a_while_is_checked_on_the_socket() {
+    let (mut connection, peer) = released_connection().await;
+    connection.idle_since = Instant::now() - Duration::from_secs(1);
+    assert!(!connection.is_broken(), "nothing arrived");
+    drop(peer);
+    assert!(connection.is_broken(), "the server closed it");
 }
