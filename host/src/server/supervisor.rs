@@ -207,14 +207,14 @@ impl Supervisor {
 
     /// Takes note of what a call reports (sessions, closes, the next deadline) and returns its
     /// output.
-    fn outcome(&mut self, outcome: EngineOutcome) -> Vec<Output> {
-        for out in &outcome.outputs {
+    fn outcome(&mut self, mut outcome: EngineOutcome) -> Vec<Output> {
+        for out in &mut outcome.outputs {
             if out.close {
                 self.connections.remove(&out.id);
-            } else if let Some(session) = &out.session
+            } else if let Some(session) = out.session.take()
                 && let Some(conn) = self.connections.get_mut(&out.id)
             {
-                conn.session = Some(session.clone());
+                conn.session = Some(session);
             }
         }
         self.note_deadline(outcome.next_deadline);
