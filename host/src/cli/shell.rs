@@ -209,7 +209,7 @@ fn write_value(out: &mut String, value: &Value, indent: usize) {
 }
 
 fn write_list(out: &mut String, items: &[Value], indent: usize, empty: &str) {
-    write_numbered(out, items, indent, empty, ")", |out, item, at| write_value(out, item, at));
+    write_numbered(out, items, indent, empty, ")", write_value);
 }
 
 /// Elements numbered as redis-cli numbers them (`1) `, or `1# ` for a map's pairs), each after the

@@ -76,6 +76,7 @@ mod tests {
         let engine = Engine::default();
         let dir = Path::new("/cache");
         assert_ne!(entry_path(&engine, cachet_component::WASM, dir), entry_path(&engine, cachet_component::WASM_WITHOUT_LUA, dir));
-        assert_eq!(entry_path(&engine, &copy, dir), entry_path(&engine, &cachet_component::WASM.to_vec(), dir));
+        let another_copy = cachet_component::WASM.to_vec();
+        assert_eq!(entry_path(&engine, &copy, dir), entry_path(&engine, &another_copy, dir), "the same bytes, the same entry");
     }
 }

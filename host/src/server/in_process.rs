@@ -230,7 +230,7 @@ impl Engine {
             self.report_unsent();
             let inputs: Vec<Input<'_>> = active.iter().map(|&i| Input { id: fed[i].0.id, data: &fed[i].1[fed[i].2..] }).collect();
             let outputs = self.supervisor.feed_all(&inputs);
-            let progress: HashMap<u64, Progress> = outputs.iter().filter_map(|o| Some((o.id, o.progress.clone()?))).collect();
+            let progress: HashMap<u64, Progress> = outputs.iter().filter_map(|o| Some((o.id, o.progress?))).collect();
             self.deliver(outputs);
             let pending = self.supervisor.take_pending();
             self.deliver(pending);

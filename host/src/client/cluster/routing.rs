@@ -103,7 +103,7 @@ fn counted(args: &[Vec<u8>], at: usize, destination: Option<usize>) -> Route {
 fn streams(args: &[Vec<u8>]) -> Route {
     let Some(at) = args.iter().position(|a| a.eq_ignore_ascii_case(b"STREAMS")) else { return Route::Keyless };
     let after = args.len() - at - 1;
-    if after == 0 || after % 2 != 0 {
+    if after == 0 || !after.is_multiple_of(2) {
         return Route::Keyless;
     }
     Route::Keys((at + 1..at + 1 + after / 2).collect())
