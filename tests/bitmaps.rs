@@ -401,7 +401,7 @@ fn extreme_sketches_count_as_redis_counts_them() {
         let sketch = dense_sketch(value);
         for conn in [&mut ours, &mut theirs] {
             let _: () = conn.set("d", &sketch).unwrap();
-            let _: () = conn.set("e", &dense_sketch(value / 2)).unwrap();
+            let _: () = conn.set("e", dense_sketch(value / 2)).unwrap();
         }
         for args in [&[&b"PFCOUNT"[..], b"d"][..], &[b"PFCOUNT", b"d", b"e"], &[b"PFMERGE", b"m", b"e", b"d"], &[b"GET", b"d"], &[b"GET", b"m"], &[b"PFADD", b"d", b"x"]] {
             assert_eq!(query(&mut ours, args), query(&mut theirs, args), "registers at {value}: {:?}", String::from_utf8_lossy(args[0]));

@@ -278,7 +278,7 @@ fn server_commands() {
     raw.roundtrip(&resp(&["CONFIG", "SET", "port", "1"]), "-ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config\r\n");
     let save: Vec<String> = redis::cmd("CONFIG").arg("GET").arg("save").query(&mut c).unwrap();
     assert_eq!(save, vec!["save", ""]);
-    assert!(server.cli(&["DEBUG", "SLEEP", "0"]).len() > 0, "DEBUG answers instead of crashing");
+    assert!(!server.cli(&["DEBUG", "SLEEP", "0"]).is_empty(), "DEBUG answers instead of crashing");
 
     let count: i64 = redis::cmd("COMMAND").arg("COUNT").query(&mut c).unwrap();
     assert!(count >= 60, "COMMAND COUNT = {count}");

@@ -271,7 +271,7 @@ impl Raw {
     pub fn closed_within(&mut self, limit: Duration) -> bool {
         self.0.set_read_timeout(Some(limit)).expect("timeout");
         let mut rest = Vec::new();
-        matches!(self.0.read_to_end(&mut rest), Ok(_))
+        self.0.read_to_end(&mut rest).is_ok()
     }
 
     /// Sends `request` and returns the bulk string it is answered with.
