@@ -148,6 +148,14 @@ fn scripts_reply_as_redis_does() {
         // Select stays inside the script.
         &["EVAL", "redis.call('select', 2) redis.call('set', 'in2', 'x') return redis.call('dbsize')", "0"],
         &["EXISTS", "in2"],
+        // KEYS and ARGV are new for every script, whatever the one before did to them.
+        &["EVAL", "KEYS[5] = 'x' KEYS.extra = 1 ARGV[1] = nil table.insert(ARGV, 'y') return #ARGV", "2", "a", "b", "c"],
+        &["EVAL", "return {#KEYS, #ARGV, tostring(KEYS.extra), KEYS[5] or 'none', KEYS[1], ARGV[1]}", "1", "k", "v"],
+        &["EVAL", "return {#KEYS, #ARGV, next(KEYS) or 'empty'}", "0"],
+        &["EVAL", "return #KEYS", "70", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16", "17", "18", "19", "20", "21", "22", "23", "24", "25", "26", "27", "28", "29", "30", "31", "32", "33", "34", "35", "36", "37", "38", "39", "40", "41", "42", "43", "44", "45", "46", "47", "48", "49", "50", "51", "52", "53", "54", "55", "56", "57", "58", "59", "60", "61", "62", "63", "64", "65", "66", "67", "68", "69", "70"],
+        &["EVAL", "for i = 1, 100 do ARGV[i] = i end return #KEYS", "1", "k"],
+        &["EVAL", "return {#KEYS, #ARGV, KEYS[1]}", "1", "again"],
+        &["EVAL", "KEYS = {}", "0"],
         // The script cache.
         &["SCRIPT", "FLUSH"],
         &["EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "0"],

@@ -9,6 +9,7 @@
 //! stack never has fewer than 40 slots, and these steps use at most three on an empty stack).
 
 use mlua::{Function, Lua, RegistryKey, Table, Thread, Value, ffi};
+use std::cell::Cell;
 use std::ffi::{c_int, c_void};
 
 /// Handles into one interpreter for the hot path, made with it.
@@ -24,8 +25,14 @@ pub struct Hot {
     /// A function any new coroutine can be made with (mlua wants one); it is replaced before
     /// the coroutine first runs.
     placeholder: Function,
+    /// KEYS and ARGV: two tables EVAL empties and fills for each script instead of making new
+    /// ones, which the collector would then have to take back.
+    eval_tables: [c_int; 2],
+    /// Whether the globals hold the two tables yet. They are put there by the first EVAL, so the
+    /// interpreter functions run in, which never runs EVAL, has no KEYS or ARGV.
+    eval_tables_set: Cell<bool>,
     /// The registry entries behind the references above.
-    _keys: [RegistryKey; 4],
+    _keys: [RegistryKey; 6],
 }
 
 impl Hot {
@@ -40,8 +47,10 @@ impl Hot {
         let keys = [
             lua.create_registry_value(eval)?,
             lua.create_registry_value(fcall.clone())?,
-            lua.create_registry_value(lua.globals())?,
+            lua.create_registry_value(globals_behind_view(lua)?)?,
             lua.create_registry_value(slot.clone())?,
+            lua.create_registry_value(lua.create_table()?)?,
+            lua.create_registry_value(lua.create_table()?)?,
         ];
         Ok(Hot {
             set_eval_globals: keys[0].id(),
@@ -51,6 +60,8 @@ impl Hot {
             slot,
             helper,
             placeholder: fcall,
+            eval_tables: [keys[4].id(), keys[5].id()],
+            eval_tables_set: Cell::new(false),
             _keys: keys,
         })
     }
@@ -61,11 +72,25 @@ impl Hot {
     }
 }
 
+/// The table behind the read-only view scripts see as their globals (environment.lua), where
+/// EVAL puts KEYS and ARGV: read through the view, a script finds them, and assigning to them
+/// fails as assigning to any global does.
+fn globals_behind_view(lua: &Lua) -> mlua::Result<Table> {
+    let view = lua.globals();
+    match view.metatable().map(|meta| meta.raw_get::<Value>("__index")).transpose()? {
+        Some(Value::Table(globals)) => Ok(globals),
+        _ => Ok(view),
+    }
+}
+
 /// What the C functions below are given, as a light userdata.
 struct Arguments<'a> {
     globals: c_int,
     keys: &'a [&'a [u8]],
     argv: &'a [&'a [u8]],
+    /// EVAL's KEYS and ARGV tables, and whether they are to be set in the globals.
+    eval_tables: [c_int; 2],
+    set_eval_tables: bool,
 }
 
 /// Whether `thread` ended normally (or never ran), so it can run a new script.
@@ -82,13 +107,15 @@ pub fn reusable(thread: &Thread) -> bool {
 /// and ARGV set as EVAL sets them.
 pub fn ready_eval(hot: &Hot, thread: &Thread, function: c_int, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<()> {
     let state = thread.state();
-    let arguments = Arguments { globals: hot.globals, keys, argv };
+    let set_eval_tables = !hot.eval_tables_set.get();
+    let arguments = Arguments { globals: hot.globals, keys, argv, eval_tables: hot.eval_tables, set_eval_tables };
     // SAFETY: the thread has ended, so its stack is free to use; see the module's notes.
     unsafe {
         ffi::lua_settop(state, 0);
         protected(state, hot.set_eval_globals, &arguments, 0)?;
         ffi::lua_rawgeti_(state, ffi::LUA_REGISTRYINDEX, function);
     }
+    hot.eval_tables_set.set(true);
     Ok(())
 }
 
@@ -96,7 +123,7 @@ pub fn ready_eval(hot: &Hot, thread: &Thread, function: c_int, keys: &[&[u8]], a
 /// arguments tables, as FCALL calls it.
 pub fn ready_fcall(hot: &Hot, thread: &Thread, function: c_int, keys: &[&[u8]], argv: &[&[u8]]) -> mlua::Result<()> {
     let state = thread.state();
-    let arguments = Arguments { globals: hot.globals, keys, argv };
+    let arguments = Arguments { globals: hot.globals, keys, argv, eval_tables: hot.eval_tables, set_eval_tables: false };
     // SAFETY: as in ready_eval; the two tables stay on the stack, the function goes below them.
     unsafe {
         ffi::lua_settop(state, 0);
@@ -125,17 +152,64 @@ unsafe fn protected(state: *mut ffi::lua_State, function: c_int, arguments: &Arg
     }
 }
 
+/// How many entries a KEYS or ARGV table may have had and still be emptied for the next script;
+/// past that a new table takes its place, so one large call does not keep its memory.
+const REFILLED_ENTRIES: usize = 64;
+
+/// Sets KEYS and ARGV for an EVAL. A script may have changed either table (Redis gives each
+/// script new ones, which it may write to), so each is emptied before it is filled.
 unsafe extern "C-unwind" fn set_eval_globals(state: *mut ffi::lua_State) -> c_int {
-    // SAFETY: called through `protected` with its `Arguments`; a C function has 20 free slots.
+    const GLOBALS: c_int = 2;
+    const TABLE: c_int = 3;
+    // SAFETY: called through `protected` with its `Arguments`; a C function has 20 free slots,
+    // of which this uses at most five.
     unsafe {
         let arguments = &*ffi::lua_touserdata(state, 1).cast::<Arguments>();
         ffi::lua_rawgeti_(state, ffi::LUA_REGISTRYINDEX, arguments.globals);
-        for (name, items) in [(b"KEYS", arguments.keys), (b"ARGV", arguments.argv)] {
-            ffi::lua_pushlstring(state, name.as_ptr().cast(), name.len());
-            super::calls::push_strings(state, items);
-            ffi::lua_rawset(state, -3);
+        let named = [(b"KEYS", arguments.keys), (b"ARGV", arguments.argv)];
+        for ((name, items), table) in named.into_iter().zip(arguments.eval_tables) {
+            ffi::lua_rawgeti_(state, ffi::LUA_REGISTRYINDEX, table);
+            let emptied = items.len() <= REFILLED_ENTRIES && empty(state, TABLE);
+            if !emptied {
+                ffi::lua_settop(state, GLOBALS);
+                ffi::lua_createtable(state, items.len().try_into().unwrap_or(0), 0);
+                ffi::lua_pushvalue(state, TABLE);
+                ffi::lua_rawseti_(state, ffi::LUA_REGISTRYINDEX, table);
+            }
+            for (i, item) in items.iter().enumerate() {
+                ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
+                ffi::lua_rawseti_(state, TABLE, (i + 1) as _);
+            }
+            if arguments.set_eval_tables || !emptied {
+                ffi::lua_pushlstring(state, name.as_ptr().cast(), name.len());
+                ffi::lua_pushvalue(state, TABLE);
+                ffi::lua_rawset(state, GLOBALS);
+            }
+            ffi::lua_settop(state, GLOBALS);
         }
         0
+    }
+}
+
+/// Clears every entry of the table at `table`, unless it has more than [`REFILLED_ENTRIES`].
+/// Returns whether it is empty now.
+unsafe fn empty(state: *mut ffi::lua_State, table: c_int) -> bool {
+    // SAFETY: three slots above the table; clearing fields while traversing is allowed by Lua.
+    unsafe {
+        let mut entries = 0;
+        ffi::lua_pushnil(state);
+        while ffi::lua_next(state, table) != 0 {
+            entries += 1;
+            if entries > REFILLED_ENTRIES {
+                ffi::lua_settop(state, table);
+                return false;
+            }
+            ffi::lua_settop(state, -2);
+            ffi::lua_pushvalue(state, -1);
+            ffi::lua_pushnil(state);
+            ffi::lua_rawset(state, table);
+        }
+        true
     }
 }
 
