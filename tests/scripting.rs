@@ -156,6 +156,10 @@ fn scripts_reply_as_redis_does() {
         &["EVAL", "for i = 1, 100 do ARGV[i] = i end return #KEYS", "1", "k"],
         &["EVAL", "return {#KEYS, #ARGV, KEYS[1]}", "1", "again"],
         &["EVAL", "KEYS = {}", "0"],
+        &["EVAL", "return {type(rawget(_G, 'KEYS')), type(rawget(_G, 'redis')), type(rawget(string, 'rep')), rawget({5}, 1)}", "1", "k"],
+        &["EVAL", "return rawget(nil, 1)", "0"],
+        &["EVAL", "return rawget()", "0"],
+        &["EVAL", "return rawget({})", "0"],
         // The script cache.
         &["SCRIPT", "FLUSH"],
         &["EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "0"],

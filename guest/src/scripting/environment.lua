@@ -234,6 +234,8 @@ local function checked(write)
   end
 end
 rawset = checked(rawset)
+-- Reading a view raw reads what it shows (a C function, so its errors are Lua's own rawget's).
+rawget = engine.rawget_through(views)
 table.insert, table.remove, table.sort = checked(table.insert), checked(table.remove), checked(table.sort)
 for _, name in ipairs({'string', 'table', 'math', 'coroutine', 'redis', 'cjson', 'cmsgpack', 'bit', 'struct'}) do
   _G[name] = readonly(_G[name])

@@ -52,6 +52,8 @@ fn engine_functions(lua: &Lua, generator: &Rc<RefCell<Rand48>>) -> mlua::Result<
         engine.set("call", lua.create_c_function(calls::redis_call)?)?;
         engine.set("pcall", lua.create_c_function(calls::redis_pcall)?)?;
     }
+    // SAFETY: keeps to the Lua C API's rules (see `rawget_through`).
+    engine.set("rawget_through", unsafe { lua.create_c_function(rawget_through)? })?;
     engine.set("version", REDIS_VERSION)?;
     engine.set("version_num", version_number(REDIS_VERSION))?;
     engine.set("sha1hex", lua.create_function(|lua, text: Value| {
@@ -133,5 +135,35 @@ mod tests {
         assert_eq!(sha1_hex(b""), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
         assert_eq!(sha1_hex(b"return 1"), "e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
         assert_eq!(version_number("7.0.15"), 458767);
+    }
+}
+
+/// `rawget_through(views)`: a `rawget` for scripts that reads a read-only view (a key of `views`)
+/// as the table it shows, and any other table as it is. Its checks and errors are rawget's.
+unsafe extern "C-unwind" fn rawget_through(state: *mut ffi::lua_State) -> std::ffi::c_int {
+    // SAFETY: one upvalue, the views table given as the argument.
+    unsafe {
+        ffi::luaL_checktype(state, 1, ffi::LUA_TTABLE);
+        ffi::lua_settop(state, 1);
+        ffi::lua_pushcclosure(state, rawget_in_view, 1);
+        1
+    }
+}
+
+unsafe extern "C-unwind" fn rawget_in_view(state: *mut ffi::lua_State) -> std::ffi::c_int {
+    // SAFETY: called by Lua; at most three slots on the stack.
+    unsafe {
+        ffi::luaL_checktype(state, 1, ffi::LUA_TTABLE);
+        ffi::luaL_checkany(state, 2);
+        ffi::lua_settop(state, 2);
+        ffi::lua_pushvalue(state, 1);
+        ffi::lua_rawget(state, ffi::lua_upvalueindex(1));
+        if ffi::lua_type(state, 3) == ffi::LUA_TTABLE {
+            ffi::lua_replace(state, 1);
+        } else {
+            ffi::lua_settop(state, 2);
+        }
+        ffi::lua_rawget(state, 1);
+        1
     }
 }
