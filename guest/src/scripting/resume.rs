@@ -173,17 +173,21 @@ unsafe extern "C-unwind" fn set_eval_globals(state: *mut ffi::lua_State) -> c_in
             if !emptied {
                 ffi::lua_settop(state, GLOBALS);
                 ffi::lua_createtable(state, items.len().try_into().unwrap_or(0), 0);
+            }
+            // The globals first, then the registry (a new value for an existing key, which cannot
+            // fail): where an allocation fails, both still hold the same table.
+            if arguments.set_eval_tables || !emptied {
+                ffi::lua_pushlstring(state, name.as_ptr().cast(), name.len());
+                ffi::lua_pushvalue(state, TABLE);
+                ffi::lua_rawset(state, GLOBALS);
+            }
+            if !emptied {
                 ffi::lua_pushvalue(state, TABLE);
                 ffi::lua_rawseti_(state, ffi::LUA_REGISTRYINDEX, table);
             }
             for (i, item) in items.iter().enumerate() {
                 ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
                 ffi::lua_rawseti_(state, TABLE, (i + 1) as _);
-            }
-            if arguments.set_eval_tables || !emptied {
-                ffi::lua_pushlstring(state, name.as_ptr().cast(), name.len());
-                ffi::lua_pushvalue(state, TABLE);
-                ffi::lua_rawset(state, GLOBALS);
             }
             ffi::lua_settop(state, GLOBALS);
         }
