@@ -340,9 +340,17 @@ fn parse_double(text: &[u8]) -> f64 {
 pub(super) unsafe fn push_strings(state: *mut ffi::lua_State, items: &[&[u8]]) {
     unsafe {
         ffi::lua_createtable(state, items.len().try_into().unwrap_or(0), 0);
+        fill_strings(state, ffi::lua_gettop(state), items);
+    }
+}
+
+/// Sets the strings `items` at 1, 2, ... of the table at stack index `table` (an absolute index;
+/// in a protected call: it allocates).
+pub(super) unsafe fn fill_strings(state: *mut ffi::lua_State, table: c_int, items: &[&[u8]]) {
+    unsafe {
         for (i, item) in items.iter().enumerate() {
             ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
-            ffi::lua_rawseti(state, -2, (i + 1) as _);
+            ffi::lua_rawseti(state, table, (i + 1) as _);
         }
     }
 }

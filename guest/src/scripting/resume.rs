@@ -185,10 +185,7 @@ unsafe extern "C-unwind" fn set_eval_globals(state: *mut ffi::lua_State) -> c_in
                 ffi::lua_pushvalue(state, TABLE);
                 ffi::lua_rawseti_(state, ffi::LUA_REGISTRYINDEX, table);
             }
-            for (i, item) in items.iter().enumerate() {
-                ffi::lua_pushlstring(state, item.as_ptr().cast(), item.len());
-                ffi::lua_rawseti_(state, TABLE, (i + 1) as _);
-            }
+            super::calls::fill_strings(state, TABLE, items);
             ffi::lua_settop(state, GLOBALS);
         }
         0
