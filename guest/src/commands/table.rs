@@ -238,14 +238,21 @@ pub fn all() -> impl Iterator<Item = &'static Command> {
     FAMILIES.iter().flat_map(|family| family.iter())
 }
 
-/// The commands by name, looked up for every command. They are grouped by the length and first
-/// letter of their name, so a lookup compares a client's bytes with one or two names in place: no
-/// hashing and no lower-cased copy.
+/// The commands by name, looked up for every command (twice when pipelined: once to read ahead
+/// the keys, once to run it). They are grouped by the length and first letter of their name, and
+/// a lookup compares a client's bytes with each name of the group a word at a time ([`Name`]): no
+/// hashing, no lower-cased copy and no loop over bytes.
 struct NameIndex {
     /// Each command with its number: top-level commands in table order.
-    buckets: Vec<Vec<(&'static Command, usize)>>,
+    buckets: Vec<Vec<Entry>>,
     /// The number of each top-level command's first subcommand; the others follow in order.
     first_subcommand: Vec<usize>,
+}
+
+struct Entry {
+    command: &'static Command,
+    number: usize,
+    name: Name,
 }
 
 /// The longest name a command can have.
@@ -257,16 +264,68 @@ fn bucket(name: &[u8]) -> Option<usize> {
     (name.len() <= LONGEST_NAME).then(|| name.len() * 32 + usize::from(first & 0x1f))
 }
 
+/// A lower-case command name as words to compare a client's bytes of the same length with, in any
+/// letter case: a client's word, with bit 5 set in the bytes where the name has a letter
+/// (`fold`), must equal the name's word (`lower`). Letters match in either case, every other byte
+/// exactly.
+struct Name {
+    lower: Words,
+    fold: Words,
+}
+
+impl Name {
+    fn new(lower: &str) -> Name {
+        let fold: Vec<u8> = lower.bytes().map(|b| if b.is_ascii_alphabetic() { 0x20 } else { 0 }).collect();
+        Name { lower: words(lower.as_bytes()), fold: words(&fold) }
+    }
+
+    /// Whether `name`, of this name's length, is this name in some letter case.
+    fn matches(&self, name: &Words) -> bool {
+        let mut differs = 0;
+        for i in 0..WORDS {
+            differs |= (name[i] | self.fold[i]) ^ self.lower[i];
+        }
+        differs == 0
+    }
+}
+
+const WORDS: usize = LONGEST_NAME / 8;
+
+type Words = [u64; WORDS];
+
+/// The bytes of a name of at most [`LONGEST_NAME`] bytes packed into words, the same way for
+/// every name of one length, so that two names of one length are equal when their words are and
+/// a byte of one meets the byte at its position in the other. From 8 bytes on, the name's 8-byte
+/// chunks, the last one ending at the name's end (overlapping the one before); shorter names in
+/// one word: two 4-byte halves (overlapping), or the first, middle and last byte.
+fn words(name: &[u8]) -> Words {
+    let mut words = [0; WORDS];
+    let len = name.len();
+    let at = |start: usize| name.get(start..).and_then(|rest| rest.first_chunk::<8>()).map_or(0, |chunk| u64::from_le_bytes(*chunk));
+    let half = |start: usize| name.get(start..).and_then(|rest| rest.first_chunk::<4>()).map_or(0, |chunk| u64::from(u32::from_le_bytes(*chunk)));
+    match len {
+        0 => {}
+        1..=3 => words[0] = u64::from(name[0]) | u64::from(name[len / 2]) << 8 | u64::from(name[len - 1]) << 16,
+        4..=7 => words[0] = half(0) | half(len - 4) << 32,
+        _ => {
+            for (i, word) in words.iter_mut().enumerate().take(len.div_ceil(8)) {
+                *word = at((i * 8).min(len - 8));
+            }
+        }
+    }
+    words
+}
+
 fn name_index() -> &'static NameIndex {
     static INDEX: OnceLock<NameIndex> = OnceLock::new();
     INDEX.get_or_init(|| {
-        let mut buckets = vec![Vec::new(); (LONGEST_NAME + 1) * 32];
+        let mut buckets: Vec<Vec<Entry>> = std::iter::repeat_with(Vec::new).take((LONGEST_NAME + 1) * 32).collect();
         let commands: Vec<&'static Command> = all().collect();
         let mut next = commands.len();
         let mut first_subcommand = Vec::with_capacity(commands.len());
         for (number, command) in commands.into_iter().enumerate() {
             if let Some(at) = bucket(command.name.as_bytes()) {
-                buckets[at].push((command, number));
+                buckets[at].push(Entry { command, number, name: Name::new(command.name) });
             }
             first_subcommand.push(next);
             next += command.subcommands.len();
@@ -284,7 +343,8 @@ pub fn lookup(name: &[u8]) -> Option<&'static Command> {
 /// counting costs no hashing. Subcommands are numbered after every top-level command.
 pub fn numbered(name: &[u8]) -> Option<(&'static Command, usize)> {
     let candidates = &name_index().buckets[bucket(name)?];
-    candidates.iter().copied().find(|(command, _)| command.name.as_bytes().eq_ignore_ascii_case(name))
+    let words = words(name);
+    candidates.iter().find(|entry| entry.name.matches(&words)).map(|entry| (entry.command, entry.number))
 }
 
 /// The number of the subcommand at `position` of the command numbered `parent`.
@@ -319,6 +379,26 @@ mod tests {
         }
         for unknown in [&b""[..], b"gett", b"ge", b"g\x07t", b"@et", &[b'x'; 100]] {
             assert!(lookup(unknown).is_none(), "{:?}", String::from_utf8_lossy(unknown));
+        }
+    }
+
+    /// Names are compared a word at a time with a letter-case mask: a name with any one byte
+    /// changed to anything but the same letter in the other case is another command or none.
+    #[test]
+    fn one_byte_off_is_not_the_command() {
+        for command in all() {
+            let name = command.name.as_bytes();
+            for position in 0..name.len() {
+                for byte in 0..=u8::MAX {
+                    if byte.eq_ignore_ascii_case(&name[position]) {
+                        continue;
+                    }
+                    let mut changed = name.to_vec();
+                    changed[position] = byte;
+                    let found = lookup(&changed);
+                    assert!(found.is_none_or(|other| other.name.as_bytes().eq_ignore_ascii_case(&changed)), "{:?}", String::from_utf8_lossy(&changed));
+                }
+            }
         }
     }
 }
