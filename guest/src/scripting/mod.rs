@@ -90,18 +90,24 @@ impl Digest {
     /// The digest `name` spells, when it can be a script's name (40 hexadecimal digits, any case).
     fn parse(name: &[u8]) -> Option<Digest> {
         let name: &[u8; 40] = name.try_into().ok()?;
-        let (first, rest) = name.split_at(16);
-        let (second, third) = rest.split_at(16);
+        let (first, rest) = name.split_first_chunk::<16>()?;
+        let (second, rest) = rest.split_first_chunk::<16>()?;
+        let third = rest.first_chunk::<8>()?;
         Some(Digest(hex_number(first)?, hex_number(second)?, hex_number(third)? as u32))
     }
 }
 
-/// The number up to 16 hexadecimal digits (any case) spell.
-fn hex_number(digits: &[u8]) -> Option<u64> {
-    digits.iter().try_fold(0, |number, &digit| {
+/// The number up to 16 hexadecimal digits (any case) spell. Every digit is read, with no early
+/// exit, so that the loop unrolls for a name's fixed-size pieces.
+fn hex_number<const N: usize>(digits: &[u8; N]) -> Option<u64> {
+    let mut number = 0;
+    let mut invalid = 0;
+    for &digit in digits {
         let value = HEX_VALUES[usize::from(digit)];
-        (value < 16).then_some((number << 4) | u64::from(value))
-    })
+        invalid |= value;
+        number = (number << 4) | u64::from(value & 0x0f);
+    }
+    (invalid < 16).then_some(number)
 }
 
 /// Each byte's value as a hexadecimal digit; 16 and up for bytes that are not one.
@@ -329,6 +335,13 @@ mod tests {
         assert!(Digest::parse(&sha.as_str().as_bytes()[1..]).is_none());
         for bad in [&b"x0e1f9fabfc9d4800c877a703b823ac0578ff8db"[..], b"e0e1f9fabfc9d4800c877a703b823ac0578ff8dg", b"e0e1f9fabfc9d4800c877a703b823ac0578ff8d:"] {
             assert!(Digest::parse(bad).is_none(), "{}", String::from_utf8_lossy(bad));
+        }
+        for position in 0..40 {
+            for byte in (0..=u8::MAX).filter(|byte| !byte.is_ascii_hexdigit()) {
+                let mut name = *b"e0e1f9fabfc9d4800c877a703b823ac0578ff8db";
+                name[position] = byte;
+                assert!(Digest::parse(&name).is_none(), "{byte} at {position}");
+            }
         }
     }
 }

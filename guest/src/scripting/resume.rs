@@ -255,11 +255,11 @@ pub fn outcome(hot: &Hot, thread: &Thread, status: c_int) -> mlua::Result<Resume
         match status {
             ffi::LUA_YIELD => return Ok(Resumed::Yielded),
             0 => {
-                if ffi::lua_gettop(state) == 0 {
-                    ffi::lua_pushnil(state);
-                } else {
-                    ffi::lua_settop(state, 1);
+                if let Some(value) = plain_result(state) {
+                    ffi::lua_settop(state, 0);
+                    return Ok(Resumed::Returned(value));
                 }
+                ffi::lua_settop(state, 1);
                 ffi::lua_xmove(state, hot.helper.state(), 1);
             }
             _ => ffi::lua_xmove(state, hot.helper.state(), 1),
@@ -277,6 +277,27 @@ pub fn outcome(hot: &Hot, thread: &Thread, status: c_int) -> mlua::Result<Resume
     clear_slot(hot);
     let value = value?;
     Ok(if status == 0 { Resumed::Returned(value) } else { Resumed::Failed(value) })
+}
+
+/// The first result of a script that ended, when it is one that holds no reference into the
+/// interpreter (a number, a boolean, nil, or none at all), read where it is; the others go
+/// through the registry's slot to become a [`Value`].
+///
+/// # Safety
+/// `state` is a thread that has just ended normally, its results on its stack.
+unsafe fn plain_result(state: *mut ffi::lua_State) -> Option<Value> {
+    // SAFETY: index 1 is the first result when the stack holds any.
+    unsafe {
+        if ffi::lua_gettop(state) == 0 {
+            return Some(Value::Nil);
+        }
+        match ffi::lua_type(state, 1) {
+            ffi::LUA_TNIL => Some(Value::Nil),
+            ffi::LUA_TBOOLEAN => Some(Value::Boolean(ffi::lua_toboolean(state, 1) != 0)),
+            ffi::LUA_TNUMBER => Some(Value::Number(ffi::lua_tonumber(state, 1))),
+            _ => None,
+        }
+    }
 }
 
 /// Lets the slot's value go, so the collector can take it.
