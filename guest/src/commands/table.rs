@@ -281,10 +281,7 @@ impl Name {
 
     /// Whether `name`, of this name's length, is this name in some letter case.
     fn matches(&self, name: &Words) -> bool {
-        let mut differs = 0;
-        for i in 0..WORDS {
-            differs |= (name[i] | self.fold[i]) ^ self.lower[i];
-        }
+        let differs = name.iter().zip(&self.fold).zip(&self.lower).fold(0, |differs, ((word, fold), lower)| differs | ((word | fold) ^ lower));
         differs == 0
     }
 }
