@@ -192,8 +192,8 @@ unsafe extern "C-unwind" fn set_eval_globals(state: *mut ffi::lua_State) -> c_in
     }
 }
 
-/// Clears every entry of the table at `table`, unless it has more than [`REFILLED_ENTRIES`].
-/// Returns whether it is empty now.
+/// Clears the entries of the table at `table` one by one. Returns whether it is empty now: false
+/// once it has cleared [`REFILLED_ENTRIES`] and finds another, when the caller replaces the table.
 unsafe fn empty(state: *mut ffi::lua_State, table: c_int) -> bool {
     // SAFETY: three slots above the table; clearing fields while traversing is allowed by Lua.
     unsafe {
