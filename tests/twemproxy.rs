@@ -14,6 +14,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// A running nutcracker in front of some shards, killed when dropped.
 struct Twemproxy {
@@ -30,7 +31,13 @@ impl Twemproxy {
     /// Starts nutcracker with the README's configuration (faster retries, so the test is short)
     /// and waits until it answers PING, which it answers itself.
     fn start(name: &str, shards: &[&Server]) -> Twemproxy {
-        let (port, stats_port) = (common::free_port(), common::free_port());
+        common::on_a_free_port(|port| Self::launch(name, shards, port))
+    }
+
+    /// Starts nutcracker listening on `port`; the error is its log when it exited before it
+    /// answered.
+    fn launch(name: &str, shards: &[&Server], port: u16) -> Result<Twemproxy, String> {
+        let stats_port = common::free_port();
         let dir = temp_dir(&format!("twemproxy-{name}"));
         let servers: String = shards.iter().enumerate().map(|(i, s)| format!("    - 127.0.0.1:{}:1 shard{i}\n", s.port)).collect();
         let config = format!(
@@ -48,14 +55,18 @@ impl Twemproxy {
             .spawn()
             .expect("nutcracker starts (install Debian's nutcracker; tests/run does)");
         let mut proxy = Twemproxy { port, stats_port, child, dir };
-        wait_until("nutcracker to answer PING", || proxy.answers_ping());
-        proxy
+        let deadline = Instant::now() + common::PATIENCE;
+        while !proxy.answers_ping() {
+            if let Ok(Some(status)) = proxy.child.try_wait() {
+                return Err(format!("nutcracker exited with {status}:\n{}", std::fs::read_to_string(proxy.dir.join("nutcracker.log")).unwrap_or_default()));
+            }
+            assert!(Instant::now() < deadline, "nutcracker did not answer PING within {:?}", common::PATIENCE);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(proxy)
     }
 
-    fn answers_ping(&mut self) -> bool {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            panic!("nutcracker exited with {status}:\n{}", std::fs::read_to_string(self.dir.join("nutcracker.log")).unwrap_or_default());
-        }
+    fn answers_ping(&self) -> bool {
         let Ok(mut conn) = TcpStream::connect(("127.0.0.1", self.port)) else { return false };
         let mut reply = [0u8; 7];
         conn.write_all(resp(&["PING"]).as_bytes()).is_ok() && conn.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"

@@ -5,10 +5,12 @@
 
 pub mod pki;
 
+use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 pub const CACHET: &str = env!("CARGO_BIN_EXE_cachet-under-test");
@@ -20,10 +22,27 @@ pub struct Server {
     pub log: PathBuf,
 }
 
-/// A port nothing listens on right now.
+/// A port nothing listens on right now, and one this test process has not handed out before: a
+/// test that stops a server and starts it again on the same port must not find that another test,
+/// running at the same time, was given the port while it stood free.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    static HANDED_OUT: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(PoisonError::into_inner);
+    let handed_out = handed_out.get_or_insert_with(HashSet::new);
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port");
+        if handed_out.insert(port) {
+            return port;
+        }
+    }
 }
+
+/// How many ports a server started on a free port tries. Between `free_port` closing its probe and
+/// the server binding, another process's socket can take the port; the next port is then tried.
+const PORT_TRIES: usize = 5;
+
+/// The text both cachet and redis-server log when their port is taken.
+const PORT_TAKEN: &str = "Address already in use";
 
 /// A fresh temporary directory for one test.
 pub fn temp_dir(name: &str) -> PathBuf {
@@ -36,22 +55,23 @@ pub fn temp_dir(name: &str) -> PathBuf {
 impl Server {
     /// Starts a server on a free port with extra `serve` flags, and waits until it answers PING.
     pub fn start(extra: &[&str]) -> Server {
-        let port = free_port();
-        Self::start_on(port, extra)
+        on_a_free_port(|port| Self::launch(port, extra, None))
     }
 
     /// Starts a server that requires `password`; readiness is checked with AUTH.
     pub fn start_with_password(password: &str, extra: &[&str]) -> Server {
         let mut args = vec!["--requirepass", password];
         args.extend_from_slice(extra);
-        Self::launch(free_port(), &args, Some(password))
+        on_a_free_port(|port| Self::launch(port, &args, Some(password)))
     }
 
     pub fn start_on(port: u16, extra: &[&str]) -> Server {
-        Self::launch(port, extra, None)
+        Self::launch(port, extra, None).unwrap_or_else(|failure| panic!("{failure}"))
     }
 
-    fn launch(port: u16, extra: &[&str], password: Option<&str>) -> Server {
+    /// Starts `cachet serve` on `port`; the error is the log of a server that exited before it
+    /// was ready.
+    fn launch(port: u16, extra: &[&str], password: Option<&str>) -> Result<Server, String> {
         let log = std::env::temp_dir().join(format!("cachet-test-{}-{port}.log", std::process::id()));
         let log_file = std::fs::File::create(&log).expect("log file");
         let port_text = port.to_string();
@@ -69,13 +89,9 @@ impl Server {
             .spawn()
             .expect("cachet starts");
         let mut server = Server { port, child, log };
-        server.wait_ready(password);
-        server
-    }
-
-    fn wait_ready(&mut self, password: Option<&str>) {
-        let log = self.log.clone();
-        wait_until_ready("cachet", self.port, &mut self.child, password, || std::fs::read_to_string(&log).unwrap_or_default());
+        let log = server.log.clone();
+        wait_until_ready("cachet", port, &mut server.child, password, || std::fs::read_to_string(&log).unwrap_or_default())?;
+        Ok(server)
     }
 
     pub fn url(&self) -> String {
@@ -141,8 +157,23 @@ impl Drop for Server {
     }
 }
 
-/// Waits until the server on `port` answers PING (after AUTH when a password is given).
-fn wait_until_ready(name: &str, port: u16, child: &mut Child, password: Option<&str>, log: impl Fn() -> String) {
+/// Starts a server with `start` on a free port, and on the next one when another process took the
+/// port first.
+pub fn on_a_free_port<T>(mut start: impl FnMut(u16) -> Result<T, String>) -> T {
+    let mut failure = String::new();
+    for _ in 0..PORT_TRIES {
+        match start(free_port()) {
+            Ok(server) => return server,
+            Err(log) if log.contains(PORT_TAKEN) => failure = log,
+            Err(log) => panic!("{log}"),
+        }
+    }
+    panic!("{PORT_TRIES} free ports were all taken before the server could listen; the last try:\n{failure}")
+}
+
+/// Waits until the server on `port` answers PING (after AUTH when a password is given). The error
+/// says the server exited first, with its log.
+fn wait_until_ready(name: &str, port: u16, child: &mut Child, password: Option<&str>, log: impl Fn() -> String) -> Result<(), String> {
     let probe = match password {
         Some(password) => format!("AUTH {password}\r\nPING\r\n"),
         None => "PING\r\n".to_string(),
@@ -151,14 +182,14 @@ fn wait_until_ready(name: &str, port: u16, child: &mut Child, password: Option<&
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("{name} exited with {status} before it was ready:\n{}", log());
+            return Err(format!("{name} exited with {status} before it was ready:\n{}", log()));
         }
         if let Ok(mut conn) = TcpStream::connect(("127.0.0.1", port)) {
             let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
             if conn.write_all(probe.as_bytes()).is_ok() {
                 let mut reply = vec![0u8; expected.len()];
                 if conn.read_exact(&mut reply).is_ok() && reply == expected {
-                    return;
+                    return Ok(());
                 }
             }
         }
@@ -171,27 +202,37 @@ fn wait_until_ready(name: &str, port: u16, child: &mut Child, password: Option<&
 pub struct Redis {
     pub port: u16,
     child: Child,
+    log: PathBuf,
 }
 
 impl Redis {
     pub fn start(extra: &[&str]) -> Redis {
-        Self::start_on(free_port(), extra)
+        on_a_free_port(|port| Self::launch(port, extra))
     }
 
     pub fn start_on(port: u16, extra: &[&str]) -> Redis {
+        Self::launch(port, extra).unwrap_or_else(|failure| panic!("{failure}"))
+    }
+
+    /// Starts redis-server on `port`; the error is the log of a server that exited before it was
+    /// ready.
+    fn launch(port: u16, extra: &[&str]) -> Result<Redis, String> {
+        let log = std::env::temp_dir().join(format!("redis-test-{}-{port}.log", std::process::id()));
+        let log_file = std::fs::File::create(&log).expect("log file");
         let port_text = port.to_string();
         let mut args = vec!["--port", &port_text, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
         args.extend_from_slice(extra);
         let child = Command::new("redis-server")
             .args(&args)
-            .stdout(Stdio::null())
+            .stdout(log_file)
             .stderr(Stdio::null())
             .spawn()
             .expect("redis-server starts (install Debian's redis-server)");
-        let mut redis = Redis { port, child };
+        let mut redis = Redis { port, child, log };
         let password = extra.iter().position(|a| *a == "--requirepass").and_then(|i| extra.get(i + 1)).copied();
-        wait_until_ready("redis-server", port, &mut redis.child, password, String::new);
-        redis
+        let log = redis.log.clone();
+        wait_until_ready("redis-server", port, &mut redis.child, password, || std::fs::read_to_string(&log).unwrap_or_default())?;
+        Ok(redis)
     }
 
     pub fn url(&self) -> String {
@@ -212,6 +253,7 @@ impl Redis {
 impl Drop for Redis {
     fn drop(&mut self) {
         self.kill();
+        let _ = std::fs::remove_file(&self.log);
     }
 }
 
