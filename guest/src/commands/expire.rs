@@ -90,14 +90,14 @@ fn set_expiry(ctx: &mut Ctx, args: &[&[u8]], kind: Deadline, command: &str) {
         return;
     };
     let (db, key) = (ctx.db(), args[1]);
-    let Some(current) = ctx.keyspace.lookup_expiry(db, key, now as u64) else {
+    let Some((found, _)) = ctx.keyspace.find(db, key, now as u64) else {
         ctx.reply.integer(0);
         return;
     };
-    let allowed = conditions.allow(current, deadline);
+    let allowed = conditions.allow(ctx.keyspace.expiry(found), deadline);
     if allowed {
         // A negative deadline is simply in the past.
-        ctx.keyspace.set_expiry(db, key, Some(deadline.max(0) as u64), now as u64);
+        ctx.keyspace.expire_found(found, key, deadline.max(0) as u64, now as u64);
         ctx.notify(notify::GENERIC, if deadline <= now { "del" } else { "expire" }, key);
     }
     ctx.reply.integer(i64::from(allowed));

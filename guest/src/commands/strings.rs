@@ -502,25 +502,24 @@ fn decrby(ctx: &mut Ctx, args: &[&[u8]]) {
 
 /// The INCR family: the key's value read as a 64-bit integer (0 when missing), plus `increment`.
 /// The key keeps its TTL.
+/// The key is looked up once: the new number is written where the old one was.
 fn add_integer(ctx: &mut Ctx, key: &[u8], increment: i64) {
-    let Ok(current) = current_string(ctx, key) else { return };
-    let current = match current {
-        None => 0,
-        Some(bytes) => match parse_i64(&bytes) {
-            Some(n) => n,
-            None => {
-                ctx.reply.error(NOT_AN_INTEGER);
-                return;
-            }
+    let (db, now) = (ctx.db(), ctx.now_ms());
+    let (found, current) = match ctx.keyspace.find(db, key, now) {
+        None => (None, Some(0)),
+        Some((found, entry)) => match entry.value.as_string() {
+            Some(bytes) => (Some(found), parse_i64(bytes)),
+            None => return ctx.reply.error(WRONG_TYPE),
         },
     };
-    let Some(result) = current.checked_add(increment) else {
-        ctx.reply.error(OVERFLOW);
-        return;
-    };
+    let Some(current) = current else { return ctx.reply.error(NOT_AN_INTEGER) };
+    let Some(result) = current.checked_add(increment) else { return ctx.reply.error(OVERFLOW) };
     let mut digits = itoa::Buffer::new();
-    let (db, now) = (ctx.db(), ctx.now_ms());
-    ctx.keyspace.set_keep_ttl(db, key, Value::from_bytes(digits.format(result).as_bytes()), now);
+    let digits = digits.format(result).as_bytes();
+    match found {
+        Some(found) => ctx.keyspace.rewrite(found, key, digits),
+        None => ctx.keyspace.set(db, key, Value::from_bytes(digits), None, now),
+    }
     ctx.notify(notify::STRING, "incrby", key);
     ctx.reply.integer(result);
 }

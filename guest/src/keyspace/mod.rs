@@ -59,6 +59,14 @@ pub struct Entry {
 #[cfg(target_pointer_width = "32")]
 const _: () = assert!(std::mem::size_of::<(Key, Entry)>() == 40);
 
+/// Where a live key's entry stands, as [`Keyspace::find`] gives it: good until the keyspace next
+/// changes, which is why only the keyspace's own methods take it.
+#[derive(Debug, Clone, Copy)]
+pub struct Found {
+    db: usize,
+    at: usize,
+}
+
 /// The most changed keys whose vector [`Keyspace::recycle_modified`] keeps for reuse.
 const KEPT_MODIFIED: usize = 64;
 
@@ -313,6 +321,46 @@ impl Keyspace {
         Some(self.touch(db, at, now))
     }
 
+    /// [`Keyspace::lookup`], with where the entry stands: for a command that reads a key and then
+    /// changes it (INCR, EXPIRE), whose change goes there without looking the key up again.
+    pub fn find(&mut self, db: usize, key: &[u8], now: u64) -> Option<(Found, &Entry)> {
+        let at = self.live_position(db, key, now)?;
+        Some((Found { db, at }, self.touch(db, at, now)))
+    }
+
+    /// The expiry of a key [`Keyspace::find`] found.
+    pub fn expiry(&self, found: Found) -> Option<u64> {
+        self.dbs[found.db].expiry_at(found.at)
+    }
+
+    /// Replaces the string or other value of the key `found` at with the string `bytes`, keeping
+    /// its TTL. A string of the same length is overwritten where it is, so a counter's INCR
+    /// allocates nothing.
+    pub fn rewrite(&mut self, found: Found, key: &[u8], bytes: &[u8]) {
+        self.note_modified(found.db, key);
+        let value = &mut self.dbs[found.db].entries.value_at_mut(found.at).value;
+        if let Value::String(old) = value
+            && old.len() == bytes.len()
+        {
+            old.as_mut_slice().copy_from_slice(bytes);
+            return;
+        }
+        let old = std::mem::replace(value, Value::from_bytes(bytes));
+        self.lazy.dispose(old);
+    }
+
+    /// Gives the key `found` at the expiry `expires_at`; one already past deletes the key (counted
+    /// as expired, as Redis does).
+    pub fn expire_found(&mut self, found: Found, key: &[u8], expires_at: u64, now: u64) {
+        self.note_modified(found.db, key);
+        if expires_at <= now {
+            self.remove(found.db, key);
+            self.stats.expired_keys += 1;
+            return;
+        }
+        self.expire_at(found.db, found.at, Some(expires_at));
+    }
+
     /// Starts or stops keeping the keys that change (see [`Keyspace::take_modified`]).
     pub fn keep_modified(&mut self, on: bool) {
         match (on, self.modified.is_some()) {
@@ -490,9 +538,8 @@ impl Keyspace {
     /// The key's expiry (`Some(None)` for a key without one), looked up as [`Keyspace::lookup`]
     /// does; `None` when the key does not exist.
     pub fn lookup_expiry(&mut self, db: usize, key: &[u8], now: u64) -> Option<Option<u64>> {
-        let at = self.live_position(db, key, now)?;
-        self.touch(db, at, now);
-        Some(self.dbs[db].expiry_at(at))
+        let (found, _) = self.find(db, key, now)?;
+        Some(self.expiry(found))
     }
 
     /// A copy of the key's entry and its expiry, looked up as [`Keyspace::lookup`] does (COPY).

@@ -173,10 +173,12 @@ unsafe fn push_reply(state: *mut ffi::lua_State, bytes: &[u8], resp3: bool) -> b
 /// Replies nested deeper than this are cut off (the engine gives none so deep).
 const MAX_DEPTH: usize = 64;
 
+/// The top level needs no check of the stack's room: a C function (here `redis.call`) starts with
+/// `LUA_MINSTACK` (20) free slots, and a value takes at most three before its elements are pushed.
 unsafe fn push_value(state: *mut ffi::lua_State, bytes: &[u8], at: &mut usize, resp3: bool, depth: usize) {
     // SAFETY: see push_reply.
     unsafe {
-        if ffi::lua_checkstack(state, 4) == 0 || depth > MAX_DEPTH || *at >= bytes.len() {
+        if depth > MAX_DEPTH || *at >= bytes.len() || (depth > 0 && ffi::lua_checkstack(state, 4) == 0) {
             ffi::lua_pushnil(state);
             return;
         }

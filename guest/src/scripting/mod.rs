@@ -40,6 +40,7 @@ use std::collections::HashMap;
 pub const MEMORY_LIMIT: usize = 256 * 1024 * 1024;
 
 /// A compiled script and its name.
+#[derive(Clone, Copy)]
 pub struct Script {
     pub sha: Sha,
     /// The script's function, by its reference in the interpreter's registry.
@@ -167,6 +168,10 @@ struct State {
     cached_bytes: usize,
     /// The coroutine scripts run in, reused while each ends normally.
     thread: Option<Thread>,
+    /// The script EVALSHA found last: an application calls the same few scripts over and over,
+    /// and the name as the client sent it compares in a few instructions where parsing and
+    /// hashing it takes hundreds. (Scripts leave the cache only all together, with this.)
+    last_found: Option<Script>,
 }
 
 /// Which interpreter a script runs in: EVAL's, or the one FUNCTION's libraries live in.
@@ -241,7 +246,7 @@ impl Scripts {
             let environment = Environment::new(&self.generator).map_err(|e| format!("ERR could not start Lua: {e}"))?;
             // A script that allocates past the cap gets Lua's "not enough memory" error.
             environment.lua.set_memory_limit(MEMORY_LIMIT).map_err(|e| format!("ERR could not start Lua: {e}"))?;
-            self.state = Some(State { environment, cache: HashMap::default(), cached_bytes: 0, thread: None });
+            self.state = Some(State { environment, cache: HashMap::default(), cached_bytes: 0, thread: None, last_found: None });
         }
         self.state.as_mut().ok_or_else(|| "ERR could not start Lua".to_string())
     }
@@ -265,8 +270,16 @@ impl Scripts {
 
     /// The cached script named `sha` (in any letter case), for EVALSHA.
     pub fn find(&mut self, sha: &[u8]) -> Option<Script> {
-        let (key, sha) = self.state.as_ref()?.cache.get(&Digest::parse(sha)?)?;
-        Some(Script { sha: *sha, reference: key.id() })
+        let state = self.state.as_mut()?;
+        if let Some(last) = state.last_found
+            && last.sha.0 == sha
+        {
+            return Some(last);
+        }
+        let (key, sha) = state.cache.get(&Digest::parse(sha)?)?;
+        let found = Script { sha: *sha, reference: key.id() };
+        state.last_found = Some(found);
+        Some(found)
     }
 
     /// Whether a script named `sha` is cached (SCRIPT EXISTS).
@@ -343,5 +356,23 @@ mod tests {
                 assert!(Digest::parse(&name).is_none(), "{byte} at {position}");
             }
         }
+    }
+
+    #[test]
+    fn the_script_found_last_is_found_again_by_name_until_the_cache_is_flushed() {
+        let mut scripts = Scripts::default();
+        let one = scripts.load(b"return 1").ok().expect("compiles");
+        let two = scripts.load(b"return 2").ok().expect("compiles");
+        let reference = |found: Option<Script>| found.map(|script| script.reference);
+        for name in [one.sha, one.sha, two.sha, two.sha, one.sha] {
+            let expected = if name == one.sha { one.reference } else { two.reference };
+            assert_eq!(reference(scripts.find(name.as_str().as_bytes())), Some(expected));
+            assert_eq!(reference(scripts.find(name.as_str().to_ascii_uppercase().as_bytes())), Some(expected));
+        }
+        let mut near = one.sha.0;
+        near[39] ^= 1;
+        assert!(scripts.find(&near).is_none(), "a name one letter off is another script");
+        scripts.flush();
+        assert!(scripts.find(one.sha.as_str().as_bytes()).is_none(), "a flushed script is gone");
     }
 }
