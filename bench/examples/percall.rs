@@ -13,7 +13,7 @@
 //! The compiled component comes from cachet's cache (`$CACHET_CACHE_DIR`, else `~/.cache/cachet`),
 //! so that a run under callgrind does not count compiling it. A third argument, `evalsha`, feeds
 //! EVALSHA of the scripting bench's script (GET, INCR and EXPIRE of one key, over 1,000 keys)
-//! instead of SET/GET; `spread` feeds the batch's commands one each from as many connections, as
+//! instead of SET/GET, `fcall` FCALL of the same body as a function; `spread` feeds the batch's commands one each from as many connections, as
 //! a turn of the event loop with many readable clients does.
 
 use cachet::runtime::Peer;
@@ -26,7 +26,6 @@ fn main() -> anyhow::Result<()> {
     let batch = args.next().transpose()?.unwrap_or(1).max(1);
     let calls = args.next().transpose()?.unwrap_or(1_000_000).max(1);
     let mode = std::env::args().nth(3).unwrap_or_default();
-    let scripts = mode == "evalsha";
     let connections = if mode == "spread" { batch } else { 1 };
 
     let runtime = Runtime::new(&RuntimeOptions::from_env())?;
@@ -37,14 +36,22 @@ fn main() -> anyhow::Result<()> {
     for id in 1..=connections as u64 {
         instance.open(now, id, &peer, None)?.map_err(|_| anyhow::anyhow!("the engine refused the connection"))?;
     }
-    let input = if scripts {
-        let load = command(&["SCRIPT", "LOAD", SCRIPT]);
-        let reply = replies(&instance.feed(now, &[], &[Input { id: 1, data: &load }])?);
-        let sha = reply.lines().nth(1).unwrap_or_default().to_string();
-        anyhow::ensure!(sha.len() == 40, "SCRIPT LOAD answered {reply:?}");
-        evalshas(batch, &sha)
-    } else {
-        commands(batch)
+    let mut load = |words: &[&str]| -> anyhow::Result<String> {
+        let reply = replies(&instance.feed(now, &[], &[Input { id: 1, data: &command(words) }])?);
+        Ok(reply.lines().nth(1).unwrap_or_default().to_string())
+    };
+    let input = match mode.as_str() {
+        "evalsha" => {
+            let sha = load(&["SCRIPT", "LOAD", SCRIPT])?;
+            anyhow::ensure!(sha.len() == 40, "SCRIPT LOAD answered {sha:?}");
+            calls_of(batch, &["EVALSHA", &sha])
+        }
+        "fcall" => {
+            let library = format!("#!lua name=bench\nredis.register_function('counter', function(KEYS) {SCRIPT} end)");
+            anyhow::ensure!(load(&["FUNCTION", "LOAD", &library])? == "bench", "FUNCTION LOAD failed");
+            calls_of(batch, &["FCALL", "counter"])
+        }
+        _ => commands(batch),
     };
     let pieces: Vec<Vec<u8>> = if connections == 1 { vec![input] } else { (0..batch).map(|i| commands_from(i, 1)).collect() };
     let inputs: Vec<Input<'_>> = pieces.iter().zip(1..).map(|(data, id)| Input { id, data }).collect();
@@ -78,9 +85,10 @@ fn replies(outcome: &EngineOutcome) -> String {
     String::from_utf8_lossy(&outcome.outputs.iter().flat_map(|o| o.data.iter().copied()).collect::<Vec<u8>>()).into_owned()
 }
 
-/// `batch` EVALSHAs of the script named `sha`, over 1,000 keys.
-fn evalshas(batch: usize, sha: &str) -> Vec<u8> {
-    (0..batch).flat_map(|i| command(&["EVALSHA", sha, "1", &format!("counter:{}", i % 1000)])).collect()
+/// `batch` calls of a script or function (`call` names it: `EVALSHA sha` or `FCALL name`) with one
+/// key each, over 1,000 keys.
+fn calls_of(batch: usize, call: &[&str]) -> Vec<u8> {
+    (0..batch).flat_map(|i| command(&[call, &["1", &format!("counter:{}", i % 1000)]].concat())).collect()
 }
 
 /// `batch` commands, SET and GET alternating over 1,000 keys.

@@ -305,6 +305,27 @@ mod tests {
     }
 
     #[test]
+    fn a_function_called_again_is_the_one_loaded_now() {
+        let mut c = Harness::new();
+        let version = |n: u32| format!("#!lua name=lib\nredis.register_function('f', function() return {n} end)");
+        load(&mut c, &version(1));
+        assert_eq!(c.run(&["FCALL", "f", "0"]), ":1\r\n");
+        assert_eq!(c.run(&["FCALL", "f", "0"]), ":1\r\n");
+        assert_eq!(c.run(&["FUNCTION", "LOAD", "REPLACE", &version(2)]), "$3\r\nlib\r\n");
+        assert_eq!(c.run(&["FCALL", "f", "0"]), ":2\r\n", "a replaced library's function is the new one");
+        assert_eq!(c.run(&["FCALL", "F", "0"]), ":2\r\n");
+        let payload = crate::scripting::encode_function_dump([version(2).as_bytes()].into_iter());
+        assert_eq!(c.run(&["FUNCTION", "DELETE", "lib"]), "+OK\r\n");
+        assert_eq!(c.run(&["FCALL", "F", "0"]), "-ERR Function not found\r\n", "a deleted function is gone");
+        load(&mut c, "#!lua name=other\nredis.register_function('g', function() return 3 end)");
+        assert_eq!(c.run(&["FCALL", "F", "0"]), "-ERR Function not found\r\n");
+        assert_eq!(c.run_bytes(&[b"FUNCTION", b"RESTORE", &payload]), "+OK\r\n");
+        assert_eq!(c.run(&["FCALL", "F", "0"]), ":2\r\n", "a restored function is found again");
+        assert_eq!(c.run(&["FUNCTION", "FLUSH"]), "+OK\r\n");
+        assert_eq!(c.run(&["FCALL", "F", "0"]), "-ERR Function not found\r\n", "flushed functions are gone");
+    }
+
+    #[test]
     fn functions_get_keys_and_arguments_as_parameters() {
         let mut c = Harness::new();
         assert_eq!(load(&mut c, LIBRARY), "$5\r\nmylib\r\n");

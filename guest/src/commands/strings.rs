@@ -501,8 +501,7 @@ fn decrby(ctx: &mut Ctx, args: &[&[u8]]) {
 }
 
 /// The INCR family: the key's value read as a 64-bit integer (0 when missing), plus `increment`.
-/// The key keeps its TTL.
-/// The key is looked up once: the new number is written where the old one was.
+/// The key keeps its TTL. It is looked up once: the new number is written where the old one was.
 fn add_integer(ctx: &mut Ctx, key: &[u8], increment: i64) {
     let (db, now) = (ctx.db(), ctx.now_ms());
     let (found, current) = match ctx.keyspace.find(db, key, now) {

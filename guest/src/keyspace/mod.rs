@@ -333,9 +333,8 @@ impl Keyspace {
         self.dbs[found.db].expiry_at(found.at)
     }
 
-    /// Replaces the string or other value of the key `found` at with the string `bytes`, keeping
-    /// its TTL. A string of the same length is overwritten where it is, so a counter's INCR
-    /// allocates nothing.
+    /// Makes the string `bytes` the value of the string key `found` at, keeping its TTL. A string
+    /// of the same length is overwritten where it is, so a counter's INCR allocates nothing.
     pub fn rewrite(&mut self, found: Found, key: &[u8], bytes: &[u8]) {
         self.note_modified(found.db, key);
         let value = &mut self.dbs[found.db].entries.value_at_mut(found.at).value;

@@ -10,6 +10,7 @@ use super::rand48::Rand48;
 use mlua::{Function, RegistryKey, Table, Thread, Value};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use smallvec::SmallVec;
 use std::rc::Rc;
 
 const LOAD_ENVIRONMENT: &str = include_str!("functions.lua");
@@ -32,7 +33,8 @@ pub const ENGINE: &str = "LUA";
 
 /// A function a library registered.
 pub struct LibraryFunction {
-    pub name: String,
+    /// Shared with each FCALL that finds it, which keeps it for its errors.
+    pub name: Rc<str>,
     pub description: Option<Vec<u8>>,
     pub flags: u8,
     /// The callback, in the interpreter's registry (FCALL finds it by the entry's number).
@@ -54,12 +56,17 @@ struct Libraries {
     /// case-blind, as in Redis. (A hash map's random seed would be a WASI import the plugin's
     /// hosts do not give.)
     owners: BTreeMap<String, String>,
+    /// The function FCALL found last, by its name as the client gave it: an application calls
+    /// the same few functions over and over, and comparing the name is cheaper than folding its
+    /// case and looking it up. Any change to the libraries forgets it.
+    last_found: Option<(Vec<u8>, Found)>,
 }
 
 impl Libraries {
     /// Adds a library. Two of its functions whose names differ only in letter case (Redis lets a
     /// library have both) leave FCALL the first.
     fn insert(&mut self, library: Library) {
+        self.last_found = None;
         for function in &library.functions {
             self.owners.entry(function.name.to_ascii_lowercase()).or_insert_with(|| library.name.clone());
         }
@@ -67,6 +74,7 @@ impl Libraries {
     }
 
     fn remove(&mut self, name: &str) -> Option<Library> {
+        self.last_found = None;
         let library = self.by_name.remove(name)?;
         for function in &library.functions {
             let lower = function.name.to_ascii_lowercase();
@@ -79,7 +87,7 @@ impl Libraries {
 
     /// The first of `library`'s functions that a library here has already.
     fn taken<'a>(&self, library: &'a Library) -> Option<&'a str> {
-        library.functions.iter().find(|f| self.owners.contains_key(&f.name.to_ascii_lowercase())).map(|f| f.name.as_str())
+        library.functions.iter().find(|f| self.owners.contains_key(&f.name.to_ascii_lowercase())).map(|f| &*f.name)
     }
 
     /// Adds `restored`; with `replace`, in place of libraries of the same names. On an error
@@ -140,10 +148,11 @@ struct State {
 }
 
 /// A function FCALL found.
+#[derive(Clone)]
 pub struct Found {
     /// The callback, by its reference in the interpreter's registry.
     reference: std::ffi::c_int,
-    pub name: String,
+    pub name: Rc<str>,
     pub flags: u8,
 }
 
@@ -225,12 +234,32 @@ impl Functions {
         self.libraries.by_name.values()
     }
 
-    /// The function called `name` (in any letter case).
-    pub fn find(&self, name: &[u8]) -> Option<Found> {
-        let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
-        let library = self.libraries.by_name.get(self.libraries.owners.get(&lower)?)?;
-        let function = library.functions.iter().find(|f| f.name.eq_ignore_ascii_case(&lower))?;
-        Some(Found { reference: function.key.id(), name: function.name.clone(), flags: function.flags })
+    /// The function called `name` (in any letter case). FCALL asks on every call: the function
+    /// found last is taken again for the same name, and otherwise nothing is allocated but the
+    /// first time (the name is folded to lower case on the stack, on the heap only past 64
+    /// bytes, and the function's own name is shared, not copied).
+    pub fn find(&mut self, name: &[u8]) -> Option<Found> {
+        let libraries = &mut self.libraries;
+        if let Some((given, found)) = &libraries.last_found
+            && given.as_slice() == name
+        {
+            return Some(found.clone());
+        }
+        let mut lower = SmallVec::<[u8; 64]>::from_slice(name);
+        lower.make_ascii_lowercase();
+        let lower = std::str::from_utf8(&lower).ok()?;
+        let library = libraries.by_name.get(libraries.owners.get(lower)?)?;
+        let function = library.functions.iter().find(|f| f.name.eq_ignore_ascii_case(lower))?;
+        let found = Found { reference: function.key.id(), name: function.name.clone(), flags: function.flags };
+        match &mut libraries.last_found {
+            Some((given, last)) => {
+                given.clear();
+                given.extend_from_slice(name);
+                *last = found.clone();
+            }
+            None => libraries.last_found = Some((name.to_vec(), found.clone())),
+        }
+        Some(found)
     }
 
     /// The functions' interpreter, while a library is loaded.
@@ -332,7 +361,7 @@ fn registered_functions(lua: &mlua::Lua, registered: &Table) -> mlua::Result<Vec
             let description: Option<mlua::LuaString> = entry.get("description")?;
             let callback: Function = entry.get("callback")?;
             Ok(LibraryFunction {
-                name: entry.get("name")?,
+                name: entry.get::<String>("name")?.into(),
                 description: description.map(|d| d.as_bytes().to_vec()),
                 flags: entry.get("flags")?,
                 key: lua.create_registry_value(callback)?,
