@@ -13,8 +13,9 @@
 //! The compiled component comes from cachet's cache (`$CACHET_CACHE_DIR`, else `~/.cache/cachet`),
 //! so that a run under callgrind does not count compiling it. A third argument, `evalsha`, feeds
 //! EVALSHA of the scripting bench's script (GET, INCR and EXPIRE of one key, over 1,000 keys)
-//! instead of SET/GET, `fcall` FCALL of the same body as a function; `spread` feeds the batch's commands one each from as many connections, as
-//! a turn of the event loop with many readable clients does.
+//! instead of SET/GET, and `fcall` FCALL of the same body as a function; `spread` feeds the
+//! batch's commands one each from as many connections, as a turn of the event loop with many
+//! readable clients does.
 
 use cachet::runtime::Peer;
 use cachet::runtime::{EngineOutcome, Input, PeerKind, Runtime, RuntimeOptions};

@@ -8,9 +8,9 @@ use super::environment::Environment;
 use super::library_header::{Header, read_header, valid_name};
 use super::rand48::Rand48;
 use mlua::{Function, RegistryKey, Table, Thread, Value};
+use smallvec::SmallVec;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use smallvec::SmallVec;
 use std::rc::Rc;
 
 const LOAD_ENVIRONMENT: &str = include_str!("functions.lua");
