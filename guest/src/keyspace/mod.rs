@@ -338,26 +338,29 @@ impl Keyspace {
     pub fn rewrite(&mut self, found: Found, key: &[u8], bytes: &[u8]) {
         self.note_modified(found.db, key);
         let value = &mut self.dbs[found.db].entries.value_at_mut(found.at).value;
-        if let Value::String(old) = value
-            && old.len() == bytes.len()
-        {
-            old.as_mut_slice().copy_from_slice(bytes);
-            return;
+        if !value.overwrite_string(bytes) {
+            let old = std::mem::replace(value, Value::from_bytes(bytes));
+            self.lazy.dispose(old);
         }
-        let old = std::mem::replace(value, Value::from_bytes(bytes));
-        self.lazy.dispose(old);
     }
 
     /// Gives the key `found` at the expiry `expires_at`; one already past deletes the key (counted
     /// as expired, as Redis does).
     pub fn expire_found(&mut self, found: Found, key: &[u8], expires_at: u64, now: u64) {
+        self.change_expiry(found, key, Some(expires_at), now);
+    }
+
+    /// Sets or clears the expiry of the key `found` at; one already past deletes the key.
+    fn change_expiry(&mut self, found: Found, key: &[u8], expires_at: Option<u64>, now: u64) {
         self.note_modified(found.db, key);
-        if expires_at <= now {
+        if let Some(at) = expires_at
+            && at <= now
+        {
             self.remove(found.db, key);
             self.stats.expired_keys += 1;
             return;
         }
-        self.expire_at(found.db, found.at, Some(expires_at));
+        self.expire_at(found.db, found.at, expires_at);
     }
 
     /// Starts or stops keeping the keys that change (see [`Keyspace::take_modified`]).
@@ -449,10 +452,8 @@ impl Keyspace {
     pub fn set_bytes(&mut self, db: usize, key: &[u8], bytes: &[u8], expires_at: Option<u64>, now: u64) {
         let at = self.live_position(db, key, now);
         if let Some(at) = at
-            && let Value::String(old) = &mut self.dbs[db].entries.value_at_mut(at).value
-            && old.len() == bytes.len()
+            && self.dbs[db].entries.value_at_mut(at).value.overwrite_string(bytes)
         {
-            old.as_mut_slice().copy_from_slice(bytes);
             self.note_modified(db, key);
             self.replace_expiry(db, key, at, expires_at);
             return;
@@ -518,19 +519,8 @@ impl Keyspace {
     /// Sets or clears the key's expiry. Returns false when the key does not exist. An expiry in
     /// the past deletes the key (counted as expired, as Redis does).
     pub fn set_expiry(&mut self, db: usize, key: &[u8], expires_at: Option<u64>, now: u64) -> bool {
-        if !self.live(db, key, now) {
-            return false;
-        }
-        self.note_modified(db, key);
-        if let Some(at) = expires_at
-            && at <= now
-        {
-            self.remove(db, key);
-            self.stats.expired_keys += 1;
-            return true;
-        }
-        let Some(at) = self.dbs[db].entries.position(key) else { return false };
-        self.expire_at(db, at, expires_at);
+        let Some(at) = self.live_position(db, key, now) else { return false };
+        self.change_expiry(Found { db, at }, key, expires_at, now);
         true
     }
 

@@ -41,6 +41,18 @@ impl Value {
         }
     }
 
+    /// Writes `bytes` over a string of the same length, where it is; false for any other value,
+    /// which the caller replaces. Rewriting a value so frees and allocates nothing.
+    pub fn overwrite_string(&mut self, bytes: &[u8]) -> bool {
+        match self {
+            Value::String(old) if old.len() == bytes.len() => {
+                old.as_mut_slice().copy_from_slice(bytes);
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The string value to change in place; `None` for other types.
     pub fn as_string_mut(&mut self) -> Option<&mut StrValue> {
         match self {
