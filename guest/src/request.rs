@@ -4,10 +4,15 @@
 //! which depends only on the RESP codec.
 
 use crate::resp::Node;
+use smallvec::{SmallVec, smallvec};
 use std::borrow::Cow;
 
 /// A request's time to live in milliseconds; `None` stores without expiry.
 pub type TtlMs = Option<u64>;
+
+/// A request's command, borrowing its keys and values. Up to five arguments (a SET with a TTL)
+/// are held inline: a batch of small requests then allocates nothing per request for them.
+pub type CommandArgs<'a> = SmallVec<[Cow<'a, [u8]>; 5]>;
 
 /// One request of a batch.
 #[derive(Clone, Debug, PartialEq)]
@@ -128,30 +133,30 @@ const REPEATABLE: &[&str] = &[
 impl Op {
     /// The command that carries this request, borrowing the request's keys and values so they
     /// are copied only once, into the outgoing bytes. `Err` when it cannot be sent at all.
-    pub fn command(&self) -> Result<Vec<Cow<'_, [u8]>>, Error> {
+    pub fn command(&self) -> Result<CommandArgs<'_>, Error> {
         let word = |w: &'static [u8]| Cow::Borrowed(w);
         Ok(match self {
-            Op::Get(key) | Op::GetOrFail(key) => vec![word(b"GET"), key.into()],
-            Op::Set(key, value, ttl) => with_ttl(vec![word(b"SET"), key.into(), value.into()], *ttl),
+            Op::Get(key) | Op::GetOrFail(key) => smallvec![word(b"GET"), key.into()],
+            Op::Set(key, value, ttl) => with_ttl(smallvec![word(b"SET"), key.into(), value.into()], *ttl),
             Op::GetOrSet(key, value, ttl) => {
-                with_ttl(vec![word(b"SET"), key.into(), value.into(), word(b"NX"), word(b"GET")], *ttl)
+                with_ttl(smallvec![word(b"SET"), key.into(), value.into(), word(b"NX"), word(b"GET")], *ttl)
             }
             Op::Remove(keys) => prefixed("DEL", keys)?,
-            Op::UpdateTimeout(key, Some(ms)) => vec![word(b"PEXPIRE"), key.into(), number(*ms)],
+            Op::UpdateTimeout(key, Some(ms)) => smallvec![word(b"PEXPIRE"), key.into(), number(*ms)],
             // PERSIST answers 0 both for a missing key and for one without expiry; GETEX tells
             // them apart.
-            Op::UpdateTimeout(key, None) => vec![word(b"GETEX"), key.into(), word(b"PERSIST")],
+            Op::UpdateTimeout(key, None) => smallvec![word(b"GETEX"), key.into(), word(b"PERSIST")],
             Op::Mget(keys) => prefixed("MGET", keys)?,
             Op::Mset(pairs) if pairs.is_empty() => return Err(invalid("mset needs at least one key and value")),
             Op::Mset(pairs) => {
-                let mut args = vec![word(b"MSET")];
+                let mut args: CommandArgs<'_> = smallvec![word(b"MSET")];
                 for (key, value) in pairs {
                     args.push(key.into());
                     args.push(value.into());
                 }
                 args
             }
-            Op::Incr(key, by) => vec![word(b"INCRBY"), key.into(), number(*by)],
+            Op::Incr(key, by) => smallvec![word(b"INCRBY"), key.into(), number(*by)],
             Op::Exists(keys) => prefixed("EXISTS", keys)?,
             Op::Call(args) | Op::Send(args) if args.is_empty() => return Err(invalid("call needs a command name")),
             Op::Call(args) | Op::Send(args) => args.iter().map(Cow::from).collect(),
@@ -171,13 +176,14 @@ impl Op {
         }
     }
 
-    /// What the server's reply means for this request.
-    pub fn outcome(&self, mut reply: Vec<Node>) -> Result<Outcome, Error> {
+    /// What the server's reply means for this request. The nodes the outcome keeps are taken out
+    /// of `reply`, so the list can be reused for the next reply.
+    pub fn outcome(&self, reply: &mut Vec<Node>) -> Result<Outcome, Error> {
         if let [Node::Error(message)] = reply.as_slice() {
             return Err(Error::new(ErrorKind::Server, message.clone()));
         }
         match self {
-            Op::Call(_) | Op::Receive => return Ok(Outcome::Reply(reply)),
+            Op::Call(_) | Op::Receive => return Ok(Outcome::Reply(std::mem::take(reply))),
             Op::Send(_) => return Ok(Outcome::Done),
             _ => {}
         }
@@ -199,7 +205,7 @@ impl Op {
             (Op::UpdateTimeout(_, Some(_)), Some(Node::Integer(n))) => Outcome::Flag(n == 1),
             (Op::UpdateTimeout(_, None), Some(node)) => Outcome::Flag(value(node).ok_or_else(unexpected)?.is_some()),
             (Op::Incr(..) | Op::Exists(_), Some(Node::Integer(n))) => Outcome::Integer(n),
-            (Op::Mget(_), None) => Outcome::Values(values(&mut reply).ok_or_else(unexpected)?),
+            (Op::Mget(_), None) => Outcome::Values(values(reply).ok_or_else(unexpected)?),
             _ => return Err(unexpected()),
         })
     }
@@ -238,7 +244,7 @@ fn invalid(message: &str) -> Error {
     Error::new(ErrorKind::Invalid, message)
 }
 
-fn with_ttl(mut args: Vec<Cow<'_, [u8]>>, ttl: TtlMs) -> Vec<Cow<'_, [u8]>> {
+fn with_ttl(mut args: CommandArgs<'_>, ttl: TtlMs) -> CommandArgs<'_> {
     if let Some(ms) = ttl {
         args.push(Cow::Borrowed(b"PX"));
         args.push(number(ms.max(1)));
@@ -250,11 +256,11 @@ fn number(n: impl std::fmt::Display) -> Cow<'static, [u8]> {
     Cow::Owned(n.to_string().into_bytes())
 }
 
-fn prefixed<'a>(name: &'static str, keys: &'a [Vec<u8>]) -> Result<Vec<Cow<'a, [u8]>>, Error> {
+fn prefixed<'a>(name: &'static str, keys: &'a [Vec<u8>]) -> Result<CommandArgs<'a>, Error> {
     if keys.is_empty() {
         return Err(invalid(&format!("{} needs at least one key", name.to_ascii_lowercase())));
     }
-    let mut args = Vec::with_capacity(keys.len() + 1);
+    let mut args = CommandArgs::with_capacity(keys.len() + 1);
     args.push(Cow::Borrowed(name.as_bytes()));
     args.extend(keys.iter().map(Cow::from));
     Ok(args)
@@ -300,18 +306,18 @@ mod tests {
     #[test]
     fn outcomes() {
         let get_or_set = Op::GetOrSet(b"k".to_vec(), b"new".to_vec(), None);
-        assert_eq!(get_or_set.outcome(vec![Node::Nil]), Ok(Outcome::Value(Some(b"new".to_vec()))));
-        assert_eq!(get_or_set.outcome(vec![bulk("old")]), Ok(Outcome::Value(Some(b"old".to_vec()))));
+        assert_eq!(get_or_set.outcome(&mut vec![Node::Nil]), Ok(Outcome::Value(Some(b"new".to_vec()))));
+        assert_eq!(get_or_set.outcome(&mut vec![bulk("old")]), Ok(Outcome::Value(Some(b"old".to_vec()))));
         let remove = Op::Remove(vec![b"a".to_vec(), b"b".to_vec()]);
-        assert_eq!(remove.outcome(vec![Node::Integer(1)]), Ok(Outcome::Flag(false)));
-        assert_eq!(remove.outcome(vec![Node::Integer(2)]), Ok(Outcome::Flag(true)));
+        assert_eq!(remove.outcome(&mut vec![Node::Integer(1)]), Ok(Outcome::Flag(false)));
+        assert_eq!(remove.outcome(&mut vec![Node::Integer(2)]), Ok(Outcome::Flag(true)));
         let mget = Op::Mget(vec![b"a".to_vec(), b"b".to_vec()]);
-        assert_eq!(mget.outcome(vec![Node::Array(2), bulk("x"), Node::Nil]), Ok(Outcome::Values(vec![Some(b"x".to_vec()), None])));
-        let missing = Op::GetOrFail(b"k".to_vec()).outcome(vec![Node::Nil]).unwrap_err();
+        assert_eq!(mget.outcome(&mut vec![Node::Array(2), bulk("x"), Node::Nil]), Ok(Outcome::Values(vec![Some(b"x".to_vec()), None])));
+        let missing = Op::GetOrFail(b"k".to_vec()).outcome(&mut vec![Node::Nil]).unwrap_err();
         assert_eq!((missing.kind, missing.message.as_str()), (ErrorKind::NotFound, "no value for key 'k'"));
-        let wrongtype = Op::Incr(b"k".to_vec(), 1).outcome(vec![Node::Error("WRONGTYPE x".into())]).unwrap_err();
+        let wrongtype = Op::Incr(b"k".to_vec(), 1).outcome(&mut vec![Node::Error("WRONGTYPE x".into())]).unwrap_err();
         assert_eq!(wrongtype.kind, ErrorKind::Server);
-        assert_eq!(Op::Get(b"k".to_vec()).outcome(vec![Node::Integer(1)]).unwrap_err().kind, ErrorKind::Protocol);
+        assert_eq!(Op::Get(b"k".to_vec()).outcome(&mut vec![Node::Integer(1)]).unwrap_err().kind, ErrorKind::Protocol);
     }
 
     #[test]

@@ -27,11 +27,12 @@ pub(crate) mod streams;
 #[cfg(test)]
 mod scripted_pool;
 
-use crate::request::{Error, ErrorKind, Op, Outcome};
+use crate::request::{CommandArgs, Error, ErrorKind, Op, Outcome};
 use crate::resp::{Node, encode_command};
-use reply_reader::Reader;
 use connection_settings::ConnectionSettings;
-use std::borrow::Cow;
+use reply_reader::Reader;
+use smallvec::SmallVec;
+use std::cell::Cell;
 use streams::{Pool, Stream};
 
 /// A cache client over one pool.
@@ -39,6 +40,15 @@ pub(crate) struct Cache<P: Pool> {
     pool: P,
     settings: ConnectionSettings,
     set_up: SetUp,
+    /// What the last batch allocated for its requests and replies, kept for the next batch.
+    buffers: Cell<Buffers>,
+}
+
+/// A batch's buffers: the bytes of its requests, and the list each reply is decoded into.
+#[derive(Default)]
+struct Buffers {
+    requests: Vec<u8>,
+    nodes: Vec<Node>,
 }
 
 /// The session set-up a fresh connection is sent (the settings' HELLO/AUTH, SELECT, ...), encoded
@@ -64,8 +74,9 @@ enum Interrupted {
 /// A request's result, once it has one.
 type Slot = Option<Result<Outcome, Error>>;
 
-/// A request's command, borrowing its keys and values.
-type CommandArgs<'a> = Vec<Cow<'a, [u8]>>;
+/// The requests of a round that still need a result, by position; a batch of up to sixteen
+/// lists them without allocating.
+type Todo = SmallVec<[usize; 16]>;
 
 /// What a request fails with when it may have run and cannot be repeated.
 pub(crate) const MAY_HAVE_RUN: &str =
@@ -78,7 +89,7 @@ impl<P: Pool> Cache<P> {
         for command in &commands {
             encode_command(&mut encoded, command);
         }
-        Cache { pool, settings, set_up: SetUp { encoded, commands: commands.len() } }
+        Cache { pool, settings, set_up: SetUp { encoded, commands: commands.len() }, buffers: Cell::default() }
     }
 
     /// Runs a single request.
@@ -92,7 +103,7 @@ impl<P: Pool> Cache<P> {
         let (commands, mut results) = commands(&ops);
         let mut attempt = 0;
         loop {
-            let todo: Vec<usize> = (0..ops.len()).filter(|&i| results[i].is_none()).collect();
+            let todo = unanswered(&results);
             if todo.is_empty() {
                 break;
             }
@@ -122,10 +133,14 @@ impl<P: Pool> Cache<P> {
     fn round(&self, ops: &[Op], commands: &[Option<CommandArgs<'_>>], todo: &[usize], results: &mut [Slot], retry: bool) -> Result<(), Interrupted> {
         let stream = if retry { self.pool.acquire_new() } else { self.pool.acquire() };
         let stream = stream.map_err(|e| Interrupted::Fatal(e.into()))?;
-        let mut reader = Reader::new(todo.iter().any(|&i| ops[i].reads_exactly()));
+        let Buffers { mut requests, nodes } = self.buffers.take();
+        let mut reader = Reader::new(todo.iter().any(|&i| ops[i].reads_exactly()), nodes);
         let answered = self
             .set_up(&stream, &mut reader)
-            .and_then(|()| send_and_read(&stream, &mut reader, ops, commands, todo, results));
+            .and_then(|()| send_and_read(&stream, &mut reader, &mut requests, ops, commands, todo, results));
+        if requests.capacity() <= KEPT_REQUEST_BUFFER {
+            self.buffers.set(Buffers { requests, nodes: reader.into_nodes() });
+        }
         match answered {
             Ok(()) | Err(Interrupted::Quiet(_)) => self.pool.release(stream),
             Err(_) => self.pool.discard(stream),
@@ -157,36 +172,59 @@ impl<P: Pool> Cache<P> {
 
 /// Each request's command, and a result already for those that have none.
 fn commands(ops: &[Op]) -> (Vec<Option<CommandArgs<'_>>>, Vec<Slot>) {
-    ops.iter()
-        .map(|op| match op.command() {
+    let mut commands = Vec::with_capacity(ops.len());
+    let mut results = Vec::with_capacity(ops.len());
+    for op in ops {
+        let (command, result) = match op.command() {
             Err(_) if *op == Op::Receive => (None, None),
             Ok(command) => (Some(command), None),
             Err(error) => (None, Some(Err(error))),
-        })
-        .unzip()
+        };
+        commands.push(command);
+        results.push(result);
+    }
+    (commands, results)
+}
+
+/// The requests that have no result yet.
+fn unanswered(results: &[Slot]) -> Todo {
+    let mut todo = Todo::new();
+    for (i, result) in results.iter().enumerate() {
+        if result.is_none() {
+            todo.push(i);
+        }
+    }
+    todo
 }
 
 /// What the buffer of a batch's requests starts with: a few small requests (a lone caller's GET,
 /// sixteen callers' GETs and SETs of short values) fit without the buffer growing on the way.
 const SEND_BUFFER: usize = 2048;
 
-/// Writes the requests still to do in one go and reads their replies in order.
+/// The largest request buffer kept for the next batch: one that grew for large values is let go.
+const KEPT_REQUEST_BUFFER: usize = 64 * 1024;
+
+/// Writes the requests still to do in one go (encoded into `requests`, emptied first) and reads
+/// their replies in order.
 fn send_and_read(
     stream: &impl Stream,
     reader: &mut Reader,
+    requests: &mut Vec<u8>,
     ops: &[Op],
     commands: &[Option<CommandArgs<'_>>],
     todo: &[usize],
     results: &mut [Slot],
 ) -> Result<(), Interrupted> {
-    let mut out = Vec::with_capacity(SEND_BUFFER);
+    requests.clear();
+    requests.reserve(SEND_BUFFER);
     for command in todo.iter().filter_map(|&i| commands[i].as_ref()) {
-        encode_command(&mut out, command);
+        encode_command(requests, command);
     }
-    reader.send(stream, &out)?;
+    reader.send(stream, requests)?;
     for &i in todo {
-        let reply = if ops[i].expects_reply() { reader.reply(stream)? } else { Vec::new() };
-        results[i] = Some(ops[i].outcome(reply));
+        let mut reply = if ops[i].expects_reply() { reader.reply(stream)? } else { Vec::new() };
+        results[i] = Some(ops[i].outcome(&mut reply));
+        reader.recycle(reply);
     }
     Ok(())
 }

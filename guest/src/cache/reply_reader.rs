@@ -25,9 +25,17 @@ pub(super) struct Reader {
 }
 
 impl Reader {
-    pub fn new(exact: bool) -> Self {
-        let decoder = if exact { ReplyDecoder::keeping_pushes(Limits::default()) } else { ReplyDecoder::new(Limits::default()) };
+    /// A reader whose replies are decoded into `nodes` (an empty list, kept from an earlier round
+    /// so the first reply allocates none).
+    pub fn new(exact: bool, nodes: Vec<Node>) -> Self {
+        let mut decoder = if exact { ReplyDecoder::keeping_pushes(Limits::default()) } else { ReplyDecoder::new(Limits::default()) };
+        decoder.recycle(nodes);
         Reader { decoder, buffer: Vec::new(), start: 0, exact }
+    }
+
+    /// The list replies were decoded into, emptied, for the next round's reader.
+    pub fn into_nodes(self) -> Vec<Node> {
+        self.decoder.into_nodes()
     }
 
     /// Sends `requests`. A reader that reads in bulk and holds no bytes yet takes the first bytes
@@ -60,6 +68,11 @@ impl Reader {
             let data = self.read_more(stream).map_err(|e| self.read_failed(e))?;
             self.take(data);
         }
+    }
+
+    /// Gives back a reply's list, emptied, for the next reply (see [`ReplyDecoder::recycle`]).
+    pub fn recycle(&mut self, reply: Vec<Node>) {
+        self.decoder.recycle(reply);
     }
 
     /// Keeps bytes read after those not yet decoded; with none left, the read's own buffer

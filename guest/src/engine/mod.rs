@@ -277,8 +277,8 @@ impl Engine {
         self.outbox = outbox;
         self.embedded = Some(session);
         let nodes = ReplyDecoder::new(Limits::default()).decode(&reply).ok().and_then(|(nodes, _)| nodes);
-        let nodes = nodes.ok_or_else(|| request::Error::new(request::ErrorKind::Protocol, "the engine's reply could not be read"))?;
-        op.outcome(nodes)
+        let mut nodes = nodes.ok_or_else(|| request::Error::new(request::ErrorKind::Protocol, "the engine's reply could not be read"))?;
+        op.outcome(&mut nodes)
     }
 
     /// Registers a new connection, restoring its session when the host kept one. Returns the reply

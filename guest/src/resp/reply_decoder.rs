@@ -37,6 +37,9 @@ impl Node {
     }
 }
 
+/// The longest list [`ReplyDecoder::recycle`] keeps: a large reply's list is not held on to.
+const RECYCLED_NODES: usize = 64;
+
 /// The deepest nesting accepted; deeper replies are refused rather than risking the stack of
 /// whoever walks them.
 pub const MAX_DEPTH: usize = 128;
@@ -69,6 +72,25 @@ impl ReplyDecoder {
     /// A decoder that answers top-level pushes as replies instead of skipping them.
     pub fn keeping_pushes(limits: Limits) -> Self {
         ReplyDecoder { keep_pushes: true, ..Self::new(limits) }
+    }
+
+    /// Gives back a reply's list once its nodes have been taken out, for the next reply to be
+    /// decoded into instead of a new list.
+    pub fn recycle(&mut self, mut reply: Vec<Node>) {
+        if self.nodes.capacity() == 0 && reply.capacity() <= RECYCLED_NODES {
+            reply.clear();
+            self.nodes = reply;
+        }
+    }
+
+    /// The decoder's list of nodes, emptied: what [`ReplyDecoder::recycle`] gave it, for a later
+    /// decoder.
+    pub fn into_nodes(mut self) -> Vec<Node> {
+        if self.nodes.capacity() > RECYCLED_NODES {
+            return Vec::new();
+        }
+        self.nodes.clear();
+        self.nodes
     }
 
     /// No reply is half decoded.
@@ -285,6 +307,25 @@ mod tests {
         }
         assert!(buffer.is_empty(), "left over: {buffer:?}");
         replies
+    }
+
+    #[test]
+    fn a_recycled_list_takes_the_next_reply_and_a_large_one_is_let_go() {
+        let mut decoder = ReplyDecoder::new(Limits::default());
+        let mut small = Vec::with_capacity(4);
+        small.push(Node::Nil);
+        let at = small.as_ptr();
+        decoder.recycle(small);
+        let (reply, _) = decoder.decode(b"$2\r\nhi\r\n").unwrap();
+        let reply = reply.unwrap();
+        assert_eq!(reply, vec![Node::Bulk(b"hi".to_vec())], "the list was emptied before reuse");
+        assert_eq!(reply.as_ptr(), at, "the reply was decoded into the recycled list");
+        decoder.recycle(reply);
+        assert_eq!(decoder.into_nodes().capacity(), 4);
+
+        let mut decoder = ReplyDecoder::new(Limits::default());
+        decoder.recycle(Vec::with_capacity(RECYCLED_NODES + 1));
+        assert_eq!(decoder.into_nodes().capacity(), 0, "a list longer than a small reply's is not kept");
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The queue between a client's callers and its workers: callers push jobs, the workers behind the
 //! shared connections take them in batches.
 
-use super::{Error, Reply};
+use super::{Error, Replies};
 use crate::runtime::Op;
+use smallvec::SmallVec;
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::ops::Deref;
@@ -15,9 +16,12 @@ const MAX_BATCH: usize = 1024;
 
 /// One caller's requests: they travel together, in order, on one connection.
 pub(super) struct Job {
-    pub ops: Vec<Op>,
-    pub reply: oneshot::Sender<Result<Vec<Reply>, Error>>,
+    pub ops: Ops,
+    pub reply: oneshot::Sender<Result<Replies, Error>>,
 }
+
+/// A job's requests; most jobs are one request, held inline.
+pub(super) type Ops = SmallVec<[Op; 1]>;
 
 /// The jobs waiting for a worker. Idle workers wait on a stack, so the one that finished last takes
 /// the next job: a lone caller's requests keep to one worker (its component instance warm in the
@@ -238,7 +242,7 @@ mod tests {
     }
 
     fn job(key: &str) -> Job {
-        Job { ops: vec![Op::Get(key.as_bytes().to_vec())], reply: oneshot::channel().0 }
+        Job { ops: smallvec::smallvec![Op::Get(key.as_bytes().to_vec())], reply: oneshot::channel().0 }
     }
 
     fn push(queue: &JobQueue, key: &str) -> bool {
@@ -302,7 +306,7 @@ mod tests {
         let queue = Arc::new(JobQueue::new(16));
         let (first, second) = (queue.enlist(0), queue.enlist(1));
         let (reply, mut answer) = oneshot::channel();
-        assert!(matches!(pin!(queue.push(Job { ops: vec![], reply })).poll(&mut Context::from_waker(Waker::noop())), Poll::Ready(Ok(()))));
+        assert!(matches!(pin!(queue.push(Job { ops: Ops::new(), reply })).poll(&mut Context::from_waker(Waker::noop())), Poll::Ready(Ok(()))));
         let wakes = Arc::new(Wakes::default());
         assert_eq!(poll_wait(&queue, 0, &wakes), Some(true), "worker 0 is chosen to take the job");
         assert_eq!(poll_wait(&queue, 1, &wakes), None);

@@ -47,10 +47,11 @@ use component::reply;
 use crate::server::InProcess;
 use routing::{Route, route};
 use single_flight::Flights;
+use smallvec::{SmallVec, smallvec};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::oneshot;
-use job_queue::{Job, JobQueue};
+use job_queue::{Job, JobQueue, Ops};
 use worker::work;
 
 /// Requests queued before callers wait for room.
@@ -62,6 +63,9 @@ const QUEUE_LEN: usize = 16 * 1024;
 pub const MAX_PIPELINED_CONNECTIONS: usize = 8;
 
 type Reply = Result<Outcome, CacheError>;
+
+/// A job's replies, in the order of its requests; most jobs are one request.
+type Replies = SmallVec<[Reply; 1]>;
 
 /// A cache client. Clones share connections; the last one dropped closes them.
 #[derive(Clone)]
@@ -161,22 +165,26 @@ impl Client {
     /// breaks; each has its own result. The whole waits at most the response timeout.
     async fn run_all(&self, ops: Vec<Op>) -> Vec<Result<Outcome, Error>> {
         let count = ops.len();
-        match tokio::time::timeout(self.response_timeout, self.queue_and_wait(ops)).await {
-            Ok(Ok(replies)) => replies.into_iter().map(|r| r.map_err(Error::from)).collect(),
-            Ok(Err(error)) => vec![Err(error); count],
-            Err(_) => vec![Err(timed_out(self.response_timeout)); count],
+        match self.queue_and_wait(Ops::from_vec(ops)).await {
+            Ok(replies) => replies.into_iter().map(|r| r.map_err(Error::from)).collect(),
+            Err(error) => vec![Err(error); count],
         }
     }
 
-    async fn queue_and_wait(&self, ops: Vec<Op>) -> Result<Vec<Reply>, Error> {
+    /// Queues one job and waits for its replies, at most the response timeout.
+    async fn queue_and_wait(&self, ops: Ops) -> Result<Replies, Error> {
         let (reply, answer) = oneshot::channel();
-        self.shared.queue.push(Job { ops, reply }).await.map_err(|_| closed())?;
-        answer.await.map_err(|_| closed())?
+        let queued = async {
+            self.shared.queue.push(Job { ops, reply }).await.map_err(|_| closed())?;
+            answer.await.map_err(|_| closed())?
+        };
+        tokio::time::timeout(self.response_timeout, queued).await.unwrap_or_else(|_| Err(timed_out(self.response_timeout)))
     }
 
     /// Runs one request through the shared connections.
     async fn run(&self, op: Op) -> Result<Outcome, Error> {
-        self.run_all(vec![op]).await.pop().unwrap_or_else(|| Err(closed()))
+        let mut replies = self.queue_and_wait(smallvec![op]).await?;
+        replies.pop().map_or_else(|| Err(closed()), |reply| reply.map_err(Error::from))
     }
 
     calls::cache_calls!();
