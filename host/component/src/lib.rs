@@ -27,18 +27,24 @@ pub static SERVER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cachet_serv
 /// The cache client built for the `client` world alone: clock, random, log and streams, no WASI.
 pub static CLIENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/cachet_client.wasm"));
 
-/// Each component above with the digest of its bytes, made when it was built.
-static DIGESTS: [(&[u8], &str); 5] = [
-    (WASM, include_str!(concat!(env!("OUT_DIR"), "/cachet_guest.wasm.digest"))),
-    (WASM_WITHOUT_LUA, include_str!(concat!(env!("OUT_DIR"), "/cachet_guest_without_lua.wasm.digest"))),
-    (KEYVALUE, include_str!(concat!(env!("OUT_DIR"), "/cachet_keyvalue.wasm.digest"))),
-    (SERVER, include_str!(concat!(env!("OUT_DIR"), "/cachet_server.wasm.digest"))),
-    (CLIENT, include_str!(concat!(env!("OUT_DIR"), "/cachet_client.wasm.digest"))),
+/// Each component above with the digest of its bytes, made when it was built. The digests are
+/// held in this table rather than as string literals: a literal would sit among the components'
+/// megabytes, and reading it at start-up would bring a stretch of them into memory.
+static DIGESTS: [(&[u8], [u8; DIGEST_LEN]); 5] = [
+    (WASM, *include_bytes!(concat!(env!("OUT_DIR"), "/cachet_guest.wasm.digest"))),
+    (WASM_WITHOUT_LUA, *include_bytes!(concat!(env!("OUT_DIR"), "/cachet_guest_without_lua.wasm.digest"))),
+    (KEYVALUE, *include_bytes!(concat!(env!("OUT_DIR"), "/cachet_keyvalue.wasm.digest"))),
+    (SERVER, *include_bytes!(concat!(env!("OUT_DIR"), "/cachet_server.wasm.digest"))),
+    (CLIENT, *include_bytes!(concat!(env!("OUT_DIR"), "/cachet_client.wasm.digest"))),
 ];
+
+/// A digest's length: sixteen hex digits of the hash, eight of the length (see the build script).
+const DIGEST_LEN: usize = 24;
 
 /// The build-time digest of `wasm` when it is one of the components above (the same bytes at the
 /// same address), else `None`. A host names its cache of the compiled component with it rather
 /// than hashing megabytes of component at every start, which would also bring them all into memory.
 pub fn digest_of(wasm: &[u8]) -> Option<&'static str> {
-    DIGESTS.iter().find(|(bytes, _)| std::ptr::eq(*bytes, wasm)).map(|(_, digest)| *digest)
+    let (_, digest) = DIGESTS.iter().find(|(bytes, _)| std::ptr::eq(*bytes, wasm))?;
+    std::str::from_utf8(digest).ok()
 }
