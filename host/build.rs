@@ -14,14 +14,17 @@
 //!
 //! Elsewhere (another linker, another target, an older glibc) the program is linked as usual.
 //! Names the list has that the program lacks (another compiler version, changed dependencies) are
-//! skipped; `link-order/update.sh` records the list again.
+//! skipped; `link-order/update.sh` records the list again. The names carry a hash of their crate's
+//! build settings, which change with any dependency, so a release build warns when `Cargo.lock` or
+//! the compiler is not the one `link-order/recorded-for` says the list was recorded with.
 
 use std::env;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
-    let order = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR")).join("link-order/functions.txt");
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let order = manifest_dir.join("link-order/functions.txt");
     println!("cargo:rerun-if-changed={}", order.display());
     for variable in ["RUSTC_LINKER", "CARGO_ENCODED_RUSTFLAGS"] {
         println!("cargo:rerun-if-env-changed={variable}");
@@ -32,6 +35,7 @@ fn main() {
     if order.exists() {
         println!("cargo:rustc-link-arg-bin=cachet=-Wl,--symbol-ordering-file={}", order.display());
         println!("cargo:rustc-link-arg-bin=cachet=-Wl,--no-warn-symbol-ordering");
+        warn_if_recorded_elsewhere(&manifest_dir);
     }
     if glibc_has_packed_relocations() {
         println!("cargo:rustc-link-arg-bin=cachet=-Wl,-z,pack-relative-relocs");
@@ -47,6 +51,37 @@ fn links_with_rust_lld() -> bool {
         || env::var("CARGO_ENCODED_RUSTFLAGS")
             .is_ok_and(|flags| ["linker", "link-self-contained", "fuse-ld"].iter().any(|flag| flags.contains(flag)));
     target == "x86_64-unknown-linux-gnu" && native && !chosen_linker
+}
+
+/// Warns, in a release build, when the function list was recorded with another `Cargo.lock` or
+/// compiler than this build's: most of its names are then likely missing from the executable.
+fn warn_if_recorded_elsewhere(manifest_dir: &Path) {
+    let recorded_for = manifest_dir.join("link-order/recorded-for");
+    let lock = manifest_dir.join("../Cargo.lock");
+    println!("cargo:rerun-if-changed={}", recorded_for.display());
+    println!("cargo:rerun-if-changed={}", lock.display());
+    println!("cargo:rerun-if-env-changed=RUSTC");
+    if env::var("PROFILE").as_deref() != Ok("release") {
+        return;
+    }
+    let (Ok(recorded), Ok(lock)) = (std::fs::read_to_string(&recorded_for), std::fs::read(&lock)) else { return };
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let Ok(version) = Command::new(rustc).arg("--version").output() else { return };
+    let this_build = build_identity(String::from_utf8_lossy(&version.stdout).trim(), &lock);
+    if recorded.trim() != this_build {
+        println!(
+            "cargo:warning=host/link-order/functions.txt was recorded for another Cargo.lock or compiler ({}; this build: {this_build}): \
+             an idle server may keep megabytes more of the executable in memory. Run `bash host/link-order/update.sh`.",
+            recorded.trim()
+        );
+    }
+}
+
+/// What `link-order/recorded-for` holds: the compiler's version and a 64-bit FNV-1a hash of
+/// `Cargo.lock` (`update.sh` computes the same).
+fn build_identity(rustc_version: &str, lock: &[u8]) -> String {
+    let hash = lock.iter().fold(0xcbf2_9ce4_8422_2325_u64, |hash, &byte| (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3));
+    format!("{rustc_version}; Cargo.lock {hash:016x}")
 }
 
 /// Whether this machine's glibc (the one the executable is linked against and, built natively,

@@ -169,3 +169,12 @@ def write_list(path, ran, what):
 write_list(output, functions_of, "functions")
 write_list(engine_output, engine_functions_of, "engine functions")
 EOF
+
+# What the list was recorded with, for host/build.rs to warn when a release build differs.
+python3 - "$(rustc --version)" "$root/Cargo.lock" > "$here/recorded-for" <<'EOF'
+import sys
+hash = 0xcbf29ce484222325
+for byte in open(sys.argv[2], "rb").read():
+    hash = ((hash ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+print(f"{sys.argv[1]}; Cargo.lock {hash:016x}")
+EOF
