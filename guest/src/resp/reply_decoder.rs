@@ -103,6 +103,12 @@ impl ReplyDecoder {
     /// An element split across reads is not consumed until it is whole, so the caller keeps the
     /// unconsumed tail (see [`ReplyDecoder::decode_buffer`]).
     pub fn decode(&mut self, input: &[u8]) -> Result<(Option<Vec<Node>>, usize), ProtocolError> {
+        if self.is_idle()
+            && let Some((value, used)) = whole_bulk(input, &self.limits)
+        {
+            self.nodes.push(Node::Bulk(value.to_vec()));
+            return Ok((Some(std::mem::take(&mut self.nodes)), used));
+        }
         let mut pos = 0;
         loop {
             let Some((item, used)) = parse_node(&input[pos..], &self.limits)? else {
@@ -203,6 +209,29 @@ enum Item {
     Node(Node),
     /// RESP3 attributes: this many key-value pairs of metadata before the element they describe.
     Attribute(u64),
+}
+
+/// A bulk string that is a whole reply and has arrived whole (`$<len>\r\n<bytes>\r\n`, what a
+/// GET is most often answered), read without the general parser: its bytes and the length of
+/// the frame. `None` for anything else (a nil, a long length, a frame not yet whole, a malformed
+/// one), which the general parser then reads and judges.
+fn whole_bulk<'a>(input: &'a [u8], limits: &Limits) -> Option<(&'a [u8], usize)> {
+    let digits = input.strip_prefix(b"$")?;
+    let mut len = 0usize;
+    let mut count = 0;
+    while let Some(&digit @ b'0'..=b'9') = digits.get(count) {
+        if count == 9 {
+            return None;
+        }
+        len = len * 10 + usize::from(digit - b'0');
+        count += 1;
+    }
+    if count == 0 || len > limits.max_bulk_len || digits.get(count..count + 2) != Some(b"\r\n") {
+        return None;
+    }
+    let start = 1 + count + 2;
+    let end = start.checked_add(len)?;
+    (input.get(end..end + 2)? == b"\r\n").then(|| (&input[start..end], end + 2))
 }
 
 /// Parses one node header (and a bulk's payload). `None` when the input ends first.
@@ -381,6 +410,24 @@ mod tests {
             buffer.extend_from_slice(&input[split..]);
             assert_eq!(decoder.decode_buffer(&mut buffer).unwrap().as_ref(), whole.first());
         }
+    }
+
+    #[test]
+    fn a_whole_bulk_reply_reads_as_the_general_parser_reads_it() {
+        let limits = Limits { max_bulk_len: 10, max_multibulk_len: 3 };
+        let mut decoder = ReplyDecoder::new(limits);
+        assert_eq!(decoder.decode(b"$3\r\nabc\r\n:1\r\n").unwrap(), (Some(vec![Node::Bulk(b"abc".to_vec())]), 9));
+        assert_eq!(decoder.decode(b"$003\r\nabc\r\n").unwrap(), (Some(vec![Node::Bulk(b"abc".to_vec())]), 11));
+        assert_eq!(decoder.decode(b"$0\r\n\r\n").unwrap(), (Some(vec![Node::Bulk(Vec::new())]), 6));
+        assert_eq!(decoder.decode(b"$-1\r\n").unwrap(), (Some(vec![Node::Nil]), 5));
+        assert_eq!(decoder.decode(b"$3\r\nab").unwrap(), (None, 0));
+        assert!(decoder.decode(b"$3\r\nabcX\r\n").is_err(), "no CRLF after the bytes");
+        assert!(ReplyDecoder::new(limits).decode(b"$11\r\nhello world\r\n").is_err(), "longer than the limit");
+        assert!(ReplyDecoder::new(limits).decode(b"$0000000003\r\nabc\r\n").is_ok(), "ten digits: the general parser's");
+        // Inside an aggregate or after an attribute, a bulk is an element, not a reply.
+        let mut decoder = ReplyDecoder::new(limits);
+        assert_eq!(decoder.decode(b"*2\r\n$1\r\na\r\n$1\r\nb\r\n").unwrap().0.map(|r| r.len()), Some(3));
+        assert_eq!(decoder.decode(b"|1\r\n+k\r\n+v\r\n$1\r\na\r\n").unwrap(), (Some(vec![Node::Bulk(b"a".to_vec())]), 19));
     }
 
     #[test]
