@@ -214,7 +214,9 @@ enum Item {
 /// A bulk string that is a whole reply and has arrived whole (`$<len>\r\n<bytes>\r\n`, what a
 /// GET is most often answered), read without the general parser: its bytes and the length of
 /// the frame. `None` for anything else (a nil, a long length, a frame not yet whole, a malformed
-/// one), which the general parser then reads and judges.
+/// one), which the general parser then reads and judges. The length is read in the same pass
+/// that finds its end: going through `parse_length` instead cost 172 more instructions per reply
+/// in the component, half of what this path saves.
 fn whole_bulk<'a>(input: &'a [u8], limits: &Limits) -> Option<(&'a [u8], usize)> {
     let digits = input.strip_prefix(b"$")?;
     let mut len = 0usize;
