@@ -5,7 +5,7 @@
 mod common;
 
 use cachet::client::{Endpoint, Pool, PoolOptions};
-use cachet::runtime::{CacheError, CacheErrorKind, CacheOptions, ClientInstance, Node, Runtime};
+use cachet::runtime::{CacheError, CacheErrorKind, CacheOptions, ClientInstance, Node, Op, Outcome, Runtime};
 use common::Redis;
 
 async fn instance(redis: &Redis, options: CacheOptions) -> ClientInstance {
@@ -150,6 +150,74 @@ async fn call_returns_any_reply_as_nodes() {
     assert!(message.starts_with("ERR unknown command 'NOSUCHCOMMAND'"), "{message}");
     let nothing = cache.call_call(&mut *store, this, &[]).await.unwrap();
     assert_eq!(failed(nothing), (CacheErrorKind::Invalid, "call needs a command name".to_string()));
+}
+
+/// A request of every kind, with replies of every RESP3 type (DEBUG PROTOCOL answers each), a
+/// server's refusal and a request that cannot be sent among them.
+fn every_kind_of_request() -> Vec<Op> {
+    let call = |args: &[&str]| Op::Call(keys(args));
+    let mut ops = vec![
+        Op::Set((bytes("k"), bytes("v"), Some(60_000))),
+        Op::Get(bytes("k")),
+        Op::Get(bytes("missing")),
+        Op::GetOrFail(bytes("missing")),
+        Op::GetOrSet((bytes("k"), bytes("other"), None)),
+        Op::UpdateTimeout((bytes("k"), None)),
+        Op::UpdateTimeout((bytes("missing"), Some(1_000))),
+        Op::Mset(vec![(bytes("a"), bytes("1")), (bytes("b"), bytes("2"))]),
+        Op::Mget(keys(&["a", "missing", "b"])),
+        Op::Exists(keys(&["a", "b", "missing"])),
+        Op::Incr((bytes("a"), -5)),
+        Op::Incr((bytes("text"), 1)),
+        Op::Remove(keys(&["a", "missing"])),
+        call(&["PING"]),
+        call(&["HGETALL", "h"]),
+        call(&["EVAL", "return {1, redis.error_reply('bad element')}", "0"]),
+        Op::Call(Vec::new()),
+        Op::Send(keys(&["ECHO", "sent"])),
+        Op::Receive,
+    ];
+    let types = ["string", "integer", "double", "bignum", "null", "array", "set", "map", "attrib", "verbatim", "true", "false"];
+    ops.extend(types.iter().map(|t| call(&["DEBUG", "PROTOCOL", t])));
+    ops
+}
+
+/// `batch` (a list of requests and of results, as the canonical ABI carries them) and
+/// `batch-packed` (one list of bytes each way, what [`ClientInstance::batch`] sends) answer the
+/// same to the same requests on the same data.
+#[tokio::test]
+async fn a_batch_answers_the_same_as_lists_and_as_bytes() {
+    let redis = Redis::start(&["--enable-debug-command", "yes"]);
+    let mut instance = instance(&redis, CacheOptions { protocol: 3, ..options() }).await;
+    let seed = || {
+        redis.cli(&["FLUSHALL"]);
+        redis.cli(&["SET", "text", "not a number"]);
+        redis.cli(&["HSET", "h", "f", "v"]);
+    };
+    let ops = every_kind_of_request();
+    seed();
+    let (cache, store, this) = instance.exports();
+    let as_lists = cache.call_batch(&mut *store, this, &ops).await.expect("the component answers");
+    seed();
+    let as_bytes = instance.batch(&ops).await.expect("the component answers");
+    assert_eq!(as_bytes, as_lists);
+
+    let server_error = |text: &str| Err(CacheError { kind: CacheErrorKind::Server, message: text.into() });
+    assert_eq!(as_bytes[..3], [Ok(Outcome::Done), Ok(Outcome::Value(Some(bytes("v")))), Ok(Outcome::Value(None))]);
+    assert_eq!(failed(as_bytes[3].clone()).0, CacheErrorKind::NotFound);
+    assert_eq!(as_bytes[8], Ok(Outcome::Values(vec![Some(bytes("1")), None, Some(bytes("2"))])));
+    assert_eq!(as_bytes[10], Ok(Outcome::Integer(-4)));
+    assert_eq!(as_bytes[11], server_error("ERR value is not an integer or out of range"));
+    assert_eq!(as_bytes[14], Ok(Outcome::Reply(vec![Node::Map(1), Node::Bulk(bytes("f")), Node::Bulk(bytes("v"))])));
+    assert_eq!(as_bytes[15], Ok(Outcome::Reply(vec![Node::Array(2), Node::Integer(1), Node::Error("bad element".into())])));
+    assert_eq!(failed(as_bytes[16].clone()).0, CacheErrorKind::Invalid);
+    assert_eq!(as_bytes[18], Ok(Outcome::Reply(vec![Node::Bulk(bytes("sent"))])));
+    let replies: Vec<_> = as_bytes[19..].iter().map(|r| r.clone().expect("DEBUG PROTOCOL answers")).collect();
+    for node in [Node::Double(3.141), Node::Boolean(true), Node::Boolean(false), Node::Set(3), Node::Map(3)] {
+        assert!(replies.iter().any(|r| matches!(r, Outcome::Reply(nodes) if nodes.contains(&node))), "{node:?} in {replies:?}");
+    }
+    assert!(replies.iter().any(|r| matches!(r, Outcome::Reply(nodes) if matches!(nodes[..], [Node::BigNumber(_)]))), "{replies:?}");
+    assert!(replies.iter().any(|r| matches!(r, Outcome::Reply(nodes) if matches!(nodes[..], [Node::Verbatim(_)]))), "{replies:?}");
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ use super::cachet::engine::streams as host;
 use super::exports::cachet::engine::cache as wit;
 use crate::cache::Cache;
 use crate::cache::connection_settings::ConnectionSettings;
+use crate::cache::packed;
 use crate::cache::streams::{self, ExchangeError, StreamError, StreamErrorKind};
 use crate::request::{Error, ErrorKind, Op, Outcome};
 use crate::resp::Node;
@@ -117,6 +118,14 @@ impl wit::GuestCache for CacheResource {
     fn batch(&self, ops: Vec<wit::Op>) -> Vec<Result<wit::Outcome>> {
         let ops = ops.into_iter().map(Op::from).collect();
         self.0.batch(ops).into_iter().map(|r| r.map(wit::Outcome::from).map_err(wit::Error::from)).collect()
+    }
+
+    fn batch_packed(&self, ops: Vec<u8>) -> Vec<u8> {
+        let results = match packed::read_ops(&ops) {
+            Ok(ops) => self.0.batch(ops),
+            Err(malformed) => vec![Err(malformed)],
+        };
+        packed::write_results(&results)
     }
 }
 

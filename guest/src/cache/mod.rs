@@ -22,6 +22,7 @@
 
 mod reply_reader;
 pub(crate) mod connection_settings;
+pub(crate) mod packed;
 pub(crate) mod streams;
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use super::bindings::client::Client as ClientWorld;
 use super::bindings::client::exports::cachet::engine::cache::GuestCache;
-use super::{Runtime, described};
+use super::{Runtime, described, packed};
 use crate::capabilities::HostState;
 use crate::capabilities::streams::Pool;
 use anyhow::Result;
@@ -24,9 +24,13 @@ impl Runtime {
         let pool = described(store.data_mut().lend_pool(pool), "lending the pool to the client component")?;
         let constructor = bindings.cachet_engine_cache().cache();
         let cache = described(constructor.call_constructor(&mut store, pool, options).await, "creating the cache client")?;
-        Ok(ClientInstance { store, bindings, cache })
+        Ok(ClientInstance { store, bindings, cache, packed: Vec::new() })
     }
 }
+
+/// The largest buffer of packed requests kept for the next batch: one that grew for large values
+/// is let go.
+const KEPT_REQUEST_BUFFER: usize = 64 * 1024;
 
 /// A client instance: the component's cache adapter bound to one pool. Every function of the
 /// `cache` resource can be called, as any host would (see [`ClientInstance::exports`]); cachet's
@@ -36,6 +40,8 @@ pub struct ClientInstance {
     bindings: ClientWorld,
     /// The `cache` resource the instance was made with.
     cache: ResourceAny,
+    /// The last batch's requests as bytes, kept for the next batch's.
+    packed: Vec<u8>,
 }
 
 impl ClientInstance {
@@ -47,8 +53,15 @@ impl ClientInstance {
 
     /// Runs a batch of requests in one round trip. `Err` when the component trapped (the
     /// instance must then be replaced); each request has its own result otherwise.
+    /// The requests and results cross as one list of bytes each way (`batch-packed`).
     pub async fn batch(&mut self, ops: &[Op]) -> Result<Vec<std::result::Result<Outcome, CacheError>>> {
+        let mut packed = std::mem::take(&mut self.packed);
+        packed::write_ops(&mut packed, ops);
         let (cache, store, this) = self.exports();
-        described(cache.call_batch(store, this, ops).await, "the client component failed")
+        let results = described(cache.call_batch_packed(store, this, &packed).await, "the client component failed")?;
+        if packed.capacity() <= KEPT_REQUEST_BUFFER {
+            self.packed = packed;
+        }
+        packed::read_results(&results, ops.len())
     }
 }

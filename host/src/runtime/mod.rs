@@ -7,6 +7,7 @@
 pub mod bindings;
 mod cache;
 mod client;
+mod packed;
 
 use crate::capabilities::{self, Clock, HostState};
 use anyhow::Result;
