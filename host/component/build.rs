@@ -25,7 +25,7 @@ const WORLDS: [(&str, &str); 3] = [("keyvalue", "world-keyvalue"), ("server", "w
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let root = manifest_dir.join("../..").canonicalize().expect("the workspace root exists");
-    for watched in ["guest/src", "guest/Cargo.toml", "guest/build.rs", "wit", "Cargo.toml", "Cargo.lock", "host/component/ziglang.sh"] {
+    for watched in ["guest/src", "guest/packed", "guest/Cargo.toml", "guest/build.rs", "wit", "Cargo.toml", "Cargo.lock", "host/component/ziglang.sh"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     ensure_target(TARGET);

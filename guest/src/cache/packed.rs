@@ -4,31 +4,51 @@
 //! allocates in the component's memory with a call into it and lifts out field by field; one list
 //! each way costs the same however many requests a batch holds.
 
-use crate::request::{Error, ErrorKind, Op, Outcome, TtlMs};
+use crate::request::{Error, ErrorKind, Op, Outcome};
 use crate::resp::Node;
-
-/// The tag of a result that is an error rather than an outcome.
-const ERROR: u8 = 255;
+use cachet_packed::{Reader, Writer, error_kind, node, op, outcome};
 
 /// The requests in `bytes`; `Err` says where they stopped reading as the format says.
 pub fn read_ops(bytes: &[u8]) -> Result<Vec<Op>, Error> {
-    let mut input = Input { bytes, at: 0 };
-    input.ops().ok_or_else(|| {
-        Error::new(ErrorKind::Invalid, format!("the packed batch of {} bytes is malformed at byte {}", bytes.len(), input.at))
+    let mut reader = Reader::new(bytes);
+    let ops = reader.counted(1, read_op).filter(|_| reader.finished());
+    ops.ok_or_else(|| {
+        let malformed = reader.malformed();
+        Error::new(ErrorKind::Invalid, format!("the packed batch of {} bytes is malformed at byte {}", malformed.len, malformed.at))
+    })
+}
+
+fn read_op(reader: &mut Reader<'_>) -> Option<Op> {
+    Some(match reader.u8()? {
+        op::GET => Op::Get(reader.bytes()?),
+        op::GET_OR_FAIL => Op::GetOrFail(reader.bytes()?),
+        op::SET => Op::Set(reader.bytes()?, reader.bytes()?, reader.ttl()?),
+        op::GET_OR_SET => Op::GetOrSet(reader.bytes()?, reader.bytes()?, reader.ttl()?),
+        op::REMOVE => Op::Remove(reader.list()?),
+        op::UPDATE_TIMEOUT => Op::UpdateTimeout(reader.bytes()?, reader.ttl()?),
+        op::MGET => Op::Mget(reader.list()?),
+        op::MSET => Op::Mset(reader.counted(8, |r| Some((r.bytes()?, r.bytes()?)))?),
+        op::INCR => Op::Incr(reader.bytes()?, reader.i64()?),
+        op::EXISTS => Op::Exists(reader.list()?),
+        op::CALL => Op::Call(reader.list()?),
+        op::SEND => Op::Send(reader.list()?),
+        op::RECEIVE => Op::Receive,
+        _ => return reader.unknown(),
     })
 }
 
 /// The results, in order, as the format says.
 pub fn write_results(results: &[Result<Outcome, Error>]) -> Vec<u8> {
-    let mut output = Output(Vec::with_capacity(4 + results.iter().map(size_hint).sum::<usize>()));
-    output.count(results.len());
+    let mut buffer = Vec::with_capacity(4 + results.iter().map(size_hint).sum::<usize>());
+    let mut writer = Writer(&mut buffer);
+    writer.count(results.len());
     for result in results {
         match result {
-            Ok(outcome) => output.outcome(outcome),
-            Err(error) => output.error(error),
+            Ok(outcome) => write_outcome(&mut writer, outcome),
+            Err(error) => write_error(&mut writer, error),
         }
     }
-    output.0
+    buffer
 }
 
 /// A result's bytes, about: exact for values, a guess for the nodes of a reply.
@@ -42,207 +62,60 @@ fn size_hint(result: &Result<Outcome, Error>) -> usize {
     }
 }
 
-struct Input<'a> {
-    bytes: &'a [u8],
-    /// Where the next read starts; where a malformed batch went wrong once a read fails.
-    at: usize,
-}
-
-impl Input<'_> {
-    fn ops(&mut self) -> Option<Vec<Op>> {
-        let count = self.u32()? as usize;
-        // Each request takes at least a byte, so a count past the bytes left is a lie.
-        let mut ops = Vec::with_capacity(count.min(self.bytes.len() - self.at));
-        for _ in 0..count {
-            ops.push(self.op()?);
+fn write_outcome(writer: &mut Writer<'_>, result: &Outcome) {
+    match result {
+        Outcome::Value(value) => {
+            writer.u8(outcome::VALUE);
+            writer.value(value.as_deref());
         }
-        (self.at == self.bytes.len()).then_some(ops)
-    }
-
-    fn op(&mut self) -> Option<Op> {
-        Some(match self.u8()? {
-            0 => Op::Get(self.bytes()?),
-            1 => Op::GetOrFail(self.bytes()?),
-            2 => Op::Set(self.bytes()?, self.bytes()?, self.ttl()?),
-            3 => Op::GetOrSet(self.bytes()?, self.bytes()?, self.ttl()?),
-            4 => Op::Remove(self.list()?),
-            5 => Op::UpdateTimeout(self.bytes()?, self.ttl()?),
-            6 => Op::Mget(self.list()?),
-            7 => Op::Mset(self.pairs()?),
-            8 => Op::Incr(self.bytes()?, self.u64()? as i64),
-            9 => Op::Exists(self.list()?),
-            10 => Op::Call(self.list()?),
-            11 => Op::Send(self.list()?),
-            12 => Op::Receive,
-            _ => {
-                self.at -= 1;
-                return None;
-            }
-        })
-    }
-
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
-        let taken = self.bytes.get(self.at..self.at.checked_add(n)?)?;
-        self.at += n;
-        Some(taken)
-    }
-
-    fn u8(&mut self) -> Option<u8> {
-        Some(self.take(1)?[0])
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
-
-    fn bytes(&mut self) -> Option<Vec<u8>> {
-        let len = self.u32()? as usize;
-        Some(self.take(len)?.to_vec())
-    }
-
-    fn ttl(&mut self) -> Option<TtlMs> {
-        match self.u8()? {
-            0 => Some(None),
-            1 => Some(Some(self.u64()?)),
-            _ => None,
+        Outcome::Values(values) => {
+            writer.u8(outcome::VALUES);
+            writer.count(values.len());
+            values.iter().for_each(|value| writer.value(value.as_deref()));
         }
-    }
-
-    /// A count, then that many of `item`; the count is checked against the bytes left, each item
-    /// taking at least four.
-    fn counted<T>(&mut self, mut item: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
-        let count = self.u32()? as usize;
-        let mut items = Vec::with_capacity(count.min((self.bytes.len() - self.at) / 4));
-        for _ in 0..count {
-            items.push(item(self)?);
+        Outcome::Done => writer.u8(outcome::DONE),
+        Outcome::Flag(flag) => writer.tagged_u8(outcome::FLAG, *flag as u8),
+        Outcome::Integer(n) => writer.tagged_u64(outcome::INTEGER, *n as u64),
+        Outcome::Reply(nodes) => {
+            writer.u8(outcome::REPLY);
+            writer.count(nodes.len());
+            nodes.iter().for_each(|n| write_node(writer, n));
         }
-        Some(items)
-    }
-
-    fn list(&mut self) -> Option<Vec<Vec<u8>>> {
-        self.counted(Self::bytes)
-    }
-
-    fn pairs(&mut self) -> Option<Vec<(Vec<u8>, Vec<u8>)>> {
-        self.counted(|input| Some((input.bytes()?, input.bytes()?)))
     }
 }
 
-struct Output(Vec<u8>);
-
-impl Output {
-    fn u8(&mut self, n: u8) {
-        self.0.push(n);
-    }
-
-    fn count(&mut self, n: usize) {
-        self.0.extend_from_slice(&(n as u32).to_le_bytes());
-    }
-
-    fn u64(&mut self, n: u64) {
-        self.0.extend_from_slice(&n.to_le_bytes());
-    }
-
-    fn bytes(&mut self, bytes: &[u8]) {
-        self.count(bytes.len());
-        self.0.extend_from_slice(bytes);
-    }
-
-    fn value(&mut self, value: &Option<Vec<u8>>) {
-        match value {
-            None => self.u8(0),
-            Some(bytes) => {
-                self.u8(1);
-                self.bytes(bytes);
-            }
+fn write_node(writer: &mut Writer<'_>, written: &Node) {
+    match written {
+        Node::Nil => writer.u8(node::NIL),
+        Node::Simple(text) => writer.tagged(node::SIMPLE, text.as_bytes()),
+        Node::Error(text) => writer.tagged(node::ERROR, text.as_bytes()),
+        Node::Integer(n) => writer.tagged_u64(node::INTEGER, *n as u64),
+        Node::Bulk(bytes) => writer.tagged(node::BULK, bytes),
+        Node::Double(d) => writer.tagged_u64(node::DOUBLE, d.to_bits()),
+        Node::Boolean(b) => writer.tagged_u8(node::BOOLEAN, *b as u8),
+        Node::BigNumber(text) => writer.tagged(node::BIG_NUMBER, text.as_bytes()),
+        Node::Verbatim(format, text) => {
+            writer.tagged(node::VERBATIM, format.as_bytes());
+            writer.bytes(text);
         }
+        Node::Array(n) => writer.tagged_count(node::ARRAY, *n),
+        Node::Map(n) => writer.tagged_count(node::MAP, *n),
+        Node::Set(n) => writer.tagged_count(node::SET, *n),
+        Node::Push(n) => writer.tagged_count(node::PUSH, *n),
     }
+}
 
-    fn outcome(&mut self, outcome: &Outcome) {
-        match outcome {
-            Outcome::Value(value) => {
-                self.u8(0);
-                self.value(value);
-            }
-            Outcome::Values(values) => {
-                self.u8(1);
-                self.count(values.len());
-                values.iter().for_each(|value| self.value(value));
-            }
-            Outcome::Done => self.u8(2),
-            Outcome::Flag(flag) => {
-                self.u8(3);
-                self.u8(*flag as u8);
-            }
-            Outcome::Integer(n) => {
-                self.u8(4);
-                self.u64(*n as u64);
-            }
-            Outcome::Reply(nodes) => {
-                self.u8(5);
-                self.count(nodes.len());
-                nodes.iter().for_each(|node| self.node(node));
-            }
-        }
-    }
-
-    fn node(&mut self, node: &Node) {
-        match node {
-            Node::Nil => self.u8(0),
-            Node::Simple(text) => self.tagged_bytes(1, text.as_bytes()),
-            Node::Error(text) => self.tagged_bytes(2, text.as_bytes()),
-            Node::Integer(n) => {
-                self.u8(3);
-                self.u64(*n as u64);
-            }
-            Node::Bulk(bytes) => self.tagged_bytes(4, bytes),
-            Node::Double(d) => {
-                self.u8(5);
-                self.u64(d.to_bits());
-            }
-            Node::Boolean(b) => {
-                self.u8(6);
-                self.u8(*b as u8);
-            }
-            Node::BigNumber(text) => self.tagged_bytes(7, text.as_bytes()),
-            Node::Verbatim(format, text) => {
-                self.tagged_bytes(8, format.as_bytes());
-                self.bytes(text);
-            }
-            Node::Array(n) => self.tagged_count(9, *n),
-            Node::Map(n) => self.tagged_count(10, *n),
-            Node::Set(n) => self.tagged_count(11, *n),
-            Node::Push(n) => self.tagged_count(12, *n),
-        }
-    }
-
-    fn tagged_bytes(&mut self, tag: u8, bytes: &[u8]) {
-        self.u8(tag);
-        self.bytes(bytes);
-    }
-
-    fn tagged_count(&mut self, tag: u8, n: u32) {
-        self.u8(tag);
-        self.count(n as usize);
-    }
-
-    fn error(&mut self, error: &Error) {
-        self.u8(ERROR);
-        self.u8(match error.kind {
-            ErrorKind::Connection => 0,
-            ErrorKind::Timeout => 1,
-            ErrorKind::Exhausted => 2,
-            ErrorKind::Server => 3,
-            ErrorKind::NotFound => 4,
-            ErrorKind::Protocol => 5,
-            ErrorKind::Invalid => 6,
-        });
-        self.bytes(error.message.as_bytes());
-    }
+fn write_error(writer: &mut Writer<'_>, error: &Error) {
+    writer.tagged_u8(outcome::ERROR, match error.kind {
+        ErrorKind::Connection => error_kind::CONNECTION,
+        ErrorKind::Timeout => error_kind::TIMEOUT,
+        ErrorKind::Exhausted => error_kind::EXHAUSTED,
+        ErrorKind::Server => error_kind::SERVER,
+        ErrorKind::NotFound => error_kind::NOT_FOUND,
+        ErrorKind::Protocol => error_kind::PROTOCOL,
+        ErrorKind::Invalid => error_kind::INVALID,
+    });
+    writer.bytes(error.message.as_bytes());
 }
 
 #[cfg(test)]

@@ -5,24 +5,56 @@
 
 use super::client::{CacheError, CacheErrorKind, Node, Op, Outcome};
 use anyhow::{Result, bail};
-
-/// The tag of a result that is an error rather than an outcome.
-const ERROR: u8 = 255;
+use cachet_packed::{Reader, Writer, error_kind, node, op, outcome};
 
 /// Writes `ops` into `packed`, emptied first.
 pub fn write_ops(packed: &mut Vec<u8>, ops: &[Op]) {
     packed.clear();
-    let mut output = Output(packed);
-    output.count(ops.len());
-    ops.iter().for_each(|op| output.op(op));
+    let mut writer = Writer(packed);
+    writer.count(ops.len());
+    ops.iter().for_each(|op| write_op(&mut writer, op));
+}
+
+fn write_op(writer: &mut Writer<'_>, written: &Op) {
+    match written {
+        Op::Get(key) => writer.tagged(op::GET, key),
+        Op::GetOrFail(key) => writer.tagged(op::GET_OR_FAIL, key),
+        Op::Set((key, value, ttl)) | Op::GetOrSet((key, value, ttl)) => {
+            writer.tagged(if matches!(written, Op::Set(_)) { op::SET } else { op::GET_OR_SET }, key);
+            writer.bytes(value);
+            writer.ttl(*ttl);
+        }
+        Op::UpdateTimeout((key, ttl)) => {
+            writer.tagged(op::UPDATE_TIMEOUT, key);
+            writer.ttl(*ttl);
+        }
+        Op::Incr((key, by)) => {
+            writer.tagged(op::INCR, key);
+            writer.u64(*by as u64);
+        }
+        Op::Mset(pairs) => {
+            writer.tagged_count(op::MSET, pairs.len() as u32);
+            for (key, value) in pairs {
+                writer.bytes(key);
+                writer.bytes(value);
+            }
+        }
+        Op::Remove(keys) => writer.tagged_list(op::REMOVE, keys),
+        Op::Mget(keys) => writer.tagged_list(op::MGET, keys),
+        Op::Exists(keys) => writer.tagged_list(op::EXISTS, keys),
+        Op::Call(args) => writer.tagged_list(op::CALL, args),
+        Op::Send(args) => writer.tagged_list(op::SEND, args),
+        Op::Receive => writer.u8(op::RECEIVE),
+    }
 }
 
 /// The results of a batch of `expected` requests. A single `invalid` error where more were expected
 /// is the component refusing the whole batch, and answers every request.
 pub fn read_results(packed: &[u8], expected: usize) -> Result<Vec<Result<Outcome, CacheError>>> {
-    let mut input = Input { bytes: packed, at: 0 };
-    let Some(mut results) = input.results() else {
-        bail!("the client component's packed results ({} bytes) are malformed at byte {}", packed.len(), input.at);
+    let mut reader = Reader::new(packed);
+    let Some(mut results) = reader.counted(1, read_result).filter(|_| reader.finished()) else {
+        let malformed = reader.malformed();
+        bail!("the client component's packed results ({} bytes) are malformed at byte {}", malformed.len, malformed.at);
     };
     if results.len() != expected {
         match results.as_slice() {
@@ -33,214 +65,49 @@ pub fn read_results(packed: &[u8], expected: usize) -> Result<Vec<Result<Outcome
     Ok(results)
 }
 
-struct Output<'a>(&'a mut Vec<u8>);
-
-impl Output<'_> {
-    fn u8(&mut self, n: u8) {
-        self.0.push(n);
-    }
-
-    fn count(&mut self, n: usize) {
-        self.0.extend_from_slice(&(n as u32).to_le_bytes());
-    }
-
-    fn bytes(&mut self, bytes: &[u8]) {
-        self.count(bytes.len());
-        self.0.extend_from_slice(bytes);
-    }
-
-    fn ttl(&mut self, ttl: Option<u64>) {
-        match ttl {
-            None => self.u8(0),
-            Some(ms) => {
-                self.u8(1);
-                self.0.extend_from_slice(&ms.to_le_bytes());
-            }
-        }
-    }
-
-    fn list(&mut self, items: &[Vec<u8>]) {
-        self.count(items.len());
-        items.iter().for_each(|item| self.bytes(item));
-    }
-
-    fn op(&mut self, op: &Op) {
-        match op {
-            Op::Get(key) => {
-                self.u8(0);
-                self.bytes(key);
-            }
-            Op::GetOrFail(key) => {
-                self.u8(1);
-                self.bytes(key);
-            }
-            Op::Set((key, value, ttl)) | Op::GetOrSet((key, value, ttl)) => {
-                self.u8(if matches!(op, Op::Set(_)) { 2 } else { 3 });
-                self.bytes(key);
-                self.bytes(value);
-                self.ttl(*ttl);
-            }
-            Op::Remove(keys) => {
-                self.u8(4);
-                self.list(keys);
-            }
-            Op::UpdateTimeout((key, ttl)) => {
-                self.u8(5);
-                self.bytes(key);
-                self.ttl(*ttl);
-            }
-            Op::Mget(keys) => {
-                self.u8(6);
-                self.list(keys);
-            }
-            Op::Mset(pairs) => {
-                self.u8(7);
-                self.count(pairs.len());
-                for (key, value) in pairs {
-                    self.bytes(key);
-                    self.bytes(value);
-                }
-            }
-            Op::Incr((key, by)) => {
-                self.u8(8);
-                self.bytes(key);
-                self.0.extend_from_slice(&by.to_le_bytes());
-            }
-            Op::Exists(keys) => {
-                self.u8(9);
-                self.list(keys);
-            }
-            Op::Call(args) => {
-                self.u8(10);
-                self.list(args);
-            }
-            Op::Send(args) => {
-                self.u8(11);
-                self.list(args);
-            }
-            Op::Receive => self.u8(12),
-        }
-    }
+fn read_result(reader: &mut Reader<'_>) -> Option<Result<Outcome, CacheError>> {
+    Some(Ok(match reader.u8()? {
+        outcome::VALUE => Outcome::Value(reader.value()?),
+        outcome::VALUES => Outcome::Values(reader.counted(1, Reader::value)?),
+        outcome::DONE => Outcome::Done,
+        outcome::FLAG => Outcome::Flag(reader.flag()?),
+        outcome::INTEGER => Outcome::Integer(reader.i64()?),
+        outcome::REPLY => Outcome::Reply(reader.counted(1, read_node)?),
+        outcome::ERROR => return Some(Err(CacheError { kind: read_error_kind(reader)?, message: reader.text()? })),
+        _ => return reader.unknown(),
+    }))
 }
 
-struct Input<'a> {
-    bytes: &'a [u8],
-    /// Where the next read starts; where malformed results went wrong once a read fails.
-    at: usize,
+fn read_node(reader: &mut Reader<'_>) -> Option<Node> {
+    Some(match reader.u8()? {
+        node::NIL => Node::Nil,
+        node::SIMPLE => Node::Simple(reader.text()?),
+        node::ERROR => Node::Error(reader.text()?),
+        node::INTEGER => Node::Integer(reader.i64()?),
+        node::BULK => Node::Bulk(reader.bytes()?),
+        node::DOUBLE => Node::Double(f64::from_bits(reader.u64()?)),
+        node::BOOLEAN => Node::Boolean(reader.flag()?),
+        node::BIG_NUMBER => Node::BigNumber(reader.text()?),
+        node::VERBATIM => Node::Verbatim((reader.text()?, reader.bytes()?)),
+        node::ARRAY => Node::Array(reader.u32()?),
+        node::MAP => Node::Map(reader.u32()?),
+        node::SET => Node::Set(reader.u32()?),
+        node::PUSH => Node::Push(reader.u32()?),
+        _ => return reader.unknown(),
+    })
 }
 
-impl Input<'_> {
-    fn results(&mut self) -> Option<Vec<Result<Outcome, CacheError>>> {
-        let results = self.counted(1, Self::result)?;
-        (self.at == self.bytes.len()).then_some(results)
-    }
-
-    fn result(&mut self) -> Option<Result<Outcome, CacheError>> {
-        Some(Ok(match self.u8()? {
-            0 => Outcome::Value(self.value()?),
-            1 => Outcome::Values(self.counted(1, Self::value)?),
-            2 => Outcome::Done,
-            3 => Outcome::Flag(self.flag()?),
-            4 => Outcome::Integer(self.i64()?),
-            5 => Outcome::Reply(self.counted(1, Self::node)?),
-            ERROR => return Some(Err(CacheError { kind: self.error_kind()?, message: self.text()? })),
-            _ => return self.unread(1),
-        }))
-    }
-
-    fn node(&mut self) -> Option<Node> {
-        Some(match self.u8()? {
-            0 => Node::Nil,
-            1 => Node::Simple(self.text()?),
-            2 => Node::Error(self.text()?),
-            3 => Node::Integer(self.i64()?),
-            4 => Node::Bulk(self.bytes()?),
-            5 => Node::Double(f64::from_bits(self.i64()? as u64)),
-            6 => Node::Boolean(self.flag()?),
-            7 => Node::BigNumber(self.text()?),
-            8 => Node::Verbatim((self.text()?, self.bytes()?)),
-            9 => Node::Array(self.u32()?),
-            10 => Node::Map(self.u32()?),
-            11 => Node::Set(self.u32()?),
-            12 => Node::Push(self.u32()?),
-            _ => return self.unread(1),
-        })
-    }
-
-    fn error_kind(&mut self) -> Option<CacheErrorKind> {
-        Some(match self.u8()? {
-            0 => CacheErrorKind::Connection,
-            1 => CacheErrorKind::Timeout,
-            2 => CacheErrorKind::Exhausted,
-            3 => CacheErrorKind::Server,
-            4 => CacheErrorKind::NotFound,
-            5 => CacheErrorKind::Protocol,
-            6 => CacheErrorKind::Invalid,
-            _ => return self.unread(1),
-        })
-    }
-
-    /// Steps back over the `n` bytes just read, so that `at` points at what did not make sense.
-    fn unread<T>(&mut self, n: usize) -> Option<T> {
-        self.at -= n;
-        None
-    }
-
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
-        let taken = self.bytes.get(self.at..self.at.checked_add(n)?)?;
-        self.at += n;
-        Some(taken)
-    }
-
-    fn u8(&mut self) -> Option<u8> {
-        Some(self.take(1)?[0])
-    }
-
-    fn flag(&mut self) -> Option<bool> {
-        match self.u8()? {
-            0 => Some(false),
-            1 => Some(true),
-            _ => self.unread(1),
-        }
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-
-    fn i64(&mut self) -> Option<i64> {
-        Some(i64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
-
-    fn bytes(&mut self) -> Option<Vec<u8>> {
-        let len = self.u32()? as usize;
-        Some(self.take(len)?.to_vec())
-    }
-
-    fn text(&mut self) -> Option<String> {
-        let len = self.u32()? as usize;
-        let text = std::str::from_utf8(self.take(len)?).ok()?;
-        Some(text.to_owned())
-    }
-
-    fn value(&mut self) -> Option<Option<Vec<u8>>> {
-        match self.u8()? {
-            0 => Some(None),
-            1 => Some(Some(self.bytes()?)),
-            _ => self.unread(1),
-        }
-    }
-
-    /// A count, then that many of `item`; the count is checked against the bytes left, each item
-    /// taking at least `least` bytes.
-    fn counted<T>(&mut self, least: usize, mut item: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
-        let count = self.u32()? as usize;
-        let mut items = Vec::with_capacity(count.min((self.bytes.len() - self.at) / least));
-        for _ in 0..count {
-            items.push(item(self)?);
-        }
-        Some(items)
-    }
+fn read_error_kind(reader: &mut Reader<'_>) -> Option<CacheErrorKind> {
+    Some(match reader.u8()? {
+        error_kind::CONNECTION => CacheErrorKind::Connection,
+        error_kind::TIMEOUT => CacheErrorKind::Timeout,
+        error_kind::EXHAUSTED => CacheErrorKind::Exhausted,
+        error_kind::SERVER => CacheErrorKind::Server,
+        error_kind::NOT_FOUND => CacheErrorKind::NotFound,
+        error_kind::PROTOCOL => CacheErrorKind::Protocol,
+        error_kind::INVALID => CacheErrorKind::Invalid,
+        _ => return reader.unknown(),
+    })
 }
 
 #[cfg(test)]
@@ -261,7 +128,7 @@ mod tests {
 
     #[test]
     fn a_refused_batch_answers_every_request() {
-        let mut packed = vec![1, 0, 0, 0, ERROR, 6, 3, 0, 0, 0];
+        let mut packed = vec![1, 0, 0, 0, outcome::ERROR, error_kind::INVALID, 3, 0, 0, 0];
         packed.extend_from_slice(b"bad");
         let results = read_results(&packed, 2).expect("a refusal");
         let refusal = CacheError { kind: CacheErrorKind::Invalid, message: "bad".into() };
