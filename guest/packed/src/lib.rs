@@ -3,7 +3,9 @@
 //! The component reads requests and writes results, the host writes requests and reads results;
 //! both do it with these, so the two halves cannot disagree on a byte.
 //!
-//! Reading is of untrusted bytes: every read is bounds-checked and a failure says where.
+//! Reading is of untrusted bytes: every read is bounds-checked and a failure says where. The
+//! functions are small and marked `#[inline]`, so that each half's loops inline them as if they were
+//! its own.
 
 /// The cases of WIT `op`, by position.
 pub mod op {
@@ -66,54 +68,64 @@ pub mod error_kind {
 pub struct Writer<'a>(pub &'a mut Vec<u8>);
 
 impl Writer<'_> {
+    #[inline]
     pub fn u8(&mut self, n: u8) {
         self.0.push(n);
     }
 
     /// A count or a length: a u32.
+    #[inline]
     pub fn count(&mut self, n: usize) {
         self.0.extend_from_slice(&(n as u32).to_le_bytes());
     }
 
+    #[inline]
     pub fn u64(&mut self, n: u64) {
         self.0.extend_from_slice(&n.to_le_bytes());
     }
 
     /// A length and the bytes.
+    #[inline]
     pub fn bytes(&mut self, bytes: &[u8]) {
         self.count(bytes.len());
         self.0.extend_from_slice(bytes);
     }
 
     /// A tag and bytes.
+    #[inline]
     pub fn tagged(&mut self, tag: u8, bytes: &[u8]) {
         self.u8(tag);
         self.bytes(bytes);
     }
 
+    #[inline]
     pub fn tagged_u8(&mut self, tag: u8, n: u8) {
         self.u8(tag);
         self.u8(n);
     }
 
+    #[inline]
     pub fn tagged_u64(&mut self, tag: u8, n: u64) {
         self.u8(tag);
         self.u64(n);
     }
 
     /// A tag and a count (of an aggregate's elements).
+    #[inline]
     pub fn tagged_count(&mut self, tag: u8, n: u32) {
         self.u8(tag);
         self.count(n as usize);
     }
 
     /// A tag, a count and that many bytes.
+    #[inline]
     pub fn tagged_list(&mut self, tag: u8, items: &[Vec<u8>]) {
         self.tagged_count(tag, items.len() as u32);
         items.iter().for_each(|item| self.bytes(item));
     }
 
     /// 0 for none, or 1 and the milliseconds.
+    #[inline]
     pub fn ttl(&mut self, ttl: Option<u64>) {
         match ttl {
             None => self.u8(0),
@@ -125,6 +137,7 @@ impl Writer<'_> {
     }
 
     /// 0 for none, or 1 and the bytes.
+    #[inline]
     pub fn value(&mut self, value: Option<&[u8]>) {
         match value {
             None => self.u8(0),
@@ -150,50 +163,60 @@ pub struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    #[inline]
     pub fn new(bytes: &'a [u8]) -> Self {
         Reader { bytes, at: 0 }
     }
 
     /// Where the reading stopped making sense, after a read returned `None`.
+    #[inline]
     pub fn malformed(&self) -> Malformed {
         Malformed { at: self.at, len: self.bytes.len() }
     }
 
     /// Whether every byte has been read: bytes after the last value are malformed too.
+    #[inline]
     pub fn finished(&self) -> bool {
         self.at == self.bytes.len()
     }
 
     /// Steps back over the tag just read, so that [`Reader::malformed`] points at it; for a tag
     /// that names no case.
+    #[inline]
     pub fn unknown<T>(&mut self) -> Option<T> {
         self.at -= 1;
         None
     }
 
+    #[inline]
     fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         let taken = self.bytes.get(self.at..self.at.checked_add(n)?)?;
         self.at += n;
         Some(taken)
     }
 
+    #[inline]
     pub fn u8(&mut self) -> Option<u8> {
         Some(self.take(1)?[0])
     }
 
+    #[inline]
     pub fn u32(&mut self) -> Option<u32> {
         Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
     }
 
+    #[inline]
     pub fn u64(&mut self) -> Option<u64> {
         Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
     }
 
+    #[inline]
     pub fn i64(&mut self) -> Option<i64> {
         Some(i64::from_le_bytes(self.take(8)?.try_into().ok()?))
     }
 
     /// 0 or 1.
+    #[inline]
     pub fn flag(&mut self) -> Option<bool> {
         match self.u8()? {
             0 => Some(false),
@@ -203,16 +226,19 @@ impl<'a> Reader<'a> {
     }
 
     /// A length and that many bytes, in place.
+    #[inline]
     pub fn slice(&mut self) -> Option<&'a [u8]> {
         let len = self.u32()? as usize;
         self.take(len)
     }
 
+    #[inline]
     pub fn bytes(&mut self) -> Option<Vec<u8>> {
         self.slice().map(<[u8]>::to_vec)
     }
 
     /// Bytes that must be UTF-8.
+    #[inline]
     pub fn text(&mut self) -> Option<String> {
         let start = self.at;
         match std::str::from_utf8(self.slice()?) {
@@ -224,6 +250,7 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
     pub fn ttl(&mut self) -> Option<Option<u64>> {
         match self.u8()? {
             0 => Some(None),
@@ -232,6 +259,7 @@ impl<'a> Reader<'a> {
         }
     }
 
+    #[inline]
     pub fn value(&mut self) -> Option<Option<Vec<u8>>> {
         match self.u8()? {
             0 => Some(None),
@@ -242,6 +270,7 @@ impl<'a> Reader<'a> {
 
     /// A count, then that many of `item`, each taking at least `least` bytes: a count past the
     /// bytes left reserves no more than they could hold.
+    #[inline]
     pub fn counted<T>(&mut self, least: usize, mut item: impl FnMut(&mut Self) -> Option<T>) -> Option<Vec<T>> {
         let count = self.u32()? as usize;
         let mut items = Vec::with_capacity(count.min((self.bytes.len() - self.at) / least.max(1)));
@@ -252,6 +281,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A count and that many bytes.
+    #[inline]
     pub fn list(&mut self) -> Option<Vec<Vec<u8>>> {
         self.counted(4, Self::bytes)
     }
