@@ -184,7 +184,7 @@ fn every_kind_of_request() -> Vec<Op> {
 
 /// `batch` (a list of requests and of results, as the canonical ABI carries them) and
 /// `batch-packed` (one list of bytes each way, what [`ClientInstance::batch`] sends) answer the
-/// same to the same requests on the same data.
+/// same to the same requests on the same data; bytes that are not a batch are refused.
 #[tokio::test]
 async fn a_batch_answers_the_same_as_lists_and_as_bytes() {
     let redis = Redis::start(&["--enable-debug-command", "yes"]);
@@ -201,6 +201,14 @@ async fn a_batch_answers_the_same_as_lists_and_as_bytes() {
     seed();
     let as_bytes = instance.batch(&ops).await.expect("the component answers");
     assert_eq!(as_bytes, as_lists);
+
+    let (cache, store, this) = instance.exports();
+    let malformed = cache.call_batch_packed(&mut *store, this, &[1, 0, 0, 0, 99]).await.expect("the component answers");
+    let mut refusal = vec![1, 0, 0, 0, 255, 6];
+    let message = b"the packed batch of 5 bytes is malformed at byte 4";
+    refusal.extend_from_slice(&(message.len() as u32).to_le_bytes());
+    refusal.extend_from_slice(message);
+    assert_eq!(malformed, refusal, "bytes that are not a batch are refused whole, saying where");
 
     let server_error = |text: &str| Err(CacheError { kind: CacheErrorKind::Server, message: text.into() });
     assert_eq!(as_bytes[..3], [Ok(Outcome::Done), Ok(Outcome::Value(Some(bytes("v")))), Ok(Outcome::Value(None))]);

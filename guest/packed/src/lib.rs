@@ -73,7 +73,7 @@ impl Writer<'_> {
         self.0.push(n);
     }
 
-    /// A count or a length: a u32.
+    /// A count or a length: a u32. Nothing longer crosses: the component's memory is 32-bit.
     #[inline]
     pub fn count(&mut self, n: usize) {
         self.0.extend_from_slice(&(n as u32).to_le_bytes());
