@@ -210,6 +210,11 @@ async fn a_batch_answers_the_same_as_lists_and_as_bytes() {
     refusal.extend_from_slice(message);
     assert_eq!(malformed, refusal, "bytes that are not a batch are refused whole, saying where");
 
+    let large = vec![b'v'; 1024 * 1024];
+    let set_and_get = [Op::Set((bytes("large"), large.clone(), None)), Op::Get(bytes("large"))];
+    let answered = instance.batch(&set_and_get).await.expect("the component answers");
+    assert_eq!(answered, vec![Ok(Outcome::Done), Ok(Outcome::Value(Some(large)))], "a megabyte, past what goes packed, comes back whole");
+
     let server_error = |text: &str| Err(CacheError { kind: CacheErrorKind::Server, message: text.into() });
     assert_eq!(as_bytes[..3], [Ok(Outcome::Done), Ok(Outcome::Value(Some(bytes("v")))), Ok(Outcome::Value(None))]);
     assert_eq!(failed(as_bytes[3].clone()).0, CacheErrorKind::NotFound);

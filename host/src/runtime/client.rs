@@ -32,6 +32,12 @@ impl Runtime {
 /// is let go.
 const KEPT_REQUEST_BUFFER: usize = 64 * 1024;
 
+/// The most bytes of keys and values a batch sends packed. Past it, the copies cost more than the
+/// lists: `batch-packed` copies each value into its list, and the component copies it out again,
+/// where `batch` lowers each value once; a value of hundreds of megabytes would also grow the
+/// component's memory by one more copy, which it keeps.
+const PACKED_UP_TO: usize = 64 * 1024;
+
 /// A client instance: the component's cache adapter bound to one pool. Every function of the
 /// `cache` resource can be called, as any host would (see [`ClientInstance::exports`]); cachet's
 /// own client sends everything through [`ClientInstance::batch`].
@@ -53,8 +59,13 @@ impl ClientInstance {
 
     /// Runs a batch of requests in one round trip. `Err` when the component trapped (the
     /// instance must then be replaced); each request has its own result otherwise.
-    /// The requests and results cross as one list of bytes each way (`batch-packed`).
+    /// The requests and results cross as one list of bytes each way (`batch-packed`), unless
+    /// they carry large values.
     pub async fn batch(&mut self, ops: &[Op]) -> Result<Vec<std::result::Result<Outcome, CacheError>>> {
+        if packed::payload(ops) > PACKED_UP_TO {
+            let (cache, store, this) = self.exports();
+            return described(cache.call_batch(store, this, ops).await, "the client component failed");
+        }
         let mut packed = std::mem::take(&mut self.packed);
         packed::write_ops(&mut packed, ops);
         let (cache, store, this) = self.exports();

@@ -48,6 +48,20 @@ fn write_op(writer: &mut Writer<'_>, written: &Op) {
     }
 }
 
+/// How many bytes of keys, values and arguments `ops` carry.
+pub fn payload(ops: &[Op]) -> usize {
+    let sum = |items: &[Vec<u8>]| items.iter().map(Vec::len).sum::<usize>();
+    ops.iter()
+        .map(|op| match op {
+            Op::Get(key) | Op::GetOrFail(key) | Op::UpdateTimeout((key, _)) | Op::Incr((key, _)) => key.len(),
+            Op::Set((key, value, _)) | Op::GetOrSet((key, value, _)) => key.len() + value.len(),
+            Op::Mset(pairs) => pairs.iter().map(|(key, value)| key.len() + value.len()).sum(),
+            Op::Remove(items) | Op::Mget(items) | Op::Exists(items) | Op::Call(items) | Op::Send(items) => sum(items),
+            Op::Receive => 0,
+        })
+        .sum()
+}
+
 /// The results of a batch of `expected` requests. A single `invalid` error where more were expected
 /// is the component refusing the whole batch, and answers every request.
 pub fn read_results(packed: &[u8], expected: usize) -> Result<Vec<Result<Outcome, CacheError>>> {
@@ -124,6 +138,18 @@ mod tests {
         assert!(error.to_string().contains("malformed at byte 4"), "{error}");
         let error = read_results(&[2, 0, 0, 0, 2, 2], 3).expect_err("two results for three requests");
         assert_eq!(error.to_string(), "the client component answered 2 results to a batch of 3");
+    }
+
+    #[test]
+    fn the_payload_is_the_bytes_of_keys_values_and_arguments() {
+        let ops = [
+            Op::Get(b"key".to_vec()),
+            Op::Set((b"k".to_vec(), vec![0; 100], None)),
+            Op::Mset(vec![(b"a".to_vec(), b"12".to_vec())]),
+            Op::Call(vec![b"PING".to_vec()]),
+            Op::Receive,
+        ];
+        assert_eq!(payload(&ops), 3 + 101 + 3 + 4);
     }
 
     #[test]
