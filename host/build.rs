@@ -2,19 +2,26 @@
 //!
 //! The kernel maps a program's code in 64 KiB windows around each page it runs, so the code a
 //! server runs at start-up and per command, scattered among 17 MiB of code it never runs, made
-//! about 7 MiB of the executable resident. Two linker options fix that where the linker is
-//! Rust's own `rust-lld` (the default for x86_64 Linux with glibc):
+//! about 7 MiB of the executable resident; the same held for the read-only data start-up reads,
+//! a few hundred constants, strings and jump tables spread over 8 MiB of `.rodata`. Three linker
+//! options fix that where the linker is Rust's own `rust-lld` (the default for x86_64 Linux with
+//! glibc):
 //!
 //! - `--symbol-ordering-file` puts the functions listed in `link-order/functions.txt` (what
 //!   start-up, the first PING and common commands run, recorded by `link-order/update.sh`) first
 //!   and together;
+//! - the linker script `link-order/data.ld` (added to the default layout with `INSERT`) puts the
+//!   read-only data start-up reads, which has no symbols to order by, in a section of its own
+//!   before `.rodata`, whose own start holds the `cachet` crate's data and the merged constants;
+//!   it moves `.gcc_except_table`, read only when a panic unwinds, after `.rodata`, so that the
+//!   executable's headers and that data are neighbours;
 //! - `-z pack-relative-relocs` stores the position-independent executable's relocations as a
 //!   bitmap of a few KiB instead of a 1 MiB table the loader reads at every start (needs glibc
 //!   2.36 or later where the program runs, which the loader checks).
 //!
 //! Elsewhere (another linker, another target, an older glibc) the program is linked as usual.
-//! Names the list has that the program lacks (another compiler version, changed dependencies) are
-//! skipped; `link-order/update.sh` records the list again. The names carry a hash of their crate's
+//! Names the lists have that the program lacks (another compiler version, changed dependencies)
+//! are skipped; `link-order/update.sh` records the lists again. The names carry a hash of their crate's
 //! build settings, which change with any dependency, so a release build warns when `Cargo.lock` or
 //! the compiler is not the one `link-order/recorded-for` says the list was recorded with.
 
@@ -25,7 +32,9 @@ use std::process::Command;
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let order = manifest_dir.join("link-order/functions.txt");
+    let data = manifest_dir.join("link-order/data.ld");
     println!("cargo:rerun-if-changed={}", order.display());
+    println!("cargo:rerun-if-changed={}", data.display());
     for variable in ["RUSTC_LINKER", "CARGO_ENCODED_RUSTFLAGS"] {
         println!("cargo:rerun-if-env-changed={variable}");
     }
@@ -36,6 +45,9 @@ fn main() {
         println!("cargo:rustc-link-arg-bin=cachet=-Wl,--symbol-ordering-file={}", order.display());
         println!("cargo:rustc-link-arg-bin=cachet=-Wl,--no-warn-symbol-ordering");
         warn_if_recorded_elsewhere(&manifest_dir);
+    }
+    if data.exists() {
+        println!("cargo:rustc-link-arg-bin=cachet=-Wl,-T,{}", data.display());
     }
     if glibc_has_packed_relocations() {
         println!("cargo:rustc-link-arg-bin=cachet=-Wl,-z,pack-relative-relocs");

@@ -170,6 +170,63 @@ write_list(output, functions_of, "functions")
 write_list(engine_output, engine_functions_of, "engine functions")
 EOF
 
+# The read-only data start-up reads (data.ld): the dependencies' constants, strings and jump
+# tables that start-up reads, which are otherwise spread over megabytes of `.rodata`. Recorded on
+# the executable as `cargo build --release` links it (with the engine's names dropped again), in
+# two steps: valgrind's lackey sees every read of a start-up and first PING, byte by byte; then
+# touched-pages.c sees, natively, the reads that depend on CPU features valgrind's virtual CPU
+# lacks (which of them wasmtime and Cranelift check), a page at a time, until a run reads no page
+# of the rest of `.rodata`.
+relink() {
+  cargo rustc --release -p cachet --bin cachet -- -C link-arg=-Wl,-Map="$work/map.txt" >/dev/null 2>&1 ||
+    cargo rustc --release -p cachet --bin cachet -- -C link-arg=-Wl,-Map="$work/map.txt"
+}
+serve_until_pong() {
+  "$@" serve --port "$port" --cache-dir "$work/cache" >"$work/server.log" 2>&1 & server=$!
+  until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.2; done
+}
+stop_server() {
+  kill -TERM "$server"; wait "$server" 2>/dev/null || true
+}
+ordering=$here/data_order.py
+relink
+rm -rf "$work/cache"
+serve_until_pong valgrind --tool=none "$binary"; stop_server
+serve_until_pong valgrind --tool=lackey --trace-mem=yes --log-file="$work/trace" "$binary"
+redis-cli -p "$port" set link-order-key value >/dev/null
+base=$(awk -v exe="$binary" '$6 == exe && $3 == "00000000" { split($1, range, "-"); print range[1]; exit }' "/proc/$server/maps")
+stop_server
+python3 "$ordering" traced "$work/map.txt" "$work/trace" "$base" >"$work/sections"
+rm -f "$work/trace"
+
+cc -O2 -shared -fPIC -o "$work/touched-pages.so" "$here/touched-pages.c"
+rm -rf "$work/cache"
+settled=
+for round in 1 2 3 4 5 6; do
+  python3 "$ordering" script "$work/sections" >"$here/data.ld"
+  relink
+  serve_until_pong "$binary"; stop_server  # compiles the engine for this machine, once
+  read -r from to < <(python3 "$ordering" watched "$work/map.txt")
+  serve_until_pong env TOUCHED_FROM="$from" TOUCHED_TO="$to" TOUCHED_OUT="$work/pages" LD_PRELOAD="$work/touched-pages.so" "$binary"
+  redis-cli -p "$port" set link-order-key value >/dev/null
+  sleep 1
+  # Killed, not stopped: SIGTERM's handler hands the signal on with a byte the kernel reads from
+  # the watched data, which fails instead of faulting, so the server would not hear it.
+  kill -KILL "$server"; wait "$server" 2>/dev/null || true
+  if grep -E "WARN|ERROR" "$work/server.log"; then
+    echo "update.sh: the server reported errors while its data was watched (a system call given a watched page?)" >&2
+    exit 1
+  fi
+  if [ ! -s "$work/pages" ]; then
+    echo "$here/data.ld: $(wc -l <"$work/sections") sections read at start-up (round $round read no other page)"
+    settled=yes
+    break
+  fi
+  python3 "$ordering" on-pages "$work/map.txt" "$work/pages" >>"$work/sections"
+  sort -u -o "$work/sections" "$work/sections"
+done
+[ -n "$settled" ] || { echo "update.sh: start-up still read other pages of .rodata after $round rounds" >&2; exit 1; }
+
 # What the list was recorded with, for host/build.rs to warn when a release build differs.
 python3 - "$(rustc --version)" "$root/Cargo.lock" > "$here/recorded-for" <<'EOF'
 import sys
