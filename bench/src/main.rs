@@ -107,7 +107,7 @@ fn main() -> Result<()> {
     let mut report = String::new();
     writeln!(report, "{}", machine(&binaries))?;
     if wants(Part::Throughput) {
-        report.push_str(&throughput_section(&binaries, rounds, args.quick)?);
+        report.push_str(&throughput_section(&binaries, rounds, args.quick, !args.no_write)?);
     }
     if wants(Part::Client) {
         report.push_str(&client_section(&binaries, rounds, args.quick)?);
@@ -179,7 +179,8 @@ fn machine(binaries: &Binaries) -> String {
     format!("Machine: {cores} cores, {model}, {memory} of memory. Peers: {peers}.\n")
 }
 
-fn throughput_section(binaries: &Binaries, rounds: usize, quick: bool) -> Result<String> {
+/// `plot`: draw the pipeline sweep into docs/perf/pipeline.png (not for `--no-write` or `--quick`).
+fn throughput_section(binaries: &Binaries, rounds: usize, quick: bool, plot: bool) -> Result<String> {
     let requests = if quick { 20_000 } else { 200_000 };
     let kinds = binaries.kinds();
     let servers: Vec<Server> = kinds.iter().map(|kind| Server::start(*kind, binaries, &[])).collect::<Result<_>>()?;
@@ -199,7 +200,7 @@ fn throughput_section(binaries: &Binaries, rounds: usize, quick: bool) -> Result
     for (depth, [cg, rg, cs, rs]) in &sweep {
         writeln!(out, "| {depth} | {cg:.0} | {rg:.0} | {cs:.0} | {rs:.0} |")?;
     }
-    if !quick {
+    if plot && !quick {
         let png = docs_dir().join("perf/pipeline.png");
         std::fs::create_dir_all(png.parent().context("docs/perf")?)?;
         plot::pipeline(&sweep, &png)?;

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Records which functions a server runs, of the `cachet` executable (for host/build.rs to link
 # them first and together) and of the compiled engine (for host/component/build.rs to put them
-# first in the engine's core module); see those files for why. Run it from anywhere after
-# changing dependencies or the Rust compiler, or when start-up or the command path changed much,
-# and commit both lists:
+# first in the engine's core module), and which read-only data of the executable start-up reads
+# (data.ld, for host/build.rs too); see those files for why. Run it from anywhere after changing
+# dependencies or the Rust compiler, or when start-up or the command path changed much, and
+# commit the three lists:
 #
 #   bash host/link-order/update.sh
 #
 # It builds the release executable with the engine's function names kept, starts a server under
 # valgrind's callgrind, and records what ran until the first PONG (start-up, listed first), then
-# what else ran while redis-benchmark sent the common commands. Build again without
-# CACHET_ENGINE_NAMES afterwards. Needs valgrind, redis-cli, redis-benchmark and python3.
+# what else ran while redis-benchmark sent the common commands. The data is recorded last, on
+# the executable as `cargo build --release` makes it (without the engine's names), which it
+# leaves in target/release. Needs valgrind, redis-cli, redis-benchmark, python3 and a C compiler
+# (cc).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -19,7 +22,7 @@ port=${PORT:-7391}
 work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-for tool in valgrind callgrind_control redis-cli redis-benchmark python3; do
+for tool in valgrind callgrind_control redis-cli redis-benchmark python3 cc; do
   command -v "$tool" >/dev/null || { echo "update.sh needs $tool" >&2; exit 1; }
 done
 
