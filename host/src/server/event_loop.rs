@@ -173,7 +173,7 @@ const FAIR_TURNS: Duration = Duration::from_micros(500);
 /// never pauses (a pipelined bulk load) keeps the loop turning, and the runtime polls the sockets,
 /// waking the other connections, only when the loop yields: a PING waited behind every command of
 /// a load of 10,000 SETs, about 10 ms. Yielding after every busy turn, as Redis polls its sockets
-/// once per turn, cost a system call per turn and 6 % of the LPUSH/BRPOP job queue's throughput,
+/// once per turn, cost a system call per turn and 5 % of the LPUSH/BRPOP job queue's throughput,
 /// whose turns are short; yielding once the loop has turned for [`FAIR_TURNS`] without a pause
 /// bounds the wait to about that, plus a turn.
 #[derive(Default)]
