@@ -20,8 +20,8 @@ OUTPUTS = (".rodata", ".rodata.startup")
 
 
 def input_sections(map_path):
-    """(address, size, input section) of every input section of the read-only data in an lld map,
-    where an input section is `object:(name)`."""
+    """(address, size, input section, output section) of every input section of the read-only
+    data in an lld map, where an input section is `object:(name)`."""
     found, output = [], None
     for line in open(map_path, errors="replace"):
         columns = line[:48].split()
@@ -35,7 +35,7 @@ def input_sections(map_path):
         if what.startswith("."):
             output = what.strip()
         elif what.startswith(" " * 8) and not what.startswith(" " * 16) and output in OUTPUTS:
-            found.append((address, size, what.strip()))
+            found.append((address, size, what.strip(), output))
     return sorted(found)
 
 
@@ -55,7 +55,7 @@ def traced(map_path, trace_path, base):
     """The sections read in a lackey trace (`--trace-mem=yes`) of a run whose executable was mapped
     at `base` (hexadecimal)."""
     sections = input_sections(map_path)
-    starts = [address for address, _, _ in sections]
+    starts = [address for address, _, _, _ in sections]
     base, read = int(base, 16), set()
     for line in open(trace_path, errors="replace"):
         if line[:2] in (" L", " M"):
@@ -69,20 +69,10 @@ def traced(map_path, trace_path, base):
 def watched(map_path):
     """The range touched-pages.c watches: `.rodata` from its first section of the listed kind to
     its end (what comes before is read first anyway, and the kernel reads some of it)."""
-    start = first_rodata(map_path)
-    rodata = [s for s in input_sections(map_path) if s[0] >= start]
-    first = min(address for address, _, description in rodata if movable(description))
-    last = max(address + size for address, size, _ in rodata)
+    rodata = [s for s in input_sections(map_path) if s[3] == ".rodata"]
+    first = min(address for address, _, description, _ in rodata if movable(description))
+    last = max(address + size for address, size, _, _ in rodata)
     return first, last
-
-
-def first_rodata(map_path):
-    """Where the `.rodata` output section starts."""
-    for line in open(map_path, errors="replace"):
-        columns = line[:48].split()
-        if len(columns) == 4 and line[49:].strip() == ".rodata":
-            return int(columns[0], 16)
-    sys.exit(f"{map_path}: no .rodata")
 
 
 def on_pages(map_path, pages_path):
@@ -90,7 +80,7 @@ def on_pages(map_path, pages_path):
     pages = {int(line, 16) // PAGE for line in open(pages_path) if line.strip()}
     return {
         name(description)
-        for address, size, description in input_sections(map_path)
+        for address, size, description, _ in input_sections(map_path)
         if movable(description) and any(page in pages for page in range(address // PAGE, (address + max(size, 1) - 1) // PAGE + 1))
     }
 

@@ -204,11 +204,12 @@ rm -f "$work/trace"
 
 cc -O2 -shared -fPIC -o "$work/touched-pages.so" "$here/touched-pages.c"
 rm -rf "$work/cache"
+# Compiles the engine for this machine, once: relinking the executable leaves the engine as it is.
+serve_until_pong "$binary"; stop_server
 settled=
 for round in 1 2 3 4 5 6; do
   python3 "$ordering" script "$work/sections" >"$here/data.ld"
   relink
-  serve_until_pong "$binary"; stop_server  # compiles the engine for this machine, once
   read -r from to < <(python3 "$ordering" watched "$work/map.txt")
   serve_until_pong env TOUCHED_FROM="$from" TOUCHED_TO="$to" TOUCHED_OUT="$work/pages" LD_PRELOAD="$work/touched-pages.so" "$binary"
   redis-cli -p "$port" set link-order-key value >/dev/null
