@@ -201,8 +201,9 @@ fn sort_destination(args: &[&[u8]]) -> Option<usize> {
     destination
 }
 
-/// Every command family's table.
-const FAMILIES: &[&[Command]] = &[
+/// Every command family's table. A static, so that a command is at one address wherever it is
+/// found from (a `const`'s data may be copied into each place that uses it).
+static FAMILIES: &[&[Command]] = &[
     strings::COMMANDS,
     sets::COMMANDS,
     lists::COMMANDS,
