@@ -787,6 +787,11 @@ fn slowlog_and_latency_reply_as_redis_does() {
         &["CONFIG", "SET", "latency-monitor-threshold", "100000"],
         &["LATENCY", "DOCTOR"],
         &["CONFIG", "SET", "latency-monitor-threshold", "0"],
+        &["CONFIG", "GET", "activerehashing"],
+        &["CONFIG", "SET", "activerehashing", "maybe"],
+        &["CONFIG", "SET", "activerehashing", "no"],
+        &["CONFIG", "GET", "activerehashing"],
+        &["CONFIG", "SET", "activerehashing", "yes"],
     ]);
 }
 

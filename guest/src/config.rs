@@ -27,6 +27,9 @@ pub struct Config {
     pub timeout: u64,
     /// How many times a second background work runs.
     pub hz: u64,
+    /// Whether timer ticks finish moving a grown index's keys (`activerehashing`), as well as the
+    /// writes that move some each.
+    pub activerehashing: bool,
     /// Milliseconds a script runs before other clients get `-BUSY` instead of waiting for it.
     pub busy_reply_threshold: u64,
     pub proto_max_bulk_len: u64,
@@ -120,6 +123,7 @@ impl Default for Config {
             maxclients: 10_000,
             timeout: 0,
             hz: 10,
+            activerehashing: true,
             busy_reply_threshold: 5000,
             proto_max_bulk_len: 512 * 1024 * 1024,
             hll_sparse_max_bytes: 3000,
@@ -230,6 +234,15 @@ const PARAMS: &[Param] = &[
     number_param!("maxclients", maxclients, Access::Mutable, 1, 1_000_000_000),
     number_param!("timeout", timeout, Access::Mutable, 0, i32::MAX as u64),
     number_param!("hz", hz, Access::Mutable, 1, 500),
+    Param {
+        name: "activerehashing",
+        access: Access::Mutable,
+        get: |c| if c.activerehashing { "yes" } else { "no" }.into(),
+        set: |c, v| {
+            c.activerehashing = parse_bool(v)?;
+            Ok(())
+        },
+    },
     number_param!("busy-reply-threshold", busy_reply_threshold, Access::Mutable, 0, i64::MAX as u64),
     // Its name before Redis 7.0.
     number_param!("lua-time-limit", busy_reply_threshold, Access::Mutable, 0, i64::MAX as u64),

@@ -136,6 +136,20 @@ impl Index {
         Some(position)
     }
 
+    /// Whether keys are still being moved into a grown array: lookups then search both.
+    pub fn is_moving(&self) -> bool {
+        self.old_len > 0
+    }
+
+    /// Moves up to `budget` more slots of a move under way. Changes move some each, but a table
+    /// that stops changing right after it grew would otherwise keep searching two arrays, with a
+    /// cache miss more for most lookups, until its next change.
+    pub fn continue_move(&mut self, budget: usize) {
+        if self.old_len > 0 {
+            self.move_some(budget);
+        }
+    }
+
     /// Starts moving every key into an array twice the size. A move still under way is finished
     /// first (it never is, in practice: see [`MOVE_PER_CHANGE`]).
     fn grow(&mut self) {
@@ -288,5 +302,30 @@ mod tests {
             assert_eq!(index.find(test_hash(key), |p| p == key + 100), Some(key + 100));
         }
         assert_eq!(index.find(test_hash(9), |_| true), None);
+    }
+
+    /// A move that no more changes drive is finished by `continue_move`, a budget at a time, and
+    /// every key is found throughout.
+    #[test]
+    fn a_move_goes_on_without_changes() {
+        let mut index = Index::default();
+        let mut keys = 0u32;
+        while !(index.is_moving() && index.old_len > 100) {
+            index.insert(test_hash(keys), keys);
+            keys += 1;
+        }
+        let mut steps = 0;
+        while index.is_moving() {
+            index.continue_move(16);
+            steps += 1;
+            for key in 0..keys {
+                assert_eq!(index.find(test_hash(key), |p| p == key), Some(key), "key {key} after {steps} steps");
+            }
+        }
+        assert!(steps > 1, "one step finished the move");
+        assert!(index.old.is_empty());
+        assert_eq!(index.len, keys as usize);
+        index.continue_move(16);
+        assert_eq!(index.len, keys as usize);
     }
 }

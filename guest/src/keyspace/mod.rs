@@ -283,14 +283,15 @@ impl Keyspace {
         }
         let mut values: SmallVec<[&[u8]; 16]> = SmallVec::new();
         for &hash in &hashes {
-            if let Some(entry) = db.entries.likely_value(hash) {
-                let value = entry.value.as_bytes();
+            if let Some(entry) = db.entries.likely_entry(hash) {
+                touch_ends(entry);
+                let value = entry.1.value.as_bytes();
                 seen ^= value.as_ptr() as usize;
                 values.push(value);
             }
         }
         for value in values {
-            seen ^= value.first().copied().map_or(0, usize::from);
+            seen ^= touch_lines(value);
         }
         std::hint::black_box(seen);
     }
@@ -604,6 +605,20 @@ impl Keyspace {
         self.lazy.dispose_keys(old.entries.len(), old.into_pieces());
     }
 
+    /// Whether a database's index is still moving its keys into a grown array: then the engine
+    /// asks for ticks, which finish the move (Redis's `activerehashing`).
+    pub fn is_rehashing(&self) -> bool {
+        self.dbs.iter().any(|db| db.entries.is_growing() || db.field_ttls.is_growing())
+    }
+
+    /// Moves up to `budget` slots of each index that is growing.
+    pub fn rehash(&mut self, budget: usize) {
+        for db in &mut self.dbs {
+            db.entries.continue_growing(budget);
+            db.field_ttls.continue_growing(budget);
+        }
+    }
+
     /// Frees up to `budget` pieces of the values waiting to be freed (see [`lazy_free`]).
     pub fn free_lazily(&mut self, budget: usize) {
         self.stats.lazyfreed_objects += self.lazy.free(budget);
@@ -771,6 +786,38 @@ impl Keyspace {
         }
     }
 }
+
+/// Reads the first and the last byte of `thing`, so that both cache lines are on their way when
+/// it straddles two: an entry is 40 bytes, and the key a lookup compares may sit in one line and
+/// the access data it updates in the next.
+fn touch_ends<T>(thing: &T) {
+    let size = std::mem::size_of::<T>();
+    if size == 0 {
+        return;
+    }
+    let start = std::ptr::from_ref(thing).cast::<std::mem::MaybeUninit<u8>>();
+    // SAFETY: both bytes lie inside `thing`, which is valid for reads for as long as the borrow;
+    // they are read as `MaybeUninit` because either may be padding.
+    unsafe {
+        start.read_volatile();
+        start.add(size - 1).read_volatile();
+    }
+}
+
+/// The longest stretch of a value read ahead; longer values are read in order when replied with,
+/// which the processor's own prefetching follows.
+const TOUCH_VALUE_BYTES: usize = 256;
+
+/// Reads a byte of each cache line of the start of `value` (and its last byte), so that a reply
+/// copying it does not wait for a second line.
+fn touch_lines(value: &[u8]) -> usize {
+    let mut seen = 0;
+    for at in (0..value.len().min(TOUCH_VALUE_BYTES)).step_by(64) {
+        seen ^= usize::from(value[at]);
+    }
+    seen ^ value.last().copied().map_or(0, usize::from)
+}
+
 
 #[cfg(test)]
 mod tests {

@@ -37,10 +37,20 @@ impl<V> Table<V> {
         self.index.touch(hash)
     }
 
-    /// The value most likely stored under a key with `hash`, for reading ahead only.
-    pub fn likely_value(&self, hash: u32) -> Option<&V> {
+    /// The entry most likely stored under a key with `hash`, for reading ahead only.
+    pub fn likely_entry(&self, hash: u32) -> Option<&(Key, V)> {
         let at = self.index.likely_position(hash)?;
-        self.entries.get(at as usize).map(|(_, value)| value)
+        self.entries.get(at as usize)
+    }
+
+    /// Whether the index is still moving its keys into a grown array (see [`Index::continue_move`]).
+    pub fn is_growing(&self) -> bool {
+        self.index.is_moving()
+    }
+
+    /// Moves up to `budget` more slots of the index's move, if one is under way.
+    pub fn continue_growing(&mut self, budget: usize) {
+        self.index.continue_move(budget);
     }
 
     /// Where the key's entry is (0 to `len() - 1`).
