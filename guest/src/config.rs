@@ -215,6 +215,21 @@ macro_rules! number_param {
     };
 }
 
+/// A `yes`/`no` setting.
+macro_rules! bool_param {
+    ($name:literal, $field:ident, $access:expr) => {
+        Param {
+            name: $name,
+            access: $access,
+            get: |c| if c.$field { "yes" } else { "no" }.into(),
+            set: |c, v| {
+                c.$field = parse_bool(v)?;
+                Ok(())
+            },
+        }
+    };
+}
+
 macro_rules! text_param {
     ($name:literal, $field:ident, $access:expr) => {
         Param {
@@ -234,15 +249,7 @@ const PARAMS: &[Param] = &[
     number_param!("maxclients", maxclients, Access::Mutable, 1, 1_000_000_000),
     number_param!("timeout", timeout, Access::Mutable, 0, i32::MAX as u64),
     number_param!("hz", hz, Access::Mutable, 1, 500),
-    Param {
-        name: "activerehashing",
-        access: Access::Mutable,
-        get: |c| if c.activerehashing { "yes" } else { "no" }.into(),
-        set: |c, v| {
-            c.activerehashing = parse_bool(v)?;
-            Ok(())
-        },
-    },
+    bool_param!("activerehashing", activerehashing, Access::Mutable),
     number_param!("busy-reply-threshold", busy_reply_threshold, Access::Mutable, 0, i64::MAX as u64),
     // Its name before Redis 7.0.
     number_param!("lua-time-limit", busy_reply_threshold, Access::Mutable, 0, i64::MAX as u64),
@@ -296,15 +303,7 @@ const PARAMS: &[Param] = &[
     number_param!("hash-max-listpack-value", hash_max_listpack_value, Access::Mutable, 0, i64::MAX as u64),
     text_param!("requirepass", requirepass, Access::Mutable),
     number_param!("acllog-max-len", acllog_max_len, Access::Mutable, 0, i64::MAX as u64),
-    Param {
-        name: "protected-mode",
-        access: Access::Mutable,
-        get: |c| if c.protected_mode { "yes" } else { "no" }.into(),
-        set: |c, v| {
-            c.protected_mode = parse_bool(v)?;
-            Ok(())
-        },
-    },
+    bool_param!("protected-mode", protected_mode, Access::Mutable),
     number_param!("port", port, Access::Immutable, 0, 65535),
     text_param!("bind", bind, Access::Immutable),
     text_param!("unixsocket", unixsocket, Access::Immutable),
@@ -383,15 +382,7 @@ const PARAMS: &[Param] = &[
     },
     number_param!("slowlog-max-len", slowlog_max_len, Access::Mutable, 0, i64::MAX as u64),
     number_param!("latency-monitor-threshold", latency_monitor_threshold, Access::Mutable, 0, i64::MAX as u64),
-    Param {
-        name: "latency-tracking",
-        access: Access::Mutable,
-        get: |c| if c.latency_tracking { "yes" } else { "no" }.into(),
-        set: |c, v| {
-            c.latency_tracking = parse_bool(v)?;
-            Ok(())
-        },
-    },
+    bool_param!("latency-tracking", latency_tracking, Access::Mutable),
     Param {
         name: "latency-tracking-info-percentiles",
         access: Access::Mutable,
