@@ -818,7 +818,6 @@ fn touch_lines(value: &[u8]) -> usize {
     seen ^ value.last().copied().map_or(0, usize::from)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
