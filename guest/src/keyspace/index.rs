@@ -102,9 +102,7 @@ impl Index {
 
     /// Adds a key that is not in the index yet. Positions go up to `u32::MAX - 2`.
     pub fn insert(&mut self, hash: u32, position: u32) {
-        if self.old_len > 0 {
-            self.move_some(MOVE_PER_CHANGE);
-        }
+        self.continue_move(MOVE_PER_CHANGE);
         let keys = self.len + self.old_len + 1;
         if keys * 4 > self.slots.len() * 3 {
             self.grow();
@@ -117,9 +115,7 @@ impl Index {
 
     /// Removes the key and returns its position.
     pub fn remove(&mut self, hash: u32, is_key: impl Fn(u32) -> bool) -> Option<u32> {
-        if self.old_len > 0 {
-            self.move_some(MOVE_PER_CHANGE);
-        }
+        self.continue_move(MOVE_PER_CHANGE);
         if let Some(at) = probe(&self.slots, hash, &is_key) {
             let position = position_of(self.slots[at]);
             close_gap(&mut self.slots, at);
