@@ -149,6 +149,48 @@ async fn concurrent_requests_share_few_connections() {
     assert_eq!(client.call(["DBSIZE"]).await.unwrap(), Value::Int(256 * 50));
 }
 
+/// On one connection, a request goes out while the reply to the one before it is still on its
+/// way. A proxy between the client and redis-server holds every reply back until the second GET
+/// has reached it: a client that waited for the first reply before sending the second would get
+/// neither.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_go_out_while_earlier_replies_are_outstanding() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let redis = Redis::start(&[]);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (first_arrived, first_seen) = tokio::sync::oneshot::channel();
+    let upstream = redis.port;
+    let proxy = tokio::spawn(async move {
+        let (mut client_side, _) = listener.accept().await.unwrap();
+        let mut server_side = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await.unwrap();
+        let (mut requests, mut buffer) = (Vec::new(), [0u8; 4096]);
+        let mut first_arrived = Some(first_arrived);
+        let has = |bytes: &[u8], word: &[u8]| bytes.windows(word.len()).any(|w| w == word);
+        while !has(&requests, b"second") {
+            let n = client_side.read(&mut buffer).await.unwrap();
+            assert!(n > 0, "the client closed the connection");
+            requests.extend_from_slice(&buffer[..n]);
+            server_side.write_all(&buffer[..n]).await.unwrap();
+            if has(&requests, b"first") {
+                first_arrived.take().map(|arrived| arrived.send(()));
+            }
+        }
+        let _ = tokio::io::copy_bidirectional(&mut client_side, &mut server_side).await;
+    });
+    let client = Client::open(&format!("redis://127.0.0.1:{port}/?max_connections=1")).await.unwrap();
+    let first = tokio::spawn({
+        let client = client.clone();
+        async move { client.get("first").await }
+    });
+    first_seen.await.expect("the first GET reached the proxy");
+    let second = tokio::time::timeout(PATIENCE, client.get("second")).await;
+    assert_eq!(second.expect("the second GET was sent before the first one's reply came").unwrap(), None);
+    assert_eq!(first.await.unwrap().unwrap(), None);
+    assert_eq!(client.pool_stats().created, 1, "both went out on the one connection");
+    proxy.abort();
+}
+
 fn pool_options(max_connections: usize, blocking: bool) -> PoolOptions {
     PoolOptions { max_connections, blocking, timeout: Duration::from_millis(300), ..PoolOptions::default() }
 }

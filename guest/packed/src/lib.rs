@@ -34,6 +34,8 @@ pub mod outcome {
     pub const REPLY: u8 = 5;
     /// Followed by the error's kind (its case in WIT `error-kind`) and message.
     pub const ERROR: u8 = 255;
+    /// No result: the request may be sent again (WIT `conveyor.abandon`).
+    pub const AGAIN: u8 = 254;
 }
 
 /// The cases of WIT `node`, by position.
@@ -198,6 +200,11 @@ impl<'a> Reader<'a> {
     #[inline]
     pub fn u8(&mut self) -> Option<u8> {
         Some(self.take(1)?[0])
+    }
+
+    /// The next byte, left to be read.
+    pub fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
     }
 
     #[inline]

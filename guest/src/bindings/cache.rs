@@ -6,6 +6,8 @@ use super::cachet::engine::streams as host;
 use super::exports::cachet::engine::cache as wit;
 use crate::cache::Cache;
 use crate::cache::connection_settings::ConnectionSettings;
+use crate::cache::conveyor::Conveyor;
+use std::cell::RefCell;
 use crate::cache::packed;
 use crate::cache::streams::{self, ExchangeError, StreamError, StreamErrorKind};
 use crate::request::{Error, ErrorKind, Op, Outcome};
@@ -59,8 +61,11 @@ impl streams::Pool for HostPool {
 
 pub struct CacheResource(Cache<HostPool>);
 
+pub struct ConveyorResource(RefCell<Conveyor>);
+
 impl wit::Guest for Component {
     type Cache = CacheResource;
+    type Conveyor = ConveyorResource;
 }
 
 type Result<T, E = wit::Error> = std::result::Result<T, E>;
@@ -126,6 +131,37 @@ impl wit::GuestCache for CacheResource {
             Err(malformed) => vec![Err(malformed)],
         };
         packed::write_results(&results)
+    }
+}
+
+impl wit::GuestConveyor for ConveyorResource {
+    fn new(options: wit::Options) -> Self {
+        super::install_log();
+        ConveyorResource(RefCell::new(Conveyor::new(&options.into())))
+    }
+
+    fn set_up(&self) -> Vec<u8> {
+        self.0.borrow_mut().set_up()
+    }
+
+    fn setting_up(&self) -> u32 {
+        self.0.borrow().setting_up() as u32
+    }
+
+    fn send(&self, ops: Vec<u8>) -> Result<wit::Sent> {
+        let ops = packed::read_ops(&ops)?;
+        let mut bytes = Vec::new();
+        let answered = self.0.borrow_mut().send(ops, &mut bytes);
+        Ok(wit::Sent { bytes, results: packed::write_results(&answered) })
+    }
+
+    fn receive(&self, data: Vec<u8>) -> wit::Received {
+        let received = self.0.borrow_mut().receive(&data);
+        wit::Received { results: packed::write_results(&received.results), broken: received.broken.map(wit::Error::from) }
+    }
+
+    fn abandon(&self, error: wit::Error) -> Vec<u8> {
+        packed::write_abandoned(&self.0.borrow_mut().abandon(&error.into()))
     }
 }
 
@@ -212,6 +248,21 @@ impl From<Node> for wit::Node {
             Node::Set(n) => wit::Node::Set(n),
             Node::Push(n) => wit::Node::Push(n),
         }
+    }
+}
+
+impl From<wit::Error> for Error {
+    fn from(e: wit::Error) -> Self {
+        let kind = match e.kind {
+            wit::ErrorKind::Connection => ErrorKind::Connection,
+            wit::ErrorKind::Timeout => ErrorKind::Timeout,
+            wit::ErrorKind::Exhausted => ErrorKind::Exhausted,
+            wit::ErrorKind::Server => ErrorKind::Server,
+            wit::ErrorKind::NotFound => ErrorKind::NotFound,
+            wit::ErrorKind::Protocol => ErrorKind::Protocol,
+            wit::ErrorKind::Invalid => ErrorKind::Invalid,
+        };
+        Error::new(kind, e.message)
     }
 }
 

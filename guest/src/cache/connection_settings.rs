@@ -56,6 +56,16 @@ impl ConnectionSettings {
         commands.extend(self.extra_set_up.iter().cloned());
         commands
     }
+
+    /// The set-up commands as the bytes to send, and how many replies they are answered with.
+    pub fn encoded_set_up(&self) -> (Vec<u8>, usize) {
+        let commands = self.set_up_commands();
+        let mut encoded = Vec::new();
+        for command in &commands {
+            crate::resp::encode_command(&mut encoded, command);
+        }
+        (encoded, commands.len())
+    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@
 
 mod reply_reader;
 pub(crate) mod connection_settings;
+pub(crate) mod conveyor;
 pub(crate) mod packed;
 pub(crate) mod streams;
 
@@ -85,12 +86,8 @@ pub(crate) const MAY_HAVE_RUN: &str =
 
 impl<P: Pool> Cache<P> {
     pub fn new(pool: P, settings: ConnectionSettings) -> Self {
-        let commands = settings.set_up_commands();
-        let mut encoded = Vec::new();
-        for command in &commands {
-            encode_command(&mut encoded, command);
-        }
-        Cache { pool, settings, set_up: SetUp { encoded, commands: commands.len() }, buffers: Cell::default() }
+        let (encoded, commands) = settings.encoded_set_up();
+        Cache { pool, settings, set_up: SetUp { encoded, commands }, buffers: Cell::default() }
     }
 
     /// Runs a single request.

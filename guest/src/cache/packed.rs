@@ -4,6 +4,7 @@
 //! allocates in the component's memory with a call into it and lifts out field by field; one list
 //! each way costs the same however many requests a batch holds.
 
+use super::conveyor::Abandoned;
 use crate::request::{Error, ErrorKind, Op, Outcome};
 use crate::resp::Node;
 use cachet_packed::{Reader, Writer, error_kind, node, op, outcome};
@@ -39,13 +40,27 @@ fn read_op(reader: &mut Reader<'_>) -> Option<Op> {
 
 /// The results, in order, as the format says.
 pub fn write_results(results: &[Result<Outcome, Error>]) -> Vec<u8> {
-    let mut buffer = Vec::with_capacity(4 + results.iter().map(size_hint).sum::<usize>());
+    write_some(results.iter().map(Some))
+}
+
+/// The answers of `conveyor.abandon`: results, and `again` for requests that may go out again.
+pub fn write_abandoned(abandoned: &[Abandoned]) -> Vec<u8> {
+    write_some(abandoned.iter().map(|a| match a {
+        Abandoned::Final(result) => Some(result),
+        Abandoned::Again => None,
+    }))
+}
+
+/// Results, `None` written as `again`.
+fn write_some<'a>(results: impl ExactSizeIterator<Item = Option<&'a Result<Outcome, Error>>> + Clone) -> Vec<u8> {
+    let mut buffer = Vec::with_capacity(4 + results.clone().map(|r| r.map_or(1, size_hint)).sum::<usize>());
     let mut writer = Writer(&mut buffer);
     writer.count(results.len());
     for result in results {
         match result {
-            Ok(outcome) => write_outcome(&mut writer, outcome),
-            Err(error) => write_error(&mut writer, error),
+            Some(Ok(outcome)) => write_outcome(&mut writer, outcome),
+            Some(Err(error)) => write_error(&mut writer, error),
+            None => writer.u8(outcome::AGAIN),
         }
     }
     buffer
@@ -193,5 +208,13 @@ mod tests {
         expected.extend(bytes(b"txt"));
         expected.extend(bytes(b"hi"));
         assert_eq!(write_results(&results), expected);
+    }
+
+    #[test]
+    fn abandoned_requests_to_send_again_are_written_as_again() {
+        let abandoned = [Abandoned::Again, Abandoned::Final(Ok(Outcome::Done))];
+        let mut expected = 2u32.to_le_bytes().to_vec();
+        expected.extend([254, 2]);
+        assert_eq!(write_abandoned(&abandoned), expected);
     }
 }

@@ -11,8 +11,6 @@ use std::sync::{Arc, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
 use tokio::sync::{Semaphore, oneshot};
 
-/// The most requests sent in one batch (a job is never split, so one may make it longer).
-const MAX_BATCH: usize = 1024;
 
 /// One caller's requests: they travel together, in order, on one connection.
 pub(super) struct Job {
@@ -118,8 +116,10 @@ impl JobQueue {
     }
 
     /// Waits until jobs are queued and this worker is the one to take them; `false` once the queue
-    /// is closed and empty.
-    pub(super) async fn wait(&self, worker: usize) -> bool {
+    /// is closed and empty. A worker `busy` with requests in flight waits behind the idle ones:
+    /// jobs go to it only when no idle worker is left, so the load spreads over connections before
+    /// requests line up behind others on one.
+    pub(super) async fn wait(&self, worker: usize, busy: bool) -> bool {
         poll_fn(|cx| {
             let mut state = self.lock();
             if !state.jobs.is_empty() && state.taker.is_none_or(|taker| taker == worker) {
@@ -129,23 +129,30 @@ impl JobQueue {
             if state.jobs.is_empty() && state.closed {
                 return Poll::Ready(false);
             }
-            match state.idle.iter_mut().find(|(id, _)| *id == worker) {
-                Some((_, waker)) => waker.clone_from(cx.waker()),
-                None => state.idle.push((worker, cx.waker().clone())),
+            let waker = cx.waker().clone();
+            match state.idle.iter().position(|(id, _)| *id == worker) {
+                Some(at) if busy => state.idle[at].1 = waker,
+                Some(at) => {
+                    state.idle.remove(at);
+                    state.idle.push((worker, waker));
+                }
+                None if busy => state.idle.insert(0, (worker, waker)),
+                None => state.idle.push((worker, waker)),
             }
             Poll::Pending
         })
         .await
     }
 
-    /// Everything queued, up to a batch; the next idle worker is chosen for what is left.
-    pub(super) fn take(&self, worker: usize) -> Vec<Job> {
+    /// Everything queued, up to `limit` requests (a job is never split, so one may go past it);
+    /// the next idle worker is chosen for what is left.
+    pub(super) fn take(&self, worker: usize, limit: usize) -> Vec<Job> {
         let mut jobs = Vec::new();
         let wake = {
             let mut state = self.lock();
             state.idle.retain(|(id, _)| *id != worker);
             let mut size = 0;
-            while size < MAX_BATCH
+            while size < limit
                 && let Some(job) = state.jobs.pop_front()
             {
                 size += job.ops.len();
@@ -158,6 +165,20 @@ impl JobQueue {
         wake.into_iter().for_each(Waker::wake);
         self.room.add_permits(jobs.len());
         jobs
+    }
+
+    /// A worker that cannot take jobs for a while (its connection has as many requests in flight
+    /// as it may) is no longer chosen; if it was, another idle worker is.
+    pub(super) fn step_aside(&self, worker: usize) {
+        let wake = {
+            let mut state = self.lock();
+            state.idle.retain(|(id, _)| *id != worker);
+            if state.taker == Some(worker) {
+                state.taker = None;
+            }
+            state.hand_over()
+        };
+        wake.into_iter().for_each(Waker::wake);
     }
 
     /// Counts a worker in until the returned place is dropped.
@@ -222,6 +243,9 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::task::{Context, Wake};
 
+    /// The most requests a worker takes at once in these tests.
+    const MAX_BATCH: usize = 1024;
+
     /// Counts how often it was woken.
     #[derive(Default)]
     struct Wakes(AtomicUsize);
@@ -235,7 +259,7 @@ mod tests {
     /// Polls `worker`'s wait once with a waker of its own: `Some(answer)` if it is over.
     fn poll_wait(queue: &JobQueue, worker: usize, wakes: &Arc<Wakes>) -> Option<bool> {
         let waker = Waker::from(wakes.clone());
-        match pin!(queue.wait(worker)).poll(&mut Context::from_waker(&waker)) {
+        match pin!(queue.wait(worker, false)).poll(&mut Context::from_waker(&waker)) {
             Poll::Ready(answer) => Some(answer),
             Poll::Pending => None,
         }
@@ -266,7 +290,7 @@ mod tests {
         // The first worker, polled again (say it finished a batch of its own meanwhile), waits its turn.
         assert_eq!(poll_wait(&queue, 0, &first), None);
         assert_eq!(poll_wait(&queue, 1, &last), Some(true));
-        assert_eq!(keys(&queue.take(1)), vec![Op::Get(b"a".to_vec()), Op::Get(b"b".to_vec())]);
+        assert_eq!(keys(&queue.take(1, MAX_BATCH)), vec![Op::Get(b"a".to_vec()), Op::Get(b"b".to_vec())]);
         assert_eq!(first.0.load(Ordering::SeqCst), 0);
     }
 
@@ -279,10 +303,10 @@ mod tests {
         }
         assert_eq!(poll_wait(&queue, 1, &taker), Some(true));
         assert_eq!(poll_wait(&queue, 0, &other), None);
-        assert_eq!(queue.take(1).len(), MAX_BATCH);
+        assert_eq!(queue.take(1, MAX_BATCH).len(), MAX_BATCH);
         assert_eq!(other.0.load(Ordering::SeqCst), 1);
         assert_eq!(poll_wait(&queue, 0, &other), Some(true));
-        assert_eq!(keys(&queue.take(0)), vec![Op::Get(MAX_BATCH.to_string().into_bytes())]);
+        assert_eq!(keys(&queue.take(0, MAX_BATCH)), vec![Op::Get(MAX_BATCH.to_string().into_bytes())]);
     }
 
     #[test]
@@ -295,7 +319,7 @@ mod tests {
         assert!(!push(&queue, "after"));
         assert_eq!(poll_wait(&queue, 0, &taker), Some(true));
         assert_eq!(poll_wait(&queue, 1, &other), None, "waits its turn");
-        assert_eq!(keys(&queue.take(0)), vec![Op::Get(b"queued before".to_vec())]);
+        assert_eq!(keys(&queue.take(0, MAX_BATCH)), vec![Op::Get(b"queued before".to_vec())]);
         assert_eq!(other.0.load(Ordering::SeqCst), 1, "woken to end");
         assert_eq!(poll_wait(&queue, 1, &other), Some(false));
         assert_eq!(poll_wait(&queue, 0, &taker), Some(false));
@@ -324,7 +348,36 @@ mod tests {
         let queue = JobQueue::new(1);
         assert!(push(&queue, "a"));
         assert!(!push(&queue, "b"), "no room");
-        assert_eq!(queue.take(0).len(), 1);
+        assert_eq!(queue.take(0, MAX_BATCH).len(), 1);
         assert!(push(&queue, "b"));
+    }
+
+    #[test]
+    fn a_worker_that_steps_aside_hands_the_jobs_to_another() {
+        let queue = JobQueue::new(16);
+        let (busy, other) = (Arc::new(Wakes::default()), Arc::new(Wakes::default()));
+        assert_eq!(poll_wait(&queue, 0, &other), None);
+        assert_eq!(poll_wait(&queue, 1, &busy), None);
+        assert!(push(&queue, "a"));
+        assert_eq!(busy.0.load(Ordering::SeqCst), 1, "the worker idle last is chosen");
+        queue.step_aside(1);
+        assert_eq!(other.0.load(Ordering::SeqCst), 1, "and, stepping aside, passes the job on");
+        assert_eq!(poll_wait(&queue, 0, &other), Some(true));
+        assert_eq!(keys(&queue.take(0, MAX_BATCH)), vec![Op::Get(b"a".to_vec())]);
+    }
+
+    #[test]
+    fn a_busy_worker_is_chosen_only_when_no_idle_worker_is_left() {
+        let queue = JobQueue::new(16);
+        let (busy, idle) = (Arc::new(Wakes::default()), Arc::new(Wakes::default()));
+        assert_eq!(poll_wait(&queue, 0, &idle), None);
+        let waker = Waker::from(busy.clone());
+        assert!(pin!(queue.wait(1, true)).poll(&mut Context::from_waker(&waker)).is_pending());
+        assert!(push(&queue, "a"));
+        assert_eq!((idle.0.load(Ordering::SeqCst), busy.0.load(Ordering::SeqCst)), (1, 0), "the idle worker first");
+        assert_eq!(poll_wait(&queue, 0, &idle), Some(true));
+        assert_eq!(queue.take(0, MAX_BATCH).len(), 1);
+        assert!(push(&queue, "b"));
+        assert_eq!(busy.0.load(Ordering::SeqCst), 1, "then the busy one, rather than nobody");
     }
 }

@@ -2,8 +2,9 @@
 //! over pooled connections the host provides.
 //!
 //! Requests issued concurrently are pipelined: every request goes into one queue, and each worker
-//! (one per connection it may use) takes everything queued at once and sends it as one batch, so
-//! throughput grows with the number of callers instead of waiting on round trips.
+//! (one per connection it may use) takes everything queued at once and sends it, and goes on
+//! sending what is queued while earlier replies are outstanding (see [`worker`]), so throughput
+//! grows with the number of callers instead of waiting on round trips.
 //!
 //! Only commands that leave a connection's session as they found it share those connections (see
 //! [`routing`]): transactions, blocking commands, pub/sub and anything else stateful run on a
@@ -58,8 +59,8 @@ use worker::work;
 const QUEUE_LEN: usize = 16 * 1024;
 
 /// The most workers (shared, pipelined connections in flight) a client runs; more rarely helps,
-/// since each carries every request queued while it waited. The rest of `max_connections` is left
-/// for dedicated connections.
+/// since each carries every request queued while it waited, and more while its replies come. The
+/// rest of `max_connections` is left for dedicated connections.
 pub const MAX_PIPELINED_CONNECTIONS: usize = 8;
 
 type Reply = Result<Outcome, CacheError>;

@@ -7,6 +7,7 @@
 pub mod bindings;
 mod cache;
 mod client;
+mod conveyor;
 mod packed;
 
 use crate::capabilities::{self, Clock, HostState};
@@ -21,6 +22,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store};
 
 pub use client::{CacheError, CacheErrorKind, CacheOptions, ClientInstance, Node, Op, Outcome};
+pub use conveyor::{ConveyorInstance, Sent};
 pub use wit::{Backlog, ConfigError, PeerKind, Progress, Time};
 
 /// Who is on the other end of a connection, as the host tells the engine.

@@ -9,10 +9,15 @@ use cachet_packed::{Reader, Writer, error_kind, node, op, outcome};
 
 /// Writes `ops` into `packed`, emptied first.
 pub fn write_ops(packed: &mut Vec<u8>, ops: &[Op]) {
+    write_some_ops(packed, ops.len(), ops.iter());
+}
+
+/// [`write_ops`] for `count` requests picked from several lists.
+pub fn write_some_ops<'a>(packed: &mut Vec<u8>, count: usize, ops: impl Iterator<Item = &'a Op>) {
     packed.clear();
     let mut writer = Writer(packed);
-    writer.count(ops.len());
-    ops.iter().for_each(|op| write_op(&mut writer, op));
+    writer.count(count);
+    ops.take(count).for_each(|op| write_op(&mut writer, op));
 }
 
 fn write_op(writer: &mut Writer<'_>, written: &Op) {
@@ -65,11 +70,7 @@ pub fn payload(ops: &[Op]) -> usize {
 /// The results of a batch of `expected` requests. A single `invalid` error where more were expected
 /// is the component refusing the whole batch, and answers every request.
 pub fn read_results(packed: &[u8], expected: usize) -> Result<Vec<Result<Outcome, CacheError>>> {
-    let mut reader = Reader::new(packed);
-    let Some(mut results) = reader.counted(1, read_result).filter(|_| reader.finished()) else {
-        let malformed = reader.malformed();
-        bail!("the client component's packed results ({} bytes) are malformed at byte {}", malformed.len, malformed.at);
-    };
+    let mut results = read_all(packed)?;
     if results.len() != expected {
         match results.as_slice() {
             [Err(refusal)] if refusal.kind == CacheErrorKind::Invalid => results = vec![Err(refusal.clone()); expected],
@@ -77,6 +78,28 @@ pub fn read_results(packed: &[u8], expected: usize) -> Result<Vec<Result<Outcome
         }
     }
     Ok(results)
+}
+
+/// Results, however many there are; `again` is not one.
+pub fn read_all(packed: &[u8]) -> Result<Vec<Result<Outcome, CacheError>>> {
+    let answers = read_answers(packed)?;
+    answers.into_iter().map(|answer| answer.ok_or_else(|| anyhow::anyhow!("the client component answered `again` outside `abandon`"))).collect()
+}
+
+/// Results and, as `None`, `again` (WIT `conveyor.abandon`).
+pub fn read_answers(packed: &[u8]) -> Result<Vec<Option<Result<Outcome, CacheError>>>> {
+    let mut reader = Reader::new(packed);
+    let read = |reader: &mut Reader<'_>| match reader.peek()? {
+        outcome::AGAIN => reader.u8().map(|_| None),
+        _ => read_result(reader).map(Some),
+    };
+    match reader.counted(1, read).filter(|_| reader.finished()) {
+        Some(answers) => Ok(answers),
+        None => {
+            let malformed = reader.malformed();
+            bail!("the client component's packed results ({} bytes) are malformed at byte {}", malformed.len, malformed.at)
+        }
+    }
 }
 
 fn read_result(reader: &mut Reader<'_>) -> Option<Result<Outcome, CacheError>> {
