@@ -25,6 +25,8 @@ async fn exercise_adapter(url: &str) {
 
     client.set("k", "v1", Ttl::Default).await.unwrap();
     assert_eq!(client.get("k").await.unwrap(), Some(Bytes::from("v1")));
+    assert!(client.batch(Vec::new()).await.is_empty(), "an empty batch is answered at once");
+    assert!(client.pipeline().run().await.is_empty());
     let ttl = client.call(["TTL", "k"]).await.unwrap();
     assert!(matches!(ttl, Value::Int(t) if (299..=300).contains(&t)), "default TTL is 300 s, got {ttl:?}");
     client.set("forever", "x", Ttl::Never).await.unwrap();

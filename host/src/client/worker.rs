@@ -249,6 +249,11 @@ impl Line<'_> {
             if pending.job.reply.is_closed() {
                 continue;
             }
+            if pending.waiting() == 0 {
+                // A job of no requests (an empty pipeline) is answered without the server.
+                pending.finish(no_result);
+                continue;
+            }
             self.flying += pending.waiting();
             self.in_flight.push_back(pending);
         }
