@@ -176,6 +176,14 @@ mod tests {
     }
 
     #[test]
+    fn again_is_read_only_where_it_may_stand() {
+        let packed = [2, 0, 0, 0, outcome::AGAIN, outcome::DONE];
+        assert_eq!(read_answers(&packed).expect("well formed"), vec![None, Some(Ok(Outcome::Done))]);
+        let error = read_all(&packed).expect_err("no `again` among results");
+        assert_eq!(error.to_string(), "the client component answered `again` outside `abandon`");
+    }
+
+    #[test]
     fn a_refused_batch_answers_every_request() {
         let mut packed = vec![1, 0, 0, 0, outcome::ERROR, error_kind::INVALID, 3, 0, 0, 0];
         packed.extend_from_slice(b"bad");
