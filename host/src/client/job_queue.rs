@@ -11,7 +11,6 @@ use std::sync::{Arc, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
 use tokio::sync::{Semaphore, oneshot};
 
-
 /// One caller's requests: they travel together, in order, on one connection.
 pub(super) struct Job {
     pub ops: Ops,
@@ -52,6 +51,14 @@ impl QueueState {
         let (worker, waker) = self.idle.pop()?;
         self.taker = Some(worker);
         Some(waker)
+    }
+
+    /// Takes `worker` off the idle list and, if it was chosen to take the queued jobs, unchooses it.
+    fn withdraw(&mut self, worker: usize) {
+        self.idle.retain(|(id, _)| *id != worker);
+        if self.taker == Some(worker) {
+            self.taker = None;
+        }
     }
 
     /// Whom to wake while no worker is chosen: the worker idle last if jobs are left, or, once the
@@ -172,10 +179,7 @@ impl JobQueue {
     pub(super) fn step_aside(&self, worker: usize) {
         let wake = {
             let mut state = self.lock();
-            state.idle.retain(|(id, _)| *id != worker);
-            if state.taker == Some(worker) {
-                state.taker = None;
-            }
+            state.withdraw(worker);
             state.hand_over()
         };
         wake.into_iter().for_each(Waker::wake);
@@ -219,10 +223,7 @@ impl Drop for Enlisted {
         let (last, left, wake) = {
             let mut state = self.queue.lock();
             state.workers -= 1;
-            state.idle.retain(|(id, _)| *id != self.worker);
-            if state.taker == Some(self.worker) {
-                state.taker = None;
-            }
+            state.withdraw(self.worker);
             let last = state.workers == 0;
             let left = if last { state.closed = true; std::mem::take(&mut state.jobs) } else { VecDeque::new() };
             (last, left, state.hand_over())
