@@ -330,10 +330,47 @@ impl Raw {
         String::from_utf8_lossy(&body).into_owned()
     }
 
+    /// Sends `args` and reads the reply, as text.
+    pub fn ask(&mut self, args: &[&str]) -> String {
+        self.send(resp(args).as_bytes());
+        String::from_utf8_lossy(&self.reply()).into_owned()
+    }
+
+    /// Whether a reply is waiting to be read (or the connection closed), without waiting for one.
+    pub fn has_reply(&self) -> bool {
+        self.0.set_nonblocking(true).expect("non-blocking");
+        let waiting = self.0.peek(&mut [0u8; 1]).is_ok();
+        self.0.set_nonblocking(false).expect("blocking");
+        waiting
+    }
+
     /// How many clients CLIENT LIST shows, this one included.
     pub fn clients(&mut self) -> usize {
         self.bulk(&resp(&["CLIENT", "LIST"])).lines().count()
     }
+}
+
+/// Starts, from `owner`, a script or function that writes and then counts to a number (`call` makes
+/// the command from the count; what it runs returns "done"), and returns the BUSY reply `other`
+/// gets while it runs. Ending by itself, it may end before `other`'s PING reaches the server (a
+/// loaded machine can hold the test's thread back for longer than the count takes): then it runs
+/// again with a count four times larger, until one is long enough.
+pub fn busy_while_a_writing_script_runs(owner: &mut Raw, other: &mut Raw, call: impl Fn(&str) -> String) -> String {
+    for count in [10_000_000u64, 40_000_000, 160_000_000, 640_000_000] {
+        owner.send(call(&count.to_string()).as_bytes());
+        loop {
+            let reply = other.ask(&["PING"]);
+            if reply.starts_with("-BUSY") {
+                return reply;
+            }
+            if owner.has_reply() {
+                assert_eq!(String::from_utf8_lossy(&owner.reply()), "$4\r\ndone\r\n", "the script ended before a PING found it running");
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    panic!("no PING found the script running, even counting to 640,000,000");
 }
 
 /// How long the waits below give a condition before failing: far longer than any of them takes.
