@@ -378,11 +378,7 @@ fn runaway_function_transcript(port: u16) -> Vec<String> {
     seen.push(other.ask(&["CONFIG", "SET", "busy-reply-threshold", "50"]));
 
     owner.send(resp(&["FCALL", "spin", "0"]).as_bytes());
-    let mut busy = String::new();
-    common::wait_until("a BUSY reply", || {
-        busy = other.ask(&["PING"]);
-        busy.starts_with("-BUSY")
-    });
+    let busy = common::busy_reply(&mut other);
     seen.extend(busy_function_transcript("spin", 3, busy, &mut owner, &mut other));
 
     let busy = common::busy_while_a_writing_script_runs(&mut owner, &mut other, |count| resp(&["FCALL", "busy_writer", "0", count]));

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Raw, Redis, Server, assert_same_as_redis, resp, wait_until};
+use common::{Raw, Redis, Server, assert_same_as_redis, resp};
 use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
@@ -320,12 +320,7 @@ fn runaway_script_transcript(port: u16) -> Vec<String> {
     seen.push(other.ask(&["CONFIG", "SET", "busy-reply-threshold", "50"]));
 
     owner.send(resp(&["EVAL", "local i = 0 while true do i = i + 1 end", "0"]).as_bytes());
-    // PING may be answered before the script starts; once it runs, PING waits, then is refused.
-    let mut busy = String::new();
-    wait_until("a BUSY reply", || {
-        busy = other.ask(&["PING"]);
-        busy.starts_with("-BUSY")
-    });
+    let busy = common::busy_reply(&mut other);
     seen.extend(busy_script_transcript(busy, &mut owner, &mut other));
 
     let script = "redis.call('set', 'x', '1') local n = tonumber(ARGV[1]) local i = 0 while i < n do i = i + 1 end return 'done'";
@@ -363,21 +358,17 @@ fn runaway_scripts_get_busy_replies_and_are_killed_as_on_redis() {
 fn shutdown_nosave_ends_an_unkillable_script_by_resetting_the_engine() {
     let server = Server::start(&[]);
     let (mut owner, mut other) = (server.raw(), server.raw());
-    let ask = |client: &mut Raw, args: &[&str]| {
-        client.send(resp(args).as_bytes());
-        String::from_utf8_lossy(&client.reply()).into_owned()
-    };
-    assert_eq!(ask(&mut other, &["CONFIG", "SET", "busy-reply-threshold", "0"]), "+OK\r\n");
-    assert_eq!(ask(&mut other, &["SET", "kept", "until the reset"]), "+OK\r\n");
+    assert_eq!(other.ask(&["CONFIG", "SET", "busy-reply-threshold", "0"]), "+OK\r\n");
+    assert_eq!(other.ask(&["SET", "kept", "until the reset"]), "+OK\r\n");
     owner.send(resp(&["EVAL", "redis.call('set', 'x', '1') while true do end", "0"]).as_bytes());
-    wait_until("a BUSY reply", || ask(&mut other, &["PING"]).starts_with("-BUSY"));
-    assert!(ask(&mut other, &["SCRIPT", "KILL"]).starts_with("-UNKILLABLE"));
-    assert!(ask(&mut other, &["SHUTDOWN"]).starts_with("-BUSY"), "only SHUTDOWN NOSAVE passes");
+    common::busy_reply(&mut other);
+    assert!(other.ask(&["SCRIPT", "KILL"]).starts_with("-UNKILLABLE"));
+    assert!(other.ask(&["SHUTDOWN"]).starts_with("-BUSY"), "only SHUTDOWN NOSAVE passes");
     other.send(resp(&["SHUTDOWN", "NOSAVE"]).as_bytes());
     assert!(other.closed(), "the connection that stopped the engine is closed");
     assert_eq!(String::from_utf8_lossy(&owner.reply()), "-ERR internal error: the engine faulted while this client was blocked; the cache was reset\r\n");
-    assert_eq!(ask(&mut owner, &["GET", "kept"]), "$-1\r\n", "the keyspace was reset");
-    assert_eq!(ask(&mut owner, &["PING"]), "+PONG\r\n");
+    assert_eq!(owner.ask(&["GET", "kept"]), "$-1\r\n", "the keyspace was reset");
+    assert_eq!(owner.ask(&["PING"]), "+PONG\r\n");
     let mut fresh = server.raw();
-    assert!(ask(&mut fresh, &["SHUTDOWN"]).starts_with("-ERR cachet is stopped by its host"));
+    assert!(fresh.ask(&["SHUTDOWN"]).starts_with("-ERR cachet is stopped by its host"));
 }

@@ -350,6 +350,17 @@ impl Raw {
     }
 }
 
+/// The BUSY reply `other` gets once a script that never ends by itself is running: PING may be
+/// answered before the script starts; once it runs, PING waits, then is refused.
+pub fn busy_reply(other: &mut Raw) -> String {
+    let mut busy = String::new();
+    wait_until("a BUSY reply", || {
+        busy = other.ask(&["PING"]);
+        busy.starts_with("-BUSY")
+    });
+    busy
+}
+
 /// Starts, from `owner`, a script or function that writes and then counts to a number (`call` makes
 /// the command from the count; what it runs returns "done"), and returns the BUSY reply `other`
 /// gets while it runs. Ending by itself, it may end before `other`'s PING reaches the server (a
