@@ -188,13 +188,9 @@ fn blocked_clients_are_served_as_on_redis() {
         let transcript = |port: u16| -> Vec<String> {
             let connect = || Raw(TcpStream::connect(("127.0.0.1", port)).expect("the server accepts"));
             let (mut waiter, mut other) = (connect(), connect());
-            let run = |conn: &mut Raw, args: &[&str]| {
-                conn.send(resp(args).as_bytes());
-                String::from_utf8_lossy(&conn.reply()).into_owned()
-            };
-            run(&mut other, &["FLUSHALL"]);
-            run(&mut waiter, &["HELLO", protocol]);
-            let waiter_id = run(&mut waiter, &["CLIENT", "ID"]);
+            other.ask(&["FLUSHALL"]);
+            waiter.ask(&["HELLO", protocol]);
+            let waiter_id = waiter.ask(&["CLIENT", "ID"]);
             let waiter_id = waiter_id.trim_start_matches(':').trim_end().to_string();
             let mut seen = Vec::new();
             let blocks: [(&[&str], &[&str]); 8] = [
@@ -209,28 +205,28 @@ fn blocked_clients_are_served_as_on_redis() {
             ];
             for (wait, push) in blocks {
                 waiter.send(resp(wait).as_bytes());
-                wait_until("the client to block", || run(&mut other, &["INFO", "clients"]).contains("blocked_clients:1"));
-                seen.push(run(&mut other, push));
+                wait_until("the client to block", || other.ask(&["INFO", "clients"]).contains("blocked_clients:1"));
+                seen.push(other.ask(push));
                 seen.push(String::from_utf8_lossy(&waiter.reply()).into_owned());
             }
-            seen.push(run(&mut waiter, &["BLPOP", "nothing", "0.05"]));
-            seen.push(run(&mut waiter, &["BLMOVE", "nothing", "x", "LEFT", "LEFT", "0.05"]));
+            seen.push(waiter.ask(&["BLPOP", "nothing", "0.05"]));
+            seen.push(waiter.ask(&["BLMOVE", "nothing", "x", "LEFT", "LEFT", "0.05"]));
             for reason in [&[][..], &["TIMEOUT"][..], &["ERROR"][..]] {
                 waiter.send(resp(&["BLPOP", "nothing", "0"]).as_bytes());
-                wait_until("the client to block", || run(&mut other, &["INFO", "clients"]).contains("blocked_clients:1"));
+                wait_until("the client to block", || other.ask(&["INFO", "clients"]).contains("blocked_clients:1"));
                 let mut unblock = vec!["CLIENT", "UNBLOCK", waiter_id.as_str()];
                 unblock.extend_from_slice(reason);
-                seen.push(run(&mut other, &unblock));
+                seen.push(other.ask(&unblock));
                 seen.push(String::from_utf8_lossy(&waiter.reply()).into_owned());
             }
-            seen.push(run(&mut other, &["CLIENT", "UNBLOCK", &waiter_id]));
+            seen.push(other.ask(&["CLIENT", "UNBLOCK", &waiter_id]));
             // A waiter that disconnects is forgotten: the push stays in the list.
             waiter.send(resp(&["BLPOP", "gone", "0"]).as_bytes());
-            wait_until("the client to block", || run(&mut other, &["INFO", "clients"]).contains("blocked_clients:1"));
+            wait_until("the client to block", || other.ask(&["INFO", "clients"]).contains("blocked_clients:1"));
             drop(waiter);
-            wait_until("the client to go", || run(&mut other, &["INFO", "clients"]).contains("blocked_clients:0"));
-            seen.push(run(&mut other, &["RPUSH", "gone", "kept"]));
-            seen.push(run(&mut other, &["LRANGE", "gone", "0", "-1"]));
+            wait_until("the client to go", || other.ask(&["INFO", "clients"]).contains("blocked_clients:0"));
+            seen.push(other.ask(&["RPUSH", "gone", "kept"]));
+            seen.push(other.ask(&["LRANGE", "gone", "0", "-1"]));
             seen
         };
         assert_eq!(transcript(server.port), transcript(redis.port), "RESP{protocol}");

@@ -119,12 +119,8 @@ fn each_way_a_key_changes_sends_exactly_one_invalidation() {
     let server = Server::start(&[]);
     let mut reader = server.raw();
     let mut writer = server.raw();
-    let run = |conn: &mut Raw, args: &[&str]| {
-        conn.send(resp(args).as_bytes());
-        String::from_utf8_lossy(&conn.reply()).into_owned()
-    };
-    run(&mut reader, &["HELLO", "3"]);
-    run(&mut reader, &["CLIENT", "TRACKING", "ON"]);
+    reader.ask(&["HELLO", "3"]);
+    reader.ask(&["CLIENT", "TRACKING", "ON"]);
     let invalidate = |key: &str| format!(">2\r\n$10\r\ninvalidate\r\n*1\r\n${}\r\n{key}\r\n", key.len());
     let changes: [(&str, &[&[&str]]); 3] = [
         ("written", &[&["SET", "written", "2"]]),
@@ -132,14 +128,14 @@ fn each_way_a_key_changes_sends_exactly_one_invalidation() {
         ("evicted", &[&["CONFIG", "SET", "maxmemory-policy", "allkeys-random"], &["CONFIG", "SET", "maxmemory", "1"], &["SET", "other", "x"]]),
     ];
     for (key, change) in changes {
-        run(&mut writer, &["SET", key, "1"]);
-        assert_eq!(run(&mut reader, &["GET", key]), "$1\r\n1\r\n");
+        writer.ask(&["SET", key, "1"]);
+        assert_eq!(reader.ask(&["GET", key]), "$1\r\n1\r\n");
         for args in change {
-            run(&mut writer, args);
+            writer.ask(args);
         }
         assert_eq!(String::from_utf8_lossy(&reader.reply()), invalidate(key), "{key}");
-        assert_eq!(run(&mut reader, &["PING"]), "+PONG\r\n", "only one invalidation for {key}");
-        run(&mut writer, &["CONFIG", "SET", "maxmemory", "0"]);
+        assert_eq!(reader.ask(&["PING"]), "+PONG\r\n", "only one invalidation for {key}");
+        writer.ask(&["CONFIG", "SET", "maxmemory", "0"]);
     }
     // The expired key: the PEXPIRE above was its change; reading it again and letting it expire
     // sends one more, when active expiry removes it.
@@ -147,16 +143,16 @@ fn each_way_a_key_changes_sends_exactly_one_invalidation() {
     let key = (0..10)
         .map(|attempt| format!("short{attempt}"))
         .find(|key| {
-            run(&mut writer, &["SET", key, "1", "PX", "200"]);
-            run(&mut reader, &["GET", key]) == "$1\r\n1\r\n"
+            writer.ask(&["SET", key, "1", "PX", "200"]);
+            reader.ask(&["GET", key]) == "$1\r\n1\r\n"
         })
         .expect("one read before expiry");
     assert_eq!(String::from_utf8_lossy(&reader.reply()), invalidate(&key));
-    assert_eq!(run(&mut reader, &["PING"]), "+PONG\r\n");
-    run(&mut reader, &["GET", "flushed"]);
-    run(&mut writer, &["FLUSHDB"]);
+    assert_eq!(reader.ask(&["PING"]), "+PONG\r\n");
+    reader.ask(&["GET", "flushed"]);
+    writer.ask(&["FLUSHDB"]);
     assert_eq!(String::from_utf8_lossy(&reader.reply()), ">2\r\n$10\r\ninvalidate\r\n_\r\n");
-    assert_eq!(run(&mut reader, &["PING"]), "+PONG\r\n");
+    assert_eq!(reader.ask(&["PING"]), "+PONG\r\n");
 }
 
 #[test]
@@ -173,18 +169,14 @@ fn pause_holds_writes_until_unpause_as_on_redis() {
     let transcript = |port: u16| -> Vec<String> {
         let connect = || Raw(TcpStream::connect(("127.0.0.1", port)).expect("the server accepts"));
         let (mut admin, mut writer) = (connect(), connect());
-        let run = |conn: &mut Raw, args: &[&str]| {
-            conn.send(resp(args).as_bytes());
-            String::from_utf8_lossy(&conn.reply()).into_owned()
-        };
-        let mut seen = vec![run(&mut admin, &["FLUSHALL"]), run(&mut admin, &["CLIENT", "PAUSE", "100000", "WRITE"])];
-        seen.push(run(&mut writer, &["GET", "k"]));
+        let mut seen = vec![admin.ask(&["FLUSHALL"]), admin.ask(&["CLIENT", "PAUSE", "100000", "WRITE"])];
+        seen.push(writer.ask(&["GET", "k"]));
         writer.send(resp(&["SET", "k", "v"]).as_bytes());
-        wait_until("the writer's SET to be held", || run(&mut admin, &["CLIENT", "LIST"]).contains(" flags=b "));
-        seen.push(run(&mut admin, &["GET", "k"]));
-        seen.push(run(&mut admin, &["CLIENT", "UNPAUSE"]));
+        wait_until("the writer's SET to be held", || admin.ask(&["CLIENT", "LIST"]).contains(" flags=b "));
+        seen.push(admin.ask(&["GET", "k"]));
+        seen.push(admin.ask(&["CLIENT", "UNPAUSE"]));
         seen.push(String::from_utf8_lossy(&writer.reply()).into_owned());
-        seen.push(run(&mut admin, &["GET", "k"]));
+        seen.push(admin.ask(&["GET", "k"]));
         seen
     };
     let ours = transcript(server.port);
@@ -197,23 +189,19 @@ fn pause_holds_writes_until_unpause_as_on_redis() {
 #[test]
 fn a_fault_disconnects_tracking_clients_and_runs_held_commands() {
     let server = Server::start(&[]);
-    let run = |conn: &mut Raw, args: &[&str]| {
-        conn.send(resp(args).as_bytes());
-        String::from_utf8_lossy(&conn.reply()).into_owned()
-    };
     let (mut tracker, mut admin, mut writer) = (server.raw(), server.raw(), server.raw());
-    run(&mut tracker, &["HELLO", "3"]);
-    assert_eq!(run(&mut tracker, &["CLIENT", "TRACKING", "ON"]), "+OK\r\n");
-    assert_eq!(run(&mut admin, &["CLIENT", "PAUSE", "100000", "WRITE"]), "+OK\r\n");
+    tracker.ask(&["HELLO", "3"]);
+    assert_eq!(tracker.ask(&["CLIENT", "TRACKING", "ON"]), "+OK\r\n");
+    assert_eq!(admin.ask(&["CLIENT", "PAUSE", "100000", "WRITE"]), "+OK\r\n");
     writer.send(resp(&["SET", "held", "1"]).as_bytes());
-    wait_until("the writer's SET to be held", || run(&mut admin, &["CLIENT", "LIST"]).contains(" flags=b "));
+    wait_until("the writer's SET to be held", || admin.ask(&["CLIENT", "LIST"]).contains(" flags=b "));
 
     let mut culprit = server.raw();
     culprit.send(resp(&["DEBUG", "PANIC"]).as_bytes());
     assert!(culprit.read_until("\r\n").starts_with("-ERR internal error: the engine faulted"));
 
     assert_eq!(String::from_utf8_lossy(&writer.reply()), "+OK\r\n", "the held SET ran on the fresh engine");
-    assert_eq!(run(&mut admin, &["GET", "held"]), "$1\r\n1\r\n");
+    assert_eq!(admin.ask(&["GET", "held"]), "$1\r\n1\r\n");
     assert!(tracker.closed(), "the tracking client is disconnected");
-    assert_eq!(run(&mut admin, &["INFO", "clients"]).lines().find(|l| l.starts_with("tracking_clients:")), Some("tracking_clients:0"));
+    assert_eq!(admin.ask(&["INFO", "clients"]).lines().find(|l| l.starts_with("tracking_clients:")), Some("tracking_clients:0"));
 }
