@@ -378,28 +378,36 @@ fn runaway_function_transcript(port: u16) -> Vec<String> {
     seen.push(other.ask(&["CONFIG", "SET", "busy-reply-threshold", "50"]));
 
     owner.send(resp(&["FCALL", "spin", "0"]).as_bytes());
-    let busy = common::busy_reply(&mut other);
-    seen.extend(busy_function_transcript("spin", 3, busy, &mut owner, &mut other));
+    seen.push(common::busy_reply(&mut other));
+    let mut stats = String::new();
+    seen.extend(while_a_function_runs(&mut other, &mut stats));
+    assert!(stats.contains(&running("spin", 3)), "{stats}");
+    seen.extend(after_the_function(&mut owner, &mut other));
 
-    let busy = common::busy_while_a_writing_script_runs(&mut owner, &mut other, |count| resp(&["FCALL", "busy_writer", "0", count]));
-    seen.extend(busy_function_transcript("busy_writer", 4, busy, &mut owner, &mut other));
+    let call = |count: &str| resp(&["FCALL", "busy_writer", "0", count]);
+    seen.extend(common::while_a_writing_script_runs(&mut owner, &mut other, call, |other| while_a_function_runs(other, &mut stats)));
+    assert!(stats.contains(&running("busy_writer", 4)), "{stats}");
+    seen.extend(after_the_function(&mut owner, &mut other));
     seen
 }
 
-/// With `function` running from `owner` (called with `words` words) and `busy` the reply `other`
-/// got: SCRIPT KILL (which does not kill functions), FUNCTION STATS naming it, FUNCTION KILL, the
-/// function's own reply, FUNCTION KILL again with nothing running, and what the function left.
-fn busy_function_transcript(function: &str, words: usize, busy: String, owner: &mut Raw, other: &mut Raw) -> Vec<String> {
-    let mut seen = vec![busy];
-    seen.push(other.ask(&["SCRIPT", "KILL"]));
-    let stats = other.ask(&["FUNCTION", "STATS"]);
-    let running = format!("$4\r\nname\r\n${}\r\n{function}\r\n$7\r\ncommand\r\n*{words}\r\n$5\r\nFCALL\r\n", function.len());
-    assert!(stats.contains(&running), "{stats}");
-    seen.push(other.ask(&["FUNCTION", "KILL"]));
-    seen.push(String::from_utf8_lossy(&owner.reply()).into_owned());
-    seen.push(other.ask(&["FUNCTION", "KILL"]));
-    seen.push(other.ask(&["GET", "x"]));
-    seen
+/// While a function runs: SCRIPT KILL (which does not kill functions), FUNCTION STATS (into
+/// `stats`, not compared: it holds timings), and FUNCTION KILL.
+fn while_a_function_runs(other: &mut Raw, stats: &mut String) -> Vec<String> {
+    let script_kill = other.ask(&["SCRIPT", "KILL"]);
+    *stats = other.ask(&["FUNCTION", "STATS"]);
+    vec![script_kill, other.ask(&["FUNCTION", "KILL"])]
+}
+
+/// What FUNCTION STATS shows of `function` running, called with `words` words.
+fn running(function: &str, words: usize) -> String {
+    format!("$4\r\nname\r\n${}\r\n{function}\r\n$7\r\ncommand\r\n*{words}\r\n$5\r\nFCALL\r\n", function.len())
+}
+
+/// Once FUNCTION KILL was sent: the function's own reply, FUNCTION KILL again with nothing
+/// running, and what the function left.
+fn after_the_function(owner: &mut Raw, other: &mut Raw) -> Vec<String> {
+    vec![String::from_utf8_lossy(&owner.reply()).into_owned(), other.ask(&["FUNCTION", "KILL"]), other.ask(&["GET", "x"])]
 }
 
 #[test]

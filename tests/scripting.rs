@@ -320,25 +320,26 @@ fn runaway_script_transcript(port: u16) -> Vec<String> {
     seen.push(other.ask(&["CONFIG", "SET", "busy-reply-threshold", "50"]));
 
     owner.send(resp(&["EVAL", "local i = 0 while true do i = i + 1 end", "0"]).as_bytes());
-    let busy = common::busy_reply(&mut other);
-    seen.extend(busy_script_transcript(busy, &mut owner, &mut other));
+    seen.push(common::busy_reply(&mut other));
+    seen.extend(while_a_script_runs(&mut other));
+    seen.extend(after_the_script(&mut owner, &mut other));
 
     let script = "redis.call('set', 'x', '1') local n = tonumber(ARGV[1]) local i = 0 while i < n do i = i + 1 end return 'done'";
-    let busy = common::busy_while_a_writing_script_runs(&mut owner, &mut other, |count| resp(&["EVAL", script, "0", count]));
-    seen.extend(busy_script_transcript(busy, &mut owner, &mut other));
+    let call = |count: &str| resp(&["EVAL", script, "0", count]);
+    seen.extend(common::while_a_writing_script_runs(&mut owner, &mut other, call, while_a_script_runs));
+    seen.extend(after_the_script(&mut owner, &mut other));
     seen
 }
 
-/// With a script running from `owner` and `busy` the reply `other` got: a command refused, SCRIPT
-/// KILL, the script's own reply, SCRIPT KILL again with nothing running, and what the script left.
-fn busy_script_transcript(busy: String, owner: &mut Raw, other: &mut Raw) -> Vec<String> {
-    let mut seen = vec![busy];
-    seen.push(other.ask(&["GET", "x"]));
-    seen.push(other.ask(&["SCRIPT", "KILL"]));
-    seen.push(String::from_utf8_lossy(&owner.reply()).into_owned());
-    seen.push(other.ask(&["SCRIPT", "KILL"]));
-    seen.push(other.ask(&["GET", "x"]));
-    seen
+/// While a script runs: a command refused, and SCRIPT KILL.
+fn while_a_script_runs(other: &mut Raw) -> Vec<String> {
+    vec![other.ask(&["GET", "x"]), other.ask(&["SCRIPT", "KILL"])]
+}
+
+/// Once SCRIPT KILL was sent: the script's own reply, SCRIPT KILL again with nothing running, and
+/// what the script left.
+fn after_the_script(owner: &mut Raw, other: &mut Raw) -> Vec<String> {
+    vec![String::from_utf8_lossy(&owner.reply()).into_owned(), other.ask(&["SCRIPT", "KILL"]), other.ask(&["GET", "x"])]
 }
 
 #[test]

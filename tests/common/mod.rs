@@ -362,26 +362,49 @@ pub fn busy_reply(other: &mut Raw) -> String {
 }
 
 /// Starts, from `owner`, a script or function that writes and then counts to a number (`call` makes
-/// the command from the count; what it runs returns "done"), and returns the BUSY reply `other`
-/// gets while it runs. Ending by itself, it may end before `other`'s PING reaches the server (a
-/// loaded machine can hold the test's thread back for longer than the count takes): then it runs
-/// again with a count four times larger, until one is long enough.
-pub fn busy_while_a_writing_script_runs(owner: &mut Raw, other: &mut Raw, call: impl Fn(&str) -> String) -> String {
+/// the command from the count; what it runs returns "done"); once `other` gets a BUSY reply, sends
+/// `while_busy`'s commands from `other`. Returns the BUSY reply and what `while_busy` returned,
+/// from a run still going after them (a PING then is refused too). Ending by itself, a run may end
+/// sooner: a loaded machine can hold the test's thread back for longer than the count takes. Then
+/// it runs again with a count four times larger.
+pub fn while_a_writing_script_runs(
+    owner: &mut Raw,
+    other: &mut Raw,
+    call: impl Fn(&str) -> String,
+    mut while_busy: impl FnMut(&mut Raw) -> Vec<String>,
+) -> Vec<String> {
     for count in [10_000_000u64, 40_000_000, 160_000_000, 640_000_000] {
         owner.send(call(&count.to_string()).as_bytes());
-        loop {
-            let reply = other.ask(&["PING"]);
-            if reply.starts_with("-BUSY") {
-                return reply;
-            }
-            if owner.has_reply() {
-                assert_eq!(String::from_utf8_lossy(&owner.reply()), "$4\r\ndone\r\n", "the script ended before a PING found it running");
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(10));
+        let Some(busy) = busy_unless_ended(owner, other) else { continue };
+        let mut seen = vec![busy];
+        seen.extend(while_busy(other));
+        if other.ask(&["PING"]).starts_with("-BUSY") {
+            return seen;
         }
+        ended_by_itself(owner);
     }
-    panic!("no PING found the script running, even counting to 640,000,000");
+    panic!("no run of the script lasted through the commands sent while it ran, even counting to 640,000,000");
+}
+
+/// The BUSY reply `other` gets while the script `owner` started runs; `None` if the script's own
+/// reply came first (it is read).
+fn busy_unless_ended(owner: &mut Raw, other: &mut Raw) -> Option<String> {
+    loop {
+        let reply = other.ask(&["PING"]);
+        if reply.starts_with("-BUSY") {
+            return Some(reply);
+        }
+        if owner.has_reply() {
+            ended_by_itself(owner);
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Reads the reply of a script that ended by itself before the test was done with it.
+fn ended_by_itself(owner: &mut Raw) {
+    assert_eq!(String::from_utf8_lossy(&owner.reply()), "$4\r\ndone\r\n", "the script ended by itself");
 }
 
 /// How long the waits below give a condition before failing: far longer than any of them takes.
