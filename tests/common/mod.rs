@@ -389,17 +389,16 @@ pub fn while_a_writing_script_runs(
 /// The BUSY reply `other` gets while the script `owner` started runs; `None` if the script's own
 /// reply came first (it is read).
 fn busy_unless_ended(owner: &mut Raw, other: &mut Raw) -> Option<String> {
-    loop {
+    let mut busy = None;
+    wait_until("a BUSY reply or the script's own", || {
         let reply = other.ask(&["PING"]);
-        if reply.starts_with("-BUSY") {
-            return Some(reply);
-        }
-        if owner.has_reply() {
-            ended_by_itself(owner);
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
+        busy = reply.starts_with("-BUSY").then_some(reply);
+        busy.is_some() || owner.has_reply()
+    });
+    if busy.is_none() {
+        ended_by_itself(owner);
     }
+    busy
 }
 
 /// Reads the reply of a script that ended by itself before the test was done with it.
